@@ -1,0 +1,3 @@
+//! Reusable pieces of the page chrome.
+
+pub mod language_switcher;

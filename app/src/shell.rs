@@ -1,0 +1,130 @@
+//! The HTML document around every page, the router and the page chrome (skip link, header,
+//! language switcher, main landmark, footer).
+
+use crate::components::language_switcher::LanguageSwitcher;
+use crate::i18n::*;
+use crate::routes::{
+    accessibility::AccessibilityPage, error::ErrorPage, home::HomePage, not_found::NotFoundPage,
+    privacy::PrivacyPage,
+};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Title};
+use leptos_router::{
+    components::{Route, Router, Routes, A},
+    path,
+};
+
+/// The cookie that remembers the chosen language (leptos_i18n's default name).
+pub const LANGUAGE_COOKIE: &str = "i18n_pref_locale";
+
+/// Request header name under which the server's security middleware hands the per-request
+/// CSP nonce to the renderer. It is an internal request extension in practice; the name only
+/// documents the contract.
+pub const CSP_NONCE_HEADER: &str = "x-borgerportal-csp-nonce";
+
+/// Per-request CSP nonce, put into the request's extensions by the server.
+#[derive(Clone, Debug)]
+pub struct CspNonce(pub String);
+
+/// Names of the built, content-hashed assets (from the build's manifest), given to the shell
+/// by the server.
+#[derive(Clone, Debug, Default)]
+pub struct AssetManifest {
+    /// Path of the stylesheet, e.g. `/pkg/borgerportal.3f2a….css`.
+    pub stylesheet: String,
+}
+
+/// The whole HTML document. Server-side only in practice; the browser hydrates `App` inside it.
+pub fn shell(options: LeptosOptions, assets: AssetManifest) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    provide_request_nonce();
+    view! {
+        <!DOCTYPE html>
+        <html>
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <link rel="stylesheet" href=assets.stylesheet />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// Read the nonce the security middleware chose for this response and provide it to Leptos, so
+/// that the hydration script and streaming scripts carry it.
+#[cfg(feature = "ssr")]
+fn provide_request_nonce() {
+    if let Some(parts) = use_context::<http::request::Parts>() {
+        if let Some(CspNonce(nonce)) = parts.extensions.get::<CspNonce>() {
+            provide_context(leptos::nonce::Nonce::from_value(nonce.clone()));
+        }
+    }
+}
+
+/// The application: translations, router and page chrome.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <I18nContextProvider>
+            <Router>
+                <Chrome>
+                    <Routes fallback=NotFoundPage>
+                        <Route path=path!("/") view=HomePage />
+                        <Route path=path!("/accessibility") view=AccessibilityPage />
+                        <Route path=path!("/privacy") view=PrivacyPage />
+                    </Routes>
+                </Chrome>
+            </Router>
+        </I18nContextProvider>
+    }
+}
+
+/// Skip link, header, main landmark and footer around every page.
+#[component]
+fn Chrome(children: Children) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <Title formatter=move |page: String| {
+            let app = t_string!(i18n, app_name);
+            if page.is_empty() { app.to_string() } else { format!("{page} – {app}") }
+        } />
+        <a class="skip-link" href="#main">
+            {t!(i18n, skip_to_content)}
+        </a>
+        <header class="site-header">
+            <div class="container header-inner">
+                <A href="/" attr:class="brand">
+                    <span class="brand-mark" aria-hidden="true"></span>
+                    <span class="brand-name">{t!(i18n, app_name)}</span>
+                </A>
+                <LanguageSwitcher />
+            </div>
+        </header>
+        <main id="main" class="container main" tabindex="-1">
+            <ErrorBoundary fallback=|_errors| view! { <ErrorPage /> }>{children()}</ErrorBoundary>
+        </main>
+        <footer class="site-footer">
+            <div class="container">
+                <nav aria-label=move || t_string!(i18n, footer.label)>
+                    <ul class="footer-links">
+                        <li>
+                            <A href="/accessibility">{t!(i18n, footer.accessibility)}</A>
+                        </li>
+                        <li>
+                            <A href="/privacy">{t!(i18n, footer.privacy)}</A>
+                        </li>
+                    </ul>
+                </nav>
+                <p class="footer-operator">{t!(i18n, footer.operator)}</p>
+            </div>
+        </footer>
+    }
+}

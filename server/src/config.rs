@@ -1,0 +1,203 @@
+//! Configuration: safe built-in defaults, then an optional TOML file, then environment
+//! variables prefixed `BORGERPORTAL_` (nested keys joined by `__`). `borgerportal.example.toml`
+//! documents every key. Secrets are `SecretString` so `Debug` never prints them.
+
+use figment::{
+    providers::{Env, Format, Serialized, Toml},
+    Figment,
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use std::{fmt, net::SocketAddr, path::PathBuf};
+
+/// The whole configuration of one portal instance.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// The address citizens use to reach the portal, e.g. `https://borgerportal.example`.
+    /// Decides whether HSTS is sent and which `Origin` state-changing requests must carry.
+    pub public_url: String,
+    /// Directory for the embedded database and other local state.
+    pub data_dir: PathBuf,
+    /// Database URL: `sqlite://…` (embedded) or `postgres://…`. Empty means a SQLite file in
+    /// `data_dir`. May hold a password, so it is a secret.
+    pub database_url: SecretString,
+    /// Directory holding the built site (`pkg/` with the WASM, JS and CSS, and public files).
+    pub site_root: PathBuf,
+    /// Load the synthetic demo persons on start (development and demonstrations only).
+    pub demo_data: bool,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// How logs are written.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// `pretty` for people, `json` for log collectors.
+    pub format: LogFormat,
+    /// A `tracing` filter, e.g. `info` or `info,server=debug`. `RUST_LOG` overrides it.
+    pub filter: String,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// The defaults: a local development instance with the embedded database and demo data.
+#[derive(Serialize)]
+struct Defaults {
+    listen: SocketAddr,
+    public_url: &'static str,
+    data_dir: &'static str,
+    database_url: &'static str,
+    site_root: &'static str,
+    demo_data: bool,
+    log: LogConfig,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            public_url: "http://127.0.0.1:3000",
+            data_dir: "data",
+            database_url: "",
+            site_root: "target/site",
+            demo_data: false,
+            log: LogConfig {
+                format: LogFormat::Pretty,
+                filter: "info".to_owned(),
+            },
+        }
+    }
+}
+
+/// Why the configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration could not be read: {0}")]
+    Read(#[from] Box<figment::Error>),
+    #[error("public_url must start with http:// or https://")]
+    PublicUrl,
+}
+
+impl Config {
+    /// Defaults, then the file named by `BORGERPORTAL_CONFIG` (if set), then the environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Defaults::default()));
+        if let Some(path) = std::env::var_os("BORGERPORTAL_CONFIG") {
+            figment = figment.merge(Toml::file_exact(PathBuf::from(path)));
+        }
+        Self::from_figment(
+            figment.merge(
+                Env::prefixed("BORGERPORTAL_")
+                    .ignore(&["CONFIG"])
+                    .split("__"),
+            ),
+        )
+    }
+
+    /// The defaults with the given TOML on top (for tests and tools).
+    pub fn from_toml(toml: &str) -> Result<Self, ConfigError> {
+        Self::from_figment(
+            Figment::from(Serialized::defaults(Defaults::default())).merge(Toml::string(toml)),
+        )
+    }
+
+    fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let config: Config = figment.extract().map_err(Box::new)?;
+        if !(config.public_url.starts_with("http://") || config.public_url.starts_with("https://"))
+        {
+            return Err(ConfigError::PublicUrl);
+        }
+        Ok(config)
+    }
+
+    /// The database URL to connect to: the configured one, or a SQLite file in `data_dir`.
+    pub fn effective_database_url(&self) -> SecretString {
+        let configured = self.database_url.expose_secret();
+        if configured.is_empty() {
+            let path = self.data_dir.join("borgerportal.db");
+            SecretString::from(format!("sqlite://{}?mode=rwc", path.display()))
+        } else {
+            self.database_url.clone()
+        }
+    }
+
+    /// Served over https: send HSTS and mark cookies `Secure` with the `__Host-` prefix.
+    pub fn is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    /// `scheme://host[:port]` of `public_url`, compared with a request's `Origin` header.
+    pub fn public_origin(&self) -> &str {
+        let url = self.public_url.as_str();
+        let after_scheme = url.find("://").map_or(0, |i| i + 3);
+        match url[after_scheme..].find('/') {
+            Some(slash) => &url[..after_scheme + slash],
+            None => url,
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("public_url", &self.public_url)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &"[redacted]")
+            .field("site_root", &self.site_root)
+            .field("demo_data", &self.demo_data)
+            .field("log", &self.log)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_a_safe_local_instance() {
+        let config = Config::from_toml("").unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:3000");
+        assert!(!config.is_https());
+        assert!(!config.demo_data, "demo data must be asked for");
+        assert!(config
+            .effective_database_url()
+            .expose_secret()
+            .starts_with("sqlite://"));
+    }
+
+    #[test]
+    fn debug_never_shows_the_database_password() {
+        let config =
+            Config::from_toml(r#"database_url = "postgres://portal:hunter2@db/portal""#).unwrap();
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(printed.contains("[redacted]"));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_urls_are_refused() {
+        assert!(Config::from_toml("lissten = \"1.2.3.4:1\"").is_err());
+        assert!(matches!(
+            Config::from_toml(r#"public_url = "ftp://x""#),
+            Err(ConfigError::PublicUrl)
+        ));
+    }
+
+    #[test]
+    fn public_origin_drops_the_path() {
+        let config = Config::from_toml(r#"public_url = "https://portal.example/sub/""#).unwrap();
+        assert_eq!(config.public_origin(), "https://portal.example");
+        assert!(config.is_https());
+    }
+}

@@ -1,0 +1,174 @@
+//! The interface language on the server side: which language a request wants, and the
+//! no-JavaScript language switcher (`POST /language`), which sets the same cookie the
+//! hydrated switcher sets and sends the citizen back to where they were.
+
+use app::shell::LANGUAGE_COOKIE;
+use axum::{
+    extract::{Form, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+};
+use serde::Deserialize;
+
+use crate::error_page::{render_message_page, MessagePage};
+use crate::AppState;
+
+/// The interface languages, in the order of preference when nothing else decides.
+pub const LANGUAGES: [&str; 4] = ["nb", "nn", "da", "en"];
+
+/// The language of a request: the cookie if it names one we have, else the best match in
+/// `Accept-Language` (`no` counts as bokmål), else bokmål.
+pub fn request_language(headers: &HeaderMap) -> &'static str {
+    cookie_language(headers)
+        .or_else(|| accept_language(headers))
+        .unwrap_or(LANGUAGES[0])
+}
+
+fn cookie_language(headers: &HeaderMap) -> Option<&'static str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == LANGUAGE_COOKIE)
+        .and_then(|(_, value)| known_language(value))
+}
+
+fn known_language(tag: &str) -> Option<&'static str> {
+    let primary = tag
+        .split(['-', '_'])
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let primary = if primary == "no" {
+        "nb".to_owned()
+    } else {
+        primary
+    };
+    LANGUAGES.into_iter().find(|l| *l == primary)
+}
+
+fn accept_language(headers: &HeaderMap) -> Option<&'static str> {
+    let value = headers.get(header::ACCEPT_LANGUAGE)?.to_str().ok()?;
+    let mut best: Option<(f32, &'static str)> = None;
+    for item in value.split(',') {
+        let mut parts = item.split(';');
+        let tag = parts.next().unwrap_or("").trim();
+        let quality = parts
+            .find_map(|p| p.trim().strip_prefix("q="))
+            .and_then(|q| q.parse::<f32>().ok())
+            .unwrap_or(1.0);
+        if let Some(language) = known_language(tag) {
+            if best.is_none_or(|(q, _)| quality > q) {
+                best = Some((quality, language));
+            }
+        }
+    }
+    best.filter(|(q, _)| *q > 0.0).map(|(_, l)| l)
+}
+
+/// Is `path` a path on this site (so redirecting there cannot send anyone elsewhere)?
+pub fn is_local_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.starts_with("/\\")
+        && !path.chars().any(|c| c.is_control() || c == '\\')
+}
+
+#[derive(Deserialize)]
+pub struct LanguageForm {
+    lang: String,
+    #[serde(default)]
+    return_to: String,
+}
+
+/// `POST /language`: remember the chosen language and go back.
+pub async fn change_language(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<LanguageForm>,
+) -> Response {
+    let Some(language) = LANGUAGES.into_iter().find(|l| *l == form.lang) else {
+        return bad_request(&state, &headers);
+    };
+    let return_to = if form.return_to.is_empty() {
+        "/"
+    } else if is_local_path(&form.return_to) {
+        form.return_to.as_str()
+    } else {
+        return bad_request(&state, &headers);
+    };
+    let secure = if state.security.hsts { "; Secure" } else { "" };
+    let cookie =
+        format!("{LANGUAGE_COOKIE}={language}; Path=/; Max-Age=31536000; SameSite=Lax{secure}");
+    let (Ok(cookie), Ok(location)) = (
+        HeaderValue::from_str(&cookie),
+        HeaderValue::from_str(return_to),
+    ) else {
+        return bad_request(&state, &headers);
+    };
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    response.headers_mut().insert(header::LOCATION, location);
+    response
+}
+
+fn bad_request(state: &AppState, headers: &HeaderMap) -> Response {
+    render_message_page(
+        StatusCode::BAD_REQUEST,
+        MessagePage::BadRequest,
+        request_language(headers),
+        None,
+        &state.assets.stylesheet,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(name: &'static str, value: &'static str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(name, HeaderValue::from_static(value));
+        h
+    }
+
+    #[test]
+    fn cookie_wins_over_accept_language() {
+        let mut h = with("cookie", "a=b; i18n_pref_locale=da");
+        h.insert("accept-language", HeaderValue::from_static("en"));
+        assert_eq!(request_language(&h), "da");
+    }
+
+    #[test]
+    fn accept_language_picks_the_best_known() {
+        assert_eq!(
+            request_language(&with("accept-language", "de, en;q=0.8, nn;q=0.9")),
+            "nn"
+        );
+        assert_eq!(request_language(&with("accept-language", "no")), "nb");
+        assert_eq!(request_language(&with("accept-language", "da-DK")), "da");
+        assert_eq!(request_language(&with("accept-language", "fr, de")), "nb");
+        assert_eq!(request_language(&HeaderMap::new()), "nb");
+    }
+
+    #[test]
+    fn unknown_cookie_values_are_ignored() {
+        assert_eq!(
+            request_language(&with("cookie", "i18n_pref_locale=xx")),
+            "nb"
+        );
+    }
+
+    #[test]
+    fn only_local_paths_are_return_targets() {
+        assert!(is_local_path("/"));
+        assert!(is_local_path("/privacy?x=1"));
+        assert!(!is_local_path("//evil.example"));
+        assert!(!is_local_path("/\\evil.example"));
+        assert!(!is_local_path("https://evil.example"));
+        assert!(!is_local_path("/a\r\nSet-Cookie: x=y"));
+        assert!(!is_local_path(""));
+    }
+}

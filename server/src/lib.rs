@@ -1,0 +1,225 @@
+//! Borgerportal's server: configuration, startup, the HTTP stack (request ids, tracing,
+//! security headers, compression, static assets) and the Leptos pages.
+
+pub mod config;
+pub mod error_page;
+pub mod language;
+pub mod security;
+pub mod telemetry;
+
+use app::{shell, App, AssetManifest};
+use axum::{
+    body::Body,
+    extract::{FromRef, Request, State},
+    http::{header, HeaderValue, StatusCode},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Router,
+};
+use borgerportal::storage::Database;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::{path::Path, sync::Arc};
+use tower::ServiceBuilder;
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    compression::CompressionLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    services::ServeDir,
+    set_header::SetResponseHeaderLayer,
+    trace::{DefaultOnResponse, TraceLayer},
+};
+
+use crate::config::Config;
+use crate::error_page::{render_message_page, MessagePage};
+use crate::security::SecurityPolicy;
+
+/// Everything a request handler may need. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: Database,
+    pub assets: Arc<AssetManifest>,
+    pub security: SecurityPolicy,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// Why the built site could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SiteError {
+    #[error("the built site is missing at {0} (run `cargo xtask build` first): {1}")]
+    Missing(String, std::io::Error),
+    #[error("the site's hash.txt names no {0} hash")]
+    NoHash(&'static str),
+}
+
+/// The built site: where it is, the Leptos options pointing at its hashed files, and the
+/// stylesheet's name.
+pub struct Site {
+    pub leptos_options: LeptosOptions,
+    pub assets: AssetManifest,
+}
+
+/// The name under which the build writes the JS, WASM and CSS (`pkg/borgerportal.<hash>.*`).
+pub const OUTPUT_NAME: &str = "borgerportal";
+
+impl Site {
+    /// Read `hash.txt` (written by `cargo xtask build`) from `site_root`.
+    pub fn load(site_root: &Path) -> Result<Self, SiteError> {
+        let root = site_root
+            .canonicalize()
+            .map_err(|e| SiteError::Missing(site_root.display().to_string(), e))?;
+        let hash_file = root.join("hash.txt");
+        let hashes = std::fs::read_to_string(&hash_file)
+            .map_err(|e| SiteError::Missing(hash_file.display().to_string(), e))?;
+        let hash_of = |kind: &'static str| {
+            hashes
+                .lines()
+                .filter_map(|line| line.split_once(':'))
+                .find(|(k, _)| k.trim() == kind)
+                .map(|(_, v)| v.trim().to_owned())
+                .ok_or(SiteError::NoHash(kind))
+        };
+        let css = hash_of("css")?;
+        hash_of("js")?;
+        hash_of("wasm")?;
+        let leptos_options = LeptosOptions::builder()
+            .output_name(OUTPUT_NAME)
+            .site_root(root.display().to_string())
+            .site_pkg_dir("pkg")
+            .hash_files(true)
+            // An absolute path: Leptos joins it to the executable's folder, which then yields it.
+            .hash_file(Arc::from(hash_file.display().to_string()))
+            .build();
+        Ok(Self {
+            leptos_options,
+            assets: AssetManifest {
+                stylesheet: format!("/pkg/{OUTPUT_NAME}.{css}.css"),
+            },
+        })
+    }
+}
+
+/// Build the whole HTTP application.
+pub fn build_app(config: &Config, site: Site, db: Database) -> Router {
+    let site_root = std::path::PathBuf::from(site.leptos_options.site_root.to_string());
+    let state = AppState {
+        leptos_options: site.leptos_options,
+        db,
+        assets: Arc::new(site.assets),
+        security: SecurityPolicy {
+            public_origin: Arc::from(config.public_origin()),
+            hsts: config.is_https(),
+        },
+    };
+
+    let routes = generate_route_list(App);
+    let shell_state = state.clone();
+    let app_fn = move || {
+        shell(
+            shell_state.leptos_options.clone(),
+            (*shell_state.assets).clone(),
+        )
+    };
+    let context_state = state.clone();
+    let context = move || provide_context(context_state.db.clone());
+    // Anything the router does not know: a public file if there is one, else the app's 404.
+    let not_found = leptos_axum::render_app_to_stream_with_context(context.clone(), app_fn.clone());
+    let public_files = ServeDir::new(&site_root)
+        .precompressed_br()
+        .precompressed_gzip()
+        .fallback(axum::handler::HandlerWithoutStateExt::into_service(
+            not_found,
+        ));
+
+    // Hashed names never change content: cache them for a year.
+    let pkg = ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=31536000, immutable"),
+        ))
+        .service(
+            ServeDir::new(site_root.join("pkg"))
+                .precompressed_br()
+                .precompressed_gzip(),
+        );
+
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/language", post(language::change_language))
+        .nest_service("/pkg", pkg)
+        .leptos_routes_with_context(&state, routes, context, app_fn)
+        .fallback_service(public_files)
+        .layer(CatchPanicLayer::custom(
+            |_panic: Box<dyn std::any::Any + Send>| {
+                let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                response.extensions_mut().insert(InternalFailure);
+                response
+            },
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), error_pages))
+        .layer(middleware::from_fn_with_state(
+            state.security.clone(),
+            security::secure,
+        ))
+        .layer(CompressionLayer::new())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(telemetry::make_span::<Body>)
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Marks a response whose handler failed (panicked); `error_pages` turns it into the
+/// translated error page.
+#[derive(Clone, Copy, Debug)]
+pub struct InternalFailure;
+
+/// Replace a failed handler's bare 500 with the translated error page in the request's
+/// language, carrying the request id as a reference.
+async fn error_pages(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let lang = language::request_language(request.headers());
+    let reference = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let response: Response<Body> = next.run(request).await;
+    if response.extensions().get::<InternalFailure>().is_some() {
+        tracing::error!("a request handler failed; answered with the error page");
+        return render_message_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            MessagePage::InternalError,
+            lang,
+            reference.as_deref(),
+            &state.assets.stylesheet,
+        );
+    }
+    response
+}
+
+/// Liveness: the process is up and answering.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the database answers. Load balancers stop sending traffic when it does not.
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => "ready".into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "readiness check failed: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}

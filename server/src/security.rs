@@ -1,0 +1,157 @@
+//! Security headers on every response and the cross-site request check on every
+//! state-changing request.
+//!
+//! Each request gets a fresh CSP nonce: the renderer puts it on the hydration and streaming
+//! scripts, and the `Content-Security-Policy` header allows only scripts with that nonce (plus
+//! same-origin modules and WebAssembly). No `unsafe-inline` scripts.
+
+use app::shell::CspNonce;
+use axum::{
+    body::Body,
+    extract::{Request, State},
+    http::{header, HeaderMap, HeaderValue, Method, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+use rand::RngCore as _;
+use std::sync::Arc;
+
+/// What the security middleware needs to know about this deployment.
+#[derive(Clone, Debug)]
+pub struct SecurityPolicy {
+    /// `scheme://host[:port]` that state-changing requests must come from.
+    pub public_origin: Arc<str>,
+    /// Send `Strict-Transport-Security` (only when served over https).
+    pub hsts: bool,
+}
+
+/// A fresh 128-bit nonce, URL-safe base64.
+fn new_nonce() -> String {
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The policy for pages: nothing from other origins, scripts only with this response's nonce.
+pub fn content_security_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
+         form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    )
+}
+
+/// Is this a request that changes state and comes from another site? Browsers send
+/// `Sec-Fetch-Site`; older ones only `Origin`. Requests with neither (curl, agencies' servers)
+/// are not browser cross-site requests and are judged by their own authentication.
+fn is_cross_site_write(method: &Method, headers: &HeaderMap, public_origin: &str) -> bool {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return false;
+    }
+    if let Some(site) = headers.get("sec-fetch-site") {
+        // `none` is a user-typed navigation; `same-origin` is ours.
+        return !(site == "same-origin" || site == "none");
+    }
+    match headers.get(header::ORIGIN) {
+        Some(origin) => origin.as_bytes() != public_origin.as_bytes(),
+        None => false,
+    }
+}
+
+/// Middleware: refuse cross-site writes, give the renderer a nonce, set the headers.
+pub async fn secure(
+    State(policy): State<SecurityPolicy>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if is_cross_site_write(request.method(), request.headers(), &policy.public_origin) {
+        tracing::warn!(method = %request.method(), "refused a cross-site state-changing request");
+        let mut response = StatusCode::FORBIDDEN.into_response();
+        set_headers(response.headers_mut(), &new_nonce(), policy.hsts);
+        return response;
+    }
+    let nonce = new_nonce();
+    request.extensions_mut().insert(CspNonce(nonce.clone()));
+    let mut response: Response<Body> = next.run(request).await;
+    set_headers(response.headers_mut(), &nonce, policy.hsts);
+    response
+}
+
+fn set_headers(headers: &mut HeaderMap, nonce: &str, hsts: bool) {
+    let static_headers: [(&str, &str); 5] = [
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+        (
+            "permissions-policy",
+            "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()",
+        ),
+        ("x-frame-options", "DENY"),
+        ("cross-origin-opener-policy", "same-origin"),
+    ];
+    for (name, value) in static_headers {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    // A handler may set a stricter policy of its own (attachments will); keep it.
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        if let Ok(value) = HeaderValue::from_str(&content_security_policy(nonce)) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
+    if hsts {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.insert(*k, HeaderValue::from_static(v));
+        }
+        map
+    }
+
+    const ORIGIN: &str = "https://portal.example";
+
+    #[test]
+    fn reads_are_never_refused() {
+        let h = headers(&[("sec-fetch-site", "cross-site")]);
+        assert!(!is_cross_site_write(&Method::GET, &h, ORIGIN));
+    }
+
+    #[test]
+    fn cross_site_posts_are_refused() {
+        let h = headers(&[("sec-fetch-site", "cross-site")]);
+        assert!(is_cross_site_write(&Method::POST, &h, ORIGIN));
+        let h = headers(&[("sec-fetch-site", "same-site")]);
+        assert!(is_cross_site_write(&Method::POST, &h, ORIGIN));
+        let h = headers(&[("origin", "https://evil.example")]);
+        assert!(is_cross_site_write(&Method::POST, &h, ORIGIN));
+    }
+
+    #[test]
+    fn same_origin_posts_pass() {
+        let h = headers(&[("sec-fetch-site", "same-origin")]);
+        assert!(!is_cross_site_write(&Method::POST, &h, ORIGIN));
+        let h = headers(&[("origin", "https://portal.example")]);
+        assert!(!is_cross_site_write(&Method::POST, &h, ORIGIN));
+    }
+
+    #[test]
+    fn nonces_are_fresh_and_in_the_policy() {
+        let (a, b) = (new_nonce(), new_nonce());
+        assert_ne!(a, b);
+        assert!(a.len() >= 22);
+        let csp = content_security_policy(&a);
+        assert!(csp.contains(&format!("'nonce-{a}'")));
+        assert!(!csp.contains("unsafe-inline"));
+        assert!(csp.contains("frame-ancestors 'none'"));
+    }
+}

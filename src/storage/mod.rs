@@ -1,0 +1,448 @@
+//! Storage: one interface, two databases.
+//!
+//! SQLite is the embedded default (a fresh clone runs with no server); PostgreSQL is the
+//! production store that many portal instances share. [`Database`] is the handle to either;
+//! the registers ([`PersonRegister`], and later post, delegations, audit...) are traits that
+//! `Database` implements by dispatching to the `sqlite` or `postgres` module, so callers see
+//! one API and the shared test suite (`tests/storage.rs`) runs it against both.
+//!
+//! Queries are checked at run time (`sqlx::query` with `bind`), not by the compile-time macros,
+//! so building needs no database. They name their columns and are kept per backend, because
+//! the column types differ (see `migrations/README.md`).
+
+mod error;
+mod postgres;
+mod sqlite;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+pub use error::{Conflict, DatabaseCause, StoreError};
+
+use crate::identity::NationalId;
+use crate::person::{NewPerson, Person, PersonId};
+
+/// SQLite has one writer at a time whatever the pool size; a few connections let readers run
+/// beside it. Sized for a small (2-core) machine.
+const SQLITE_MAX_CONNECTIONS: u32 = 4;
+/// PostgreSQL connections per portal instance. Many instances share one server, so keep this
+/// modest; the server's `max_connections` must cover instances × this.
+const POSTGRES_MAX_CONNECTIONS: u32 = 8;
+/// How long a request waits for a free connection before the database counts as unavailable.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long SQLite waits for the write lock before giving up with "database is locked".
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The most persons one page of [`PersonRegister::list_persons`] returns.
+pub const MAX_PAGE_SIZE: u32 = 500;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Which database a [`Database`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// An SQLite file on this machine.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+impl Backend {
+    /// `sqlite` or `postgres`, for logs and health output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// A handle to the portal's database: a connection pool. Cheap to clone; clones share the pool.
+#[derive(Clone)]
+pub struct Database {
+    pool: Pool,
+}
+
+#[derive(Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Hand-written so that connection options (which hold the password) never reach a log.
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("backend", &self.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Database {
+    /// Opens a pool to the database at `url`:
+    /// `sqlite://path?mode=rwc`, `sqlite:path` (the file and its folder are created if
+    /// missing) or `postgres://user@host:port/database`.
+    ///
+    /// SQLite runs with WAL (readers do not block the writer), foreign keys on, a busy timeout,
+    /// and `synchronous=FULL`: an acknowledged letter or signature must survive a power cut.
+    /// Connects eagerly, so a wrong URL or a missing server fails at start-up, not at the first
+    /// request.
+    pub async fn connect(url: &str) -> Result<Database, StoreError> {
+        if url.starts_with("sqlite:") {
+            Self::connect_sqlite(url).await
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::connect_postgres(url).await
+        } else {
+            Err(StoreError::UnsupportedUrl)
+        }
+    }
+
+    async fn connect_sqlite(url: &str) -> Result<Database, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|error| StoreError::InvalidUrl(DatabaseCause::Sqlx(error)))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .foreign_keys(true)
+            .busy_timeout(SQLITE_BUSY_TIMEOUT)
+            .synchronous(SqliteSynchronous::Full);
+        create_parent_folder(&options)?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(SQLITE_MAX_CONNECTIONS)
+            .min_connections(1)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(StoreError::from_query)?;
+        Ok(Database {
+            pool: Pool::Sqlite(pool),
+        })
+    }
+
+    async fn connect_postgres(url: &str) -> Result<Database, StoreError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|error| StoreError::InvalidUrl(DatabaseCause::Sqlx(error)))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(POSTGRES_MAX_CONNECTIONS)
+            .min_connections(0)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(StoreError::from_query)?;
+        Ok(Database {
+            pool: Pool::Postgres(pool),
+        })
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies the embedded migrations this database has not seen yet (a no-op when it is up
+    /// to date). Safe to run at every start and from several instances at once: sqlx takes a
+    /// lock on PostgreSQL, and SQLite has one writer.
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.pool {
+            Pool::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await,
+            Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await,
+        }
+        .map_err(StoreError::from_migration)
+    }
+
+    /// Readiness: one round trip (`SELECT 1`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+            Pool::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+        }
+        .map_err(StoreError::from_query)
+    }
+
+    /// Closes every connection, waiting for those in use to be returned. Call at shutdown so
+    /// that SQLite checkpoints its WAL into the main file.
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite(pool) => pool.close().await,
+            Pool::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// The SQLite pool, for tests that check connection settings.
+    #[cfg(test)]
+    pub(crate) fn sqlite_pool(&self) -> Option<&SqlitePool> {
+        match &self.pool {
+            Pool::Sqlite(pool) => Some(pool),
+            Pool::Postgres(_) => None,
+        }
+    }
+}
+
+/// SQLite creates the file but not its folder; a fresh clone has no `data/` yet.
+fn create_parent_folder(options: &SqliteConnectOptions) -> Result<(), StoreError> {
+    let filename = options.get_filename();
+    let in_memory =
+        filename.as_os_str().is_empty() || filename.to_string_lossy().contains(":memory:");
+    if in_memory {
+        return Ok(());
+    }
+    match filename.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => std::fs::create_dir_all(folder)
+            .map_err(|error| StoreError::Unavailable(DatabaseCause::Sqlx(sqlx::Error::Io(error)))),
+        _ => Ok(()),
+    }
+}
+
+/// One page of persons, in id order (about the order they were registered).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonPage {
+    /// The persons on this page.
+    pub persons: Vec<Person>,
+    /// Pass as `after` to get the next page; `None` on the last page.
+    pub next_after: Option<PersonId>,
+}
+
+/// The person register: who the portal knows.
+///
+/// Implemented by [`Database`] for both backends. An `async_trait` (not inherent methods) so
+/// that the app can hold an `Arc<dyn PersonRegister>` and tests above this layer can stand in
+/// their own.
+#[async_trait]
+pub trait PersonRegister: Send + Sync {
+    /// Registers a new person with a fresh id.
+    ///
+    /// Fails with [`Conflict::NationalIdTaken`] if the national id is already registered.
+    async fn create_person(&self, new_person: NewPerson) -> Result<Person, StoreError>;
+
+    /// The person with this id, if registered.
+    async fn find_person(&self, id: PersonId) -> Result<Option<Person>, StoreError>;
+
+    /// The person with this national id, if registered.
+    async fn find_person_by_national_id(
+        &self,
+        national_id: &NationalId,
+    ) -> Result<Option<Person>, StoreError>;
+
+    /// At login: registers the person if new, otherwise updates their names to what the eID
+    /// says now (names change at marriage, and the register should follow). The stored
+    /// language is kept: it is the person's own choice in the portal and wins over the
+    /// default. One atomic statement, so two logins at once cannot make two persons.
+    async fn upsert_person_by_national_id(
+        &self,
+        new_person: NewPerson,
+    ) -> Result<Person, StoreError>;
+
+    /// How many persons are registered.
+    async fn count_persons(&self) -> Result<u64, StoreError>;
+
+    /// Up to `limit` persons (clamped to 1..=[`MAX_PAGE_SIZE`]) with ids after `after`, in id
+    /// order. Keyset paging: pages stay correct and fast while persons are added.
+    async fn list_persons(
+        &self,
+        limit: u32,
+        after: Option<PersonId>,
+    ) -> Result<PersonPage, StoreError>;
+}
+
+#[async_trait]
+impl PersonRegister for Database {
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
+    async fn create_person(&self, new_person: NewPerson) -> Result<Person, StoreError> {
+        let person = match &self.pool {
+            Pool::Sqlite(pool) => sqlite::create_person(pool, &new_person).await?,
+            Pool::Postgres(pool) => postgres::create_person(pool, &new_person).await?,
+        };
+        tracing::debug!(person.id = %person.id, "person registered");
+        Ok(person)
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %id))]
+    async fn find_person(&self, id: PersonId) -> Result<Option<Person>, StoreError> {
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlite::find_person(pool, id).await,
+            Pool::Postgres(pool) => postgres::find_person(pool, id).await,
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
+    async fn find_person_by_national_id(
+        &self,
+        national_id: &NationalId,
+    ) -> Result<Option<Person>, StoreError> {
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlite::find_person_by_national_id(pool, national_id).await,
+            Pool::Postgres(pool) => postgres::find_person_by_national_id(pool, national_id).await,
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
+    async fn upsert_person_by_national_id(
+        &self,
+        new_person: NewPerson,
+    ) -> Result<Person, StoreError> {
+        let person = match &self.pool {
+            Pool::Sqlite(pool) => sqlite::upsert_person(pool, &new_person).await?,
+            Pool::Postgres(pool) => postgres::upsert_person(pool, &new_person).await?,
+        };
+        tracing::debug!(person.id = %person.id, "person registered or updated at login");
+        Ok(person)
+    }
+
+    async fn count_persons(&self) -> Result<u64, StoreError> {
+        let count = match &self.pool {
+            Pool::Sqlite(pool) => sqlite::count_persons(pool).await?,
+            Pool::Postgres(pool) => postgres::count_persons(pool).await?,
+        };
+        u64::try_from(count).map_err(|_| StoreError::Corrupt {
+            what: "person count",
+        })
+    }
+
+    async fn list_persons(
+        &self,
+        limit: u32,
+        after: Option<PersonId>,
+    ) -> Result<PersonPage, StoreError> {
+        let limit = limit.clamp(1, MAX_PAGE_SIZE);
+        // One row more than asked tells whether there is a next page.
+        let fetch = i64::from(limit) + 1;
+        let mut persons = match &self.pool {
+            Pool::Sqlite(pool) => sqlite::list_persons(pool, fetch, after).await?,
+            Pool::Postgres(pool) => postgres::list_persons(pool, fetch, after).await?,
+        };
+        let has_more = persons.len() > limit as usize;
+        persons.truncate(limit as usize);
+        let next_after = if has_more {
+            persons.last().map(|person| person.id)
+        } else {
+            None
+        };
+        Ok(PersonPage {
+            persons,
+            next_after,
+        })
+    }
+}
+
+/// Which conflict a unique violation stands for, from the constraint (PostgreSQL) or the
+/// column list in the message (SQLite names no constraint for UNIQUE failures).
+fn conflict_of(error: &sqlx::Error) -> Option<Conflict> {
+    let sqlx::Error::Database(database_error) = error else {
+        return None;
+    };
+    if database_error.kind() != sqlx::error::ErrorKind::UniqueViolation {
+        return None;
+    }
+    let by_constraint = match database_error.constraint() {
+        Some("persons_national_id_unique") => Some(Conflict::NationalIdTaken),
+        Some("persons_pkey") => Some(Conflict::PersonIdTaken),
+        _ => None,
+    };
+    by_constraint.or_else(|| {
+        let message = database_error.message();
+        if message.ends_with("persons.national_id") {
+            Some(Conflict::NationalIdTaken)
+        } else if message.ends_with("persons.id") {
+            Some(Conflict::PersonIdTaken)
+        } else {
+            None
+        }
+    })
+}
+
+/// Maps a failed write: known unique violations become [`StoreError::Conflict`] (without the
+/// driver error, whose detail would quote the national id); the rest keep their cause.
+fn write_error(error: sqlx::Error) -> StoreError {
+    match conflict_of(&error) {
+        Some(conflict) => StoreError::Conflict(conflict),
+        None => StoreError::from_query(error),
+    }
+}
+
+/// The same instant cut to whole microseconds: PostgreSQL keeps no more, and a value read back
+/// should equal the value written, whatever the backend.
+fn now_utc_micros() -> time::OffsetDateTime {
+    let now = time::OffsetDateTime::now_utc();
+    let micros = now.microsecond();
+    now.replace_microsecond(micros).unwrap_or(now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn sqlite_connections_use_wal_foreign_keys_and_full_sync() {
+        let folder = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", folder.path().join("new/portal.db").display());
+        let database = Database::connect(&url).await.unwrap();
+        let pool = database.sqlite_pool().unwrap();
+        let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        let busy_timeout: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(journal, "wal");
+        assert_eq!(foreign_keys, 1);
+        assert_eq!(synchronous, 2, "FULL");
+        assert_eq!(busy_timeout, 5000);
+        database.close().await;
+    }
+
+    #[tokio::test]
+    async fn unknown_scheme_is_refused_without_echoing_the_url() {
+        let error = Database::connect("mysql://root:hunter2@localhost/portal")
+            .await
+            .unwrap_err();
+        assert!(matches!(error, StoreError::UnsupportedUrl));
+        assert!(!error.to_string().contains("hunter2"));
+    }
+
+    #[tokio::test]
+    async fn unreachable_server_is_unavailable_and_the_password_stays_out() {
+        // `.invalid` never resolves (RFC 2606), so this fails at once. (A refused connection is
+        // retried until the acquire timeout, which lets the portal start before its database.)
+        let error = Database::connect("postgres://portal:hunter2@portal-db.invalid/portal")
+            .await
+            .unwrap_err();
+        assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
+        let shown = format!("{error} / {error:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    #[tokio::test]
+    async fn unreadable_url_is_invalid_and_not_repeated() {
+        let error = Database::connect("postgres://portal:hunter2@db:notaport/portal")
+            .await
+            .unwrap_err();
+        assert!(matches!(error, StoreError::InvalidUrl(_)), "{error:?}");
+        let shown = format!("{error} / {error:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    #[test]
+    fn microsecond_cut_is_exact() {
+        let now = now_utc_micros();
+        assert_eq!(now.nanosecond() % 1_000, 0);
+    }
+}

@@ -1,0 +1,7 @@
+//! `cargo xtask bench`: measured, not asserted. (Filled in below.)
+
+use crate::util::Result;
+
+pub fn run() -> Result<()> {
+    Err("bench: not yet".into())
+}

@@ -1,0 +1,68 @@
+//! `cargo xtask`: the project's own build tool, so a fresh clone needs two commands.
+//!
+//! - `cargo xtask run`   install what is missing, build, and start the portal on :3000
+//! - `cargo xtask test`  every check: fmt, clippy (server and WASM), unit and integration
+//!   tests against SQLite and PostgreSQL, and the browser tests
+//! - `cargo xtask build [--release]`  build the site (WASM, JS, CSS) and the server
+//! - `cargo xtask bench`  release build, then first-load size and throughput numbers
+//!
+//! Build output goes to `CARGO_TARGET_DIR` (default `target/`); point it outside the clone to
+//! reuse builds between fresh clones, as `.ci/run` does.
+
+mod bench;
+mod postgres;
+mod site;
+mod test;
+mod tools;
+mod util;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = args.first().map(String::as_str).unwrap_or("help");
+    let release = args.iter().any(|a| a == "--release");
+    let result = match command {
+        "run" => run(release),
+        "build" => tools::ensure_build_tools().and_then(|()| site::build(release).map(|_| ())),
+        "test" => test::run_all(),
+        "bench" => bench::run(),
+        "setup" => tools::ensure_build_tools().and_then(|()| tools::ensure_test_tools()),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <run|test|build [--release]|bench|setup>\n\
+                 run    build and start the portal at http://127.0.0.1:3000 (demo data, test eID)\n\
+                 test   every check and test (what CI runs)\n\
+                 build  build the site and the server\n\
+                 bench  release build, then first-load size and throughput\n\
+                 setup  install the tools the build and the tests need"
+            );
+            return if command == "help" {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            };
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Build everything and start the portal in the foreground with the development config.
+fn run(release: bool) -> util::Result<()> {
+    tools::ensure_build_tools()?;
+    let built = site::build(release)?;
+    let root = util::workspace_root();
+    println!("xtask: starting Borgerportal at http://127.0.0.1:3000 (Ctrl-C stops it)");
+    util::run(
+        std::process::Command::new(&built.server)
+            .current_dir(&root)
+            .env("BORGERPORTAL_CONFIG", root.join("config/development.toml"))
+            .env("BORGERPORTAL_SITE_ROOT", &built.site_root),
+    )
+}

@@ -1,0 +1,222 @@
+//! `cargo xtask test`: every check, in the order that fails fastest. Prints one closing line
+//! `tests: N passed, M failed` summing the Rust and browser test runs.
+
+use crate::postgres::Cluster;
+use crate::site;
+use crate::tools;
+use crate::util::{describe, free_port, run, target_dir, wait_for_http, workspace_root, Result};
+use std::{
+    io::{BufRead, BufReader},
+    process::{Command, Stdio},
+};
+
+#[derive(Default)]
+struct Tally {
+    passed: u64,
+    failed: u64,
+}
+
+pub fn run_all() -> Result<()> {
+    tools::ensure_build_tools()?;
+    tools::ensure_test_tools()?;
+    let root = workspace_root();
+    let cargo = || {
+        let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        c.current_dir(&root);
+        c
+    };
+
+    step("formatting");
+    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+
+    step("clippy: server build");
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    step("clippy: browser (WASM) build");
+    run(cargo().args([
+        "clippy",
+        "-p",
+        "app",
+        "--lib",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--features",
+        "hydrate",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+
+    step("the WASM build holds no server-side crate");
+    for forbidden in ["sqlx", "borgerportal", "axum", "tokio"] {
+        let out = cargo()
+            .args([
+                "tree",
+                "-p",
+                "app",
+                "--features",
+                "hydrate",
+                "--target",
+                "wasm32-unknown-unknown",
+                "-e",
+                "normal",
+                "-i",
+                forbidden,
+            ])
+            .output()
+            .map_err(|e| e.to_string())?;
+        if out.status.success() && !out.stdout.is_empty() {
+            return Err(format!(
+                "`{forbidden}` is in the WASM build:\n{}",
+                String::from_utf8_lossy(&out.stdout)
+            ));
+        }
+    }
+
+    step("unit and integration tests (SQLite and PostgreSQL)");
+    let external = std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"));
+    let (postgres_url, _cluster) = match external {
+        Some(url) => {
+            println!("xtask: using the PostgreSQL server in DATABASE_URL");
+            (url, None)
+        }
+        None => {
+            let cluster = Cluster::start()?;
+            (cluster.url(), Some(cluster))
+        }
+    };
+    let mut tally = Tally::default();
+    counted(
+        cargo()
+            .args(["test", "--workspace", "--no-fail-fast"])
+            .env("BORGERPORTAL_TEST_POSTGRES_URL", &postgres_url),
+        &mut tally,
+    )?;
+
+    step("browser tests (Chromium, JavaScript off and on, axe-core)");
+    let built = site::build(false)?;
+    let port = free_port()?;
+    let data = tempdir("e2e")?;
+    let log_path = data.join("server.log");
+    let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
+    let mut server = Command::new(&built.server)
+        .current_dir(&root)
+        .env("BORGERPORTAL_CONFIG", root.join("config/development.toml"))
+        .env("BORGERPORTAL_SITE_ROOT", &built.site_root)
+        .env("BORGERPORTAL_DATA_DIR", &data)
+        .env("BORGERPORTAL_LISTEN", format!("127.0.0.1:{port}"))
+        .env(
+            "BORGERPORTAL_PUBLIC_URL",
+            format!("http://127.0.0.1:{port}"),
+        )
+        .stdout(log.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log)
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let e2e = wait_for_http(&format!("127.0.0.1:{port}"), "/readyz", 60).and_then(|()| {
+        counted(
+            Command::new("npx")
+                .args(["playwright", "test"])
+                .current_dir(root.join("end2end"))
+                .env("BASE_URL", format!("http://127.0.0.1:{port}")),
+            &mut tally,
+        )
+    });
+    let _ = server.kill();
+    let _ = server.wait();
+    if e2e.is_err() {
+        if let Ok(text) = std::fs::read_to_string(&log_path) {
+            let tail: Vec<&str> = text.lines().rev().take(40).collect();
+            eprintln!("--- last lines of the server's log ---");
+            for line in tail.iter().rev() {
+                eprintln!("{line}");
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&data);
+    println!("tests: {} passed, {} failed", tally.passed, tally.failed);
+    e2e?;
+    if tally.failed > 0 {
+        return Err(format!("{} tests failed", tally.failed));
+    }
+    Ok(())
+}
+
+fn step(name: &str) {
+    println!("\n=== {name} ===");
+}
+
+fn tempdir(purpose: &str) -> Result<std::path::PathBuf> {
+    let dir = target_dir().join(format!("tmp-{purpose}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    Ok(dir)
+}
+
+/// Run a test command, echo its output, and add up the passed/failed counts it reports
+/// (cargo's `test result:` lines and Playwright's `N passed` / `N failed`).
+fn counted(command: &mut Command, tally: &mut Tally) -> Result<()> {
+    let description = describe(command);
+    let mut child = command
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("could not start `{description}`: {e}"))?;
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines().map_while(|l| l.ok()) {
+            println!("{line}");
+            let clean = strip_ansi(&line);
+            let text = clean.trim();
+            if let Some(rest) = text.strip_prefix("test result: ") {
+                tally.passed += number_before(rest, " passed");
+                tally.failed += number_before(rest, " failed");
+            } else if text.ends_with(" passed") || text.contains(" passed (") {
+                tally.passed += number_before(text, " passed");
+            } else if text.ends_with(" failed") {
+                tally.failed += number_before(text, " failed");
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{description}` failed ({status})"))
+    }
+}
+
+/// The number just before `marker` in `text` (e.g. "3" in "ok. 3 passed;").
+fn number_before(text: &str, marker: &str) -> u64 {
+    text.find(marker)
+        .and_then(|end| {
+            text[..end]
+                .rsplit(|c: char| !c.is_ascii_digit())
+                .next()
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
