@@ -8,7 +8,7 @@ use crate::routes::{
     privacy::PrivacyPage,
 };
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Title};
+use leptos_meta::{provide_meta_context, Meta, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
     path,
@@ -96,6 +96,7 @@ fn Chrome(children: Children) -> impl IntoView {
             let app = t_string!(i18n, app_name);
             if page.is_empty() { app.to_string() } else { format!("{page} – {app}") }
         } />
+        <Meta name="description" content=move || t_string!(i18n, tagline) />
         <a class="skip-link" href="#main">
             {t!(i18n, skip_to_content)}
         </a>

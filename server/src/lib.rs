@@ -106,20 +106,30 @@ impl Site {
     }
 }
 
+impl AppState {
+    pub fn new(config: &Config, site: Site, db: Database) -> Self {
+        Self {
+            leptos_options: site.leptos_options,
+            db,
+            assets: Arc::new(site.assets),
+            security: SecurityPolicy {
+                public_origin: Arc::from(config.public_origin()),
+                hsts: config.is_https(),
+            },
+        }
+    }
+}
+
 /// Build the whole HTTP application.
 pub fn build_app(config: &Config, site: Site, db: Database) -> Router {
-    let site_root = std::path::PathBuf::from(site.leptos_options.site_root.to_string());
-    let state = AppState {
-        leptos_options: site.leptos_options,
-        db,
-        assets: Arc::new(site.assets),
-        security: SecurityPolicy {
-            public_origin: Arc::from(config.public_origin()),
-            hsts: config.is_https(),
-        },
-    };
+    let state = AppState::new(config, site, db);
+    with_http_stack(routes(&state), state)
+}
 
-    let routes = generate_route_list(App);
+/// Every route: health checks, the language form, static files and the Leptos pages (with
+/// the app's 404 page for anything else).
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let site_root = std::path::PathBuf::from(state.leptos_options.site_root.to_string());
     let shell_state = state.clone();
     let app_fn = move || {
         shell(
@@ -155,8 +165,15 @@ pub fn build_app(config: &Config, site: Site, db: Database) -> Router {
         .route("/readyz", get(readyz))
         .route("/language", post(language::change_language))
         .nest_service("/pkg", pkg)
-        .leptos_routes_with_context(&state, routes, context, app_fn)
+        .leptos_routes_with_context(state, generate_route_list(App), context, app_fn)
         .fallback_service(public_files)
+}
+
+/// The layers every response passes through, innermost first: a failing handler becomes the
+/// translated error page; cross-site writes are refused and security headers set;
+/// compression; a tracing span per request; a request id on every request and response.
+pub fn with_http_stack(router: Router<AppState>, state: AppState) -> Router {
+    router
         .layer(CatchPanicLayer::custom(
             |_panic: Box<dyn std::any::Any + Send>| {
                 let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
