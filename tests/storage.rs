@@ -9,10 +9,16 @@
 
 use std::collections::HashSet;
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use borgerportal::{
-    demo_persons, seed_demo_data, Backend, Conflict, Database, Language, NationalId,
-    NationalIdKind, NewPerson, PersonId, PersonRegister, StoreError,
+    demo_persons, seed_demo_data, Actor, AuditCursor, AuditEvent, AuditKind, AuditLog, Backend,
+    Conflict, Database, Denied, Language, Loa, LoginStateStore, NationalId, NationalIdKind,
+    NewAuditEvent, NewLoginState, NewPerson, NewSession, Person, PersonId, PersonRegister, Policy,
+    ReadOwnActivity, Session, SessionStore, SessionToken, StoreError, MAX_AUDIT_PAGE_SIZE,
 };
+use secrecy::{ExposeSecret as _, SecretString};
+use sha2::{Digest as _, Sha256};
 use sqlx::Connection;
 use time::macros::date;
 use time::{Duration, OffsetDateTime, UtcOffset};
@@ -523,6 +529,886 @@ async fn schema_refuses_malformed_national_ids(t: &TestDb) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Helpers for the login tests
+
+const IDLE: Duration = Duration::minutes(30);
+const LIFETIME: Duration = Duration::hours(8);
+
+/// Runs SQL past the store (to read what is really stored, or to spoil a row), on a connection
+/// of its own; returns each row's first column as text.
+async fn raw_text(t: &TestDb, sqlite_sql: &str, postgres_sql: &str) -> Vec<String> {
+    match t.backend {
+        Backend::Sqlite => {
+            let mut connection = sqlx::SqliteConnection::connect(&t.url).await.unwrap();
+            let rows: Vec<String> = sqlx::query_scalar(sqlite_sql)
+                .fetch_all(&mut connection)
+                .await
+                .unwrap();
+            connection.close().await.unwrap();
+            rows
+        }
+        Backend::Postgres => {
+            let mut connection = sqlx::PgConnection::connect(&t.url).await.unwrap();
+            let rows: Vec<String> = sqlx::query_scalar(postgres_sql)
+                .fetch_all(&mut connection)
+                .await
+                .unwrap();
+            connection.close().await.unwrap();
+            rows
+        }
+    }
+}
+
+/// Runs a statement past the store (same SQL on both backends).
+async fn raw_execute(t: &TestDb, sql: &str) {
+    match t.backend {
+        Backend::Sqlite => {
+            let mut connection = sqlx::SqliteConnection::connect(&t.url).await.unwrap();
+            sqlx::query(sql).execute(&mut connection).await.unwrap();
+            connection.close().await.unwrap();
+        }
+        Backend::Postgres => {
+            let mut connection = sqlx::PgConnection::connect(&t.url).await.unwrap();
+            sqlx::query(sql).execute(&mut connection).await.unwrap();
+            connection.close().await.unwrap();
+        }
+    }
+}
+
+async fn count_rows(t: &TestDb, table: &str) -> i64 {
+    let sql = format!("SELECT CAST(COUNT(*) AS TEXT) FROM {table}");
+    raw_text(t, &sql, &sql).await[0].parse().unwrap()
+}
+
+/// An instant as the store keeps it: cut to whole microseconds.
+fn whole_micros(at: OffsetDateTime) -> OffsetDateTime {
+    at.replace_microsecond(at.microsecond()).unwrap()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+async fn registered_person(t: &TestDb, n: u16) -> Person {
+    t.db.create_person(new_person(n, "Test", &format!("Person {n}")))
+        .await
+        .unwrap()
+}
+
+fn new_session(person: PersonId, provider: &str, sub: &str, sid: Option<&str>) -> NewSession {
+    NewSession {
+        person,
+        loa: Loa::Substantial,
+        auth_time: OffsetDateTime::now_utc() - Duration::seconds(3),
+        provider: provider.to_owned(),
+        subject_claim: sub.to_owned(),
+        sid: sid.map(str::to_owned),
+        id_token: SecretString::from(format!("header.claims-for-{sub}.signature")),
+        absolute_lifetime: LIFETIME,
+    }
+}
+
+fn assert_same_session(found: &Session, expected: &Session) {
+    assert_eq!(found.person, expected.person);
+    assert_eq!(found.loa, expected.loa);
+    assert_eq!(found.auth_time, expected.auth_time);
+    assert_eq!(found.provider, expected.provider);
+    assert_eq!(found.subject_claim, expected.subject_claim);
+    assert_eq!(found.sid, expected.sid);
+    assert_eq!(
+        found.id_token.expose_secret(),
+        expected.id_token.expose_secret()
+    );
+    assert_eq!(found.created_at, expected.created_at);
+    assert_eq!(found.last_seen_at, expected.last_seen_at);
+    assert_eq!(found.expires_at, expected.expires_at);
+}
+
+fn new_login_state(state: &str, expires_at: OffsetDateTime) -> NewLoginState {
+    NewLoginState {
+        state: state.to_owned(),
+        nonce: "nonce-value".to_owned(),
+        pkce_verifier: SecretString::from("pkce-verifier-value"),
+        provider: "idporten".to_owned(),
+        requested_loa: Loa::High,
+        return_to: "/post?folder=inbox".to_owned(),
+        expires_at,
+    }
+}
+
+fn own_activity(person: PersonId) -> borgerportal::Access<ReadOwnActivity> {
+    let actor = Actor::Citizen {
+        person,
+        loa: Loa::Substantial,
+    };
+    Policy::authorize::<ReadOwnActivity>(&actor, person).unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions
+
+async fn session_is_created_and_found_by_its_cookie(t: &TestDb) {
+    let person = registered_person(t, 10).await;
+    let before = OffsetDateTime::now_utc() - Duration::seconds(1);
+    let mut request = new_session(person.id, "idporten", "sub-10", Some("sid-10"));
+    request.loa = Loa::High;
+    request.auth_time = OffsetDateTime::now_utc().to_offset(UtcOffset::from_hms(1, 0, 0).unwrap());
+    let (token, created) = t.db.create_session(request.clone()).await.unwrap();
+    let after = OffsetDateTime::now_utc() + Duration::seconds(1);
+
+    assert_eq!(created.person, person.id);
+    assert_eq!(created.loa, Loa::High);
+    assert_eq!(created.provider, "idporten");
+    assert_eq!(created.subject_claim, "sub-10");
+    assert_eq!(created.sid.as_deref(), Some("sid-10"));
+    assert_eq!(
+        created.id_token.expose_secret(),
+        request.id_token.expose_secret()
+    );
+    assert!(created.created_at > before && created.created_at < after);
+    assert_eq!(created.last_seen_at, created.created_at);
+    assert_eq!(created.expires_at, created.created_at + LIFETIME);
+    // Stored in UTC to the microsecond: what is read back equals what was returned.
+    assert_eq!(created.auth_time.offset(), UtcOffset::UTC);
+    assert_eq!(created.auth_time.nanosecond() % 1_000, 0);
+    assert_eq!(
+        created.actor(),
+        Actor::Citizen {
+            person: person.id,
+            loa: Loa::High
+        }
+    );
+
+    // The browser sends the cookie back; any instance finds the session by it.
+    let cookie = token.as_cookie_value();
+    let from_cookie = SessionToken::from_cookie_value(&cookie).unwrap();
+    let found =
+        t.db.find_session(&from_cookie, OffsetDateTime::now_utc(), IDLE)
+            .await
+            .unwrap()
+            .unwrap();
+    assert_same_session(&found, &created);
+    let reopened = t.reopen().await;
+    let found_elsewhere = reopened
+        .find_session(&token, OffsetDateTime::now_utc(), IDLE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_same_session(&found_elsewhere, &created);
+    reopened.close().await;
+
+    // A session without sid round-trips too.
+    let (_, without_sid) =
+        t.db.create_session(new_session(person.id, "mitid", "sub-10b", None))
+            .await
+            .unwrap();
+    assert_eq!(without_sid.sid, None);
+
+    // A well-formed cookie that names no session.
+    let unknown = SessionToken::generate();
+    assert!(t
+        .db
+        .find_session(&unknown, OffsetDateTime::now_utc(), IDLE)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+async fn session_table_holds_only_hashes(t: &TestDb) {
+    let person = registered_person(t, 11).await;
+    let (token, _) =
+        t.db.create_session(new_session(person.id, "idporten", "sub-11", Some("sid-11")))
+            .await
+            .unwrap();
+    let cookie = token.as_cookie_value();
+    let raw = URL_SAFE_NO_PAD.decode(&cookie).unwrap();
+    assert_eq!(raw.len(), 32);
+
+    let stored_hash = raw_text(
+        t,
+        "SELECT lower(hex(token_hash)) FROM sessions",
+        "SELECT encode(token_hash, 'hex') FROM sessions",
+    )
+    .await;
+    assert_eq!(stored_hash, [sha256_hex(&raw)]);
+    // The whole row, every column as text: neither the cookie nor its bytes are there.
+    let whole_rows = raw_text(
+        t,
+        "SELECT lower(hex(token_hash)) || '|' || person_id || '|' || loa || '|' || auth_time \
+         || '|' || provider || '|' || subject_claim || '|' || coalesce(sid, '') || '|' || \
+         id_token || '|' || created_at || '|' || last_seen_at || '|' || expires_at FROM sessions",
+        "SELECT sessions::text FROM sessions",
+    )
+    .await;
+    assert_eq!(whole_rows.len(), 1);
+    let row = &whole_rows[0];
+    assert!(row.contains("sub-11"), "the query saw the row: {row}");
+    assert!(!row.contains(&cookie), "{row}");
+    let raw_hex: String = raw.iter().map(|byte| format!("{byte:02x}")).collect();
+    assert!(!row.contains(&raw_hex), "{row}");
+
+    // The same for a pending login's state.
+    let state = "state-value-that-must-not-be-stored";
+    t.db.create_login_state(new_login_state(
+        state,
+        OffsetDateTime::now_utc() + Duration::minutes(10),
+    ))
+    .await
+    .unwrap();
+    let stored_state = raw_text(
+        t,
+        "SELECT lower(hex(state_hash)) || '|' || nonce || '|' || provider || '|' || \
+         requested_loa || '|' || return_to || '|' || expires_at FROM login_states",
+        "SELECT login_states::text FROM login_states",
+    )
+    .await;
+    assert_eq!(stored_state.len(), 1);
+    assert!(!stored_state[0].contains(state), "{}", stored_state[0]);
+    assert!(stored_state[0].contains(&sha256_hex(state.as_bytes())));
+}
+
+async fn idle_session_expires_and_is_deleted(t: &TestDb) {
+    let person = registered_person(t, 12).await;
+    let (token, session) =
+        t.db.create_session(new_session(person.id, "idporten", "sub-12", None))
+            .await
+            .unwrap();
+    let seen = session.last_seen_at;
+
+    let just_in_time = seen + IDLE - Duration::seconds(1);
+    assert!(t
+        .db
+        .find_session(&token, just_in_time, IDLE)
+        .await
+        .unwrap()
+        .is_some());
+    assert_eq!(
+        count_rows(t, "sessions").await,
+        1,
+        "finding does not delete"
+    );
+
+    assert!(t
+        .db
+        .find_session(&token, seen + IDLE, IDLE)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        count_rows(t, "sessions").await,
+        0,
+        "the expired session is gone"
+    );
+    // Gone for good: not even a look with an earlier clock or a longer timeout brings it back.
+    assert!(t
+        .db
+        .find_session(&token, seen, Duration::days(1))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(!t.db.touch_session(&token, seen).await.unwrap());
+}
+
+async fn absolute_expiry_ends_even_an_active_session(t: &TestDb) {
+    let person = registered_person(t, 13).await;
+    let mut request = new_session(person.id, "idporten", "sub-13", None);
+    request.absolute_lifetime = Duration::hours(1);
+    let (token, session) = t.db.create_session(request).await.unwrap();
+    assert_eq!(session.expires_at, session.created_at + Duration::hours(1));
+
+    // Used every 20 minutes: never idle.
+    let mut now = session.created_at;
+    for _ in 0..2 {
+        now += Duration::minutes(20);
+        assert!(t
+            .db
+            .find_session(&token, now, IDLE)
+            .await
+            .unwrap()
+            .is_some());
+        assert!(t.db.touch_session(&token, now).await.unwrap());
+    }
+    let last_minute = session.expires_at - Duration::seconds(1);
+    assert!(t
+        .db
+        .find_session(&token, last_minute, IDLE)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(t
+        .db
+        .find_session(&token, session.expires_at, IDLE)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(count_rows(t, "sessions").await, 0);
+}
+
+async fn touch_restarts_the_idle_timeout_and_never_goes_back(t: &TestDb) {
+    let person = registered_person(t, 14).await;
+    let (token, session) =
+        t.db.create_session(new_session(person.id, "idporten", "sub-14", None))
+            .await
+            .unwrap();
+    let start = session.last_seen_at;
+
+    let later = start + Duration::minutes(20);
+    assert!(t.db.touch_session(&token, later).await.unwrap());
+    let found =
+        t.db.find_session(&token, start + Duration::minutes(40), IDLE)
+            .await
+            .unwrap()
+            .expect("touched 20 minutes ago: still valid at 40");
+    assert_eq!(found.last_seen_at, later);
+
+    // A late, slower request with an older clock does not move it back.
+    assert!(t
+        .db
+        .touch_session(&token, start + Duration::minutes(10))
+        .await
+        .unwrap());
+    let found =
+        t.db.find_session(&token, start + Duration::minutes(45), IDLE)
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(found.last_seen_at, later);
+    assert_eq!(found.created_at, session.created_at);
+    assert_eq!(found.expires_at, session.expires_at);
+
+    assert!(!t
+        .db
+        .touch_session(&SessionToken::generate(), later)
+        .await
+        .unwrap());
+}
+
+async fn delete_session_ends_only_that_session(t: &TestDb) {
+    let person = registered_person(t, 15).await;
+    let (phone, _) =
+        t.db.create_session(new_session(person.id, "idporten", "sub-15", Some("a")))
+            .await
+            .unwrap();
+    let (laptop, _) =
+        t.db.create_session(new_session(person.id, "idporten", "sub-15", Some("b")))
+            .await
+            .unwrap();
+    assert_ne!(phone.as_cookie_value(), laptop.as_cookie_value());
+
+    assert!(t.db.delete_session(&phone).await.unwrap());
+    assert!(!t.db.delete_session(&phone).await.unwrap(), "already gone");
+    let now = OffsetDateTime::now_utc();
+    assert!(t
+        .db
+        .find_session(&phone, now, IDLE)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(t
+        .db
+        .find_session(&laptop, now, IDLE)
+        .await
+        .unwrap()
+        .is_some());
+}
+
+async fn sessions_end_by_provider_sid_and_subject(t: &TestDb) {
+    let anna = registered_person(t, 16).await;
+    let bjorn = registered_person(t, 17).await;
+    let (anna_1, _) =
+        t.db.create_session(new_session(anna.id, "idporten", "sub-anna", Some("sid-1")))
+            .await
+            .unwrap();
+    let (anna_2, _) =
+        t.db.create_session(new_session(anna.id, "idporten", "sub-anna", Some("sid-2")))
+            .await
+            .unwrap();
+    // The same sid value from another provider is another session.
+    let (anna_mitid, _) =
+        t.db.create_session(new_session(anna.id, "mitid", "sub-anna", Some("sid-1")))
+            .await
+            .unwrap();
+    let (bjorn_1, _) =
+        t.db.create_session(new_session(bjorn.id, "idporten", "sub-bjorn", None))
+            .await
+            .unwrap();
+    let alive = |token: SessionToken| {
+        let db = t.db.clone();
+        async move {
+            db.find_session(&token, OffsetDateTime::now_utc(), IDLE)
+                .await
+                .unwrap()
+                .is_some()
+        }
+    };
+
+    assert_eq!(
+        t.db.delete_sessions_by_sid("idporten", "sid-1")
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(!alive(anna_1.clone()).await);
+    assert!(alive(anna_2.clone()).await);
+    assert!(alive(anna_mitid.clone()).await);
+    assert_eq!(
+        t.db.delete_sessions_by_sid("idporten", "sid-1")
+            .await
+            .unwrap(),
+        0
+    );
+
+    assert_eq!(
+        t.db.delete_sessions_by_subject("idporten", "sub-anna")
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(!alive(anna_2).await);
+    assert!(alive(anna_mitid.clone()).await, "other provider untouched");
+    assert!(alive(bjorn_1.clone()).await, "other person untouched");
+    assert_eq!(
+        t.db.delete_sessions_by_subject("mitid", "sub-anna")
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(!alive(anna_mitid).await);
+    assert!(alive(bjorn_1).await);
+}
+
+async fn expired_sessions_are_swept(t: &TestDb) {
+    let person = registered_person(t, 18).await;
+    let (idle, idle_session) =
+        t.db.create_session(new_session(person.id, "idporten", "sub-18", None))
+            .await
+            .unwrap();
+    let mut short = new_session(person.id, "idporten", "sub-18", None);
+    short.absolute_lifetime = Duration::minutes(40);
+    let (ended, _) = t.db.create_session(short).await.unwrap();
+    let (active, _) =
+        t.db.create_session(new_session(person.id, "idporten", "sub-18", None))
+            .await
+            .unwrap();
+
+    let now = idle_session.created_at + Duration::minutes(45);
+    // `active` and `ended` were both used 5 minutes ago, but `ended` had only 40 minutes.
+    t.db.touch_session(&active, now - Duration::minutes(5))
+        .await
+        .unwrap();
+    t.db.touch_session(&ended, now - Duration::minutes(5))
+        .await
+        .unwrap();
+
+    assert_eq!(t.db.delete_expired_sessions(now, IDLE).await.unwrap(), 2);
+    assert_eq!(count_rows(t, "sessions").await, 1);
+    assert!(t
+        .db
+        .find_session(&active, now, IDLE)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(t.db.find_session(&idle, now, IDLE).await.unwrap().is_none());
+    assert_eq!(t.db.delete_expired_sessions(now, IDLE).await.unwrap(), 0);
+}
+
+async fn session_needs_a_registered_person(t: &TestDb) {
+    // No session for a person the register does not know.
+    let error =
+        t.db.create_session(new_session(PersonId::new(), "idporten", "sub-x", None))
+            .await
+            .unwrap_err();
+    assert!(matches!(error, StoreError::Database(_)), "{error:?}");
+    assert_eq!(count_rows(t, "sessions").await, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pending logins and logout tokens
+
+async fn login_state_is_taken_once(t: &TestDb) {
+    let expires_at = OffsetDateTime::now_utc() + Duration::minutes(10);
+    let request = new_login_state("state-1", expires_at);
+    t.db.create_login_state(request.clone()).await.unwrap();
+    t.db.create_login_state(new_login_state("state-2", expires_at))
+        .await
+        .unwrap();
+
+    let now = OffsetDateTime::now_utc();
+    let taken =
+        t.db.take_login_state("state-1", now)
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(taken.state, "state-1");
+    assert_eq!(taken.nonce, request.nonce);
+    assert_eq!(
+        taken.pkce_verifier.expose_secret(),
+        request.pkce_verifier.expose_secret()
+    );
+    assert_eq!(taken.provider, "idporten");
+    assert_eq!(taken.requested_loa, Loa::High);
+    assert_eq!(taken.return_to, "/post?folder=inbox");
+    assert_eq!(taken.expires_at, whole_micros(expires_at));
+
+    assert!(t
+        .db
+        .take_login_state("state-1", now)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(t
+        .db
+        .take_login_state("never-made", now)
+        .await
+        .unwrap()
+        .is_none());
+    // The other pending login is untouched.
+    assert!(t
+        .db
+        .take_login_state("state-2", now)
+        .await
+        .unwrap()
+        .is_some());
+    assert_eq!(count_rows(t, "login_states").await, 0);
+}
+
+async fn expired_login_state_is_refused_and_swept(t: &TestDb) {
+    let now = OffsetDateTime::now_utc();
+    t.db.create_login_state(new_login_state("late", now + Duration::minutes(10)))
+        .await
+        .unwrap();
+    assert!(t
+        .db
+        .take_login_state("late", now + Duration::minutes(10))
+        .await
+        .unwrap()
+        .is_none());
+    // Taken all the same: it cannot be used afterwards with a kinder clock.
+    assert!(t.db.take_login_state("late", now).await.unwrap().is_none());
+
+    t.db.create_login_state(new_login_state("abandoned", now - Duration::seconds(1)))
+        .await
+        .unwrap();
+    t.db.create_login_state(new_login_state("pending", now + Duration::minutes(5)))
+        .await
+        .unwrap();
+    assert_eq!(t.db.delete_expired_login_states(now).await.unwrap(), 1);
+    assert_eq!(t.db.delete_expired_login_states(now).await.unwrap(), 0);
+    assert!(t
+        .db
+        .take_login_state("pending", now)
+        .await
+        .unwrap()
+        .is_some());
+}
+
+async fn concurrent_takes_give_the_state_to_exactly_one(t: &TestDb) {
+    let expires_at = OffsetDateTime::now_utc() + Duration::minutes(10);
+    for round in 0..5 {
+        let state = format!("raced-state-{round}");
+        t.db.create_login_state(new_login_state(&state, expires_at))
+            .await
+            .unwrap();
+        let racers: Vec<_> = (0..4)
+            .map(|_| {
+                let db = t.db.clone();
+                let state = state.clone();
+                tokio::spawn(
+                    async move { db.take_login_state(&state, OffsetDateTime::now_utc()).await },
+                )
+            })
+            .collect();
+        let mut winners = 0;
+        for racer in racers {
+            if racer.await.unwrap().unwrap().is_some() {
+                winners += 1;
+            }
+        }
+        assert_eq!(winners, 1, "round {round}");
+    }
+    assert_eq!(count_rows(t, "login_states").await, 0);
+}
+
+async fn reused_login_state_is_a_conflict(t: &TestDb) {
+    let expires_at = OffsetDateTime::now_utc() + Duration::minutes(10);
+    let state = "reused-state-value";
+    t.db.create_login_state(new_login_state(state, expires_at))
+        .await
+        .unwrap();
+    let error =
+        t.db.create_login_state(new_login_state(state, expires_at))
+            .await
+            .unwrap_err();
+    assert!(
+        matches!(error, StoreError::Conflict(Conflict::LoginStateTaken)),
+        "{error:?}"
+    );
+    let shown = format!("{error} / {error:?}");
+    assert!(!shown.contains(state), "{shown}");
+}
+
+async fn logout_token_is_accepted_once(t: &TestDb) {
+    let issuer = "https://idporten.example/";
+    let expires_at = OffsetDateTime::now_utc() + Duration::minutes(2);
+    assert!(t
+        .db
+        .remember_logout_token(issuer, "jti-1", expires_at)
+        .await
+        .unwrap());
+    assert!(
+        !t.db
+            .remember_logout_token(issuer, "jti-1", expires_at)
+            .await
+            .unwrap(),
+        "a replay"
+    );
+    assert!(
+        t.db.remember_logout_token("https://mitid-broker.example/", "jti-1", expires_at)
+            .await
+            .unwrap(),
+        "jti is unique per issuer only"
+    );
+
+    // Two instances receive the same token at once: exactly one accepts it.
+    let (first, second) = tokio::join!(
+        t.db.remember_logout_token(issuer, "jti-2", expires_at),
+        t.db.remember_logout_token(issuer, "jti-2", expires_at),
+    );
+    assert!(first.unwrap() ^ second.unwrap());
+
+    assert_eq!(
+        t.db.forget_expired_logout_tokens(expires_at - Duration::seconds(1))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        t.db.forget_expired_logout_tokens(expires_at).await.unwrap(),
+        3
+    );
+    assert_eq!(count_rows(t, "logout_tokens").await, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The activity log
+
+async fn audit_events_round_trip(t: &TestDb) {
+    let person = registered_person(t, 20).await;
+    let at = OffsetDateTime::now_utc() - Duration::minutes(1);
+    let mut recorded = Vec::new();
+    for (n, kind) in AuditKind::ALL.into_iter().enumerate() {
+        let mut new_event = NewAuditEvent::new(person.id, kind);
+        new_event.at = at + Duration::seconds(n as i64);
+        if n % 2 == 0 {
+            new_event = new_event.by(person.id).at_loa(Loa::High).via("idporten");
+        }
+        let event = t.db.record_event(new_event.clone()).await.unwrap();
+        assert_eq!(event.subject, person.id);
+        assert_eq!(event.kind, kind);
+        assert_eq!(event.actor, new_event.actor);
+        assert_eq!(event.loa, new_event.loa);
+        assert_eq!(event.provider, new_event.provider);
+        assert_eq!(event.at.nanosecond() % 1_000, 0);
+        assert_eq!(event.id.get_version_num(), 7);
+        recorded.push(event);
+    }
+    let page =
+        t.db.list_events(&own_activity(person.id), None, 50)
+            .await
+            .unwrap();
+    recorded.reverse();
+    assert_eq!(page.events, recorded, "read back exactly, newest first");
+    assert_eq!(page.next, None);
+}
+
+async fn audit_pages_newest_first_across_equal_timestamps(t: &TestDb) {
+    let person = registered_person(t, 21).await;
+    let same_time = whole_micros(OffsetDateTime::now_utc() - Duration::hours(1));
+    let mut recorded: Vec<AuditEvent> = Vec::new();
+    // Five events in the same microsecond, one before and one after.
+    for offset in [0, 0, -1, 0, 1, 0, 0] {
+        let mut new_event = NewAuditEvent::new(person.id, AuditKind::LoginSucceeded);
+        new_event.at = same_time + Duration::seconds(offset);
+        recorded.push(t.db.record_event(new_event).await.unwrap());
+    }
+    let mut expected = recorded.clone();
+    expected.sort_by_key(|event| std::cmp::Reverse((event.at, event.id)));
+
+    let access = own_activity(person.id);
+    let mut seen = Vec::new();
+    let mut page_sizes = Vec::new();
+    let mut before = None;
+    loop {
+        let page = t.db.list_events(&access, before, 2).await.unwrap();
+        page_sizes.push(page.events.len());
+        seen.extend(page.events.iter().cloned());
+        match page.next {
+            // The cursor goes out in a link and comes back in the next request.
+            Some(next) => before = Some(AuditCursor::from_param(&next.to_param()).unwrap()),
+            None => break,
+        }
+    }
+    assert_eq!(page_sizes, [2, 2, 2, 1]);
+    assert_eq!(seen, expected);
+    assert_eq!(seen.first().unwrap().at, same_time + Duration::seconds(1));
+    assert_eq!(seen.last().unwrap().at, same_time - Duration::seconds(1));
+
+    // A page that ends exactly at the oldest event says there is no next page.
+    let whole = t.db.list_events(&access, None, 7).await.unwrap();
+    assert_eq!(whole.events, expected);
+    assert_eq!(whole.next, None);
+    // Zero is read as one; too many is cut to the maximum.
+    assert_eq!(
+        t.db.list_events(&access, None, 0)
+            .await
+            .unwrap()
+            .events
+            .len(),
+        1
+    );
+    assert_eq!(
+        t.db.list_events(&access, None, u32::MAX)
+            .await
+            .unwrap()
+            .events
+            .len(),
+        7
+    );
+    // An event recorded while paging does not shift the older pages.
+    let first_page = t.db.list_events(&access, None, 2).await.unwrap();
+    t.db.record_event(NewAuditEvent::new(person.id, AuditKind::LoggedOut))
+        .await
+        .unwrap();
+    let second_page = t.db.list_events(&access, first_page.next, 2).await.unwrap();
+    assert_eq!(second_page.events, expected[2..4]);
+}
+
+async fn audit_page_size_is_capped(t: &TestDb) {
+    let person = registered_person(t, 26).await;
+    for _ in 0..=MAX_AUDIT_PAGE_SIZE {
+        t.db.record_event(NewAuditEvent::new(person.id, AuditKind::LoginSucceeded))
+            .await
+            .unwrap();
+    }
+    let access = own_activity(person.id);
+    let page = t.db.list_events(&access, None, u32::MAX).await.unwrap();
+    assert_eq!(page.events.len(), MAX_AUDIT_PAGE_SIZE as usize);
+    let rest =
+        t.db.list_events(&access, page.next, u32::MAX)
+            .await
+            .unwrap();
+    assert_eq!(rest.events.len(), 1);
+    assert_eq!(rest.next, None);
+}
+
+async fn audit_log_is_scoped_to_the_proofs_subject(t: &TestDb) {
+    let anna = registered_person(t, 22).await;
+    let bjorn = registered_person(t, 23).await;
+    for _ in 0..3 {
+        t.db.record_event(NewAuditEvent::new(anna.id, AuditKind::LoginSucceeded).by(anna.id))
+            .await
+            .unwrap();
+        t.db.record_event(NewAuditEvent::new(bjorn.id, AuditKind::LoggedOut).by(bjorn.id))
+            .await
+            .unwrap();
+    }
+
+    let anna_actor = Actor::Citizen {
+        person: anna.id,
+        loa: Loa::High,
+    };
+    // Anna cannot get a proof for Bjørn's log, at any level.
+    assert_eq!(
+        Policy::authorize::<ReadOwnActivity>(&anna_actor, bjorn.id).unwrap_err(),
+        Denied::NoAuthority
+    );
+    let anna_access = Policy::authorize::<ReadOwnActivity>(&anna_actor, anna.id).unwrap();
+    let annas = t.db.list_events(&anna_access, None, 50).await.unwrap();
+    assert_eq!(annas.events.len(), 3);
+    assert!(annas.events.iter().all(|event| event.subject == anna.id));
+
+    // A cursor from Bjørn's log, pasted into Anna's request, still shows only Anna's events.
+    let bjorns =
+        t.db.list_events(&own_activity(bjorn.id), None, 1)
+            .await
+            .unwrap();
+    let pasted =
+        t.db.list_events(&anna_access, bjorns.next, 50)
+            .await
+            .unwrap();
+    assert!(pasted.events.iter().all(|event| event.subject == anna.id));
+
+    // Someone with no events has an empty log.
+    let carl = registered_person(t, 24).await;
+    let empty =
+        t.db.list_events(&own_activity(carl.id), None, 50)
+            .await
+            .unwrap();
+    assert!(empty.events.is_empty());
+    assert_eq!(empty.next, None);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors keep secrets out
+
+async fn store_errors_never_show_a_national_id_or_token(t: &TestDb) {
+    let person = registered_person(t, 25).await;
+    let national_id = person.national_id.expose().to_owned();
+
+    // A session whose claims carry the national id (as an id_token's `pid` does), for a
+    // person the register does not know: the database refuses it.
+    let mut request = new_session(
+        PersonId::new(),
+        "idporten",
+        &national_id,
+        Some(&national_id),
+    );
+    request.id_token = SecretString::from(format!("header.{{\"pid\":\"{national_id}\"}}.sig"));
+    let error = t.db.create_session(request).await.unwrap_err();
+    let shown = format!("{error} / {error:?}");
+    assert!(!shown.contains(&national_id), "{shown}");
+    assert!(!shown.contains(&national_id[6..]), "{shown}");
+
+    // A stored session that no longer reads back: the error names the column, not the row.
+    let mut request = new_session(person.id, "idporten", &national_id, None);
+    request.id_token = SecretString::from(format!("header.{{\"pid\":\"{national_id}\"}}.sig"));
+    let (token, session) = t.db.create_session(request).await.unwrap();
+    raw_execute(t, "UPDATE sessions SET loa = 'low'").await;
+    let error =
+        t.db.find_session(&token, OffsetDateTime::now_utc(), IDLE)
+            .await
+            .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            StoreError::Corrupt {
+                what: "session.loa"
+            }
+        ),
+        "{error:?}"
+    );
+    let shown = format!("{error} / {error:?}");
+    assert!(!shown.contains(&national_id), "{shown}");
+    assert!(!shown.contains(&token.as_cookie_value()), "{shown}");
+
+    // Nor do the values' own Debug forms (what a `?session` in a log line prints).
+    let shown = format!("{session:?} {token:?}");
+    assert!(!shown.contains(&national_id), "{shown}");
+    assert!(!shown.contains(&token.as_cookie_value()), "{shown}");
+
+    // An audit event for an unknown subject is refused without naming anyone.
+    let error =
+        t.db.record_event(NewAuditEvent::new(PersonId::new(), AuditKind::LoginFailed))
+            .await
+            .unwrap_err();
+    let shown = format!("{error} / {error:?}");
+    assert!(!shown.contains(&national_id), "{shown}");
+}
+
+// ---------------------------------------------------------------------------------------------
 // SQLite only: the two URL forms the configuration may use open the same file.
 
 #[tokio::test]
@@ -607,4 +1493,23 @@ on_both_backends!(
     person_survives_reopening,
     unreadable_rows_are_reported_not_hidden,
     schema_refuses_malformed_national_ids,
+    session_is_created_and_found_by_its_cookie,
+    session_table_holds_only_hashes,
+    idle_session_expires_and_is_deleted,
+    absolute_expiry_ends_even_an_active_session,
+    touch_restarts_the_idle_timeout_and_never_goes_back,
+    delete_session_ends_only_that_session,
+    sessions_end_by_provider_sid_and_subject,
+    expired_sessions_are_swept,
+    session_needs_a_registered_person,
+    login_state_is_taken_once,
+    expired_login_state_is_refused_and_swept,
+    concurrent_takes_give_the_state_to_exactly_one,
+    reused_login_state_is_a_conflict,
+    logout_token_is_accepted_once,
+    audit_events_round_trip,
+    audit_pages_newest_first_across_equal_timestamps,
+    audit_page_size_is_capped,
+    audit_log_is_scoped_to_the_proofs_subject,
+    store_errors_never_show_a_national_id_or_token,
 );

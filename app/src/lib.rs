@@ -14,7 +14,9 @@ mod translations {
 }
 pub use translations::i18n;
 
+pub mod auth;
 pub mod components;
+pub mod error;
 pub mod routes;
 pub mod shell;
 

@@ -1,17 +1,25 @@
 //! The HTML document around every page, the router and the page chrome (skip link, header,
 //! language switcher, main landmark, footer).
 
-use crate::components::language_switcher::LanguageSwitcher;
+use crate::auth::provide_current_user;
+use crate::components::{
+    idle_warning::IdleWarning, language_switcher::LanguageSwitcher, user_menu::UserMenu,
+};
 use crate::i18n::*;
 use crate::routes::{
-    accessibility::AccessibilityPage, error::ErrorPage, home::HomePage, not_found::NotFoundPage,
+    accessibility::AccessibilityPage,
+    activity::ActivityPage,
+    error::ErrorPage,
+    home::HomePage,
+    login::{LoggedOutPage, LoginFailedPage, LoginPage},
+    not_found::NotFoundPage,
     privacy::PrivacyPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Meta, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
-    path,
+    path, SsrMode,
 };
 
 /// The cookie that remembers the chosen language (leptos_i18n's default name).
@@ -76,10 +84,16 @@ pub fn App() -> impl IntoView {
         <I18nContextProvider>
             <Router>
                 <Chrome>
+                    // `Async`: the whole page is rendered before the first byte, so pages with
+                    // data are complete without JavaScript (no streamed-in fragments).
                     <Routes fallback=NotFoundPage>
-                        <Route path=path!("/") view=HomePage />
-                        <Route path=path!("/accessibility") view=AccessibilityPage />
-                        <Route path=path!("/privacy") view=PrivacyPage />
+                        <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
+                        <Route path=path!("/accessibility") view=AccessibilityPage ssr=SsrMode::Async />
+                        <Route path=path!("/privacy") view=PrivacyPage ssr=SsrMode::Async />
+                        <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                        <Route path=path!("/login/failed") view=LoginFailedPage ssr=SsrMode::Async />
+                        <Route path=path!("/logged-out") view=LoggedOutPage ssr=SsrMode::Async />
+                        <Route path=path!("/activity") view=ActivityPage ssr=SsrMode::Async />
                     </Routes>
                 </Chrome>
             </Router>
@@ -91,6 +105,7 @@ pub fn App() -> impl IntoView {
 #[component]
 fn Chrome(children: Children) -> impl IntoView {
     let i18n = use_i18n();
+    provide_current_user();
     view! {
         <Title formatter=move |page: String| {
             let app = t_string!(i18n, app_name);
@@ -106,9 +121,13 @@ fn Chrome(children: Children) -> impl IntoView {
                     <span class="brand-mark" aria-hidden="true"></span>
                     <span class="brand-name">{t!(i18n, app_name)}</span>
                 </A>
-                <LanguageSwitcher />
+                <div class="header-tools">
+                    <LanguageSwitcher />
+                    <UserMenu />
+                </div>
             </div>
         </header>
+        <IdleWarning />
         <main id="main" class="container main" tabindex="-1">
             <ErrorBoundary fallback=|_errors| view! { <ErrorPage /> }>{children()}</ErrorBoundary>
         </main>

@@ -30,6 +30,99 @@ pub struct Config {
     pub demo_data: bool,
     /// Logging.
     pub log: LogConfig,
+    /// Login sessions.
+    pub session: SessionConfig,
+    /// The built-in test eID (development only).
+    pub test_eid: TestEidConfig,
+    /// The eID providers citizens log in with.
+    #[serde(default)]
+    pub oidc: OidcConfig,
+}
+
+/// How long a login lasts.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionConfig {
+    /// Logged out after this many minutes without a request (ID-porten's SSO lasts 30).
+    pub idle_timeout_minutes: u32,
+    /// Logged out this many hours after login, however active.
+    pub absolute_lifetime_hours: u32,
+}
+
+/// The test eID inside the binary: a real OpenID Connect provider with synthetic persons.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestEidConfig {
+    /// Off unless asked for; never in production.
+    pub enabled: bool,
+}
+
+/// The eID providers.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    #[serde(default)]
+    pub providers: Vec<ProviderConfig>,
+}
+
+/// Which claims a provider uses for the national id and the level of assurance.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClaimProfile {
+    /// ID-porten: `pid`, `acr` = `idporten-loa-substantial|high`.
+    Idporten,
+    /// MitID through an OIDC broker: `dk.cpr`, NSIS `loa` (or `acr`) URIs.
+    MitidBroker,
+}
+
+/// One eID provider.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// Short stable name used in URLs, e.g. `idporten`.
+    pub id: String,
+    /// The name citizens see on the login page, e.g. `ID-porten`.
+    pub name: String,
+    /// The issuer; discovery is read from `<issuer>/.well-known/openid-configuration`.
+    pub issuer: String,
+    pub client_id: String,
+    /// How the portal authenticates to the provider's token endpoint.
+    pub client_auth: ClientAuth,
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+    pub profile: ClaimProfile,
+}
+
+fn default_scopes() -> Vec<String> {
+    vec!["openid".to_owned(), "profile".to_owned()]
+}
+
+/// Client authentication at the token endpoint.
+#[derive(Clone, Deserialize)]
+#[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientAuth {
+    /// `client_secret_basic`.
+    ClientSecret { secret: SecretString },
+    /// `private_key_jwt`: a signed client assertion; the PKCS#8 PEM key is read from a file.
+    PrivateKeyJwt { key_file: PathBuf, key_id: String },
+}
+
+impl fmt::Debug for ProviderConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProviderConfig")
+            .field("id", &self.id)
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_auth",
+                &match &self.client_auth {
+                    ClientAuth::ClientSecret { .. } => "client_secret [redacted]",
+                    ClientAuth::PrivateKeyJwt { .. } => "private_key_jwt",
+                },
+            )
+            .field("profile", &self.profile)
+            .finish()
+    }
 }
 
 /// How logs are written.
@@ -59,6 +152,8 @@ struct Defaults {
     site_root: &'static str,
     demo_data: bool,
     log: LogConfig,
+    session: SessionConfig,
+    test_eid: TestEidConfig,
 }
 
 impl Default for Defaults {
@@ -74,6 +169,11 @@ impl Default for Defaults {
                 format: LogFormat::Pretty,
                 filter: "info".to_owned(),
             },
+            session: SessionConfig {
+                idle_timeout_minutes: 30,
+                absolute_lifetime_hours: 12,
+            },
+            test_eid: TestEidConfig { enabled: false },
         }
     }
 }
@@ -85,6 +185,10 @@ pub enum ConfigError {
     Read(#[from] Box<figment::Error>),
     #[error("public_url must start with http:// or https://")]
     PublicUrl,
+    #[error("session timeouts must be at least one minute and one hour")]
+    SessionTimeouts,
+    #[error("provider ids must be unique, non-empty and URL-safe (a-z, 0-9, -)")]
+    ProviderId,
 }
 
 impl Config {
@@ -115,6 +219,20 @@ impl Config {
         if !(config.public_url.starts_with("http://") || config.public_url.starts_with("https://"))
         {
             return Err(ConfigError::PublicUrl);
+        }
+        if config.session.idle_timeout_minutes == 0 || config.session.absolute_lifetime_hours == 0 {
+            return Err(ConfigError::SessionTimeouts);
+        }
+        let mut ids = std::collections::HashSet::new();
+        for provider in &config.oidc.providers {
+            let url_safe = !provider.id.is_empty()
+                && provider
+                    .id
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            if !url_safe || !ids.insert(provider.id.as_str()) {
+                return Err(ConfigError::ProviderId);
+            }
         }
         Ok(config)
     }
@@ -156,6 +274,9 @@ impl fmt::Debug for Config {
             .field("site_root", &self.site_root)
             .field("demo_data", &self.demo_data)
             .field("log", &self.log)
+            .field("session", &self.session)
+            .field("test_eid", &self.test_eid)
+            .field("oidc", &self.oidc.providers)
             .finish()
     }
 }
@@ -191,6 +312,45 @@ mod tests {
         assert!(matches!(
             Config::from_toml(r#"public_url = "ftp://x""#),
             Err(ConfigError::PublicUrl)
+        ));
+    }
+
+    #[test]
+    fn providers_are_read_and_their_secrets_hidden() {
+        let config = Config::from_toml(
+            r#"
+            [[oidc.providers]]
+            id = "idporten"
+            name = "ID-porten"
+            issuer = "https://idporten.example"
+            client_id = "portal"
+            client_auth = { method = "client_secret", secret = "s3cret-value" }
+            profile = "idporten"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.oidc.providers.len(), 1);
+        assert_eq!(config.oidc.providers[0].scopes, ["openid", "profile"]);
+        assert!(!format!("{config:?}").contains("s3cret-value"));
+        let duplicate = r#"
+            [[oidc.providers]]
+            id = "a"
+            name = "A"
+            issuer = "https://a.example"
+            client_id = "c"
+            client_auth = { method = "client_secret", secret = "x" }
+            profile = "idporten"
+            [[oidc.providers]]
+            id = "a"
+            name = "B"
+            issuer = "https://b.example"
+            client_id = "c"
+            client_auth = { method = "client_secret", secret = "x" }
+            profile = "mitid-broker"
+        "#;
+        assert!(matches!(
+            Config::from_toml(duplicate),
+            Err(ConfigError::ProviderId)
         ));
     }
 

@@ -1,11 +1,14 @@
 //! Borgerportal's server: configuration, startup, the HTTP stack (request ids, tracing,
 //! security headers, compression, static assets) and the Leptos pages.
 
+pub mod auth;
 pub mod config;
 pub mod error_page;
 pub mod language;
 pub mod security;
 pub mod telemetry;
+pub mod test_eid;
+pub mod texts;
 
 use app::{shell, App, AssetManifest};
 use axum::{
@@ -42,6 +45,18 @@ pub struct AppState {
     pub db: Database,
     pub assets: Arc<AssetManifest>,
     pub security: SecurityPolicy,
+    pub auth: Arc<auth::Auth>,
+    /// The built-in test eID, when configured.
+    pub test_eid: Option<test_eid::TestEid>,
+}
+
+/// Why the portal could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    TestEid(#[from] test_eid::TestEidError),
+    #[error("the HTTP client for the eID providers could not be built: {0}")]
+    HttpClient(#[from] reqwest::Error),
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -107,8 +122,19 @@ impl Site {
 }
 
 impl AppState {
-    pub fn new(config: &Config, site: Site, db: Database) -> Self {
-        Self {
+    pub fn new(config: &Config, site: Site, db: Database) -> Result<Self, StartupError> {
+        let test_eid = if config.test_eid.enabled {
+            tracing::warn!("the built-in TEST eID is enabled: never do this in production");
+            Some(test_eid::TestEid::load_or_create(
+                &config.data_dir,
+                &config.public_url,
+            )?)
+        } else {
+            None
+        };
+        let extra = test_eid.as_ref().map(|t| t.providers()).unwrap_or_default();
+        let auth = auth::Auth::new(config, extra)?;
+        Ok(Self {
             leptos_options: site.leptos_options,
             db,
             assets: Arc::new(site.assets),
@@ -116,14 +142,16 @@ impl AppState {
                 public_origin: Arc::from(config.public_origin()),
                 hsts: config.is_https(),
             },
-        }
+            auth: Arc::new(auth),
+            test_eid,
+        })
     }
 }
 
 /// Build the whole HTTP application.
-pub fn build_app(config: &Config, site: Site, db: Database) -> Router {
-    let state = AppState::new(config, site, db);
-    with_http_stack(routes(&state), state)
+pub fn build_app(config: &Config, site: Site, db: Database) -> Result<Router, StartupError> {
+    let state = AppState::new(config, site, db)?;
+    Ok(with_http_stack(routes(&state), state))
 }
 
 /// Every route: health checks, the language form, static files and the Leptos pages (with
@@ -138,7 +166,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
     };
     let context_state = state.clone();
-    let context = move || provide_context(context_state.db.clone());
+    let providers = app::auth::ProviderChoices(state.auth.provider_choices());
+    let context = move || {
+        provide_context(context_state.db.clone());
+        provide_context(providers.clone());
+    };
     // Anything the router does not know: a public file if there is one, else the app's 404.
     let not_found = leptos_axum::render_app_to_stream_with_context(context.clone(), app_fn.clone());
     let public_files = ServeDir::new(&site_root)
@@ -164,6 +196,12 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/language", post(language::change_language))
+        .route("/auth/login/{provider}", get(auth::login_start))
+        .route("/auth/callback", get(auth::callback))
+        .route("/auth/logout", post(auth::logout))
+        .route("/auth/backchannel-logout", post(auth::backchannel_logout))
+        .route("/auth/frontchannel-logout", get(auth::frontchannel_logout))
+        .merge(test_eid::routes())
         .nest_service("/pkg", pkg)
         .leptos_routes_with_context(state, generate_route_list(App), context, app_fn)
         .fallback_service(public_files)
@@ -180,6 +218,10 @@ pub fn with_http_stack(router: Router<AppState>, state: AppState) -> Router {
                 response.extensions_mut().insert(InternalFailure);
                 response
             },
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::load_session,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), error_pages))
         .layer(middleware::from_fn_with_state(

@@ -34,7 +34,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         let added = borgerportal::demo::seed_demo_data(&db).await?;
         tracing::info!(added, "demo data loaded");
     }
-    let app = build_app(&config, site, db);
+    let app = build_app(&config, site, db)?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!(address = %listener.local_addr()?, public_url = %config.public_url, "listening");
     axum::serve(listener, app)

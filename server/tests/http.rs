@@ -56,7 +56,7 @@ async fn start_with(config_toml: &str, extra: Router<AppState>) -> TestServer {
     .await
     .unwrap();
     db.migrate().await.unwrap();
-    let state = AppState::new(&config, Site::load(&site_root).unwrap(), db.clone());
+    let state = AppState::new(&config, Site::load(&site_root).unwrap(), db.clone()).unwrap();
     let app = with_http_stack(extra.merge(routes(&state)), state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

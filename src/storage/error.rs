@@ -53,6 +53,18 @@ pub enum Conflict {
     /// The person id is already in use (should not happen with fresh ids).
     #[error("the person id is already in use")]
     PersonIdTaken,
+    /// A new session token is already in use (should not happen with 256 random bits).
+    #[error("the session token is already in use")]
+    SessionTokenTaken,
+    /// A pending login with this OIDC `state` already exists: the caller reused a state value
+    /// instead of making a fresh random one.
+    #[error("a pending login with this state already exists")]
+    LoginStateTaken,
+    /// This logout token (issuer and `jti`) was seen before: a replay.
+    /// [`SessionStore::remember_logout_token`](crate::SessionStore::remember_logout_token)
+    /// answers `false` for it rather than failing.
+    #[error("this logout token was already used")]
+    LogoutTokenSeen,
 }
 
 impl StoreError {

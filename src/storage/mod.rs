@@ -2,9 +2,20 @@
 //!
 //! SQLite is the embedded default (a fresh clone runs with no server); PostgreSQL is the
 //! production store that many portal instances share. [`Database`] is the handle to either;
-//! the registers ([`PersonRegister`], and later post, delegations, audit...) are traits that
-//! `Database` implements by dispatching to the `sqlite` or `postgres` module, so callers see
-//! one API and the shared test suite (`tests/storage.rs`) runs it against both.
+//! the registers are traits that `Database` implements by dispatching to the `sqlite` or
+//! `postgres` module, so callers see one API and the shared test suite (`tests/storage.rs`)
+//! runs it against both:
+//!
+//! - [`PersonRegister`]: who the portal knows.
+//! - [`SessionStore`]: logged-in sessions (by the hash of their cookie), and the logout tokens
+//!   already seen (replay protection for back-channel logout).
+//! - [`LoginStateStore`]: logins sent to the eID provider and not back yet (OIDC `state`).
+//! - [`AuditLog`]: each person's activity log, read through an [`Access`] proof.
+//!
+//! Time: operations that decide by time (expiry) take `now` from the caller, so that tests and
+//! background jobs can say what "now" is; rows the store creates get the clock's time. All
+//! times are kept in UTC to the microsecond (PostgreSQL keeps no more), so a value read back
+//! equals the value written.
 //!
 //! Queries are checked at run time (`sqlx::query` with `bind`), not by the compile-time macros,
 //! so building needs no database. They name their columns and are kept per backend, because
@@ -22,11 +33,16 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use time::OffsetDateTime;
+use uuid::Uuid;
 
 pub use error::{Conflict, DatabaseCause, StoreError};
 
+use crate::access::{Access, ReadOwnActivity};
+use crate::audit::{AuditCursor, AuditEvent, AuditPage, NewAuditEvent};
 use crate::identity::NationalId;
 use crate::person::{NewPerson, Person, PersonId};
+use crate::session::{sha256, LoginState, NewLoginState, NewSession, Session, SessionToken};
 
 /// SQLite has one writer at a time whatever the pool size; a few connections let readers run
 /// beside it. Sized for a small (2-core) machine.
@@ -40,6 +56,9 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The most persons one page of [`PersonRegister::list_persons`] returns.
 pub const MAX_PAGE_SIZE: u32 = 500;
+/// The most events one page of [`AuditLog::list_events`] returns: a screenful or two for a
+/// person, not an export.
+pub const MAX_AUDIT_PAGE_SIZE: u32 = 100;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -333,6 +352,416 @@ impl PersonRegister for Database {
     }
 }
 
+/// Server-side sessions, and the logout tokens already seen.
+///
+/// Sessions are found by the SHA-256 of their token, never by the token itself: the table holds
+/// no live cookie. Expiry is decided here, from the caller's `now` and idle timeout, so every
+/// instance applies the same rule: a session is valid while `now < expires_at` and
+/// `now < last_seen_at + idle_timeout` (see [`Session::is_expired`]).
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Starts a session for a completed login: a fresh token (returned once, for the cookie;
+    /// only its hash is stored), `created_at` and `last_seen_at` now, and `expires_at` now plus
+    /// `absolute_lifetime`. Timestamps are cut to whole microseconds.
+    ///
+    /// After a step-up, create a new session and delete the old one rather than changing the
+    /// old one's level: a fresh token at every change of privilege.
+    async fn create_session(
+        &self,
+        new_session: NewSession,
+    ) -> Result<(SessionToken, Session), StoreError>;
+
+    /// The session for this token, if it exists and has not expired at `now`. An expired
+    /// session (idle for `idle_timeout`, or past its absolute end) is deleted and `None`
+    /// returned, so it cannot come back. Does not update `last_seen_at`: see
+    /// [`touch_session`](SessionStore::touch_session).
+    async fn find_session(
+        &self,
+        token: &SessionToken,
+        now: OffsetDateTime,
+        idle_timeout: time::Duration,
+    ) -> Result<Option<Session>, StoreError>;
+
+    /// Records that the session was used at `now`, restarting its idle timeout (never moving
+    /// `last_seen_at` back). A write per request would be too many: callers touch only when
+    /// the stored `last_seen_at` is older than a minute or so. `false` when there is no such
+    /// session.
+    async fn touch_session(
+        &self,
+        token: &SessionToken,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Ends the session (logout). `false` when there was none.
+    async fn delete_session(&self, token: &SessionToken) -> Result<bool, StoreError>;
+
+    /// Ends every session the provider knows as `sid` (front- and back-channel logout).
+    /// Returns how many.
+    async fn delete_sessions_by_sid(&self, provider: &str, sid: &str) -> Result<u64, StoreError>;
+
+    /// Ends every session of the provider's subject `subject_claim` (a back-channel logout
+    /// token without `sid`). Returns how many.
+    async fn delete_sessions_by_subject(
+        &self,
+        provider: &str,
+        subject_claim: &str,
+    ) -> Result<u64, StoreError>;
+
+    /// Deletes every session expired at `now` (by either rule). For a periodic job; safe to run
+    /// from several instances at once. Returns how many.
+    async fn delete_expired_sessions(
+        &self,
+        now: OffsetDateTime,
+        idle_timeout: time::Duration,
+    ) -> Result<u64, StoreError>;
+
+    /// Remembers a verified logout token's `jti` from `issuer` until `expires_at` (the token's
+    /// `exp`). `true` the first time; `false` if it was seen before (a replay), also when the
+    /// other instance that saw it did so a moment ago: the database's unique rule decides.
+    async fn remember_logout_token(
+        &self,
+        issuer: &str,
+        jti: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Forgets logout tokens whose `expires_at` has passed at `now` (they would be refused as
+    /// expired anyway). For a periodic job. Returns how many.
+    async fn forget_expired_logout_tokens(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+}
+
+/// Pending logins: what the OIDC callback needs, stored under the hash of `state`.
+#[async_trait]
+pub trait LoginStateStore: Send + Sync {
+    /// Stores a pending login. Fails with [`Conflict::LoginStateTaken`] if the state is in use.
+    async fn create_login_state(&self, new_login_state: NewLoginState) -> Result<(), StoreError>;
+
+    /// Takes the pending login for `state`: deletes it and returns it, in one statement, so
+    /// that of two callbacks with the same state (a replay, a double click) exactly one gets
+    /// it. `None` when there is none, and when it expired at `now` (it is deleted all the
+    /// same).
+    async fn take_login_state(
+        &self,
+        state: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<LoginState>, StoreError>;
+
+    /// Deletes pending logins expired at `now` (abandoned at the eID). For a periodic job.
+    /// Returns how many.
+    async fn delete_expired_login_states(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+}
+
+/// Each person's activity log.
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    /// Adds an event to its subject's log, with a fresh id (UUID v7); `at` is cut to whole
+    /// microseconds. Returns the event as stored.
+    async fn record_event(&self, new_event: NewAuditEvent) -> Result<AuditEvent, StoreError>;
+
+    /// Up to `limit` (clamped to 1..=[`MAX_AUDIT_PAGE_SIZE`]) events from the log of
+    /// `access.subject()`, newest first, older than `before` if given. Keyset paging on
+    /// (`at`, `id`): events with the same time keep a fixed order and none is skipped or shown
+    /// twice while new ones arrive.
+    async fn list_events(
+        &self,
+        access: &Access<ReadOwnActivity>,
+        before: Option<AuditCursor>,
+        limit: u32,
+    ) -> Result<AuditPage, StoreError>;
+}
+
+#[async_trait]
+impl SessionStore for Database {
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
+    async fn create_session(
+        &self,
+        new_session: NewSession,
+    ) -> Result<(SessionToken, Session), StoreError> {
+        let token = SessionToken::generate();
+        let now = now_utc_micros();
+        let expires_at = stored_instant(now.saturating_add(new_session.absolute_lifetime));
+        let row = NewSessionRow {
+            token_hash: token.hash(),
+            new_session: &new_session,
+            auth_time: stored_instant(new_session.auth_time),
+            now,
+            expires_at,
+        };
+        let session = match &self.pool {
+            Pool::Sqlite(pool) => sqlite::insert_session(pool, &row).await?,
+            Pool::Postgres(pool) => postgres::insert_session(pool, &row).await?,
+        };
+        tracing::debug!(person.id = %session.person, loa = %session.loa, "session created");
+        Ok((token, session))
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
+    async fn find_session(
+        &self,
+        token: &SessionToken,
+        now: OffsetDateTime,
+        idle_timeout: time::Duration,
+    ) -> Result<Option<Session>, StoreError> {
+        let hash = token.hash();
+        let now = stored_instant(now);
+        let session = match &self.pool {
+            Pool::Sqlite(pool) => sqlite::find_session(pool, &hash).await?,
+            Pool::Postgres(pool) => postgres::find_session(pool, &hash).await?,
+        };
+        let Some(session) = session else {
+            return Ok(None);
+        };
+        if !session.is_expired(now, idle_timeout) {
+            return Ok(Some(session));
+        }
+        // Deleted only if still expired by the same rule, so that a touch from another
+        // instance in between is not undone.
+        let idle_cutoff = stored_instant(now.saturating_sub(idle_timeout));
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlite::delete_session_if_expired(pool, &hash, now, idle_cutoff)
+                .await
+                .map(drop)?,
+            Pool::Postgres(pool) => {
+                postgres::delete_session_if_expired(pool, &hash, now, idle_cutoff)
+                    .await
+                    .map(drop)?
+            }
+        }
+        tracing::debug!(person.id = %session.person, "expired session ended");
+        Ok(None)
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
+    async fn touch_session(
+        &self,
+        token: &SessionToken,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let hash = token.hash();
+        let now = stored_instant(now);
+        let touched = match &self.pool {
+            Pool::Sqlite(pool) => sqlite::touch_session(pool, &hash, now).await?,
+            Pool::Postgres(pool) => postgres::touch_session(pool, &hash, now).await?,
+        };
+        Ok(touched > 0)
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
+    async fn delete_session(&self, token: &SessionToken) -> Result<bool, StoreError> {
+        let hash = token.hash();
+        let deleted = match &self.pool {
+            Pool::Sqlite(pool) => sqlite::delete_session(pool, &hash).await?,
+            Pool::Postgres(pool) => postgres::delete_session(pool, &hash).await?,
+        };
+        Ok(deleted > 0)
+    }
+
+    #[tracing::instrument(
+        skip_all,
+        fields(backend = self.backend().name(), provider = %provider)
+    )]
+    async fn delete_sessions_by_sid(&self, provider: &str, sid: &str) -> Result<u64, StoreError> {
+        let deleted = match &self.pool {
+            Pool::Sqlite(pool) => sqlite::delete_sessions_by_sid(pool, provider, sid).await?,
+            Pool::Postgres(pool) => postgres::delete_sessions_by_sid(pool, provider, sid).await?,
+        };
+        tracing::debug!(deleted, "sessions ended by sid");
+        Ok(deleted)
+    }
+
+    #[tracing::instrument(
+        skip_all,
+        fields(backend = self.backend().name(), provider = %provider)
+    )]
+    async fn delete_sessions_by_subject(
+        &self,
+        provider: &str,
+        subject_claim: &str,
+    ) -> Result<u64, StoreError> {
+        let deleted = match &self.pool {
+            Pool::Sqlite(pool) => {
+                sqlite::delete_sessions_by_subject(pool, provider, subject_claim).await?
+            }
+            Pool::Postgres(pool) => {
+                postgres::delete_sessions_by_subject(pool, provider, subject_claim).await?
+            }
+        };
+        tracing::debug!(deleted, "sessions ended by subject");
+        Ok(deleted)
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
+    async fn delete_expired_sessions(
+        &self,
+        now: OffsetDateTime,
+        idle_timeout: time::Duration,
+    ) -> Result<u64, StoreError> {
+        let now = stored_instant(now);
+        let idle_cutoff = stored_instant(now.saturating_sub(idle_timeout));
+        let deleted = match &self.pool {
+            Pool::Sqlite(pool) => sqlite::delete_expired_sessions(pool, now, idle_cutoff).await?,
+            Pool::Postgres(pool) => {
+                postgres::delete_expired_sessions(pool, now, idle_cutoff).await?
+            }
+        };
+        tracing::debug!(deleted, "expired sessions deleted");
+        Ok(deleted)
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
+    async fn remember_logout_token(
+        &self,
+        issuer: &str,
+        jti: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let expires_at = stored_instant(expires_at);
+        let inserted = match &self.pool {
+            Pool::Sqlite(pool) => sqlite::insert_logout_token(pool, issuer, jti, expires_at).await,
+            Pool::Postgres(pool) => {
+                postgres::insert_logout_token(pool, issuer, jti, expires_at).await
+            }
+        };
+        match inserted {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict(Conflict::LogoutTokenSeen)) => {
+                tracing::info!("logout token replayed");
+                Ok(false)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
+    async fn forget_expired_logout_tokens(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let now = stored_instant(now);
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlite::delete_expired_logout_tokens(pool, now).await,
+            Pool::Postgres(pool) => postgres::delete_expired_logout_tokens(pool, now).await,
+        }
+    }
+}
+
+#[async_trait]
+impl LoginStateStore for Database {
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
+    async fn create_login_state(&self, new_login_state: NewLoginState) -> Result<(), StoreError> {
+        let row = NewLoginStateRow {
+            state_hash: sha256(new_login_state.state.as_bytes()),
+            new_login_state: &new_login_state,
+            now: now_utc_micros(),
+            expires_at: stored_instant(new_login_state.expires_at),
+        };
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlite::insert_login_state(pool, &row).await,
+            Pool::Postgres(pool) => postgres::insert_login_state(pool, &row).await,
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
+    async fn take_login_state(
+        &self,
+        state: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<LoginState>, StoreError> {
+        let hash = sha256(state.as_bytes());
+        let taken = match &self.pool {
+            Pool::Sqlite(pool) => sqlite::take_login_state(pool, &hash, state).await?,
+            Pool::Postgres(pool) => postgres::take_login_state(pool, &hash, state).await?,
+        };
+        match taken {
+            Some(login_state) if stored_instant(now) < login_state.expires_at => {
+                Ok(Some(login_state))
+            }
+            Some(_) => {
+                tracing::debug!("expired pending login taken and dropped");
+                Ok(None)
+            }
+            None => Ok(None),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
+    async fn delete_expired_login_states(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let now = stored_instant(now);
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlite::delete_expired_login_states(pool, now).await,
+            Pool::Postgres(pool) => postgres::delete_expired_login_states(pool, now).await,
+        }
+    }
+}
+
+#[async_trait]
+impl AuditLog for Database {
+    #[tracing::instrument(
+        skip_all,
+        fields(backend = self.backend().name(), kind = new_event.kind.code())
+    )]
+    async fn record_event(&self, new_event: NewAuditEvent) -> Result<AuditEvent, StoreError> {
+        let event = AuditEvent {
+            id: Uuid::now_v7(),
+            subject: new_event.subject,
+            actor: new_event.actor,
+            kind: new_event.kind,
+            loa: new_event.loa,
+            provider: new_event.provider,
+            at: stored_instant(new_event.at),
+        };
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlite::insert_audit_event(pool, &event).await?,
+            Pool::Postgres(pool) => postgres::insert_audit_event(pool, &event).await?,
+        }
+        Ok(event)
+    }
+
+    #[tracing::instrument(
+        skip_all,
+        fields(backend = self.backend().name(), person.id = %access.subject())
+    )]
+    async fn list_events(
+        &self,
+        access: &Access<ReadOwnActivity>,
+        before: Option<AuditCursor>,
+        limit: u32,
+    ) -> Result<AuditPage, StoreError> {
+        let limit = limit.clamp(1, MAX_AUDIT_PAGE_SIZE);
+        // One row more than asked tells whether there is a next page.
+        let fetch = i64::from(limit) + 1;
+        let subject = access.subject();
+        let mut events = match &self.pool {
+            Pool::Sqlite(pool) => sqlite::list_audit_events(pool, subject, before, fetch).await?,
+            Pool::Postgres(pool) => {
+                postgres::list_audit_events(pool, subject, before, fetch).await?
+            }
+        };
+        let has_more = events.len() > limit as usize;
+        events.truncate(limit as usize);
+        let next = if has_more {
+            events.last().map(AuditCursor::after)
+        } else {
+            None
+        };
+        Ok(AuditPage { events, next })
+    }
+}
+
+/// A session row to insert: the caller's fields and what the store adds.
+struct NewSessionRow<'a> {
+    token_hash: [u8; 32],
+    new_session: &'a NewSession,
+    auth_time: OffsetDateTime,
+    now: OffsetDateTime,
+    expires_at: OffsetDateTime,
+}
+
+/// A pending-login row to insert.
+struct NewLoginStateRow<'a> {
+    state_hash: [u8; 32],
+    new_login_state: &'a NewLoginState,
+    now: OffsetDateTime,
+    expires_at: OffsetDateTime,
+}
+
 /// Which conflict a unique violation stands for, from the constraint (PostgreSQL) or the
 /// column list in the message (SQLite names no constraint for UNIQUE failures).
 fn conflict_of(error: &sqlx::Error) -> Option<Conflict> {
@@ -345,6 +774,9 @@ fn conflict_of(error: &sqlx::Error) -> Option<Conflict> {
     let by_constraint = match database_error.constraint() {
         Some("persons_national_id_unique") => Some(Conflict::NationalIdTaken),
         Some("persons_pkey") => Some(Conflict::PersonIdTaken),
+        Some("sessions_pkey") => Some(Conflict::SessionTokenTaken),
+        Some("login_states_pkey") => Some(Conflict::LoginStateTaken),
+        Some("logout_tokens_pkey") => Some(Conflict::LogoutTokenSeen),
         _ => None,
     };
     by_constraint.or_else(|| {
@@ -353,6 +785,12 @@ fn conflict_of(error: &sqlx::Error) -> Option<Conflict> {
             Some(Conflict::NationalIdTaken)
         } else if message.ends_with("persons.id") {
             Some(Conflict::PersonIdTaken)
+        } else if message.ends_with("sessions.token_hash") {
+            Some(Conflict::SessionTokenTaken)
+        } else if message.ends_with("login_states.state_hash") {
+            Some(Conflict::LoginStateTaken)
+        } else if message.ends_with("logout_tokens.issuer, logout_tokens.jti") {
+            Some(Conflict::LogoutTokenSeen)
         } else {
             None
         }
@@ -370,10 +808,16 @@ fn write_error(error: sqlx::Error) -> StoreError {
 
 /// The same instant cut to whole microseconds: PostgreSQL keeps no more, and a value read back
 /// should equal the value written, whatever the backend.
-fn now_utc_micros() -> time::OffsetDateTime {
-    let now = time::OffsetDateTime::now_utc();
-    let micros = now.microsecond();
-    now.replace_microsecond(micros).unwrap_or(now)
+fn now_utc_micros() -> OffsetDateTime {
+    stored_instant(OffsetDateTime::now_utc())
+}
+
+/// An instant as the database keeps it: in UTC, cut to whole microseconds. Applied to every
+/// time the store writes or compares with, so that both backends decide alike and a value
+/// read back equals the value written.
+fn stored_instant(at: OffsetDateTime) -> OffsetDateTime {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    at.replace_microsecond(at.microsecond()).unwrap_or(at)
 }
 
 #[cfg(test)]

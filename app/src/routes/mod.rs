@@ -1,7 +1,9 @@
 //! One module per page.
 
 pub mod accessibility;
+pub mod activity;
 pub mod error;
 pub mod home;
+pub mod login;
 pub mod not_found;
 pub mod privacy;

@@ -1,0 +1,141 @@
+//! Who is logged in, as the pages see it, and the server functions that tell them.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// The logged-in citizen as pages show them. No national id: pages never need it whole.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    pub name: String,
+    /// `substantial` or `high`.
+    pub loa: String,
+    /// The id of the eID provider the session came from (for a step-up).
+    pub provider: String,
+    /// Seconds of inactivity before the session ends.
+    pub idle_timeout_seconds: i64,
+}
+
+/// The request's session, put into the request's extensions by the server's session middleware.
+#[cfg(feature = "ssr")]
+#[derive(Clone, Debug)]
+pub struct SessionContext {
+    pub session: std::sync::Arc<borgerportal::session::Session>,
+    pub idle_timeout_seconds: i64,
+}
+
+/// The eID providers a citizen can choose from: (id, name). Provided by the server.
+#[cfg(feature = "ssr")]
+#[derive(Clone, Debug, Default)]
+pub struct ProviderChoices(pub Vec<(String, String)>);
+
+/// The session of the request being served, if any.
+#[cfg(feature = "ssr")]
+pub fn request_session() -> Option<SessionContext> {
+    use_context::<http::request::Parts>()?
+        .extensions
+        .get::<SessionContext>()
+        .cloned()
+}
+
+#[cfg(feature = "ssr")]
+pub fn database() -> Result<borgerportal::storage::Database, AppError> {
+    use_context::<borgerportal::storage::Database>().ok_or(AppError::Unavailable)
+}
+
+/// The logged-in citizen, or `None`.
+#[server]
+pub async fn current_user() -> Result<Option<UserView>, AppError> {
+    use borgerportal::storage::PersonRegister;
+    let Some(ctx) = request_session() else {
+        return Ok(None);
+    };
+    let db = database()?;
+    let person = db.find_person(ctx.session.person).await.map_err(|error| {
+        tracing::error!(%error, "could not read the logged-in person");
+        AppError::Unavailable
+    })?;
+    Ok(person.map(|person| UserView {
+        name: person.full_name(),
+        loa: ctx.session.loa.as_str().to_owned(),
+        provider: ctx.session.provider.clone(),
+        idle_timeout_seconds: ctx.idle_timeout_seconds,
+    }))
+}
+
+/// The eID providers to choose from.
+#[server]
+pub async fn login_providers() -> Result<Vec<(String, String)>, AppError> {
+    Ok(use_context::<ProviderChoices>().unwrap_or_default().0)
+}
+
+/// Keep the session alive (the idle-timeout warning's "stay logged in"). The session
+/// middleware has already recorded the activity; this only says whether a session exists.
+#[server]
+pub async fn keep_alive() -> Result<bool, AppError> {
+    Ok(request_session().is_some())
+}
+
+/// The current user, loaded once per page and shared through context.
+#[derive(Clone, Copy)]
+pub struct CurrentUserResource(pub Resource<Result<Option<UserView>, AppError>>);
+
+pub fn provide_current_user() {
+    let resource = Resource::new_blocking(|| (), |_| current_user());
+    provide_context(CurrentUserResource(resource));
+}
+
+pub fn use_current_user() -> Option<CurrentUserResource> {
+    use_context::<CurrentUserResource>()
+}
+
+/// `/login?return_to=…&loa=…` for a path, so the citizen comes back to it.
+pub fn login_href(return_to: &str, loa: Option<&str>) -> String {
+    let mut href = format!("/login?return_to={}", encode(return_to));
+    if let Some(loa) = loa {
+        href.push_str("&loa=");
+        href.push_str(loa);
+    }
+    href
+}
+
+/// The step-up link: log in again at `high` with the same provider, then come back.
+pub fn step_up_href(provider: &str, return_to: &str) -> String {
+    format!(
+        "/auth/login/{}?loa=high&return_to={}",
+        encode(provider),
+        encode(return_to)
+    )
+}
+
+/// Percent-encode a query value.
+pub fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn return_paths_are_encoded() {
+        assert_eq!(
+            login_href("/activity?before=a&b", None),
+            "/login?return_to=/activity%3Fbefore%3Da%26b"
+        );
+        assert_eq!(
+            step_up_href("testid-no", "/x"),
+            "/auth/login/testid-no?loa=high&return_to=/x"
+        );
+    }
+}

@@ -1,0 +1,77 @@
+//! The account corner of the header: "Log in", or who is logged in (name and level), a link to
+//! their activity and a logout button. The logout is a real form post, so it works without
+//! JavaScript.
+
+use crate::auth::{use_current_user, UserView};
+use crate::i18n::*;
+use leptos::prelude::*;
+use leptos_i18n::I18nContext;
+use leptos_router::{components::A, hooks::use_location};
+
+/// The translated name of a level of assurance.
+pub fn loa_name(i18n: I18nContext<Locale>, loa: &str) -> &'static str {
+    if loa == "high" {
+        t_string!(i18n, loa.high)
+    } else {
+        t_string!(i18n, loa.substantial)
+    }
+}
+
+#[component]
+pub fn UserMenu() -> impl IntoView {
+    let i18n = use_i18n();
+    let location = use_location();
+    let Some(current) = use_current_user() else {
+        return ().into_any();
+    };
+    view! {
+        <Suspense>
+            {move || {
+                current
+                    .0
+                    .get()
+                    .map(|user| match user {
+                        Ok(Some(user)) => view! { <LoggedIn user /> }.into_any(),
+                        _ => {
+                            let here = location.pathname.get();
+                            let href = if here.starts_with("/login") || here == "/logged-out" {
+                                "/login".to_owned()
+                            } else {
+                                crate::auth::login_href(&here, None)
+                            };
+                            view! {
+                                <a class="button" href=href>
+                                    {t!(i18n, user.log_in)}
+                                </a>
+                            }
+                                .into_any()
+                        }
+                    })
+            }}
+        </Suspense>
+    }
+    .into_any()
+}
+
+#[component]
+fn LoggedIn(user: UserView) -> impl IntoView {
+    let i18n = use_i18n();
+    let loa = user.loa.clone();
+    view! {
+        <nav class="user-menu" aria-label=move || t_string!(i18n, user.menu_label)>
+            <p class="user-name">
+                <span class="muted">{t!(i18n, user.logged_in_as)} " "</span>
+                <strong>{user.name.clone()}</strong>
+                <span class="muted">
+                    " (" {t!(i18n, user.level)} ": " {move || loa_name(i18n, &loa)} ")"
+                </span>
+            </p>
+            <A href="/activity">{t!(i18n, user.activity)}</A>
+            <form method="post" action="/auth/logout">
+                <button type="submit" class="button button-secondary">
+                    {t!(i18n, user.log_out)}
+                </button>
+            </form>
+        </nav>
+    }
+}

@@ -1,0 +1,223 @@
+//! "My activity": the citizen's own audit events (logins, logouts, step-ups…), newest first,
+//! paged with a cursor in the address so paging works without JavaScript.
+
+use crate::auth::{login_href, step_up_href, use_current_user};
+use crate::components::user_menu::loa_name;
+use crate::error::AppError;
+use crate::i18n::*;
+use leptos::prelude::*;
+use leptos_i18n::I18nContext;
+use leptos_meta::Title;
+use leptos_router::{components::A, hooks::use_query_map};
+use serde::{Deserialize, Serialize};
+
+/// One line of the activity log, ready to show.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ActivityItem {
+    /// RFC 3339, for `<time datetime>`.
+    pub at: String,
+    /// Local time for people, e.g. `24.11.2026 07:52`.
+    pub at_display: String,
+    /// The event kind's code, e.g. `login.succeeded`.
+    pub kind: String,
+    pub loa: Option<String>,
+    pub provider: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ActivityPage {
+    pub items: Vec<ActivityItem>,
+    /// The cursor for the next (older) page.
+    pub older: Option<String>,
+}
+
+/// Events per page.
+#[cfg(feature = "ssr")]
+const PAGE_SIZE: u32 = 20;
+
+/// The logged-in citizen's activity, one page, older than `before`.
+#[server]
+pub async fn my_activity(before: Option<String>, lang: String) -> Result<ActivityPage, AppError> {
+    use borgerportal::access::{Policy, ReadOwnActivity};
+    use borgerportal::{audit::AuditCursor, storage::AuditLog};
+    let ctx = crate::auth::request_session().ok_or(AppError::NotLoggedIn)?;
+    let access = Policy::authorize::<ReadOwnActivity>(&ctx.session.actor(), ctx.session.person)
+        .map_err(|denied| match denied {
+            borgerportal::access::Denied::NeedsStepUp { .. } => AppError::NeedsStepUp,
+            _ => AppError::NotLoggedIn,
+        })?;
+    let cursor = before.as_deref().and_then(AuditCursor::from_param);
+    let db = crate::auth::database()?;
+    let page = db
+        .list_events(&access, cursor, PAGE_SIZE)
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "could not read the activity log");
+            AppError::Unavailable
+        })?;
+    let providers = use_context::<crate::auth::ProviderChoices>().unwrap_or_default();
+    let items = page
+        .events
+        .into_iter()
+        .map(|event| ActivityItem {
+            at: event
+                .at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            at_display: local_time(event.at, &lang),
+            kind: event.kind.code().to_owned(),
+            loa: event.loa.map(|l| l.as_str().to_owned()),
+            provider: event.provider.map(|id| {
+                providers
+                    .0
+                    .iter()
+                    .find(|(pid, _)| *pid == id)
+                    .map(|(_, name)| name.clone())
+                    .unwrap_or(id)
+            }),
+        })
+        .collect();
+    Ok(ActivityPage {
+        items,
+        older: page.next.map(|c| c.to_param()),
+    })
+}
+
+/// Nordic local time (Oslo and Copenhagen share the rules), written the way the language does.
+#[cfg(feature = "ssr")]
+fn local_time(at: time::OffsetDateTime, lang: &str) -> String {
+    let Ok(timestamp) = jiff::Timestamp::from_second(at.unix_timestamp()) else {
+        return String::new();
+    };
+    let Ok(zone) = jiff::tz::TimeZone::get("Europe/Oslo") else {
+        return timestamp.to_string();
+    };
+    let local = timestamp.to_zoned(zone);
+    if lang == "en" {
+        local.strftime("%-d %b %Y, %H:%M").to_string()
+    } else {
+        local.strftime("%d.%m.%Y %H:%M").to_string()
+    }
+}
+
+fn kind_text(i18n: I18nContext<Locale>, code: &str) -> &'static str {
+    match code {
+        "login.succeeded" => t_string!(i18n, activity.kind.login_succeeded),
+        "login.failed" => t_string!(i18n, activity.kind.login_failed),
+        "login.stepped_up" => t_string!(i18n, activity.kind.stepped_up),
+        "login.logged_out_by_provider" => t_string!(i18n, activity.kind.logged_out_by_provider),
+        _ => t_string!(i18n, activity.kind.logged_out),
+    }
+}
+
+#[component]
+pub fn ActivityPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let query = use_query_map();
+    let before = move || query.read().get("before");
+    let page = Resource::new_blocking(
+        move || (before(), i18n.get_locale().as_str().to_owned()),
+        |(before, lang)| my_activity(before, lang),
+    );
+    let _ = use_current_user();
+    view! {
+        <Title text=move || t_string!(i18n, activity.title) />
+        <article class="prose wide">
+            <h1>{t!(i18n, activity.title)}</h1>
+            <p class="lead">{t!(i18n, activity.intro)}</p>
+            <Suspense>
+                {move || {
+                    page.get()
+                        .map(|result| match result {
+                            Ok(page) => view! { <ActivityTable page /> }.into_any(),
+                            Err(AppError::NotLoggedIn) => {
+                                view! {
+                                    <p>{t!(i18n, activity.not_logged_in)}</p>
+                                    <p>
+                                        <a class="button" href=login_href("/activity", None)>
+                                            {t!(i18n, user.log_in)}
+                                        </a>
+                                    </p>
+                                }
+                                    .into_any()
+                            }
+                            Err(AppError::NeedsStepUp) => {
+                                let provider = use_current_user()
+                                    .and_then(|u| u.0.get())
+                                    .and_then(|r| r.ok().flatten())
+                                    .map(|u| u.provider)
+                                    .unwrap_or_default();
+                                view! {
+                                    <h2>{t!(i18n, login.step_up_title)}</h2>
+                                    <p>{t!(i18n, login.step_up_text)}</p>
+                                    <a class="button" href=step_up_href(&provider, "/activity")>
+                                        {t!(i18n, login.step_up_button)}
+                                    </a>
+                                }
+                                    .into_any()
+                            }
+                            Err(_) => view! { <p>{t!(i18n, common.unavailable)}</p> }.into_any(),
+                        })
+                }}
+            </Suspense>
+        </article>
+    }
+}
+
+#[component]
+fn ActivityTable(page: ActivityPage) -> impl IntoView {
+    let i18n = use_i18n();
+    if page.items.is_empty() {
+        return view! { <p>{t!(i18n, activity.empty)}</p> }.into_any();
+    }
+    let older = page.older.clone();
+    view! {
+        <div class="table-wrap">
+            <table class="activity">
+                <caption class="sr-only">{t!(i18n, activity.caption)}</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">{t!(i18n, activity.when)}</th>
+                        <th scope="col">{t!(i18n, activity.what)}</th>
+                        <th scope="col">{t!(i18n, activity.level)}</th>
+                        <th scope="col">{t!(i18n, activity.provider)}</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {page
+                        .items
+                        .into_iter()
+                        .map(|item| {
+                            let kind = item.kind.clone();
+                            let loa = item.loa.clone();
+                            view! {
+                                <tr>
+                                    <td>
+                                        <time datetime=item.at>{item.at_display}</time>
+                                    </td>
+                                    <td>{move || kind_text(i18n, &kind)}</td>
+                                    <td>
+                                        {move || loa.as_deref().map(|l| loa_name(i18n, l)).unwrap_or("–")}
+                                    </td>
+                                    <td>{item.provider.unwrap_or_else(|| "–".to_owned())}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+        <nav class="pager" aria-label=move || t_string!(i18n, activity.title)>
+            {older
+                .map(|cursor| {
+                    view! {
+                        <A href=format!("/activity?before={}", crate::auth::encode(&cursor))>
+                            {t!(i18n, activity.older)}
+                        </A>
+                    }
+                })}
+            <A href="/activity">{t!(i18n, activity.newest)}</A>
+        </nav>
+    }
+    .into_any()
+}

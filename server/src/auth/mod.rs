@@ -1,0 +1,559 @@
+//! National eID login: the OpenID Connect relying party, server-side sessions, step-up and
+//! logout (local, at the provider, back-channel and front-channel).
+//!
+//! Routes:
+//! - `GET /auth/login/{provider}?loa=&return_to=` starts a login (or a step-up) at a provider;
+//! - `GET /auth/callback` finishes it: every check, a new session (never the old id), the audit
+//!   event, and back to where the citizen was;
+//! - `POST /auth/logout` ends the session here and at the provider;
+//! - `POST /auth/backchannel-logout` and `GET /auth/frontchannel-logout` let the provider end
+//!   sessions it started.
+
+pub mod logout_token;
+pub mod oidc;
+
+use app::auth::SessionContext;
+use axum::{
+    extract::{Form, Path, Query, Request, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Redirect, Response},
+};
+use borgerportal::{
+    access::Loa,
+    audit::{AuditKind, NewAuditEvent},
+    person::NewPerson,
+    session::{NewLoginState, NewSession, SessionToken},
+    storage::{AuditLog, Database, LoginStateStore, PersonRegister, SessionStore},
+};
+use serde::Deserialize;
+use std::{collections::HashMap, sync::Arc, time::Duration as StdDuration};
+use time::{Duration, OffsetDateTime};
+
+use crate::config::{Config, ProviderConfig};
+use crate::language::{is_local_path, request_language};
+use crate::AppState;
+use oidc::{LoginError, Provider};
+
+/// A pending login may wait this long at the provider.
+const LOGIN_STATE_LIFETIME: Duration = Duration::minutes(10);
+/// `last_seen` is written at most this often per session (not on every request).
+const TOUCH_INTERVAL: Duration = Duration::seconds(60);
+
+/// Everything login needs.
+pub struct Auth {
+    providers: Vec<Arc<Provider>>,
+    by_id: HashMap<String, Arc<Provider>>,
+    pub idle_timeout: Duration,
+    absolute_lifetime: Duration,
+    secure_cookies: bool,
+    public_url: String,
+}
+
+impl Auth {
+    /// The configured providers plus any the test eID adds.
+    pub fn new(config: &Config, extra: Vec<ProviderConfig>) -> Result<Self, reqwest::Error> {
+        // Never follow redirects from a provider's back channel (token, discovery, keys).
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(StdDuration::from_secs(10))
+            .build()?;
+        let public_url = config.public_url.trim_end_matches('/').to_owned();
+        let redirect_uri = format!("{public_url}/auth/callback");
+        let providers: Vec<Arc<Provider>> = config
+            .oidc
+            .providers
+            .iter()
+            .cloned()
+            .chain(extra)
+            .map(|p| Arc::new(Provider::new(p, redirect_uri.clone(), http.clone())))
+            .collect();
+        let by_id = providers
+            .iter()
+            .map(|p| (p.config.id.clone(), p.clone()))
+            .collect();
+        Ok(Self {
+            providers,
+            by_id,
+            idle_timeout: Duration::minutes(i64::from(config.session.idle_timeout_minutes)),
+            absolute_lifetime: Duration::hours(i64::from(config.session.absolute_lifetime_hours)),
+            secure_cookies: config.is_https(),
+            public_url,
+        })
+    }
+
+    /// (id, name) of each provider, in configuration order, for the login page.
+    pub fn provider_choices(&self) -> Vec<(String, String)> {
+        self.providers
+            .iter()
+            .map(|p| (p.config.id.clone(), p.config.name.clone()))
+            .collect()
+    }
+
+    fn provider(&self, id: &str) -> Option<&Arc<Provider>> {
+        self.by_id.get(id)
+    }
+
+    /// `__Host-` needs Secure, so it is used only over https.
+    pub fn cookie_name(&self) -> &'static str {
+        if self.secure_cookies {
+            "__Host-borgerportal_session"
+        } else {
+            "borgerportal_session"
+        }
+    }
+
+    fn session_cookie(&self, value: &str, max_age: Option<Duration>) -> Option<HeaderValue> {
+        let secure = if self.secure_cookies { "; Secure" } else { "" };
+        let max_age = max_age
+            .map(|d| format!("; Max-Age={}", d.whole_seconds().max(0)))
+            .unwrap_or_default();
+        HeaderValue::from_str(&format!(
+            "{}={value}; Path=/; HttpOnly; SameSite=Lax{secure}{max_age}",
+            self.cookie_name()
+        ))
+        .ok()
+    }
+
+    fn session_token(&self, headers: &HeaderMap) -> Option<SessionToken> {
+        cookie(headers, self.cookie_name()).and_then(SessionToken::from_cookie_value)
+    }
+}
+
+/// A cookie's value from the request.
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v)
+}
+
+/// Middleware: find the request's session, end it when idle or too old, and hand it to the
+/// pages (request extension `SessionContext`).
+pub async fn load_session(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let auth = &state.auth;
+    if let Some(token) = auth.session_token(request.headers()) {
+        let now = OffsetDateTime::now_utc();
+        match state.db.find_session(&token, now, auth.idle_timeout).await {
+            Ok(Some(session)) => {
+                if now - session.last_seen_at > TOUCH_INTERVAL {
+                    if let Err(error) = state.db.touch_session(&token, now).await {
+                        tracing::warn!(%error, "could not record session activity");
+                    }
+                }
+                request.extensions_mut().insert(SessionContext {
+                    session: Arc::new(session),
+                    idle_timeout_seconds: auth.idle_timeout.whole_seconds(),
+                });
+            }
+            Ok(None) => {}
+            Err(error) => tracing::error!(%error, "could not read the session"),
+        }
+    }
+    next.run(request).await
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    loa: Option<String>,
+    return_to: Option<String>,
+}
+
+/// Where a login failure sends the citizen: a calm, translated page with a way back.
+fn failure(reason: &str) -> Response {
+    Redirect::to(&format!("/login/failed?reason={reason}")).into_response()
+}
+
+/// `GET /auth/login/{provider}`: start a login, or a step-up when already logged in.
+pub async fn login_start(
+    State(state): State<AppState>,
+    Path(provider_id): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<LoginQuery>,
+    session: Option<axum::Extension<SessionContext>>,
+) -> Response {
+    let Some(provider) = state.auth.provider(&provider_id) else {
+        return failure("unknown_provider");
+    };
+    let loa = match query.loa.as_deref() {
+        None | Some("") => Loa::Substantial,
+        Some(name) => match Loa::from_str_name(name) {
+            Some(loa) => loa,
+            None => return failure("invalid_request"),
+        },
+    };
+    let return_to = match query.return_to.as_deref() {
+        None | Some("") => "/".to_owned(),
+        Some(path) if is_local_path(path) => path.to_owned(),
+        Some(_) => return failure("invalid_request"),
+    };
+    // Already logged in: asking again means a step-up (or re-authentication), so force it.
+    let force_login = session.is_some();
+    let start = match provider
+        .start(loa, force_login, request_language(&headers))
+        .await
+    {
+        Ok(start) => start,
+        Err(error) => {
+            tracing::error!(%error, provider = %provider_id, "could not start a login");
+            return failure("unavailable");
+        }
+    };
+    let pending = NewLoginState {
+        state: start.state,
+        nonce: start.nonce,
+        pkce_verifier: start.pkce_verifier,
+        provider: provider_id.clone(),
+        requested_loa: loa,
+        return_to,
+        expires_at: OffsetDateTime::now_utc() + LOGIN_STATE_LIFETIME,
+    };
+    if let Err(error) = state.db.create_login_state(pending).await {
+        tracing::error!(%error, "could not store the pending login");
+        return failure("unavailable");
+    }
+    tracing::info!(provider = %provider_id, loa = loa.as_str(), force_login, "login started");
+    Redirect::to(&start.url).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    iss: Option<String>,
+    error: Option<String>,
+}
+
+/// `GET /auth/callback`: finish the login.
+pub async fn callback(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<CallbackQuery>,
+) -> Response {
+    let now = OffsetDateTime::now_utc();
+    // The state is one-time and server-side: missing, unknown, replayed or expired all end here.
+    let pending = match query.state.as_deref() {
+        Some(value) if !value.is_empty() => state.db.take_login_state(value, now).await,
+        _ => Ok(None),
+    };
+    let pending = match pending {
+        Ok(Some(pending)) => pending,
+        Ok(None) => {
+            tracing::warn!("login callback with a missing, unknown, used or expired state");
+            return failure("expired");
+        }
+        Err(error) => {
+            tracing::error!(%error, "could not read the pending login");
+            return failure("unavailable");
+        }
+    };
+    let Some(provider) = state.auth.provider(&pending.provider).cloned() else {
+        return failure("unknown_provider");
+    };
+    if let Err(error) = provider.check_callback_issuer(query.iss.as_deref()).await {
+        tracing::warn!(%error, provider = %pending.provider, "login refused");
+        return failure("failed");
+    }
+    if let Some(error) = query.error.as_deref() {
+        tracing::info!(provider = %pending.provider, error, "the provider ended the login");
+        let reason = if error == "access_denied" {
+            "cancelled"
+        } else {
+            "failed"
+        };
+        return failure(reason);
+    }
+    let Some(code) = query.code.as_deref() else {
+        return failure("failed");
+    };
+    let verified = match provider
+        .finish(
+            code,
+            &pending.pkce_verifier,
+            &pending.nonce,
+            pending.requested_loa,
+        )
+        .await
+    {
+        Ok(verified) => verified,
+        Err(error) => {
+            tracing::warn!(%error, provider = %pending.provider, "login refused");
+            if let LoginError::LevelTooLow {
+                national_id: Some(id),
+            } = &error
+            {
+                record_failed_login(&state.db, id, &pending.provider).await;
+            }
+            let reason = match error {
+                LoginError::LevelTooLow { .. } => "level",
+                LoginError::NoNationalId => "no_national_id",
+                LoginError::Discovery(_) => "unavailable",
+                _ => "failed",
+            };
+            return failure(reason);
+        }
+    };
+
+    let person = match find_or_register(&state.db, &verified).await {
+        Ok(person) => person,
+        Err(error) => {
+            tracing::error!(%error, "could not look up the person");
+            return failure("unavailable");
+        }
+    };
+
+    // A new session id at every login: a cookie planted before login is worthless after it.
+    let previous = match state.auth.session_token(&headers) {
+        Some(old) => {
+            let old_session = state
+                .db
+                .find_session(&old, now, state.auth.idle_timeout)
+                .await
+                .ok()
+                .flatten();
+            if let Err(error) = state.db.delete_session(&old).await {
+                tracing::warn!(%error, "could not end the previous session");
+            }
+            old_session
+        }
+        None => None,
+    };
+    let stepped_up = previous
+        .as_ref()
+        .is_some_and(|p| p.person == person.id && p.loa < verified.loa);
+
+    let new_session = NewSession {
+        person: person.id,
+        loa: verified.loa,
+        auth_time: verified.auth_time.unwrap_or(now),
+        provider: pending.provider.clone(),
+        subject_claim: verified.subject,
+        sid: verified.sid,
+        id_token: verified.id_token,
+        absolute_lifetime: state.auth.absolute_lifetime,
+    };
+    let token = match state.db.create_session(new_session).await {
+        Ok((token, _)) => token,
+        Err(error) => {
+            tracing::error!(%error, "could not create the session");
+            return failure("unavailable");
+        }
+    };
+    let kind = if stepped_up {
+        AuditKind::SteppedUp
+    } else {
+        AuditKind::LoginSucceeded
+    };
+    let mut event = NewAuditEvent::new(person.id, kind);
+    event.actor = Some(person.id);
+    event.loa = Some(verified.loa);
+    event.provider = Some(pending.provider.clone());
+    if let Err(error) = state.db.record_event(event).await {
+        tracing::error!(%error, "could not record the login in the activity log");
+    }
+    tracing::info!(person = %person.id, provider = %pending.provider, loa = verified.loa.as_str(), stepped_up, "logged in");
+
+    let return_to = if is_local_path(&pending.return_to) {
+        pending.return_to
+    } else {
+        "/".to_owned()
+    };
+    let mut response = Redirect::to(&return_to).into_response();
+    if let Some(cookie) = state.auth.session_cookie(&token.as_cookie_value(), None) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// The person for a verified login: the register's record (names refreshed from the claims
+/// when the provider sends them), or a new one.
+async fn find_or_register(
+    db: &Database,
+    verified: &oidc::VerifiedLogin,
+) -> Result<borgerportal::person::Person, borgerportal::storage::StoreError> {
+    match (&verified.given_name, &verified.family_name) {
+        (Some(given), family) => {
+            let language =
+                borgerportal::person::Language::default_for(verified.national_id.country());
+            db.upsert_person_by_national_id(NewPerson::new(
+                verified.national_id.clone(),
+                given,
+                family.as_deref().unwrap_or(""),
+                language,
+            ))
+            .await
+        }
+        (None, _) => match db.find_person_by_national_id(&verified.national_id).await? {
+            Some(person) => Ok(person),
+            None => {
+                let language =
+                    borgerportal::person::Language::default_for(verified.national_id.country());
+                db.create_person(NewPerson::new(
+                    verified.national_id.clone(),
+                    "",
+                    "",
+                    language,
+                ))
+                .await
+            }
+        },
+    }
+}
+
+async fn record_failed_login(
+    db: &Database,
+    id: &borgerportal::identity::NationalId,
+    provider: &str,
+) {
+    if let Ok(Some(person)) = db.find_person_by_national_id(id).await {
+        let mut event = NewAuditEvent::new(person.id, AuditKind::LoginFailed);
+        event.provider = Some(provider.to_owned());
+        if let Err(error) = db.record_event(event).await {
+            tracing::error!(%error, "could not record the failed login");
+        }
+    }
+}
+
+/// `POST /auth/logout`: end the session here, then at the provider.
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    session: Option<axum::Extension<SessionContext>>,
+) -> Response {
+    let clear = state.auth.session_cookie("", Some(Duration::ZERO));
+    let mut target = "/logged-out".to_owned();
+    if let (Some(token), Some(axum::Extension(ctx))) = (state.auth.session_token(&headers), session)
+    {
+        if let Err(error) = state.db.delete_session(&token).await {
+            tracing::error!(%error, "could not end the session");
+        }
+        let mut event = NewAuditEvent::new(ctx.session.person, AuditKind::LoggedOut);
+        event.actor = Some(ctx.session.person);
+        event.provider = Some(ctx.session.provider.clone());
+        event.loa = Some(ctx.session.loa);
+        if let Err(error) = state.db.record_event(event).await {
+            tracing::error!(%error, "could not record the logout");
+        }
+        if let Some(provider) = state.auth.provider(&ctx.session.provider) {
+            if let Some(endpoint) = provider.end_session_endpoint().await {
+                if let Ok(mut url) = url::Url::parse(&endpoint) {
+                    use secrecy::ExposeSecret;
+                    url.query_pairs_mut()
+                        .append_pair("id_token_hint", ctx.session.id_token.expose_secret())
+                        .append_pair(
+                            "post_logout_redirect_uri",
+                            &format!("{}/logged-out", state.auth.public_url),
+                        )
+                        .append_pair("state", &uuid::Uuid::new_v4().simple().to_string())
+                        .append_pair("ui_locales", request_language(&headers));
+                    target = url.to_string();
+                }
+            }
+        }
+        tracing::info!(person = %ctx.session.person, "logged out");
+    }
+    let mut response = Redirect::to(&target).into_response();
+    if let Some(clear) = clear {
+        response.headers_mut().insert(header::SET_COOKIE, clear);
+    }
+    response
+}
+
+#[derive(Deserialize)]
+pub struct BackchannelForm {
+    #[serde(default)]
+    logout_token: String,
+}
+
+/// `POST /auth/backchannel-logout`: the provider ends the sessions of one of its logins.
+pub async fn backchannel_logout(
+    State(state): State<AppState>,
+    Form(form): Form<BackchannelForm>,
+) -> Response {
+    let no_store = [(header::CACHE_CONTROL, "no-store")];
+    let verified = logout_token::verify(&state.auth.providers, &form.logout_token).await;
+    let token = match verified {
+        Ok(token) => token,
+        Err(error) => {
+            tracing::warn!(%error, "logout token refused");
+            return (StatusCode::BAD_REQUEST, no_store).into_response();
+        }
+    };
+    let now = OffsetDateTime::now_utc();
+    match state
+        .db
+        .remember_logout_token(&token.issuer, &token.jti, now + Duration::minutes(10))
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!(provider = %token.provider, "logout token replayed");
+            return (StatusCode::BAD_REQUEST, no_store).into_response();
+        }
+        Err(error) => {
+            tracing::error!(%error, "could not check the logout token for replay");
+            return (StatusCode::SERVICE_UNAVAILABLE, no_store).into_response();
+        }
+    }
+    let ended = match (&token.sid, &token.subject) {
+        (Some(sid), _) => state.db.delete_sessions_by_sid(&token.provider, sid).await,
+        (None, Some(sub)) => {
+            state
+                .db
+                .delete_sessions_by_subject(&token.provider, sub)
+                .await
+        }
+        (None, None) => Ok(0),
+    };
+    match ended {
+        Ok(count) => {
+            tracing::info!(provider = %token.provider, count, "sessions ended by the provider");
+            (StatusCode::OK, no_store).into_response()
+        }
+        Err(error) => {
+            tracing::error!(%error, "could not end sessions for a logout token");
+            (StatusCode::SERVICE_UNAVAILABLE, no_store).into_response()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct FrontchannelQuery {
+    iss: Option<String>,
+    sid: Option<String>,
+}
+
+/// `GET /auth/frontchannel-logout?iss=&sid=`: the provider's page asks us to end a session.
+pub async fn frontchannel_logout(
+    State(state): State<AppState>,
+    Query(query): Query<FrontchannelQuery>,
+) -> Response {
+    let no_store = [(header::CACHE_CONTROL, "no-store")];
+    let (Some(iss), Some(sid)) = (query.iss, query.sid) else {
+        return (StatusCode::BAD_REQUEST, no_store).into_response();
+    };
+    for provider in &state.auth.providers {
+        if provider.issuer().await.as_deref() == Some(iss.as_str()) {
+            match state
+                .db
+                .delete_sessions_by_sid(&provider.config.id, &sid)
+                .await
+            {
+                Ok(count) => {
+                    tracing::info!(provider = %provider.config.id, count, "front-channel logout")
+                }
+                Err(error) => tracing::error!(%error, "front-channel logout failed"),
+            }
+            return (StatusCode::OK, no_store).into_response();
+        }
+    }
+    (StatusCode::BAD_REQUEST, no_store).into_response()
+}

@@ -1,0 +1,864 @@
+//! The built-in test eID: a real OpenID Connect provider inside the portal, with the synthetic
+//! demo persons, so `cargo xtask run` needs nothing else. Enabled only by configuration (on in
+//! `config/development.toml`, off by default and in the production example), and labelled as a
+//! test eID on every page it shows.
+//!
+//! Two issuers share the code: `/test-eid/idporten` answers like ID-porten (`pid`,
+//! `idporten-loa-*`) and `/test-eid/mitid` like a MitID broker (`dk.cpr`, NSIS `loa`). The
+//! portal talks to them through the same relying-party code as to a real provider: discovery,
+//! authorization code with PKCE (S256, enforced), `state`, `nonce`, id_tokens signed with ES256
+//! by a key generated once and kept in the data directory, and RP-initiated logout.
+
+use axum::{
+    extract::{Form, Path, Query, State},
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+    routing::get,
+    Json, Router,
+};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine as _};
+use borgerportal::{demo::demo_persons, identity::Country, person::NewPerson};
+use ring::{
+    rand::{SecureRandom, SystemRandom},
+    signature::{self, EcdsaKeyPair, KeyPair},
+};
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::{
+    collections::HashMap,
+    path::Path as FsPath,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use crate::config::{ClaimProfile, ClientAuth, ProviderConfig};
+use crate::error_page::html_response;
+use crate::language::request_language;
+use crate::texts::{escape, html_text, page};
+use crate::AppState;
+
+/// The portal's client id at the test eID.
+pub const CLIENT_ID: &str = "borgerportal-dev";
+/// How long an authorization code may wait to be exchanged.
+const CODE_LIFETIME: Duration = Duration::from_secs(60);
+/// How long the id_tokens live (MitID's are 5 minutes).
+const ID_TOKEN_LIFETIME_SECONDS: i64 = 300;
+
+const NSIS_SUBSTANTIAL: &str = "https://data.gov.dk/concept/core/nsis/Substantial";
+const NSIS_HIGH: &str = "https://data.gov.dk/concept/core/nsis/High";
+
+/// Which national service this issuer imitates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flavor {
+    Idporten,
+    Mitid,
+}
+
+impl Flavor {
+    fn from_path(segment: &str) -> Option<Self> {
+        match segment {
+            "idporten" => Some(Self::Idporten),
+            "mitid" => Some(Self::Mitid),
+            _ => None,
+        }
+    }
+    fn segment(self) -> &'static str {
+        match self {
+            Self::Idporten => "idporten",
+            Self::Mitid => "mitid",
+        }
+    }
+    fn country(self) -> Country {
+        match self {
+            Self::Idporten => Country::Norway,
+            Self::Mitid => Country::Denmark,
+        }
+    }
+    fn acr(self, high: bool) -> &'static str {
+        match (self, high) {
+            (Self::Idporten, false) => "idporten-loa-substantial",
+            (Self::Idporten, true) => "idporten-loa-high",
+            (Self::Mitid, false) => NSIS_SUBSTANTIAL,
+            (Self::Mitid, true) => NSIS_HIGH,
+        }
+    }
+    /// Does the `acr_values` request ask for high?
+    fn asks_high(self, acr_values: Option<&str>) -> bool {
+        acr_values.is_some_and(|values| {
+            values
+                .split_whitespace()
+                .any(|v| v.ends_with("-high") || v == NSIS_HIGH || v.ends_with("/High"))
+        })
+    }
+}
+
+/// An issued authorization code, waiting for the token request.
+struct Grant {
+    flavor: Flavor,
+    person: NewPerson,
+    high: bool,
+    nonce: String,
+    code_challenge: String,
+    redirect_uri: String,
+    sid: String,
+    auth_time: i64,
+    issued: Instant,
+}
+
+/// Why the test eID could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum TestEidError {
+    #[error("test eID key file {0}: {1}")]
+    KeyFile(String, std::io::Error),
+    #[error("test eID key is not a usable P-256 PKCS#8 key")]
+    Key,
+}
+
+/// The test eID: its signing key, its one registered client and the codes in flight.
+#[derive(Clone)]
+pub struct TestEid {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    key: EcdsaKeyPair,
+    kid: String,
+    public_key: Vec<u8>,
+    /// Makes the pairwise `sub` unguessable from the national id alone.
+    salt: [u8; 32],
+    public_url: String,
+    client_secret: String,
+    codes: Mutex<HashMap<String, Grant>>,
+    rng: SystemRandom,
+}
+
+fn random_token(rng: &SystemRandom, bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    // SystemRandom only fails if the OS has no entropy source; then nothing is safe anyway.
+    if rng.fill(&mut buf).is_err() {
+        tracing::error!("the operating system's random source failed");
+    }
+    B64.encode(buf)
+}
+
+impl TestEid {
+    /// Load the signing key from `data_dir` (creating it the first time).
+    pub fn load_or_create(data_dir: &FsPath, public_url: &str) -> Result<Self, TestEidError> {
+        let rng = SystemRandom::new();
+        let path = data_dir.join("test-eid-signing-key.p8");
+        let pkcs8 = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                let document =
+                    EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+                        .map_err(|_| TestEidError::Key)?;
+                write_private(&path, document.as_ref())
+                    .map_err(|e| TestEidError::KeyFile(path.display().to_string(), e))?;
+                document.as_ref().to_vec()
+            }
+            Err(error) => return Err(TestEidError::KeyFile(path.display().to_string(), error)),
+        };
+        let key =
+            EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &pkcs8, &rng)
+                .map_err(|_| TestEidError::Key)?;
+        let public_key = key.public_key().as_ref().to_vec();
+        let kid: String = Sha256::digest(&public_key)
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let salt: [u8; 32] = Sha256::digest(&pkcs8).into();
+        let client_secret = random_token(&rng, 32);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                key,
+                kid,
+                public_key,
+                salt,
+                public_url: public_url.trim_end_matches('/').to_owned(),
+                client_secret,
+                codes: Mutex::new(HashMap::new()),
+                rng,
+            }),
+        })
+    }
+
+    /// The two providers the portal gets when the test eID is on.
+    pub fn providers(&self) -> Vec<ProviderConfig> {
+        [
+            (
+                Flavor::Idporten,
+                "testid-no",
+                "Test eID (ID-porten)",
+                ClaimProfile::Idporten,
+            ),
+            (
+                Flavor::Mitid,
+                "testid-dk",
+                "Test eID (MitID)",
+                ClaimProfile::MitidBroker,
+            ),
+        ]
+        .into_iter()
+        .map(|(flavor, id, name, profile)| ProviderConfig {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            issuer: self.issuer(flavor),
+            client_id: CLIENT_ID.to_owned(),
+            client_auth: ClientAuth::ClientSecret {
+                secret: SecretString::from(self.inner.client_secret.clone()),
+            },
+            scopes: vec!["openid".to_owned(), "profile".to_owned()],
+            profile,
+        })
+        .collect()
+    }
+
+    fn issuer(&self, flavor: Flavor) -> String {
+        format!("{}/test-eid/{}", self.inner.public_url, flavor.segment())
+    }
+
+    fn redirect_uri(&self) -> String {
+        format!("{}/auth/callback", self.inner.public_url)
+    }
+
+    fn post_logout_redirect_uri(&self) -> String {
+        format!("{}/logged-out", self.inner.public_url)
+    }
+
+    fn jwk(&self) -> Value {
+        let point = &self.inner.public_key; // 0x04 || x || y
+        let (x, y) = (
+            point.get(1..33).unwrap_or(&[]),
+            point.get(33..65).unwrap_or(&[]),
+        );
+        json!({
+            "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256",
+            "kid": self.inner.kid, "x": B64.encode(x), "y": B64.encode(y),
+        })
+    }
+
+    /// Sign claims as a compact JWS (ES256).
+    fn sign(&self, claims: &Value) -> Option<String> {
+        let header = json!({"alg": "ES256", "typ": "JWT", "kid": self.inner.kid});
+        let input = format!(
+            "{}.{}",
+            B64.encode(header.to_string()),
+            B64.encode(claims.to_string())
+        );
+        let signature = self
+            .inner
+            .key
+            .sign(&self.inner.rng, input.as_bytes())
+            .ok()?;
+        Some(format!("{input}.{}", B64.encode(signature.as_ref())))
+    }
+
+    /// Verify one of our own tokens (the logout hint) and return its claims.
+    fn verify(&self, token: &str) -> Option<Value> {
+        let (input, signature) = token.rsplit_once('.')?;
+        let signature = B64.decode(signature).ok()?;
+        signature::UnparsedPublicKey::new(
+            &signature::ECDSA_P256_SHA256_FIXED,
+            &self.inner.public_key,
+        )
+        .verify(input.as_bytes(), &signature)
+        .ok()?;
+        let payload = input.split('.').nth(1)?;
+        serde_json::from_slice(&B64.decode(payload).ok()?).ok()
+    }
+
+    fn pairwise_sub(&self, national_id: &str) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(self.inner.salt);
+        hasher.update(CLIENT_ID.as_bytes());
+        hasher.update(national_id.as_bytes());
+        B64.encode(&hasher.finalize()[..18])
+    }
+}
+
+/// Write a file only its owner can read.
+fn write_private(path: &FsPath, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(bytes)
+}
+
+/// The test eID's routes, under `/test-eid/{idporten|mitid}/`. They answer 404 when the test
+/// eID is off.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/test-eid/{flavor}/.well-known/openid-configuration",
+            get(discovery),
+        )
+        .route("/test-eid/{flavor}/jwks", get(jwks))
+        .route(
+            "/test-eid/{flavor}/authorize",
+            get(authorize_page).post(authorize_submit),
+        )
+        .route("/test-eid/{flavor}/token", axum::routing::post(token))
+        .route("/test-eid/{flavor}/end-session", get(end_session))
+}
+
+fn enabled(state: &AppState, flavor: &str) -> Option<(TestEid, Flavor)> {
+    Some((state.test_eid.clone()?, Flavor::from_path(flavor)?))
+}
+
+async fn discovery(State(state): State<AppState>, Path(flavor): Path<String>) -> Response {
+    let Some((eid, flavor)) = enabled(&state, &flavor) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let issuer = eid.issuer(flavor);
+    Json(json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/authorize"),
+        "token_endpoint": format!("{issuer}/token"),
+        "jwks_uri": format!("{issuer}/jwks"),
+        "end_session_endpoint": format!("{issuer}/end-session"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["ES256"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "scopes_supported": ["openid", "profile"],
+        "acr_values_supported": [flavor.acr(false), flavor.acr(true)],
+        "ui_locales_supported": ["nb", "nn", "da", "en"],
+        "claims_supported": match flavor {
+            Flavor::Idporten => json!(["sub", "pid", "acr", "amr", "sid", "auth_time", "locale", "given_name", "family_name"]),
+            Flavor::Mitid => json!(["sub", "dk.cpr", "mitid.uuid", "loa", "acr", "sid", "auth_time", "given_name", "family_name"]),
+        },
+        "authorization_response_iss_parameter_supported": true,
+    }))
+    .into_response()
+}
+
+async fn jwks(State(state): State<AppState>, Path(flavor): Path<String>) -> Response {
+    let Some((eid, _)) = enabled(&state, &flavor) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    Json(json!({ "keys": [eid.jwk()] })).into_response()
+}
+
+/// The parameters of an authorization request (query on GET, hidden fields on POST).
+#[derive(Debug, Deserialize)]
+struct AuthorizeParams {
+    #[serde(default)]
+    response_type: String,
+    #[serde(default)]
+    client_id: String,
+    #[serde(default)]
+    redirect_uri: String,
+    #[serde(default)]
+    scope: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    nonce: String,
+    #[serde(default)]
+    code_challenge: String,
+    #[serde(default)]
+    code_challenge_method: String,
+    acr_values: Option<String>,
+    prompt: Option<String>,
+    ui_locales: Option<String>,
+    login_hint: Option<String>,
+    /// Only on POST: the chosen person, level and button.
+    person: Option<String>,
+    level: Option<String>,
+    action: Option<String>,
+}
+
+/// What is wrong with an authorization request.
+enum Refusal {
+    /// Client or redirect unknown: must not redirect anywhere; show a page.
+    Page,
+    /// Tell the client, at its redirect URI.
+    Redirect(&'static str),
+}
+
+fn check(eid: &TestEid, p: &AuthorizeParams) -> Result<(), Refusal> {
+    if p.client_id != CLIENT_ID || p.redirect_uri != eid.redirect_uri() {
+        return Err(Refusal::Page);
+    }
+    let challenge_ok = (43..=128).contains(&p.code_challenge.len())
+        && p.code_challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if p.response_type != "code"
+        || !p.scope.split_whitespace().any(|s| s == "openid")
+        || p.state.is_empty()
+        || p.nonce.is_empty()
+    {
+        return Err(Refusal::Redirect("invalid_request"));
+    }
+    if p.code_challenge_method != "S256" || !challenge_ok {
+        return Err(Refusal::Redirect("invalid_request"));
+    }
+    Ok(())
+}
+
+fn error_redirect(eid: &TestEid, flavor: Flavor, p: &AuthorizeParams, error: &str) -> Response {
+    redirect_to_client(eid, flavor, p, &[("error", error)])
+}
+
+fn redirect_to_client(
+    eid: &TestEid,
+    flavor: Flavor,
+    p: &AuthorizeParams,
+    extra: &[(&str, &str)],
+) -> Response {
+    let issuer = eid.issuer(flavor);
+    let mut url = match url::Url::parse(&p.redirect_uri) {
+        Ok(url) => url,
+        Err(_) => return StatusCode::BAD_REQUEST.into_response(),
+    };
+    {
+        let mut query = url.query_pairs_mut();
+        for (k, v) in extra {
+            query.append_pair(k, v);
+        }
+        query.append_pair("state", &p.state);
+        query.append_pair("iss", &issuer);
+    }
+    Redirect::to(url.as_str()).into_response()
+}
+
+/// The interface language: `ui_locales` first (as a real provider would), else the request's.
+fn page_language(p: &AuthorizeParams, headers: &HeaderMap) -> &'static str {
+    p.ui_locales
+        .as_deref()
+        .and_then(|locales| {
+            locales.split_whitespace().find_map(|l| {
+                crate::language::LANGUAGES
+                    .into_iter()
+                    .find(|known| *known == l)
+            })
+        })
+        .unwrap_or_else(|| request_language(headers))
+}
+
+/// The demo persons of this issuer's country, each with a short alias for `login_hint`.
+fn persons(flavor: Flavor) -> Vec<(String, NewPerson)> {
+    demo_persons()
+        .into_iter()
+        .filter(|p| p.national_id.country() == flavor.country())
+        .map(|p| (p.given_name.to_lowercase(), p))
+        .collect()
+}
+
+async fn authorize_page(
+    State(state): State<AppState>,
+    Path(flavor): Path<String>,
+    headers: HeaderMap,
+    Query(params): Query<AuthorizeParams>,
+) -> Response {
+    let Some((eid, flavor)) = enabled(&state, &flavor) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let lang = page_language(&params, &headers);
+    match check(&eid, &params) {
+        Err(Refusal::Page) => return refusal_page(&state, lang),
+        Err(Refusal::Redirect(error)) => return error_redirect(&eid, flavor, &params, error),
+        Ok(()) => {}
+    }
+    let high = flavor.asks_high(params.acr_values.as_deref());
+    // `login_hint=<alias>` finishes at once (for automated tests), unless re-authentication
+    // was asked for with prompt=login... which a hint answers just as well here.
+    if let Some(hint) = params.login_hint.as_deref() {
+        if let Some((_, person)) = persons(flavor).into_iter().find(|(alias, _)| alias == hint) {
+            return issue_code(&eid, flavor, &params, person, high);
+        }
+    }
+    let body = login_form(&eid, flavor, &params, lang, high);
+    let title = html_text(lang, "test_eid.title");
+    html_response(
+        StatusCode::OK,
+        page(
+            lang,
+            &title,
+            Some(&html_text(lang, "test_eid.banner")),
+            &body,
+            &state.assets.stylesheet,
+        ),
+    )
+}
+
+fn refusal_page(state: &AppState, lang: &str) -> Response {
+    let title = html_text(lang, "test_eid.invalid_title");
+    let body = format!(
+        "<article class=\"prose\"><h1>{title}</h1><p>{}</p></article>",
+        html_text(lang, "test_eid.invalid_text")
+    );
+    html_response(
+        StatusCode::BAD_REQUEST,
+        page(
+            lang,
+            &title,
+            Some(&html_text(lang, "test_eid.banner")),
+            &body,
+            &state.assets.stylesheet,
+        ),
+    )
+}
+
+fn hidden(name: &str, value: &str) -> String {
+    format!(
+        "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",
+        escape(value)
+    )
+}
+
+fn login_form(
+    eid: &TestEid,
+    flavor: Flavor,
+    p: &AuthorizeParams,
+    lang: &str,
+    high: bool,
+) -> String {
+    let mut fields = String::new();
+    for (name, value) in [
+        ("response_type", p.response_type.as_str()),
+        ("client_id", &p.client_id),
+        ("redirect_uri", &p.redirect_uri),
+        ("scope", &p.scope),
+        ("state", &p.state),
+        ("nonce", &p.nonce),
+        ("code_challenge", &p.code_challenge),
+        ("code_challenge_method", &p.code_challenge_method),
+    ] {
+        fields.push_str(&hidden(name, value));
+    }
+    for (name, value) in [
+        ("acr_values", &p.acr_values),
+        ("prompt", &p.prompt),
+        ("ui_locales", &p.ui_locales),
+    ] {
+        if let Some(value) = value {
+            fields.push_str(&hidden(name, value));
+        }
+    }
+    let mut people = String::new();
+    for (i, (alias, person)) in persons(flavor).into_iter().enumerate() {
+        let checked = if i == 0 { " checked" } else { "" };
+        people.push_str(&format!(
+            "<div class=\"choice\"><input type=\"radio\" id=\"person-{i}\" name=\"person\" value=\"{}\"{checked}>\
+             <label for=\"person-{i}\">{} <span class=\"muted\">({})</span></label></div>",
+            escape(&alias),
+            escape(&person.full_name()),
+            escape(&person.national_id.masked()),
+        ));
+    }
+    let level = |value: &str, key: &str, checked: bool| {
+        format!(
+            "<div class=\"choice\"><input type=\"radio\" id=\"level-{value}\" name=\"level\" value=\"{value}\"{}>\
+             <label for=\"level-{value}\">{}</label></div>",
+            if checked { " checked" } else { "" },
+            html_text(lang, key)
+        )
+    };
+    format!(
+        "<article class=\"prose\"><h1>{title}</h1><p>{intro}</p>\
+         <form method=\"post\" action=\"{action}\">{fields}\
+         <fieldset><legend>{choose}</legend>{people}</fieldset>\
+         <fieldset><legend>{level_legend}</legend>{substantial}{high_choice}</fieldset>\
+         <div class=\"actions\"><button type=\"submit\" name=\"action\" value=\"login\" class=\"button\">{login}</button>\
+         <button type=\"submit\" name=\"action\" value=\"cancel\" class=\"button button-secondary\">{cancel}</button></div>\
+         </form></article>",
+        title = html_text(lang, "test_eid.title"),
+        intro = html_text(lang, "test_eid.intro"),
+        action = escape(&format!("{}/authorize", eid.issuer(flavor))),
+        choose = html_text(lang, "test_eid.choose_person"),
+        level_legend = html_text(lang, "test_eid.level"),
+        substantial = level("substantial", "test_eid.level_substantial", !high),
+        high_choice = level("high", "test_eid.level_high", high),
+        login = html_text(lang, "test_eid.log_in"),
+        cancel = html_text(lang, "test_eid.cancel"),
+    )
+}
+
+async fn authorize_submit(
+    State(state): State<AppState>,
+    Path(flavor): Path<String>,
+    headers: HeaderMap,
+    Form(params): Form<AuthorizeParams>,
+) -> Response {
+    let Some((eid, flavor)) = enabled(&state, &flavor) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let lang = page_language(&params, &headers);
+    match check(&eid, &params) {
+        Err(Refusal::Page) => return refusal_page(&state, lang),
+        Err(Refusal::Redirect(error)) => return error_redirect(&eid, flavor, &params, error),
+        Ok(()) => {}
+    }
+    if params.action.as_deref() == Some("cancel") {
+        return error_redirect(&eid, flavor, &params, "access_denied");
+    }
+    let chosen = params.person.as_deref().and_then(|alias| {
+        persons(flavor)
+            .into_iter()
+            .find(|(a, _)| a == alias)
+            .map(|(_, person)| person)
+    });
+    let Some(person) = chosen else {
+        return refusal_page(&state, lang);
+    };
+    let high = params.level.as_deref() == Some("high");
+    issue_code(&eid, flavor, &params, person, high)
+}
+
+fn issue_code(
+    eid: &TestEid,
+    flavor: Flavor,
+    params: &AuthorizeParams,
+    person: NewPerson,
+    high: bool,
+) -> Response {
+    let code = random_token(&eid.inner.rng, 32);
+    let grant = Grant {
+        flavor,
+        person,
+        high,
+        nonce: params.nonce.clone(),
+        code_challenge: params.code_challenge.clone(),
+        redirect_uri: params.redirect_uri.clone(),
+        sid: random_token(&eid.inner.rng, 16),
+        auth_time: time::OffsetDateTime::now_utc().unix_timestamp(),
+        issued: Instant::now(),
+    };
+    if let Ok(mut codes) = eid.inner.codes.lock() {
+        codes.retain(|_, g| g.issued.elapsed() < CODE_LIFETIME);
+        codes.insert(code.clone(), grant);
+    }
+    redirect_to_client(eid, flavor, params, &[("code", &code)])
+}
+
+#[derive(Deserialize)]
+struct TokenRequest {
+    #[serde(default)]
+    grant_type: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    redirect_uri: String,
+    #[serde(default)]
+    code_verifier: String,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+fn token_error(status: StatusCode, error: &str) -> Response {
+    (
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(json!({ "error": error })),
+    )
+        .into_response()
+}
+
+/// `client_secret_basic` or `client_secret_post`.
+fn client_authenticated(eid: &TestEid, headers: &HeaderMap, form: &TokenRequest) -> bool {
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .and_then(|raw| String::from_utf8(raw).ok())
+        .and_then(|pair| {
+            let (id, secret) = pair.split_once(':')?;
+            Some((url_decode(id), url_decode(secret)))
+        });
+    let (id, secret) = match (basic, &form.client_id, &form.client_secret) {
+        (Some(pair), _, _) => pair,
+        (None, Some(id), Some(secret)) => (id.clone(), secret.clone()),
+        _ => return false,
+    };
+    // Compare digests: equal-length inputs, no early exit on the secret's bytes.
+    id == CLIENT_ID
+        && Sha256::digest(secret.as_bytes()) == Sha256::digest(eid.inner.client_secret.as_bytes())
+}
+
+fn url_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+async fn token(
+    State(state): State<AppState>,
+    Path(flavor): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<TokenRequest>,
+) -> Response {
+    let Some((eid, flavor)) = enabled(&state, &flavor) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    if !client_authenticated(&eid, &headers, &form) {
+        return token_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    }
+    if form.grant_type != "authorization_code" {
+        return token_error(StatusCode::BAD_REQUEST, "unsupported_grant_type");
+    }
+    // One-time: the code is gone whatever happens next.
+    let grant = eid
+        .inner
+        .codes
+        .lock()
+        .ok()
+        .and_then(|mut c| c.remove(&form.code));
+    let Some(grant) = grant else {
+        return token_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    };
+    let challenge = B64.encode(Sha256::digest(form.code_verifier.as_bytes()));
+    if grant.issued.elapsed() >= CODE_LIFETIME
+        || grant.flavor != flavor
+        || grant.redirect_uri != form.redirect_uri
+        || challenge != grant.code_challenge
+    {
+        return token_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    }
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let national_id = grant.person.national_id.expose().to_owned();
+    let mut claims = json!({
+        "iss": eid.issuer(flavor),
+        "aud": CLIENT_ID,
+        "sub": eid.pairwise_sub(&national_id),
+        "iat": now,
+        "exp": now + ID_TOKEN_LIFETIME_SECONDS,
+        "nonce": grant.nonce,
+        "acr": flavor.acr(grant.high),
+        "amr": ["TestID"],
+        "sid": grant.sid,
+        "auth_time": grant.auth_time,
+        "given_name": grant.person.given_name,
+        "family_name": grant.person.family_name,
+        "locale": grant.person.language.code(),
+    });
+    match flavor {
+        Flavor::Idporten => claims["pid"] = json!(national_id),
+        Flavor::Mitid => {
+            claims["dk.cpr"] = json!(national_id);
+            claims["loa"] = json!(flavor.acr(grant.high));
+            let uuid: [u8; 16] = Sha256::digest(eid.pairwise_sub(&national_id).as_bytes())[..16]
+                .try_into()
+                .unwrap_or([0; 16]);
+            claims["mitid.uuid"] = json!(uuid::Uuid::from_bytes(uuid).to_string());
+        }
+    }
+    let Some(id_token) = eid.sign(&claims) else {
+        return token_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error");
+    };
+    (
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(json!({
+            "access_token": random_token(&eid.inner.rng, 32),
+            "token_type": "Bearer",
+            "expires_in": 120,
+            "id_token": id_token,
+            "scope": "openid profile",
+        })),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct EndSessionParams {
+    id_token_hint: Option<String>,
+    post_logout_redirect_uri: Option<String>,
+    state: Option<String>,
+    ui_locales: Option<String>,
+}
+
+async fn end_session(
+    State(state): State<AppState>,
+    Path(flavor): Path<String>,
+    headers: HeaderMap,
+    Query(params): Query<EndSessionParams>,
+) -> Response {
+    let Some((eid, flavor)) = enabled(&state, &flavor) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let hint_ok = params
+        .id_token_hint
+        .as_deref()
+        .and_then(|t| eid.verify(t))
+        .is_some_and(|claims| claims["iss"] == json!(eid.issuer(flavor)));
+    let target_ok =
+        params.post_logout_redirect_uri.as_deref() == Some(&eid.post_logout_redirect_uri());
+    if !(hint_ok && target_ok) {
+        let lang = params
+            .ui_locales
+            .as_deref()
+            .and_then(|l| crate::language::LANGUAGES.into_iter().find(|k| *k == l))
+            .unwrap_or_else(|| request_language(&headers));
+        return refusal_page(&state, lang);
+    }
+    let mut url = eid.post_logout_redirect_uri();
+    if let Some(s) = params.state {
+        url.push_str("?state=");
+        url.push_str(&url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>());
+    }
+    Redirect::to(&url).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_is_made_once_and_kept_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = TestEid::load_or_create(dir.path(), "http://x").unwrap();
+        let b = TestEid::load_or_create(dir.path(), "http://x").unwrap();
+        assert_eq!(a.inner.kid, b.inner.kid, "the same key after a restart");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("test-eid-signing-key.p8"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "only the owner may read the key");
+        }
+    }
+
+    #[test]
+    fn tokens_verify_and_tampering_is_caught() {
+        let dir = tempfile::tempdir().unwrap();
+        let eid = TestEid::load_or_create(dir.path(), "http://x").unwrap();
+        let token = eid.sign(&json!({"iss": "me", "n": 1})).unwrap();
+        assert_eq!(eid.verify(&token).unwrap()["n"], 1);
+        let mut parts: Vec<&str> = token.split('.').collect();
+        let forged = B64.encode(json!({"iss": "me", "n": 2}).to_string());
+        parts[1] = &forged;
+        assert!(eid.verify(&parts.join(".")).is_none());
+    }
+
+    #[test]
+    fn each_flavour_lists_only_its_own_country() {
+        assert!(persons(Flavor::Idporten)
+            .iter()
+            .all(|(_, p)| p.national_id.country() == Country::Norway));
+        assert!(!persons(Flavor::Mitid).is_empty());
+    }
+
+    #[test]
+    fn asking_for_high_is_understood_in_both_dialects() {
+        assert!(Flavor::Idporten.asks_high(Some("idporten-loa-high")));
+        assert!(!Flavor::Idporten.asks_high(Some("idporten-loa-substantial")));
+        assert!(Flavor::Mitid.asks_high(Some(NSIS_HIGH)));
+        assert!(!Flavor::Mitid.asks_high(None));
+    }
+}
