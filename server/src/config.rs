@@ -34,6 +34,8 @@ pub struct Config {
     pub session: SessionConfig,
     /// The built-in test eID (development only).
     pub test_eid: TestEidConfig,
+    /// Requests per minute per client address to the login endpoints.
+    pub login_rate_limit_per_minute: u32,
     /// The eID providers citizens log in with.
     #[serde(default)]
     pub oidc: OidcConfig,
@@ -154,6 +156,7 @@ struct Defaults {
     log: LogConfig,
     session: SessionConfig,
     test_eid: TestEidConfig,
+    login_rate_limit_per_minute: u32,
 }
 
 impl Default for Defaults {
@@ -174,6 +177,7 @@ impl Default for Defaults {
                 absolute_lifetime_hours: 12,
             },
             test_eid: TestEidConfig { enabled: false },
+            login_rate_limit_per_minute: 30,
         }
     }
 }
@@ -276,6 +280,10 @@ impl fmt::Debug for Config {
             .field("log", &self.log)
             .field("session", &self.session)
             .field("test_eid", &self.test_eid)
+            .field(
+                "login_rate_limit_per_minute",
+                &self.login_rate_limit_per_minute,
+            )
             .field("oidc", &self.oidc.providers)
             .finish()
     }

@@ -14,6 +14,7 @@ use crate::texts::{escape, html_text, page};
 pub enum MessagePage {
     InternalError,
     BadRequest,
+    TooManyRequests,
 }
 
 /// Render a server-made page in `lang` as a response.
@@ -53,6 +54,7 @@ pub fn message_page_html(
     let (title_key, text_key) = match which {
         MessagePage::InternalError => ("error.title", "error.text"),
         MessagePage::BadRequest => ("error.bad_request_title", "error.bad_request_text"),
+        MessagePage::TooManyRequests => ("error.too_many_title", "error.too_many_text"),
     };
     let title = html_text(lang, title_key);
     let reference = reference

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod config;
 pub mod error_page;
 pub mod language;
+pub mod rate_limit;
 pub mod security;
 pub mod telemetry;
 pub mod test_eid;
@@ -48,6 +49,8 @@ pub struct AppState {
     pub auth: Arc<auth::Auth>,
     /// The built-in test eID, when configured.
     pub test_eid: Option<test_eid::TestEid>,
+    /// Per-address limit on starting and finishing logins.
+    pub login_rate_limit: rate_limit::LoginRateLimit,
 }
 
 /// Why the portal could not start.
@@ -144,6 +147,9 @@ impl AppState {
             },
             auth: Arc::new(auth),
             test_eid,
+            login_rate_limit: rate_limit::LoginRateLimit::per_minute(
+                config.login_rate_limit_per_minute,
+            ),
         })
     }
 }
@@ -196,8 +202,15 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/language", post(language::change_language))
-        .route("/auth/login/{provider}", get(auth::login_start))
-        .route("/auth/callback", get(auth::callback))
+        .merge(
+            Router::new()
+                .route("/auth/login/{provider}", get(auth::login_start))
+                .route("/auth/callback", get(auth::callback))
+                .route_layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    rate_limit::limit_logins,
+                )),
+        )
         .route("/auth/logout", post(auth::logout))
         .route("/auth/backchannel-logout", post(auth::backchannel_logout))
         .route("/auth/frontchannel-logout", get(auth::frontchannel_logout))

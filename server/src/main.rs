@@ -1,8 +1,9 @@
 //! `borgerportal`: start one portal instance.
 
 use borgerportal::storage::Database;
+use borgerportal::storage::{LoginStateStore, SessionStore};
 use secrecy::ExposeSecret;
-use server::{build_app, config::Config, telemetry, Site};
+use server::{config::Config, routes, telemetry, with_http_stack, AppState, Site};
 use std::process::ExitCode;
 
 #[tokio::main]
@@ -34,14 +35,50 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         let added = borgerportal::demo::seed_demo_data(&db).await?;
         tracing::info!(added, "demo data loaded");
     }
-    let app = build_app(&config, site, db)?;
+    let state = AppState::new(&config, site, db)?;
+    let housekeeping = tokio::spawn(housekeeping(state.clone()));
+    let app = with_http_stack(routes(&state), state);
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!(address = %listener.local_addr()?, public_url = %config.public_url, "listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    housekeeping.abort();
     tracing::info!("stopped gracefully");
     Ok(())
+}
+
+/// Every few minutes: forget expired sessions, pending logins and logout-token ids, and idle
+/// rate-limit cells. Safe to run on every instance at once (plain deletes of expired rows).
+async fn housekeeping(state: AppState) {
+    let mut interval = tokio::time::interval(std::time::Duration::from_secs(300));
+    loop {
+        interval.tick().await;
+        let now = time::OffsetDateTime::now_utc();
+        let sessions = state
+            .db
+            .delete_expired_sessions(now, state.auth.idle_timeout)
+            .await;
+        let logins = state.db.delete_expired_login_states(now).await;
+        let tokens = state.db.forget_expired_logout_tokens(now).await;
+        match (sessions, logins, tokens) {
+            (Ok(sessions), Ok(logins), Ok(tokens)) => {
+                tracing::debug!(sessions, logins, tokens, "expired rows removed");
+            }
+            (sessions, logins, tokens) => {
+                for error in [sessions.err(), logins.err(), tokens.err()]
+                    .into_iter()
+                    .flatten()
+                {
+                    tracing::warn!(%error, "housekeeping failed; will retry");
+                }
+            }
+        }
+        state.login_rate_limit.forget_idle();
+    }
 }
 
 /// Ctrl-C or SIGTERM: stop accepting, finish what is in flight, then exit.

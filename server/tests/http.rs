@@ -376,3 +376,24 @@ async fn the_request_id_is_made_when_missing() {
     assert_ne!(a, b);
     assert_eq!(a.len(), 36, "a UUID");
 }
+
+#[tokio::test]
+async fn starting_logins_is_rate_limited_per_client() {
+    let server = start_with("login_rate_limit_per_minute = 2", Router::new()).await;
+    for _ in 0..2 {
+        let response = server.get("/auth/login/nobody").await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "within the limit");
+    }
+    let refused = server
+        .client
+        .get(server.url("/auth/callback?state=x"))
+        .header(header::ACCEPT_LANGUAGE, "en")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.headers()[header::RETRY_AFTER], "60");
+    assert!(refused.text().await.unwrap().contains("Too many attempts"));
+    // Other pages are not limited.
+    assert_eq!(server.get("/").await.status(), StatusCode::OK);
+}

@@ -150,7 +150,7 @@ pub fn ActivityPage() -> impl IntoView {
                                 view! {
                                     <h2>{t!(i18n, login.step_up_title)}</h2>
                                     <p>{t!(i18n, login.step_up_text)}</p>
-                                    <a class="button" href=step_up_href(&provider, "/activity")>
+                                    <a class="button" href=step_up_href(&provider, "/activity") rel="external">
                                         {t!(i18n, login.step_up_button)}
                                     </a>
                                 }

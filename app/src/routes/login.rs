@@ -48,7 +48,9 @@ pub fn LoginPage() -> impl IntoView {
                                             .map(|(id, name)| {
                                                 view! {
                                                     <li>
-                                                        <a class="button" href=link(&id)>
+                                                        // `external`: a server route, not a page of
+                                                        // the app, so the router must not take it.
+                                                        <a class="button" href=link(&id) rel="external">
                                                             {name}
                                                         </a>
                                                     </li>
