@@ -129,7 +129,10 @@ pub fn ActivityPage() -> impl IntoView {
                 {move || {
                     page.get()
                         .map(|result| match result {
-                            Ok(page) => view! { <ActivityTable page /> }.into_any(),
+                            Ok(page) => {
+                                let first_page = before().is_none();
+                                view! { <ActivityTable page first_page /> }.into_any()
+                            }
                             Err(AppError::NotLoggedIn) => {
                                 view! {
                                     <p>{t!(i18n, activity.not_logged_in)}</p>
@@ -164,8 +167,9 @@ pub fn ActivityPage() -> impl IntoView {
     }
 }
 
+/// The table; on narrow screens each row becomes a small card (the CSS uses `data-label`).
 #[component]
-fn ActivityTable(page: ActivityPage) -> impl IntoView {
+fn ActivityTable(page: ActivityPage, first_page: bool) -> impl IntoView {
     let i18n = use_i18n();
     if page.items.is_empty() {
         return view! { <p>{t!(i18n, activity.empty)}</p> }.into_any();
@@ -192,14 +196,18 @@ fn ActivityTable(page: ActivityPage) -> impl IntoView {
                             let loa = item.loa.clone();
                             view! {
                                 <tr>
-                                    <td>
+                                    <td data-label=move || t_string!(i18n, activity.when)>
                                         <time datetime=item.at>{item.at_display}</time>
                                     </td>
-                                    <td>{move || kind_text(i18n, &kind)}</td>
-                                    <td>
+                                    <td data-label=move || t_string!(i18n, activity.what)>
+                                        {move || kind_text(i18n, &kind)}
+                                    </td>
+                                    <td data-label=move || t_string!(i18n, activity.level)>
                                         {move || loa.as_deref().map(|l| loa_name(i18n, l)).unwrap_or("–")}
                                     </td>
-                                    <td>{item.provider.unwrap_or_else(|| "–".to_owned())}</td>
+                                    <td data-label=move || t_string!(i18n, activity.provider)>
+                                        {item.provider.unwrap_or_else(|| "–".to_owned())}
+                                    </td>
                                 </tr>
                             }
                         })
@@ -216,7 +224,8 @@ fn ActivityTable(page: ActivityPage) -> impl IntoView {
                         </A>
                     }
                 })}
-            <A href="/activity">{t!(i18n, activity.newest)}</A>
+            {(!first_page)
+                .then(|| view! { <A href="/activity">{t!(i18n, activity.newest)}</A> })}
         </nav>
     }
     .into_any()
