@@ -25,14 +25,7 @@ pub fn request_language(headers: &HeaderMap) -> &'static str {
 }
 
 fn cookie_language(headers: &HeaderMap) -> Option<&'static str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == LANGUAGE_COOKIE)
-        .and_then(|(_, value)| known_language(value))
+    crate::cookies::cookie(headers, LANGUAGE_COOKIE).and_then(known_language)
 }
 
 fn known_language(tag: &str) -> Option<&'static str> {

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod cookies;
 pub mod error_page;
 pub mod language;
 pub mod rate_limit;

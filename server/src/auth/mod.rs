@@ -116,20 +116,9 @@ impl Auth {
     }
 
     fn session_token(&self, headers: &HeaderMap) -> Option<SessionToken> {
-        cookie(headers, self.cookie_name()).and_then(SessionToken::from_cookie_value)
+        crate::cookies::cookie(headers, self.cookie_name())
+            .and_then(SessionToken::from_cookie_value)
     }
-}
-
-/// A cookie's value from the request.
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v)
 }
 
 /// Middleware: find the request's session, end it when idle or too old, and hand it to the
