@@ -46,7 +46,10 @@ pub fn ensure_test_tools() -> Result<()> {
     npm_ci(&workspace_root().join("end2end"))
 }
 
-/// `npm ci` when `node_modules` is missing or older than the lock file.
+/// Install the locked npm packages when `node_modules` is missing or older than the lock file.
+/// `npm install` rather than `npm ci`: npm 11 leaves other platforms' optional binaries (e.g.
+/// Tailwind's oxide builds) out of the lock and then `npm ci` refuses it; `install` keeps the
+/// locked versions and leaves the lock unchanged.
 fn npm_ci(dir: &std::path::Path) -> Result<()> {
     if !have("npm") {
         return Err("npm is missing: install Node.js (Debian: apt-get install nodejs npm)".into());
@@ -62,7 +65,7 @@ fn npm_ci(dir: &std::path::Path) -> Result<()> {
     };
     if !fresh {
         run(Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
+            .args(["install", "--no-audit", "--no-fund"])
             .current_dir(dir))?;
     }
     Ok(())
