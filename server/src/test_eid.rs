@@ -463,15 +463,10 @@ async fn authorize_page(
     headers: HeaderMap,
     Query(params): Query<AuthorizeParams>,
 ) -> Response {
-    let Some((eid, flavor)) = enabled(&state, &flavor) else {
-        return StatusCode::NOT_FOUND.into_response();
+    let (eid, flavor, lang) = match admit(&state, &flavor, &headers, &params) {
+        Ok(admitted) => admitted,
+        Err(response) => return *response,
     };
-    let lang = page_language(&params, &headers);
-    match check(&eid, &params) {
-        Err(Refusal::Page) => return refusal_page(&state, lang),
-        Err(Refusal::Redirect(error)) => return error_redirect(&eid, flavor, &params, error),
-        Ok(()) => {}
-    }
     let high = flavor.asks_high(params.acr_values.as_deref());
     // `login_hint=<alias>` finishes at once (for automated tests), unless re-authentication
     // was asked for with prompt=login... which a hint answers just as well here.
@@ -492,6 +487,25 @@ async fn authorize_page(
             &state.assets.stylesheet,
         ),
     )
+}
+
+/// The checks both halves of the authorization step share: the test eID is on, the request is
+/// valid (or the refusal, as a page or a redirect to the client), and the page language.
+fn admit(
+    state: &AppState,
+    flavor: &str,
+    headers: &HeaderMap,
+    params: &AuthorizeParams,
+) -> Result<(TestEid, Flavor, &'static str), Box<Response>> {
+    let Some((eid, flavor)) = enabled(state, flavor) else {
+        return Err(Box::new(StatusCode::NOT_FOUND.into_response()));
+    };
+    let lang = page_language(params, headers);
+    match check(&eid, params) {
+        Err(Refusal::Page) => Err(Box::new(refusal_page(state, lang))),
+        Err(Refusal::Redirect(error)) => Err(Box::new(error_redirect(&eid, flavor, params, error))),
+        Ok(()) => Ok((eid, flavor, lang)),
+    }
 }
 
 fn refusal_page(state: &AppState, lang: &str) -> Response {
@@ -593,15 +607,10 @@ async fn authorize_submit(
     headers: HeaderMap,
     Form(params): Form<AuthorizeParams>,
 ) -> Response {
-    let Some((eid, flavor)) = enabled(&state, &flavor) else {
-        return StatusCode::NOT_FOUND.into_response();
+    let (eid, flavor, lang) = match admit(&state, &flavor, &headers, &params) {
+        Ok(admitted) => admitted,
+        Err(response) => return *response,
     };
-    let lang = page_language(&params, &headers);
-    match check(&eid, &params) {
-        Err(Refusal::Page) => return refusal_page(&state, lang),
-        Err(Refusal::Redirect(error)) => return error_redirect(&eid, flavor, &params, error),
-        Ok(()) => {}
-    }
     if params.action.as_deref() == Some("cancel") {
         return error_redirect(&eid, flavor, &params, "access_denied");
     }
