@@ -366,12 +366,14 @@ mod tests {
     fn the_shipped_configuration_files_are_valid() {
         let production =
             Config::from_toml(include_str!("../../config/production.example.toml")).unwrap();
-        assert!(!production.test_eid.enabled, "never a test eID in production");
+        assert!(
+            !production.test_eid.enabled,
+            "never a test eID in production"
+        );
         assert!(!production.demo_data);
         assert!(production.is_https());
         assert_eq!(production.oidc.providers.len(), 2);
-        let development =
-            Config::from_toml(include_str!("../../config/development.toml")).unwrap();
+        let development = Config::from_toml(include_str!("../../config/development.toml")).unwrap();
         assert!(development.test_eid.enabled && development.demo_data);
     }
 
