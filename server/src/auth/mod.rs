@@ -115,6 +115,36 @@ impl Auth {
         .ok()
     }
 
+    /// The cookie that ties a pending login to the browser that started it. Scoped to the
+    /// callback; `__Secure-` over https (`__Host-` would need `Path=/`).
+    fn login_cookie_name(&self) -> &'static str {
+        if self.secure_cookies {
+            "__Secure-borgerportal_login"
+        } else {
+            "borgerportal_login"
+        }
+    }
+
+    fn login_cookie(&self, state: &str, max_age: Duration) -> Option<HeaderValue> {
+        let secure = if self.secure_cookies { "; Secure" } else { "" };
+        HeaderValue::from_str(&format!(
+            "{}={state}; Path=/auth/callback; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+            self.login_cookie_name(),
+            max_age.whole_seconds().max(0)
+        ))
+        .ok()
+    }
+
+    /// Did this browser start the login with this `state`? Without this check an attacker could
+    /// hand a victim the callback of the attacker's own login (login CSRF).
+    fn started_here(&self, headers: &HeaderMap, state: &str) -> bool {
+        use sha2::{Digest, Sha256};
+        crate::cookies::cookie(headers, self.login_cookie_name()).is_some_and(|cookie| {
+            // Equal-length digests: no early exit on the state's bytes.
+            Sha256::digest(cookie.as_bytes()) == Sha256::digest(state.as_bytes())
+        })
+    }
+
     fn session_token(&self, headers: &HeaderMap) -> Option<SessionToken> {
         crate::cookies::cookie(headers, self.cookie_name())
             .and_then(SessionToken::from_cookie_value)
@@ -196,6 +226,7 @@ pub async fn login_start(
             return failure("unavailable");
         }
     };
+    let browser_binding = state.auth.login_cookie(&start.state, LOGIN_STATE_LIFETIME);
     let pending = NewLoginState {
         state: start.state,
         nonce: start.nonce,
@@ -210,7 +241,11 @@ pub async fn login_start(
         return failure("unavailable");
     }
     tracing::info!(provider = %provider_id, loa = loa.as_str(), force_login, "login started");
-    Redirect::to(&start.url).into_response()
+    let mut response = Redirect::to(&start.url).into_response();
+    if let Some(cookie) = browser_binding {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response
 }
 
 #[derive(Deserialize)]
@@ -228,9 +263,26 @@ pub async fn callback(
     Query(query): Query<CallbackQuery>,
 ) -> Response {
     let now = OffsetDateTime::now_utc();
-    // The state is one-time and server-side: missing, unknown, replayed or expired all end here.
+    let mut response = callback_outcome(&state, &headers, query, now).await;
+    // The pending login is over, whatever the outcome: drop the browser binding.
+    if let Some(clear) = state.auth.login_cookie("", Duration::ZERO) {
+        response.headers_mut().append(header::SET_COOKIE, clear);
+    }
+    response
+}
+
+async fn callback_outcome(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: CallbackQuery,
+    now: OffsetDateTime,
+) -> Response {
+    // The state is one-time, server-side and bound to this browser: missing, unknown,
+    // replayed, expired or started elsewhere all end here.
     let pending = match query.state.as_deref() {
-        Some(value) if !value.is_empty() => state.db.take_login_state(value, now).await,
+        Some(value) if !value.is_empty() && state.auth.started_here(headers, value) => {
+            state.db.take_login_state(value, now).await
+        }
         _ => Ok(None),
     };
     let pending = match pending {
@@ -300,7 +352,7 @@ pub async fn callback(
     };
 
     // A new session id at every login: a cookie planted before login is worthless after it.
-    let previous = match state.auth.session_token(&headers) {
+    let previous = match state.auth.session_token(headers) {
         Some(old) => {
             let old_session = state
                 .db
@@ -479,7 +531,9 @@ pub async fn backchannel_logout(
     let now = OffsetDateTime::now_utc();
     match state
         .db
-        .remember_logout_token(&token.issuer, &token.jti, now + Duration::minutes(10))
+        // Remember the id for as long as the token could still be accepted (its age limit plus
+        // the clock skew allowed), so a replay is always recognised.
+        .remember_logout_token(&token.issuer, &token.jti, now + logout_token::ACCEPTANCE_WINDOW)
         .await
     {
         Ok(true) => {}
