@@ -15,7 +15,8 @@ const LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 const MAX_AGE_SECONDS: i64 = 600;
 const SKEW_SECONDS: i64 = 60;
 /// How long after its arrival a token could still pass the `iat` checks.
-pub const ACCEPTANCE_WINDOW: time::Duration = time::Duration::seconds(MAX_AGE_SECONDS + 2 * SKEW_SECONDS);
+pub const ACCEPTANCE_WINDOW: time::Duration =
+    time::Duration::seconds(MAX_AGE_SECONDS + 2 * SKEW_SECONDS);
 
 /// Why a logout token was refused.
 #[derive(Debug, thiserror::Error)]

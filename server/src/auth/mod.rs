@@ -533,7 +533,11 @@ pub async fn backchannel_logout(
         .db
         // Remember the id for as long as the token could still be accepted (its age limit plus
         // the clock skew allowed), so a replay is always recognised.
-        .remember_logout_token(&token.issuer, &token.jti, now + logout_token::ACCEPTANCE_WINDOW)
+        .remember_logout_token(
+            &token.issuer,
+            &token.jti,
+            now + logout_token::ACCEPTANCE_WINDOW,
+        )
         .await
     {
         Ok(true) => {}
