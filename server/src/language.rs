@@ -61,6 +61,20 @@ fn accept_language(headers: &HeaderMap) -> Option<&'static str> {
     best.filter(|(q, _)| *q > 0.0).map(|(_, l)| l)
 }
 
+/// Middleware: decide the request's language once (cookie, else `Accept-Language`, else
+/// bokmål) and hand it to the renderer as the request's only accepted language, so the pages,
+/// `<html lang>` and the server's own pages all agree.
+pub async fn resolve_language(
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let language = request_language(request.headers());
+    request
+        .headers_mut()
+        .insert(header::ACCEPT_LANGUAGE, HeaderValue::from_static(language));
+    next.run(request).await
+}
+
 /// Is `path` a path on this site (so redirecting there cannot send anyone elsewhere)?
 pub fn is_local_path(path: &str) -> bool {
     path.starts_with('/')

@@ -161,6 +161,16 @@ pub fn build_app(config: &Config, site: Site, db: Database) -> Result<Router, St
     Ok(with_http_stack(routes(&state), state))
 }
 
+/// The app's routes, generated once per process. Generating them raises a process-wide flag
+/// in Leptos during which pages that load data would wait forever (leptos-rs/leptos#4773), so
+/// it must never run while requests are being served — e.g. by another server in the same test
+/// process.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// Every route: health checks, the language form, static files and the Leptos pages (with
 /// the app's 404 page for anything else).
 pub fn routes(state: &AppState) -> Router<AppState> {
@@ -217,12 +227,12 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/auth/frontchannel-logout", get(auth::frontchannel_logout))
         .merge(test_eid::routes())
         .nest_service("/pkg", pkg)
-        .leptos_routes_with_context(state, generate_route_list(App), context, app_fn)
+        .leptos_routes_with_context(state, route_list(), context, app_fn)
         .fallback_service(public_files)
 }
 
-/// The layers every response passes through, innermost first: a failing handler becomes the
-/// translated error page; cross-site writes are refused and security headers set;
+/// The layers every response passes through, innermost first: the session and the language
+/// are resolved for the pages; a failing handler becomes the translated error page; cross-site writes are refused and security headers set;
 /// compression; a tracing span per request; a request id on every request and response.
 pub fn with_http_stack(router: Router<AppState>, state: AppState) -> Router {
     router
@@ -237,6 +247,7 @@ pub fn with_http_stack(router: Router<AppState>, state: AppState) -> Router {
             state.clone(),
             auth::load_session,
         ))
+        .layer(middleware::from_fn(language::resolve_language))
         .layer(middleware::from_fn_with_state(state.clone(), error_pages))
         .layer(middleware::from_fn_with_state(
             state.security.clone(),

@@ -21,6 +21,36 @@ fn endonym(i18n: I18nContext<Locale>, locale: Locale) -> &'static str {
     }
 }
 
+/// Keep the choice for the next page load, as the server's `/language` form does. (Written by
+/// hand rather than by leptos_i18n's cookie feature, which pulls a cookie parser and a date
+/// library into the WASM for this one line.)
+fn remember_language(locale: Locale) {
+    #[cfg(target_arch = "wasm32")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(document) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.dyn_into::<web_sys::HtmlDocument>().ok())
+        {
+            let secure = if document
+                .location()
+                .is_some_and(|l| l.protocol().ok().as_deref() == Some("https:"))
+            {
+                "; Secure"
+            } else {
+                ""
+            };
+            let _ = document.set_cookie(&format!(
+                "{}={}; Path=/; Max-Age=31536000; SameSite=Lax{secure}",
+                crate::shell::LANGUAGE_COOKIE,
+                locale.as_str()
+            ));
+        }
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = locale;
+}
+
 #[component]
 pub fn LanguageSwitcher() -> impl IntoView {
     let i18n = use_i18n();
@@ -44,6 +74,7 @@ pub fn LanguageSwitcher() -> impl IntoView {
             .find(|l| l.as_str() == select.value().as_str());
         if let Some(locale) = chosen {
             ev.prevent_default();
+            remember_language(locale);
             i18n.set_locale(locale);
         }
     };
