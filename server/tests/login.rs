@@ -1,0 +1,1397 @@
+//! eID login end to end, in-process: a real server on a loopback port with the built-in test
+//! eID switched on (the relying party talks to it over HTTP, exactly as to ID-porten), a real
+//! SQLite database, and a real HTTP client that follows no redirect by itself and keeps its
+//! cookies by name and path, as a browser does.
+//!
+//! Covers the happy path, logout (here and at the provider), step-up, every refusal at the
+//! callback (state missing, tampered, replayed, expired, started in another browser; wrong
+//! `iss`; level too low; cancel), open redirects, session fixation, back- and front-channel
+//! logout, and cross-site writes. Each test starts its own server and asserts against the
+//! database as well as the pages.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine as _};
+use borgerportal::{
+    access::{Actor, Loa, Policy, ReadOwnActivity},
+    audit::{AuditEvent, AuditKind},
+    demo::demo_persons,
+    person::Person,
+    session::{NewLoginState, Session, SessionToken},
+    storage::{AuditLog, Database, LoginStateStore, PersonRegister, SessionStore},
+};
+use reqwest::{
+    header, header::HeaderMap, redirect::Policy as RedirectPolicy, Client, RequestBuilder,
+    StatusCode,
+};
+use secrecy::{ExposeSecret as _, SecretString};
+use serde_json::{json, Value};
+use server::{config::Config, routes, with_http_stack, AppState, Site};
+use sha2::{Digest as _, Sha256};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::Mutex,
+};
+use time::{Duration, OffsetDateTime};
+
+/// The session cookie's name over plain http (`__Host-` needs https).
+const SESSION_COOKIE: &str = "borgerportal_session";
+/// The cookie that binds a pending login to the browser that started it.
+const LOGIN_COOKIE: &str = "borgerportal_login";
+/// The ID-porten flavour of the test eID, as configured by `TestEid::providers`.
+const PROVIDER: &str = "testid-no";
+/// Demo person Ingrid Solberg (Norwegian, synthetic), alias `ingrid` at the test eID.
+const INGRID: &str = "ingrid";
+const INGRID_NAME: &str = "Ingrid Solberg";
+/// The configured default idle timeout.
+const IDLE: Duration = Duration::minutes(30);
+const LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+
+// ---------------------------------------------------------------------------------------------
+// The server
+
+struct TestServer {
+    base: String,
+    db: Database,
+    data_dir: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// A minimal built site: `hash.txt` and the stylesheet it names.
+fn fake_site(root: &Path) {
+    let pkg = root.join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(root.join("hash.txt"), "js: aaaa\nwasm: bbbb\ncss: cccc\n").unwrap();
+    std::fs::write(pkg.join("borgerportal.cccc.css"), "body{}").unwrap();
+}
+
+/// Leptos marks "generating the route list" in a process-wide flag (`SuppressResourceLoad`,
+/// taken by `generate_route_list`, which `routes()` calls), and a page whose data first loads
+/// while the flag is up waits for ever (leptos-rs/leptos#4773). A server starts once in
+/// production, before it serves; here every test starts one while others render pages. So
+/// starting a server takes this lock for writing, and every request (body included) takes it
+/// for reading.
+static ROUTE_GENERATION: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// A server whose `public_url` is its real address, with the test eID on. Serving before it
+/// returns: the relying party fetches discovery from itself at the first login.
+async fn start() -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let site_root = dir.path().join("site");
+    fake_site(&site_root);
+    let data_dir = dir.path().join("data");
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config = Config::from_toml(&format!(
+        "public_url = \"http://{addr}\"\ndata_dir = \"{}\"\n[test_eid]\nenabled = true\n",
+        data_dir.display()
+    ))
+    .unwrap();
+    let db = Database::connect(&format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("t.db").display()
+    ))
+    .await
+    .unwrap();
+    db.migrate().await.unwrap();
+    let app = {
+        let _generating = ROUTE_GENERATION.write().await;
+        let state = AppState::new(&config, Site::load(&site_root).unwrap(), db.clone()).unwrap();
+        with_http_stack(routes(&state), state)
+    };
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap()
+    });
+    TestServer {
+        base: format!("http://{addr}"),
+        db,
+        data_dir,
+        _dir: dir,
+    }
+}
+
+impl TestServer {
+    /// `path` on this server; absolute URLs are left as they are.
+    fn url(&self, path: &str) -> String {
+        if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}{path}", self.base)
+        }
+    }
+
+    fn issuer(&self) -> String {
+        format!("{}/test-eid/idporten", self.base)
+    }
+
+    async fn get(&self, browser: &Browser, path: &str) -> Reply {
+        browser.get(&self.url(path)).await
+    }
+
+    /// A page that must answer 200: its HTML.
+    async fn page(&self, browser: &Browser, path: &str) -> String {
+        let response = self.get(browser, path).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        response.body
+    }
+
+    /// `GET /auth/login/testid-no?{query}`: the authorization URL at the test eID. Checks the
+    /// browser binding cookie that comes with it.
+    async fn start_login(&self, browser: &Browser, query: &str) -> String {
+        let response = self
+            .get(browser, &format!("/auth/login/{PROVIDER}?{query}"))
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let target = location(&response);
+        assert!(
+            target.starts_with(&format!("{}/authorize?", self.issuer())),
+            "{target}"
+        );
+        let binding = set_cookie(&response, LOGIN_COOKIE).expect("the login is bound");
+        assert_eq!(
+            cookie_value(&binding),
+            param(&target, "state").unwrap(),
+            "bound to this login's state"
+        );
+        target
+    }
+
+    /// Finish at the test eID at once as `hint`: the callback URL it sends the browser to.
+    async fn authorize_as(&self, browser: &Browser, authorize_url: &str, hint: &str) -> String {
+        let response = browser
+            .get(&format!("{authorize_url}&login_hint={hint}"))
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let callback = location(&response);
+        assert!(
+            callback.starts_with(&format!("{}/auth/callback?", self.base)),
+            "{callback}"
+        );
+        callback
+    }
+
+    /// A whole login as `hint` at `loa` in `browser`: the new session cookie's value.
+    async fn login(&self, browser: &Browser, hint: &str, loa: &str) -> String {
+        let authorize = self
+            .start_login(browser, &format!("loa={loa}&return_to=/activity"))
+            .await;
+        let callback = self.authorize_as(browser, &authorize, hint).await;
+        let response = browser.get(&callback).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&response), "/activity");
+        let value = set_cookie(&response, SESSION_COOKIE)
+            .map(|c| cookie_value(&c))
+            .expect("a session cookie after login");
+        assert_eq!(browser.cookie(SESSION_COOKIE), Some(value.clone()));
+        value
+    }
+
+    /// The live session behind a cookie value, straight from the database (not touched).
+    async fn session(&self, value: &str) -> Option<Session> {
+        let token = SessionToken::from_cookie_value(value)?;
+        self.db
+            .find_session(&token, OffsetDateTime::now_utc(), IDLE)
+            .await
+            .unwrap()
+    }
+
+    async fn person(&self, alias: &str) -> Option<Person> {
+        let demo = demo_persons()
+            .into_iter()
+            .find(|p| p.given_name.to_lowercase() == alias)
+            .unwrap();
+        self.db
+            .find_person_by_national_id(&demo.national_id)
+            .await
+            .unwrap()
+    }
+
+    /// The person's activity log, newest first.
+    async fn events(&self, person: &Person) -> Vec<AuditEvent> {
+        let actor = Actor::Citizen {
+            person: person.id,
+            loa: Loa::High,
+        };
+        let access = Policy::authorize::<ReadOwnActivity>(&actor, person.id).unwrap();
+        self.db
+            .list_events(&access, None, 100)
+            .await
+            .unwrap()
+            .events
+    }
+
+    async fn event_kinds(&self, alias: &str) -> Vec<AuditKind> {
+        let person = self.person(alias).await.expect("registered");
+        self.events(&person).await.iter().map(|e| e.kind).collect()
+    }
+
+    /// How many sessions exist. Destructive (the store has no count): deletes them all, so
+    /// call it last.
+    async fn drain_sessions(&self) -> u64 {
+        let far = OffsetDateTime::now_utc() + Duration::days(3650);
+        self.db.delete_expired_sessions(far, IDLE).await.unwrap()
+    }
+
+    /// How many pending logins exist. Destructive like `drain_sessions`.
+    async fn drain_login_states(&self) -> u64 {
+        let far = OffsetDateTime::now_utc() + Duration::days(3650);
+        self.db.delete_expired_login_states(far).await.unwrap()
+    }
+
+    /// `POST /auth/backchannel-logout` with this token, as the provider's server would.
+    async fn backchannel(&self, token: &str) -> StatusCode {
+        let provider = Browser::new();
+        let url = self.url("/auth/backchannel-logout");
+        provider
+            .send(
+                &url,
+                provider.client.post(&url).form(&[("logout_token", token)]),
+            )
+            .await
+            .status()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The browser
+
+struct StoredCookie {
+    name: String,
+    value: String,
+    path: String,
+}
+
+/// Plays a browser: keeps cookies by name and path (all our URLs share one origin), sends
+/// those whose path matches, follows no redirect by itself.
+struct Browser {
+    client: Client,
+    jar: Mutex<Vec<StoredCookie>>,
+}
+
+impl Browser {
+    fn new() -> Browser {
+        Browser {
+            client: Client::builder()
+                .redirect(RedirectPolicy::none())
+                .timeout(std::time::Duration::from_secs(20))
+                .build()
+                .unwrap(),
+            jar: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A browser holding only this session cookie (an old one, a planted one...).
+    fn with_session(value: &str) -> Browser {
+        let browser = Browser::new();
+        browser.set(SESSION_COOKIE, value, "/");
+        browser
+    }
+
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.jar
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| c.value.clone())
+    }
+
+    /// Put a cookie into the jar by hand (what an attacker can do to their own browser).
+    fn set(&self, name: &str, value: &str, path: &str) {
+        let mut jar = self.jar.lock().unwrap();
+        jar.retain(|c| !(c.name == name && c.path == path));
+        jar.push(StoredCookie {
+            name: name.to_owned(),
+            value: value.to_owned(),
+            path: path.to_owned(),
+        });
+    }
+
+    async fn send(&self, url: &str, request: RequestBuilder) -> Reply {
+        let path = url::Url::parse(url).unwrap().path().to_owned();
+        let cookies: Vec<String> = self
+            .jar
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| {
+                c.path == "/"
+                    || path == c.path
+                    || path.starts_with(&format!("{}/", c.path.trim_end_matches('/')))
+            })
+            .map(|c| format!("{}={}", c.name, c.value))
+            .collect();
+        let request = if cookies.is_empty() {
+            request
+        } else {
+            request.header(header::COOKIE, cookies.join("; "))
+        };
+        let _no_server_starting = ROUTE_GENERATION.read().await;
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{url}: {e}"));
+        let reply = Reply {
+            status: response.status(),
+            headers: response.headers().clone(),
+            body: response
+                .text()
+                .await
+                .unwrap_or_else(|e| panic!("{url}: {e}")),
+        };
+        self.store(&reply);
+        reply
+    }
+
+    fn store(&self, response: &Reply) {
+        for value in response.headers().get_all(header::SET_COOKIE) {
+            let value = value.to_str().unwrap();
+            let mut parts = value.split(';').map(str::trim);
+            let Some((name, cookie_value)) = parts.next().and_then(|p| p.split_once('=')) else {
+                continue;
+            };
+            let mut path = "/".to_owned();
+            let mut removed = cookie_value.is_empty();
+            for attribute in parts {
+                let (key, val) = attribute.split_once('=').unwrap_or((attribute, ""));
+                match key.to_ascii_lowercase().as_str() {
+                    "path" => path = val.to_owned(),
+                    "max-age" if val == "0" || val.starts_with('-') => removed = true,
+                    _ => {}
+                }
+            }
+            let mut jar = self.jar.lock().unwrap();
+            jar.retain(|c| !(c.name == name && c.path == path));
+            if !removed {
+                jar.push(StoredCookie {
+                    name: name.to_owned(),
+                    value: cookie_value.to_owned(),
+                    path,
+                });
+            }
+        }
+    }
+
+    async fn get(&self, url: &str) -> Reply {
+        self.send(url, self.client.get(url)).await
+    }
+
+    /// A form post with extra headers (`Origin`, `Sec-Fetch-Site`...).
+    async fn post(&self, url: &str, form: &[(String, String)], headers: &[(&str, &str)]) -> Reply {
+        let mut request = self.client.post(url).form(form);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(url, request).await
+    }
+}
+
+/// A whole answer, its body read while no server was starting.
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Reply {
+    fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+fn location(response: &Reply) -> String {
+    response
+        .headers()
+        .get(header::LOCATION)
+        .expect("a Location header")
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The `Set-Cookie` header for cookie `name`, if the response has one.
+fn set_cookie(response: &Reply, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with(&format!("{name}=")))
+}
+
+fn cookie_value(set_cookie: &str) -> String {
+    let pair = set_cookie.split(';').next().unwrap();
+    pair.split_once('=').unwrap().1.to_owned()
+}
+
+fn attributes(set_cookie: &str) -> Vec<String> {
+    set_cookie
+        .split(';')
+        .skip(1)
+        .map(|a| a.trim().to_owned())
+        .collect()
+}
+
+/// A query parameter of an absolute URL.
+fn param(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// `url` with query parameter `name` replaced (or removed when `value` is `None`).
+fn with_param(url: &str, name: &str, value: Option<&str>) -> String {
+    let mut parsed = url::Url::parse(url).unwrap();
+    let pairs: Vec<(String, String)> = parsed
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    {
+        let mut query = parsed.query_pairs_mut();
+        query.clear();
+        for (k, v) in pairs {
+            if k != name {
+                query.append_pair(&k, &v);
+            } else if let Some(value) = value {
+                query.append_pair(&k, value);
+            }
+        }
+    }
+    parsed.to_string()
+}
+
+/// The login was refused: back to the failure page with `reason`, and no session cookie.
+fn assert_refused(response: &Reply, reason: &str) {
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(response), format!("/login/failed?reason={reason}"));
+    assert!(
+        set_cookie(response, SESSION_COOKIE).is_none(),
+        "no session cookie on a refused login"
+    );
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The test eID's login form: its action and its hidden fields.
+fn login_form(html: &str) -> (String, Vec<(String, String)>) {
+    let action = html
+        .split_once("<form method=\"post\" action=\"")
+        .expect("the test eID's form")
+        .1
+        .split_once('"')
+        .unwrap()
+        .0;
+    let fields = html
+        .split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .map(|rest| {
+            let (name, rest) = rest.split_once('"').unwrap();
+            let value = rest
+                .split_once("value=\"")
+                .unwrap()
+                .1
+                .split_once('"')
+                .unwrap()
+                .0;
+            (name.to_owned(), unescape(value))
+        })
+        .collect();
+    (unescape(action), fields)
+}
+
+/// Show the test eID's page for `authorize_url` and submit its form with the citizen's
+/// choices, as the browser would.
+async fn submit_test_eid_form(
+    browser: &Browser,
+    authorize_url: &str,
+    choices: &[(&str, &str)],
+) -> Reply {
+    let page = browser.get(authorize_url).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.body;
+    let (action, mut fields) = login_form(&html);
+    assert!(fields.iter().any(|(k, _)| k == "state"), "{html}");
+    fields.extend(
+        choices
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    let origin = action.split("/test-eid/").next().unwrap().to_owned();
+    browser
+        .post(
+            &action,
+            &fields,
+            &[
+                ("origin", origin.as_str()),
+                ("sec-fetch-site", "same-origin"),
+            ],
+        )
+        .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. The happy path
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn login_creates_the_person_a_session_and_an_activity_entry() {
+    let server = start().await;
+    let browser = Browser::new();
+    assert!(server.person(INGRID).await.is_none(), "not registered yet");
+    let front = server.page(&browser, "/").await;
+    assert!(!front.contains(INGRID_NAME));
+
+    let response = server
+        .get(
+            &browser,
+            &format!("/auth/login/{PROVIDER}?loa=substantial&return_to=/activity"),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let authorize = location(&response);
+    // The authorization request ID-porten requires: code flow, PKCE S256, state, nonce, acr.
+    assert!(authorize.starts_with(&format!("{}/authorize?", server.issuer())));
+    assert_eq!(param(&authorize, "response_type").as_deref(), Some("code"));
+    assert_eq!(
+        param(&authorize, "code_challenge_method").as_deref(),
+        Some("S256")
+    );
+    assert!(param(&authorize, "code_challenge").is_some_and(|c| c.len() == 43));
+    let state = param(&authorize, "state").unwrap();
+    assert!(state.len() >= 16);
+    assert!(param(&authorize, "nonce").is_some_and(|s| s.len() >= 16));
+    assert_eq!(
+        param(&authorize, "acr_values").as_deref(),
+        Some("idporten-loa-substantial")
+    );
+    assert_eq!(
+        param(&authorize, "redirect_uri"),
+        Some(format!("{}/auth/callback", server.base))
+    );
+    assert_eq!(
+        param(&authorize, "prompt"),
+        None,
+        "no forced login at first"
+    );
+    // The pending login is bound to this browser by a cookie only the callback sees.
+    let binding = set_cookie(&response, LOGIN_COOKIE).expect("the browser binding");
+    assert_eq!(cookie_value(&binding), state);
+    let binding_attributes = attributes(&binding);
+    for wanted in ["Path=/auth/callback", "HttpOnly", "SameSite=Lax"] {
+        assert!(
+            binding_attributes.iter().any(|a| a == wanted),
+            "{wanted} in {binding}"
+        );
+    }
+
+    let callback = server.authorize_as(&browser, &authorize, INGRID).await;
+    assert_eq!(param(&callback, "iss"), Some(server.issuer()));
+    assert_eq!(param(&callback, "state"), Some(state));
+    let response = browser.get(&callback).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/activity");
+    let session_set = set_cookie(&response, SESSION_COOKIE).expect("a session cookie");
+    let session_attributes = attributes(&session_set);
+    for wanted in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(
+            session_attributes.iter().any(|a| a == wanted),
+            "{wanted} in {session_set}"
+        );
+    }
+    assert!(
+        !session_attributes
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case("Secure")),
+        "no Secure over http: {session_set}"
+    );
+    let value = cookie_value(&session_set);
+    assert!(SessionToken::from_cookie_value(&value).is_some());
+    assert_eq!(
+        browser.cookie(LOGIN_COOKIE),
+        None,
+        "the binding is cleared once used"
+    );
+
+    // The register has her, with the names from the id_token.
+    let ingrid = server.person(INGRID).await.expect("registered at login");
+    assert_eq!(ingrid.full_name(), INGRID_NAME);
+    // The session is hers, at the level asked for, keyed for logout by the provider's sid.
+    let session = server.session(&value).await.expect("a live session");
+    assert_eq!(session.person, ingrid.id);
+    assert_eq!(session.loa, Loa::Substantial);
+    assert_eq!(session.provider, PROVIDER);
+    assert!(session.sid.is_some());
+    assert!(session.id_token.expose_secret().starts_with("ey"));
+
+    // The activity log: one login, shown on her page.
+    let events = server.events(&ingrid).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].kind, AuditKind::LoginSucceeded);
+    assert_eq!(events[0].loa, Some(Loa::Substantial));
+    assert_eq!(events[0].provider.as_deref(), Some(PROVIDER));
+    assert_eq!(events[0].actor, Some(ingrid.id));
+    let activity = server.page(&browser, "/activity").await;
+    assert!(activity.contains(INGRID_NAME), "{activity}");
+    assert!(activity.contains("<table class=\"activity\""), "{activity}");
+    assert_eq!(activity.matches("<tr>").count(), 2, "header + one row");
+    assert!(activity.contains("Logget inn"), "{activity}");
+    assert!(activity.contains("Test eID (ID-porten)"), "{activity}");
+    let anonymous = server.page(&Browser::new(), "/activity").await;
+    assert!(!anonymous.contains("<table class=\"activity\""));
+
+    // The front page greets her by name, with her level.
+    let front = server.page(&browser, "/").await;
+    assert!(front.contains(INGRID_NAME), "{front}");
+    assert!(front.contains("betydelig"), "the level in the header");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Logout
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn logout_ends_the_session_here_and_at_the_provider() {
+    let server = start().await;
+    let browser = Browser::new();
+    let value = server.login(&browser, INGRID, "substantial").await;
+    assert!(server.session(&value).await.is_some());
+
+    let response = browser
+        .post(
+            &server.url("/auth/logout"),
+            &[],
+            &[("origin", server.base.as_str())],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    // The cookie is cleared...
+    let cleared = set_cookie(&response, SESSION_COOKIE).expect("the cookie is cleared");
+    assert_eq!(cookie_value(&cleared), "");
+    assert!(
+        attributes(&cleared).iter().any(|a| a == "Max-Age=0"),
+        "{cleared}"
+    );
+    assert!(
+        attributes(&cleared).iter().any(|a| a == "Path=/"),
+        "{cleared}"
+    );
+    assert_eq!(browser.cookie(SESSION_COOKIE), None);
+    // ...the session is gone from the database, so the old cookie is worth nothing...
+    assert!(server.session(&value).await.is_none());
+    let front = server.page(&Browser::with_session(&value), "/").await;
+    assert!(
+        !front.contains(INGRID_NAME),
+        "anonymous with the old cookie"
+    );
+    // ...and the browser goes on to the provider's end-session endpoint, and back.
+    let end_session = location(&response);
+    assert!(
+        end_session.starts_with(&format!("{}/end-session?", server.issuer())),
+        "{end_session}"
+    );
+    assert!(param(&end_session, "id_token_hint").is_some_and(|t| t.split('.').count() == 3));
+    assert_eq!(
+        param(&end_session, "post_logout_redirect_uri"),
+        Some(format!("{}/logged-out", server.base))
+    );
+    let state = param(&end_session, "state").expect("a state");
+    let back = browser.get(&end_session).await;
+    assert_eq!(back.status(), StatusCode::SEE_OTHER);
+    let logged_out = location(&back);
+    assert_eq!(
+        logged_out,
+        format!("{}/logged-out?state={state}", server.base)
+    );
+    let page = server.page(&browser, &logged_out).await;
+    assert!(page.contains("Du er logget ut"), "{page}");
+
+    assert_eq!(
+        server.event_kinds(INGRID).await,
+        [AuditKind::LoggedOut, AuditKind::LoginSucceeded]
+    );
+    assert_eq!(server.drain_sessions().await, 0);
+}
+
+#[tokio::test]
+async fn logout_without_a_session_just_clears_the_cookie() {
+    let server = start().await;
+    let browser = Browser::with_session(&SessionToken::generate().as_cookie_value());
+    let response = browser.post(&server.url("/auth/logout"), &[], &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/logged-out");
+    let cleared = set_cookie(&response, SESSION_COOKIE).unwrap();
+    assert_eq!(cookie_value(&cleared), "");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Step-up
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn step_up_forces_a_new_login_at_high_and_replaces_the_session() {
+    let server = start().await;
+    let browser = Browser::new();
+    let first = server.login(&browser, INGRID, "substantial").await;
+    let front = server.page(&browser, "/").await;
+    assert!(front.contains("betydelig") && !front.contains("høyt"));
+
+    let authorize = server
+        .start_login(&browser, "loa=high&return_to=/activity")
+        .await;
+    assert_eq!(param(&authorize, "prompt").as_deref(), Some("login"));
+    assert_eq!(
+        param(&authorize, "acr_values").as_deref(),
+        Some("idporten-loa-high")
+    );
+    let callback = server.authorize_as(&browser, &authorize, INGRID).await;
+    let response = browser.get(&callback).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/activity");
+    let second = cookie_value(&set_cookie(&response, SESSION_COOKIE).expect("a new cookie"));
+    assert_ne!(second, first, "a fresh session id at every change of level");
+    assert!(server.session(&first).await.is_none(), "the old one ended");
+    let session = server.session(&second).await.expect("the new session");
+    assert_eq!(session.loa, Loa::High);
+
+    let ingrid = server.person(INGRID).await.unwrap();
+    let events = server.events(&ingrid).await;
+    let kinds: Vec<AuditKind> = events.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [AuditKind::SteppedUp, AuditKind::LoginSucceeded]);
+    assert_eq!(events[0].loa, Some(Loa::High));
+
+    let activity = server.page(&browser, "/activity").await;
+    assert!(
+        activity.contains("Logget inn på nytt på høyere nivå"),
+        "{activity}"
+    );
+    let front = server.page(&browser, "/").await;
+    assert!(front.contains("høyt"), "the header shows the new level");
+    assert_eq!(server.drain_sessions().await, 1, "only the stepped-up one");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Attacks on the callback and the login start: refused, and no session made
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_callback_without_state_is_refused() {
+    let server = start().await;
+    let browser = Browser::new();
+    let authorize = server.start_login(&browser, "loa=substantial").await;
+    let callback = server.authorize_as(&browser, &authorize, INGRID).await;
+    let binding = browser.cookie(LOGIN_COOKIE).unwrap();
+    for stateless in [
+        with_param(&callback, "state", None),
+        with_param(&callback, "state", Some("")),
+    ] {
+        browser.set(LOGIN_COOKIE, &binding, "/auth/callback");
+        let response = browser.get(&stateless).await;
+        assert_refused(&response, "expired");
+    }
+    assert_eq!(server.drain_sessions().await, 0);
+    assert!(server.person(INGRID).await.is_none(), "nobody registered");
+}
+
+#[tokio::test]
+async fn a_tampered_state_is_refused() {
+    let server = start().await;
+    let browser = Browser::new();
+    let authorize = server.start_login(&browser, "loa=substantial").await;
+    let callback = server.authorize_as(&browser, &authorize, INGRID).await;
+    let state = param(&callback, "state").unwrap();
+    let mut tampered: Vec<char> = state.chars().collect();
+    tampered[5] = if tampered[5] == 'A' { 'B' } else { 'A' };
+    let tampered: String = tampered.into_iter().collect();
+    // Tampered in the URL only, and in the URL and the binding cookie alike.
+    for binding in [&state, &tampered] {
+        browser.set(LOGIN_COOKIE, binding, "/auth/callback");
+        let response = browser
+            .get(&with_param(&callback, "state", Some(&tampered)))
+            .await;
+        assert_refused(&response, "expired");
+    }
+    assert_eq!(server.drain_sessions().await, 0);
+    // The control: the genuine answer still works, so only the state was wrong.
+    browser.set(LOGIN_COOKIE, &state, "/auth/callback");
+    let genuine = browser.get(&callback).await;
+    assert_eq!(location(&genuine), "/");
+    assert!(set_cookie(&genuine, SESSION_COOKIE).is_some());
+}
+
+#[tokio::test]
+async fn a_replayed_callback_is_refused() {
+    let server = start().await;
+    let browser = Browser::new();
+    let authorize = server.start_login(&browser, "loa=substantial").await;
+    let callback = server.authorize_as(&browser, &authorize, INGRID).await;
+    let binding = browser.cookie(LOGIN_COOKIE).unwrap();
+    let first = browser.get(&callback).await;
+    assert_eq!(location(&first), "/");
+    assert!(set_cookie(&first, SESSION_COOKIE).is_some());
+    // The same state and authorization code again: as the browser has it now (the binding
+    // cleared), and with the binding put back (a replay by someone who copied both). Only the
+    // server's one-time state stops the second.
+    let again = Browser::new();
+    for binding in [None, Some(&binding)] {
+        if let Some(binding) = binding {
+            again.set(LOGIN_COOKIE, binding, "/auth/callback");
+        }
+        let replay = again.get(&callback).await;
+        assert_refused(&replay, "expired");
+    }
+    assert_eq!(server.drain_sessions().await, 1, "only the first login's");
+}
+
+#[tokio::test]
+async fn a_callback_finished_in_another_browser_is_refused() {
+    // Login CSRF: an attacker logs in as themselves and hands the victim the callback URL, so
+    // the victim would be working in the attacker's account.
+    let server = start().await;
+    let attacker = Browser::new();
+    let authorize = server.start_login(&attacker, "loa=substantial").await;
+    let callback = server.authorize_as(&attacker, &authorize, INGRID).await;
+    let victim = Browser::new();
+    let refused = victim.get(&callback).await;
+    assert_refused(&refused, "expired");
+    // Also when the victim has a pending login of their own.
+    server.start_login(&victim, "loa=substantial").await;
+    let refused = victim.get(&callback).await;
+    assert_refused(&refused, "expired");
+    assert_eq!(victim.cookie(SESSION_COOKIE), None);
+    assert!(server.person(INGRID).await.is_none(), "nobody registered");
+    // The control: in the browser that started it, the same URL logs in.
+    let own = attacker.get(&callback).await;
+    assert!(set_cookie(&own, SESSION_COOKIE).is_some());
+    assert_eq!(server.drain_sessions().await, 1);
+}
+
+#[tokio::test]
+async fn an_expired_state_is_refused() {
+    let server = start().await;
+    // Pending logins made by hand, so one can be expired; otherwise exactly what
+    // `/auth/login` stores (and the binding cookie it sets). The test eID is then driven with
+    // their state, nonce and PKCE challenge, so the answer is valid in every other way.
+    let now = OffsetDateTime::now_utc();
+    let mut logins = Vec::new();
+    for (state, expires_at) in [
+        ("expired-state-0123456789abcdef", now - Duration::minutes(1)),
+        ("current-state-0123456789abcdef", now + Duration::minutes(5)),
+    ] {
+        let verifier = format!("{state}-verifier-0123456789abcdefghijklmnop");
+        let challenge = B64.encode(Sha256::digest(verifier.as_bytes()));
+        let nonce = format!("{state}-nonce");
+        server
+            .db
+            .create_login_state(NewLoginState {
+                state: state.to_owned(),
+                nonce: nonce.clone(),
+                pkce_verifier: SecretString::from(verifier),
+                provider: PROVIDER.to_owned(),
+                requested_loa: Loa::Substantial,
+                return_to: "/activity".to_owned(),
+                expires_at,
+            })
+            .await
+            .unwrap();
+        let browser = Browser::new();
+        browser.set(LOGIN_COOKIE, state, "/auth/callback");
+        let mut authorize = url::Url::parse(&format!("{}/authorize", server.issuer())).unwrap();
+        authorize
+            .query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", server::test_eid::CLIENT_ID)
+            .append_pair("redirect_uri", &format!("{}/auth/callback", server.base))
+            .append_pair("scope", "openid profile")
+            .append_pair("state", state)
+            .append_pair("nonce", &nonce)
+            .append_pair("code_challenge", &challenge)
+            .append_pair("code_challenge_method", "S256")
+            .append_pair("acr_values", "idporten-loa-substantial");
+        let callback = server
+            .authorize_as(&browser, authorize.as_str(), INGRID)
+            .await;
+        logins.push((browser, callback));
+    }
+    let (browser, callback) = &logins[0];
+    let expired = browser.get(callback).await;
+    assert_refused(&expired, "expired");
+    assert!(server.person(INGRID).await.is_none(), "nobody registered");
+    // The control: the same made-by-hand login, not expired, goes through.
+    let (browser, callback) = &logins[1];
+    let current = browser.get(callback).await;
+    assert_eq!(location(&current), "/activity");
+    assert!(set_cookie(&current, SESSION_COOKIE).is_some());
+    assert_eq!(server.drain_sessions().await, 1, "only the current one's");
+}
+
+#[tokio::test]
+async fn a_callback_with_a_wrong_or_missing_iss_is_refused() {
+    let server = start().await;
+    let browser = Browser::new();
+    let wrong_issuers = [
+        Some(format!("{}/test-eid/mitid", server.base)), // another configured issuer
+        Some("https://evil.example/test-eid/idporten".to_owned()),
+        None, // discovery says the provider always sends `iss` (RFC 9207)
+    ];
+    for iss in wrong_issuers {
+        let authorize = server.start_login(&browser, "loa=substantial").await;
+        let callback = server.authorize_as(&browser, &authorize, INGRID).await;
+        let response = browser
+            .get(&with_param(&callback, "iss", iss.as_deref()))
+            .await;
+        assert_refused(&response, "failed");
+    }
+    assert_eq!(server.drain_sessions().await, 0);
+    assert!(server.person(INGRID).await.is_none(), "nobody registered");
+}
+
+#[tokio::test]
+async fn a_return_path_to_another_origin_is_refused_at_the_start() {
+    let server = start().await;
+    let browser = Browser::new();
+    for evil in [
+        "https://evil.example/",
+        "//evil.example",
+        "/%5Cevil.example",
+        "%2F%2Fevil.example",
+        "/%0D%0ALocation:%20https://evil.example",
+    ] {
+        let response = server
+            .get(
+                &browser,
+                &format!("/auth/login/{PROVIDER}?return_to={evil}"),
+            )
+            .await;
+        assert_refused(&response, "invalid_request");
+        assert!(set_cookie(&response, LOGIN_COOKIE).is_none());
+    }
+    assert_eq!(
+        server.drain_login_states().await,
+        0,
+        "no pending login kept"
+    );
+    // The control: a local path is accepted (and kept for after the login).
+    server
+        .start_login(&browser, "return_to=/activity%3Fx%3D1")
+        .await;
+    assert_eq!(server.drain_login_states().await, 1);
+}
+
+#[tokio::test]
+async fn a_made_up_session_cookie_does_not_survive_login() {
+    let server = start().await;
+    let planted = SessionToken::generate().as_cookie_value();
+    let browser = Browser::with_session(&planted);
+    let value = server.login(&browser, INGRID, "substantial").await;
+    assert_ne!(value, planted);
+    assert!(server.session(&planted).await.is_none());
+    let front = server.page(&Browser::with_session(&planted), "/").await;
+    assert!(
+        !front.contains(INGRID_NAME),
+        "the planted value logs nobody in"
+    );
+    assert!(server.session(&value).await.is_some());
+    assert_eq!(server.drain_sessions().await, 1);
+}
+
+#[tokio::test]
+async fn an_earlier_session_does_not_survive_a_new_login() {
+    let server = start().await;
+    // Someone else's session in the same browser (or one planted by an attacker who logged in
+    // themselves): the next login must not inherit it.
+    let browser = Browser::new();
+    let sigrid = server.login(&browser, "sigrid", "substantial").await;
+    let ingrid = server.login(&browser, INGRID, "substantial").await;
+    assert_ne!(ingrid, sigrid);
+    assert!(
+        server.session(&sigrid).await.is_none(),
+        "the earlier one ended"
+    );
+    let front = server.page(&Browser::with_session(&sigrid), "/").await;
+    assert!(!front.contains("Sigrid Lunde") && !front.contains(INGRID_NAME));
+    let front = server.page(&browser, "/").await;
+    assert!(front.contains(INGRID_NAME) && !front.contains("Sigrid Lunde"));
+    // Another person's session is no step-up: an ordinary login.
+    assert_eq!(
+        server.event_kinds(INGRID).await,
+        [AuditKind::LoginSucceeded]
+    );
+    // The same person logging in again also gets a fresh id.
+    let again = server.login(&browser, INGRID, "substantial").await;
+    assert_ne!(again, ingrid);
+    assert!(server.session(&ingrid).await.is_none());
+    assert_eq!(server.drain_sessions().await, 1);
+}
+
+#[tokio::test]
+async fn a_lower_level_than_asked_is_refused_and_recorded() {
+    let server = start().await;
+    borgerportal::demo::seed_demo_data(&server.db)
+        .await
+        .unwrap();
+    let browser = Browser::new();
+    let authorize = server.start_login(&browser, "loa=high").await;
+    assert_eq!(
+        param(&authorize, "acr_values").as_deref(),
+        Some("idporten-loa-high")
+    );
+    // The citizen picks the lower level on the test eID's page.
+    let response = submit_test_eid_form(
+        &browser,
+        &authorize,
+        &[
+            ("person", INGRID),
+            ("level", "substantial"),
+            ("action", "login"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let refused = browser.get(&location(&response)).await;
+    assert_refused(&refused, "level");
+    let page = server.page(&browser, "/login/failed?reason=level").await;
+    assert!(page.contains("nådde ikke sikkerhetsnivået"), "{page}");
+
+    let ingrid = server.person(INGRID).await.unwrap();
+    let events = server.events(&ingrid).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].kind, AuditKind::LoginFailed);
+    assert_eq!(events[0].provider.as_deref(), Some(PROVIDER));
+    assert_eq!(server.drain_sessions().await, 0);
+}
+
+#[tokio::test]
+async fn the_level_asked_for_is_accepted_from_the_form() {
+    // The control for the test above: the same form, at the level asked for, logs in.
+    let server = start().await;
+    let browser = Browser::new();
+    let authorize = server.start_login(&browser, "loa=high").await;
+    let response = submit_test_eid_form(
+        &browser,
+        &authorize,
+        &[("person", INGRID), ("level", "high"), ("action", "login")],
+    )
+    .await;
+    let done = browser.get(&location(&response)).await;
+    assert_eq!(location(&done), "/");
+    let value = cookie_value(&set_cookie(&done, SESSION_COOKIE).unwrap());
+    assert_eq!(server.session(&value).await.unwrap().loa, Loa::High);
+}
+
+#[tokio::test]
+async fn cancelling_at_the_provider_is_reported_as_cancelled() {
+    let server = start().await;
+    let browser = Browser::new();
+    let authorize = server.start_login(&browser, "loa=substantial").await;
+    let response = submit_test_eid_form(
+        &browser,
+        &authorize,
+        &[("person", INGRID), ("action", "cancel")],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let callback = location(&response);
+    assert_eq!(param(&callback, "error").as_deref(), Some("access_denied"));
+    assert_eq!(param(&callback, "code"), None);
+    let refused = browser.get(&callback).await;
+    assert_refused(&refused, "cancelled");
+    let page = server
+        .page(&browser, "/login/failed?reason=cancelled")
+        .await;
+    assert!(page.contains("Du avbrøt innloggingen"), "{page}");
+    assert_eq!(server.drain_sessions().await, 0);
+    assert!(server.person(INGRID).await.is_none());
+}
+
+#[tokio::test]
+async fn an_unknown_provider_or_level_goes_to_the_failure_page() {
+    let server = start().await;
+    let browser = Browser::new();
+    let response = server
+        .get(&browser, "/auth/login/no-such-eid?loa=high")
+        .await;
+    assert_refused(&response, "unknown_provider");
+    let page = server.page(&browser, &location(&response)).await;
+    assert!(page.contains("Du ble ikke logget inn"), "{page}");
+    let response = server
+        .get(&browser, &format!("/auth/login/{PROVIDER}?loa=low"))
+        .await;
+    assert_refused(&response, "invalid_request");
+    assert_eq!(browser.cookie(LOGIN_COOKIE), None);
+    assert_eq!(server.drain_login_states().await, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Back-channel logout
+// ---------------------------------------------------------------------------------------------
+
+/// Logout-token claims for `sid`, as the test eID would send them.
+fn logout_claims(server: &TestServer, sid: &str) -> Value {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    json!({
+        "iss": server.issuer(),
+        "aud": server::test_eid::CLIENT_ID,
+        "iat": now,
+        "exp": now + 120,
+        "jti": uuid::Uuid::new_v4().to_string(),
+        "sid": sid,
+        "events": { LOGOUT_EVENT: {} },
+    })
+}
+
+fn sign_es256(pkcs8: &[u8], kid: Option<&str>, claims: &Value) -> String {
+    let key = jsonwebtoken::EncodingKey::from_ec_der(pkcs8);
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = kid.map(str::to_owned);
+    jsonwebtoken::encode(&header, claims, &key).unwrap()
+}
+
+fn fresh_p256_key() -> Vec<u8> {
+    use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+    let rng = ring::rand::SystemRandom::new();
+    EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+        .unwrap()
+        .as_ref()
+        .to_vec()
+}
+
+/// The `kid` the test eID publishes.
+async fn published_kid(server: &TestServer) -> String {
+    let jwks: Value = serde_json::from_str(
+        &server
+            .get(&Browser::new(), "/test-eid/idporten/jwks")
+            .await
+            .body,
+    )
+    .unwrap();
+    jwks["keys"][0]["kid"].as_str().unwrap().to_owned()
+}
+
+/// The test eID's own signing key (PKCS#8), from the data directory.
+fn test_eid_key(server: &TestServer) -> Vec<u8> {
+    std::fs::read(server.data_dir.join("test-eid-signing-key.p8")).unwrap()
+}
+
+#[tokio::test]
+async fn backchannel_logout_refuses_bad_tokens_and_honours_a_good_one() {
+    let server = start().await;
+    let browser = Browser::new();
+    let value = server.login(&browser, INGRID, "substantial").await;
+    let sid = server.session(&value).await.unwrap().sid.unwrap();
+    let kid = published_kid(&server).await;
+
+    // Not a JWT at all.
+    for malformed in ["", "not-a-jwt", "a.b.c", "eyJhbGciOiJFUzI1NiJ9.e30."] {
+        assert_eq!(
+            server.backchannel(malformed).await,
+            StatusCode::BAD_REQUEST,
+            "{malformed:?}"
+        );
+    }
+    // Well-formed, naming the test eID, but signed by a key it never published: under the
+    // published kid, under another kid, and with none.
+    let stranger = fresh_p256_key();
+    for kid in [Some(kid.as_str()), Some("someone-elses-key"), None] {
+        let token = sign_es256(&stranger, kid, &logout_claims(&server, &sid));
+        assert_eq!(
+            server.backchannel(&token).await,
+            StatusCode::BAD_REQUEST,
+            "{kid:?}"
+        );
+    }
+    // HMAC keyed with public knowledge (the algorithm confusion attack).
+    let hmac = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &logout_claims(&server, &sid),
+        &jsonwebtoken::EncodingKey::from_secret(kid.as_bytes()),
+    )
+    .unwrap();
+    assert_eq!(server.backchannel(&hmac).await, StatusCode::BAD_REQUEST);
+    assert!(server.session(&value).await.is_some(), "still logged in");
+    let front = server.page(&browser, "/").await;
+    assert!(front.contains(INGRID_NAME));
+
+    // The control: the same claims signed with the test eID's own key end the session, once.
+    let token = sign_es256(
+        &test_eid_key(&server),
+        Some(&kid),
+        &logout_claims(&server, &sid),
+    );
+    assert_eq!(server.backchannel(&token).await, StatusCode::OK);
+    assert!(
+        server.session(&value).await.is_none(),
+        "ended by the provider"
+    );
+    assert_eq!(
+        server.backchannel(&token).await,
+        StatusCode::BAD_REQUEST,
+        "a replayed logout token"
+    );
+}
+
+#[tokio::test]
+async fn backchannel_logout_checks_the_claims_of_a_well_signed_token() {
+    let server = start().await;
+    let browser = Browser::new();
+    let value = server.login(&browser, INGRID, "substantial").await;
+    let sid = server.session(&value).await.unwrap().sid.unwrap();
+    let kid = published_kid(&server).await;
+    let key = test_eid_key(&server);
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let mutations: [(&str, Mutation); 8] = [
+        (
+            "another audience",
+            Box::new(|c| c["aud"] = json!("another")),
+        ),
+        (
+            "another issuer",
+            Box::new(|c| c["iss"] = json!("https://evil.example")),
+        ),
+        ("no logout event", Box::new(|c| c["events"] = json!({}))),
+        ("a nonce", Box::new(|c| c["nonce"] = json!("n"))),
+        ("no jti", Box::new(|c| c["jti"] = Value::Null)),
+        ("neither sid nor sub", Box::new(|c| c["sid"] = Value::Null)),
+        ("stale", Box::new(move |c| c["iat"] = json!(now - 3600))),
+        ("future", Box::new(move |c| c["iat"] = json!(now + 3600))),
+    ];
+    for (what, mutate) in mutations {
+        let mut claims = logout_claims(&server, &sid);
+        mutate(&mut claims);
+        let token = sign_es256(&key, Some(&kid), &claims);
+        assert_eq!(
+            server.backchannel(&token).await,
+            StatusCode::BAD_REQUEST,
+            "{what}"
+        );
+    }
+    assert!(server.session(&value).await.is_some(), "still logged in");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. Cross-site writes
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn cross_site_posts_are_refused_and_the_session_lives() {
+    use leptos::server_fn::ServerFn as _;
+    let server = start().await;
+    let browser = Browser::new();
+    let value = server.login(&browser, INGRID, "substantial").await;
+    let keep_alive = app::auth::KeepAlive::PATH;
+    assert!(keep_alive.starts_with("/api/"), "{keep_alive}");
+
+    for path in ["/auth/logout", keep_alive] {
+        for headers in [
+            [("sec-fetch-site", "cross-site")],
+            [("sec-fetch-site", "same-site")],
+            [("origin", "https://evil.example")],
+        ] {
+            let response = browser.post(&server.url(path), &[], &headers).await;
+            assert_eq!(
+                response.status(),
+                StatusCode::FORBIDDEN,
+                "{path} {headers:?}"
+            );
+            assert!(set_cookie(&response, SESSION_COOKIE).is_none());
+        }
+    }
+    assert!(server.session(&value).await.is_some(), "still logged in");
+    assert_eq!(browser.cookie(SESSION_COOKIE), Some(value.clone()));
+
+    // The controls: from our own pages both work.
+    let same_origin = [
+        ("sec-fetch-site", "same-origin"),
+        ("origin", server.base.as_str()),
+    ];
+    let alive = browser
+        .post(&server.url(keep_alive), &[], &same_origin)
+        .await;
+    assert_eq!(alive.status(), StatusCode::OK);
+    assert_eq!(alive.body.trim(), "true");
+    let logout = browser
+        .post(&server.url("/auth/logout"), &[], &same_origin)
+        .await;
+    assert_eq!(logout.status(), StatusCode::SEE_OTHER);
+    assert!(server.session(&value).await.is_none());
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. Front-channel logout
+// ---------------------------------------------------------------------------------------------
+
+fn frontchannel(iss: Option<&str>, sid: Option<&str>) -> String {
+    let mut url = url::Url::parse("http://x/auth/frontchannel-logout").unwrap();
+    {
+        let mut query = url.query_pairs_mut();
+        if let Some(iss) = iss {
+            query.append_pair("iss", iss);
+        }
+        if let Some(sid) = sid {
+            query.append_pair("sid", sid);
+        }
+    }
+    format!("{}?{}", url.path(), url.query().unwrap_or(""))
+}
+
+#[tokio::test]
+async fn frontchannel_logout_ends_the_session_named_by_issuer_and_sid() {
+    let server = start().await;
+    let browser = Browser::new();
+    let value = server.login(&browser, INGRID, "substantial").await;
+    let sid = server.session(&value).await.unwrap().sid.unwrap();
+    let issuer = server.issuer();
+    // Loaded in an iframe on the provider's page: a third-party request, no session cookie.
+    let provider_page = Browser::new();
+
+    // An issuer we do not know, or none: refused, nothing ended.
+    for path in [
+        frontchannel(Some("https://evil.example/test-eid/idporten"), Some(&sid)),
+        frontchannel(Some(&format!("{issuer}/")), Some(&sid)),
+        frontchannel(None, Some(&sid)),
+        frontchannel(Some(&issuer), None),
+    ] {
+        let response = server.get(&provider_page, &path).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
+    }
+    // A known issuer, but not the one this session came from; and ours with another sid.
+    let mitid = format!("{}/test-eid/mitid", server.base);
+    for path in [
+        frontchannel(Some(&mitid), Some(&sid)),
+        frontchannel(Some(&issuer), Some("some-other-sid")),
+    ] {
+        let response = server.get(&provider_page, &path).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+    assert!(server.session(&value).await.is_some(), "still logged in");
+
+    let response = server
+        .get(&provider_page, &frontchannel(Some(&issuer), Some(&sid)))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+    assert!(server.session(&value).await.is_none(), "ended");
+    let front = server.page(&browser, "/").await;
+    assert!(!front.contains(INGRID_NAME));
+}
