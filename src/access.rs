@@ -192,6 +192,16 @@ impl Capability for ReadOwnActivity {
     const MIN_LOA: Loa = Loa::Substantial;
 }
 
+/// See one's contact information, reservation, mailbox and language (KRR), and the changes
+/// waiting for a code.
+#[derive(Debug)]
+pub enum ReadContact {}
+
+impl Capability for ReadContact {
+    const NAME: &'static str = "contact.read";
+    const MIN_LOA: Loa = Loa::Substantial;
+}
+
 /// Change contact information and reservation (KRR).
 #[derive(Debug)]
 pub enum ManageContact {}

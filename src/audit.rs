@@ -33,16 +33,55 @@ pub enum AuditKind {
     SteppedUp,
     /// The eID provider ended the session (back-channel or front-channel logout).
     LoggedOutByProvider,
+    /// A verification code was sent to a new e-mail address (the old one stays in force).
+    ContactEmailCodeSent,
+    /// A verification code was sent to a new mobile number (the old one stays in force).
+    ContactMobileCodeSent,
+    /// A new e-mail address was verified and is now in force.
+    ContactEmailChanged,
+    /// A new mobile number was verified and is now in force.
+    ContactMobileChanged,
+    /// The address or number already in force was verified again by a code.
+    ContactVerified,
+    /// Five wrong codes were typed: the code no longer works.
+    ContactVerificationLocked,
+    /// The e-mail address was removed.
+    ContactEmailRemoved,
+    /// The mobile number was removed.
+    ContactMobileRemoved,
+    /// The person confirmed that their contact information is still right.
+    ContactConfirmed,
+    /// The person reserved themself against digital communication (paper post from now).
+    ContactReserved,
+    /// The person withdrew their reservation.
+    ContactReservationWithdrawn,
+    /// The person chose another digital mailbox.
+    ContactMailboxChanged,
+    /// The person chose another language for letters and notifications.
+    ContactLanguageChanged,
 }
 
 impl AuditKind {
     /// Every kind, in the order they were added.
-    pub const ALL: [AuditKind; 5] = [
+    pub const ALL: [AuditKind; 18] = [
         AuditKind::LoginSucceeded,
         AuditKind::LoginFailed,
         AuditKind::LoggedOut,
         AuditKind::SteppedUp,
         AuditKind::LoggedOutByProvider,
+        AuditKind::ContactEmailCodeSent,
+        AuditKind::ContactMobileCodeSent,
+        AuditKind::ContactEmailChanged,
+        AuditKind::ContactMobileChanged,
+        AuditKind::ContactVerified,
+        AuditKind::ContactVerificationLocked,
+        AuditKind::ContactEmailRemoved,
+        AuditKind::ContactMobileRemoved,
+        AuditKind::ContactConfirmed,
+        AuditKind::ContactReserved,
+        AuditKind::ContactReservationWithdrawn,
+        AuditKind::ContactMailboxChanged,
+        AuditKind::ContactLanguageChanged,
     ];
 
     /// Stable, machine-readable code: stored in the database and the key the UI translates.
@@ -53,6 +92,19 @@ impl AuditKind {
             AuditKind::LoggedOut => "login.logged_out",
             AuditKind::SteppedUp => "login.stepped_up",
             AuditKind::LoggedOutByProvider => "login.logged_out_by_provider",
+            AuditKind::ContactEmailCodeSent => "contact.email_code_sent",
+            AuditKind::ContactMobileCodeSent => "contact.mobile_code_sent",
+            AuditKind::ContactEmailChanged => "contact.email_changed",
+            AuditKind::ContactMobileChanged => "contact.mobile_changed",
+            AuditKind::ContactVerified => "contact.verified",
+            AuditKind::ContactVerificationLocked => "contact.verification_locked",
+            AuditKind::ContactEmailRemoved => "contact.email_removed",
+            AuditKind::ContactMobileRemoved => "contact.mobile_removed",
+            AuditKind::ContactConfirmed => "contact.confirmed",
+            AuditKind::ContactReserved => "contact.reserved",
+            AuditKind::ContactReservationWithdrawn => "contact.reservation_withdrawn",
+            AuditKind::ContactMailboxChanged => "contact.mailbox_changed",
+            AuditKind::ContactLanguageChanged => "contact.language_changed",
         }
     }
 

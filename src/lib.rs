@@ -8,31 +8,52 @@
 //! - [`session`]: server-side login state: [`Session`]s named by a [`SessionToken`] (only its
 //!   hash is stored), pending logins ([`LoginState`]).
 //! - [`audit`]: each person's activity log ([`AuditEvent`]).
+//! - [`contact`]: the contact and reservation register's model ([`ContactInfo`]): validated
+//!   [`EmailAddress`] and [`MobileNumber`], verification codes, the notification rules.
+//! - [`outbox`]: notifications queued durably ([`NewNotification`]) and handed to workers
+//!   ([`ClaimedNotification`]) with retries ([`RetryPolicy`]).
+//! - [`notify`]: SMS quiet hours ([`next_allowed_sms_time`]).
 //! - [`storage`]: one storage interface ([`PersonRegister`], [`SessionStore`],
-//!   [`LoginStateStore`], [`AuditLog`]) over one [`Database`] handle, with two
-//!   implementations: SQLite (embedded default) and PostgreSQL (production).
+//!   [`LoginStateStore`], [`AuditLog`], [`ContactRegister`], [`Outbox`]) over one
+//!   [`Database`] handle, with two implementations: SQLite (embedded default) and PostgreSQL
+//!   (production).
 //! - [`demo`]: synthetic demo persons for development and the built-in test eID.
 //!
 //! Server-side only: the UI crate uses this behind its `ssr` feature, never in WASM.
 
 pub mod access;
 pub mod audit;
+pub mod contact;
 pub mod demo;
 pub mod identity;
+pub mod notify;
+pub mod outbox;
 pub mod person;
 pub mod session;
 pub mod storage;
 
 pub use access::{
-    Access, Actor, Basis, Capability, Denied, Loa, ManageContact, Policy, ReadOwnActivity,
-    ReadPost, ReadSensitivePost,
+    Access, Actor, Basis, Capability, Denied, Loa, ManageContact, Policy, ReadContact,
+    ReadOwnActivity, ReadPost, ReadSensitivePost,
 };
 pub use audit::{AuditCursor, AuditEvent, AuditKind, AuditPage, NewAuditEvent};
+pub use contact::{
+    CodeSent, ContactError, ContactInfo, ContactInputError, ContactMethod, ContactStatus,
+    ContactValue, EmailAddress, Mailbox, MobileNumber, PendingChange, VerificationCode,
+    VerifyOutcome, DEFAULT_STALENESS,
+};
 pub use demo::{demo_persons, seed_demo_data};
 pub use identity::{Country, IdentityError, NationalId, NationalIdKind};
+pub use notify::{is_sms_allowed_at, next_allowed_sms_time, NordicTimeZone};
+pub use outbox::{
+    Address, Channel, ClaimedNotification, EnqueueOutcome, FailedAttempt, NewNotification,
+    NotificationError, NotificationId, NotificationRecord, NotificationStatus, RetryPolicy,
+    Template,
+};
 pub use person::{Language, NewPerson, Person, PersonId};
 pub use session::{LoginState, NewLoginState, NewSession, Session, SessionToken};
 pub use storage::{
-    AuditLog, Backend, Conflict, Database, DatabaseCause, LoginStateStore, PersonPage,
-    PersonRegister, SessionStore, StoreError, MAX_AUDIT_PAGE_SIZE, MAX_PAGE_SIZE,
+    AuditLog, Backend, Conflict, ContactRegister, Database, DatabaseCause, LoginStateStore, Outbox,
+    PersonPage, PersonRegister, SessionStore, StoreError, MAX_AUDIT_PAGE_SIZE, MAX_CLAIM_BATCH,
+    MAX_PAGE_SIZE,
 };

@@ -12,15 +12,19 @@ use std::collections::HashSet;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use borgerportal::{
-    demo_persons, seed_demo_data, Actor, AuditCursor, AuditEvent, AuditKind, AuditLog, Backend,
-    Conflict, Database, Denied, Language, Loa, LoginStateStore, NationalId, NationalIdKind,
-    NewAuditEvent, NewLoginState, NewPerson, NewSession, Person, PersonId, PersonRegister, Policy,
-    ReadOwnActivity, Session, SessionStore, SessionToken, StoreError, MAX_AUDIT_PAGE_SIZE,
+    demo_persons, seed_demo_data, Access, Actor, AuditCursor, AuditEvent, AuditKind, AuditLog,
+    Backend, Channel, Conflict, ContactError, ContactInfo, ContactMethod, ContactRegister,
+    ContactStatus, Country, Database, Denied, EmailAddress, EnqueueOutcome, FailedAttempt,
+    Language, Loa, LoginStateStore, Mailbox, ManageContact, MobileNumber, NationalId,
+    NationalIdKind, NewAuditEvent, NewLoginState, NewNotification, NewPerson, NewSession,
+    NordicTimeZone, NotificationStatus, Outbox, Person, PersonId, PersonRegister, Policy,
+    ReadContact, ReadOwnActivity, RetryPolicy, Session, SessionStore, SessionToken, StoreError,
+    Template, VerifyOutcome, DEFAULT_STALENESS, MAX_AUDIT_PAGE_SIZE,
 };
 use secrecy::{ExposeSecret as _, SecretString};
 use sha2::{Digest as _, Sha256};
 use sqlx::Connection;
-use time::macros::date;
+use time::macros::{date, datetime};
 use time::{Duration, OffsetDateTime, UtcOffset};
 
 const POSTGRES_URL_VARIABLE: &str = "BORGERPORTAL_TEST_POSTGRES_URL";
@@ -1409,6 +1413,1442 @@ async fn store_errors_never_show_a_national_id_or_token(t: &TestDb) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Contact register: helpers
+
+/// A weekday at 12:00 in Oslo (summer time): codes and notices go out at once.
+const T0: OffsetDateTime = datetime!(2025-06-02 10:00 UTC);
+
+fn manage(person: PersonId) -> Access<ManageContact> {
+    let actor = Actor::Citizen {
+        person,
+        loa: Loa::Substantial,
+    };
+    Policy::authorize::<ManageContact>(&actor, person).unwrap()
+}
+
+fn read(person: PersonId) -> Access<ReadContact> {
+    let actor = Actor::Citizen {
+        person,
+        loa: Loa::Substantial,
+    };
+    Policy::authorize::<ReadContact>(&actor, person).unwrap()
+}
+
+fn email(text: &str) -> EmailAddress {
+    EmailAddress::parse(text).unwrap()
+}
+
+fn mobile(text: &str) -> MobileNumber {
+    MobileNumber::parse(text, Country::Norway).unwrap()
+}
+
+/// A registered person whose e-mail address `address` is verified at `at`.
+async fn person_with_email(t: &TestDb, n: u16, address: &str, at: OffsetDateTime) -> Person {
+    let person = registered_person(t, n).await;
+    let sent =
+        t.db.request_email_change(&manage(person.id), email(address), at)
+            .await
+            .unwrap();
+    let outcome =
+        t.db.verify_code(
+            &manage(person.id),
+            ContactMethod::Email,
+            sent.code.expose(),
+            at,
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome, VerifyOutcome::Verified);
+    person
+}
+
+/// The subject's audit kinds, oldest first.
+async fn audit_kinds(t: &TestDb, person: PersonId) -> Vec<AuditKind> {
+    let page =
+        t.db.list_events(&own_activity(person), None, MAX_AUDIT_PAGE_SIZE)
+            .await
+            .unwrap();
+    page.events.iter().rev().map(|event| event.kind).collect()
+}
+
+/// Every outbox row, oldest first: (template, channel, address, params as JSON text, status).
+async fn outbox_rows(t: &TestDb) -> Vec<(String, String, String, serde_json::Value, String)> {
+    let sqlite = "SELECT template || '|' || channel || '|' || address || '|' || status || '|' \
+                  || params FROM notifications ORDER BY id";
+    let postgres = "SELECT template || '|' || channel || '|' || address || '|' || status || '|' \
+                    || params::text FROM notifications ORDER BY id";
+    raw_text(t, sqlite, postgres)
+        .await
+        .into_iter()
+        .map(|row| {
+            let parts: Vec<&str> = row.splitn(5, '|').collect();
+            (
+                parts[0].to_owned(),
+                parts[1].to_owned(),
+                parts[2].to_owned(),
+                serde_json::from_str(parts[4]).unwrap(),
+                parts[3].to_owned(),
+            )
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Contact register: the life of a change
+
+async fn contact_info_starts_not_registered(t: &TestDb) {
+    let danish =
+        t.db.create_person(NewPerson::new(
+            NationalId::parse("230972-1846").unwrap(),
+            "Mette",
+            "Nielsen",
+            Language::Da,
+        ))
+        .await
+        .unwrap();
+    let info = t.db.find_contact_info(&read(danish.id)).await.unwrap();
+    assert_eq!(
+        info,
+        ContactInfo::not_registered(danish.id, Country::Denmark, Language::Da)
+    );
+    assert!(!info.can_be_notified(T0, DEFAULT_STALENESS));
+    assert_eq!(
+        count_rows(t, "contact_info").await,
+        0,
+        "reading writes nothing"
+    );
+
+    // The country decides how a number without `+` is read.
+    let number = MobileNumber::parse("20 12 34 56", info.country).unwrap();
+    assert_eq!(number.as_str(), "+4520123456");
+
+    // A proof for someone the register does not know finds nothing.
+    let error =
+        t.db.find_contact_info(&read(PersonId::new()))
+            .await
+            .unwrap_err();
+    assert!(matches!(error, ContactError::UnknownPerson), "{error:?}");
+    assert_eq!(error.code(), "contact.unknown_person");
+}
+
+async fn email_change_is_verified_by_code(t: &TestDb) {
+    let person = registered_person(t, 30).await;
+    let access = manage(person.id);
+    let sent =
+        t.db.request_email_change(&access, email(" Kari@Example.NO "), T0)
+            .await
+            .unwrap();
+    assert_eq!(sent.method, ContactMethod::Email);
+    assert_eq!(sent.expires_at, T0 + Duration::minutes(10));
+    assert_eq!(sent.next_code_at, T0 + Duration::seconds(60));
+    assert!(!format!("{sent:?}").contains(sent.code.expose()));
+
+    // Waiting: nothing in force yet.
+    let info = t.db.find_contact_info(&read(person.id)).await.unwrap();
+    assert_eq!(info.status, ContactStatus::NotRegistered);
+    assert_eq!(info.email, None);
+    let pending = info.pending_email.unwrap();
+    assert_eq!(pending.new_value.as_str(), "Kari@example.no");
+    assert_eq!(pending.sent_at, T0);
+    assert_eq!(pending.expires_at, T0 + Duration::minutes(10));
+    assert_eq!(pending.attempts_left, 5);
+
+    // The code went to the outbox, addressed to the new address; the register keeps a hash.
+    let rows = outbox_rows(t).await;
+    assert_eq!(rows.len(), 1);
+    let (template, channel, address, params, status) = &rows[0];
+    assert_eq!(
+        (
+            template.as_str(),
+            channel.as_str(),
+            address.as_str(),
+            status.as_str()
+        ),
+        ("verify_code", "email", "Kari@example.no", "pending")
+    );
+    assert_eq!(params["code"], sent.code.expose());
+    assert_eq!(params["language"], "nb");
+    let stored = raw_text(
+        t,
+        "SELECT new_value || ' ' || hex(code_salt) || ' ' || hex(code_hash) \
+         FROM contact_verifications",
+        "SELECT new_value || ' ' || encode(code_salt, 'hex') || ' ' || encode(code_hash, 'hex') \
+         FROM contact_verifications",
+    )
+    .await;
+    assert_eq!(stored.len(), 1);
+    let stored = stored[0].to_ascii_lowercase();
+    assert!(!stored.contains(sent.code.expose()), "{stored}");
+    assert!(!stored.contains(&sha256_hex(sent.code.expose().as_bytes())));
+    let parts: Vec<&str> = stored.split(' ').collect();
+    assert_eq!(parts[1].len(), 32, "16-byte salt");
+    assert_eq!(parts[2].len(), 64, "32-byte hash");
+
+    // The right code, typed with spaces, a minute later.
+    let typed = format!(
+        " {} {} ",
+        &sent.code.expose()[..3],
+        &sent.code.expose()[3..]
+    );
+    let at = T0 + Duration::minutes(1);
+    let outcome =
+        t.db.verify_code(&access, ContactMethod::Email, &typed, at)
+            .await
+            .unwrap();
+    assert_eq!(outcome, VerifyOutcome::Verified);
+    let info = t.db.find_contact_info(&read(person.id)).await.unwrap();
+    assert_eq!(info.status, ContactStatus::Active);
+    let in_force = info.email.clone().unwrap();
+    assert_eq!(in_force.value.as_str(), "Kari@example.no");
+    assert_eq!(in_force.updated_at, at);
+    assert_eq!(in_force.verified_at, Some(at));
+    assert_eq!(info.pending_email, None);
+    assert!(info.can_be_notified(at, DEFAULT_STALENESS));
+    assert_eq!(count_rows(t, "contact_verifications").await, 0);
+
+    // The same code again: nothing is waiting any more.
+    let again =
+        t.db.verify_code(&access, ContactMethod::Email, sent.code.expose(), at)
+            .await
+            .unwrap();
+    assert_eq!(again, VerifyOutcome::NoPending);
+
+    assert_eq!(
+        audit_kinds(t, person.id).await,
+        [
+            AuditKind::ContactEmailCodeSent,
+            AuditKind::ContactEmailChanged
+        ]
+    );
+    let events =
+        t.db.list_events(&own_activity(person.id), None, 10)
+            .await
+            .unwrap();
+    assert!(events
+        .events
+        .iter()
+        .all(|event| event.actor == Some(person.id) && event.loa == Some(Loa::Substantial)));
+    assert_eq!(events.events[0].at, at);
+    // No notice: there was no old address to tell.
+    assert_eq!(outbox_rows(t).await.len(), 1);
+}
+
+async fn old_value_stays_in_force_until_the_new_one_is_verified(t: &TestDb) {
+    let person = person_with_email(t, 31, "old@example.no", T0).await;
+    let access = manage(person.id);
+    let later = T0 + Duration::days(30);
+    let sent =
+        t.db.request_email_change(&access, email("new@example.no"), later)
+            .await
+            .unwrap();
+    let info = t.db.find_contact_info(&read(person.id)).await.unwrap();
+    assert_eq!(
+        info.email.as_ref().unwrap().value.as_str(),
+        "old@example.no"
+    );
+    assert_eq!(
+        info.pending_email.as_ref().unwrap().new_value.as_str(),
+        "new@example.no"
+    );
+    assert_eq!(
+        info.fresh_email(later, DEFAULT_STALENESS)
+            .map(EmailAddress::as_str),
+        Some("old@example.no")
+    );
+
+    // A wrong code changes nothing in force.
+    let wrong = wrong_code(sent.code.expose());
+    let outcome =
+        t.db.verify_code(&access, ContactMethod::Email, &wrong, later)
+            .await
+            .unwrap();
+    assert_eq!(outcome, VerifyOutcome::WrongCode { attempts_left: 4 });
+    let info = t.db.find_contact_info(&read(person.id)).await.unwrap();
+    assert_eq!(
+        info.email.as_ref().unwrap().value.as_str(),
+        "old@example.no"
+    );
+    assert_eq!(info.pending_email.as_ref().unwrap().attempts_left, 4);
+
+    let outcome =
+        t.db.verify_code(&access, ContactMethod::Email, sent.code.expose(), later)
+            .await
+            .unwrap();
+    assert_eq!(outcome, VerifyOutcome::Verified);
+    let info = t.db.find_contact_info(&read(person.id)).await.unwrap();
+    assert_eq!(
+        info.email.as_ref().unwrap().value.as_str(),
+        "new@example.no"
+    );
+    assert_eq!(info.email.as_ref().unwrap().updated_at, later);
+
+    // The old address is told, without the new one.
+    let rows = outbox_rows(t).await;
+    let notice = rows.iter().find(|row| row.0 == "contact_changed").unwrap();
+    assert_eq!(notice.2, "old@example.no");
+    assert_eq!(
+        notice.3,
+        serde_json::json!({"method": "email", "language": "nb"})
+    );
+
+    // Asking for the address already in force is refused; re-verifying goes by "confirm".
+    let error =
+        t.db.request_email_change(&access, email("new@example.no"), later + Duration::hours(1))
+            .await
+            .unwrap_err();
+    assert!(matches!(error, ContactError::Unchanged), "{error:?}");
+    assert_eq!(error.code(), "contact.unchanged");
+}
+
+/// A six-digit code other than `code`.
+fn wrong_code(code: &str) -> String {
+    let number: u32 = code.parse().unwrap();
+    format!("{:06}", (number + 1) % 1_000_000)
+}
+
+async fn mobile_change_and_notice_to_the_old_number_wait_for_morning(t: &TestDb) {
+    let person = registered_person(t, 32).await;
+    let access = manage(person.id);
+    // 23:30 in Oslo: the code the person asked for goes at once.
+    let night = datetime!(2025-06-02 21:30 UTC);
+    let sent =
+        t.db.request_mobile_change(&access, mobile("912 34 567"), night)
+            .await
+            .unwrap();
+    let code =
+        t.db.find_notification_by_key(&format!(
+            "contact.verify_code:{}",
+            raw_text(
+                t,
+                "SELECT id FROM contact_verifications",
+                "SELECT id::text FROM contact_verifications"
+            )
+            .await[0]
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(code.channel, Channel::Sms);
+    assert_eq!(code.not_before, night);
+    t.db.verify_code(&access, ContactMethod::Mobile, sent.code.expose(), night)
+        .await
+        .unwrap();
+
+    // Changing it again at night: the notice to the old number waits until 08:00.
+    let next_night = night + Duration::days(1);
+    let sent =
+        t.db.request_mobile_change(&access, mobile("+47 412 34 567"), next_night)
+            .await
+            .unwrap();
+    t.db.verify_code(
+        &access,
+        ContactMethod::Mobile,
+        sent.code.expose(),
+        next_night,
+    )
+    .await
+    .unwrap();
+    let info = t.db.find_contact_info(&read(person.id)).await.unwrap();
+    assert_eq!(info.mobile.as_ref().unwrap().value.as_str(), "+4741234567");
+    let rows = outbox_rows(t).await;
+    let notice = rows.iter().find(|row| row.0 == "contact_changed").unwrap();
+    assert_eq!(
+        (notice.1.as_str(), notice.2.as_str()),
+        ("sms", "+4791234567")
+    );
+    let waiting = raw_text(
+        t,
+        "SELECT not_before FROM notifications WHERE template = 'contact_changed'",
+        "SELECT to_char(not_before AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') \
+         FROM notifications WHERE template = 'contact_changed'",
+    )
+    .await;
+    assert_eq!(waiting, ["2025-06-04T06:00:00.000000Z"]);
+    assert_eq!(
+        audit_kinds(t, person.id).await,
+        [
+            AuditKind::ContactMobileCodeSent,
+            AuditKind::ContactMobileChanged,
+            AuditKind::ContactMobileCodeSent,
+            AuditKind::ContactMobileChanged,
+        ]
+    );
+}
+
+async fn five_wrong_codes_kill_the_code(t: &TestDb) {
+    let person = registered_person(t, 33).await;
+    let access = manage(person.id);
+    let sent =
+        t.db.request_email_change(&access, email("kari@example.no"), T0)
+            .await
+            .unwrap();
+    let wrong = wrong_code(sent.code.expose());
+    // Not six digits: no try is used up.
+    for typed in ["", "12345", "abcdef", "1234567"] {
+        let outcome =
+            t.db.verify_code(&access, ContactMethod::Email, typed, T0)
+                .await
+                .unwrap();
+        assert_eq!(
+            outcome,
+            VerifyOutcome::WrongCode { attempts_left: 5 },
+            "{typed:?}"
+        );
+    }
+    for left in (0..5).rev() {
+        let outcome =
+            t.db.verify_code(&access, ContactMethod::Email, &wrong, T0)
+                .await
+                .unwrap();
+        assert_eq!(
+            outcome,
+            VerifyOutcome::WrongCode {
+                attempts_left: left
+            }
+        );
+    }
+    // The right code no longer helps.
+    let outcome =
+        t.db.verify_code(&access, ContactMethod::Email, sent.code.expose(), T0)
+            .await
+            .unwrap();
+    assert_eq!(outcome, VerifyOutcome::TooManyAttempts);
+    assert_eq!(outcome.code(), "contact.verify.too_many_attempts");
+    let info = t.db.find_contact_info(&read(person.id)).await.unwrap();
+    assert_eq!(info.email, None);
+    assert_eq!(info.pending_email.unwrap().attempts_left, 0);
+    assert_eq!(
+        audit_kinds(t, person.id).await,
+        [
+            AuditKind::ContactEmailCodeSent,
+            AuditKind::ContactVerificationLocked
+        ]
+    );
+
+    // A new code (after the minute) starts afresh; the old one is dead.
+    let resent =
+        t.db.resend_code(&access, ContactMethod::Email, T0 + Duration::minutes(1))
+            .await
+            .unwrap();
+    let at = T0 + Duration::minutes(2);
+    if resent.code != sent.code {
+        let outcome =
+            t.db.verify_code(&access, ContactMethod::Email, sent.code.expose(), at)
+                .await
+                .unwrap();
+        assert_eq!(outcome, VerifyOutcome::WrongCode { attempts_left: 4 });
+    }
+    let outcome =
+        t.db.verify_code(&access, ContactMethod::Email, resent.code.expose(), at)
+            .await
+            .unwrap();
+    assert_eq!(outcome, VerifyOutcome::Verified);
+}
+
+async fn codes_expire_after_ten_minutes(t: &TestDb) {
+    let person = registered_person(t, 34).await;
+    let access = manage(person.id);
+    let sent =
+        t.db.request_email_change(&access, email("kari@example.no"), T0)
+            .await
+            .unwrap();
+    let outcome =
+        t.db.verify_code(
+            &access,
+            ContactMethod::Email,
+            sent.code.expose(),
+            T0 + Duration::minutes(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome, VerifyOutcome::Expired);
+    // Expired even with a wrong code: no try is counted.
+    let outcome =
+        t.db.verify_code(
+            &access,
+            ContactMethod::Email,
+            &wrong_code(sent.code.expose()),
+            T0 + Duration::hours(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome, VerifyOutcome::Expired);
+    let info = t.db.find_contact_info(&read(person.id)).await.unwrap();
+    assert_eq!(info.email, None);
+    assert_eq!(info.pending_email.as_ref().unwrap().attempts_left, 5);
+
+    // Just in time works.
+    let at = T0 + Duration::hours(4);
+    let sent =
+        t.db.resend_code(&access, ContactMethod::Email, at)
+            .await
+            .unwrap();
+    let just_in_time = at + Duration::minutes(10) - Duration::microseconds(1);
+    let outcome =
+        t.db.verify_code(
+            &access,
+            ContactMethod::Email,
+            sent.code.expose(),
+            just_in_time,
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome, VerifyOutcome::Verified);
+
+    // The housekeeping job deletes changes whose code expired long ago.
+    t.db.request_email_change(&access, email("other@example.no"), at + Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        t.db.delete_expired_verifications(at + Duration::hours(1))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        t.db.delete_expired_verifications(at + Duration::days(1))
+            .await
+            .unwrap(),
+        1
+    );
+    let info = t.db.find_contact_info(&read(person.id)).await.unwrap();
+    assert_eq!(info.pending_email, None);
+}
+
+async fn codes_are_limited_per_minute_and_hour_and_channel(t: &TestDb) {
+    let person = registered_person(t, 35).await;
+    let access = manage(person.id);
+    let error =
+        t.db.resend_code(&access, ContactMethod::Email, T0)
+            .await
+            .unwrap_err();
+    assert!(matches!(error, ContactError::NothingPending), "{error:?}");
+
+    t.db.request_email_change(&access, email("kari@example.no"), T0)
+        .await
+        .unwrap();
+    // Not twice within a minute (a new request counts like a resend).
+    let error =
+        t.db.resend_code(&access, ContactMethod::Email, T0 + Duration::seconds(30))
+            .await
+            .unwrap_err();
+    match error {
+        ContactError::RateLimited { retry_after } => {
+            assert_eq!(retry_after, Duration::seconds(30))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        t.db.request_email_change(
+            &access,
+            email("other@example.no"),
+            T0 + Duration::seconds(59)
+        )
+        .await
+        .unwrap_err()
+        .code(),
+        "contact.code_rate_limited"
+    );
+    // The other channel has its own limit.
+    t.db.request_mobile_change(&access, mobile("91234567"), T0 + Duration::seconds(30))
+        .await
+        .unwrap();
+
+    // Five within an hour: at 0, 1, 2, 3 and 4 minutes.
+    for minute in 1..5 {
+        t.db.resend_code(
+            &access,
+            ContactMethod::Email,
+            T0 + Duration::minutes(minute),
+        )
+        .await
+        .unwrap();
+    }
+    let error =
+        t.db.resend_code(&access, ContactMethod::Email, T0 + Duration::minutes(10))
+            .await
+            .unwrap_err();
+    match error {
+        ContactError::RateLimited { retry_after } => {
+            assert_eq!(retry_after, Duration::minutes(50))
+        }
+        other => panic!("{other:?}"),
+    }
+    // Refused requests wrote nothing.
+    assert_eq!(count_rows(t, "notifications").await, 6);
+    assert_eq!(audit_kinds(t, person.id).await.len(), 6);
+    // When the first send leaves the window, one more is allowed.
+    t.db.resend_code(
+        &access,
+        ContactMethod::Email,
+        T0 + Duration::minutes(60) + Duration::seconds(1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(count_rows(t, "notifications").await, 7);
+}
+
+async fn confirming_renews_verified_at_and_staleness_follows(t: &TestDb) {
+    let person = person_with_email(t, 36, "kari@example.no", T0).await;
+    let access = manage(person.id);
+    let limit = T0 + DEFAULT_STALENESS;
+    let info = t.db.find_contact_info(&read(person.id)).await.unwrap();
+    assert!(info.can_be_notified(limit - Duration::seconds(1), DEFAULT_STALENESS));
+    assert!(!info.can_be_notified(limit, DEFAULT_STALENESS));
+    assert!(info.is_stale(limit, DEFAULT_STALENESS));
+
+    let confirmed = t.db.confirm_contact_info(&access, limit).await.unwrap();
+    let email = confirmed.email.clone().unwrap();
+    assert_eq!(email.verified_at, Some(limit));
+    assert_eq!(email.updated_at, T0, "confirming is not changing");
+    assert!(confirmed.can_be_notified(limit, DEFAULT_STALENESS));
+    assert!(!confirmed.is_stale(limit, DEFAULT_STALENESS));
+    assert_eq!(
+        t.db.find_contact_info(&read(person.id)).await.unwrap(),
+        confirmed
+    );
+    assert_eq!(
+        audit_kinds(t, person.id).await.last(),
+        Some(&AuditKind::ContactConfirmed)
+    );
+
+    // Nothing to confirm for someone with nothing registered.
+    let empty = registered_person(t, 37).await;
+    let error =
+        t.db.confirm_contact_info(&manage(empty.id), T0)
+            .await
+            .unwrap_err();
+    assert!(matches!(error, ContactError::NothingToConfirm), "{error:?}");
+    assert!(audit_kinds(t, empty.id).await.is_empty());
+}
+
+async fn reservation_mailbox_and_language_are_set_and_audited(t: &TestDb) {
+    let person = person_with_email(t, 38, "kari@example.no", T0).await;
+    let access = manage(person.id);
+    let at = T0 + Duration::hours(1);
+
+    let reserved = t.db.set_reservation(&access, true, at).await.unwrap();
+    assert!(reserved.reserved);
+    assert_eq!(reserved.reservation_changed_at, Some(at));
+    assert!(!reserved.can_be_notified(at, DEFAULT_STALENESS));
+    // Setting it again changes nothing and logs nothing.
+    let again =
+        t.db.set_reservation(&access, true, at + Duration::hours(1))
+            .await
+            .unwrap();
+    assert_eq!(again.reservation_changed_at, Some(at));
+    let withdrawn =
+        t.db.set_reservation(&access, false, at + Duration::hours(2))
+            .await
+            .unwrap();
+    assert!(!withdrawn.reserved);
+    assert!(withdrawn.can_be_notified(at + Duration::hours(2), DEFAULT_STALENESS));
+
+    let mailbox =
+        t.db.set_mailbox(
+            &access,
+            Mailbox::External {
+                provider: " Digipost ".to_owned(),
+            },
+            at + Duration::hours(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        mailbox.mailbox,
+        Mailbox::External {
+            provider: "digipost".to_owned()
+        }
+    );
+    let error =
+        t.db.set_mailbox(
+            &access,
+            Mailbox::External {
+                provider: "<b>evil</b>".to_owned(),
+            },
+            at,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), "contact.mailbox_provider_invalid");
+
+    let language =
+        t.db.set_language(&access, Language::Nn, at + Duration::hours(4))
+            .await
+            .unwrap();
+    assert_eq!(language.language, Language::Nn);
+    assert_eq!(
+        t.db.find_person(person.id).await.unwrap().unwrap().language,
+        Language::Nn,
+        "one language for the portal and the letters"
+    );
+    t.db.set_language(&access, Language::Nn, at).await.unwrap();
+
+    let info = t.db.find_contact_info(&read(person.id)).await.unwrap();
+    assert_eq!(info.mailbox, mailbox.mailbox);
+    assert_eq!(info.language, Language::Nn);
+    assert!(!info.reserved);
+    assert_eq!(
+        audit_kinds(t, person.id).await[2..],
+        [
+            AuditKind::ContactReserved,
+            AuditKind::ContactReservationWithdrawn,
+            AuditKind::ContactMailboxChanged,
+            AuditKind::ContactLanguageChanged,
+        ]
+    );
+    // None of these sends a message.
+    assert_eq!(count_rows(t, "notifications").await, 1);
+}
+
+async fn removing_contact_methods_deletes_the_entry(t: &TestDb) {
+    let person = person_with_email(t, 39, "kari@example.no", T0).await;
+    let access = manage(person.id);
+    let sent =
+        t.db.request_mobile_change(&access, mobile("91234567"), T0)
+            .await
+            .unwrap();
+    t.db.verify_code(&access, ContactMethod::Mobile, sent.code.expose(), T0)
+        .await
+        .unwrap();
+    t.db.request_email_change(&access, email("new@example.no"), T0 + Duration::minutes(5))
+        .await
+        .unwrap();
+
+    let at = T0 + Duration::hours(1);
+    let info =
+        t.db.remove_contact_method(&access, ContactMethod::Email, at)
+            .await
+            .unwrap();
+    assert_eq!(info.email, None);
+    assert_eq!(info.pending_email, None, "the waiting change goes too");
+    assert_eq!(info.status, ContactStatus::Active);
+    assert!(info.can_be_notified(at, DEFAULT_STALENESS), "by SMS");
+    let info =
+        t.db.remove_contact_method(&access, ContactMethod::Mobile, at)
+            .await
+            .unwrap();
+    assert_eq!(info.status, ContactStatus::Deleted);
+    assert!(!info.can_be_notified(at, DEFAULT_STALENESS));
+    // Removing what is not there changes nothing.
+    let again =
+        t.db.remove_contact_method(&access, ContactMethod::Mobile, at)
+            .await
+            .unwrap();
+    assert_eq!(again, info);
+    assert_eq!(
+        t.db.find_contact_info(&read(person.id)).await.unwrap(),
+        info
+    );
+    let kinds = audit_kinds(t, person.id).await;
+    assert_eq!(
+        kinds[kinds.len() - 2..],
+        [
+            AuditKind::ContactEmailRemoved,
+            AuditKind::ContactMobileRemoved
+        ]
+    );
+
+    // Registering again makes the entry active again.
+    let sent =
+        t.db.request_email_change(&access, email("kari@example.no"), at)
+            .await
+            .unwrap();
+    t.db.verify_code(&access, ContactMethod::Email, sent.code.expose(), at)
+        .await
+        .unwrap();
+    let info = t.db.find_contact_info(&read(person.id)).await.unwrap();
+    assert_eq!(info.status, ContactStatus::Active);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Contact register: all or nothing
+
+/// Makes inserts into `table` fail (for contact kinds only, on audit_events).
+async fn refuse_inserts(t: &TestDb, table: &str) {
+    match t.backend {
+        Backend::Sqlite => {
+            raw_execute(
+                t,
+                &format!(
+                    "CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} \
+                     BEGIN SELECT RAISE(ABORT, 'refused by test'); END"
+                ),
+            )
+            .await
+        }
+        Backend::Postgres => {
+            raw_execute(
+                t,
+                "CREATE OR REPLACE FUNCTION refuse_insert() RETURNS trigger LANGUAGE plpgsql \
+                 AS $$ BEGIN RAISE EXCEPTION 'refused by test'; END $$",
+            )
+            .await;
+            raw_execute(
+                t,
+                &format!(
+                    "CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} \
+                     FOR EACH ROW EXECUTE FUNCTION refuse_insert()"
+                ),
+            )
+            .await;
+        }
+    }
+}
+
+async fn allow_inserts(t: &TestDb, table: &str) {
+    let sql = match t.backend {
+        Backend::Sqlite => format!("DROP TRIGGER refuse_{table}"),
+        Backend::Postgres => format!("DROP TRIGGER refuse_{table} ON {table}"),
+    };
+    raw_execute(t, &sql).await;
+}
+
+async fn change_audit_and_message_are_written_together_or_not_at_all(t: &TestDb) {
+    let person = person_with_email(t, 40, "old@example.no", T0).await;
+    let access = manage(person.id);
+    let before = t.db.find_contact_info(&read(person.id)).await.unwrap();
+    let rows_before = outbox_rows(t).await.len();
+    let at = T0 + Duration::hours(1);
+
+    // The audit event is written last: when it fails, the code's row, the send count and the
+    // queued message written before it in the same transaction are gone too.
+    refuse_inserts(t, "audit_events").await;
+    let error =
+        t.db.request_email_change(&access, email("new@example.no"), at)
+            .await
+            .unwrap_err();
+    assert!(matches!(error, ContactError::Store(_)), "{error:?}");
+    assert_eq!(error.code(), "contact.failed");
+    assert!(!format!("{error} {error:?}").contains("new@example.no"));
+    assert_eq!(
+        t.db.find_contact_info(&read(person.id)).await.unwrap(),
+        before
+    );
+    assert_eq!(outbox_rows(t).await.len(), rows_before);
+    assert_eq!(count_rows(t, "contact_verifications").await, 0);
+    assert_eq!(count_rows(t, "contact_code_sends").await, 1);
+    for refused in [
+        t.db.set_reservation(&access, true, at).await.unwrap_err(),
+        t.db.confirm_contact_info(&access, at).await.unwrap_err(),
+        t.db.remove_contact_method(&access, ContactMethod::Email, at)
+            .await
+            .unwrap_err(),
+        t.db.set_language(&access, Language::En, at)
+            .await
+            .unwrap_err(),
+    ] {
+        assert!(matches!(refused, ContactError::Store(_)), "{refused:?}");
+    }
+    assert_eq!(
+        t.db.find_contact_info(&read(person.id)).await.unwrap(),
+        before
+    );
+    assert_eq!(
+        t.db.find_person(person.id).await.unwrap().unwrap().language,
+        Language::Nb
+    );
+    allow_inserts(t, "audit_events").await;
+
+    // A message that cannot be queued takes the change and its audit event with it.
+    refuse_inserts(t, "notifications").await;
+    let kinds_before = audit_kinds(t, person.id).await;
+    t.db.request_email_change(&access, email("new@example.no"), at)
+        .await
+        .unwrap_err();
+    assert_eq!(count_rows(t, "contact_verifications").await, 0);
+    assert_eq!(audit_kinds(t, person.id).await, kinds_before);
+    allow_inserts(t, "notifications").await;
+
+    // With both allowed again the same calls go through, each with its event and message.
+    let sent =
+        t.db.request_email_change(&access, email("new@example.no"), at)
+            .await
+            .unwrap();
+    assert_eq!(outbox_rows(t).await.len(), rows_before + 1);
+    refuse_inserts(t, "notifications").await;
+    // Verifying sends a notice to the old address: refused, so the change is not made either.
+    t.db.verify_code(&access, ContactMethod::Email, sent.code.expose(), at)
+        .await
+        .unwrap_err();
+    let info = t.db.find_contact_info(&read(person.id)).await.unwrap();
+    assert_eq!(info.email.unwrap().value.as_str(), "old@example.no");
+    assert!(info.pending_email.is_some());
+    allow_inserts(t, "notifications").await;
+    let outcome =
+        t.db.verify_code(&access, ContactMethod::Email, sent.code.expose(), at)
+            .await
+            .unwrap();
+    assert_eq!(outcome, VerifyOutcome::Verified);
+    assert_eq!(
+        audit_kinds(t, person.id).await[kinds_before.len()..],
+        [
+            AuditKind::ContactEmailCodeSent,
+            AuditKind::ContactEmailChanged
+        ]
+    );
+}
+
+async fn contact_calls_are_scoped_to_the_proofs_subject(t: &TestDb) {
+    let anna = person_with_email(t, 41, "anna@example.no", T0).await;
+    let bjorn = registered_person(t, 42).await;
+    let anna_actor = Actor::Citizen {
+        person: anna.id,
+        loa: Loa::High,
+    };
+    // Anna gets no proof for Bjørn's entry, to read or to change.
+    assert_eq!(
+        Policy::authorize::<ReadContact>(&anna_actor, bjorn.id).unwrap_err(),
+        Denied::NoAuthority
+    );
+    assert_eq!(
+        Policy::authorize::<ManageContact>(&anna_actor, bjorn.id).unwrap_err(),
+        Denied::NoAuthority
+    );
+
+    // Anna's waiting change and code are hers alone.
+    let sent =
+        t.db.request_email_change(
+            &manage(anna.id),
+            email("anna.new@example.no"),
+            T0 + Duration::minutes(5),
+        )
+        .await
+        .unwrap();
+    let outcome =
+        t.db.verify_code(
+            &manage(bjorn.id),
+            ContactMethod::Email,
+            sent.code.expose(),
+            T0 + Duration::minutes(6),
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome, VerifyOutcome::NoPending);
+    assert_eq!(
+        t.db.resend_code(
+            &manage(bjorn.id),
+            ContactMethod::Email,
+            T0 + Duration::hours(1)
+        )
+        .await
+        .unwrap_err()
+        .code(),
+        "contact.nothing_pending"
+    );
+    t.db.set_reservation(&manage(bjorn.id), true, T0)
+        .await
+        .unwrap();
+
+    let annas = t.db.find_contact_info(&read(anna.id)).await.unwrap();
+    assert_eq!(annas.person, anna.id);
+    assert!(!annas.reserved);
+    assert_eq!(annas.email.unwrap().value.as_str(), "anna@example.no");
+    assert!(annas.pending_email.is_some());
+    let bjorns = t.db.find_contact_info(&read(bjorn.id)).await.unwrap();
+    assert_eq!(bjorns.person, bjorn.id);
+    assert!(bjorns.reserved);
+    assert_eq!(bjorns.email, None);
+    assert_eq!(bjorns.pending_email, None);
+    assert!(audit_kinds(t, bjorn.id)
+        .await
+        .iter()
+        .all(|kind| *kind == AuditKind::ContactReserved));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outbox
+
+const LEASE: Duration = Duration::minutes(2);
+
+fn letter_email(person: PersonId, key: &str, now: OffsetDateTime) -> NewNotification {
+    NewNotification::email(
+        person,
+        &email("kari@example.no"),
+        Template::NewLetter,
+        serde_json::json!({"sender": "NAV", "code": "secret-ish"}),
+        key,
+        now,
+    )
+    .unwrap()
+}
+
+async fn outbox_queues_once_per_key_and_claims_only_what_is_due(t: &TestDb) {
+    let person = registered_person(t, 50).await;
+    let first =
+        t.db.enqueue(letter_email(person.id, "letter:1:email", T0))
+            .await
+            .unwrap();
+    let EnqueueOutcome::Queued(id) = first else {
+        panic!("{first:?}")
+    };
+    let again =
+        t.db.enqueue(letter_email(person.id, "letter:1:email", T0))
+            .await
+            .unwrap();
+    assert_eq!(again, EnqueueOutcome::AlreadyQueued(id));
+    t.db.enqueue(letter_email(person.id, "letter:2:email", T0).not_before(T0 + Duration::hours(1)))
+        .await
+        .unwrap();
+    assert_eq!(count_rows(t, "notifications").await, 2);
+
+    let claimed = t.db.claim_due(T0, "worker-a", 10, LEASE).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let message = &claimed[0];
+    assert_eq!(message.id, id);
+    assert_eq!(message.recipient, person.id);
+    assert_eq!(message.to.as_str(), "kari@example.no");
+    assert_eq!(message.to.channel(), Channel::Email);
+    assert_eq!(message.template, Template::NewLetter);
+    assert_eq!(message.params["sender"], "NAV");
+    assert_eq!(message.idempotency_key, "letter:1:email");
+    assert_eq!(message.attempt, 1);
+    assert_eq!(message.lease_until, T0 + LEASE);
+    let debug = format!("{message:?}");
+    assert!(
+        !debug.contains("kari@") && !debug.contains("secret-ish"),
+        "{debug}"
+    );
+
+    // Leased: nobody else gets it, and the later one is not due yet.
+    assert!(t
+        .db
+        .claim_due(T0 + Duration::seconds(1), "worker-b", 10, LEASE)
+        .await
+        .unwrap()
+        .is_empty());
+    // Sent: the parameters are redacted, and a second mark is a no-op.
+    assert!(t
+        .db
+        .mark_sent(id, "worker-a", T0 + Duration::seconds(2))
+        .await
+        .unwrap());
+    assert!(!t
+        .db
+        .mark_sent(id, "worker-a", T0 + Duration::seconds(3))
+        .await
+        .unwrap());
+    let record = t.db.find_notification(id).await.unwrap().unwrap();
+    assert_eq!(record.status, NotificationStatus::Sent);
+    assert_eq!(record.sent_at, Some(T0 + Duration::seconds(2)));
+    assert_eq!(record.attempts, 0);
+    let rows = outbox_rows(t).await;
+    assert_eq!(rows[0].3, serde_json::json!({}));
+    assert_eq!(rows[0].4, "sent");
+    assert_eq!(rows[1].3["code"], "secret-ish", "unsent rows keep theirs");
+
+    // Later, the second one comes due.
+    let claimed =
+        t.db.claim_due(T0 + Duration::hours(1), "worker-b", 10, LEASE)
+            .await
+            .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].idempotency_key, "letter:2:email");
+    assert_eq!(
+        t.db.find_notification_by_key("letter:2:email")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        NotificationStatus::Pending
+    );
+    assert_eq!(
+        t.db.find_notification_by_key("letter:3:email")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn expired_lease_makes_a_message_claimable_again(t: &TestDb) {
+    let person = registered_person(t, 51).await;
+    let id =
+        t.db.enqueue(letter_email(person.id, "letter:9:email", T0))
+            .await
+            .unwrap()
+            .id();
+    let first = t.db.claim_due(T0, "worker-a", 5, LEASE).await.unwrap();
+    assert_eq!(first.len(), 1);
+    // Worker A dies. Just before the lease ends, the message is still A's.
+    let almost = T0 + LEASE - Duration::microseconds(1);
+    assert!(t
+        .db
+        .claim_due(almost, "worker-b", 5, LEASE)
+        .await
+        .unwrap()
+        .is_empty());
+    let second =
+        t.db.claim_due(T0 + LEASE, "worker-b", 5, LEASE)
+            .await
+            .unwrap();
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].id, id);
+    assert_eq!(
+        second[0].idempotency_key, first[0].idempotency_key,
+        "same key for the gateway"
+    );
+    // A comes back: it no longer holds the message, whatever it reports.
+    assert!(!t.db.mark_sent(id, "worker-a", T0 + LEASE).await.unwrap());
+    assert_eq!(
+        t.db.mark_failed_attempt(
+            id,
+            "worker-a",
+            T0 + LEASE,
+            "smtp.451",
+            &RetryPolicy::default()
+        )
+        .await
+        .unwrap(),
+        FailedAttempt::NotClaimed
+    );
+    assert!(t.db.mark_sent(id, "worker-b", T0 + LEASE).await.unwrap());
+}
+
+async fn failed_sends_back_off_then_give_up_visibly(t: &TestDb) {
+    let person = registered_person(t, 52).await;
+    let id =
+        t.db.enqueue(letter_email(person.id, "letter:5:email", T0))
+            .await
+            .unwrap()
+            .id();
+    let policy = RetryPolicy {
+        max_attempts: 4,
+        ..RetryPolicy::default()
+    };
+    let mut now = T0;
+    for (attempt, wait) in [
+        (1, Duration::seconds(30)),
+        (2, Duration::minutes(2)),
+        (3, Duration::minutes(10)),
+    ] {
+        let claimed = t.db.claim_due(now, "worker-a", 5, LEASE).await.unwrap();
+        assert_eq!(claimed.len(), 1, "attempt {attempt}");
+        assert_eq!(claimed[0].attempt, attempt);
+        let outcome =
+            t.db.mark_failed_attempt(id, "worker-a", now, "smtp.451", &policy)
+                .await
+                .unwrap();
+        assert_eq!(outcome, FailedAttempt::RetryAt(now + wait));
+        // Not before the backoff is over.
+        assert!(t
+            .db
+            .claim_due(now + wait - Duration::microseconds(1), "worker-a", 5, LEASE)
+            .await
+            .unwrap()
+            .is_empty());
+        now += wait;
+    }
+    let record = t.db.find_notification(id).await.unwrap().unwrap();
+    assert_eq!(record.status, NotificationStatus::Pending);
+    assert_eq!(record.attempts, 3);
+    assert_eq!(record.last_error.as_deref(), Some("smtp.451"));
+
+    t.db.claim_due(now, "worker-a", 5, LEASE).await.unwrap();
+    // Free text from a gateway (which may quote the address) is not stored.
+    let outcome =
+        t.db.mark_failed_attempt(
+            id,
+            "worker-a",
+            now,
+            "550 <kari@example.no> unknown",
+            &policy,
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome, FailedAttempt::GaveUp);
+    let record = t.db.find_notification(id).await.unwrap().unwrap();
+    assert_eq!(record.status, NotificationStatus::Failed);
+    assert_eq!(record.attempts, 4);
+    assert_eq!(record.failed_at, Some(now));
+    assert_eq!(record.last_error.as_deref(), Some("unspecified"));
+    assert_eq!(outbox_rows(t).await[0].3, serde_json::json!({}), "redacted");
+    assert!(t
+        .db
+        .claim_due(now + Duration::days(1), "worker-a", 5, LEASE)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Support sees the failed ones, paged by id.
+    for n in 0..3 {
+        let key = format!("letter:fail-{n}:email");
+        let id =
+            t.db.enqueue(letter_email(person.id, &key, now))
+                .await
+                .unwrap()
+                .id();
+        t.db.claim_due(now, "w", 5, LEASE).await.unwrap();
+        let once = RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        };
+        assert_eq!(
+            t.db.mark_failed_attempt(id, "w", now, "sms.rejected", &once)
+                .await
+                .unwrap(),
+            FailedAttempt::GaveUp
+        );
+    }
+    let page = t.db.list_failed(None, 2).await.unwrap();
+    assert_eq!(page.len(), 2);
+    assert_eq!(page[0].id, id);
+    let rest = t.db.list_failed(Some(page[1].id), 50).await.unwrap();
+    assert_eq!(rest.len(), 2);
+    assert!(rest
+        .iter()
+        .all(|record| record.status == NotificationStatus::Failed));
+
+    // Housekeeping drops finished messages older than asked.
+    assert_eq!(t.db.delete_finished_notifications(now).await.unwrap(), 0);
+    assert_eq!(
+        t.db.delete_finished_notifications(now + Duration::seconds(1))
+            .await
+            .unwrap(),
+        4
+    );
+}
+
+async fn default_policy_gives_up_after_eight_attempts(t: &TestDb) {
+    let person = registered_person(t, 53).await;
+    let id =
+        t.db.enqueue(letter_email(person.id, "letter:8:email", T0))
+            .await
+            .unwrap()
+            .id();
+    let policy = RetryPolicy::default();
+    let mut now = T0;
+    let mut waits = Vec::new();
+    loop {
+        let claimed = t.db.claim_due(now, "w", 5, LEASE).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+        match t
+            .db
+            .mark_failed_attempt(id, "w", now, "gateway.timeout", &policy)
+            .await
+            .unwrap()
+        {
+            FailedAttempt::RetryAt(at) => {
+                waits.push(at - now);
+                now = at;
+            }
+            FailedAttempt::GaveUp => break,
+            FailedAttempt::NotClaimed => panic!("lost the claim"),
+        }
+    }
+    assert_eq!(
+        waits,
+        [
+            Duration::seconds(30),
+            Duration::minutes(2),
+            Duration::minutes(10),
+            Duration::hours(1),
+            Duration::hours(2),
+            Duration::hours(4),
+            Duration::hours(8),
+        ]
+    );
+    assert_eq!(
+        t.db.find_notification(id).await.unwrap().unwrap().attempts,
+        8
+    );
+}
+
+async fn sms_is_never_sent_in_quiet_hours(t: &TestDb) {
+    let person = registered_person(t, 54).await;
+    let number = mobile("91234567");
+    let sms = |key: &str, at: OffsetDateTime| {
+        NewNotification::sms(
+            person.id,
+            &number,
+            Template::NewLetter,
+            serde_json::json!({}),
+            key,
+            at,
+            NordicTimeZone::Oslo,
+        )
+        .unwrap()
+    };
+    // Queued at 21:59:30 (allowed), claimed at 22:00:30: handed back until 08:00.
+    let evening = datetime!(2025-06-02 19:59:30 UTC);
+    let id =
+        t.db.enqueue(sms("letter:1:sms", evening))
+            .await
+            .unwrap()
+            .id();
+    let late = datetime!(2025-06-02 20:00:30 UTC);
+    assert!(t
+        .db
+        .claim_due(late, "w", 5, LEASE)
+        .await
+        .unwrap()
+        .is_empty());
+    let record = t.db.find_notification(id).await.unwrap().unwrap();
+    assert_eq!(record.not_before, datetime!(2025-06-03 06:00 UTC));
+    assert_eq!(record.status, NotificationStatus::Pending);
+    let morning =
+        t.db.claim_due(datetime!(2025-06-03 06:00 UTC), "w", 5, LEASE)
+            .await
+            .unwrap();
+    assert_eq!(morning.len(), 1);
+    // A retry that would fall in the night waits for the morning.
+    let outcome =
+        t.db.mark_failed_attempt(
+            id,
+            "w",
+            datetime!(2025-06-03 06:00 UTC),
+            "sms.busy",
+            &RetryPolicy::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        FailedAttempt::RetryAt(datetime!(2025-06-03 06:00:30 UTC))
+    );
+    t.db.claim_due(datetime!(2025-06-03 19:59:00 UTC), "w", 5, LEASE)
+        .await
+        .unwrap();
+    let outcome =
+        t.db.mark_failed_attempt(
+            id,
+            "w",
+            datetime!(2025-06-03 19:59:00 UTC),
+            "sms.busy",
+            &RetryPolicy::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        FailedAttempt::RetryAt(datetime!(2025-06-04 06:00 UTC))
+    );
+
+    // Queued on the nights the clocks change, stored for the right morning.
+    for (key, at, zone, morning) in [
+        (
+            "dst:spring",
+            datetime!(2025-03-29 22:30 UTC),
+            NordicTimeZone::Oslo,
+            datetime!(2025-03-30 06:00 UTC),
+        ),
+        (
+            "dst:autumn",
+            datetime!(2025-10-25 21:30 UTC),
+            NordicTimeZone::Copenhagen,
+            datetime!(2025-10-26 07:00 UTC),
+        ),
+    ] {
+        let message = NewNotification::sms(
+            person.id,
+            &number,
+            Template::NewLetter,
+            serde_json::json!({}),
+            key,
+            at,
+            zone,
+        )
+        .unwrap();
+        let id = t.db.enqueue(message).await.unwrap().id();
+        let record = t.db.find_notification(id).await.unwrap().unwrap();
+        assert_eq!(record.not_before, morning, "{key}");
+        assert!(t
+            .db
+            .claim_due(morning - Duration::microseconds(1), "w", 5, LEASE)
+            .await
+            .unwrap()
+            .iter()
+            .all(|claimed| claimed.id != id));
+    }
+}
+
+async fn codes_not_sent_in_time_are_given_up(t: &TestDb) {
+    let person = registered_person(t, 55).await;
+    let sent =
+        t.db.request_mobile_change(&manage(person.id), mobile("91234567"), T0)
+            .await
+            .unwrap();
+    // The gateway was down for the code's whole life.
+    let late = sent.expires_at;
+    assert!(t
+        .db
+        .claim_due(late, "w", 5, LEASE)
+        .await
+        .unwrap()
+        .is_empty());
+    let failed = t.db.list_failed(None, 10).await.unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].template, Template::VerifyCode);
+    assert_eq!(failed[0].last_error.as_deref(), Some("expired"));
+    assert_eq!(failed[0].failed_at, Some(late));
+    let rows = outbox_rows(t).await;
+    assert_eq!(
+        rows[0].3,
+        serde_json::json!({}),
+        "the code is gone from the table"
+    );
+}
+
+/// Two workers claim in a loop, each with its own connection pool (as two instances would),
+/// until the queue is empty: every message is handed out exactly once.
+async fn concurrent_workers_never_claim_the_same_message(t: &TestDb) {
+    let person = registered_person(t, 56).await;
+    let mut queued = HashSet::new();
+    for n in 0..200 {
+        let id =
+            t.db.enqueue(letter_email(person.id, &format!("bulk:{n}"), T0))
+                .await
+                .unwrap()
+                .id();
+        queued.insert(id);
+    }
+    let other_instance = t.reopen().await;
+    let workers: Vec<_> = [("worker-a", t.db.clone()), ("worker-b", other_instance)]
+        .into_iter()
+        .map(|(worker, db)| {
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                let mut idle_rounds = 0;
+                while idle_rounds < 3 {
+                    let now = OffsetDateTime::now_utc();
+                    let batch = db
+                        .claim_due(now, worker, 7, Duration::minutes(10))
+                        .await
+                        .unwrap();
+                    if batch.is_empty() {
+                        idle_rounds += 1;
+                        tokio::task::yield_now().await;
+                        continue;
+                    }
+                    for message in batch {
+                        assert!(db.mark_sent(message.id, worker, now).await.unwrap());
+                        mine.push(message.id);
+                    }
+                }
+                mine
+            })
+        })
+        .collect();
+    let mut seen = HashSet::new();
+    let mut per_worker = Vec::new();
+    for worker in workers {
+        let mine = worker.await.unwrap();
+        per_worker.push(mine.len());
+        for id in mine {
+            assert!(seen.insert(id), "{id} was claimed twice");
+        }
+    }
+    assert_eq!(seen, queued, "every message claimed once");
+    assert_eq!(per_worker.iter().sum::<usize>(), 200);
+    let sent = raw_text(
+        t,
+        "SELECT CAST(COUNT(*) AS TEXT) FROM notifications WHERE status = 'sent'",
+        "SELECT CAST(COUNT(*) AS TEXT) FROM notifications WHERE status = 'sent'",
+    )
+    .await;
+    assert_eq!(sent, ["200"]);
+}
+
+// ---------------------------------------------------------------------------------------------
 // SQLite only: the two URL forms the configuration may use open the same file.
 
 #[tokio::test]
@@ -1512,4 +2952,23 @@ on_both_backends!(
     audit_page_size_is_capped,
     audit_log_is_scoped_to_the_proofs_subject,
     store_errors_never_show_a_national_id_or_token,
+    contact_info_starts_not_registered,
+    email_change_is_verified_by_code,
+    old_value_stays_in_force_until_the_new_one_is_verified,
+    mobile_change_and_notice_to_the_old_number_wait_for_morning,
+    five_wrong_codes_kill_the_code,
+    codes_expire_after_ten_minutes,
+    codes_are_limited_per_minute_and_hour_and_channel,
+    confirming_renews_verified_at_and_staleness_follows,
+    reservation_mailbox_and_language_are_set_and_audited,
+    removing_contact_methods_deletes_the_entry,
+    change_audit_and_message_are_written_together_or_not_at_all,
+    contact_calls_are_scoped_to_the_proofs_subject,
+    outbox_queues_once_per_key_and_claims_only_what_is_due,
+    expired_lease_makes_a_message_claimable_again,
+    failed_sends_back_off_then_give_up_visibly,
+    default_policy_gives_up_after_eight_attempts,
+    sms_is_never_sent_in_quiet_hours,
+    codes_not_sent_in_time_are_given_up,
+    concurrent_workers_never_claim_the_same_message,
 );

@@ -11,6 +11,10 @@
 //!   already seen (replay protection for back-channel logout).
 //! - [`LoginStateStore`]: logins sent to the eID provider and not back yet (OIDC `state`).
 //! - [`AuditLog`]: each person's activity log, read through an [`Access`] proof.
+//! - [`ContactRegister`]: contact information, reservation, mailbox and language (KRR), with
+//!   codes to verify new addresses; every change is audited in the same transaction.
+//! - [`Outbox`]: e-mails and SMS queued durably (often in the same transaction as the change
+//!   they are about) and claimed by workers with a lease.
 //!
 //! Time: operations that decide by time (expiry) take `now` from the caller, so that tests and
 //! background jobs can say what "now" is; rows the store creates get the clock's time. All
@@ -20,8 +24,16 @@
 //! Queries are checked at run time (`sqlx::query` with `bind`), not by the compile-time macros,
 //! so building needs no database. They name their columns and are kept per backend, because
 //! the column types differ (see `migrations/README.md`).
+//!
+//! Operations that read, decide and write (a contact change with its audit event and its
+//! message) run in one transaction (`Tx`): `BEGIN IMMEDIATE` on SQLite (the write lock is
+//! taken at the start, so a read cannot go stale before the write), and row locks
+//! (`FOR UPDATE`) on PostgreSQL. The decision is written once, in Rust, over the
+//! transaction's primitive reads and writes, which dispatch to the backend modules.
 
+mod contact;
 mod error;
+mod outbox;
 mod postgres;
 mod sqlite;
 
@@ -36,7 +48,9 @@ use sqlx::sqlite::{
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub use contact::ContactRegister;
 pub use error::{Conflict, DatabaseCause, StoreError};
+pub use outbox::{Outbox, MAX_CLAIM_BATCH};
 
 use crate::access::{Access, ReadOwnActivity};
 use crate::audit::{AuditCursor, AuditEvent, AuditPage, NewAuditEvent};
@@ -742,6 +756,42 @@ impl AuditLog for Database {
             None
         };
         Ok(AuditPage { events, next })
+    }
+}
+
+/// An open transaction on either backend. Dropped without [`commit`](Tx::commit), it rolls
+/// back: a failed step leaves nothing half-written (no audit event without its change, no
+/// message without its audit event).
+pub(super) enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl Tx {
+    /// Starts a read-decide-write transaction. SQLite: `BEGIN IMMEDIATE`, so the write lock is
+    /// held from the first read (a deferred transaction that reads and then writes fails with
+    /// `SQLITE_BUSY` when another writer got in between, and waits for nothing).
+    async fn begin(pool: &Pool) -> Result<Tx, StoreError> {
+        match pool {
+            Pool::Sqlite(pool) => pool.begin_with("BEGIN IMMEDIATE").await.map(Tx::Sqlite),
+            Pool::Postgres(pool) => pool.begin().await.map(Tx::Postgres),
+        }
+        .map_err(StoreError::from_query)
+    }
+
+    async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await,
+            Tx::Postgres(tx) => tx.commit().await,
+        }
+        .map_err(StoreError::from_query)
+    }
+
+    async fn insert_audit_event(&mut self, event: &AuditEvent) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(tx) => sqlite::insert_audit_event(&mut **tx, event).await,
+            Tx::Postgres(tx) => postgres::insert_audit_event(&mut **tx, event).await,
+        }
     }
 }
 

@@ -1,16 +1,20 @@
-//! The registers on PostgreSQL: native `UUID`, `DATE`, `TIMESTAMPTZ` and `BYTEA` (SHA-256
-//! hashes) columns.
+//! The registers on PostgreSQL: native `UUID`, `DATE`, `TIMESTAMPTZ`, `BOOLEAN`, `JSONB`
+//! (bound and read as text, cast in SQL) and `BYTEA` (SHA-256 hashes) columns.
 
 use secrecy::{ExposeSecret as _, SecretString};
-use sqlx::postgres::{PgPool, PgRow};
+use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use sqlx::Row;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
+use super::contact::{mailbox_columns, ContactParts, StoredVerification};
+use super::outbox::{ClaimedParts, NotificationRow, RecordParts, RetryParts};
 use super::{now_utc_micros, write_error, NewLoginStateRow, NewSessionRow, StoreError};
 use crate::access::Loa;
 use crate::audit::{AuditCursor, AuditEvent, AuditKind};
+use crate::contact::{ContactInfo, ContactMethod};
 use crate::identity::NationalId;
+use crate::outbox::{NotificationId, EXPIRED_ERROR};
 use crate::person::{Language, NewPerson, Person, PersonId};
 use crate::session::{LoginState, Session};
 
@@ -434,8 +438,8 @@ macro_rules! audit_columns {
     };
 }
 
-pub(super) async fn insert_audit_event(
-    pool: &PgPool,
+pub(super) async fn insert_audit_event<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
     event: &AuditEvent,
 ) -> Result<(), StoreError> {
     sqlx::query(concat!(
@@ -450,7 +454,7 @@ pub(super) async fn insert_audit_event(
     .bind(event.loa.map(Loa::as_str))
     .bind(event.provider.as_deref())
     .bind(event.at)
-    .execute(pool)
+    .execute(executor)
     .await
     .map(drop)
     .map_err(write_error)
@@ -517,5 +521,653 @@ fn audit_event_from_row(row: &PgRow) -> Result<AuditEvent, StoreError> {
             .transpose()?,
         provider: row.try_get("provider").map_err(StoreError::from_query)?,
         at: row.try_get("occurred_at").map_err(StoreError::from_query)?,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Contact information
+
+macro_rules! contact_columns {
+    () => {
+        "p.id AS person_id, p.national_id, p.language, c.status, c.email, c.email_updated_at, \
+         c.email_verified_at, c.mobile, c.mobile_updated_at, c.mobile_verified_at, c.reserved, \
+         c.reservation_changed_at, c.mailbox, c.mailbox_provider"
+    };
+}
+
+pub(super) async fn find_contact(
+    conn: &mut PgConnection,
+    person: PersonId,
+) -> Result<Option<ContactParts>, StoreError> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        contact_columns!(),
+        " FROM persons p LEFT JOIN contact_info c ON c.person_id = p.id WHERE p.id = $1"
+    ))
+    .bind(person.as_uuid())
+    .fetch_optional(conn)
+    .await
+    .map_err(StoreError::from_query)?;
+    row.as_ref().map(contact_parts_from_row).transpose()
+}
+
+/// Makes sure the person has a row (a concurrent insert of the same row waits for the other
+/// transaction, then does nothing), then locks it: changes to one person's entry run one at
+/// a time, whichever instance they come from.
+pub(super) async fn lock_contact(
+    conn: &mut PgConnection,
+    person: PersonId,
+    now: OffsetDateTime,
+) -> Result<Option<ContactParts>, StoreError> {
+    sqlx::query(
+        "INSERT INTO contact_info (person_id, status, reserved, mailbox, created_at, updated_at) \
+         SELECT id, 'not_registered', FALSE, 'portal', $2, $2 FROM persons WHERE id = $1 \
+         ON CONFLICT ON CONSTRAINT contact_info_pkey DO NOTHING",
+    )
+    .bind(person.as_uuid())
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(write_error)?;
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        contact_columns!(),
+        " FROM contact_info c JOIN persons p ON p.id = c.person_id WHERE c.person_id = $1 \
+         FOR UPDATE OF c"
+    ))
+    .bind(person.as_uuid())
+    .fetch_optional(conn)
+    .await
+    .map_err(StoreError::from_query)?;
+    row.as_ref().map(contact_parts_from_row).transpose()
+}
+
+pub(super) async fn write_contact(
+    conn: &mut PgConnection,
+    info: &ContactInfo,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let (mailbox, provider) = mailbox_columns(&info.mailbox);
+    let email = info.email.as_ref();
+    let mobile = info.mobile.as_ref();
+    sqlx::query(
+        "UPDATE contact_info SET status = $2, email = $3, email_updated_at = $4, \
+         email_verified_at = $5, mobile = $6, mobile_updated_at = $7, mobile_verified_at = $8, \
+         reserved = $9, reservation_changed_at = $10, mailbox = $11, mailbox_provider = $12, \
+         updated_at = $13 WHERE person_id = $1",
+    )
+    .bind(info.person.as_uuid())
+    .bind(info.status.code())
+    .bind(email.map(|email| email.value.as_str()))
+    .bind(email.map(|email| email.updated_at))
+    .bind(email.and_then(|email| email.verified_at))
+    .bind(mobile.map(|mobile| mobile.value.as_str()))
+    .bind(mobile.map(|mobile| mobile.updated_at))
+    .bind(mobile.and_then(|mobile| mobile.verified_at))
+    .bind(info.reserved)
+    .bind(info.reservation_changed_at)
+    .bind(mailbox)
+    .bind(provider)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(drop)
+    .map_err(write_error)
+}
+
+pub(super) async fn write_language(
+    conn: &mut PgConnection,
+    person: PersonId,
+    language: Language,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE persons SET language = $2, updated_at = $3 WHERE id = $1")
+        .bind(person.as_uuid())
+        .bind(language.code())
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(drop)
+        .map_err(write_error)
+}
+
+fn contact_parts_from_row(row: &PgRow) -> Result<ContactParts, StoreError> {
+    let person: Uuid = row.try_get("person_id").map_err(StoreError::from_query)?;
+    Ok(ContactParts {
+        person: PersonId::from_uuid(person),
+        national_id: row.try_get("national_id").map_err(StoreError::from_query)?,
+        language: row.try_get("language").map_err(StoreError::from_query)?,
+        status: row.try_get("status").map_err(StoreError::from_query)?,
+        email: row.try_get("email").map_err(StoreError::from_query)?,
+        email_updated_at: row
+            .try_get("email_updated_at")
+            .map_err(StoreError::from_query)?,
+        email_verified_at: row
+            .try_get("email_verified_at")
+            .map_err(StoreError::from_query)?,
+        mobile: row.try_get("mobile").map_err(StoreError::from_query)?,
+        mobile_updated_at: row
+            .try_get("mobile_updated_at")
+            .map_err(StoreError::from_query)?,
+        mobile_verified_at: row
+            .try_get("mobile_verified_at")
+            .map_err(StoreError::from_query)?,
+        reserved: row.try_get("reserved").map_err(StoreError::from_query)?,
+        reservation_changed_at: row
+            .try_get("reservation_changed_at")
+            .map_err(StoreError::from_query)?,
+        mailbox: row.try_get("mailbox").map_err(StoreError::from_query)?,
+        mailbox_provider: row
+            .try_get("mailbox_provider")
+            .map_err(StoreError::from_query)?,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verification codes
+
+pub(super) async fn list_verifications(
+    conn: &mut PgConnection,
+    person: PersonId,
+) -> Result<Vec<StoredVerification>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, method, new_value, code_salt, code_hash, attempts, created_at, expires_at \
+         FROM contact_verifications WHERE person_id = $1 ORDER BY method",
+    )
+    .bind(person.as_uuid())
+    .fetch_all(conn)
+    .await
+    .map_err(StoreError::from_query)?;
+    rows.iter().map(verification_from_row).collect()
+}
+
+pub(super) async fn upsert_verification(
+    conn: &mut PgConnection,
+    person: PersonId,
+    verification: &StoredVerification,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO contact_verifications (id, person_id, method, new_value, code_salt, \
+         code_hash, attempts, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT ON CONSTRAINT contact_verifications_person_method_unique DO UPDATE \
+         SET id = excluded.id, new_value = excluded.new_value, code_salt = excluded.code_salt, \
+         code_hash = excluded.code_hash, attempts = excluded.attempts, \
+         created_at = excluded.created_at, expires_at = excluded.expires_at",
+    )
+    .bind(verification.id)
+    .bind(person.as_uuid())
+    .bind(verification.method.code())
+    .bind(&verification.new_value)
+    .bind(&verification.code_salt[..])
+    .bind(&verification.code_hash[..])
+    .bind(attempts_column(verification.attempts))
+    .bind(verification.created_at)
+    .bind(verification.expires_at)
+    .execute(conn)
+    .await
+    .map(drop)
+    .map_err(write_error)
+}
+
+pub(super) async fn set_verification_attempts(
+    conn: &mut PgConnection,
+    id: Uuid,
+    attempts: u32,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE contact_verifications SET attempts = $2 WHERE id = $1")
+        .bind(id)
+        .bind(attempts_column(attempts))
+        .execute(conn)
+        .await
+        .map(drop)
+        .map_err(write_error)
+}
+
+pub(super) async fn delete_verification(
+    conn: &mut PgConnection,
+    person: PersonId,
+    method: ContactMethod,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM contact_verifications WHERE person_id = $1 AND method = $2")
+        .bind(person.as_uuid())
+        .bind(method.code())
+        .execute(conn)
+        .await
+        .map(drop)
+        .map_err(write_error)
+}
+
+pub(super) async fn delete_expired_verifications(
+    pool: &PgPool,
+    before: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    sqlx::query("DELETE FROM contact_verifications WHERE expires_at <= $1")
+        .bind(before)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected())
+        .map_err(StoreError::from_query)
+}
+
+pub(super) async fn recent_code_sends(
+    conn: &mut PgConnection,
+    person: PersonId,
+    method: ContactMethod,
+    since: OffsetDateTime,
+) -> Result<Vec<OffsetDateTime>, StoreError> {
+    sqlx::query_scalar(
+        "SELECT sent_at FROM contact_code_sends \
+         WHERE person_id = $1 AND method = $2 AND sent_at > $3 ORDER BY sent_at",
+    )
+    .bind(person.as_uuid())
+    .bind(method.code())
+    .bind(since)
+    .fetch_all(conn)
+    .await
+    .map_err(StoreError::from_query)
+}
+
+pub(super) async fn record_code_send(
+    conn: &mut PgConnection,
+    person: PersonId,
+    method: ContactMethod,
+    at: OffsetDateTime,
+    forget_before: OffsetDateTime,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "DELETE FROM contact_code_sends WHERE person_id = $1 AND method = $2 AND sent_at <= $3",
+    )
+    .bind(person.as_uuid())
+    .bind(method.code())
+    .bind(forget_before)
+    .execute(&mut *conn)
+    .await
+    .map_err(write_error)?;
+    sqlx::query(
+        "INSERT INTO contact_code_sends (person_id, method, sent_at) VALUES ($1, $2, $3) \
+         ON CONFLICT ON CONSTRAINT contact_code_sends_pkey DO NOTHING",
+    )
+    .bind(person.as_uuid())
+    .bind(method.code())
+    .bind(at)
+    .execute(conn)
+    .await
+    .map(drop)
+    .map_err(write_error)
+}
+
+fn verification_from_row(row: &PgRow) -> Result<StoredVerification, StoreError> {
+    let method: String = row.try_get("method").map_err(StoreError::from_query)?;
+    let attempts: i32 = row.try_get("attempts").map_err(StoreError::from_query)?;
+    Ok(StoredVerification {
+        id: row.try_get("id").map_err(StoreError::from_query)?,
+        method: ContactMethod::from_code(&method).ok_or(StoreError::Corrupt {
+            what: "contact_verification.method",
+        })?,
+        new_value: row.try_get("new_value").map_err(StoreError::from_query)?,
+        code_salt: row.try_get("code_salt").map_err(StoreError::from_query)?,
+        code_hash: row.try_get("code_hash").map_err(StoreError::from_query)?,
+        attempts: u32::try_from(attempts).map_err(|_| StoreError::Corrupt {
+            what: "contact_verification.attempts",
+        })?,
+        created_at: row.try_get("created_at").map_err(StoreError::from_query)?,
+        expires_at: row.try_get("expires_at").map_err(StoreError::from_query)?,
+    })
+}
+
+/// `INTEGER` is 32 bits; attempt counts are tiny, so saturating never happens in practice.
+fn attempts_column(attempts: u32) -> i32 {
+    i32::try_from(attempts).unwrap_or(i32::MAX)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notification outbox
+
+macro_rules! claimed_columns {
+    ($table:literal) => {
+        concat!(
+            $table,
+            ".id, ",
+            $table,
+            ".recipient_id, ",
+            $table,
+            ".channel, ",
+            $table,
+            ".address, ",
+            $table,
+            ".template, ",
+            $table,
+            ".params::text AS params, ",
+            $table,
+            ".idempotency_key, ",
+            $table,
+            ".attempts, ",
+            $table,
+            ".lease_until, ",
+            $table,
+            ".quiet_zone"
+        )
+    };
+}
+
+macro_rules! record_columns {
+    () => {
+        "id, recipient_id, channel, template, idempotency_key, status, attempts, last_error, \
+         not_before, created_at, sent_at, failed_at"
+    };
+}
+
+pub(super) async fn insert_notification(
+    conn: &mut PgConnection,
+    row: &NotificationRow<'_>,
+) -> Result<Option<NotificationId>, StoreError> {
+    let notification = row.notification;
+    let id: Option<Uuid> = sqlx::query_scalar(
+        "INSERT INTO notifications (id, recipient_id, channel, address, template, params, \
+         idempotency_key, status, attempts, not_before, send_by, quiet_zone, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, 'pending', 0, $8, $9, $10, $11) \
+         ON CONFLICT ON CONSTRAINT notifications_idempotency_key_unique DO NOTHING RETURNING id",
+    )
+    .bind(row.id.as_uuid())
+    .bind(notification.recipient().as_uuid())
+    .bind(notification.to().channel().code())
+    .bind(notification.to().as_str())
+    .bind(notification.template().code())
+    .bind(&row.params)
+    .bind(notification.idempotency_key())
+    .bind(notification.earliest())
+    .bind(notification.latest())
+    .bind(notification.quiet_zone().map(|zone| zone.iana_name()))
+    .bind(row.created_at)
+    .fetch_optional(conn)
+    .await
+    .map_err(write_error)?;
+    Ok(id.map(NotificationId::from_uuid))
+}
+
+pub(super) async fn find_notification_id_by_key(
+    conn: &mut PgConnection,
+    key: &str,
+) -> Result<Option<NotificationId>, StoreError> {
+    let id: Option<Uuid> =
+        sqlx::query_scalar("SELECT id FROM notifications WHERE idempotency_key = $1")
+            .bind(key)
+            .fetch_optional(conn)
+            .await
+            .map_err(StoreError::from_query)?;
+    Ok(id.map(NotificationId::from_uuid))
+}
+
+/// Rows another worker is claiming right now are skipped, not waited for; a later claim
+/// expires them.
+pub(super) async fn expire_overdue_notifications(
+    conn: &mut PgConnection,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    sqlx::query(
+        "WITH overdue AS (SELECT id FROM notifications WHERE status = 'pending' \
+         AND send_by IS NOT NULL AND send_by <= $1 AND (lease_until IS NULL OR lease_until <= $1) \
+         FOR UPDATE SKIP LOCKED) \
+         UPDATE notifications AS n SET status = 'failed', failed_at = $1, last_error = $2, \
+         params = '{}'::jsonb, claimed_by = NULL, lease_until = NULL \
+         FROM overdue WHERE n.id = overdue.id",
+    )
+    .bind(now)
+    .bind(EXPIRED_ERROR)
+    .execute(conn)
+    .await
+    .map(|done| done.rows_affected())
+    .map_err(write_error)
+}
+
+/// `FOR UPDATE SKIP LOCKED`: rows being claimed by another worker's transaction are passed
+/// over instead of waited for, and a row locked here is re-checked against the `WHERE` after
+/// the lock, so a row leased by a transaction that just committed is not taken again.
+pub(super) async fn claim_notifications(
+    conn: &mut PgConnection,
+    now: OffsetDateTime,
+    worker: &str,
+    limit: i64,
+    lease_until: OffsetDateTime,
+) -> Result<Vec<ClaimedParts>, StoreError> {
+    let rows = sqlx::query(concat!(
+        "WITH due AS (SELECT id FROM notifications WHERE status = 'pending' \
+         AND not_before <= $1 AND (lease_until IS NULL OR lease_until <= $1) \
+         ORDER BY not_before, id LIMIT $2 FOR UPDATE SKIP LOCKED) \
+         UPDATE notifications AS n SET claimed_by = $3, lease_until = $4 \
+         FROM due WHERE n.id = due.id RETURNING ",
+        claimed_columns!("n")
+    ))
+    .bind(now)
+    .bind(limit)
+    .bind(worker)
+    .bind(lease_until)
+    .fetch_all(conn)
+    .await
+    .map_err(write_error)?;
+    rows.iter().map(claimed_parts_from_row).collect()
+}
+
+pub(super) async fn release_notification(
+    conn: &mut PgConnection,
+    id: NotificationId,
+    worker: &str,
+    not_before: OffsetDateTime,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE notifications SET claimed_by = NULL, lease_until = NULL, not_before = $3 \
+         WHERE id = $1 AND claimed_by = $2 AND status = 'pending'",
+    )
+    .bind(id.as_uuid())
+    .bind(worker)
+    .bind(not_before)
+    .execute(conn)
+    .await
+    .map(drop)
+    .map_err(write_error)
+}
+
+pub(super) async fn mark_notification_sent(
+    pool: &PgPool,
+    id: NotificationId,
+    worker: &str,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    sqlx::query(
+        "UPDATE notifications SET status = 'sent', sent_at = $3, params = '{}'::jsonb, \
+         claimed_by = NULL, lease_until = NULL \
+         WHERE id = $1 AND claimed_by = $2 AND status = 'pending'",
+    )
+    .bind(id.as_uuid())
+    .bind(worker)
+    .bind(now)
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected())
+    .map_err(write_error)
+}
+
+pub(super) async fn lock_claimed_notification(
+    conn: &mut PgConnection,
+    id: NotificationId,
+    worker: &str,
+) -> Result<Option<RetryParts>, StoreError> {
+    let row = sqlx::query(
+        "SELECT attempts, quiet_zone FROM notifications \
+         WHERE id = $1 AND claimed_by = $2 AND status = 'pending' FOR UPDATE",
+    )
+    .bind(id.as_uuid())
+    .bind(worker)
+    .fetch_optional(conn)
+    .await
+    .map_err(StoreError::from_query)?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    Ok(Some(RetryParts {
+        attempts: row.try_get("attempts").map_err(StoreError::from_query)?,
+        quiet_zone: row.try_get("quiet_zone").map_err(StoreError::from_query)?,
+    }))
+}
+
+pub(super) async fn schedule_notification_retry(
+    conn: &mut PgConnection,
+    id: NotificationId,
+    attempts: i32,
+    not_before: OffsetDateTime,
+    error_code: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE notifications SET attempts = $2, not_before = $3, last_error = $4, \
+         claimed_by = NULL, lease_until = NULL WHERE id = $1",
+    )
+    .bind(id.as_uuid())
+    .bind(attempts)
+    .bind(not_before)
+    .bind(error_code)
+    .execute(conn)
+    .await
+    .map(drop)
+    .map_err(write_error)
+}
+
+pub(super) async fn give_up_notification(
+    conn: &mut PgConnection,
+    id: NotificationId,
+    attempts: i32,
+    error_code: &str,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE notifications SET status = 'failed', attempts = $2, last_error = $3, \
+         failed_at = $4, params = '{}'::jsonb, claimed_by = NULL, lease_until = NULL \
+         WHERE id = $1",
+    )
+    .bind(id.as_uuid())
+    .bind(attempts)
+    .bind(error_code)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(drop)
+    .map_err(write_error)
+}
+
+pub(super) async fn find_notification(
+    pool: &PgPool,
+    id: NotificationId,
+) -> Result<Option<RecordParts>, StoreError> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        record_columns!(),
+        " FROM notifications WHERE id = $1"
+    ))
+    .bind(id.as_uuid())
+    .fetch_optional(pool)
+    .await
+    .map_err(StoreError::from_query)?;
+    row.as_ref().map(record_parts_from_row).transpose()
+}
+
+pub(super) async fn find_notification_by_key(
+    pool: &PgPool,
+    key: &str,
+) -> Result<Option<RecordParts>, StoreError> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        record_columns!(),
+        " FROM notifications WHERE idempotency_key = $1"
+    ))
+    .bind(key)
+    .fetch_optional(pool)
+    .await
+    .map_err(StoreError::from_query)?;
+    row.as_ref().map(record_parts_from_row).transpose()
+}
+
+pub(super) async fn list_failed_notifications(
+    pool: &PgPool,
+    after: Option<NotificationId>,
+    limit: i64,
+) -> Result<Vec<RecordParts>, StoreError> {
+    let rows = match after {
+        None => {
+            sqlx::query(concat!(
+                "SELECT ",
+                record_columns!(),
+                " FROM notifications WHERE status = 'failed' ORDER BY id LIMIT $1"
+            ))
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        }
+        Some(after) => {
+            sqlx::query(concat!(
+                "SELECT ",
+                record_columns!(),
+                " FROM notifications WHERE status = 'failed' AND id > $1 ORDER BY id LIMIT $2"
+            ))
+            .bind(after.as_uuid())
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        }
+    }
+    .map_err(StoreError::from_query)?;
+    rows.iter().map(record_parts_from_row).collect()
+}
+
+pub(super) async fn delete_finished_notifications(
+    pool: &PgPool,
+    before: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    sqlx::query(
+        "DELETE FROM notifications WHERE (status = 'sent' AND sent_at < $1) \
+         OR (status = 'failed' AND failed_at < $1)",
+    )
+    .bind(before)
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected())
+    .map_err(StoreError::from_query)
+}
+
+fn claimed_parts_from_row(row: &PgRow) -> Result<ClaimedParts, StoreError> {
+    Ok(ClaimedParts {
+        id: row.try_get("id").map_err(StoreError::from_query)?,
+        recipient: row
+            .try_get("recipient_id")
+            .map_err(StoreError::from_query)?,
+        channel: row.try_get("channel").map_err(StoreError::from_query)?,
+        address: row.try_get("address").map_err(StoreError::from_query)?,
+        template: row.try_get("template").map_err(StoreError::from_query)?,
+        params: row.try_get("params").map_err(StoreError::from_query)?,
+        idempotency_key: row
+            .try_get("idempotency_key")
+            .map_err(StoreError::from_query)?,
+        attempts: row.try_get("attempts").map_err(StoreError::from_query)?,
+        lease_until: row.try_get("lease_until").map_err(StoreError::from_query)?,
+        quiet_zone: row.try_get("quiet_zone").map_err(StoreError::from_query)?,
+    })
+}
+
+fn record_parts_from_row(row: &PgRow) -> Result<RecordParts, StoreError> {
+    Ok(RecordParts {
+        id: row.try_get("id").map_err(StoreError::from_query)?,
+        recipient: row
+            .try_get("recipient_id")
+            .map_err(StoreError::from_query)?,
+        channel: row.try_get("channel").map_err(StoreError::from_query)?,
+        template: row.try_get("template").map_err(StoreError::from_query)?,
+        idempotency_key: row
+            .try_get("idempotency_key")
+            .map_err(StoreError::from_query)?,
+        status: row.try_get("status").map_err(StoreError::from_query)?,
+        attempts: row.try_get("attempts").map_err(StoreError::from_query)?,
+        last_error: row.try_get("last_error").map_err(StoreError::from_query)?,
+        not_before: row.try_get("not_before").map_err(StoreError::from_query)?,
+        created_at: row.try_get("created_at").map_err(StoreError::from_query)?,
+        sent_at: row.try_get("sent_at").map_err(StoreError::from_query)?,
+        failed_at: row.try_get("failed_at").map_err(StoreError::from_query)?,
     })
 }

@@ -1,4 +1,5 @@
-//! The registers on SQLite: persons, sessions, pending logins, logout tokens, audit events.
+//! The registers on SQLite: persons, sessions, pending logins, logout tokens, audit events,
+//! contact information and the notification outbox.
 //!
 //! Column encodings (see `migrations/README.md`): ids as hyphenated lower-case UUID text,
 //! dates as `YYYY-MM-DD`, timestamps as fixed-width RFC 3339 UTC text with microseconds
@@ -6,17 +7,21 @@
 //! SHA-256 hashes as 32-byte `BLOB`s.
 
 use secrecy::{ExposeSecret as _, SecretString};
-use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
 use sqlx::Row;
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime, PrimitiveDateTime};
 use uuid::Uuid;
 
+use super::contact::{mailbox_columns, ContactParts, StoredVerification};
+use super::outbox::{ClaimedParts, NotificationRow, RecordParts, RetryParts};
 use super::{now_utc_micros, write_error, NewLoginStateRow, NewSessionRow, StoreError};
 use crate::access::Loa;
 use crate::audit::{AuditCursor, AuditEvent, AuditKind};
+use crate::contact::{ContactInfo, ContactMethod};
 use crate::identity::NationalId;
+use crate::outbox::{NotificationId, NotificationStatus, EXPIRED_ERROR};
 use crate::person::{Language, NewPerson, Person, PersonId};
 use crate::session::{LoginState, Session};
 
@@ -451,8 +456,8 @@ macro_rules! audit_columns {
     };
 }
 
-pub(super) async fn insert_audit_event(
-    pool: &SqlitePool,
+pub(super) async fn insert_audit_event<'e>(
+    executor: impl sqlx::SqliteExecutor<'e>,
     event: &AuditEvent,
 ) -> Result<(), StoreError> {
     sqlx::query(concat!(
@@ -467,7 +472,7 @@ pub(super) async fn insert_audit_event(
     .bind(event.loa.map(Loa::as_str))
     .bind(event.provider.as_deref())
     .bind(encode_timestamp(event.at)?)
-    .execute(pool)
+    .execute(executor)
     .await
     .map(drop)
     .map_err(write_error)
@@ -546,6 +551,652 @@ fn audit_event_from_row(row: &SqliteRow) -> Result<AuditEvent, StoreError> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Contact information
+
+macro_rules! contact_columns {
+    () => {
+        "p.id AS person_id, p.national_id, p.language, c.status, c.email, c.email_updated_at, \
+         c.email_verified_at, c.mobile, c.mobile_updated_at, c.mobile_verified_at, c.reserved, \
+         c.reservation_changed_at, c.mailbox, c.mailbox_provider"
+    };
+}
+
+pub(super) async fn find_contact(
+    conn: &mut SqliteConnection,
+    person: PersonId,
+) -> Result<Option<ContactParts>, StoreError> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        contact_columns!(),
+        " FROM persons p LEFT JOIN contact_info c ON c.person_id = p.id WHERE p.id = ?1"
+    ))
+    .bind(encode_id(person))
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(StoreError::from_query)?;
+    row.as_ref().map(contact_parts_from_row).transpose()
+}
+
+/// The transaction is `BEGIN IMMEDIATE`: it holds the write lock already, so the row read
+/// here cannot change before this transaction writes it.
+pub(super) async fn lock_contact(
+    conn: &mut SqliteConnection,
+    person: PersonId,
+    now: OffsetDateTime,
+) -> Result<Option<ContactParts>, StoreError> {
+    // `WHERE` on the SELECT also keeps SQLite from reading `ON CONFLICT` as a join's `ON`.
+    sqlx::query(
+        "INSERT INTO contact_info (person_id, status, reserved, mailbox, created_at, updated_at) \
+         SELECT id, 'not_registered', 0, 'portal', ?2, ?2 FROM persons WHERE id = ?1 \
+         ON CONFLICT (person_id) DO NOTHING",
+    )
+    .bind(encode_id(person))
+    .bind(encode_timestamp(now)?)
+    .execute(&mut *conn)
+    .await
+    .map_err(write_error)?;
+    find_contact(conn, person).await
+}
+
+pub(super) async fn write_contact(
+    conn: &mut SqliteConnection,
+    info: &ContactInfo,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let (mailbox, provider) = mailbox_columns(&info.mailbox);
+    let email = info.email.as_ref();
+    let mobile = info.mobile.as_ref();
+    sqlx::query(
+        "UPDATE contact_info SET status = ?2, email = ?3, email_updated_at = ?4, \
+         email_verified_at = ?5, mobile = ?6, mobile_updated_at = ?7, mobile_verified_at = ?8, \
+         reserved = ?9, reservation_changed_at = ?10, mailbox = ?11, mailbox_provider = ?12, \
+         updated_at = ?13 WHERE person_id = ?1",
+    )
+    .bind(encode_id(info.person))
+    .bind(info.status.code())
+    .bind(email.map(|email| email.value.as_str()))
+    .bind(encode_optional_timestamp(
+        email.map(|email| email.updated_at),
+    )?)
+    .bind(encode_optional_timestamp(
+        email.and_then(|email| email.verified_at),
+    )?)
+    .bind(mobile.map(|mobile| mobile.value.as_str()))
+    .bind(encode_optional_timestamp(
+        mobile.map(|mobile| mobile.updated_at),
+    )?)
+    .bind(encode_optional_timestamp(
+        mobile.and_then(|mobile| mobile.verified_at),
+    )?)
+    .bind(info.reserved)
+    .bind(encode_optional_timestamp(info.reservation_changed_at)?)
+    .bind(mailbox)
+    .bind(provider)
+    .bind(encode_timestamp(now)?)
+    .execute(conn)
+    .await
+    .map(drop)
+    .map_err(write_error)
+}
+
+pub(super) async fn write_language(
+    conn: &mut SqliteConnection,
+    person: PersonId,
+    language: Language,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE persons SET language = ?2, updated_at = ?3 WHERE id = ?1")
+        .bind(encode_id(person))
+        .bind(language.code())
+        .bind(encode_timestamp(now)?)
+        .execute(conn)
+        .await
+        .map(drop)
+        .map_err(write_error)
+}
+
+fn contact_parts_from_row(row: &SqliteRow) -> Result<ContactParts, StoreError> {
+    let person: String = row.try_get("person_id").map_err(StoreError::from_query)?;
+    Ok(ContactParts {
+        person: person.parse().map_err(|_| StoreError::Corrupt {
+            what: "contact_info.person_id",
+        })?,
+        national_id: row.try_get("national_id").map_err(StoreError::from_query)?,
+        language: row.try_get("language").map_err(StoreError::from_query)?,
+        status: row.try_get("status").map_err(StoreError::from_query)?,
+        email: row.try_get("email").map_err(StoreError::from_query)?,
+        email_updated_at: optional_timestamp_column(
+            row,
+            "email_updated_at",
+            "contact_info.email_updated_at",
+        )?,
+        email_verified_at: optional_timestamp_column(
+            row,
+            "email_verified_at",
+            "contact_info.email_verified_at",
+        )?,
+        mobile: row.try_get("mobile").map_err(StoreError::from_query)?,
+        mobile_updated_at: optional_timestamp_column(
+            row,
+            "mobile_updated_at",
+            "contact_info.mobile_updated_at",
+        )?,
+        mobile_verified_at: optional_timestamp_column(
+            row,
+            "mobile_verified_at",
+            "contact_info.mobile_verified_at",
+        )?,
+        reserved: row.try_get("reserved").map_err(StoreError::from_query)?,
+        reservation_changed_at: optional_timestamp_column(
+            row,
+            "reservation_changed_at",
+            "contact_info.reservation_changed_at",
+        )?,
+        mailbox: row.try_get("mailbox").map_err(StoreError::from_query)?,
+        mailbox_provider: row
+            .try_get("mailbox_provider")
+            .map_err(StoreError::from_query)?,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verification codes
+
+pub(super) async fn list_verifications(
+    conn: &mut SqliteConnection,
+    person: PersonId,
+) -> Result<Vec<StoredVerification>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, method, new_value, code_salt, code_hash, attempts, created_at, expires_at \
+         FROM contact_verifications WHERE person_id = ?1 ORDER BY method",
+    )
+    .bind(encode_id(person))
+    .fetch_all(conn)
+    .await
+    .map_err(StoreError::from_query)?;
+    rows.iter().map(verification_from_row).collect()
+}
+
+pub(super) async fn upsert_verification(
+    conn: &mut SqliteConnection,
+    person: PersonId,
+    verification: &StoredVerification,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO contact_verifications (id, person_id, method, new_value, code_salt, \
+         code_hash, attempts, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+         ON CONFLICT (person_id, method) DO UPDATE SET id = excluded.id, \
+         new_value = excluded.new_value, code_salt = excluded.code_salt, \
+         code_hash = excluded.code_hash, attempts = excluded.attempts, \
+         created_at = excluded.created_at, expires_at = excluded.expires_at",
+    )
+    .bind(encode_uuid(verification.id))
+    .bind(encode_id(person))
+    .bind(verification.method.code())
+    .bind(&verification.new_value)
+    .bind(&verification.code_salt[..])
+    .bind(&verification.code_hash[..])
+    .bind(i64::from(verification.attempts))
+    .bind(encode_timestamp(verification.created_at)?)
+    .bind(encode_timestamp(verification.expires_at)?)
+    .execute(conn)
+    .await
+    .map(drop)
+    .map_err(write_error)
+}
+
+pub(super) async fn set_verification_attempts(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+    attempts: u32,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE contact_verifications SET attempts = ?2 WHERE id = ?1")
+        .bind(encode_uuid(id))
+        .bind(i64::from(attempts))
+        .execute(conn)
+        .await
+        .map(drop)
+        .map_err(write_error)
+}
+
+pub(super) async fn delete_verification(
+    conn: &mut SqliteConnection,
+    person: PersonId,
+    method: ContactMethod,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM contact_verifications WHERE person_id = ?1 AND method = ?2")
+        .bind(encode_id(person))
+        .bind(method.code())
+        .execute(conn)
+        .await
+        .map(drop)
+        .map_err(write_error)
+}
+
+pub(super) async fn delete_expired_verifications(
+    pool: &SqlitePool,
+    before: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    sqlx::query("DELETE FROM contact_verifications WHERE expires_at <= ?1")
+        .bind(encode_timestamp(before)?)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected())
+        .map_err(StoreError::from_query)
+}
+
+pub(super) async fn recent_code_sends(
+    conn: &mut SqliteConnection,
+    person: PersonId,
+    method: ContactMethod,
+    since: OffsetDateTime,
+) -> Result<Vec<OffsetDateTime>, StoreError> {
+    let rows: Vec<String> = sqlx::query_scalar(
+        "SELECT sent_at FROM contact_code_sends \
+         WHERE person_id = ?1 AND method = ?2 AND sent_at > ?3 ORDER BY sent_at",
+    )
+    .bind(encode_id(person))
+    .bind(method.code())
+    .bind(encode_timestamp(since)?)
+    .fetch_all(conn)
+    .await
+    .map_err(StoreError::from_query)?;
+    rows.iter()
+        .map(|text| {
+            decode_timestamp(text).ok_or(StoreError::Corrupt {
+                what: "contact_code_send.sent_at",
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn record_code_send(
+    conn: &mut SqliteConnection,
+    person: PersonId,
+    method: ContactMethod,
+    at: OffsetDateTime,
+    forget_before: OffsetDateTime,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "DELETE FROM contact_code_sends WHERE person_id = ?1 AND method = ?2 AND sent_at <= ?3",
+    )
+    .bind(encode_id(person))
+    .bind(method.code())
+    .bind(encode_timestamp(forget_before)?)
+    .execute(&mut *conn)
+    .await
+    .map_err(write_error)?;
+    sqlx::query(
+        "INSERT INTO contact_code_sends (person_id, method, sent_at) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (person_id, method, sent_at) DO NOTHING",
+    )
+    .bind(encode_id(person))
+    .bind(method.code())
+    .bind(encode_timestamp(at)?)
+    .execute(conn)
+    .await
+    .map(drop)
+    .map_err(write_error)
+}
+
+fn verification_from_row(row: &SqliteRow) -> Result<StoredVerification, StoreError> {
+    let method: String = row.try_get("method").map_err(StoreError::from_query)?;
+    let attempts: i64 = row.try_get("attempts").map_err(StoreError::from_query)?;
+    Ok(StoredVerification {
+        id: uuid_column(row, "id", "contact_verification.id")?,
+        method: ContactMethod::from_code(&method).ok_or(StoreError::Corrupt {
+            what: "contact_verification.method",
+        })?,
+        new_value: row.try_get("new_value").map_err(StoreError::from_query)?,
+        code_salt: row.try_get("code_salt").map_err(StoreError::from_query)?,
+        code_hash: row.try_get("code_hash").map_err(StoreError::from_query)?,
+        attempts: u32::try_from(attempts).map_err(|_| StoreError::Corrupt {
+            what: "contact_verification.attempts",
+        })?,
+        created_at: timestamp_column(row, "created_at", "contact_verification.created_at")?,
+        expires_at: timestamp_column(row, "expires_at", "contact_verification.expires_at")?,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notification outbox
+
+macro_rules! claimed_columns {
+    () => {
+        "id, recipient_id, channel, address, template, params, idempotency_key, attempts, \
+         lease_until, quiet_zone"
+    };
+}
+
+macro_rules! record_columns {
+    () => {
+        "id, recipient_id, channel, template, idempotency_key, status, attempts, last_error, \
+         not_before, created_at, sent_at, failed_at"
+    };
+}
+
+pub(super) async fn insert_notification(
+    conn: &mut SqliteConnection,
+    row: &NotificationRow<'_>,
+) -> Result<Option<NotificationId>, StoreError> {
+    let notification = row.notification;
+    let id: Option<String> = sqlx::query_scalar(
+        "INSERT INTO notifications (id, recipient_id, channel, address, template, params, \
+         idempotency_key, status, attempts, not_before, send_by, quiet_zone, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', 0, ?8, ?9, ?10, ?11) \
+         ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+    )
+    .bind(encode_uuid(row.id.as_uuid()))
+    .bind(encode_id(notification.recipient()))
+    .bind(notification.to().channel().code())
+    .bind(notification.to().as_str())
+    .bind(notification.template().code())
+    .bind(&row.params)
+    .bind(notification.idempotency_key())
+    .bind(encode_timestamp(notification.earliest())?)
+    .bind(encode_optional_timestamp(notification.latest())?)
+    .bind(notification.quiet_zone().map(|zone| zone.iana_name()))
+    .bind(encode_timestamp(row.created_at)?)
+    .fetch_optional(conn)
+    .await
+    .map_err(write_error)?;
+    id.map(|id| decode_notification_id(&id)).transpose()
+}
+
+pub(super) async fn find_notification_id_by_key(
+    conn: &mut SqliteConnection,
+    key: &str,
+) -> Result<Option<NotificationId>, StoreError> {
+    let id: Option<String> =
+        sqlx::query_scalar("SELECT id FROM notifications WHERE idempotency_key = ?1")
+            .bind(key)
+            .fetch_optional(conn)
+            .await
+            .map_err(StoreError::from_query)?;
+    id.map(|id| decode_notification_id(&id)).transpose()
+}
+
+pub(super) async fn expire_overdue_notifications(
+    conn: &mut SqliteConnection,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    sqlx::query(
+        "UPDATE notifications SET status = ?2, failed_at = ?1, last_error = ?3, params = '{}', \
+         claimed_by = NULL, lease_until = NULL \
+         WHERE status = 'pending' AND send_by IS NOT NULL AND send_by <= ?1 \
+         AND (lease_until IS NULL OR lease_until <= ?1)",
+    )
+    .bind(encode_timestamp(now)?)
+    .bind(NotificationStatus::Failed.code())
+    .bind(EXPIRED_ERROR)
+    .execute(conn)
+    .await
+    .map(|done| done.rows_affected())
+    .map_err(write_error)
+}
+
+/// One statement in a `BEGIN IMMEDIATE` transaction: no other writer can run between the
+/// choice of rows and their lease. (SQLite's `UPDATE … LIMIT` is a compile-time option, hence
+/// the sub-select.)
+pub(super) async fn claim_notifications(
+    conn: &mut SqliteConnection,
+    now: OffsetDateTime,
+    worker: &str,
+    limit: i64,
+    lease_until: OffsetDateTime,
+) -> Result<Vec<ClaimedParts>, StoreError> {
+    let rows = sqlx::query(concat!(
+        "UPDATE notifications SET claimed_by = ?3, lease_until = ?4 WHERE id IN (\
+         SELECT id FROM notifications WHERE status = 'pending' AND not_before <= ?1 \
+         AND (lease_until IS NULL OR lease_until <= ?1) ORDER BY not_before, id LIMIT ?2) \
+         RETURNING ",
+        claimed_columns!()
+    ))
+    .bind(encode_timestamp(now)?)
+    .bind(limit)
+    .bind(worker)
+    .bind(encode_timestamp(lease_until)?)
+    .fetch_all(conn)
+    .await
+    .map_err(write_error)?;
+    rows.iter().map(claimed_parts_from_row).collect()
+}
+
+pub(super) async fn release_notification(
+    conn: &mut SqliteConnection,
+    id: NotificationId,
+    worker: &str,
+    not_before: OffsetDateTime,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE notifications SET claimed_by = NULL, lease_until = NULL, not_before = ?3 \
+         WHERE id = ?1 AND claimed_by = ?2 AND status = 'pending'",
+    )
+    .bind(encode_uuid(id.as_uuid()))
+    .bind(worker)
+    .bind(encode_timestamp(not_before)?)
+    .execute(conn)
+    .await
+    .map(drop)
+    .map_err(write_error)
+}
+
+pub(super) async fn mark_notification_sent(
+    pool: &SqlitePool,
+    id: NotificationId,
+    worker: &str,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    sqlx::query(
+        "UPDATE notifications SET status = 'sent', sent_at = ?3, params = '{}', \
+         claimed_by = NULL, lease_until = NULL \
+         WHERE id = ?1 AND claimed_by = ?2 AND status = 'pending'",
+    )
+    .bind(encode_uuid(id.as_uuid()))
+    .bind(worker)
+    .bind(encode_timestamp(now)?)
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected())
+    .map_err(write_error)
+}
+
+pub(super) async fn lock_claimed_notification(
+    conn: &mut SqliteConnection,
+    id: NotificationId,
+    worker: &str,
+) -> Result<Option<RetryParts>, StoreError> {
+    let row = sqlx::query(
+        "SELECT attempts, quiet_zone FROM notifications \
+         WHERE id = ?1 AND claimed_by = ?2 AND status = 'pending'",
+    )
+    .bind(encode_uuid(id.as_uuid()))
+    .bind(worker)
+    .fetch_optional(conn)
+    .await
+    .map_err(StoreError::from_query)?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let attempts: i64 = row.try_get("attempts").map_err(StoreError::from_query)?;
+    Ok(Some(RetryParts {
+        attempts: i32::try_from(attempts).map_err(|_| StoreError::Corrupt {
+            what: "notification.attempts",
+        })?,
+        quiet_zone: row.try_get("quiet_zone").map_err(StoreError::from_query)?,
+    }))
+}
+
+pub(super) async fn schedule_notification_retry(
+    conn: &mut SqliteConnection,
+    id: NotificationId,
+    attempts: i32,
+    not_before: OffsetDateTime,
+    error_code: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE notifications SET attempts = ?2, not_before = ?3, last_error = ?4, \
+         claimed_by = NULL, lease_until = NULL WHERE id = ?1",
+    )
+    .bind(encode_uuid(id.as_uuid()))
+    .bind(attempts)
+    .bind(encode_timestamp(not_before)?)
+    .bind(error_code)
+    .execute(conn)
+    .await
+    .map(drop)
+    .map_err(write_error)
+}
+
+pub(super) async fn give_up_notification(
+    conn: &mut SqliteConnection,
+    id: NotificationId,
+    attempts: i32,
+    error_code: &str,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE notifications SET status = 'failed', attempts = ?2, last_error = ?3, \
+         failed_at = ?4, params = '{}', claimed_by = NULL, lease_until = NULL WHERE id = ?1",
+    )
+    .bind(encode_uuid(id.as_uuid()))
+    .bind(attempts)
+    .bind(error_code)
+    .bind(encode_timestamp(now)?)
+    .execute(conn)
+    .await
+    .map(drop)
+    .map_err(write_error)
+}
+
+pub(super) async fn find_notification(
+    pool: &SqlitePool,
+    id: NotificationId,
+) -> Result<Option<RecordParts>, StoreError> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        record_columns!(),
+        " FROM notifications WHERE id = ?1"
+    ))
+    .bind(encode_uuid(id.as_uuid()))
+    .fetch_optional(pool)
+    .await
+    .map_err(StoreError::from_query)?;
+    row.as_ref().map(record_parts_from_row).transpose()
+}
+
+pub(super) async fn find_notification_by_key(
+    pool: &SqlitePool,
+    key: &str,
+) -> Result<Option<RecordParts>, StoreError> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        record_columns!(),
+        " FROM notifications WHERE idempotency_key = ?1"
+    ))
+    .bind(key)
+    .fetch_optional(pool)
+    .await
+    .map_err(StoreError::from_query)?;
+    row.as_ref().map(record_parts_from_row).transpose()
+}
+
+pub(super) async fn list_failed_notifications(
+    pool: &SqlitePool,
+    after: Option<NotificationId>,
+    limit: i64,
+) -> Result<Vec<RecordParts>, StoreError> {
+    let rows = match after {
+        None => {
+            sqlx::query(concat!(
+                "SELECT ",
+                record_columns!(),
+                " FROM notifications WHERE status = 'failed' ORDER BY id LIMIT ?1"
+            ))
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        }
+        Some(after) => {
+            sqlx::query(concat!(
+                "SELECT ",
+                record_columns!(),
+                " FROM notifications WHERE status = 'failed' AND id > ?1 ORDER BY id LIMIT ?2"
+            ))
+            .bind(encode_uuid(after.as_uuid()))
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        }
+    }
+    .map_err(StoreError::from_query)?;
+    rows.iter().map(record_parts_from_row).collect()
+}
+
+pub(super) async fn delete_finished_notifications(
+    pool: &SqlitePool,
+    before: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    sqlx::query(
+        "DELETE FROM notifications WHERE (status = 'sent' AND sent_at < ?1) \
+         OR (status = 'failed' AND failed_at < ?1)",
+    )
+    .bind(encode_timestamp(before)?)
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected())
+    .map_err(StoreError::from_query)
+}
+
+fn claimed_parts_from_row(row: &SqliteRow) -> Result<ClaimedParts, StoreError> {
+    let attempts: i64 = row.try_get("attempts").map_err(StoreError::from_query)?;
+    Ok(ClaimedParts {
+        id: uuid_column(row, "id", "notification.id")?,
+        recipient: uuid_column(row, "recipient_id", "notification.recipient_id")?,
+        channel: row.try_get("channel").map_err(StoreError::from_query)?,
+        address: row.try_get("address").map_err(StoreError::from_query)?,
+        template: row.try_get("template").map_err(StoreError::from_query)?,
+        params: row.try_get("params").map_err(StoreError::from_query)?,
+        idempotency_key: row
+            .try_get("idempotency_key")
+            .map_err(StoreError::from_query)?,
+        attempts: i32::try_from(attempts).map_err(|_| StoreError::Corrupt {
+            what: "notification.attempts",
+        })?,
+        lease_until: timestamp_column(row, "lease_until", "notification.lease_until")?,
+        quiet_zone: row.try_get("quiet_zone").map_err(StoreError::from_query)?,
+    })
+}
+
+fn record_parts_from_row(row: &SqliteRow) -> Result<RecordParts, StoreError> {
+    let attempts: i64 = row.try_get("attempts").map_err(StoreError::from_query)?;
+    Ok(RecordParts {
+        id: uuid_column(row, "id", "notification.id")?,
+        recipient: uuid_column(row, "recipient_id", "notification.recipient_id")?,
+        channel: row.try_get("channel").map_err(StoreError::from_query)?,
+        template: row.try_get("template").map_err(StoreError::from_query)?,
+        idempotency_key: row
+            .try_get("idempotency_key")
+            .map_err(StoreError::from_query)?,
+        status: row.try_get("status").map_err(StoreError::from_query)?,
+        attempts: i32::try_from(attempts).map_err(|_| StoreError::Corrupt {
+            what: "notification.attempts",
+        })?,
+        last_error: row.try_get("last_error").map_err(StoreError::from_query)?,
+        not_before: timestamp_column(row, "not_before", "notification.not_before")?,
+        created_at: timestamp_column(row, "created_at", "notification.created_at")?,
+        sent_at: optional_timestamp_column(row, "sent_at", "notification.sent_at")?,
+        failed_at: optional_timestamp_column(row, "failed_at", "notification.failed_at")?,
+    })
+}
+
+fn decode_notification_id(text: &str) -> Result<NotificationId, StoreError> {
+    text.parse().map_err(|_| StoreError::Corrupt {
+        what: "notification.id",
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
 // Encodings
 
 fn encode_id(id: PersonId) -> String {
@@ -564,6 +1215,27 @@ fn timestamp_column(
 ) -> Result<OffsetDateTime, StoreError> {
     let text: String = row.try_get(column).map_err(StoreError::from_query)?;
     decode_timestamp(&text).ok_or(StoreError::Corrupt { what })
+}
+
+/// Reads a UUID text column.
+fn uuid_column(row: &SqliteRow, column: &str, what: &'static str) -> Result<Uuid, StoreError> {
+    let text: String = row.try_get(column).map_err(StoreError::from_query)?;
+    Uuid::parse_str(&text).map_err(|_| StoreError::Corrupt { what })
+}
+
+/// Reads a nullable timestamp column.
+fn optional_timestamp_column(
+    row: &SqliteRow,
+    column: &str,
+    what: &'static str,
+) -> Result<Option<OffsetDateTime>, StoreError> {
+    let text: Option<String> = row.try_get(column).map_err(StoreError::from_query)?;
+    text.map(|text| decode_timestamp(&text).ok_or(StoreError::Corrupt { what }))
+        .transpose()
+}
+
+fn encode_optional_timestamp(at: Option<OffsetDateTime>) -> Result<Option<String>, StoreError> {
+    at.map(encode_timestamp).transpose()
 }
 
 fn encode_date(date: Date) -> Result<String, StoreError> {

@@ -1,0 +1,879 @@
+//! The contact and reservation register (as Norway's KRR): each person's e-mail address and
+//! mobile number, whether they reserve themselves against digital communication, which
+//! digital mailbox they use, and the language they want to be written to in.
+//!
+//! - [`EmailAddress`] and [`MobileNumber`]: validated, normalised values. Their `Debug` and
+//!   `Display` are masked (`k***@example.no`, `+47 *** ** 567`), so a value that ends up in a
+//!   log line says which one it was without saying what it is; the value itself comes out
+//!   through `as_str`.
+//! - [`ContactInfo`]: one person's entry as stored, with the rules that decide whether the
+//!   person may be notified ([`ContactInfo::can_be_notified`]) and whether they should be
+//!   asked to confirm it ([`ContactInfo::is_stale`]).
+//! - Changing an address is a two-step affair: the new value waits in a pending verification
+//!   (a 6-digit code sent to it, stored only as a salted hash) and the old value stays in
+//!   force until the code comes back ([`VerifyOutcome`]).
+//!
+//! The storage side is [`ContactRegister`](crate::ContactRegister): reading takes an
+//! [`Access<ReadContact>`](crate::ReadContact), changing an
+//! [`Access<ManageContact>`](crate::ManageContact). A server function asks the policy, parses
+//! the input with the person's country, and calls the register:
+//!
+//! ```no_run
+//! use borgerportal::{
+//!     Actor, ContactError, ContactRegister, Database, ManageContact, MobileNumber, Policy,
+//!     ReadContact,
+//! };
+//! use time::OffsetDateTime;
+//!
+//! async fn change_mobile(db: &Database, actor: &Actor, typed: &str) -> Result<(), ContactError> {
+//!     let Actor::Citizen { person, .. } = actor else { return Ok(()) };
+//!     // A real server function maps `Denied` to its own error (step-up, no authority).
+//!     let (Ok(read), Ok(manage)) = (
+//!         Policy::authorize::<ReadContact>(actor, *person),
+//!         Policy::authorize::<ManageContact>(actor, *person),
+//!     ) else {
+//!         return Ok(());
+//!     };
+//!     let info = db.find_contact_info(&read).await?;
+//!     let mobile = MobileNumber::parse(typed, info.country)?;
+//!     let sent = db.request_mobile_change(&manage, mobile, OffsetDateTime::now_utc()).await?;
+//!     // The SMS with the code is already queued; show "code sent, valid until …".
+//!     let _ = sent.expires_at;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! A proof for one capability does not stand in for the other:
+//!
+//! ```compile_fail
+//! use borgerportal::{Actor, ContactRegister, Database, Loa, ManageContact, Policy, ReadContact};
+//!
+//! async fn reserve(db: &Database, actor: &Actor) {
+//!     let me = match actor { Actor::Citizen { person, .. } => *person, _ => return };
+//!     let read_only = Policy::authorize::<ReadContact>(actor, me).unwrap();
+//!     // error[E0308]: expected `&Access<ManageContact>`, found `&Access<ReadContact>`
+//!     db.set_reservation(&read_only, true, time::OffsetDateTime::now_utc()).await;
+//! }
+//! ```
+
+use std::fmt;
+
+use rand::Rng as _;
+use sha2::{Digest as _, Sha256};
+use time::{Duration, OffsetDateTime};
+
+use crate::identity::Country;
+use crate::person::{Language, PersonId};
+use crate::storage::StoreError;
+
+/// How long a verification code is valid after it is sent.
+pub const CODE_LIFETIME: Duration = Duration::minutes(10);
+/// Wrong codes allowed per code; after that the code is dead and a new one must be sent.
+pub const MAX_CODE_ATTEMPTS: u32 = 5;
+/// The shortest time between two codes sent to the same person on the same channel.
+pub const CODE_RESEND_INTERVAL: Duration = Duration::seconds(60);
+/// The most codes sent to one person on one channel within [`CODE_WINDOW`].
+pub const MAX_CODES_PER_WINDOW: usize = 5;
+/// The sliding window for [`MAX_CODES_PER_WINDOW`].
+pub const CODE_WINDOW: Duration = Duration::hours(1);
+/// Contact information not confirmed for this long must not be used to notify about
+/// decisions (KRR's rule: 18 months; here 548 days, 18 average months).
+pub const DEFAULT_STALENESS: Duration = Duration::days(548);
+
+/// Longest e-mail address accepted (RFC 5321's path limit less the angle brackets).
+const MAX_EMAIL_LEN: usize = 254;
+/// Longest local part (before the `@`), RFC 5321.
+const MAX_LOCAL_PART_LEN: usize = 64;
+/// Longest domain name in its ASCII form, and longest label in it.
+const MAX_DOMAIN_LEN: usize = 253;
+const MAX_LABEL_LEN: usize = 63;
+/// Longest text looked at before giving up: stops a megabyte of input from reaching IDNA.
+const MAX_INPUT_LEN: usize = 512;
+/// Characters allowed in a dot-atom local part besides ASCII letters and digits (RFC 5322
+/// `atext`; the same set the browser's `<input type="email">` allows).
+const LOCAL_PART_SPECIALS: &str = "!#$%&'*+/=?^_`{|}~-";
+/// E.164: at most 15 digits after the `+`; the shortest real numbers (small island states)
+/// have 7.
+const E164_MAX_DIGITS: usize = 15;
+const E164_MIN_DIGITS: usize = 7;
+/// Norwegian and Danish subscriber numbers have 8 digits.
+const NORDIC_NATIONAL_DIGITS: usize = 8;
+/// Longest mailbox provider name.
+const MAX_PROVIDER_LEN: usize = 64;
+/// Digits in a verification code.
+pub const CODE_DIGITS: usize = 6;
+/// Random bytes salted into each code's hash.
+pub(crate) const CODE_SALT_BYTES: usize = 16;
+/// Domain separation for the code hash: a hash from here is useless anywhere else.
+const CODE_HASH_CONTEXT: &[u8] = b"borgerportal.contact-code.v1";
+
+// ---------------------------------------------------------------------------------------------
+// Input errors
+
+/// Why a typed-in contact value was refused.
+///
+/// Each variant has a stable [`code`](ContactInputError::code) that the UI translates; the
+/// `Display` text is for developers and never repeats the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum ContactInputError {
+    /// No e-mail address was given (or only white space).
+    #[error("no e-mail address was given")]
+    EmailEmpty,
+    /// Not an e-mail address a mail server would accept (no `@`, a bad character, a domain
+    /// without a dot...).
+    #[error("not a valid e-mail address")]
+    EmailInvalid,
+    /// Longer than 254 characters (or a local part over 64).
+    #[error("the e-mail address is too long")]
+    EmailTooLong,
+    /// No mobile number was given.
+    #[error("no mobile number was given")]
+    MobileEmpty,
+    /// Something other than digits, spaces, dashes, dots, brackets and a leading `+`, or a
+    /// number that cannot exist (country code 0, a Danish number starting with 0 or 1).
+    #[error("not a valid mobile number")]
+    MobileInvalid,
+    /// Too few or too many digits (8 in Norway and Denmark, 7 to 15 in all with a country
+    /// code).
+    #[error("the mobile number has the wrong number of digits")]
+    MobileWrongLength,
+    /// A Norwegian number that is not a mobile number (those start with 4 or 9): an SMS to a
+    /// land line never arrives.
+    #[error("the number is not a mobile number")]
+    MobileNotMobile,
+    /// A mailbox provider name that is empty, too long, or holds other than letters, digits,
+    /// `.`, `_` and `-`.
+    #[error("not a known kind of mailbox provider name")]
+    MailboxProviderInvalid,
+}
+
+impl ContactInputError {
+    /// Stable, machine-readable code; the UI's translation files are keyed on it.
+    pub fn code(self) -> &'static str {
+        match self {
+            ContactInputError::EmailEmpty => "contact.email_empty",
+            ContactInputError::EmailInvalid => "contact.email_invalid",
+            ContactInputError::EmailTooLong => "contact.email_too_long",
+            ContactInputError::MobileEmpty => "contact.mobile_empty",
+            ContactInputError::MobileInvalid => "contact.mobile_invalid",
+            ContactInputError::MobileWrongLength => "contact.mobile_wrong_length",
+            ContactInputError::MobileNotMobile => "contact.mobile_not_mobile",
+            ContactInputError::MailboxProviderInvalid => "contact.mailbox_provider_invalid",
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// E-mail
+
+/// A validated e-mail address: `local@domain`.
+///
+/// Normalised: surrounding white space removed; the domain lower-cased and, when it has
+/// letters such as `æøå`, converted to its ASCII (IDNA) form, which is what mail servers
+/// route on. The local part keeps its case (RFC 5321 leaves its meaning to the receiving
+/// server). Only dot-atom local parts are accepted (no quoted strings, comments or IP
+/// literals): what people type, and what the browser's `<input type="email">` checks too.
+///
+/// `Debug` and `Display` mask it (`k***@example.no`).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    /// Reads an address as typed by a person.
+    pub fn parse(input: &str) -> Result<EmailAddress, ContactInputError> {
+        let input = input.trim();
+        if input.is_empty() {
+            return Err(ContactInputError::EmailEmpty);
+        }
+        if input.len() > MAX_INPUT_LEN {
+            return Err(ContactInputError::EmailTooLong);
+        }
+        let (local, domain) = input
+            .rsplit_once('@')
+            .ok_or(ContactInputError::EmailInvalid)?;
+        if local.len() > MAX_LOCAL_PART_LEN {
+            return Err(ContactInputError::EmailTooLong);
+        }
+        if !is_dot_atom(local) {
+            return Err(ContactInputError::EmailInvalid);
+        }
+        let domain = normalise_domain(domain)?;
+        let address = format!("{local}@{domain}");
+        if address.len() > MAX_EMAIL_LEN {
+            return Err(ContactInputError::EmailTooLong);
+        }
+        Ok(EmailAddress(address))
+    }
+
+    /// The address, for sending and storing.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The address for its owner to read: the domain in Unicode (`kari@blåbær.no` rather than
+    /// `kari@xn--blbr-roah.no`).
+    pub fn for_display(&self) -> String {
+        let (local, domain) = self.split();
+        let (unicode, result) = idna::domain_to_unicode(domain);
+        if result.is_ok() {
+            format!("{local}@{unicode}")
+        } else {
+            self.0.clone()
+        }
+    }
+
+    /// `k***@example.no`: the first character of the local part and the domain.
+    pub fn masked(&self) -> String {
+        let (local, domain) = self.split();
+        let first: String = local.chars().take(1).collect();
+        format!("{first}***@{domain}")
+    }
+
+    fn split(&self) -> (&str, &str) {
+        self.0.rsplit_once('@').unwrap_or(("", &self.0))
+    }
+}
+
+impl fmt::Debug for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EmailAddress({})", self.masked())
+    }
+}
+
+impl fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.masked())
+    }
+}
+
+fn is_dot_atom(local: &str) -> bool {
+    !local.is_empty()
+        && local.split('.').all(|atom| {
+            !atom.is_empty()
+                && atom
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || LOCAL_PART_SPECIALS.contains(c))
+        })
+}
+
+/// Lower-cases (and for non-ASCII, IDNA-converts) a mail domain and checks it is a host name
+/// with at least two labels, each letters, digits and inner hyphens, and a top-level domain
+/// that is not all digits (so no IP addresses, no `localhost`).
+fn normalise_domain(domain: &str) -> Result<String, ContactInputError> {
+    let ascii = if domain.is_ascii() {
+        domain.to_ascii_lowercase()
+    } else {
+        idna::domain_to_ascii_strict(domain).map_err(|_| ContactInputError::EmailInvalid)?
+    };
+    if ascii.len() > MAX_DOMAIN_LEN {
+        return Err(ContactInputError::EmailTooLong);
+    }
+    let labels: Vec<&str> = ascii.split('.').collect();
+    let well_formed = labels.len() >= 2
+        && labels.iter().all(|label| {
+            !label.is_empty()
+                && label.len() <= MAX_LABEL_LEN
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+        && labels
+            .last()
+            .is_some_and(|tld| tld.len() >= 2 && !tld.bytes().all(|b| b.is_ascii_digit()));
+    if well_formed {
+        Ok(ascii)
+    } else {
+        Err(ContactInputError::EmailInvalid)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mobile numbers
+
+/// A validated mobile number in E.164 form: `+` and 7 to 15 digits, e.g. `+4791234567`.
+///
+/// Norwegian (`+47`) numbers must be mobile numbers (8 digits starting with 4 or 9); Danish
+/// (`+45`) numbers have 8 digits and do not start with 0 or 1 (Denmark has no separate mobile
+/// ranges any more). Numbers from elsewhere are checked for E.164 shape only.
+///
+/// `Debug` and `Display` mask it (`+47 *** ** 567`).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct MobileNumber(String);
+
+impl MobileNumber {
+    /// Reads a number as typed by a person. With a `+` or `00` in front it is international;
+    /// without, it is a national number of `default_country` (the person's own country:
+    /// `912 34 567` is `+4791234567` for someone registered in Norway). Spaces, dashes, dots
+    /// and brackets between digits are ignored.
+    pub fn parse(input: &str, default_country: Country) -> Result<MobileNumber, ContactInputError> {
+        let input = input.trim();
+        if input.is_empty() {
+            return Err(ContactInputError::MobileEmpty);
+        }
+        if input.len() > MAX_INPUT_LEN {
+            return Err(ContactInputError::MobileWrongLength);
+        }
+        let (plus, rest) = match input.strip_prefix('+') {
+            Some(rest) => (true, rest),
+            None => (false, input),
+        };
+        let mut digits = String::with_capacity(rest.len());
+        for c in rest.chars() {
+            match c {
+                '0'..='9' => digits.push(c),
+                ' ' | '\u{a0}' | '-' | '.' | '(' | ')' => {}
+                _ => return Err(ContactInputError::MobileInvalid),
+            }
+        }
+        if digits.is_empty() {
+            return Err(ContactInputError::MobileInvalid);
+        }
+        if plus {
+            international(&digits)
+        } else if let Some(rest) = digits.strip_prefix("00") {
+            international(rest)
+        } else {
+            national(&digits, default_country)
+        }
+    }
+
+    /// Reads a stored number (E.164, as [`as_str`](MobileNumber::as_str) gives it) back.
+    pub fn from_e164(stored: &str) -> Result<MobileNumber, ContactInputError> {
+        let digits = stored
+            .strip_prefix('+')
+            .ok_or(ContactInputError::MobileInvalid)?;
+        if !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ContactInputError::MobileInvalid);
+        }
+        international(digits)
+    }
+
+    /// The number in E.164 (`+4791234567`), for sending and storing.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The country the number belongs to, when it is Norwegian or Danish.
+    pub fn country(&self) -> Option<Country> {
+        if self.0.starts_with("+47") {
+            Some(Country::Norway)
+        } else if self.0.starts_with("+45") {
+            Some(Country::Denmark)
+        } else {
+            None
+        }
+    }
+
+    /// The number for its owner to read, grouped as each country writes it:
+    /// `+47 912 34 567`, `+45 12 34 56 78`; other countries' numbers as stored.
+    pub fn for_display(&self) -> String {
+        let digits = self.national_digits();
+        match (
+            self.country(),
+            digits.get(0..3),
+            digits.get(3..5),
+            digits.get(5..8),
+        ) {
+            (Some(Country::Norway), Some(a), Some(b), Some(c)) => format!("+47 {a} {b} {c}"),
+            (Some(Country::Denmark), ..) => {
+                let pairs: Vec<&str> = (0..digits.len())
+                    .step_by(2)
+                    .filter_map(|start| digits.get(start..start + 2))
+                    .collect();
+                format!("+45 {}", pairs.join(" "))
+            }
+            _ => self.0.clone(),
+        }
+    }
+
+    /// `+47 *** ** 567`: the country code (when Nordic) and the last three digits.
+    pub fn masked(&self) -> String {
+        let last: String = self
+            .0
+            .chars()
+            .skip(self.0.len().saturating_sub(3))
+            .collect();
+        match self.country() {
+            Some(Country::Norway) => format!("+47 *** ** {last}"),
+            Some(Country::Denmark) => format!("+45 *** ** {last}"),
+            None => format!("+*** ** {last}"),
+        }
+    }
+
+    /// The digits after the Nordic country code (all digits for other countries).
+    fn national_digits(&self) -> &str {
+        match self.country() {
+            Some(_) => self.0.get(3..).unwrap_or_default(),
+            None => self.0.get(1..).unwrap_or_default(),
+        }
+    }
+}
+
+impl fmt::Debug for MobileNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MobileNumber({})", self.masked())
+    }
+}
+
+impl fmt::Display for MobileNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.masked())
+    }
+}
+
+/// `digits` follow a `+` (or `00`): the country code first.
+fn international(digits: &str) -> Result<MobileNumber, ContactInputError> {
+    if let Some(national_digits) = digits.strip_prefix("47") {
+        return national(national_digits, Country::Norway);
+    }
+    if let Some(national_digits) = digits.strip_prefix("45") {
+        return national(national_digits, Country::Denmark);
+    }
+    if digits.starts_with('0') {
+        return Err(ContactInputError::MobileInvalid);
+    }
+    if !(E164_MIN_DIGITS..=E164_MAX_DIGITS).contains(&digits.len()) {
+        return Err(ContactInputError::MobileWrongLength);
+    }
+    Ok(MobileNumber(format!("+{digits}")))
+}
+
+/// A national number of `country` (no country code).
+fn national(digits: &str, country: Country) -> Result<MobileNumber, ContactInputError> {
+    if digits.len() != NORDIC_NATIONAL_DIGITS {
+        return Err(ContactInputError::MobileWrongLength);
+    }
+    match (country, digits.as_bytes().first()) {
+        (Country::Norway, Some(b'4' | b'9')) => Ok(MobileNumber(format!("+47{digits}"))),
+        (Country::Norway, _) => Err(ContactInputError::MobileNotMobile),
+        (Country::Denmark, Some(b'2'..=b'9')) => Ok(MobileNumber(format!("+45{digits}"))),
+        (Country::Denmark, _) => Err(ContactInputError::MobileInvalid),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The register's model
+
+/// The two ways to reach a person in the register.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ContactMethod {
+    /// An e-mail address.
+    Email,
+    /// A mobile number (reached by SMS).
+    Mobile,
+}
+
+impl ContactMethod {
+    /// Both, in the order a page shows them.
+    pub const ALL: [ContactMethod; 2] = [ContactMethod::Email, ContactMethod::Mobile];
+
+    /// `email` or `mobile`: as stored and as put in forms and URLs.
+    pub fn code(self) -> &'static str {
+        match self {
+            ContactMethod::Email => "email",
+            ContactMethod::Mobile => "mobile",
+        }
+    }
+
+    /// The method for a code from [`code`](ContactMethod::code); `None` otherwise.
+    pub fn from_code(code: &str) -> Option<ContactMethod> {
+        ContactMethod::ALL
+            .into_iter()
+            .find(|method| method.code() == code)
+    }
+}
+
+/// KRR's status of a person's entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ContactStatus {
+    /// The person has registered (and verified) at least one contact method.
+    Active,
+    /// The person had contact information and removed all of it.
+    Deleted,
+    /// The person never registered any.
+    NotRegistered,
+}
+
+impl ContactStatus {
+    /// `active`, `deleted` or `not_registered`: as stored and as agencies will see it.
+    pub fn code(self) -> &'static str {
+        match self {
+            ContactStatus::Active => "active",
+            ContactStatus::Deleted => "deleted",
+            ContactStatus::NotRegistered => "not_registered",
+        }
+    }
+
+    /// The status for a code from [`code`](ContactStatus::code); `None` otherwise.
+    pub fn from_code(code: &str) -> Option<ContactStatus> {
+        [
+            ContactStatus::Active,
+            ContactStatus::Deleted,
+            ContactStatus::NotRegistered,
+        ]
+        .into_iter()
+        .find(|status| status.code() == code)
+    }
+}
+
+/// Where the person's digital post goes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Mailbox {
+    /// The portal's own mailbox (the default).
+    Portal,
+    /// A mailbox run by a provider outside the portal (Digipost, e-Boks...).
+    External {
+        /// The provider's name, normalised as [`Mailbox::external`] does: lower case
+        /// letters, digits, `.`, `_`, `-`.
+        provider: String,
+    },
+}
+
+impl Mailbox {
+    /// An external mailbox, with the provider's name trimmed and lower-cased (`" e-Boks "` is
+    /// `e-boks`). Refused when empty, longer than 64, or holding other characters.
+    pub fn external(provider: &str) -> Result<Mailbox, ContactInputError> {
+        let provider = provider.trim().to_ascii_lowercase();
+        let valid = !provider.is_empty()
+            && provider.len() <= MAX_PROVIDER_LEN
+            && provider.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+            })
+            && provider
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphanumeric());
+        if valid {
+            Ok(Mailbox::External { provider })
+        } else {
+            Err(ContactInputError::MailboxProviderInvalid)
+        }
+    }
+
+    /// Checks a mailbox built by hand (the variant's field is public): the same rule as
+    /// [`Mailbox::external`], giving the normalised value.
+    pub fn validated(&self) -> Result<Mailbox, ContactInputError> {
+        match self {
+            Mailbox::Portal => Ok(Mailbox::Portal),
+            Mailbox::External { provider } => Mailbox::external(provider),
+        }
+    }
+}
+
+/// A contact value in force, with KRR's two timestamps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactValue<T> {
+    /// The address or number.
+    pub value: T,
+    /// When the value was last changed (set to this value).
+    pub updated_at: OffsetDateTime,
+    /// When the person last proved or confirmed it is right: a code came back, or they
+    /// confirmed it unchanged. `None` only for values from outside the portal that were never
+    /// verified here.
+    pub verified_at: Option<OffsetDateTime>,
+}
+
+impl<T> ContactValue<T> {
+    /// Whether the value was verified or confirmed less than `staleness` before `now`.
+    pub fn is_fresh(&self, now: OffsetDateTime, staleness: Duration) -> bool {
+        self.verified_at
+            .is_some_and(|verified_at| now - verified_at < staleness)
+    }
+}
+
+/// A change waiting for its code: the new value is not in force yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingChange<T> {
+    /// The value that takes effect when the code comes back.
+    pub new_value: T,
+    /// When the last code was sent.
+    pub sent_at: OffsetDateTime,
+    /// When that code stops working.
+    pub expires_at: OffsetDateTime,
+    /// Wrong codes still allowed (0: send a new code).
+    pub attempts_left: u32,
+}
+
+/// One person's entry in the contact and reservation register.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactInfo {
+    /// Whose entry this is.
+    pub person: PersonId,
+    /// The country of the person's national id: the default for numbers typed without `+`
+    /// (see [`MobileNumber::parse`]) and the zone of their SMS quiet hours.
+    pub country: Country,
+    /// Active, deleted or never registered.
+    pub status: ContactStatus,
+    /// The e-mail address in force, if any.
+    pub email: Option<ContactValue<EmailAddress>>,
+    /// The mobile number in force, if any.
+    pub mobile: Option<ContactValue<MobileNumber>>,
+    /// An e-mail change waiting for its code.
+    pub pending_email: Option<PendingChange<EmailAddress>>,
+    /// A mobile change waiting for its code.
+    pub pending_mobile: Option<PendingChange<MobileNumber>>,
+    /// Reserved against digital communication: the person gets post on paper.
+    pub reserved: bool,
+    /// When the reservation was last set or withdrawn (`None`: never touched).
+    pub reservation_changed_at: Option<OffsetDateTime>,
+    /// Where digital post goes.
+    pub mailbox: Mailbox,
+    /// The language letters and notifications are written in (the person's portal language).
+    pub language: Language,
+}
+
+impl ContactInfo {
+    /// The entry of someone who has registered nothing.
+    pub fn not_registered(person: PersonId, country: Country, language: Language) -> ContactInfo {
+        ContactInfo {
+            person,
+            country,
+            status: ContactStatus::NotRegistered,
+            email: None,
+            mobile: None,
+            pending_email: None,
+            pending_mobile: None,
+            reserved: false,
+            reservation_changed_at: None,
+            mailbox: Mailbox::Portal,
+            language,
+        }
+    }
+
+    /// KRR's notification status: whether the person may be notified at `now` about a letter
+    /// or a decision. No when they are reserved, and no when neither the e-mail address nor
+    /// the mobile number was verified or confirmed within `staleness` (usually
+    /// [`DEFAULT_STALENESS`]): old contact information must not be used.
+    pub fn can_be_notified(&self, now: OffsetDateTime, staleness: Duration) -> bool {
+        !self.reserved
+            && self.status == ContactStatus::Active
+            && (self.fresh_email(now, staleness).is_some()
+                || self.fresh_mobile(now, staleness).is_some())
+    }
+
+    /// The e-mail address, if it may be used for notifications at `now` (not reserved, and
+    /// confirmed within `staleness`).
+    pub fn fresh_email(&self, now: OffsetDateTime, staleness: Duration) -> Option<&EmailAddress> {
+        self.email
+            .as_ref()
+            .filter(|email| !self.reserved && email.is_fresh(now, staleness))
+            .map(|email| &email.value)
+    }
+
+    /// The mobile number, if it may be used for notifications at `now`.
+    pub fn fresh_mobile(&self, now: OffsetDateTime, staleness: Duration) -> Option<&MobileNumber> {
+        self.mobile
+            .as_ref()
+            .filter(|mobile| !self.reserved && mobile.is_fresh(now, staleness))
+            .map(|mobile| &mobile.value)
+    }
+
+    /// Whether to ask the person to confirm their contact information ("is this still
+    /// right?"): some value they have is older than `staleness` at `now`. Pass
+    /// [`DEFAULT_STALENESS`] for the hard limit, or less to ask before it is reached.
+    /// Someone with nothing registered has nothing to confirm (`false`).
+    pub fn is_stale(&self, now: OffsetDateTime, staleness: Duration) -> bool {
+        let email_stale = self
+            .email
+            .as_ref()
+            .is_some_and(|email| !email.is_fresh(now, staleness));
+        let mobile_stale = self
+            .mobile
+            .as_ref()
+            .is_some_and(|mobile| !mobile.is_fresh(now, staleness));
+        email_stale || mobile_stale
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verification codes
+
+/// A freshly made verification code: 6 digits, to be sent to the new address and typed back.
+///
+/// Only [`ContactRegister`](crate::ContactRegister)'s request calls make one, and they hand it
+/// out once. The register keeps only a salted hash; the queued message that carries it has it
+/// until it is sent (see [`Outbox`](crate::Outbox)). `Debug` hides it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct VerificationCode(String);
+
+impl VerificationCode {
+    /// A random code from the operating system's random source, leading zeros kept.
+    pub(crate) fn generate() -> VerificationCode {
+        let number: u32 = rand::rngs::OsRng.gen_range(0..1_000_000);
+        VerificationCode(format!("{number:06}"))
+    }
+
+    /// The digits, to put into the message.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for VerificationCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("VerificationCode(…)")
+    }
+}
+
+/// A code as typed back: white space removed; `None` unless exactly 6 ASCII digits remain.
+pub(crate) fn normalise_typed_code(typed: &str) -> Option<String> {
+    let code: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
+    (code.len() == CODE_DIGITS && code.bytes().all(|b| b.is_ascii_digit())).then_some(code)
+}
+
+/// A fresh random salt for one code.
+pub(crate) fn code_salt() -> [u8; CODE_SALT_BYTES] {
+    let mut salt = [0_u8; CODE_SALT_BYTES];
+    rand::rngs::OsRng.fill(&mut salt);
+    salt
+}
+
+/// The stored form of a code: SHA-256 over a fixed context, the row's random salt and the code.
+///
+/// Why not a slow hash: a 6-digit code has a million values, so no hash can keep it from
+/// someone holding the table; what protects it is that it lives 10 minutes and allows 5 tries.
+/// The salt keeps equal codes from looking equal and makes a hash useless for any other row.
+pub(crate) fn code_hash(salt: &[u8], code: &str) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(CODE_HASH_CONTEXT);
+    hasher.update(salt);
+    hasher.update(code.as_bytes());
+    hasher.finalize().into()
+}
+
+/// Compares two hashes in time independent of where they differ.
+pub(crate) fn hashes_match(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0_u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// What a request for a code gives back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeSent {
+    /// The code, for the caller that needs it (tests, a development mail catcher). The message
+    /// carrying it is already queued in the outbox: callers need not send it themselves.
+    pub code: VerificationCode,
+    /// Which method it was sent for.
+    pub method: ContactMethod,
+    /// When the code stops working.
+    pub expires_at: OffsetDateTime,
+    /// The earliest time another code may be asked for on this channel.
+    pub next_code_at: OffsetDateTime,
+}
+
+/// What became of a typed-back code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VerifyOutcome {
+    /// Right: the new value is in force and verified from now.
+    Verified,
+    /// Wrong (or not 6 digits); this many tries remain for this code (0: send a new one).
+    WrongCode {
+        /// Tries left.
+        attempts_left: u32,
+    },
+    /// The code was right or wrong, but too late: more than 10 minutes old. Send a new one.
+    Expired,
+    /// Five wrong codes were already typed for this code: send a new one.
+    TooManyAttempts,
+    /// No change is waiting for a code on this channel.
+    NoPending,
+}
+
+impl VerifyOutcome {
+    /// Stable, machine-readable code for the UI's message (`contact.verify.wrong_code`...).
+    pub fn code(self) -> &'static str {
+        match self {
+            VerifyOutcome::Verified => "contact.verify.verified",
+            VerifyOutcome::WrongCode { .. } => "contact.verify.wrong_code",
+            VerifyOutcome::Expired => "contact.verify.expired",
+            VerifyOutcome::TooManyAttempts => "contact.verify.too_many_attempts",
+            VerifyOutcome::NoPending => "contact.verify.no_pending",
+        }
+    }
+}
+
+/// Why a contact register call was refused or failed.
+///
+/// The `Display` text is for logs and names no address or number; the UI translates
+/// [`code`](ContactError::code).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ContactError {
+    /// The value typed in was refused.
+    #[error(transparent)]
+    Input(#[from] ContactInputError),
+    /// Too many codes asked for on this channel: wait `retry_after` and try again.
+    #[error("too many codes asked for; try again later")]
+    RateLimited {
+        /// How long until a code may be sent again.
+        retry_after: Duration,
+    },
+    /// The new value is the one already in force (to re-verify it, confirm instead).
+    #[error("the value is already the one in force")]
+    Unchanged,
+    /// A resend was asked for, but no change is waiting for a code on this channel.
+    #[error("no change is waiting for a code")]
+    NothingPending,
+    /// "Confirm my contact information" with no contact information to confirm.
+    #[error("there is no contact information to confirm")]
+    NothingToConfirm,
+    /// The proof's subject is not in the person register (should not happen).
+    #[error("the person is not registered")]
+    UnknownPerson,
+    /// The database failed; nothing was changed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ContactError {
+    /// Stable, machine-readable code; the UI's translation files are keyed on it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ContactError::Input(error) => error.code(),
+            ContactError::RateLimited { .. } => "contact.code_rate_limited",
+            ContactError::Unchanged => "contact.unchanged",
+            ContactError::NothingPending => "contact.nothing_pending",
+            ContactError::NothingToConfirm => "contact.nothing_to_confirm",
+            ContactError::UnknownPerson => "contact.unknown_person",
+            ContactError::Store(StoreError::Unavailable(_)) => "contact.unavailable",
+            ContactError::Store(_) => "contact.failed",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_six_digits_and_hashes_depend_on_salt_and_code() {
+        for _ in 0..50 {
+            let code = VerificationCode::generate();
+            assert_eq!(code.expose().len(), CODE_DIGITS);
+            assert!(code.expose().bytes().all(|b| b.is_ascii_digit()));
+        }
+        let salt = code_salt();
+        let other_salt = code_salt();
+        assert_ne!(salt, other_salt);
+        let hash = code_hash(&salt, "123456");
+        assert!(hashes_match(&hash, &code_hash(&salt, "123456")));
+        assert!(!hashes_match(&hash, &code_hash(&salt, "123457")));
+        assert!(!hashes_match(&hash, &code_hash(&other_salt, "123456")));
+        assert!(!hashes_match(&hash, &hash[..31]));
+        assert_eq!(
+            format!("{:?}", VerificationCode("123456".into())),
+            "VerificationCode(…)"
+        );
+    }
+
+    #[test]
+    fn typed_codes_are_normalised() {
+        assert_eq!(normalise_typed_code(" 123 456 ").as_deref(), Some("123456"));
+        assert_eq!(normalise_typed_code("012345").as_deref(), Some("012345"));
+        for bad in ["", "12345", "1234567", "12345a", "１２３４５６"] {
+            assert_eq!(normalise_typed_code(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,1068 @@
+//! The contact register on both backends: the rules are written here once, over the primitive
+//! reads and writes of a [`Tx`], which dispatch to `sqlite.rs` and `postgres.rs`.
+//!
+//! Every change runs in one transaction that first locks the person's row (creating an empty
+//! one if needed), then decides, then writes the change, its audit event and any message to
+//! the outbox. A failure anywhere rolls all of it back.
+
+use async_trait::async_trait;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::{postgres, sqlite, stored_instant, Database, Pool, StoreError, Tx};
+use crate::access::{Access, Actor, Capability, ManageContact, ReadContact};
+use crate::audit::{AuditEvent, AuditKind};
+use crate::contact::{
+    code_hash, code_salt, hashes_match, normalise_typed_code, CodeSent, ContactError, ContactInfo,
+    ContactMethod, ContactStatus, ContactValue, EmailAddress, Mailbox, MobileNumber, PendingChange,
+    VerificationCode, VerifyOutcome, CODE_LIFETIME, CODE_RESEND_INTERVAL, CODE_WINDOW,
+    MAX_CODES_PER_WINDOW, MAX_CODE_ATTEMPTS,
+};
+use crate::identity::NationalId;
+use crate::notify::NordicTimeZone;
+use crate::outbox::{Address, NewNotification, Template};
+use crate::person::{Language, PersonId};
+
+/// The contact and reservation register (KRR).
+///
+/// Reads take an [`Access<ReadContact>`], changes an [`Access<ManageContact>`]; every query is
+/// scoped to the proof's subject. Every change writes an audit event in the same transaction
+/// (actor, level of assurance, a kind code: never the address or number), and changes that
+/// must tell someone queue the message in the same transaction too. Operations take `now`
+/// from the caller, so tests and jobs decide what "now" is.
+#[async_trait]
+pub trait ContactRegister: Send + Sync {
+    /// The subject's entry: values in force, changes waiting for a code, reservation, mailbox
+    /// and language. Someone who never registered gets [`ContactStatus::NotRegistered`] and
+    /// no values.
+    async fn find_contact_info(
+        &self,
+        access: &Access<ReadContact>,
+    ) -> Result<ContactInfo, ContactError>;
+
+    /// Starts changing (or adding) the e-mail address: a code is queued to `email` (template
+    /// `verify_code`, valid 10 minutes) and returned once. The old address stays in force
+    /// until [`verify_code`](ContactRegister::verify_code) gets the code back. Asking again
+    /// replaces the waiting change and its code.
+    ///
+    /// Refused with [`ContactError::Unchanged`] for the address already in force, and with
+    /// [`ContactError::RateLimited`] after a code less than a minute ago or five within the
+    /// hour on this channel.
+    async fn request_email_change(
+        &self,
+        access: &Access<ManageContact>,
+        email: EmailAddress,
+        now: OffsetDateTime,
+    ) -> Result<CodeSent, ContactError>;
+
+    /// As [`request_email_change`](ContactRegister::request_email_change), for the mobile
+    /// number: the code goes by SMS at once (a code the person asked for this minute is not
+    /// held back by quiet hours).
+    async fn request_mobile_change(
+        &self,
+        access: &Access<ManageContact>,
+        mobile: MobileNumber,
+        now: OffsetDateTime,
+    ) -> Result<CodeSent, ContactError>;
+
+    /// A new code for the change waiting on `method` (the old code stops working, and the
+    /// count of wrong tries starts again). Same limits as asking for the change.
+    /// [`ContactError::NothingPending`] when no change waits.
+    async fn resend_code(
+        &self,
+        access: &Access<ManageContact>,
+        method: ContactMethod,
+        now: OffsetDateTime,
+    ) -> Result<CodeSent, ContactError>;
+
+    /// Checks a typed-back code for the change waiting on `method`. Right (and in time, and
+    /// fewer than five wrong before it): the new value is put in force, verified now, and a
+    /// notice goes to the old address if there was one. Wrong: one try fewer is left. Input
+    /// that is not six digits costs no try.
+    async fn verify_code(
+        &self,
+        access: &Access<ManageContact>,
+        method: ContactMethod,
+        typed_code: &str,
+        now: OffsetDateTime,
+    ) -> Result<VerifyOutcome, ContactError>;
+
+    /// Drops the change waiting on `method`, if any (the value in force is untouched).
+    async fn cancel_change(
+        &self,
+        access: &Access<ManageContact>,
+        method: ContactMethod,
+        now: OffsetDateTime,
+    ) -> Result<ContactInfo, ContactError>;
+
+    /// "My contact information is still right": the values in force count as verified now.
+    /// [`ContactError::NothingToConfirm`] when there are none.
+    async fn confirm_contact_info(
+        &self,
+        access: &Access<ManageContact>,
+        now: OffsetDateTime,
+    ) -> Result<ContactInfo, ContactError>;
+
+    /// Removes the e-mail address or the mobile number (and any change waiting on it). With
+    /// neither left, the entry's status becomes [`ContactStatus::Deleted`]. Removing what is
+    /// not there changes nothing and logs nothing.
+    async fn remove_contact_method(
+        &self,
+        access: &Access<ManageContact>,
+        method: ContactMethod,
+        now: OffsetDateTime,
+    ) -> Result<ContactInfo, ContactError>;
+
+    /// Reserves the person against digital communication (`true`: paper post from now on) or
+    /// withdraws the reservation. Setting what is already set changes nothing.
+    async fn set_reservation(
+        &self,
+        access: &Access<ManageContact>,
+        reserved: bool,
+        now: OffsetDateTime,
+    ) -> Result<ContactInfo, ContactError>;
+
+    /// Chooses the digital mailbox. An external provider's name is checked and normalised
+    /// ([`Mailbox::external`]).
+    async fn set_mailbox(
+        &self,
+        access: &Access<ManageContact>,
+        mailbox: Mailbox,
+        now: OffsetDateTime,
+    ) -> Result<ContactInfo, ContactError>;
+
+    /// Chooses the language for letters and notifications (the person's portal language,
+    /// `persons.language`).
+    async fn set_language(
+        &self,
+        access: &Access<ManageContact>,
+        language: Language,
+        now: OffsetDateTime,
+    ) -> Result<ContactInfo, ContactError>;
+
+    /// Deletes changes whose code expired before `before` (pass e.g. now less a day, so that
+    /// the page can still say "the code expired" for a while). For a periodic job; returns
+    /// how many.
+    async fn delete_expired_verifications(&self, before: OffsetDateTime)
+        -> Result<u64, StoreError>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rows, as the backend modules read and write them
+
+/// A `contact_info` row joined to its person; the contact columns are `None` when the person
+/// has no row yet.
+pub(super) struct ContactParts {
+    pub person: PersonId,
+    pub national_id: String,
+    pub language: String,
+    pub status: Option<String>,
+    pub email: Option<String>,
+    pub email_updated_at: Option<OffsetDateTime>,
+    pub email_verified_at: Option<OffsetDateTime>,
+    pub mobile: Option<String>,
+    pub mobile_updated_at: Option<OffsetDateTime>,
+    pub mobile_verified_at: Option<OffsetDateTime>,
+    pub reserved: Option<bool>,
+    pub reservation_changed_at: Option<OffsetDateTime>,
+    pub mailbox: Option<String>,
+    pub mailbox_provider: Option<String>,
+}
+
+impl ContactParts {
+    /// The stored entry as a [`ContactInfo`] (changes waiting for a code not yet filled in).
+    pub(super) fn into_contact_info(self) -> Result<ContactInfo, StoreError> {
+        let country = NationalId::parse(&self.national_id)
+            .map(|id| id.country())
+            .map_err(|_| StoreError::Corrupt {
+                what: "person.national_id",
+            })?;
+        let language = Language::from_code(&self.language).ok_or(StoreError::Corrupt {
+            what: "person.language",
+        })?;
+        let Some(status) = self.status else {
+            return Ok(ContactInfo::not_registered(self.person, country, language));
+        };
+        let status = ContactStatus::from_code(&status).ok_or(StoreError::Corrupt {
+            what: "contact_info.status",
+        })?;
+        let email = contact_value(
+            self.email,
+            self.email_updated_at,
+            self.email_verified_at,
+            |value| EmailAddress::parse(value).ok(),
+            "contact_info.email",
+        )?;
+        let mobile = contact_value(
+            self.mobile,
+            self.mobile_updated_at,
+            self.mobile_verified_at,
+            |value| MobileNumber::from_e164(value).ok(),
+            "contact_info.mobile",
+        )?;
+        let mailbox = match (self.mailbox.as_deref(), self.mailbox_provider) {
+            (Some("portal"), _) => Mailbox::Portal,
+            (Some("external"), Some(provider)) => {
+                Mailbox::external(&provider).map_err(|_| StoreError::Corrupt {
+                    what: "contact_info.mailbox_provider",
+                })?
+            }
+            _ => {
+                return Err(StoreError::Corrupt {
+                    what: "contact_info.mailbox",
+                })
+            }
+        };
+        Ok(ContactInfo {
+            person: self.person,
+            country,
+            status,
+            email,
+            mobile,
+            pending_email: None,
+            pending_mobile: None,
+            reserved: self.reserved.unwrap_or(false),
+            reservation_changed_at: self.reservation_changed_at,
+            mailbox,
+            language,
+        })
+    }
+}
+
+fn contact_value<T>(
+    value: Option<String>,
+    updated_at: Option<OffsetDateTime>,
+    verified_at: Option<OffsetDateTime>,
+    parse: impl Fn(&str) -> Option<T>,
+    what: &'static str,
+) -> Result<Option<ContactValue<T>>, StoreError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let value = parse(&value).ok_or(StoreError::Corrupt { what })?;
+    let updated_at = updated_at.ok_or(StoreError::Corrupt { what })?;
+    Ok(Some(ContactValue {
+        value,
+        updated_at,
+        verified_at,
+    }))
+}
+
+/// How a [`ContactInfo`] is written back: the mailbox as a code and a provider.
+pub(super) fn mailbox_columns(mailbox: &Mailbox) -> (&'static str, Option<&str>) {
+    match mailbox {
+        Mailbox::Portal => ("portal", None),
+        Mailbox::External { provider } => ("external", Some(provider.as_str())),
+    }
+}
+
+/// A `contact_verifications` row.
+pub(super) struct StoredVerification {
+    pub id: Uuid,
+    pub method: ContactMethod,
+    pub new_value: String,
+    pub code_salt: Vec<u8>,
+    pub code_hash: Vec<u8>,
+    pub attempts: u32,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+impl StoredVerification {
+    fn attempts_left(&self) -> u32 {
+        MAX_CODE_ATTEMPTS.saturating_sub(self.attempts)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The transaction's primitives for this register
+
+impl Tx {
+    /// The subject's entry, locked for this transaction; an empty row is made first if there
+    /// is none, so there is always a row to lock. `None`: no such person.
+    async fn lock_contact(
+        &mut self,
+        person: PersonId,
+        now: OffsetDateTime,
+    ) -> Result<Option<ContactInfo>, StoreError> {
+        let parts = match self {
+            Tx::Sqlite(tx) => sqlite::lock_contact(tx, person, now).await?,
+            Tx::Postgres(tx) => postgres::lock_contact(tx, person, now).await?,
+        };
+        parts.map(ContactParts::into_contact_info).transpose()
+    }
+
+    async fn verifications(
+        &mut self,
+        person: PersonId,
+    ) -> Result<Vec<StoredVerification>, StoreError> {
+        match self {
+            Tx::Sqlite(tx) => sqlite::list_verifications(tx, person).await,
+            Tx::Postgres(tx) => postgres::list_verifications(tx, person).await,
+        }
+    }
+
+    async fn verification(
+        &mut self,
+        person: PersonId,
+        method: ContactMethod,
+    ) -> Result<Option<StoredVerification>, StoreError> {
+        let all = self.verifications(person).await?;
+        Ok(all.into_iter().find(|pending| pending.method == method))
+    }
+
+    async fn put_verification(
+        &mut self,
+        person: PersonId,
+        verification: &StoredVerification,
+    ) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(tx) => sqlite::upsert_verification(tx, person, verification).await,
+            Tx::Postgres(tx) => postgres::upsert_verification(tx, person, verification).await,
+        }
+    }
+
+    async fn set_verification_attempts(
+        &mut self,
+        id: Uuid,
+        attempts: u32,
+    ) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(tx) => sqlite::set_verification_attempts(tx, id, attempts).await,
+            Tx::Postgres(tx) => postgres::set_verification_attempts(tx, id, attempts).await,
+        }
+    }
+
+    async fn delete_verification(
+        &mut self,
+        person: PersonId,
+        method: ContactMethod,
+    ) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(tx) => sqlite::delete_verification(tx, person, method).await,
+            Tx::Postgres(tx) => postgres::delete_verification(tx, person, method).await,
+        }
+    }
+
+    async fn recent_code_sends(
+        &mut self,
+        person: PersonId,
+        method: ContactMethod,
+        since: OffsetDateTime,
+    ) -> Result<Vec<OffsetDateTime>, StoreError> {
+        match self {
+            Tx::Sqlite(tx) => sqlite::recent_code_sends(tx, person, method, since).await,
+            Tx::Postgres(tx) => postgres::recent_code_sends(tx, person, method, since).await,
+        }
+    }
+
+    async fn record_code_send(
+        &mut self,
+        person: PersonId,
+        method: ContactMethod,
+        at: OffsetDateTime,
+        forget_before: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(tx) => sqlite::record_code_send(tx, person, method, at, forget_before).await,
+            Tx::Postgres(tx) => {
+                postgres::record_code_send(tx, person, method, at, forget_before).await
+            }
+        }
+    }
+
+    async fn write_contact(
+        &mut self,
+        info: &ContactInfo,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(tx) => sqlite::write_contact(tx, info, now).await,
+            Tx::Postgres(tx) => postgres::write_contact(tx, info, now).await,
+        }
+    }
+
+    async fn write_language(
+        &mut self,
+        person: PersonId,
+        language: Language,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(tx) => sqlite::write_language(tx, person, language, now).await,
+            Tx::Postgres(tx) => postgres::write_language(tx, person, language, now).await,
+        }
+    }
+
+    /// `info` with the changes waiting for a code filled in.
+    async fn with_pending(&mut self, info: ContactInfo) -> Result<ContactInfo, StoreError> {
+        let pending = self.verifications(info.person).await?;
+        with_pending(info, pending)
+    }
+}
+
+fn with_pending(
+    mut info: ContactInfo,
+    pending: Vec<StoredVerification>,
+) -> Result<ContactInfo, StoreError> {
+    for verification in pending {
+        let attempts_left = verification.attempts_left();
+        match verification.method {
+            ContactMethod::Email => {
+                let new_value = EmailAddress::parse(&verification.new_value).map_err(|_| {
+                    StoreError::Corrupt {
+                        what: "contact_verification.new_value",
+                    }
+                })?;
+                info.pending_email = Some(PendingChange {
+                    new_value,
+                    sent_at: verification.created_at,
+                    expires_at: verification.expires_at,
+                    attempts_left,
+                });
+            }
+            ContactMethod::Mobile => {
+                let new_value = MobileNumber::from_e164(&verification.new_value).map_err(|_| {
+                    StoreError::Corrupt {
+                        what: "contact_verification.new_value",
+                    }
+                })?;
+                info.pending_mobile = Some(PendingChange {
+                    new_value,
+                    sent_at: verification.created_at,
+                    expires_at: verification.expires_at,
+                    attempts_left,
+                });
+            }
+        }
+    }
+    Ok(info)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The rules
+
+/// The audit event for a change made through `access` at `now`.
+fn audit_event<C: Capability>(
+    access: &Access<C>,
+    kind: AuditKind,
+    now: OffsetDateTime,
+) -> AuditEvent {
+    let (actor, loa) = match access.actor() {
+        Actor::Citizen { person, loa } => (Some(*person), Some(*loa)),
+    };
+    AuditEvent {
+        id: Uuid::now_v7(),
+        subject: access.subject(),
+        actor,
+        kind,
+        loa,
+        provider: None,
+        at: now,
+    }
+}
+
+/// The wait before another code may be sent, given the times codes were sent within the
+/// window (oldest first); `None` when one may be sent now.
+fn code_wait(sent: &[OffsetDateTime], now: OffsetDateTime) -> Option<Duration> {
+    let mut wait = Duration::ZERO;
+    if let Some(last) = sent.last() {
+        wait = wait.max(*last + CODE_RESEND_INTERVAL - now);
+    }
+    if sent.len() >= MAX_CODES_PER_WINDOW {
+        let index = sent.len() - MAX_CODES_PER_WINDOW;
+        if let Some(oldest_counted) = sent.get(index) {
+            wait = wait.max(*oldest_counted + CODE_WINDOW - now);
+        }
+    }
+    (wait > Duration::ZERO).then_some(wait)
+}
+
+fn method_of(address: &Address) -> ContactMethod {
+    match address {
+        Address::Email(_) => ContactMethod::Email,
+        Address::Sms(_) => ContactMethod::Mobile,
+    }
+}
+
+/// A message to `to` about `person`'s contact information, in their language.
+fn contact_message(
+    info: &ContactInfo,
+    to: &Address,
+    template: Template,
+    params: serde_json::Value,
+    key: String,
+    now: OffsetDateTime,
+) -> Result<NewNotification, StoreError> {
+    let notification = match to {
+        Address::Email(email) => {
+            NewNotification::email(info.person, email, template, params, key, now)
+        }
+        Address::Sms(mobile) => NewNotification::sms(
+            info.person,
+            mobile,
+            template,
+            params,
+            key,
+            now,
+            NordicTimeZone::for_country(info.country),
+        ),
+    };
+    // Our own keys and parameters are always valid; a failure here is a bug, not bad input.
+    notification.map_err(|_| StoreError::Corrupt {
+        what: "notification.params",
+    })
+}
+
+/// What a code is sent for.
+enum CodeFor {
+    /// A new value the person typed in.
+    NewValue(Address),
+    /// The value of the change already waiting on this method (a resend).
+    Pending(ContactMethod),
+}
+
+/// The address waiting for a code on `method`.
+fn pending_address(pending: &StoredVerification) -> Result<Address, StoreError> {
+    match pending.method {
+        ContactMethod::Email => EmailAddress::parse(&pending.new_value).map(Address::Email),
+        ContactMethod::Mobile => MobileNumber::from_e164(&pending.new_value).map(Address::Sms),
+    }
+    .map_err(|_| StoreError::Corrupt {
+        what: "contact_verification.new_value",
+    })
+}
+
+impl Database {
+    /// Sends a code: the shared half of asking for a change and of a resend.
+    async fn send_code(
+        &self,
+        access: &Access<ManageContact>,
+        code_for: CodeFor,
+        now: OffsetDateTime,
+    ) -> Result<CodeSent, ContactError> {
+        let now = stored_instant(now);
+        let person = access.subject();
+        let mut tx = Tx::begin(&self.pool).await?;
+        let info = tx
+            .lock_contact(person, now)
+            .await?
+            .ok_or(ContactError::UnknownPerson)?;
+        let new_value = match code_for {
+            CodeFor::NewValue(new_value) => {
+                let in_force = match method_of(&new_value) {
+                    ContactMethod::Email => info.email.as_ref().map(|e| e.value.as_str()),
+                    ContactMethod::Mobile => info.mobile.as_ref().map(|m| m.value.as_str()),
+                };
+                if in_force == Some(new_value.as_str()) {
+                    return Err(ContactError::Unchanged);
+                }
+                new_value
+            }
+            CodeFor::Pending(method) => {
+                let pending = tx
+                    .verification(person, method)
+                    .await?
+                    .ok_or(ContactError::NothingPending)?;
+                pending_address(&pending)?
+            }
+        };
+        let method = method_of(&new_value);
+        let window_start = stored_instant(now - CODE_WINDOW);
+        let sent = tx.recent_code_sends(person, method, window_start).await?;
+        if let Some(retry_after) = code_wait(&sent, now) {
+            tracing::info!(
+                method = method.code(),
+                "verification code refused: rate limit"
+            );
+            return Err(ContactError::RateLimited { retry_after });
+        }
+
+        let code = VerificationCode::generate();
+        let salt = code_salt();
+        let expires_at = now + CODE_LIFETIME;
+        let verification = StoredVerification {
+            id: Uuid::now_v7(),
+            method,
+            new_value: new_value.as_str().to_owned(),
+            code_salt: salt.to_vec(),
+            code_hash: code_hash(&salt, code.expose()).to_vec(),
+            attempts: 0,
+            created_at: now,
+            expires_at,
+        };
+        tx.put_verification(person, &verification).await?;
+        tx.record_code_send(person, method, now, window_start)
+            .await?;
+        let params = serde_json::json!({
+            "code": code.expose(),
+            "language": info.language.code(),
+        });
+        let message = contact_message(
+            &info,
+            &new_value,
+            Template::VerifyCode,
+            params,
+            format!("contact.verify_code:{}", verification.id),
+            now,
+        )?
+        .send_by(expires_at);
+        tx.enqueue(&message, now).await?;
+        let kind = match method {
+            ContactMethod::Email => AuditKind::ContactEmailCodeSent,
+            ContactMethod::Mobile => AuditKind::ContactMobileCodeSent,
+        };
+        tx.insert_audit_event(&audit_event(access, kind, now))
+            .await?;
+        tx.commit().await?;
+        tracing::debug!(method = method.code(), "verification code queued");
+        Ok(CodeSent {
+            code,
+            method,
+            expires_at,
+            next_code_at: now + CODE_RESEND_INTERVAL,
+        })
+    }
+
+    /// Runs `change` on the locked entry; if it returns a new entry and an audit kind, writes
+    /// both; returns the entry as it is after.
+    async fn change_contact(
+        &self,
+        access: &Access<ManageContact>,
+        now: OffsetDateTime,
+        change: impl FnOnce(&ContactInfo) -> Result<Option<(ContactInfo, AuditKind)>, ContactError>
+            + Send,
+    ) -> Result<ContactInfo, ContactError> {
+        let now = stored_instant(now);
+        let mut tx = Tx::begin(&self.pool).await?;
+        let info = tx
+            .lock_contact(access.subject(), now)
+            .await?
+            .ok_or(ContactError::UnknownPerson)?;
+        let info = match change(&info)? {
+            Some((changed, kind)) => {
+                tx.write_contact(&changed, now).await?;
+                tx.insert_audit_event(&audit_event(access, kind, now))
+                    .await?;
+                changed
+            }
+            None => info,
+        };
+        let info = tx.with_pending(info).await?;
+        tx.commit().await?;
+        Ok(info)
+    }
+}
+
+#[async_trait]
+impl ContactRegister for Database {
+    #[tracing::instrument(
+        skip_all,
+        fields(backend = self.backend().name(), person.id = %access.subject())
+    )]
+    async fn find_contact_info(
+        &self,
+        access: &Access<ReadContact>,
+    ) -> Result<ContactInfo, ContactError> {
+        let person = access.subject();
+        let (parts, pending) = match &self.pool {
+            Pool::Sqlite(pool) => {
+                let mut connection = pool.acquire().await.map_err(StoreError::from_query)?;
+                let parts = sqlite::find_contact(&mut connection, person).await?;
+                let pending = sqlite::list_verifications(&mut connection, person).await?;
+                (parts, pending)
+            }
+            Pool::Postgres(pool) => {
+                let mut connection = pool.acquire().await.map_err(StoreError::from_query)?;
+                let parts = postgres::find_contact(&mut connection, person).await?;
+                let pending = postgres::list_verifications(&mut connection, person).await?;
+                (parts, pending)
+            }
+        };
+        let info = parts
+            .ok_or(ContactError::UnknownPerson)?
+            .into_contact_info()?;
+        Ok(with_pending(info, pending)?)
+    }
+
+    #[tracing::instrument(
+        skip_all,
+        fields(backend = self.backend().name(), person.id = %access.subject())
+    )]
+    async fn request_email_change(
+        &self,
+        access: &Access<ManageContact>,
+        email: EmailAddress,
+        now: OffsetDateTime,
+    ) -> Result<CodeSent, ContactError> {
+        self.send_code(access, CodeFor::NewValue(Address::Email(email)), now)
+            .await
+    }
+
+    #[tracing::instrument(
+        skip_all,
+        fields(backend = self.backend().name(), person.id = %access.subject())
+    )]
+    async fn request_mobile_change(
+        &self,
+        access: &Access<ManageContact>,
+        mobile: MobileNumber,
+        now: OffsetDateTime,
+    ) -> Result<CodeSent, ContactError> {
+        self.send_code(access, CodeFor::NewValue(Address::Sms(mobile)), now)
+            .await
+    }
+
+    #[tracing::instrument(
+        skip_all,
+        fields(
+            backend = self.backend().name(),
+            person.id = %access.subject(),
+            method = method.code(),
+        )
+    )]
+    async fn resend_code(
+        &self,
+        access: &Access<ManageContact>,
+        method: ContactMethod,
+        now: OffsetDateTime,
+    ) -> Result<CodeSent, ContactError> {
+        self.send_code(access, CodeFor::Pending(method), now).await
+    }
+
+    #[tracing::instrument(
+        skip_all,
+        fields(
+            backend = self.backend().name(),
+            person.id = %access.subject(),
+            method = method.code(),
+        )
+    )]
+    async fn verify_code(
+        &self,
+        access: &Access<ManageContact>,
+        method: ContactMethod,
+        typed_code: &str,
+        now: OffsetDateTime,
+    ) -> Result<VerifyOutcome, ContactError> {
+        let now = stored_instant(now);
+        let person = access.subject();
+        let mut tx = Tx::begin(&self.pool).await?;
+        let info = tx
+            .lock_contact(person, now)
+            .await?
+            .ok_or(ContactError::UnknownPerson)?;
+        let Some(pending) = tx.verification(person, method).await? else {
+            return Ok(VerifyOutcome::NoPending);
+        };
+        if pending.attempts >= MAX_CODE_ATTEMPTS {
+            return Ok(VerifyOutcome::TooManyAttempts);
+        }
+        if now >= pending.expires_at {
+            return Ok(VerifyOutcome::Expired);
+        }
+        let Some(typed) = normalise_typed_code(typed_code) else {
+            return Ok(VerifyOutcome::WrongCode {
+                attempts_left: pending.attempts_left(),
+            });
+        };
+        if !hashes_match(&code_hash(&pending.code_salt, &typed), &pending.code_hash) {
+            let attempts = pending.attempts.saturating_add(1);
+            tx.set_verification_attempts(pending.id, attempts).await?;
+            if attempts >= MAX_CODE_ATTEMPTS {
+                tx.insert_audit_event(&audit_event(
+                    access,
+                    AuditKind::ContactVerificationLocked,
+                    now,
+                ))
+                .await?;
+            }
+            tx.commit().await?;
+            tracing::info!(attempts, "wrong verification code");
+            return Ok(VerifyOutcome::WrongCode {
+                attempts_left: MAX_CODE_ATTEMPTS.saturating_sub(attempts),
+            });
+        }
+
+        let mut changed = info.clone();
+        let (old_address, is_new_value, kind) = match pending_address(&pending)? {
+            Address::Email(value) => {
+                let old = info.email.clone();
+                let is_new = old.as_ref().is_none_or(|old| old.value != value);
+                changed.email = Some(ContactValue {
+                    value,
+                    updated_at: match &old {
+                        Some(old) if !is_new => old.updated_at,
+                        _ => now,
+                    },
+                    verified_at: Some(now),
+                });
+                let old_address = old.map(|old| Address::Email(old.value));
+                (old_address, is_new, AuditKind::ContactEmailChanged)
+            }
+            Address::Sms(value) => {
+                let old = info.mobile.clone();
+                let is_new = old.as_ref().is_none_or(|old| old.value != value);
+                changed.mobile = Some(ContactValue {
+                    value,
+                    updated_at: match &old {
+                        Some(old) if !is_new => old.updated_at,
+                        _ => now,
+                    },
+                    verified_at: Some(now),
+                });
+                let old_address = old.map(|old| Address::Sms(old.value));
+                (old_address, is_new, AuditKind::ContactMobileChanged)
+            }
+        };
+        changed.status = ContactStatus::Active;
+        tx.write_contact(&changed, now).await?;
+        tx.delete_verification(person, method).await?;
+        if let Some(old_address) = old_address.filter(|_| is_new_value) {
+            // Tell the old address: if someone else made the change, its owner finds out.
+            let params = serde_json::json!({
+                "method": method.code(),
+                "language": info.language.code(),
+            });
+            let notice = contact_message(
+                &info,
+                &old_address,
+                Template::ContactChanged,
+                params,
+                format!("contact.changed:{}", pending.id),
+                now,
+            )?;
+            tx.enqueue(&notice, now).await?;
+        }
+        let kind = if is_new_value {
+            kind
+        } else {
+            AuditKind::ContactVerified
+        };
+        tx.insert_audit_event(&audit_event(access, kind, now))
+            .await?;
+        tx.commit().await?;
+        tracing::debug!("contact method verified");
+        Ok(VerifyOutcome::Verified)
+    }
+
+    #[tracing::instrument(
+        skip_all,
+        fields(
+            backend = self.backend().name(),
+            person.id = %access.subject(),
+            method = method.code(),
+        )
+    )]
+    async fn cancel_change(
+        &self,
+        access: &Access<ManageContact>,
+        method: ContactMethod,
+        now: OffsetDateTime,
+    ) -> Result<ContactInfo, ContactError> {
+        let now = stored_instant(now);
+        let mut tx = Tx::begin(&self.pool).await?;
+        let info = tx
+            .lock_contact(access.subject(), now)
+            .await?
+            .ok_or(ContactError::UnknownPerson)?;
+        tx.delete_verification(access.subject(), method).await?;
+        let info = tx.with_pending(info).await?;
+        tx.commit().await?;
+        Ok(info)
+    }
+
+    #[tracing::instrument(
+        skip_all,
+        fields(backend = self.backend().name(), person.id = %access.subject())
+    )]
+    async fn confirm_contact_info(
+        &self,
+        access: &Access<ManageContact>,
+        now: OffsetDateTime,
+    ) -> Result<ContactInfo, ContactError> {
+        let confirmed_at = stored_instant(now);
+        self.change_contact(access, now, |info| {
+            if info.email.is_none() && info.mobile.is_none() {
+                return Err(ContactError::NothingToConfirm);
+            }
+            let mut changed = info.clone();
+            if let Some(email) = changed.email.as_mut() {
+                email.verified_at = Some(confirmed_at);
+            }
+            if let Some(mobile) = changed.mobile.as_mut() {
+                mobile.verified_at = Some(confirmed_at);
+            }
+            Ok(Some((changed, AuditKind::ContactConfirmed)))
+        })
+        .await
+    }
+
+    #[tracing::instrument(
+        skip_all,
+        fields(
+            backend = self.backend().name(),
+            person.id = %access.subject(),
+            method = method.code(),
+        )
+    )]
+    async fn remove_contact_method(
+        &self,
+        access: &Access<ManageContact>,
+        method: ContactMethod,
+        now: OffsetDateTime,
+    ) -> Result<ContactInfo, ContactError> {
+        let now = stored_instant(now);
+        let person = access.subject();
+        let mut tx = Tx::begin(&self.pool).await?;
+        let info = tx
+            .lock_contact(person, now)
+            .await?
+            .ok_or(ContactError::UnknownPerson)?;
+        let mut changed = info.clone();
+        let (had_value, kind) = match method {
+            ContactMethod::Email => (
+                changed.email.take().is_some(),
+                AuditKind::ContactEmailRemoved,
+            ),
+            ContactMethod::Mobile => (
+                changed.mobile.take().is_some(),
+                AuditKind::ContactMobileRemoved,
+            ),
+        };
+        tx.delete_verification(person, method).await?;
+        let info = if had_value {
+            if changed.email.is_none() && changed.mobile.is_none() {
+                changed.status = ContactStatus::Deleted;
+            }
+            tx.write_contact(&changed, now).await?;
+            tx.insert_audit_event(&audit_event(access, kind, now))
+                .await?;
+            changed
+        } else {
+            info
+        };
+        let info = tx.with_pending(info).await?;
+        tx.commit().await?;
+        Ok(info)
+    }
+
+    #[tracing::instrument(
+        skip_all,
+        fields(backend = self.backend().name(), person.id = %access.subject())
+    )]
+    async fn set_reservation(
+        &self,
+        access: &Access<ManageContact>,
+        reserved: bool,
+        now: OffsetDateTime,
+    ) -> Result<ContactInfo, ContactError> {
+        let changed_at = stored_instant(now);
+        self.change_contact(access, now, |info| {
+            if info.reserved == reserved {
+                return Ok(None);
+            }
+            let mut changed = info.clone();
+            changed.reserved = reserved;
+            changed.reservation_changed_at = Some(changed_at);
+            let kind = if reserved {
+                AuditKind::ContactReserved
+            } else {
+                AuditKind::ContactReservationWithdrawn
+            };
+            Ok(Some((changed, kind)))
+        })
+        .await
+    }
+
+    #[tracing::instrument(
+        skip_all,
+        fields(backend = self.backend().name(), person.id = %access.subject())
+    )]
+    async fn set_mailbox(
+        &self,
+        access: &Access<ManageContact>,
+        mailbox: Mailbox,
+        now: OffsetDateTime,
+    ) -> Result<ContactInfo, ContactError> {
+        let mailbox = mailbox.validated()?;
+        self.change_contact(access, now, |info| {
+            if info.mailbox == mailbox {
+                return Ok(None);
+            }
+            let mut changed = info.clone();
+            changed.mailbox = mailbox;
+            Ok(Some((changed, AuditKind::ContactMailboxChanged)))
+        })
+        .await
+    }
+
+    #[tracing::instrument(
+        skip_all,
+        fields(
+            backend = self.backend().name(),
+            person.id = %access.subject(),
+            language = language.code(),
+        )
+    )]
+    async fn set_language(
+        &self,
+        access: &Access<ManageContact>,
+        language: Language,
+        now: OffsetDateTime,
+    ) -> Result<ContactInfo, ContactError> {
+        let now = stored_instant(now);
+        let person = access.subject();
+        let mut tx = Tx::begin(&self.pool).await?;
+        let mut info = tx
+            .lock_contact(person, now)
+            .await?
+            .ok_or(ContactError::UnknownPerson)?;
+        if info.language != language {
+            tx.write_language(person, language, now).await?;
+            tx.insert_audit_event(&audit_event(access, AuditKind::ContactLanguageChanged, now))
+                .await?;
+            info.language = language;
+        }
+        let info = tx.with_pending(info).await?;
+        tx.commit().await?;
+        Ok(info)
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
+    async fn delete_expired_verifications(
+        &self,
+        before: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let before = stored_instant(before);
+        let deleted = match &self.pool {
+            Pool::Sqlite(pool) => sqlite::delete_expired_verifications(pool, before).await?,
+            Pool::Postgres(pool) => postgres::delete_expired_verifications(pool, before).await?,
+        };
+        tracing::debug!(deleted, "expired contact verifications deleted");
+        Ok(deleted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn code_wait_follows_both_limits() {
+        let t0 = datetime!(2025-05-01 12:00 UTC);
+        assert_eq!(code_wait(&[], t0), None);
+        assert_eq!(
+            code_wait(&[t0], t0 + Duration::seconds(20)),
+            Some(Duration::seconds(40))
+        );
+        assert_eq!(code_wait(&[t0], t0 + Duration::seconds(60)), None);
+        let five: Vec<_> = (0..5).map(|i| t0 + Duration::minutes(i)).collect();
+        assert_eq!(
+            code_wait(&five, t0 + Duration::minutes(10)),
+            Some(Duration::minutes(50))
+        );
+        assert_eq!(code_wait(&five[1..], t0 + Duration::minutes(10)), None);
+    }
+}
