@@ -104,9 +104,24 @@ fn kind_text(i18n: I18nContext<Locale>, code: &str) -> &'static str {
     match code {
         "login.succeeded" => t_string!(i18n, activity.kind.login_succeeded),
         "login.failed" => t_string!(i18n, activity.kind.login_failed),
+        "login.logged_out" => t_string!(i18n, activity.kind.logged_out),
         "login.stepped_up" => t_string!(i18n, activity.kind.stepped_up),
         "login.logged_out_by_provider" => t_string!(i18n, activity.kind.logged_out_by_provider),
-        _ => t_string!(i18n, activity.kind.logged_out),
+        "contact.email_code_sent" => t_string!(i18n, activity.kind.email_code_sent),
+        "contact.mobile_code_sent" => t_string!(i18n, activity.kind.mobile_code_sent),
+        "contact.email_changed" => t_string!(i18n, activity.kind.email_changed),
+        "contact.mobile_changed" => t_string!(i18n, activity.kind.mobile_changed),
+        "contact.verified" => t_string!(i18n, activity.kind.verified),
+        "contact.verification_locked" => t_string!(i18n, activity.kind.verification_locked),
+        "contact.email_removed" => t_string!(i18n, activity.kind.email_removed),
+        "contact.mobile_removed" => t_string!(i18n, activity.kind.mobile_removed),
+        "contact.confirmed" => t_string!(i18n, activity.kind.confirmed),
+        "contact.reserved" => t_string!(i18n, activity.kind.reserved),
+        "contact.reservation_withdrawn" => t_string!(i18n, activity.kind.reservation_withdrawn),
+        "contact.mailbox_changed" => t_string!(i18n, activity.kind.mailbox_changed),
+        "contact.language_changed" => t_string!(i18n, activity.kind.language_changed),
+        // A kind this page does not know yet is still shown, never mislabelled.
+        _ => t_string!(i18n, activity.kind.other),
     }
 }
 
