@@ -4,15 +4,32 @@
 import { test, expect, waitForHydration } from './fixtures';
 import type { Page } from '@playwright/test';
 
+// Tests run in parallel (and once per project), and each reads the newest rows of its person's
+// activity log: so each test and project logs in as its own test person.
+const PERSONS = {
+  activity: { 'no-js': 'Ingrid Solberg', hydrated: 'Aksel Brekke' },
+  stepUp: { 'no-js': 'Torbjørn Aasen', hydrated: 'Sigrid Lunde' },
+  idle: { 'no-js': 'Anna Lindqvist', hydrated: 'Anna Lindqvist' },
+};
+function person(which: keyof typeof PERSONS, hydrated: boolean): string {
+  return PERSONS[which][hydrated ? 'hydrated' : 'no-js'];
+}
+
 /** From the current page: Log in → choose the ID-porten test eID → pick a person and level. */
-async function logIn(page: Page, hydrated: boolean, level: 'substantial' | 'high', checkA11y?: () => Promise<void>) {
+async function logIn(
+  page: Page,
+  hydrated: boolean,
+  level: 'substantial' | 'high',
+  name: string,
+  checkA11y?: () => Promise<void>,
+) {
   await page.getByRole('link', { name: 'Logg inn' }).first().click();
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Logg inn');
   if (checkA11y) await checkA11y();
   await page.getByRole('link', { name: 'Test eID (ID-porten)' }).click();
   await expect(page.getByRole('note')).toContainText('TEST-eID');
   if (checkA11y) await checkA11y();
-  await page.getByRole('radio', { name: /Ingrid Solberg/ }).check();
+  await page.getByRole('radio', { name: new RegExp(name) }).check();
   await page.getByRole('radio', { name: level === 'high' ? /^Høyt/ : /^Betydelig/ }).check();
   await page.getByRole('button', { name: 'Logg inn' }).click();
   await waitForHydration(page, hydrated);
@@ -20,11 +37,12 @@ async function logIn(page: Page, hydrated: boolean, level: 'substantial' | 'high
 
 test('log in, see your name and your activity, log out', async ({ page, visit, hydrated, checkA11y }) => {
   await visit('/');
-  await logIn(page, hydrated, 'substantial', checkA11y);
+  const name = person('activity', hydrated);
+  await logIn(page, hydrated, 'substantial', name, checkA11y);
   // Back on the front page, logged in.
   await expect(page).toHaveURL(/\/$/);
   const account = page.getByRole('navigation', { name: 'Din konto' });
-  await expect(account).toContainText('Ingrid Solberg');
+  await expect(account).toContainText(name);
   await expect(account).toContainText('betydelig');
   await checkA11y();
 
@@ -48,13 +66,14 @@ test('log in, see your name and your activity, log out', async ({ page, visit, h
 
 test('step up to the high level and come back to the same page', async ({ page, visit, hydrated }) => {
   await visit('/');
-  await logIn(page, hydrated, 'substantial');
+  const name = person('stepUp', hydrated);
+  await logIn(page, hydrated, 'substantial', name);
   await expect(page.getByRole('navigation', { name: 'Din konto' })).toContainText('betydelig');
   // Asking for the high level while logged in re-authenticates and returns to /activity.
   await visit('/login?loa=high&return_to=/activity');
   await page.getByRole('link', { name: 'Test eID (ID-porten)' }).click();
   await expect(page.getByRole('radio', { name: /^Høyt/ })).toBeChecked();
-  await page.getByRole('radio', { name: /Ingrid Solberg/ }).check();
+  await page.getByRole('radio', { name: new RegExp(name) }).check();
   await page.getByRole('button', { name: 'Logg inn' }).click();
   await waitForHydration(page, hydrated);
   await expect(page).toHaveURL(/\/activity$/);
@@ -95,7 +114,7 @@ test('hydrated, a warning comes before the idle timeout and staying logged in wo
   test.skip(!hydrated, 'the warning needs JavaScript; without it the session simply ends');
   await page.clock.install();
   await visit('/');
-  await logIn(page, hydrated, 'substantial');
+  await logIn(page, hydrated, 'substantial', person('idle', hydrated));
   await expect(page.getByRole('navigation', { name: 'Din konto' })).toBeVisible();
   await page.clock.fastForward('28:30');
   const warning = page.getByRole('alertdialog', { name: 'Du blir snart logget ut' });
