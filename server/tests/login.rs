@@ -1244,6 +1244,11 @@ async fn backchannel_logout_refuses_bad_tokens_and_honours_a_good_one() {
         "ended by the provider"
     );
     assert_eq!(
+        server.event_kinds(INGRID).await[0],
+        AuditKind::LoggedOutByProvider,
+        "the citizen sees that the eID service logged them out"
+    );
+    assert_eq!(
         server.backchannel(&token).await,
         StatusCode::BAD_REQUEST,
         "a replayed logout token"
@@ -1392,6 +1397,10 @@ async fn frontchannel_logout_ends_the_session_named_by_issuer_and_sid() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
     assert!(server.session(&value).await.is_none(), "ended");
+    assert_eq!(
+        server.event_kinds(INGRID).await,
+        [AuditKind::LoggedOutByProvider, AuditKind::LoginSucceeded]
+    );
     let front = server.page(&browser, "/").await;
     assert!(!front.contains(INGRID_NAME));
 }

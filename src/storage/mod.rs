@@ -410,16 +410,20 @@ pub trait SessionStore: Send + Sync {
     async fn delete_session(&self, token: &SessionToken) -> Result<bool, StoreError>;
 
     /// Ends every session the provider knows as `sid` (front- and back-channel logout).
-    /// Returns how many.
-    async fn delete_sessions_by_sid(&self, provider: &str, sid: &str) -> Result<u64, StoreError>;
+    /// Returns whose sessions ended (one entry per session), for their activity logs.
+    async fn delete_sessions_by_sid(
+        &self,
+        provider: &str,
+        sid: &str,
+    ) -> Result<Vec<PersonId>, StoreError>;
 
     /// Ends every session of the provider's subject `subject_claim` (a back-channel logout
-    /// token without `sid`). Returns how many.
+    /// token without `sid`). Returns whose sessions ended (one entry per session).
     async fn delete_sessions_by_subject(
         &self,
         provider: &str,
         subject_claim: &str,
-    ) -> Result<u64, StoreError>;
+    ) -> Result<Vec<PersonId>, StoreError>;
 
     /// Deletes every session expired at `now` (by either rule). For a periodic job; safe to run
     /// from several instances at once. Returns how many.
@@ -574,13 +578,17 @@ impl SessionStore for Database {
         skip_all,
         fields(backend = self.backend().name(), provider = %provider)
     )]
-    async fn delete_sessions_by_sid(&self, provider: &str, sid: &str) -> Result<u64, StoreError> {
-        let deleted = match &self.pool {
+    async fn delete_sessions_by_sid(
+        &self,
+        provider: &str,
+        sid: &str,
+    ) -> Result<Vec<PersonId>, StoreError> {
+        let ended = match &self.pool {
             Pool::Sqlite(pool) => sqlite::delete_sessions_by_sid(pool, provider, sid).await?,
             Pool::Postgres(pool) => postgres::delete_sessions_by_sid(pool, provider, sid).await?,
         };
-        tracing::debug!(deleted, "sessions ended by sid");
-        Ok(deleted)
+        tracing::debug!(deleted = ended.len(), "sessions ended by sid");
+        Ok(ended)
     }
 
     #[tracing::instrument(
@@ -591,8 +599,8 @@ impl SessionStore for Database {
         &self,
         provider: &str,
         subject_claim: &str,
-    ) -> Result<u64, StoreError> {
-        let deleted = match &self.pool {
+    ) -> Result<Vec<PersonId>, StoreError> {
+        let ended = match &self.pool {
             Pool::Sqlite(pool) => {
                 sqlite::delete_sessions_by_subject(pool, provider, subject_claim).await?
             }
@@ -600,8 +608,8 @@ impl SessionStore for Database {
                 postgres::delete_sessions_by_subject(pool, provider, subject_claim).await?
             }
         };
-        tracing::debug!(deleted, "sessions ended by subject");
-        Ok(deleted)
+        tracing::debug!(deleted = ended.len(), "sessions ended by subject");
+        Ok(ended)
     }
 
     #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]

@@ -264,28 +264,41 @@ pub(super) async fn delete_sessions_by_sid(
     pool: &PgPool,
     provider: &str,
     sid: &str,
-) -> Result<u64, StoreError> {
-    sqlx::query("DELETE FROM sessions WHERE provider = $1 AND sid = $2")
-        .bind(provider)
-        .bind(sid)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected())
-        .map_err(StoreError::from_query)
+) -> Result<Vec<PersonId>, StoreError> {
+    let rows =
+        sqlx::query("DELETE FROM sessions WHERE provider = $1 AND sid = $2 RETURNING person_id")
+            .bind(provider)
+            .bind(sid)
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::from_query)?;
+    rows.iter()
+        .map(|row| {
+            let person: Uuid = row.try_get("person_id").map_err(StoreError::from_query)?;
+            Ok(PersonId::from_uuid(person))
+        })
+        .collect()
 }
 
 pub(super) async fn delete_sessions_by_subject(
     pool: &PgPool,
     provider: &str,
     subject_claim: &str,
-) -> Result<u64, StoreError> {
-    sqlx::query("DELETE FROM sessions WHERE provider = $1 AND subject_claim = $2")
-        .bind(provider)
-        .bind(subject_claim)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected())
-        .map_err(StoreError::from_query)
+) -> Result<Vec<PersonId>, StoreError> {
+    let rows = sqlx::query(
+        "DELETE FROM sessions WHERE provider = $1 AND subject_claim = $2 RETURNING person_id",
+    )
+    .bind(provider)
+    .bind(subject_claim)
+    .fetch_all(pool)
+    .await
+    .map_err(StoreError::from_query)?;
+    rows.iter()
+        .map(|row| {
+            let person: Uuid = row.try_get("person_id").map_err(StoreError::from_query)?;
+            Ok(PersonId::from_uuid(person))
+        })
+        .collect()
 }
 
 pub(super) async fn delete_expired_sessions(

@@ -558,16 +558,34 @@ pub async fn backchannel_logout(
                 .delete_sessions_by_subject(&token.provider, sub)
                 .await
         }
-        (None, None) => Ok(0),
+        (None, None) => Ok(Vec::new()),
     };
     match ended {
-        Ok(count) => {
-            tracing::info!(provider = %token.provider, count, "sessions ended by the provider");
+        Ok(persons) => {
+            tracing::info!(provider = %token.provider, count = persons.len(), "sessions ended by the provider");
+            record_provider_logouts(&state.db, &persons, &token.provider).await;
             (StatusCode::OK, no_store).into_response()
         }
         Err(error) => {
             tracing::error!(%error, "could not end sessions for a logout token");
             (StatusCode::SERVICE_UNAVAILABLE, no_store).into_response()
+        }
+    }
+}
+
+/// Put "logged out by the eID service" in the activity log of each person whose session the
+/// provider ended (once per person, however many sessions).
+async fn record_provider_logouts(
+    db: &Database,
+    persons: &[borgerportal::person::PersonId],
+    provider: &str,
+) {
+    let mut seen = std::collections::HashSet::new();
+    for person in persons.iter().filter(|p| seen.insert(**p)) {
+        let mut event = NewAuditEvent::new(*person, AuditKind::LoggedOutByProvider);
+        event.provider = Some(provider.to_owned());
+        if let Err(error) = db.record_event(event).await {
+            tracing::error!(%error, "could not record a logout by the provider");
         }
     }
 }
@@ -594,8 +612,9 @@ pub async fn frontchannel_logout(
                 .delete_sessions_by_sid(&provider.config.id, &sid)
                 .await
             {
-                Ok(count) => {
-                    tracing::info!(provider = %provider.config.id, count, "front-channel logout")
+                Ok(persons) => {
+                    tracing::info!(provider = %provider.config.id, count = persons.len(), "front-channel logout");
+                    record_provider_logouts(&state.db, &persons, &provider.config.id).await;
                 }
                 Err(error) => tracing::error!(%error, "front-channel logout failed"),
             }
