@@ -4,6 +4,7 @@
 //   node end2end/oidc/provider.mjs --port 4000 \
 //     --client-redirect http://127.0.0.1:3000/auth/callback \
 //     [--profile idporten|mitid-broker] [--client-id portal] [--client-secret secret] \
+//     [--client-jwks '{"keys":[…]}'  (private_key_jwt instead of the secret)] \
 //     [--post-logout-redirect URL] [--backchannel-logout-uri URL] \
 //     [--account 'ingrid={"pid":"17848512397","given_name":"Ingrid","family_name":"Solberg"}']...
 //
@@ -26,6 +27,8 @@ const { values: args } = parseArgs({
     'client-redirect': { type: 'string' },
     'client-id': { type: 'string', default: 'portal' },
     'client-secret': { type: 'string', default: 'interop-secret-0123456789abcdef' },
+    // A JSON Web Key Set: the client authenticates with private_key_jwt instead of a secret.
+    'client-jwks': { type: 'string' },
     profile: { type: 'string', default: 'idporten' },
     'post-logout-redirect': { type: 'string' },
     'backchannel-logout-uri': { type: 'string' },
@@ -84,15 +87,22 @@ Object.assign(signingKey, { kid: 'interop-rs256', use: 'sig', alg: 'RS256' });
 const seenInteractions = [];
 const sentLogoutTokens = [];
 
+const clientAuth = args['client-jwks']
+  ? {
+      token_endpoint_auth_method: 'private_key_jwt',
+      token_endpoint_auth_signing_alg: 'ES256',
+      jwks: JSON.parse(args['client-jwks']),
+    }
+  : { token_endpoint_auth_method: 'client_secret_basic', client_secret: args['client-secret'] };
+
 const configuration = {
   clients: [{
     client_id: args['client-id'],
-    client_secret: args['client-secret'],
+    ...clientAuth,
     redirect_uris: [redirect],
     post_logout_redirect_uris: [args['post-logout-redirect'] ?? `${clientOrigin}/logged-out`],
     backchannel_logout_uri: args['backchannel-logout-uri'] ?? `${clientOrigin}/auth/backchannel-logout`,
     backchannel_logout_session_required: true,
-    token_endpoint_auth_method: 'client_secret_basic',
     grant_types: ['authorization_code'],
     response_types: ['code'],
     id_token_signed_response_alg: 'RS256',

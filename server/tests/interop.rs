@@ -207,6 +207,9 @@ impl Profile {
 enum Idp<'a> {
     /// `oidc-provider` with one account, `person`.
     Provider,
+    /// The same, with the portal authenticating by `private_key_jwt` (an ES256 key the test
+    /// makes; the provider gets its public half as the client's JWKS).
+    ProviderPrivateKeyJwt,
     /// `oauth2-mock-server` with a scenario from mock.mjs.
     Mock(&'a str),
 }
@@ -257,6 +260,37 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogCapture {
     }
 }
 
+/// Make the portal's `private_key_jwt` key: write the private half as PKCS#8 PEM to `pem_path`
+/// and return the public half as a JWK Set for the provider.
+fn client_key_pair(pem_path: &Path) -> serde_json::Value {
+    use base64::{engine::general_purpose, Engine as _};
+    use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+    let pair =
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).unwrap();
+    let body = general_purpose::STANDARD.encode(pkcs8.as_ref());
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    std::fs::write(
+        pem_path,
+        format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+            lines.join("\n")
+        ),
+    )
+    .unwrap();
+    let point = pair.public_key().as_ref();
+    let b64 = |bytes: &[u8]| general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    serde_json::json!({ "keys": [{
+        "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": "portal-key-1",
+        "x": b64(&point[1..33]), "y": b64(&point[33..65]),
+    }]})
+}
+
 /// A minimal built site: hash.txt and the files it names.
 fn fake_site(root: &Path) {
     let pkg = root.join("pkg");
@@ -277,27 +311,27 @@ impl Portal {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let claims = profile.claims().to_string();
+        let client_key = matches!(idp, Idp::ProviderPrivateKeyJwt)
+            .then(|| client_key_pair(&dir.path().join("client-key.pem")));
         let node = match idp {
-            Idp::Provider => {
-                NodeServer::start(
-                    "provider.mjs",
-                    vec![
-                        "--port".into(),
-                        "0".into(),
-                        "--client-redirect".into(),
-                        format!("{base}/auth/callback"),
-                        "--client-id".into(),
-                        CLIENT_ID.into(),
-                        "--client-secret".into(),
-                        CLIENT_SECRET.into(),
-                        "--profile".into(),
-                        profile.name().into(),
-                        "--account".into(),
-                        format!("person={claims}"),
-                    ],
-                    dir.path(),
-                )
-                .await
+            Idp::Provider | Idp::ProviderPrivateKeyJwt => {
+                let mut args: Vec<String> = vec![
+                    "--port".into(),
+                    "0".into(),
+                    "--client-redirect".into(),
+                    format!("{base}/auth/callback"),
+                    "--client-id".into(),
+                    CLIENT_ID.into(),
+                    "--profile".into(),
+                    profile.name().into(),
+                    "--account".into(),
+                    format!("person={claims}"),
+                ];
+                match &client_key {
+                    Some(jwks) => args.extend(["--client-jwks".into(), jwks.to_string()]),
+                    None => args.extend(["--client-secret".into(), CLIENT_SECRET.into()]),
+                }
+                NodeServer::start("provider.mjs", args, dir.path()).await
             }
             Idp::Mock(scenario) => {
                 NodeServer::start(
@@ -330,10 +364,18 @@ impl Portal {
             name = "Interop eID"
             issuer = "{issuer}"
             client_id = "{CLIENT_ID}"
-            client_auth = {{ method = "client_secret", secret = "{CLIENT_SECRET}" }}
+            client_auth = {client_auth}
             scopes = {scopes}
             profile = "{profile}"
             "#,
+            client_auth = if client_key.is_some() {
+                format!(
+                    "{{ method = \"private_key_jwt\", key_file = '{}', key_id = \"portal-key-1\" }}",
+                    dir.path().join("client-key.pem").display()
+                )
+            } else {
+                format!("{{ method = \"client_secret\", secret = \"{CLIENT_SECRET}\" }}")
+            },
             data = dir.path().display(),
             issuer = node.issuer,
             scopes = profile.scopes(),
@@ -705,6 +747,22 @@ async fn provider_login_at_substantial_works_end_to_end() {
     assert_eq!(location(&replay), "/login/failed?reason=expired");
     assert_eq!(new_session_cookie(&replay), None);
     assert!(portal.log_text().contains("logged in"));
+}
+
+/// `private_key_jwt` (what ID-porten recommends): the portal signs a client assertion with its
+/// own key, and the provider accepts it only against the public key registered for the client.
+#[tokio::test]
+async fn provider_login_with_private_key_jwt_client_authentication() {
+    let portal = Portal::start(Idp::ProviderPrivateKeyJwt, Profile::Idporten).await;
+    let browser = Browser::new();
+    let callback = portal
+        .login(&browser, None, Some("person:substantial"))
+        .await;
+    let cookie = callback.assert_logged_in();
+    let session = portal.session(&cookie).await.expect("a stored session");
+    assert_eq!(session.loa, Loa::Substantial);
+    let page = portal.front_page(&browser).await;
+    assert!(page.contains(&Profile::Idporten.person().full_name()));
 }
 
 #[tokio::test]

@@ -311,8 +311,8 @@ impl Provider {
                     "client_assertion_type",
                     "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
                 )
-                .add_extra_param("client_assertion", assertion)
-                .add_extra_param("client_id", self.config.client_id.clone());
+                // (client_id is already in the body: AuthType::RequestBody.)
+                .add_extra_param("client_assertion", assertion);
         }
         let response = exchange
             .request_async(&self.http)
