@@ -17,12 +17,15 @@ export const test = base.extend<Fixtures>({
   hydrated: async ({ javaScriptEnabled }, use) => {
     await use(javaScriptEnabled !== false);
   },
-  page: async ({ page, hydrated }, use) => {
+  page: async ({ page, hydrated, baseURL }, use) => {
+    // The portal's own pages are held to these rules; an eID provider's pages are not ours.
+    const portal = new URL(baseURL ?? 'http://127.0.0.1:3000').origin;
+    const ours = (url: string) => url.startsWith(portal);
     const problems: string[] = [];
     const consoleErrors: { text: string; url: string }[] = [];
     const notFoundDocuments = new Set<string>();
     page.on('console', (message) => {
-      if (message.type() === 'error') {
+      if (message.type() === 'error' && ours(message.location().url || page.url())) {
         consoleErrors.push({ text: message.text(), url: message.location().url });
       }
     });
@@ -31,14 +34,14 @@ export const test = base.extend<Fixtures>({
       const reason = request.failure()?.errorText;
       // With JavaScript off the browser itself refuses the hydration module: expected.
       const blockedScript = !hydrated && reason === 'csp' && /\/pkg\/.*\.js$/.test(request.url());
-      if (!blockedScript) problems.push(`request failed: ${request.url()} (${reason})`);
+      if (!blockedScript && ours(request.url())) problems.push(`request failed: ${request.url()} (${reason})`);
     });
     page.on('response', (response) => {
       const isDocument = response.request().resourceType() === 'document';
       if (isDocument && response.status() === 404) {
         // Only the tests of the 404 page go there; they check the status themselves.
         notFoundDocuments.add(response.url());
-      } else if (response.status() >= 400) {
+      } else if (response.status() >= 400 && ours(response.url())) {
         problems.push(`HTTP ${response.status()}: ${response.url()}`);
       }
     });

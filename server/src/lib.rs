@@ -137,7 +137,8 @@ impl AppState {
             None
         };
         let extra = test_eid.as_ref().map(|t| t.providers()).unwrap_or_default();
-        let auth = auth::Auth::new(config, extra)?;
+        let form_targets = security::FormTargets::default();
+        let auth = auth::Auth::new(config, extra, form_targets.clone())?;
         Ok(Self {
             leptos_options: site.leptos_options,
             db,
@@ -145,6 +146,7 @@ impl AppState {
             security: SecurityPolicy {
                 public_origin: Arc::from(config.public_origin()),
                 hsts: config.is_https(),
+                form_targets,
             },
             auth: Arc::new(auth),
             test_eid,

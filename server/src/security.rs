@@ -24,6 +24,39 @@ pub struct SecurityPolicy {
     pub public_origin: Arc<str>,
     /// Send `Strict-Transport-Security` (only when served over https).
     pub hsts: bool,
+    /// Other origins a form may lead to: the eID providers' logout pages (the logout form's
+    /// redirect goes there, and browsers apply `form-action` to redirects). Filled in as the
+    /// providers are discovered.
+    pub form_targets: FormTargets,
+}
+
+/// The origins `form-action` allows besides `'self'`, shared with the login code.
+#[derive(Clone, Debug, Default)]
+pub struct FormTargets(Arc<std::sync::RwLock<Vec<String>>>);
+
+impl FormTargets {
+    /// Allow forms to lead to the origin of `url` (ignored when it has none).
+    pub fn allow_origin_of(&self, url: &str) {
+        let Ok(parsed) = url::Url::parse(url) else {
+            return;
+        };
+        let origin = parsed.origin().ascii_serialization();
+        if origin == "null" {
+            return;
+        }
+        if let Ok(mut targets) = self.0.write() {
+            if !targets.contains(&origin) {
+                targets.push(origin);
+            }
+        }
+    }
+
+    fn sources(&self) -> String {
+        self.0
+            .read()
+            .map(|targets| targets.iter().map(|t| format!(" {t}")).collect())
+            .unwrap_or_default()
+    }
 }
 
 /// A fresh 128-bit nonce, URL-safe base64.
@@ -34,11 +67,11 @@ fn new_nonce() -> String {
 }
 
 /// The policy for pages: nothing from other origins, scripts only with this response's nonce.
-pub fn content_security_policy(nonce: &str) -> String {
+pub fn content_security_policy(nonce: &str, form_targets: &str) -> String {
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
          style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
-         form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+         form-action 'self'{form_targets}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
     )
 }
 
@@ -68,17 +101,17 @@ pub async fn secure(
     if is_cross_site_write(request.method(), request.headers(), &policy.public_origin) {
         tracing::warn!(method = %request.method(), "refused a cross-site state-changing request");
         let mut response = StatusCode::FORBIDDEN.into_response();
-        set_headers(response.headers_mut(), &new_nonce(), policy.hsts);
+        set_headers(response.headers_mut(), &new_nonce(), &policy);
         return response;
     }
     let nonce = new_nonce();
     request.extensions_mut().insert(CspNonce(nonce.clone()));
     let mut response: Response<Body> = next.run(request).await;
-    set_headers(response.headers_mut(), &nonce, policy.hsts);
+    set_headers(response.headers_mut(), &nonce, &policy);
     response
 }
 
-fn set_headers(headers: &mut HeaderMap, nonce: &str, hsts: bool) {
+fn set_headers(headers: &mut HeaderMap, nonce: &str, policy: &SecurityPolicy) {
     let static_headers: [(&str, &str); 5] = [
         ("x-content-type-options", "nosniff"),
         ("referrer-policy", "no-referrer"),
@@ -94,11 +127,12 @@ fn set_headers(headers: &mut HeaderMap, nonce: &str, hsts: bool) {
     }
     // A handler may set a stricter policy of its own (attachments will); keep it.
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-        if let Ok(value) = HeaderValue::from_str(&content_security_policy(nonce)) {
+        let csp = content_security_policy(nonce, &policy.form_targets.sources());
+        if let Ok(value) = HeaderValue::from_str(&csp) {
             headers.insert(header::CONTENT_SECURITY_POLICY, value);
         }
     }
-    if hsts {
+    if policy.hsts {
         headers.insert(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),
@@ -108,6 +142,17 @@ fn set_headers(headers: &mut HeaderMap, nonce: &str, hsts: bool) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn logout_pages_of_providers_become_form_targets() {
+        let targets = FormTargets::default();
+        targets.allow_origin_of("https://login.idporten.no/logout?x=1");
+        targets.allow_origin_of("https://login.idporten.no/other");
+        targets.allow_origin_of("not a url");
+        assert_eq!(targets.sources(), " https://login.idporten.no");
+        let csp = content_security_policy("n", &targets.sources());
+        assert!(csp.contains("form-action 'self' https://login.idporten.no;"));
+    }
+
     use super::*;
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
@@ -149,8 +194,9 @@ mod tests {
         let (a, b) = (new_nonce(), new_nonce());
         assert_ne!(a, b);
         assert!(a.len() >= 22);
-        let csp = content_security_policy(&a);
+        let csp = content_security_policy(&a, "");
         assert!(csp.contains(&format!("'nonce-{a}'")));
+        assert!(csp.contains("form-action 'self';"));
         assert!(!csp.contains("unsafe-inline"));
         assert!(csp.contains("frame-ancestors 'none'"));
     }

@@ -107,9 +107,25 @@ pub fn run_all() -> Result<()> {
     let data = tempdir("e2e")?;
     let log_path = data.join("server.log");
     let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
+    // An independent OpenID Connect provider (npm oidc-provider) beside the built-in test eID,
+    // so the browser tests log in through both.
+    let (mut provider, issuer) = start_interop_provider(&root, port, &data)?;
+    let config = data.join("e2e.toml");
+    let development =
+        std::fs::read_to_string(root.join("config/development.toml")).map_err(|e| e.to_string())?;
+    std::fs::write(
+        &config,
+        format!(
+            "{development}\n[[oidc.providers]]\nid = \"interop\"\nname = \"{INTEROP_NAME}\"\n\
+             issuer = \"{issuer}\"\nclient_id = \"portal-e2e\"\n\
+             client_auth = {{ method = \"client_secret\", secret = \"{INTEROP_SECRET}\" }}\n\
+             profile = \"idporten\"\n"
+        ),
+    )
+    .map_err(|e| e.to_string())?;
     let mut server = Command::new(&built.server)
         .current_dir(&root)
-        .env("BORGERPORTAL_CONFIG", root.join("config/development.toml"))
+        .env("BORGERPORTAL_CONFIG", &config)
         .env("BORGERPORTAL_SITE_ROOT", &built.site_root)
         .env("BORGERPORTAL_DATA_DIR", &data)
         .env("BORGERPORTAL_LISTEN", format!("127.0.0.1:{port}"))
@@ -128,12 +144,15 @@ pub fn run_all() -> Result<()> {
             Command::new("npx")
                 .args(["playwright", "test"])
                 .current_dir(root.join("end2end"))
-                .env("BASE_URL", format!("http://127.0.0.1:{port}")),
+                .env("BASE_URL", format!("http://127.0.0.1:{port}"))
+                .env("INTEROP_PROVIDER_NAME", INTEROP_NAME),
             &mut tally,
         )
     });
     let _ = server.kill();
     let _ = server.wait();
+    let _ = provider.kill();
+    let _ = provider.wait();
     if e2e.is_err() {
         if let Ok(text) = std::fs::read_to_string(&log_path) {
             let tail: Vec<&str> = text.lines().rev().take(40).collect();
@@ -150,6 +169,55 @@ pub fn run_all() -> Result<()> {
         return Err(format!("{} tests failed", tally.failed));
     }
     Ok(())
+}
+
+/// The name the independent provider has on the login page (the browser tests click it).
+const INTEROP_NAME: &str = "Interop eID (oidc-provider)";
+const INTEROP_SECRET: &str = "e2e-interop-secret-0123456789abcdef";
+
+/// Start `end2end/oidc/provider.mjs` for a portal on `port`; return it and its issuer.
+fn start_interop_provider(
+    root: &std::path::Path,
+    port: u16,
+    data: &std::path::Path,
+) -> Result<(std::process::Child, String)> {
+    let stderr = std::fs::File::create(data.join("provider.log")).map_err(|e| e.to_string())?;
+    let mut child = Command::new("node")
+        .arg(root.join("end2end/oidc/provider.mjs"))
+        .args([
+            "--port",
+            "0",
+            "--client-id",
+            "portal-e2e",
+            "--client-secret",
+            INTEROP_SECRET,
+        ])
+        .arg("--client-redirect")
+        .arg(format!("http://127.0.0.1:{port}/auth/callback"))
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .map_err(|e| format!("could not start the interop provider: {e}"))?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or("no stdout from the interop provider")?;
+    let mut lines = BufReader::new(stdout).lines();
+    match lines.next() {
+        Some(Ok(line)) if line.starts_with("ready ") => {
+            let issuer = line.trim_start_matches("ready ").trim().to_owned();
+            // Keep draining its output so it never blocks on a full pipe.
+            std::thread::spawn(move || for _ in lines.map_while(|l| l.ok()) {});
+            Ok((child, issuer))
+        }
+        other => {
+            let _ = child.kill();
+            Err(format!(
+                "the interop provider did not start: {other:?} (see {})",
+                data.join("provider.log").display()
+            ))
+        }
+    }
 }
 
 fn step(name: &str) {

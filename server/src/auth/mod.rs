@@ -52,7 +52,11 @@ pub struct Auth {
 
 impl Auth {
     /// The configured providers plus any the test eID adds.
-    pub fn new(config: &Config, extra: Vec<ProviderConfig>) -> Result<Self, reqwest::Error> {
+    pub fn new(
+        config: &Config,
+        extra: Vec<ProviderConfig>,
+        form_targets: crate::security::FormTargets,
+    ) -> Result<Self, reqwest::Error> {
         // Never follow redirects from a provider's back channel (token, discovery, keys).
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -66,7 +70,14 @@ impl Auth {
             .iter()
             .cloned()
             .chain(extra)
-            .map(|p| Arc::new(Provider::new(p, redirect_uri.clone(), http.clone())))
+            .map(|p| {
+                Arc::new(Provider::new(
+                    p,
+                    redirect_uri.clone(),
+                    http.clone(),
+                    form_targets.clone(),
+                ))
+            })
             .collect();
         let by_id = providers
             .iter()

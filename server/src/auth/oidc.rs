@@ -172,6 +172,8 @@ pub struct Provider {
     redirect_uri: String,
     http: reqwest::Client,
     discovered: Mutex<Option<Arc<Discovered>>>,
+    /// Where the security headers learn that forms may lead to this provider's logout page.
+    form_targets: crate::security::FormTargets,
 }
 
 /// The start of a login: where to send the browser, and what to keep until it comes back.
@@ -183,12 +185,18 @@ pub struct AuthorizationStart {
 }
 
 impl Provider {
-    pub fn new(config: ProviderConfig, redirect_uri: String, http: reqwest::Client) -> Self {
+    pub fn new(
+        config: ProviderConfig,
+        redirect_uri: String,
+        http: reqwest::Client,
+        form_targets: crate::security::FormTargets,
+    ) -> Self {
         Self {
             config,
             redirect_uri,
             http,
             discovered: Mutex::new(None),
+            form_targets,
         }
     }
 
@@ -218,6 +226,10 @@ impl Provider {
         .set_redirect_uri(redirect);
         if matches!(self.config.client_auth, ClientAuth::PrivateKeyJwt { .. }) {
             client = client.set_auth_type(AuthType::RequestBody);
+        }
+        if let Some(end_session) = &metadata.additional_metadata().end_session_endpoint {
+            // The logout form redirects there; `form-action` must allow it.
+            self.form_targets.allow_origin_of(end_session);
         }
         let found = Arc::new(Discovered { client, metadata });
         *guard = Some(found.clone());
