@@ -1404,3 +1404,38 @@ async fn frontchannel_logout_ends_the_session_named_by_issuer_and_sid() {
     let front = server.page(&browser, "/").await;
     assert!(!front.contains(INGRID_NAME));
 }
+
+/// The built-in test eID enforces PKCE with S256: an authorization request without a code
+/// challenge, or with the `plain` method, is sent back to the client as `invalid_request`.
+#[tokio::test]
+async fn the_test_eid_refuses_authorization_requests_without_pkce_s256() {
+    let server = start().await;
+    let browser = Browser::new();
+    let authorize = server.start_login(&browser, "loa=substantial").await;
+    let without: Vec<(String, String)> = url::Url::parse(&authorize)
+        .unwrap()
+        .query_pairs()
+        .filter(|(k, _)| k != "code_challenge" && k != "code_challenge_method")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let mut no_pkce = url::Url::parse(&authorize).unwrap();
+    no_pkce.query_pairs_mut().clear().extend_pairs(&without);
+    let mut plain = no_pkce.clone();
+    plain
+        .query_pairs_mut()
+        .append_pair("code_challenge", &"a".repeat(43))
+        .append_pair("code_challenge_method", "plain");
+    for url in [no_pkce, plain] {
+        let response = browser
+            .get(&format!("{}&login_hint=ingrid", url.as_str()))
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{url}");
+        let to = location(&response);
+        assert!(
+            to.starts_with(&format!("{}/auth/callback?", server.base)),
+            "{to}"
+        );
+        assert!(to.contains("error=invalid_request"), "{to}");
+        assert!(!to.contains("code="), "no code without PKCE: {to}");
+    }
+}
