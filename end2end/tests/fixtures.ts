@@ -34,7 +34,10 @@ export const test = base.extend<Fixtures>({
       const reason = request.failure()?.errorText;
       // With JavaScript off the browser itself refuses the hydration module: expected.
       const blockedScript = !hydrated && reason === 'csp' && /\/pkg\/.*\.js$/.test(request.url());
-      if (!blockedScript && ours(request.url())) problems.push(`request failed: ${request.url()} (${reason})`);
+      // A load the browser dropped because the page navigated on (a preload, the favicon) is no
+      // fault; a refused one says so in the console, which is checked below.
+      const droppedByNavigation = reason === 'net::ERR_ABORTED';
+      if (!blockedScript && !droppedByNavigation && ours(request.url())) problems.push(`request failed: ${request.url()} (${reason})`);
     });
     page.on('response', (response) => {
       const isDocument = response.request().resourceType() === 'document';
