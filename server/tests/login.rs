@@ -65,14 +65,6 @@ fn fake_site(root: &Path) {
     std::fs::write(pkg.join("borgerportal.cccc.css"), "body{}").unwrap();
 }
 
-/// Leptos marks "generating the route list" in a process-wide flag (`SuppressResourceLoad`,
-/// taken by `generate_route_list`, which `routes()` calls), and a page whose data first loads
-/// while the flag is up waits for ever (leptos-rs/leptos#4773). A server starts once in
-/// production, before it serves; here every test starts one while others render pages. So
-/// starting a server takes this lock for writing, and every request (body included) takes it
-/// for reading.
-static ROUTE_GENERATION: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
-
 /// A server whose `public_url` is its real address, with the test eID on. Serving before it
 /// returns: the relying party fetches discovery from itself at the first login.
 async fn start() -> TestServer {
@@ -95,11 +87,9 @@ async fn start() -> TestServer {
     .await
     .unwrap();
     db.migrate().await.unwrap();
-    let app = {
-        let _generating = ROUTE_GENERATION.write().await;
-        let state = AppState::new(&config, Site::load(&site_root).unwrap(), db.clone()).unwrap();
-        with_http_stack(routes(&state), state)
-    };
+    // (`routes` generates Leptos' route list once per process; see server/src/lib.rs.)
+    let state = AppState::new(&config, Site::load(&site_root).unwrap(), db.clone()).unwrap();
+    let app = with_http_stack(routes(&state), state);
     tokio::spawn(async move {
         axum::serve(
             listener,
@@ -332,7 +322,6 @@ impl Browser {
         } else {
             request.header(header::COOKIE, cookies.join("; "))
         };
-        let _no_server_starting = ROUTE_GENERATION.read().await;
         let response = request
             .send()
             .await
@@ -392,7 +381,7 @@ impl Browser {
     }
 }
 
-/// A whole answer, its body read while no server was starting.
+/// A whole answer, its body already read.
 struct Reply {
     status: StatusCode,
     headers: HeaderMap,
