@@ -106,12 +106,14 @@ pub fn App() -> impl IntoView {
 fn Chrome(children: Children) -> impl IntoView {
     let i18n = use_i18n();
     provide_current_user();
+    // Head texts are read when `<MetaTags/>` renders, possibly after this component's reactive
+    // owner is gone (under load that panicked), so they are plain strings taken now.
+    let app_name = t_string!(i18n, app_name);
     view! {
         <Title formatter=move |page: String| {
-            let app = t_string!(i18n, app_name);
-            if page.is_empty() { app.to_string() } else { format!("{page} – {app}") }
+            if page.is_empty() { app_name.to_string() } else { format!("{page} – {app_name}") }
         } />
-        <Meta name="description" content=move || t_string!(i18n, tagline) />
+        <Meta name="description" content=t_string!(i18n, tagline) />
         <a class="skip-link" href="#main">
             {t!(i18n, skip_to_content)}
         </a>

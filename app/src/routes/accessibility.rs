@@ -9,7 +9,7 @@ use leptos_meta::Title;
 pub fn AccessibilityPage() -> impl IntoView {
     let i18n = use_i18n();
     view! {
-        <Title text=move || t_string!(i18n, accessibility.title) />
+        <Title text=t_string!(i18n, accessibility.title) />
         <article class="prose">
             <h1>{t!(i18n, accessibility.title)}</h1>
             <p class="lead">{t!(i18n, accessibility.intro)}</p>

@@ -136,7 +136,7 @@ pub fn ActivityPage() -> impl IntoView {
     );
     let _ = use_current_user();
     view! {
-        <Title text=move || t_string!(i18n, activity.title) />
+        <Title text=t_string!(i18n, activity.title) />
         <article class="prose wide">
             <h1>{t!(i18n, activity.title)}</h1>
             <p class="lead">{t!(i18n, activity.intro)}</p>

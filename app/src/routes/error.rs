@@ -15,7 +15,7 @@ pub fn ErrorPage() -> impl IntoView {
     let i18n = use_i18n();
     let reference = request_reference();
     view! {
-        <Title text=move || t_string!(i18n, error.title) />
+        <Title text=t_string!(i18n, error.title) />
         <article class="prose">
             <h1>{t!(i18n, error.title)}</h1>
             <p>{t!(i18n, error.text)}</p>

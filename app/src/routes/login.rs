@@ -30,7 +30,7 @@ pub fn LoginPage() -> impl IntoView {
         )
     };
     view! {
-        <Title text=move || t_string!(i18n, login.title) />
+        <Title text=t_string!(i18n, login.title) />
         <article class="prose">
             <h1>{t!(i18n, login.title)}</h1>
             <p class="lead">{t!(i18n, login.intro)}</p>
@@ -85,7 +85,7 @@ pub fn LoginFailedPage() -> impl IntoView {
         _ => t_string!(i18n, login_failed.failed),
     };
     view! {
-        <Title text=move || t_string!(i18n, login_failed.title) />
+        <Title text=t_string!(i18n, login_failed.title) />
         <article class="prose">
             <h1>{t!(i18n, login_failed.title)}</h1>
             <p>{text}</p>
@@ -104,7 +104,7 @@ pub fn LoginFailedPage() -> impl IntoView {
 pub fn LoggedOutPage() -> impl IntoView {
     let i18n = use_i18n();
     view! {
-        <Title text=move || t_string!(i18n, logged_out.title) />
+        <Title text=t_string!(i18n, logged_out.title) />
         <article class="prose">
             <h1>{t!(i18n, logged_out.title)}</h1>
             <p>{t!(i18n, logged_out.text)}</p>

@@ -8,7 +8,7 @@ use leptos_meta::Title;
 pub fn PrivacyPage() -> impl IntoView {
     let i18n = use_i18n();
     view! {
-        <Title text=move || t_string!(i18n, privacy.title) />
+        <Title text=t_string!(i18n, privacy.title) />
         <article class="prose">
             <h1>{t!(i18n, privacy.title)}</h1>
             <p class="lead">{t!(i18n, privacy.intro)}</p>
