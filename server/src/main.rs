@@ -40,6 +40,13 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let app = with_http_stack(routes(&state), state);
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!(address = %listener.local_addr()?, public_url = %config.public_url, "listening");
+    // TCP_NODELAY: otherwise a small answer written in two parts (headers, body) waits for the
+    // client's delayed ACK, 40 ms (measured: CSS p50 43.9 ms → 6.9 ms).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
