@@ -20,7 +20,7 @@ pub mod error;
 pub mod routes;
 pub mod shell;
 
-pub use shell::{shell, App, AssetManifest, CSP_NONCE_HEADER};
+pub use shell::{shell, App, AssetManifest};
 
 /// The browser entry point: attach to the server-rendered page.
 #[cfg(feature = "hydrate")]

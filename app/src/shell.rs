@@ -25,11 +25,6 @@ use leptos_router::{
 /// The cookie that remembers the chosen language (leptos_i18n's default name).
 pub const LANGUAGE_COOKIE: &str = "i18n_pref_locale";
 
-/// Request header name under which the server's security middleware hands the per-request
-/// CSP nonce to the renderer. It is an internal request extension in practice; the name only
-/// documents the contract.
-pub const CSP_NONCE_HEADER: &str = "x-borgerportal-csp-nonce";
-
 /// Per-request CSP nonce, put into the request's extensions by the server.
 #[derive(Clone, Debug)]
 pub struct CspNonce(pub String);

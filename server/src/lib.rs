@@ -157,12 +157,6 @@ impl AppState {
     }
 }
 
-/// Build the whole HTTP application.
-pub fn build_app(config: &Config, site: Site, db: Database) -> Result<Router, StartupError> {
-    let state = AppState::new(config, site, db)?;
-    Ok(with_http_stack(routes(&state), state))
-}
-
 /// The app's routes, generated once per process. Generating them raises a process-wide flag
 /// in Leptos during which pages that load data would wait forever (leptos-rs/leptos#4773), so
 /// it must never run while requests are being served — e.g. by another server in the same test

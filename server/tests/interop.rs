@@ -8,7 +8,7 @@
 //!
 //! Each test runs its own portal in-process (real SQLite, real listener) and its own node
 //! process, and plays the browser itself: cookies (shared across ports on 127.0.0.1, as in a
-//! browser), redirects followed one by one. Needs `npm ci` in `end2end/` (`cargo xtask test`
+//! browser), redirects followed one by one. Needs `npm install` in `end2end/` (`cargo xtask test`
 //! does it).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -65,7 +65,7 @@ impl NodeServer {
                     .join(package)
                     .join("package.json")
                     .exists(),
-                "end2end/node_modules/{package} is missing: run `npm ci` in end2end/ first \
+                "end2end/node_modules/{package} is missing: run `npm install` in end2end/ first \
                  (`cargo xtask test` does it before the Rust tests)"
             );
         }
