@@ -184,6 +184,28 @@ impl NewAuditEvent {
     }
 }
 
+/// Which of a log's events to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum EventFilter {
+    /// Every event.
+    #[default]
+    All,
+    /// Changes to the contact and reservation register (`contact.*`): the "history of my
+    /// contact information".
+    Contact,
+}
+
+impl EventFilter {
+    /// The SQL `LIKE` pattern over kind codes.
+    pub(crate) fn like_pattern(self) -> &'static str {
+        match self {
+            EventFilter::All => "%",
+            EventFilter::Contact => "contact.%",
+        }
+    }
+}
+
 /// Where the next page of a log starts: just after (older than) the last event shown.
 ///
 /// Opaque to clients: [`to_param`](AuditCursor::to_param) gives a short URL-safe text for a

@@ -671,6 +671,23 @@ impl ContactInfo {
             .map(|mobile| &mobile.value)
     }
 
+    /// Whether to stop the person after login and ask them to confirm or update their
+    /// contact information: they have some, and none of it was verified or confirmed within
+    /// `staleness` — so none of it may be used to notify them. (Reservation does not matter
+    /// here: a reserved person's e-mail and mobile are still theirs to keep right.)
+    pub fn must_be_confirmed(&self, now: OffsetDateTime, staleness: Duration) -> bool {
+        let has_any = self.email.is_some() || self.mobile.is_some();
+        let any_fresh = self
+            .email
+            .as_ref()
+            .is_some_and(|email| email.is_fresh(now, staleness))
+            || self
+                .mobile
+                .as_ref()
+                .is_some_and(|mobile| mobile.is_fresh(now, staleness));
+        has_any && !any_fresh
+    }
+
     /// Whether to ask the person to confirm their contact information ("is this still
     /// right?"): some value they have is older than `staleness` at `now`. Pass
     /// [`DEFAULT_STALENESS`] for the hard limit, or less to ask before it is reached.

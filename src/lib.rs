@@ -36,7 +36,7 @@ pub use access::{
     Access, Actor, Basis, Capability, Denied, Loa, ManageContact, Policy, ReadContact,
     ReadOwnActivity, ReadPost, ReadSensitivePost,
 };
-pub use audit::{AuditCursor, AuditEvent, AuditKind, AuditPage, NewAuditEvent};
+pub use audit::{AuditCursor, AuditEvent, AuditKind, AuditPage, EventFilter, NewAuditEvent};
 pub use contact::{
     CodeSent, ContactError, ContactInfo, ContactInputError, ContactMethod, ContactStatus,
     ContactValue, EmailAddress, Mailbox, MobileNumber, PendingChange, VerificationCode,

@@ -285,6 +285,37 @@ fn notification_needs_a_fresh_verified_value_and_no_reservation() {
     assert!(!nothing.is_stale(t0, DEFAULT_STALENESS));
 }
 
+#[test]
+fn the_login_prompt_comes_only_when_every_value_is_stale() {
+    let t0 = datetime!(2024-01-10 12:00 UTC);
+    let limit = t0 + DEFAULT_STALENESS;
+
+    // One stale value beside a fresh one: still notifiable, so no stop after login.
+    let mixed = active(Some(t0), Some(t0 + Duration::days(300)));
+    assert!(!mixed.must_be_confirmed(limit, DEFAULT_STALENESS));
+    // Both stale: asked.
+    let both = active(Some(t0), Some(t0 + Duration::days(300)));
+    assert!(!both.must_be_confirmed(limit + Duration::days(299), DEFAULT_STALENESS));
+    assert!(both.must_be_confirmed(limit + Duration::days(300), DEFAULT_STALENESS));
+    // One value only, at the edge.
+    let one = active(None, Some(t0));
+    assert!(!one.must_be_confirmed(limit - Duration::seconds(1), DEFAULT_STALENESS));
+    assert!(one.must_be_confirmed(limit, DEFAULT_STALENESS));
+    // Reserved people keep their contact data right too.
+    let mut reserved = active(Some(t0), None);
+    reserved.reserved = true;
+    assert!(reserved.must_be_confirmed(limit, DEFAULT_STALENESS));
+    // Never verified counts as stale.
+    let mut unverified = active(Some(t0), None);
+    if let Some(email) = unverified.email.as_mut() {
+        email.verified_at = None;
+    }
+    assert!(unverified.must_be_confirmed(t0, DEFAULT_STALENESS));
+    // Nothing registered: nothing to confirm.
+    let nothing = ContactInfo::not_registered(PersonId::new(), Country::Norway, Language::Nb);
+    assert!(!nothing.must_be_confirmed(limit, DEFAULT_STALENESS));
+}
+
 // ---------------------------------------------------------------------------------------------
 // SMS quiet hours
 

@@ -109,6 +109,14 @@ pub fn step_up_href(provider: &str, return_to: &str) -> String {
     )
 }
 
+/// Is `path` a path on this site (so redirecting there cannot send anyone elsewhere)?
+pub fn is_local_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.starts_with("/\\")
+        && !path.chars().any(|c| c.is_control() || c == '\\')
+}
+
 /// Percent-encode a query value.
 pub fn encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());

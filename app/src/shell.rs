@@ -9,6 +9,10 @@ use crate::i18n::*;
 use crate::routes::{
     accessibility::AccessibilityPage,
     activity::ActivityPage,
+    contact::{
+        ChangeEmailPage, ChangeMobilePage, ContactCheckPage, ContactLanguagePage, ContactPage,
+        MailboxPage, ReservationPage, VerifyEmailPage, VerifyMobilePage,
+    },
     error::ErrorPage,
     home::HomePage,
     login::{LoggedOutPage, LoginFailedPage, LoginPage},
@@ -89,6 +93,15 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/login/failed") view=LoginFailedPage ssr=SsrMode::Async />
                         <Route path=path!("/logged-out") view=LoggedOutPage ssr=SsrMode::Async />
                         <Route path=path!("/activity") view=ActivityPage ssr=SsrMode::Async />
+                        <Route path=path!("/contact") view=ContactPage ssr=SsrMode::Async />
+                        <Route path=path!("/contact/email") view=ChangeEmailPage ssr=SsrMode::Async />
+                        <Route path=path!("/contact/mobile") view=ChangeMobilePage ssr=SsrMode::Async />
+                        <Route path=path!("/contact/verify/email") view=VerifyEmailPage ssr=SsrMode::Async />
+                        <Route path=path!("/contact/verify/mobile") view=VerifyMobilePage ssr=SsrMode::Async />
+                        <Route path=path!("/contact/reservation") view=ReservationPage ssr=SsrMode::Async />
+                        <Route path=path!("/contact/mailbox") view=MailboxPage ssr=SsrMode::Async />
+                        <Route path=path!("/contact/language") view=ContactLanguagePage ssr=SsrMode::Async />
+                        <Route path=path!("/contact/check") view=ContactCheckPage ssr=SsrMode::Async />
                     </Routes>
                 </Chrome>
             </Router>

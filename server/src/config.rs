@@ -39,6 +39,24 @@ pub struct Config {
     /// The eID providers citizens log in with.
     #[serde(default)]
     pub oidc: OidcConfig,
+    /// The contact and reservation register.
+    pub contact: ContactConfig,
+}
+
+/// Rules of the contact register.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactConfig {
+    /// Contact data not verified or confirmed for this many days may not be used to notify,
+    /// and the citizen is asked to confirm it after login (KRR: 18 months; 548 days).
+    pub staleness_days: u32,
+}
+
+impl ContactConfig {
+    /// The staleness limit as a duration.
+    pub fn staleness(&self) -> time::Duration {
+        time::Duration::days(i64::from(self.staleness_days))
+    }
 }
 
 /// How long a login lasts.
@@ -157,6 +175,7 @@ struct Defaults {
     session: SessionConfig,
     test_eid: TestEidConfig,
     login_rate_limit_per_minute: u32,
+    contact: ContactConfig,
 }
 
 impl Default for Defaults {
@@ -178,6 +197,9 @@ impl Default for Defaults {
             },
             test_eid: TestEidConfig { enabled: false },
             login_rate_limit_per_minute: 30,
+            contact: ContactConfig {
+                staleness_days: 548,
+            },
         }
     }
 }
@@ -191,6 +213,8 @@ pub enum ConfigError {
     PublicUrl,
     #[error("session timeouts must be at least one minute and one hour")]
     SessionTimeouts,
+    #[error("contact.staleness_days must be between 1 and 3650")]
+    Staleness,
     #[error("provider ids must be unique, non-empty and URL-safe (a-z, 0-9, -)")]
     ProviderId,
 }
@@ -226,6 +250,9 @@ impl Config {
         }
         if config.session.idle_timeout_minutes == 0 || config.session.absolute_lifetime_hours == 0 {
             return Err(ConfigError::SessionTimeouts);
+        }
+        if !(1..=3650).contains(&config.contact.staleness_days) {
+            return Err(ConfigError::Staleness);
         }
         let mut ids = std::collections::HashSet::new();
         for provider in &config.oidc.providers {

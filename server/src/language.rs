@@ -75,19 +75,22 @@ pub async fn resolve_language(
     next.run(request).await
 }
 
-/// Is `path` a path on this site (so redirecting there cannot send anyone elsewhere)?
-pub fn is_local_path(path: &str) -> bool {
-    path.starts_with('/')
-        && !path.starts_with("//")
-        && !path.starts_with("/\\")
-        && !path.chars().any(|c| c.is_control() || c == '\\')
-}
+pub use app::auth::is_local_path;
 
 #[derive(Deserialize)]
 pub struct LanguageForm {
     lang: String,
     #[serde(default)]
     return_to: String,
+}
+
+/// The cookie that remembers the interface language for a year.
+pub fn language_cookie(language: &str, secure: bool) -> Option<HeaderValue> {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{LANGUAGE_COOKIE}={language}; Path=/; Max-Age=31536000; SameSite=Lax{secure}"
+    ))
+    .ok()
 }
 
 /// `POST /language`: remember the chosen language and go back.
@@ -106,11 +109,8 @@ pub async fn change_language(
     } else {
         return bad_request(&state, &headers);
     };
-    let secure = if state.security.hsts { "; Secure" } else { "" };
-    let cookie =
-        format!("{LANGUAGE_COOKIE}={language}; Path=/; Max-Age=31536000; SameSite=Lax{secure}");
-    let (Ok(cookie), Ok(location)) = (
-        HeaderValue::from_str(&cookie),
+    let (Some(cookie), Ok(location)) = (
+        language_cookie(language, state.security.hsts),
         HeaderValue::from_str(return_to),
     ) else {
         return bad_request(&state, &headers);

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod contact;
 pub mod cookies;
 pub mod error_page;
 pub mod language;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub test_eid: Option<test_eid::TestEid>,
     /// Per-address limit on starting and finishing logins.
     pub login_rate_limit: rate_limit::LoginRateLimit,
+    /// Contact data older than this must be confirmed (and is not used to notify).
+    pub contact_staleness: time::Duration,
 }
 
 /// Why the portal could not start.
@@ -153,6 +156,7 @@ impl AppState {
             login_rate_limit: rate_limit::LoginRateLimit::per_minute(
                 config.login_rate_limit_per_minute,
             ),
+            contact_staleness: config.contact.staleness(),
         })
     }
 }
@@ -180,9 +184,19 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     };
     let context_state = state.clone();
     let providers = app::auth::ProviderChoices(state.auth.provider_choices());
+    let staleness = app::routes::contact::Staleness(state.contact_staleness);
     let context = move || {
         provide_context(context_state.db.clone());
         provide_context(providers.clone());
+        provide_context(staleness);
+    };
+    // Renders a page again for a form that was refused (see `contact`).
+    let pages = {
+        let context = context.clone();
+        let app_fn = app_fn.clone();
+        contact::PageRenderer(Arc::new(move |request| {
+            leptos_axum::render_app_async_with_context(context.clone(), app_fn.clone())(request)
+        }))
     };
     // Anything the router does not know: a public file if there is one, else the app's 404.
     let not_found = leptos_axum::render_app_to_stream_with_context(context.clone(), app_fn.clone());
@@ -222,6 +236,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/auth/backchannel-logout", post(auth::backchannel_logout))
         .route("/auth/frontchannel-logout", get(auth::frontchannel_logout))
         .merge(test_eid::routes())
+        .merge(contact::routes(pages))
         .nest_service("/pkg", pkg)
         .leptos_routes_with_context(state, route_list(), context, app_fn)
         .fallback_service(public_files)

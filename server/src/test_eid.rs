@@ -375,6 +375,8 @@ struct AuthorizeParams {
     login_hint: Option<String>,
     /// Only on POST: the chosen person, level and button.
     person: Option<String>,
+    /// With `person=other`: a synthetic national identity number typed in.
+    other_id: Option<String>,
     level: Option<String>,
     action: Option<String>,
 }
@@ -475,10 +477,27 @@ async fn authorize_page(
             return issue_code(&eid, flavor, &params, person, high);
         }
     }
-    let body = login_form(&eid, flavor, &params, lang, high);
+    login_page(&state, &eid, flavor, &params, lang, high, false)
+}
+
+/// The test eID's login form (again, with the typed number marked as refused).
+fn login_page(
+    state: &AppState,
+    eid: &TestEid,
+    flavor: Flavor,
+    params: &AuthorizeParams,
+    lang: &str,
+    high: bool,
+    other_invalid: bool,
+) -> Response {
+    let body = login_form(eid, flavor, params, lang, high, other_invalid);
     let title = html_text(lang, "test_eid.title");
     html_response(
-        StatusCode::OK,
+        if other_invalid {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        },
         page(
             lang,
             &title,
@@ -539,6 +558,7 @@ fn login_form(
     p: &AuthorizeParams,
     lang: &str,
     high: bool,
+    other_invalid: bool,
 ) -> String {
     let mut fields = String::new();
     for (name, value) in [
@@ -564,7 +584,11 @@ fn login_form(
     }
     let mut people = String::new();
     for (i, (alias, person)) in persons(flavor).into_iter().enumerate() {
-        let checked = if i == 0 { " checked" } else { "" };
+        let checked = if i == 0 && !other_invalid {
+            " checked"
+        } else {
+            ""
+        };
         people.push_str(&format!(
             "<div class=\"choice\"><input type=\"radio\" id=\"person-{i}\" name=\"person\" value=\"{}\"{checked}>\
              <label for=\"person-{i}\">{} <span class=\"muted\">({})</span></label></div>",
@@ -573,6 +597,30 @@ fn login_form(
             escape(&person.national_id.masked()),
         ));
     }
+    // Any other synthetic person, by number (as ID-porten's test environment allows): tests
+    // that change a person's data each log in as their own, fresh person.
+    let invalid = if other_invalid {
+        format!(
+            "<p class=\"field-error\" id=\"other-id-error\">{}</p>",
+            html_text(lang, "test_eid.other_invalid")
+        )
+    } else {
+        String::new()
+    };
+    let described = if other_invalid {
+        " aria-invalid=\"true\" aria-describedby=\"other-id-error\""
+    } else {
+        ""
+    };
+    people.push_str(&format!(
+        "<div class=\"choice\"><input type=\"radio\" id=\"person-other\" name=\"person\" value=\"other\"{checked}>\
+         <label for=\"person-other\">{other}</label></div>\
+         <div class=\"field indented\"><label for=\"other-id\">{other_label}</label>{invalid}\
+         <input type=\"text\" id=\"other-id\" name=\"other_id\" inputmode=\"numeric\" autocomplete=\"off\"{described}></div>",
+        checked = if other_invalid { " checked" } else { "" },
+        other = html_text(lang, "test_eid.other_person"),
+        other_label = html_text(lang, "test_eid.other_id"),
+    ));
     let level = |value: &str, key: &str, checked: bool| {
         format!(
             "<div class=\"choice\"><input type=\"radio\" id=\"level-{value}\" name=\"level\" value=\"{value}\"{}>\
@@ -614,6 +662,13 @@ async fn authorize_submit(
     if params.action.as_deref() == Some("cancel") {
         return error_redirect(&eid, flavor, &params, "access_denied");
     }
+    let high = params.level.as_deref() == Some("high");
+    if params.person.as_deref() == Some("other") {
+        return match other_person(flavor, params.other_id.as_deref().unwrap_or("")) {
+            Some(person) => issue_code(&eid, flavor, &params, person, high),
+            None => login_page(&state, &eid, flavor, &params, lang, high, true),
+        };
+    }
     let chosen = params.person.as_deref().and_then(|alias| {
         persons(flavor)
             .into_iter()
@@ -623,8 +678,19 @@ async fn authorize_submit(
     let Some(person) = chosen else {
         return refusal_page(&state, lang);
     };
-    let high = params.level.as_deref() == Some("high");
     issue_code(&eid, flavor, &params, person, high)
+}
+
+/// A test person by typed number: a valid national id of the flavour's country, and for
+/// Norway a synthetic one (month + 80, as Testnorge's): never a real person's number.
+fn other_person(flavor: Flavor, typed: &str) -> Option<NewPerson> {
+    let national_id = borgerportal::identity::NationalId::parse(typed.trim()).ok()?;
+    let acceptable = national_id.country() == flavor.country()
+        && (flavor.country() != Country::Norway || national_id.is_synthetic());
+    acceptable.then(|| {
+        let language = borgerportal::person::Language::default_for(national_id.country());
+        NewPerson::new(national_id, "Test", "Testesen", language)
+    })
 }
 
 fn issue_code(

@@ -53,7 +53,7 @@ pub use error::{Conflict, DatabaseCause, StoreError};
 pub use outbox::{Outbox, MAX_CLAIM_BATCH};
 
 use crate::access::{Access, ReadOwnActivity};
-use crate::audit::{AuditCursor, AuditEvent, AuditPage, NewAuditEvent};
+use crate::audit::{AuditCursor, AuditEvent, AuditPage, EventFilter, NewAuditEvent};
 use crate::identity::NationalId;
 use crate::person::{NewPerson, Person, PersonId};
 use crate::session::{sha256, LoginState, NewLoginState, NewSession, Session, SessionToken};
@@ -485,6 +485,19 @@ pub trait AuditLog: Send + Sync {
         access: &Access<ReadOwnActivity>,
         before: Option<AuditCursor>,
         limit: u32,
+    ) -> Result<AuditPage, StoreError> {
+        self.list_events_of(access, EventFilter::All, before, limit)
+            .await
+    }
+
+    /// As [`list_events`](AuditLog::list_events), only the events `kinds` lets through (the
+    /// cursor of such a page only pages on within the same filter).
+    async fn list_events_of(
+        &self,
+        access: &Access<ReadOwnActivity>,
+        kinds: EventFilter,
+        before: Option<AuditCursor>,
+        limit: u32,
     ) -> Result<AuditPage, StoreError>;
 }
 
@@ -740,9 +753,10 @@ impl AuditLog for Database {
         skip_all,
         fields(backend = self.backend().name(), person.id = %access.subject())
     )]
-    async fn list_events(
+    async fn list_events_of(
         &self,
         access: &Access<ReadOwnActivity>,
+        kinds: EventFilter,
         before: Option<AuditCursor>,
         limit: u32,
     ) -> Result<AuditPage, StoreError> {
@@ -751,9 +765,11 @@ impl AuditLog for Database {
         let fetch = i64::from(limit) + 1;
         let subject = access.subject();
         let mut events = match &self.pool {
-            Pool::Sqlite(pool) => sqlite::list_audit_events(pool, subject, before, fetch).await?,
+            Pool::Sqlite(pool) => {
+                sqlite::list_audit_events(pool, subject, kinds, before, fetch).await?
+            }
             Pool::Postgres(pool) => {
-                postgres::list_audit_events(pool, subject, before, fetch).await?
+                postgres::list_audit_events(pool, subject, kinds, before, fetch).await?
             }
         };
         let has_more = events.len() > limit as usize;

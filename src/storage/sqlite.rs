@@ -18,7 +18,7 @@ use super::contact::{mailbox_columns, ContactParts, StoredVerification};
 use super::outbox::{ClaimedParts, NotificationRow, RecordParts, RetryParts};
 use super::{now_utc_micros, write_error, NewLoginStateRow, NewSessionRow, StoreError};
 use crate::access::Loa;
-use crate::audit::{AuditCursor, AuditEvent, AuditKind};
+use crate::audit::{AuditCursor, AuditEvent, AuditKind, EventFilter};
 use crate::contact::{ContactInfo, ContactMethod};
 use crate::identity::NationalId;
 use crate::outbox::{NotificationId, NotificationStatus, EXPIRED_ERROR};
@@ -498,6 +498,7 @@ pub(super) async fn insert_audit_event<'e>(
 pub(super) async fn list_audit_events(
     pool: &SqlitePool,
     subject: PersonId,
+    kinds: EventFilter,
     before: Option<AuditCursor>,
     fetch: i64,
 ) -> Result<Vec<AuditEvent>, StoreError> {
@@ -506,11 +507,12 @@ pub(super) async fn list_audit_events(
             sqlx::query(concat!(
                 "SELECT ",
                 audit_columns!(),
-                " FROM audit_events WHERE subject_id = ?1 \
+                " FROM audit_events WHERE subject_id = ?1 AND kind LIKE ?3 \
                  ORDER BY occurred_at DESC, id DESC LIMIT ?2"
             ))
             .bind(encode_id(subject))
             .bind(fetch)
+            .bind(kinds.like_pattern())
             .fetch_all(pool)
             .await
         }
@@ -519,12 +521,13 @@ pub(super) async fn list_audit_events(
                 "SELECT ",
                 audit_columns!(),
                 " FROM audit_events WHERE subject_id = ?1 AND (occurred_at, id) < (?2, ?3) \
-                 ORDER BY occurred_at DESC, id DESC LIMIT ?4"
+                 AND kind LIKE ?5 ORDER BY occurred_at DESC, id DESC LIMIT ?4"
             ))
             .bind(encode_id(subject))
             .bind(encode_timestamp(before.at)?)
             .bind(encode_uuid(before.id))
             .bind(fetch)
+            .bind(kinds.like_pattern())
             .fetch_all(pool)
             .await
         }

@@ -66,6 +66,7 @@ fn LoggedIn(user: UserView) -> impl IntoView {
                     " (" {t!(i18n, user.level)} ": " {move || loa_name(i18n, &loa)} ")"
                 </span>
             </p>
+            <A href="/contact">{t!(i18n, user.contact)}</A>
             <A href="/activity">{t!(i18n, user.activity)}</A>
             <form method="post" action="/auth/logout">
                 <button type="submit" class="button button-secondary">

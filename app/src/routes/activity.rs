@@ -37,7 +37,11 @@ const PAGE_SIZE: u32 = 20;
 
 /// The logged-in citizen's activity, one page, older than `before`.
 #[server]
-pub async fn my_activity(before: Option<String>, lang: String) -> Result<ActivityPage, AppError> {
+pub async fn my_activity(
+    before: Option<String>,
+    lang: String,
+    only: Option<String>,
+) -> Result<ActivityPage, AppError> {
     use borgerportal::access::{Policy, ReadOwnActivity};
     use borgerportal::{audit::AuditCursor, storage::AuditLog};
     let ctx = crate::auth::request_session().ok_or(AppError::NotLoggedIn)?;
@@ -49,7 +53,7 @@ pub async fn my_activity(before: Option<String>, lang: String) -> Result<Activit
     let cursor = before.as_deref().and_then(AuditCursor::from_param);
     let db = crate::auth::database()?;
     let page = db
-        .list_events(&access, cursor, PAGE_SIZE)
+        .list_events_of(&access, filter_of(only.as_deref()), cursor, PAGE_SIZE)
         .await
         .map_err(|error| {
             tracing::error!(%error, "could not read the activity log");
@@ -83,9 +87,21 @@ pub async fn my_activity(before: Option<String>, lang: String) -> Result<Activit
     })
 }
 
+/// The filter named by `?only=` (`contact`: the history of contact changes).
+#[cfg(feature = "ssr")]
+fn filter_of(only: Option<&str>) -> borgerportal::audit::EventFilter {
+    match only {
+        Some(CONTACT_ONLY) => borgerportal::audit::EventFilter::Contact,
+        _ => borgerportal::audit::EventFilter::All,
+    }
+}
+
+/// `?only=contact`.
+const CONTACT_ONLY: &str = "contact";
+
 /// Nordic local time (Oslo and Copenhagen share the rules), written the way the language does.
 #[cfg(feature = "ssr")]
-fn local_time(at: time::OffsetDateTime, lang: &str) -> String {
+pub(crate) fn local_time(at: time::OffsetDateTime, lang: &str) -> String {
     let Ok(timestamp) = jiff::Timestamp::from_second(at.unix_timestamp()) else {
         return String::new();
     };
@@ -130,29 +146,48 @@ pub fn ActivityPage() -> impl IntoView {
     let i18n = use_i18n();
     let query = use_query_map();
     let before = move || query.read().get("before");
+    let only = move || query.read().get("only").filter(|only| only == CONTACT_ONLY);
     let page = Resource::new_blocking(
-        move || (before(), i18n.get_locale().as_str().to_owned()),
-        |(before, lang)| my_activity(before, lang),
+        move || (before(), i18n.get_locale().as_str().to_owned(), only()),
+        |(before, lang, only)| my_activity(before, lang, only),
     );
     let _ = use_current_user();
+    // Plain strings for the head (see the shell): fixed when the page is made.
+    let contact_only = query.read_untracked().get("only").as_deref() == Some(CONTACT_ONLY);
+    let title = if contact_only {
+        t_string!(i18n, activity.contact_title)
+    } else {
+        t_string!(i18n, activity.title)
+    };
+    let here = if contact_only {
+        "/activity?only=contact"
+    } else {
+        "/activity"
+    };
     view! {
-        <Title text=t_string!(i18n, activity.title) />
+        <Title text=title />
         <article class="prose wide">
-            <h1>{t!(i18n, activity.title)}</h1>
-            <p class="lead">{t!(i18n, activity.intro)}</p>
+            <h1>{title}</h1>
+            <p class="lead">
+                {if contact_only {
+                    t!(i18n, activity.contact_intro).into_any()
+                } else {
+                    t!(i18n, activity.intro).into_any()
+                }}
+            </p>
             <Suspense>
                 {move || {
                     page.get()
                         .map(|result| match result {
                             Ok(page) => {
                                 let first_page = before().is_none();
-                                view! { <ActivityTable page first_page /> }.into_any()
+                                view! { <ActivityTable page first_page contact_only /> }.into_any()
                             }
                             Err(AppError::NotLoggedIn) => {
                                 view! {
                                     <p>{t!(i18n, activity.not_logged_in)}</p>
                                     <p>
-                                        <a class="button" href=login_href("/activity", None)>
+                                        <a class="button" href=login_href(here, None)>
                                             {t!(i18n, user.log_in)}
                                         </a>
                                     </p>
@@ -168,7 +203,7 @@ pub fn ActivityPage() -> impl IntoView {
                                 view! {
                                     <h2>{t!(i18n, login.step_up_title)}</h2>
                                     <p>{t!(i18n, login.step_up_text)}</p>
-                                    <a class="button" href=step_up_href(&provider, "/activity") rel="external">
+                                    <a class="button" href=step_up_href(&provider, here) rel="external">
                                         {t!(i18n, login.step_up_button)}
                                     </a>
                                 }
@@ -184,7 +219,7 @@ pub fn ActivityPage() -> impl IntoView {
 
 /// The table; on narrow screens each row becomes a small card (the CSS uses `data-label`).
 #[component]
-fn ActivityTable(page: ActivityPage, first_page: bool) -> impl IntoView {
+fn ActivityTable(page: ActivityPage, first_page: bool, contact_only: bool) -> impl IntoView {
     let i18n = use_i18n();
     if page.items.is_empty() {
         return view! { <p>{t!(i18n, activity.empty)}</p> }.into_any();
@@ -234,13 +269,20 @@ fn ActivityTable(page: ActivityPage, first_page: bool) -> impl IntoView {
             {older
                 .map(|cursor| {
                     view! {
-                        <A href=format!("/activity?before={}", crate::auth::encode(&cursor))>
+                        <A href=format!(
+                            "/activity?{}before={}",
+                            if contact_only { "only=contact&" } else { "" },
+                            crate::auth::encode(&cursor),
+                        )>
                             {t!(i18n, activity.older)}
                         </A>
                     }
                 })}
             {(!first_page)
-                .then(|| view! { <A href="/activity">{t!(i18n, activity.newest)}</A> })}
+                .then(|| {
+                    let newest = if contact_only { "/activity?only=contact" } else { "/activity" };
+                    view! { <A href=newest>{t!(i18n, activity.newest)}</A> }
+                })}
         </nav>
     }
     .into_any()

@@ -2,6 +2,7 @@
 
 pub mod accessibility;
 pub mod activity;
+pub mod contact;
 pub mod error;
 pub mod home;
 pub mod login;

@@ -418,11 +418,42 @@ async fn callback_outcome(
     } else {
         "/".to_owned()
     };
+    // Contact data none of which was confirmed within the limit: ask first (a step-up is the
+    // same visit, so it is not asked again).
+    let return_to =
+        if !stepped_up && contact_must_be_confirmed(state, person.id, verified.loa, now).await {
+            format!("/contact/check?return_to={}", app::auth::encode(&return_to))
+        } else {
+            return_to
+        };
     let mut response = Redirect::to(&return_to).into_response();
     if let Some(cookie) = state.auth.session_cookie(&token.as_cookie_value(), None) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     response
+}
+
+/// Whether the person's contact data is all older than the staleness limit. A failure to read
+/// it does not stop the login: the question is asked next time.
+async fn contact_must_be_confirmed(
+    state: &AppState,
+    person: borgerportal::person::PersonId,
+    loa: borgerportal::access::Loa,
+    now: time::OffsetDateTime,
+) -> bool {
+    use borgerportal::access::{Actor, Policy, ReadContact};
+    use borgerportal::storage::ContactRegister;
+    let actor = Actor::Citizen { person, loa };
+    let Ok(access) = Policy::authorize::<ReadContact>(&actor, person) else {
+        return false;
+    };
+    match state.db.find_contact_info(&access).await {
+        Ok(info) => info.must_be_confirmed(now, state.contact_staleness),
+        Err(error) => {
+            tracing::warn!(%error, "could not read the contact register at login");
+            false
+        }
+    }
 }
 
 /// The person for a verified login: the register's record (names refreshed from the claims

@@ -1,0 +1,1005 @@
+//! Contact information and reservation (KRR): see and change e-mail and mobile (verified with a
+//! one-time code), confirm that they are still right, reserve against digital post, choose the
+//! mailbox and the language, and see the history of changes.
+//!
+//! Every change is a plain HTML form that posts to the server (`server/src/contact.rs`), which
+//! checks the policy, calls the domain and answers with a redirect (success) or this same page
+//! again with the errors and the typed values ([`FormOutcome`]). So each form works the same
+//! with JavaScript off and hydrated, and adds nothing to the WASM but its markup.
+
+use crate::auth::{login_href, use_current_user};
+use crate::components::language_switcher::ALL_LOCALES;
+use crate::error::AppError;
+use crate::i18n::*;
+use leptos::prelude::*;
+use leptos_i18n::I18nContext;
+use leptos_meta::Title;
+use leptos_router::{components::A, hooks::use_query_map};
+use serde::{Deserialize, Serialize};
+
+/// A moment, for `<time datetime>` and for people.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct When {
+    pub iso: String,
+    pub display: String,
+}
+
+/// An e-mail address or mobile number in force.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValueView {
+    pub value: String,
+    pub changed: When,
+    pub verified: Option<When>,
+    /// Not verified or confirmed within the staleness limit.
+    pub stale: bool,
+}
+
+/// A change waiting for its code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingView {
+    pub new_value: String,
+    pub expires: When,
+    pub attempts_left: u32,
+}
+
+/// One refused field of a posted form: a stable code the page translates, and a number some
+/// messages need (tries left, minutes to wait).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub code: String,
+    pub count: Option<u32>,
+}
+
+/// What became of a posted form that is shown again: its errors and what was typed (so
+/// nothing has to be typed twice). Put in the request by the server's form handler.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormOutcome {
+    pub errors: Vec<FieldError>,
+    pub values: Vec<(String, String)>,
+}
+
+impl FormOutcome {
+    /// An outcome with one refused field and the typed value kept.
+    pub fn error(field: &str, code: &str, count: Option<u32>, typed: Option<&str>) -> Self {
+        FormOutcome {
+            errors: vec![FieldError {
+                field: field.to_owned(),
+                code: code.to_owned(),
+                count,
+            }],
+            values: typed
+                .map(|t| vec![(field.to_owned(), t.to_owned())])
+                .unwrap_or_default(),
+        }
+    }
+
+    fn error_for(&self, field: &str) -> Option<&FieldError> {
+        self.errors.iter().find(|e| e.field == field)
+    }
+
+    fn value_of(&self, field: &str) -> Option<String> {
+        self.values
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, v)| v.clone())
+    }
+}
+
+/// The logged-in citizen's register entry, as the pages show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactView {
+    pub email: Option<ValueView>,
+    pub mobile: Option<ValueView>,
+    pub pending_email: Option<PendingView>,
+    pub pending_mobile: Option<PendingView>,
+    pub reserved: bool,
+    pub reservation_changed: Option<When>,
+    /// `None`: the portal's own mailbox.
+    pub mailbox_provider: Option<String>,
+    /// `nb`, `nn`, `da` or `en`.
+    pub language: String,
+    pub can_be_notified: bool,
+    /// Nothing registered is fresh: the "is this still right?" question is due.
+    pub must_confirm: bool,
+    /// A posted form being shown again.
+    pub outcome: Option<FormOutcome>,
+}
+
+/// How old contact data may be before it must be confirmed; provided by the server.
+#[cfg(feature = "ssr")]
+#[derive(Clone, Copy, Debug)]
+pub struct Staleness(pub time::Duration);
+
+/// The logged-in citizen's contact information.
+#[server]
+pub async fn contact_settings(lang: String) -> Result<ContactView, AppError> {
+    use borgerportal::access::{Policy, ReadContact};
+    use borgerportal::storage::ContactRegister;
+    let ctx = crate::auth::request_session().ok_or(AppError::NotLoggedIn)?;
+    let access = Policy::authorize::<ReadContact>(&ctx.session.actor(), ctx.session.person)
+        .map_err(|denied| match denied {
+            borgerportal::access::Denied::NeedsStepUp { .. } => AppError::NeedsStepUp,
+            _ => AppError::NotLoggedIn,
+        })?;
+    let db = crate::auth::database()?;
+    let info = db.find_contact_info(&access).await.map_err(|error| {
+        tracing::error!(%error, "could not read the contact register");
+        AppError::Unavailable
+    })?;
+    let staleness = use_context::<Staleness>()
+        .map(|s| s.0)
+        .unwrap_or(borgerportal::contact::DEFAULT_STALENESS);
+    let now = time::OffsetDateTime::now_utc();
+    let when = |at: time::OffsetDateTime| When {
+        iso: at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        display: crate::routes::activity::local_time(at, &lang),
+    };
+    let value = |value: String, updated_at, verified_at: Option<time::OffsetDateTime>| ValueView {
+        value,
+        changed: when(updated_at),
+        verified: verified_at.map(when),
+        stale: verified_at.is_none_or(|at| now - at >= staleness),
+    };
+    let outcome = use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<FormOutcome>().cloned());
+    Ok(ContactView {
+        email: info
+            .email
+            .as_ref()
+            .map(|e| value(e.value.as_str().to_owned(), e.updated_at, e.verified_at)),
+        mobile: info
+            .mobile
+            .as_ref()
+            .map(|m| value(m.value.as_str().to_owned(), m.updated_at, m.verified_at)),
+        pending_email: info.pending_email.as_ref().map(|p| PendingView {
+            new_value: p.new_value.as_str().to_owned(),
+            expires: when(p.expires_at),
+            attempts_left: p.attempts_left,
+        }),
+        pending_mobile: info.pending_mobile.as_ref().map(|p| PendingView {
+            new_value: p.new_value.as_str().to_owned(),
+            expires: when(p.expires_at),
+            attempts_left: p.attempts_left,
+        }),
+        reserved: info.reserved,
+        reservation_changed: info.reservation_changed_at.map(when),
+        mailbox_provider: match &info.mailbox {
+            borgerportal::contact::Mailbox::Portal => None,
+            borgerportal::contact::Mailbox::External { provider } => Some(provider.clone()),
+        },
+        language: info.language.code().to_owned(),
+        can_be_notified: info.can_be_notified(now, staleness),
+        must_confirm: info.must_be_confirmed(now, staleness),
+        outcome,
+    })
+}
+
+/// The page's data: loaded once, blocking, so the whole page comes in the first response.
+fn contact_resource(i18n: I18nContext<Locale>) -> Resource<Result<ContactView, AppError>> {
+    Resource::new_blocking(
+        move || i18n.get_locale_untracked().as_str().to_owned(),
+        contact_settings,
+    )
+}
+
+/// Shows `render(view)` once the data is there, or what to do instead (log in, try later).
+fn with_contact(
+    here: &'static str,
+    resource: Resource<Result<ContactView, AppError>>,
+    render: impl Fn(ContactView) -> AnyView + Send + Sync + 'static,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let _ = use_current_user();
+    view! {
+        <Suspense>
+            {move || {
+                resource
+                    .get()
+                    .map(|result| match result {
+                        Ok(view) => render(view),
+                        Err(AppError::NotLoggedIn) => {
+                            view! {
+                                <p>{t!(i18n, contact.not_logged_in)}</p>
+                                <p>
+                                    <a class="button" href=login_href(here, None)>
+                                        {t!(i18n, user.log_in)}
+                                    </a>
+                                </p>
+                            }
+                                .into_any()
+                        }
+                        Err(_) => view! { <p>{t!(i18n, common.unavailable)}</p> }.into_any(),
+                    })
+            }}
+        </Suspense>
+    }
+}
+
+/// The translated message for a refused field.
+fn error_view(i18n: I18nContext<Locale>, error: &FieldError) -> AnyView {
+    let count = error.count.unwrap_or(0);
+    match error.code.as_str() {
+        "contact.rate_limited" => {
+            return t!(i18n, contact_errors.rate_limited, count = move || count).into_any()
+        }
+        "contact.verify.wrong_code" if count > 0 => {
+            return t!(i18n, contact_errors.wrong_code, count = move || count).into_any()
+        }
+        _ => {}
+    }
+    let code = error.code.clone();
+    (move || error_text(i18n, &code)).into_any()
+}
+
+/// The translated message for a refusal without a number in it.
+fn error_text(i18n: I18nContext<Locale>, code: &str) -> &'static str {
+    match code {
+        "contact.email_empty" => t_string!(i18n, contact_errors.email_empty),
+        "contact.email_invalid" => t_string!(i18n, contact_errors.email_invalid),
+        "contact.email_too_long" => t_string!(i18n, contact_errors.email_too_long),
+        "contact.mobile_empty" => t_string!(i18n, contact_errors.mobile_empty),
+        "contact.mobile_invalid" => t_string!(i18n, contact_errors.mobile_invalid),
+        "contact.mobile_wrong_length" => {
+            t_string!(i18n, contact_errors.mobile_wrong_length)
+        }
+        "contact.mobile_not_mobile" => t_string!(i18n, contact_errors.mobile_not_mobile),
+        "contact.mailbox_provider_invalid" => {
+            t_string!(i18n, contact_errors.mailbox_provider_invalid)
+        }
+        "contact.unchanged" => t_string!(i18n, contact_errors.unchanged),
+        "contact.verify.wrong_code" => t_string!(i18n, contact_errors.wrong_code_last),
+        "contact.verify.expired" => t_string!(i18n, contact_errors.code_expired),
+        "contact.verify.too_many_attempts" => {
+            t_string!(i18n, contact_errors.too_many_attempts)
+        }
+        "contact.nothing_to_confirm" => {
+            t_string!(i18n, contact_errors.nothing_to_confirm)
+        }
+        "contact.choice_missing" => t_string!(i18n, contact_errors.choice_missing),
+        _ => t_string!(i18n, contact_errors.other),
+    }
+}
+
+/// The error summary at the top of a form shown again: each error links to its field.
+#[component]
+fn ErrorSummary(outcome: Option<FormOutcome>) -> impl IntoView {
+    let i18n = use_i18n();
+    let errors = outcome.map(|o| o.errors).unwrap_or_default();
+    (!errors.is_empty()).then(|| {
+        view! {
+            <div class="error-summary" role="alert" aria-labelledby="error-summary-title" tabindex="-1">
+                <h2 id="error-summary-title">{t!(i18n, contact.error_summary)}</h2>
+                <ul>
+                    {errors
+                        .into_iter()
+                        .map(|error| {
+                            let href = format!("#{}", error.field);
+                            view! { <li><a href=href>{error_view(i18n, &error)}</a></li> }
+                        })
+                        .collect_view()}
+                </ul>
+            </div>
+        }
+    })
+}
+
+/// A labelled text field with its error (if any) tied to it for screen readers.
+#[component]
+fn TextField(
+    id: &'static str,
+    label: String,
+    #[prop(optional)] hint: Option<String>,
+    input_type: &'static str,
+    autocomplete: &'static str,
+    #[prop(optional)] inputmode: Option<&'static str>,
+    value: Option<String>,
+    error: Option<FieldError>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let hint_id = format!("{id}-hint");
+    let error_id = format!("{id}-error");
+    let described = [
+        hint.as_ref().map(|_| hint_id.clone()),
+        error.as_ref().map(|_| error_id.clone()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" ");
+    let invalid = error.is_some().then_some("true");
+    let has_error = error.is_some();
+    view! {
+        <div class="field" class:field-invalid=has_error>
+            <label for=id>{label}</label>
+            {hint.map(|hint| view! { <p class="hint" id=hint_id.clone()>{hint}</p> })}
+            {error
+                .map(|error| {
+                    view! {
+                        <p class="field-error" id=error_id.clone()>
+                            <span class="sr-only">{t!(i18n, contact.error_prefix)} " "</span>
+                            {error_view(i18n, &error)}
+                        </p>
+                    }
+                })}
+            <input
+                type=input_type
+                id=id
+                name=id
+                autocomplete=autocomplete
+                inputmode=inputmode
+                value=value
+                aria-invalid=invalid
+                aria-describedby=(!described.is_empty()).then_some(described)
+                spellcheck="false"
+            />
+        </div>
+    }
+}
+
+/// A success message from the `done` query parameter set by the form handler's redirect.
+#[component]
+fn DoneNotice() -> impl IntoView {
+    let i18n = use_i18n();
+    let query = use_query_map();
+    let done = query.read_untracked().get("done");
+    done.and_then(|code| {
+        let text = match code.as_str() {
+            "email_verified" => t_string!(i18n, contact_done.email_verified),
+            "mobile_verified" => t_string!(i18n, contact_done.mobile_verified),
+            "email_removed" => t_string!(i18n, contact_done.email_removed),
+            "mobile_removed" => t_string!(i18n, contact_done.mobile_removed),
+            "confirmed" => t_string!(i18n, contact_done.confirmed),
+            "reserved" => t_string!(i18n, contact_done.reserved),
+            "unreserved" => t_string!(i18n, contact_done.unreserved),
+            "mailbox" => t_string!(i18n, contact_done.mailbox),
+            "language" => t_string!(i18n, contact_done.language),
+            "cancelled" => t_string!(i18n, contact_done.cancelled),
+            "code_sent" => t_string!(i18n, contact_done.code_sent),
+            _ => return None,
+        };
+        Some(view! { <p class="notice notice-success" role="status">{text}</p> })
+    })
+}
+
+fn language_name(i18n: I18nContext<Locale>, code: &str) -> &'static str {
+    match code {
+        "nn" => t_string!(i18n, language.nn),
+        "da" => t_string!(i18n, language.da),
+        "en" => t_string!(i18n, language.en),
+        _ => t_string!(i18n, language.nb),
+    }
+}
+
+/// A `<time>` element.
+fn time_view(when: When) -> impl IntoView {
+    view! { <time datetime=when.iso>{when.display}</time> }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The overview
+
+#[component]
+pub fn ContactPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let resource = contact_resource(i18n);
+    view! {
+        <Title text=t_string!(i18n, contact.title) />
+        <article class="prose wide contact">
+            <h1>{t!(i18n, contact.title)}</h1>
+            <p class="lead">{t!(i18n, contact.intro)}</p>
+            <DoneNotice />
+            {with_contact("/contact", resource, move |view| view! { <Overview view /> }.into_any())}
+        </article>
+    }
+}
+
+#[component]
+fn Overview(view: ContactView) -> impl IntoView {
+    let i18n = use_i18n();
+    let has_any = view.email.is_some() || view.mobile.is_some();
+    let warn_unreachable = !view.reserved && !view.can_be_notified;
+    let language = view.language.clone();
+    let provider = view.mailbox_provider.clone();
+    view! {
+        <ErrorSummary outcome=view.outcome.clone() />
+        {view
+            .must_confirm
+            .then(|| {
+                view! {
+                    <div class="notice notice-warning">
+                        <h2>{t!(i18n, contact.stale_title)}</h2>
+                        <p>{t!(i18n, contact.stale_text)}</p>
+                    </div>
+                }
+            })}
+        {(warn_unreachable && !view.must_confirm)
+            .then(|| {
+                view! {
+                    <div class="notice notice-warning">
+                        <p>{t!(i18n, contact.unreachable)}</p>
+                    </div>
+                }
+            })}
+        <section aria-labelledby="email-title" class="contact-section">
+            <h2 id="email-title">{t!(i18n, contact.email_title)}</h2>
+            <MethodSummary value=view.email.clone() pending=view.pending_email.clone() method="email" />
+        </section>
+        <section aria-labelledby="mobile-title" class="contact-section">
+            <h2 id="mobile-title">{t!(i18n, contact.mobile_title)}</h2>
+            <MethodSummary value=view.mobile.clone() pending=view.pending_mobile.clone() method="mobile" />
+        </section>
+        {has_any
+            .then(|| {
+                view! {
+                    <section aria-labelledby="confirm-title" class="contact-section">
+                        <h2 id="confirm-title">{t!(i18n, contact.confirm_title)}</h2>
+                        <p>{t!(i18n, contact.confirm_text)}</p>
+                        <form method="post" action="/contact/confirm">
+                            <button type="submit" class="button">{t!(i18n, contact.confirm_button)}</button>
+                        </form>
+                    </section>
+                }
+            })}
+        <section aria-labelledby="reservation-title" class="contact-section">
+            <h2 id="reservation-title">{t!(i18n, contact.reservation_title)}</h2>
+            <p>
+                {if view.reserved {
+                    t!(i18n, contact.reserved_yes).into_any()
+                } else {
+                    t!(i18n, contact.reserved_no).into_any()
+                }}
+            </p>
+            {view
+                .reservation_changed
+                .clone()
+                .map(|when| {
+                    view! {
+                        <p class="muted">{t!(i18n, contact.changed)} " " {time_view(when)}</p>
+                    }
+                })}
+            <p>
+                <A href="/contact/reservation">
+                    {if view.reserved {
+                        t!(i18n, contact.reservation_withdraw_link).into_any()
+                    } else {
+                        t!(i18n, contact.reservation_link).into_any()
+                    }}
+                </A>
+            </p>
+        </section>
+        <section aria-labelledby="mailbox-title" class="contact-section">
+            <h2 id="mailbox-title">{t!(i18n, contact.mailbox_title)}</h2>
+            <p>
+                {match provider {
+                    None => t!(i18n, contact.mailbox_portal).into_any(),
+                    Some(name) => {
+                        view! { {t!(i18n, contact.mailbox_external)} " " <strong>{name}</strong> }
+                            .into_any()
+                    }
+                }}
+            </p>
+            <p><A href="/contact/mailbox">{t!(i18n, contact.mailbox_link)}</A></p>
+        </section>
+        <section aria-labelledby="language-title" class="contact-section">
+            <h2 id="language-title">{t!(i18n, contact.language_title)}</h2>
+            <p>{move || language_name(i18n, &language)}</p>
+            <p><A href="/contact/language">{t!(i18n, contact.language_link)}</A></p>
+        </section>
+        <p><A href="/activity?only=contact">{t!(i18n, contact.history_link)}</A></p>
+    }
+}
+
+/// What is registered for one method, a waiting change, and the links to change it.
+#[component]
+fn MethodSummary(
+    value: Option<ValueView>,
+    pending: Option<PendingView>,
+    method: &'static str,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let change_href = format!("/contact/{method}");
+    let verify_href = format!("/contact/verify/{method}");
+    let has_value = value.is_some();
+    view! {
+        {match value {
+            Some(value) => {
+                view! {
+                    <dl class="facts">
+                        <dt>{t!(i18n, contact.registered)}</dt>
+                        <dd><strong class="contact-value">{value.value}</strong></dd>
+                        <dt>{t!(i18n, contact.changed)}</dt>
+                        <dd>{time_view(value.changed)}</dd>
+                        <dt>{t!(i18n, contact.verified)}</dt>
+                        <dd>
+                            {match value.verified {
+                                Some(when) => time_view(when).into_any(),
+                                None => t!(i18n, contact.never_verified).into_any(),
+                            }}
+                            {value
+                                .stale
+                                .then(|| {
+                                    view! { " " <span class="tag tag-warning">{t!(i18n, contact.stale_tag)}</span> }
+                                })}
+                        </dd>
+                    </dl>
+                }
+                    .into_any()
+            }
+            None => view! { <p>{t!(i18n, contact.none_registered)}</p> }.into_any(),
+        }}
+        {pending
+            .map(|pending| {
+                view! {
+                    <div class="notice">
+                        <p>
+                            {t!(i18n, contact.pending)} " " <strong>{pending.new_value}</strong> ". "
+                            {t!(i18n, contact.code_valid_until)} " " {time_view(pending.expires)} "."
+                        </p>
+                        <p><A href=verify_href>{t!(i18n, contact.enter_code_link)}</A></p>
+                    </div>
+                }
+            })}
+        <p>
+            <A href=change_href>
+                {match (method, has_value) {
+                    ("email", true) => t!(i18n, contact.change_email).into_any(),
+                    ("email", false) => t!(i18n, contact.add_email).into_any(),
+                    (_, true) => t!(i18n, contact.change_mobile).into_any(),
+                    (_, false) => t!(i18n, contact.add_mobile).into_any(),
+                }}
+            </A>
+        </p>
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Changing e-mail or mobile
+
+#[component]
+pub fn ChangeEmailPage() -> impl IntoView {
+    view! { <ChangeMethod method="email" /> }
+}
+
+#[component]
+pub fn ChangeMobilePage() -> impl IntoView {
+    view! { <ChangeMethod method="mobile" /> }
+}
+
+#[component]
+fn ChangeMethod(method: &'static str) -> impl IntoView {
+    let i18n = use_i18n();
+    let resource = contact_resource(i18n);
+    let is_email = method == "email";
+    let title = if is_email {
+        t_string!(i18n, contact.email_page_title)
+    } else {
+        t_string!(i18n, contact.mobile_page_title)
+    };
+    let here = if is_email {
+        "/contact/email"
+    } else {
+        "/contact/mobile"
+    };
+    view! {
+        <Title text=title />
+        <article class="prose contact">
+            <p><A href="/contact" exact=true>{t!(i18n, contact.back)}</A></p>
+            <h1>{title}</h1>
+            {with_contact(
+                here,
+                resource,
+                move |view| {
+                    let outcome = view.outcome.clone().unwrap_or_default();
+                    let current = if is_email { view.email.clone() } else { view.mobile.clone() };
+                    let other_present = if is_email { view.mobile.is_some() } else { view.email.is_some() };
+                    let last_method = !other_present && !view.reserved;
+                    let typed = outcome.value_of(method);
+                    let error = outcome.error_for(method).cloned();
+                    let removal_error = outcome.error_for("remove").cloned();
+                    view! {
+                        <ErrorSummary outcome=view.outcome.clone() />
+                        {current
+                            .as_ref()
+                            .map(|current| {
+                                view! {
+                                    <p>
+                                        {t!(i18n, contact.now_registered)} " "
+                                        <strong class="contact-value">{current.value.clone()}</strong>
+                                    </p>
+                                }
+                            })}
+                        <form method="post" action=here novalidate>
+                            <TextField
+                                id=method
+                                label=if is_email {
+                                    t_string!(i18n, contact.new_email).to_owned()
+                                } else {
+                                    t_string!(i18n, contact.new_mobile).to_owned()
+                                }
+                                hint=if is_email {
+                                    t_string!(i18n, contact.email_hint).to_owned()
+                                } else {
+                                    t_string!(i18n, contact.mobile_hint).to_owned()
+                                }
+                                input_type=if is_email { "email" } else { "tel" }
+                                autocomplete=if is_email { "email" } else { "tel" }
+                                value=typed
+                                error
+                            />
+                            <p>{t!(i18n, contact.code_explained)}</p>
+                            <div class="actions">
+                                <button type="submit" class="button">{t!(i18n, contact.send_code)}</button>
+                                <A href="/contact" exact=true>{t!(i18n, contact.cancel)}</A>
+                            </div>
+                        </form>
+                        {current
+                            .map(|_| {
+                                let action = format!("{here}/remove");
+                                view! {
+                                    <section aria-labelledby="remove-title" class="contact-section">
+                                        <h2 id="remove-title">
+                                            {if is_email {
+                                                t!(i18n, contact.remove_email_title).into_any()
+                                            } else {
+                                                t!(i18n, contact.remove_mobile_title).into_any()
+                                            }}
+                                        </h2>
+                                        {last_method
+                                            .then(|| {
+                                                view! {
+                                                    <p class="notice notice-warning" id="remove-warning">
+                                                        {t!(i18n, contact.remove_last_warning)}
+                                                    </p>
+                                                }
+                                            })}
+                                        {removal_error
+                                            .map(|error| {
+                                                view! { <p class="field-error">{error_view(i18n, &error)}</p> }
+                                            })}
+                                        <form method="post" action=action>
+                                            <button
+                                                type="submit"
+                                                class="button button-secondary"
+                                                aria-describedby=last_method.then_some("remove-warning")
+                                            >
+                                                {if is_email {
+                                                    t!(i18n, contact.remove_email).into_any()
+                                                } else {
+                                                    t!(i18n, contact.remove_mobile).into_any()
+                                                }}
+                                            </button>
+                                        </form>
+                                    </section>
+                                }
+                            })}
+                    }
+                        .into_any()
+                },
+            )}
+        </article>
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Typing back the code
+
+#[component]
+pub fn VerifyEmailPage() -> impl IntoView {
+    view! { <VerifyMethod method="email" /> }
+}
+
+#[component]
+pub fn VerifyMobilePage() -> impl IntoView {
+    view! { <VerifyMethod method="mobile" /> }
+}
+
+#[component]
+fn VerifyMethod(method: &'static str) -> impl IntoView {
+    let i18n = use_i18n();
+    let resource = contact_resource(i18n);
+    let is_email = method == "email";
+    let here = if is_email {
+        "/contact/verify/email"
+    } else {
+        "/contact/verify/mobile"
+    };
+    view! {
+        <Title text=t_string!(i18n, contact.verify_title) />
+        <article class="prose contact">
+            <p><A href="/contact" exact=true>{t!(i18n, contact.back)}</A></p>
+            <h1>{t!(i18n, contact.verify_title)}</h1>
+            <DoneNotice />
+            {with_contact(
+                here,
+                resource,
+                move |view| {
+                    let pending = if is_email { view.pending_email.clone() } else { view.pending_mobile.clone() };
+                    let outcome = view.outcome.clone().unwrap_or_default();
+                    let Some(pending) = pending else {
+                        return view! {
+                            <p>{t!(i18n, contact.nothing_pending)}</p>
+                            <p><A href="/contact" exact=true>{t!(i18n, contact.back)}</A></p>
+                        }
+                            .into_any();
+                    };
+                    let error = outcome.error_for("code").cloned();
+                    let resend_error = outcome.error_for("resend").cloned();
+                    view! {
+                        <ErrorSummary outcome=view.outcome.clone() />
+                        <p>
+                            {if is_email {
+                                t!(i18n, contact.code_sent_email).into_any()
+                            } else {
+                                t!(i18n, contact.code_sent_mobile).into_any()
+                            }} " " <strong class="contact-value">{pending.new_value}</strong> ". "
+                            {t!(i18n, contact.code_valid_until)} " " {time_view(pending.expires)} "."
+                        </p>
+                        <form method="post" action=here novalidate>
+                            <TextField
+                                id="code"
+                                label=t_string!(i18n, contact.code_label).to_owned()
+                                hint=t_string!(i18n, contact.code_hint).to_owned()
+                                input_type="text"
+                                autocomplete="one-time-code"
+                                inputmode="numeric"
+                                value=None
+                                error
+                            />
+                            <div class="actions">
+                                <button type="submit" class="button">{t!(i18n, contact.verify_button)}</button>
+                            </div>
+                        </form>
+                        <section aria-labelledby="no-code-title" class="contact-section">
+                            <h2 id="no-code-title">{t!(i18n, contact.no_code_title)}</h2>
+                            {resend_error
+                                .map(|error| {
+                                    view! {
+                                        <p class="field-error" id="resend">{error_view(i18n, &error)}</p>
+                                    }
+                                })}
+                            <div class="actions">
+                                <form method="post" action=format!("{here}/resend")>
+                                    <button type="submit" class="button button-secondary">
+                                        {t!(i18n, contact.resend)}
+                                    </button>
+                                </form>
+                                <form method="post" action=format!("{here}/cancel")>
+                                    <button type="submit" class="button button-secondary">
+                                        {t!(i18n, contact.cancel_change)}
+                                    </button>
+                                </form>
+                            </div>
+                        </section>
+                    }
+                        .into_any()
+                },
+            )}
+        </article>
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reservation, mailbox, language
+
+#[component]
+pub fn ReservationPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let resource = contact_resource(i18n);
+    view! {
+        <Title text=t_string!(i18n, contact.reservation_title) />
+        <article class="prose contact">
+            <p><A href="/contact" exact=true>{t!(i18n, contact.back)}</A></p>
+            <h1>{t!(i18n, contact.reservation_title)}</h1>
+            {with_contact(
+                "/contact/reservation",
+                resource,
+                move |view| {
+                    if view.reserved {
+                        view! {
+                            <p>{t!(i18n, contact.reserved_yes)}</p>
+                            <p>{t!(i18n, contact.withdraw_explained)}</p>
+                            <form method="post" action="/contact/reservation">
+                                <input type="hidden" name="reserved" value="false" />
+                                <div class="actions">
+                                    <button type="submit" class="button">{t!(i18n, contact.withdraw_button)}</button>
+                                    <A href="/contact" exact=true>{t!(i18n, contact.cancel)}</A>
+                                </div>
+                            </form>
+                        }
+                            .into_any()
+                    } else {
+                        view! {
+                            <p>{t!(i18n, contact.reserve_explained_1)}</p>
+                            <ul>
+                                <li>{t!(i18n, contact.reserve_point_paper)}</li>
+                                <li>{t!(i18n, contact.reserve_point_notify)}</li>
+                                <li>{t!(i18n, contact.reserve_point_slower)}</li>
+                                <li>{t!(i18n, contact.reserve_point_undo)}</li>
+                            </ul>
+                            <form method="post" action="/contact/reservation">
+                                <input type="hidden" name="reserved" value="true" />
+                                <div class="actions">
+                                    <button type="submit" class="button">{t!(i18n, contact.reserve_button)}</button>
+                                    <A href="/contact" exact=true>{t!(i18n, contact.cancel)}</A>
+                                </div>
+                            </form>
+                        }
+                            .into_any()
+                    }
+                },
+            )}
+        </article>
+    }
+}
+
+#[component]
+pub fn MailboxPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let resource = contact_resource(i18n);
+    view! {
+        <Title text=t_string!(i18n, contact.mailbox_title) />
+        <article class="prose contact">
+            <p><A href="/contact" exact=true>{t!(i18n, contact.back)}</A></p>
+            <h1>{t!(i18n, contact.mailbox_title)}</h1>
+            <p>{t!(i18n, contact.mailbox_explained)}</p>
+            {with_contact(
+                "/contact/mailbox",
+                resource,
+                move |view| {
+                    let outcome = view.outcome.clone().unwrap_or_default();
+                    let external_typed = outcome
+                        .value_of("provider")
+                        .or_else(|| view.mailbox_provider.clone());
+                    let external = outcome
+                        .value_of("mailbox")
+                        .map(|m| m == "external")
+                        .unwrap_or(view.mailbox_provider.is_some());
+                    let error = outcome.error_for("provider").cloned();
+                    view! {
+                        <ErrorSummary outcome=view.outcome.clone() />
+                        <form method="post" action="/contact/mailbox" novalidate>
+                            <fieldset>
+                                <legend>{t!(i18n, contact.mailbox_legend)}</legend>
+                                <div class="choice">
+                                    <input type="radio" id="mailbox-portal" name="mailbox" value="portal" checked=!external />
+                                    <label for="mailbox-portal">{t!(i18n, contact.mailbox_portal)}</label>
+                                </div>
+                                <div class="choice">
+                                    <input type="radio" id="mailbox-external" name="mailbox" value="external" checked=external />
+                                    <label for="mailbox-external">{t!(i18n, contact.mailbox_external_choice)}</label>
+                                </div>
+                                <div class="indented">
+                                    <TextField
+                                        id="provider"
+                                        label=t_string!(i18n, contact.provider_label).to_owned()
+                                        hint=t_string!(i18n, contact.provider_hint).to_owned()
+                                        input_type="text"
+                                        autocomplete="off"
+                                        value=external_typed
+                                        error
+                                    />
+                                </div>
+                            </fieldset>
+                            <div class="actions">
+                                <button type="submit" class="button">{t!(i18n, contact.save)}</button>
+                                <A href="/contact" exact=true>{t!(i18n, contact.cancel)}</A>
+                            </div>
+                        </form>
+                    }
+                        .into_any()
+                },
+            )}
+        </article>
+    }
+}
+
+#[component]
+pub fn ContactLanguagePage() -> impl IntoView {
+    let i18n = use_i18n();
+    let resource = contact_resource(i18n);
+    view! {
+        <Title text=t_string!(i18n, contact.language_title) />
+        <article class="prose contact">
+            <p><A href="/contact" exact=true>{t!(i18n, contact.back)}</A></p>
+            <h1>{t!(i18n, contact.language_title)}</h1>
+            <p>{t!(i18n, contact.language_explained)}</p>
+            {with_contact(
+                "/contact/language",
+                resource,
+                move |view| {
+                    let current = view.language.clone();
+                    view! {
+                        <ErrorSummary outcome=view.outcome.clone() />
+                        <form method="post" action="/contact/language">
+                            <fieldset id="language">
+                                <legend>{t!(i18n, contact.language_legend)}</legend>
+                                {ALL_LOCALES
+                                    .into_iter()
+                                    .map(|locale| {
+                                        let code = locale.as_str();
+                                        let id = format!("language-{code}");
+                                        view! {
+                                            <div class="choice">
+                                                <input type="radio" id=id.clone() name="language" value=code checked=current == code />
+                                                <label for=id lang=code>{move || language_name(i18n, code)}</label>
+                                            </div>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </fieldset>
+                            <div class="actions">
+                                <button type="submit" class="button">{t!(i18n, contact.save)}</button>
+                                <A href="/contact" exact=true>{t!(i18n, contact.cancel)}</A>
+                            </div>
+                        </form>
+                    }
+                        .into_any()
+                },
+            )}
+        </article>
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The question after login
+
+/// "Is your contact information still right?" — shown after login when none of it was
+/// confirmed within the staleness limit. Confirm, change, or go on (asked again next login).
+#[component]
+pub fn ContactCheckPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let resource = contact_resource(i18n);
+    let query = use_query_map();
+    let return_to = query
+        .read_untracked()
+        .get("return_to")
+        .filter(|path| crate::auth::is_local_path(path))
+        .unwrap_or_else(|| "/".to_owned());
+    view! {
+        <Title text=t_string!(i18n, contact.check_title) />
+        <article class="prose contact">
+            <h1>{t!(i18n, contact.check_title)}</h1>
+            <p class="lead">{t!(i18n, contact.check_intro)}</p>
+            {with_contact(
+                "/contact/check",
+                resource,
+                move |view| {
+                    let return_to = return_to.clone();
+                    view! {
+                        <ErrorSummary outcome=view.outcome.clone() />
+                        <dl class="facts">
+                            <dt>{t!(i18n, contact.email_title)}</dt>
+                            <dd>
+                                {view
+                                    .email
+                                    .clone()
+                                    .map(|v| v.value)
+                                    .unwrap_or_else(|| t_string!(i18n, contact.none_registered).to_owned())}
+                            </dd>
+                            <dt>{t!(i18n, contact.mobile_title)}</dt>
+                            <dd>
+                                {view
+                                    .mobile
+                                    .clone()
+                                    .map(|v| v.value)
+                                    .unwrap_or_else(|| t_string!(i18n, contact.none_registered).to_owned())}
+                            </dd>
+                        </dl>
+                        <form method="post" action="/contact/confirm">
+                            <input type="hidden" name="return_to" value=return_to.clone() />
+                            <div class="actions">
+                                <button type="submit" class="button">{t!(i18n, contact.confirm_button)}</button>
+                                <A href="/contact" exact=true>{t!(i18n, contact.check_change)}</A>
+                                <a href=return_to.clone()>{t!(i18n, contact.check_later)}</a>
+                            </div>
+                        </form>
+                    }
+                        .into_any()
+                },
+            )}
+        </article>
+    }
+}
