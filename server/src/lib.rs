@@ -6,6 +6,7 @@ pub mod config;
 pub mod cookies;
 pub mod error_page;
 pub mod language;
+pub mod notify;
 pub mod rate_limit;
 pub mod security;
 pub mod telemetry;
