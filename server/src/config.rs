@@ -419,11 +419,21 @@ impl Config {
         {
             return Err(ConfigError::Sms);
         }
+        // A claim must outlast the slowest send, or another worker may send the same message
+        // while the first one still waits for an answer.
+        let smtp_timeout = match config.mail.transport {
+            MailTransport::Smtp => config.mail.timeout_seconds,
+            MailTransport::File => 0,
+        };
+        let sms_timeout = match config.sms.gateway {
+            SmsGatewayKind::Http => config.sms.timeout_seconds,
+            SmsGatewayKind::File => 0,
+        };
         let notify = &config.notify;
         if notify.poll_interval_ms == 0
             || notify.batch_size == 0
             || notify.max_attempts == 0
-            || notify.lease_seconds <= config.mail.timeout_seconds.max(config.sms.timeout_seconds)
+            || notify.lease_seconds <= smtp_timeout.max(sms_timeout)
         {
             return Err(ConfigError::Notify);
         }
@@ -603,7 +613,10 @@ mod tests {
         .unwrap();
         assert_eq!(config.mail.smtp_tls, SmtpTls::Tls);
         assert_eq!(config.notify.poll_interval_ms, 200);
-        assert_eq!(config.notify.batch_size, 20, "unset keys keep their default");
+        assert_eq!(
+            config.notify.batch_size, 20,
+            "unset keys keep their default"
+        );
         let printed = format!("{config:?}");
         assert!(!printed.contains("mail-s3cret"), "{printed}");
         assert!(!printed.contains("sms-t0ken"), "{printed}");
@@ -611,7 +624,8 @@ mod tests {
             "[mail]\ntransport = \"smtp\"",
             "[sms]\ngateway = \"http\"\nurl = \"ftp://x\"",
             "[notify]\nbatch_size = 0",
-            "[notify]\nlease_seconds = 5",
+            "[mail]\ntransport = \"smtp\"\nsmtp_host = \"h\"\n[notify]\nlease_seconds = 30",
+            "[notify]\nlease_seconds = 0",
             "[mail]\nsmtp_tls = \"maybe\"",
         ] {
             assert!(Config::from_toml(bad).is_err(), "{bad}");

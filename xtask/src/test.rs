@@ -144,7 +144,10 @@ pub fn run_all() -> Result<()> {
         .env("BORGERPORTAL_MAIL__SMTP_PORT", smtp_port.to_string())
         .env("BORGERPORTAL_MAIL__SMTP_TLS", "none")
         .env("BORGERPORTAL_SMS__GATEWAY", "http")
-        .env("BORGERPORTAL_SMS__URL", format!("http://127.0.0.1:{sms_port}/sms"))
+        .env(
+            "BORGERPORTAL_SMS__URL",
+            format!("http://127.0.0.1:{sms_port}/sms"),
+        )
         .env("BORGERPORTAL_SMS__TOKEN", "e2e-sms-token")
         .env("BORGERPORTAL_NOTIFY__POLL_INTERVAL_MS", "200")
         .env(
@@ -279,7 +282,9 @@ fn start_sink(
         (Some(smtp), Some(http)) => Ok((child, smtp, http)),
         _ => {
             let _ = child.kill();
-            Err(format!("the notification sink said {ready:?}, not its ports"))
+            Err(format!(
+                "the notification sink said {ready:?}, not its ports"
+            ))
         }
     }
 }

@@ -43,7 +43,8 @@ pub fn ensure_sink_python() -> Result<std::path::PathBuf> {
     let home = std::env::var_os("HOME").ok_or("HOME is not set")?;
     let venv = std::path::PathBuf::from(home).join(".cache/borgerportal/venv");
     let python = venv.join("bin/python");
-    let check = format!("import aiosmtpd, sys; sys.exit(aiosmtpd.__version__ != '{AIOSMTPD_VERSION}')");
+    let check =
+        format!("import aiosmtpd, sys; sys.exit(aiosmtpd.__version__ != '{AIOSMTPD_VERSION}')");
     if Command::new(&python)
         .args(["-c", &check])
         .output()
@@ -54,15 +55,16 @@ pub fn ensure_sink_python() -> Result<std::path::PathBuf> {
     if !have("python3") {
         util::apt_install(&["python3", "python3-venv"])?;
     }
-    if !python.exists()
-        && run(Command::new("python3").arg("-m").arg("venv").arg(&venv)).is_err()
-    {
+    if !python.exists() && run(Command::new("python3").arg("-m").arg("venv").arg(&venv)).is_err() {
         // Debian's python3 leaves venv (ensurepip) to a package of its own.
         util::apt_install(&["python3-venv"])?;
         let _ = std::fs::remove_dir_all(&venv);
         run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
     }
-    println!("xtask: installing aiosmtpd {AIOSMTPD_VERSION} into {}", venv.display());
+    println!(
+        "xtask: installing aiosmtpd {AIOSMTPD_VERSION} into {}",
+        venv.display()
+    );
     run(Command::new(&python).args([
         "-m",
         "pip",

@@ -177,7 +177,9 @@ mod tests {
                 .find(|l| l.starts_with("Message-ID:"))
                 .map(str::to_owned)
         };
-        assert!(message_id(&first).unwrap().ends_with("@borgerportal.example>"));
+        assert!(message_id(&first)
+            .unwrap()
+            .ends_with("@borgerportal.example>"));
         assert_eq!(message_id(&first), message_id(&again));
         assert!(!format!("{message:?}").contains("123456"));
         let bad = EmailMessage {
