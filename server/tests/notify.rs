@@ -578,6 +578,74 @@ async fn failed_sends_are_retried_with_backoff_then_given_up_visibly() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The default: nothing leaves the machine
+
+#[tokio::test]
+async fn by_default_everything_goes_to_files_and_the_worker_stops_when_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_db(dir.path()).await;
+    let config = server::config::Config::from_toml(&format!(
+        "data_dir = {:?}\n[notify]\npoll_interval_ms = 20",
+        dir.path().display().to_string()
+    ))
+    .unwrap();
+    let worker = Worker::from_config(&config, db.clone()).unwrap();
+    let person = person(&db, 7, Language::Da).await;
+    let now = OffsetDateTime::now_utc();
+    let email = EmailAddress::parse("mette@example.dk").unwrap();
+    let message = NewNotification::email(
+        person,
+        &email,
+        Template::NewLetter,
+        serde_json::json!({}),
+        "letter:7:email",
+        now,
+    )
+    .unwrap();
+    db.enqueue(message).await.unwrap();
+    queue_sms(&db, person, Template::VerifyCode, "code:7", now).await;
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(worker.run(stopped));
+    let sink = dir.path().join("outbox-sink");
+    let mut records = Vec::new();
+    eventually(10, "both messages are in the sink", async || {
+        records = FileSink::read_all(&sink).unwrap_or_default();
+        records.len() == 2
+    })
+    .await;
+    stop.send(true).unwrap();
+    tokio::time::timeout(StdDuration::from_secs(5), running)
+        .await
+        .expect("the worker stops when told")
+        .unwrap();
+
+    let mail = records.iter().find(|r| r.channel == "email").unwrap();
+    assert_eq!(mail.to, "mette@example.dk");
+    // No language in the parameters: the person's (Danish).
+    assert_eq!(
+        mail.subject.as_deref(),
+        Some("Du har fået en ny besked i Borgerportal")
+    );
+    let sms = records.iter().find(|r| r.channel == "sms").unwrap();
+    assert_eq!(
+        (sms.to.as_str(), sms.idempotency_key.as_str()),
+        ("+4791234567", "code:7")
+    );
+    assert!(sms.body.contains("654321"));
+    let raw_mail = std::fs::read_dir(&sink)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .find(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .expect("the raw message is kept beside the JSON");
+    assert!(raw_mail.contains("X-Borgerportal-Idempotency-Key: letter:7:email"));
+    for key in ["letter:7:email", "code:7"] {
+        assert_eq!(status_of(&db, key).await.status, NotificationStatus::Sent);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Crash: the real binary killed while a send is in flight
 
 /// A minimal built site (the server refuses to start without `hash.txt`).
