@@ -41,6 +41,15 @@ pub struct Config {
     pub oidc: OidcConfig,
     /// The contact and reservation register.
     pub contact: ContactConfig,
+    /// How e-mail leaves the portal (default: files in `data_dir/outbox-sink`).
+    #[serde(default)]
+    pub mail: MailConfig,
+    /// How SMS leave the portal (default: files in `data_dir/outbox-sink`).
+    #[serde(default)]
+    pub sms: SmsConfig,
+    /// The notification worker that sends what the outbox holds.
+    #[serde(default)]
+    pub notify: NotifyConfig,
 }
 
 /// Rules of the contact register.
@@ -56,6 +65,161 @@ impl ContactConfig {
     /// The staleness limit as a duration.
     pub fn staleness(&self) -> time::Duration {
         time::Duration::days(i64::from(self.staleness_days))
+    }
+}
+
+/// Where e-mail goes. The default writes each message as a file into
+/// `data_dir/outbox-sink`, so a development instance never sends mail off the machine.
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailConfig {
+    /// `file` (the default: the local sink) or `smtp`.
+    pub transport: MailTransport,
+    /// The sender, e.g. `Borgerportal <ikke-svar@borgerportal.example>`.
+    pub from: String,
+    /// SMTP server host name (`transport = "smtp"`).
+    pub smtp_host: String,
+    /// SMTP port: 25 or 587 with `starttls`, 465 with `tls`.
+    pub smtp_port: u16,
+    /// `none` (plain text: only for a relay on loopback or a test server), `starttls` or `tls`.
+    pub smtp_tls: SmtpTls,
+    /// Optional SMTP login.
+    pub smtp_username: String,
+    /// Its password; empty means no login. Put it in the environment
+    /// (`BORGERPORTAL_MAIL__SMTP_PASSWORD`), not in the file.
+    pub smtp_password: SecretString,
+    /// Give up on one SMTP conversation after this many seconds (then retry later).
+    pub timeout_seconds: u64,
+}
+
+/// The e-mail transport.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransport {
+    /// One file per message in `data_dir/outbox-sink` (nothing leaves the machine).
+    File,
+    /// A real SMTP server.
+    Smtp,
+}
+
+/// Transport security towards the SMTP server.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// No encryption (loopback relays and test servers only).
+    None,
+    /// Plain connection upgraded with STARTTLS (required, not opportunistic).
+    Starttls,
+    /// TLS from the first byte (SMTPS, usually port 465).
+    Tls,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            transport: MailTransport::File,
+            from: "Borgerportal <ikke-svar@borgerportal.invalid>".to_owned(),
+            smtp_host: String::new(),
+            smtp_port: 587,
+            smtp_tls: SmtpTls::Starttls,
+            smtp_username: String::new(),
+            smtp_password: SecretString::from(String::new()),
+            timeout_seconds: 30,
+        }
+    }
+}
+
+impl fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MailConfig")
+            .field("transport", &self.transport)
+            .field("from", &self.from)
+            .field("smtp_host", &self.smtp_host)
+            .field("smtp_port", &self.smtp_port)
+            .field("smtp_tls", &self.smtp_tls)
+            .field("smtp_username", &self.smtp_username)
+            .field("smtp_password", &"[redacted]")
+            .field("timeout_seconds", &self.timeout_seconds)
+            .finish()
+    }
+}
+
+/// Where SMS go. The default writes each message as a file into `data_dir/outbox-sink`.
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmsConfig {
+    /// `file` (the default: the local sink) or `http` (a JSON-over-HTTP gateway).
+    pub gateway: SmsGatewayKind,
+    /// The gateway's endpoint (`gateway = "http"`), e.g. `https://sms.example/v1/messages`.
+    pub url: String,
+    /// The bearer token the gateway expects. Put it in the environment
+    /// (`BORGERPORTAL_SMS__TOKEN`), not in the file.
+    pub token: SecretString,
+    /// Give up on one request after this many seconds (then retry later).
+    pub timeout_seconds: u64,
+}
+
+/// The SMS gateway.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsGatewayKind {
+    /// One file per message in `data_dir/outbox-sink` (nothing leaves the machine).
+    File,
+    /// `POST {to, text, idempotency_key}` as JSON with a bearer token.
+    Http,
+}
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        Self {
+            gateway: SmsGatewayKind::File,
+            url: String::new(),
+            token: SecretString::from(String::new()),
+            timeout_seconds: 10,
+        }
+    }
+}
+
+impl fmt::Debug for SmsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmsConfig")
+            .field("gateway", &self.gateway)
+            .field("url", &self.url)
+            .field("token", &"[redacted]")
+            .field("timeout_seconds", &self.timeout_seconds)
+            .finish()
+    }
+}
+
+/// The background worker that sends queued notifications.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// Run the worker in this instance (every instance may: claims never overlap).
+    pub enabled: bool,
+    /// How often an idle worker looks for due messages, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// The most messages claimed (and sent concurrently) at once.
+    pub batch_size: u32,
+    /// How long a claim lasts, in seconds: longer than a send can take (the SMTP and gateway
+    /// timeouts), or another instance may send the message again while this one still tries.
+    pub lease_seconds: u64,
+    /// Failed attempts after which a message is given up (status `failed`).
+    pub max_attempts: u32,
+    /// The waits between attempts, in seconds; the last one repeats.
+    pub backoff_seconds: Vec<u64>,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            poll_interval_ms: 2000,
+            batch_size: 20,
+            lease_seconds: 120,
+            max_attempts: 8,
+            backoff_seconds: vec![30, 120, 600, 3600, 7200, 14400, 28800],
+        }
     }
 }
 
@@ -217,6 +381,12 @@ pub enum ConfigError {
     Staleness,
     #[error("provider ids must be unique, non-empty and URL-safe (a-z, 0-9, -)")]
     ProviderId,
+    #[error("mail: transport \"smtp\" needs smtp_host, and `from` must be a mailbox")]
+    Mail,
+    #[error("sms: gateway \"http\" needs an http(s) url")]
+    Sms,
+    #[error("notify: poll_interval_ms, batch_size, lease_seconds and max_attempts must be positive, and the lease longer than the mail and SMS timeouts")]
+    Notify,
 }
 
 impl Config {
@@ -265,6 +435,35 @@ impl Config {
                 return Err(ConfigError::ProviderId);
             }
         }
+        if config.mail.from.trim().is_empty()
+            || (config.mail.transport == MailTransport::Smtp
+                && config.mail.smtp_host.trim().is_empty())
+        {
+            return Err(ConfigError::Mail);
+        }
+        if config.sms.gateway == SmsGatewayKind::Http
+            && !(config.sms.url.starts_with("http://") || config.sms.url.starts_with("https://"))
+        {
+            return Err(ConfigError::Sms);
+        }
+        // A claim must outlast the slowest send, or another worker may send the same message
+        // while the first one still waits for an answer.
+        let smtp_timeout = match config.mail.transport {
+            MailTransport::Smtp => config.mail.timeout_seconds,
+            MailTransport::File => 0,
+        };
+        let sms_timeout = match config.sms.gateway {
+            SmsGatewayKind::Http => config.sms.timeout_seconds,
+            SmsGatewayKind::File => 0,
+        };
+        let notify = &config.notify;
+        if notify.poll_interval_ms == 0
+            || notify.batch_size == 0
+            || notify.max_attempts == 0
+            || notify.lease_seconds <= smtp_timeout.max(sms_timeout)
+        {
+            return Err(ConfigError::Notify);
+        }
         Ok(config)
     }
 
@@ -312,6 +511,9 @@ impl fmt::Debug for Config {
                 &self.login_rate_limit_per_minute,
             )
             .field("oidc", &self.oidc.providers)
+            .field("mail", &self.mail)
+            .field("sms", &self.sms)
+            .field("notify", &self.notify)
             .finish()
     }
 }
@@ -402,6 +604,59 @@ mod tests {
         assert_eq!(production.oidc.providers.len(), 2);
         let development = Config::from_toml(include_str!("../../config/development.toml")).unwrap();
         assert!(development.test_eid.enabled && development.demo_data);
+        assert_eq!(production.mail.transport, MailTransport::Smtp);
+        assert_eq!(production.mail.smtp_tls, SmtpTls::Starttls);
+        assert_eq!(production.sms.gateway, SmsGatewayKind::Http);
+        assert_eq!(
+            (development.mail.transport, development.sms.gateway),
+            (MailTransport::File, SmsGatewayKind::File),
+            "development sends nothing off the machine"
+        );
+    }
+
+    #[test]
+    fn notifications_default_to_the_file_sink_and_hide_their_secrets() {
+        let config = Config::from_toml("").unwrap();
+        assert_eq!(config.mail.transport, MailTransport::File);
+        assert_eq!(config.sms.gateway, SmsGatewayKind::File);
+        assert!(config.notify.enabled);
+        let config = Config::from_toml(
+            r#"
+            [mail]
+            transport = "smtp"
+            smtp_host = "smtp.example"
+            smtp_tls = "tls"
+            smtp_port = 465
+            smtp_username = "portal"
+            smtp_password = "mail-s3cret"
+            [sms]
+            gateway = "http"
+            url = "https://sms.example/send"
+            token = "sms-t0ken"
+            [notify]
+            poll_interval_ms = 200
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.mail.smtp_tls, SmtpTls::Tls);
+        assert_eq!(config.notify.poll_interval_ms, 200);
+        assert_eq!(
+            config.notify.batch_size, 20,
+            "unset keys keep their default"
+        );
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("mail-s3cret"), "{printed}");
+        assert!(!printed.contains("sms-t0ken"), "{printed}");
+        for bad in [
+            "[mail]\ntransport = \"smtp\"",
+            "[sms]\ngateway = \"http\"\nurl = \"ftp://x\"",
+            "[notify]\nbatch_size = 0",
+            "[mail]\ntransport = \"smtp\"\nsmtp_host = \"h\"\n[notify]\nlease_seconds = 30",
+            "[notify]\nlease_seconds = 0",
+            "[mail]\nsmtp_tls = \"maybe\"",
+        ] {
+            assert!(Config::from_toml(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod contact;
 pub mod cookies;
 pub mod error_page;
 pub mod language;
+pub mod notify;
 pub mod rate_limit;
 pub mod security;
 pub mod telemetry;

@@ -3,7 +3,7 @@
 use borgerportal::storage::Database;
 use borgerportal::storage::{LoginStateStore, SessionStore};
 use secrecy::ExposeSecret;
-use server::{config::Config, routes, telemetry, with_http_stack, AppState, Site};
+use server::{config::Config, notify, routes, telemetry, with_http_stack, AppState, Site};
 use std::process::ExitCode;
 
 #[tokio::main]
@@ -35,8 +35,18 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         let added = borgerportal::demo::seed_demo_data(&db).await?;
         tracing::info!(added, "demo data loaded");
     }
-    let state = AppState::new(&config, site, db)?;
+    let state = AppState::new(&config, site, db.clone())?;
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
+    // The notification worker stops when told (after the batch in flight), not by abort: a
+    // send cut off between the gateway's answer and `mark_sent` would be sent twice.
+    let (stop_worker, worker_stop) = tokio::sync::watch::channel(false);
+    let worker = if config.notify.enabled {
+        let worker = notify::Worker::from_config(&config, db)?;
+        Some(tokio::spawn(worker.run(worker_stop)))
+    } else {
+        tracing::info!("notification worker disabled in this instance");
+        None
+    };
     let app = with_http_stack(routes(&state), state);
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!(address = %listener.local_addr()?, public_url = %config.public_url, "listening");
@@ -54,6 +64,12 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     .with_graceful_shutdown(shutdown_signal())
     .await?;
     housekeeping.abort();
+    let _ = stop_worker.send(true);
+    if let Some(worker) = worker {
+        if let Err(error) = worker.await {
+            tracing::warn!(%error, "the notification worker ended abnormally");
+        }
+    }
     tracing::info!("stopped gracefully");
     Ok(())
 }

@@ -19,6 +19,7 @@ struct Tally {
 pub fn run_all() -> Result<()> {
     tools::ensure_build_tools()?;
     tools::ensure_test_tools()?;
+    let python = tools::ensure_sink_python()?;
     let root = workspace_root();
     let cargo = || {
         let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
@@ -97,7 +98,8 @@ pub fn run_all() -> Result<()> {
     counted(
         cargo()
             .args(["test", "--workspace", "--no-fail-fast"])
-            .env("BORGERPORTAL_TEST_POSTGRES_URL", &postgres_url),
+            .env("BORGERPORTAL_TEST_POSTGRES_URL", &postgres_url)
+            .env(tools::TEST_PYTHON_VARIABLE, &python),
         &mut tally,
     )?;
 
@@ -110,6 +112,10 @@ pub fn run_all() -> Result<()> {
     // An independent OpenID Connect provider (npm oidc-provider) beside the built-in test eID,
     // so the browser tests log in through both.
     let (mut provider, issuer) = start_interop_provider(&root, port, &data)?;
+    // The SMTP server and SMS gateway stand-ins: the portal sends to them, the browser tests
+    // read what arrived from SINK_DIR (format in end2end/README.md).
+    let sink_dir = data.join("sink");
+    let (mut sink, smtp_port, sms_port) = start_sink(&root, &python, &sink_dir, &data)?;
     let config = data.join("e2e.toml");
     let development =
         std::fs::read_to_string(root.join("config/development.toml")).map_err(|e| e.to_string())?;
@@ -131,6 +137,19 @@ pub fn run_all() -> Result<()> {
         .env("BORGERPORTAL_LISTEN", format!("127.0.0.1:{port}"))
         // Many logins from one address in a few seconds: that is the test, not an attack.
         .env("BORGERPORTAL_LOGIN_RATE_LIMIT_PER_MINUTE", "10000")
+        // Notifications by SMTP and HTTP to the sink, looked for every 200 ms. Environment
+        // variables rather than appended TOML: development.toml already has these tables.
+        .env("BORGERPORTAL_MAIL__TRANSPORT", "smtp")
+        .env("BORGERPORTAL_MAIL__SMTP_HOST", "127.0.0.1")
+        .env("BORGERPORTAL_MAIL__SMTP_PORT", smtp_port.to_string())
+        .env("BORGERPORTAL_MAIL__SMTP_TLS", "none")
+        .env("BORGERPORTAL_SMS__GATEWAY", "http")
+        .env(
+            "BORGERPORTAL_SMS__URL",
+            format!("http://127.0.0.1:{sms_port}/sms"),
+        )
+        .env("BORGERPORTAL_SMS__TOKEN", "e2e-sms-token")
+        .env("BORGERPORTAL_NOTIFY__POLL_INTERVAL_MS", "200")
         .env(
             "BORGERPORTAL_PUBLIC_URL",
             format!("http://127.0.0.1:{port}"),
@@ -145,7 +164,8 @@ pub fn run_all() -> Result<()> {
                 .args(["playwright", "test"])
                 .current_dir(root.join("end2end"))
                 .env("BASE_URL", format!("http://127.0.0.1:{port}"))
-                .env("INTEROP_PROVIDER_NAME", INTEROP_NAME),
+                .env("INTEROP_PROVIDER_NAME", INTEROP_NAME)
+                .env("SINK_DIR", &sink_dir),
             &mut tally,
         )
     });
@@ -153,6 +173,8 @@ pub fn run_all() -> Result<()> {
     let _ = server.wait();
     let _ = provider.kill();
     let _ = provider.wait();
+    let _ = sink.kill();
+    let _ = sink.wait();
     if e2e.is_err() {
         if let Ok(text) = std::fs::read_to_string(&log_path) {
             let tail: Vec<&str> = text.lines().rev().take(40).collect();
@@ -215,6 +237,53 @@ fn start_interop_provider(
             Err(format!(
                 "the interop provider did not start: {other:?} (see {})",
                 data.join("provider.log").display()
+            ))
+        }
+    }
+}
+
+/// Start `end2end/sinks/sink.py` (aiosmtpd SMTP + an HTTP SMS gateway stand-in) writing into
+/// `sink_dir`; return it with its SMTP and HTTP ports.
+fn start_sink(
+    root: &std::path::Path,
+    python: &std::path::Path,
+    sink_dir: &std::path::Path,
+    data: &std::path::Path,
+) -> Result<(std::process::Child, u16, u16)> {
+    let stderr = std::fs::File::create(data.join("sink.log")).map_err(|e| e.to_string())?;
+    let mut child = Command::new(python)
+        .arg(root.join("end2end/sinks/sink.py"))
+        .arg("--dir")
+        .arg(sink_dir)
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .map_err(|e| format!("could not start the notification sink: {e}"))?;
+    let stdout = child.stdout.take().ok_or("no stdout from the sink")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let ready = match lines.next() {
+        Some(Ok(line)) => line,
+        other => {
+            let _ = child.kill();
+            return Err(format!(
+                "the notification sink did not start: {other:?} (see {})",
+                data.join("sink.log").display()
+            ));
+        }
+    };
+    std::thread::spawn(move || for _ in lines.map_while(|l| l.ok()) {});
+    let port = |name: &str| {
+        ready
+            .split_whitespace()
+            .find_map(|part| part.strip_prefix(name))
+            .and_then(|p| p.parse::<u16>().ok())
+    };
+    match (port("smtp="), port("http=")) {
+        (Some(smtp), Some(http)) => Ok((child, smtp, http)),
+        _ => {
+            let _ = child.kill();
+            Err(format!(
+                "the notification sink said {ready:?}, not its ports"
             ))
         }
     }

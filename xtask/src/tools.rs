@@ -31,8 +31,55 @@ pub fn ensure_build_tools() -> Result<()> {
     npm_ci(&workspace_root())
 }
 
-/// Chromium for the browser tests, PostgreSQL's server binaries, and the end2end npm packages.
+/// The aiosmtpd version the notification tests' SMTP server runs (PyPI).
+pub const AIOSMTPD_VERSION: &str = "1.4.6";
+
+/// The environment variable that tells the tests which Python has aiosmtpd.
+pub const TEST_PYTHON_VARIABLE: &str = "BORGERPORTAL_TEST_PYTHON";
+
+/// A Python virtual environment with aiosmtpd (for `end2end/sinks/sink.py`, the SMTP and SMS
+/// stand-ins), made once in `~/.cache/borgerportal/venv`; returns its `python`.
+pub fn ensure_sink_python() -> Result<std::path::PathBuf> {
+    let home = std::env::var_os("HOME").ok_or("HOME is not set")?;
+    let venv = std::path::PathBuf::from(home).join(".cache/borgerportal/venv");
+    let python = venv.join("bin/python");
+    let check =
+        format!("import aiosmtpd, sys; sys.exit(aiosmtpd.__version__ != '{AIOSMTPD_VERSION}')");
+    if Command::new(&python)
+        .args(["-c", &check])
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        return Ok(python);
+    }
+    if !have("python3") {
+        util::apt_install(&["python3", "python3-venv"])?;
+    }
+    if !python.exists() && run(Command::new("python3").arg("-m").arg("venv").arg(&venv)).is_err() {
+        // Debian's python3 leaves venv (ensurepip) to a package of its own.
+        util::apt_install(&["python3-venv"])?;
+        let _ = std::fs::remove_dir_all(&venv);
+        run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+    }
+    println!(
+        "xtask: installing aiosmtpd {AIOSMTPD_VERSION} into {}",
+        venv.display()
+    );
+    run(Command::new(&python).args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        &format!("aiosmtpd=={AIOSMTPD_VERSION}"),
+    ]))?;
+    Ok(python)
+}
+
+/// Chromium for the browser tests, PostgreSQL's server binaries, the end2end npm packages, and
+/// the Python with aiosmtpd for the notification sinks.
 pub fn ensure_test_tools() -> Result<()> {
+    ensure_sink_python()?;
     let mut missing = Vec::new();
     if !std::path::Path::new("/usr/bin/chromium").exists() {
         missing.extend(["chromium", "fonts-dejavu-core"]);
