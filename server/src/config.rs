@@ -39,6 +39,106 @@ pub struct Config {
     /// The eID providers citizens log in with.
     #[serde(default)]
     pub oidc: OidcConfig,
+    /// The agency API (audience and token rules).
+    #[serde(default)]
+    pub api: ApiConfig,
+    /// The agencies whose systems may call the agency API, each with its public key.
+    #[serde(default)]
+    pub agencies: Vec<AgencyConfig>,
+    /// Rules of the contact and reservation register.
+    #[serde(default)]
+    pub contact: ContactConfig,
+}
+
+/// The agency API.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// The `aud` agencies' tokens must name. Empty: the portal's `public_url`.
+    pub audience: String,
+    /// The longest a token may live (`exp` − `iat`), in seconds: agencies sign a fresh,
+    /// short-lived token per call, so a leaked one is soon useless.
+    pub max_token_lifetime_seconds: u32,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            audience: String::new(),
+            max_token_lifetime_seconds: 300,
+        }
+    }
+}
+
+/// Rules of the contact and reservation register.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ContactConfig {
+    /// Contact information not verified or confirmed for this many days must not be used for
+    /// notifications (KRR: 18 months; 548 days).
+    pub staleness_days: u32,
+}
+
+impl Default for ContactConfig {
+    fn default() -> Self {
+        Self {
+            staleness_days: 548,
+        }
+    }
+}
+
+impl ContactConfig {
+    /// The staleness limit as a duration.
+    pub fn staleness(&self) -> time::Duration {
+        time::Duration::days(i64::from(self.staleness_days))
+    }
+}
+
+/// The signature algorithms agencies may sign their tokens with. One per agency: a token with
+/// any other `alg` header is refused (no `none`, and no HMAC, so an agency's public key can
+/// never be used as an HMAC secret).
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum AgencyAlgorithm {
+    /// ECDSA P-256 with SHA-256.
+    ES256,
+    /// ECDSA P-384 with SHA-384.
+    ES384,
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    RS256,
+    /// RSASSA-PSS with SHA-256.
+    PS256,
+    /// Ed25519.
+    EdDSA,
+}
+
+/// One agency allowed to call the agency API.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgencyConfig {
+    /// Short stable id: the `iss` of its tokens and the actor in the audit log, e.g. `nav`.
+    pub id: String,
+    /// The agency's name, e.g. `Arbeids- og velferdsetaten`.
+    pub name: String,
+    /// The one algorithm its tokens are signed with.
+    pub algorithm: AgencyAlgorithm,
+    /// The public key as PEM (`-----BEGIN PUBLIC KEY-----` …), or
+    #[serde(default)]
+    pub public_key: Option<String>,
+    /// a file holding it.
+    #[serde(default)]
+    pub public_key_file: Option<PathBuf>,
+    /// Off: its tokens are refused (403) while the entry stays documented.
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+    /// Development only (needs the test eID on): make an ES256 key pair at first start, the
+    /// public key at `public_key_file` and the private key beside it (`private.pem`), so that
+    /// `borgerportal api-token` can sign tokens for local calls.
+    #[serde(default)]
+    pub generate_key_pair: bool,
+}
+
+fn enabled_by_default() -> bool {
+    true
 }
 
 /// How long a login lasts.
@@ -193,6 +293,8 @@ pub enum ConfigError {
     SessionTimeouts,
     #[error("provider ids must be unique, non-empty and URL-safe (a-z, 0-9, -)")]
     ProviderId,
+    #[error("agency {0:?}: {1}")]
+    Agency(String, &'static str),
 }
 
 impl Config {
@@ -238,7 +340,44 @@ impl Config {
                 return Err(ConfigError::ProviderId);
             }
         }
+        let mut agency_ids = std::collections::HashSet::new();
+        for agency in &config.agencies {
+            let refuse = |why| Err(ConfigError::Agency(agency.id.clone(), why));
+            if borgerportal::AgencyId::parse(&agency.id).is_err() {
+                return refuse("the id must be 1-64 of a-z, 0-9 and inner hyphens");
+            }
+            if !agency_ids.insert(agency.id.as_str()) {
+                return refuse("the id is used twice");
+            }
+            match (&agency.public_key, &agency.public_key_file) {
+                (Some(_), None) | (None, Some(_)) => {}
+                _ => return refuse("give exactly one of public_key and public_key_file"),
+            }
+            if agency.generate_key_pair {
+                if !config.test_eid.enabled {
+                    return refuse("generate_key_pair is for development (with the test eID) only");
+                }
+                if agency.public_key_file.is_none() || agency.algorithm != AgencyAlgorithm::ES256 {
+                    return refuse("generate_key_pair needs public_key_file and ES256");
+                }
+            }
+        }
+        if config.api.max_token_lifetime_seconds == 0 || config.contact.staleness_days == 0 {
+            return Err(ConfigError::Agency(
+                String::new(),
+                "token lifetime and staleness must be positive",
+            ));
+        }
         Ok(config)
+    }
+
+    /// The `aud` agency API tokens must carry: `api.audience`, or else `public_url`.
+    pub fn api_audience(&self) -> &str {
+        if self.api.audience.is_empty() {
+            &self.public_url
+        } else {
+            &self.api.audience
+        }
     }
 
     /// The database URL to connect to: the configured one, or a SQLite file in `data_dir`.
@@ -285,6 +424,9 @@ impl fmt::Debug for Config {
                 &self.login_rate_limit_per_minute,
             )
             .field("oidc", &self.oidc.providers)
+            .field("api", &self.api)
+            .field("agencies", &self.agencies)
+            .field("contact", &self.contact)
             .finish()
     }
 }
@@ -375,6 +517,39 @@ mod tests {
         assert_eq!(production.oidc.providers.len(), 2);
         let development = Config::from_toml(include_str!("../../config/development.toml")).unwrap();
         assert!(development.test_eid.enabled && development.demo_data);
+        assert_eq!(development.agencies.len(), 1, "the demo agency");
+        assert!(production.agencies.iter().all(|a| !a.generate_key_pair));
+    }
+
+    #[test]
+    fn agencies_are_checked() {
+        let agency = |extra: &str| {
+            format!(
+                "[test_eid]\nenabled = true\n[[agencies]]\nid = \"nav\"\nname = \"NAV\"\n\
+                 algorithm = \"ES256\"\n{extra}"
+            )
+        };
+        let config = Config::from_toml(&agency("public_key = \"pem\"\n")).unwrap();
+        assert!(config.agencies[0].enabled, "enabled unless said otherwise");
+        assert_eq!(config.api_audience(), config.public_url);
+        assert_eq!(config.contact.staleness_days, 548);
+        for bad in [
+            "",
+            "public_key = \"pem\"\npublic_key_file = \"f.pem\"\n",
+            "public_key = \"pem\"\ngenerate_key_pair = true\n",
+        ] {
+            assert!(
+                matches!(Config::from_toml(&agency(bad)), Err(ConfigError::Agency(..))),
+                "{bad}"
+            );
+        }
+        let no_test_eid = agency("public_key_file = \"f.pem\"\ngenerate_key_pair = true\n")
+            .replace("enabled = true", "enabled = false");
+        assert!(Config::from_toml(&no_test_eid).is_err());
+        let bad_id = agency("public_key = \"pem\"\n").replace("\"nav\"", "\"NAV!\"");
+        assert!(Config::from_toml(&bad_id).is_err());
+        let algorithm = agency("public_key = \"pem\"\n").replace("ES256", "HS256");
+        assert!(Config::from_toml(&algorithm).is_err(), "no HMAC");
     }
 
     #[test]
