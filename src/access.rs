@@ -437,9 +437,7 @@ impl Policy {
     /// is open to all public agencies, as KRR is); the server makes an [`Actor::Agency`] only
     /// after checking the agency's signed token against its configured key. A citizen is
     /// refused with [`Denied::NoAuthority`].
-    pub fn authorize_agency<C: AgencyCapability>(
-        actor: &Actor,
-    ) -> Result<AgencyAccess<C>, Denied> {
+    pub fn authorize_agency<C: AgencyCapability>(actor: &Actor) -> Result<AgencyAccess<C>, Denied> {
         match actor {
             Actor::Agency { agency } => Ok(AgencyAccess {
                 agency: agency.clone(),

@@ -9,7 +9,9 @@ use std::fmt;
 
 use time::{Duration, OffsetDateTime};
 
-use crate::contact::{ContactInfo, ContactStatus, ContactValue, EmailAddress, Mailbox, MobileNumber};
+use crate::contact::{
+    ContactInfo, ContactStatus, ContactValue, EmailAddress, Mailbox, MobileNumber,
+};
 use crate::person::Language;
 
 /// The most national ids one contact look-up may name (KRR's limit too).
@@ -136,7 +138,16 @@ mod tests {
             assert_eq!(AgencyId::parse(good).unwrap().as_str(), good);
         }
         let too_long = "a".repeat(65);
-        for bad in ["", "NAV", "-nav", "nav-", "na v", "nav/1", "nav.no", too_long.as_str()] {
+        for bad in [
+            "",
+            "NAV",
+            "-nav",
+            "nav-",
+            "na v",
+            "nav/1",
+            "nav.no",
+            too_long.as_str(),
+        ] {
             assert_eq!(AgencyId::parse(bad), Err(InvalidAgencyId), "{bad:?}");
         }
         assert_eq!(AgencyId::parse("nav").unwrap().to_string(), "nav");

@@ -59,7 +59,7 @@ pub use outbox::{
 pub use person::{Language, NewPerson, Person, PersonId};
 pub use session::{LoginState, NewLoginState, NewSession, Session, SessionToken};
 pub use storage::{
-    AgencyTokenStore, AuditLog, Backend, Conflict, ContactRegister, Database, DatabaseCause, LoginStateStore, Outbox,
-    PersonPage, PersonRegister, SessionStore, StoreError, MAX_AUDIT_PAGE_SIZE, MAX_CLAIM_BATCH,
-    MAX_PAGE_SIZE,
+    AgencyTokenStore, AuditLog, Backend, Conflict, ContactRegister, Database, DatabaseCause,
+    LoginStateStore, Outbox, PersonPage, PersonRegister, SessionStore, StoreError,
+    MAX_AUDIT_PAGE_SIZE, MAX_CLAIM_BATCH, MAX_PAGE_SIZE,
 };

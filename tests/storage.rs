@@ -12,9 +12,6 @@ use std::collections::HashSet;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use borgerportal::{
-    AgencyAccess, AgencyId, AgencyTokenStore, ContactLookup, LookupContact, MAX_LOOKUP_BATCH,
-};
-use borgerportal::{
     demo_persons, seed_demo_data, Access, Actor, AuditCursor, AuditEvent, AuditKind, AuditLog,
     Backend, Channel, Conflict, ContactError, ContactInfo, ContactMethod, ContactRegister,
     ContactStatus, Country, Database, Denied, EmailAddress, EnqueueOutcome, FailedAttempt,
@@ -23,6 +20,9 @@ use borgerportal::{
     NordicTimeZone, NotificationStatus, Outbox, Person, PersonId, PersonRegister, Policy,
     ReadContact, ReadOwnActivity, RetryPolicy, Session, SessionStore, SessionToken, StoreError,
     Template, VerifyOutcome, DEFAULT_STALENESS, MAX_AUDIT_PAGE_SIZE,
+};
+use borgerportal::{
+    AgencyAccess, AgencyId, AgencyTokenStore, ContactLookup, LookupContact, MAX_LOOKUP_BATCH,
 };
 use secrecy::{ExposeSecret as _, SecretString};
 use sha2::{Digest as _, Sha256};
@@ -2896,7 +2896,6 @@ fn database_url_swaps_only_the_database() {
     );
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Agency API: contact look-ups and token replay
 
@@ -2951,7 +2950,11 @@ async fn agency_lookup_answers_in_order_and_audits_each_person_once(t: &TestDb) 
     assert_eq!(kari.language, Some(Language::Nb));
     assert_eq!(&answers[3], kari, "the same id twice, the same answer");
 
-    assert_eq!(answers[1], ContactLookup::unknown(), "unknown: not registered");
+    assert_eq!(
+        answers[1],
+        ContactLookup::unknown(),
+        "unknown: not registered"
+    );
     assert!(!answers[1].is_known_person());
 
     assert!(answers[2].reserved);
@@ -2981,7 +2984,10 @@ async fn agency_lookup_answers_in_order_and_audits_each_person_once(t: &TestDb) 
         raw_text(t, sqlite, sqlite).await,
         vec!["api.contact_lookup|nav".to_owned(); 3]
     );
-    assert_eq!(AuditKind::ContactLookedUpByAgency.code(), "api.contact_lookup");
+    assert_eq!(
+        AuditKind::ContactLookedUpByAgency.code(),
+        "api.contact_lookup"
+    );
 }
 
 async fn agency_lookup_applies_the_staleness_limit(t: &TestDb) {

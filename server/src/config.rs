@@ -539,7 +539,10 @@ mod tests {
             "public_key = \"pem\"\ngenerate_key_pair = true\n",
         ] {
             assert!(
-                matches!(Config::from_toml(&agency(bad)), Err(ConfigError::Agency(..))),
+                matches!(
+                    Config::from_toml(&agency(bad)),
+                    Err(ConfigError::Agency(..))
+                ),
                 "{bad}"
             );
         }

@@ -90,7 +90,13 @@ async fn housekeeping(state: AppState) {
         let agency_tokens = state.db.forget_expired_agency_tokens(now).await;
         match (sessions, logins, tokens, agency_tokens) {
             (Ok(sessions), Ok(logins), Ok(tokens), Ok(agency_tokens)) => {
-                tracing::debug!(sessions, logins, tokens, agency_tokens, "expired rows removed");
+                tracing::debug!(
+                    sessions,
+                    logins,
+                    tokens,
+                    agency_tokens,
+                    "expired rows removed"
+                );
             }
             (sessions, logins, tokens, agency_tokens) => {
                 for error in [

@@ -379,7 +379,10 @@ async fn valid_lookup_of_known_and_unknown_ids_is_answered_in_order_and_audited(
     assert_eq!(first["reserved"], false);
     assert_eq!(first["can_be_notified"], true);
     assert_eq!(first["email"]["value"], "kari@example.no");
-    assert!(first["email"]["updated_at"].as_str().unwrap().ends_with('Z'));
+    assert!(first["email"]["updated_at"]
+        .as_str()
+        .unwrap()
+        .ends_with('Z'));
     assert!(first["email"]["verified_at"].is_string());
     assert_eq!(first["mobile"], Value::Null);
     assert_eq!(first["mailbox"]["kind"], "portal");
@@ -393,7 +396,10 @@ async fn valid_lookup_of_known_and_unknown_ids_is_answered_in_order_and_audited(
     }
     assert_eq!(persons[3]["national_id"], "2309721846", "normalised");
     assert_eq!(persons[2]["status"], "not_registered");
-    assert_eq!(persons[2]["language"], "nn", "known, but nothing registered");
+    assert_eq!(
+        persons[2]["language"], "nn",
+        "known, but nothing registered"
+    );
 
     // Both persons found see the look-up, with the agency named.
     assert_eq!(lookups_in_log_of(&api.db, &kari).await, ["nav"]);
@@ -423,7 +429,11 @@ async fn a_thousand_ids_are_fine_and_one_more_is_refused() {
     let mut too_many = texts.clone();
     too_many.push(extra.expose());
     let reply = api.lookup(&too_many).await;
-    assert_problem(&reply, StatusCode::PAYLOAD_TOO_LARGE, "too-many-national-ids");
+    assert_problem(
+        &reply,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too-many-national-ids",
+    );
     assert!(reply.body["detail"].as_str().unwrap().contains("1001"));
 }
 
@@ -437,7 +447,11 @@ async fn each_bad_input_is_a_clear_problem() {
     broken.push(if last == '9' { '0' } else { '9' });
 
     let reply = api.lookup(&[good.expose(), &broken, "12ab"]).await;
-    assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "invalid-national-id");
+    assert_problem(
+        &reply,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid-national-id",
+    );
     let detail = reply.body["detail"].as_str().unwrap();
     assert!(detail.contains("national_ids[1]"), "{detail}");
     assert_eq!(
@@ -457,7 +471,11 @@ async fn each_bad_input_is_a_clear_problem() {
 
     let token = api.nav_token();
     let not_json = api
-        .post_raw(Some(&token), "application/json", "{\"national_ids\": [".into())
+        .post_raw(
+            Some(&token),
+            "application/json",
+            "{\"national_ids\": [".into(),
+        )
         .await;
     assert_problem(&not_json, StatusCode::BAD_REQUEST, "invalid-body");
 
@@ -470,7 +488,11 @@ async fn each_bad_input_is_a_clear_problem() {
             format!("{{\"national_ids\": [\"{}\", 31817512345]}}", good.expose()),
         )
         .await;
-    assert_problem(&number, StatusCode::UNPROCESSABLE_ENTITY, "invalid-national-id");
+    assert_problem(
+        &number,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid-national-id",
+    );
     assert_eq!(
         number.body["invalid_ids"],
         json!([{"index": 1, "reason": "not_a_string"}])
@@ -496,7 +518,11 @@ async fn each_bad_input_is_a_clear_problem() {
             format!("national_ids={}", good.expose()),
         )
         .await;
-    assert_problem(&form, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type");
+    assert_problem(
+        &form,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported-media-type",
+    );
 
     let token = api.nav_token();
     let huge = api
@@ -570,10 +596,7 @@ async fn wrong_audience_expired_and_long_lived_tokens_are_refused() {
             json!({"iat": now() - 600, "exp": now() - 300}),
             "expired-token",
         ),
-        (
-            json!({"iat": now(), "exp": now() + 3600}),
-            "token-lifetime",
-        ),
+        (json!({"iat": now(), "exp": now() + 3600}), "token-lifetime"),
         (
             json!({"iat": now() + 600, "exp": now() + 700}),
             "invalid-token",
@@ -644,9 +667,7 @@ async fn wrong_keys_and_algorithm_tricks_are_refused() {
     assert_problem(&reply, StatusCode::UNAUTHORIZED, "invalid-token");
 
     // An RS256 token for an ES256 agency: not its registered algorithm.
-    let reply = api
-        .lookup_with(&sign_rs256(&good), &[id.expose()])
-        .await;
+    let reply = api.lookup_with(&sign_rs256(&good), &[id.expose()]).await;
     assert_problem(&reply, StatusCode::UNAUTHORIZED, "invalid-token");
 
     // A valid signature on a token whose payload was changed afterwards.
@@ -768,7 +789,12 @@ async fn the_openapi_document_describes_the_endpoint_and_its_security() {
     let scheme = &document["components"]["securitySchemes"]["agency_jwt"];
     assert_eq!(scheme["scheme"], "bearer");
     assert_eq!(scheme["bearerFormat"], "JWT");
-    for schema in ["LookupRequest", "LookupResponse", "PersonContact", "ProblemDocument"] {
+    for schema in [
+        "LookupRequest",
+        "LookupResponse",
+        "PersonContact",
+        "ProblemDocument",
+    ] {
         assert!(
             document["components"]["schemas"][schema].is_object(),
             "{schema}"

@@ -480,7 +480,9 @@ impl AgencyTokenStore for Database {
     ) -> Result<bool, StoreError> {
         let expires_at = stored_instant(expires_at);
         let inserted = match &self.pool {
-            Pool::Sqlite(pool) => sqlite::insert_agency_token_id(pool, agency, jti, expires_at).await,
+            Pool::Sqlite(pool) => {
+                sqlite::insert_agency_token_id(pool, agency, jti, expires_at).await
+            }
             Pool::Postgres(pool) => {
                 postgres::insert_agency_token_id(pool, agency, jti, expires_at).await
             }

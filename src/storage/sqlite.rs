@@ -586,7 +586,12 @@ pub(super) async fn insert_audit_events(
         row.push_bind(encode_uuid(event.id))
             .push_bind(encode_id(event.subject))
             .push_bind(event.actor.map(encode_id))
-            .push_bind(event.agency.as_ref().map(|agency| agency.as_str().to_owned()))
+            .push_bind(
+                event
+                    .agency
+                    .as_ref()
+                    .map(|agency| agency.as_str().to_owned()),
+            )
             .push_bind(event.kind.code())
             .push_bind(event.loa.map(Loa::as_str))
             .push_bind(event.provider.clone())

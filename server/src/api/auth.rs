@@ -134,7 +134,10 @@ impl AgencyRegistry {
             })?
             .claims;
         if claims.iat > now + LEEWAY_SECONDS {
-            return Err(refuse("invalid-token", "The token's `iat` is in the future."));
+            return Err(refuse(
+                "invalid-token",
+                "The token's `iat` is in the future.",
+            ));
         }
         if claims.exp - claims.iat > self.max_lifetime_seconds {
             return Err(refuse(
@@ -409,8 +412,7 @@ pub fn mint_demo_token(config: &Config, agency: Option<&str>) -> Result<String, 
         .as_ref()
         .ok_or("the demo agency has no public_key_file")?;
     let private = demo_private_key_path(public);
-    let pem = std::fs::read(&private)
-        .map_err(|error| format!("{}: {error}", private.display()))?;
+    let pem = std::fs::read(&private).map_err(|error| format!("{}: {error}", private.display()))?;
     let key = jsonwebtoken::EncodingKey::from_ec_pem(&pem).map_err(|error| error.to_string())?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let lifetime = i64::from(config.api.max_token_lifetime_seconds).min(300);
@@ -421,10 +423,6 @@ pub fn mint_demo_token(config: &Config, agency: Option<&str>) -> Result<String, 
         "exp": now + lifetime,
         "jti": uuid::Uuid::new_v4().to_string(),
     });
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(Algorithm::ES256),
-        &claims,
-        &key,
-    )
-    .map_err(|error| error.to_string())
+    jsonwebtoken::encode(&jsonwebtoken::Header::new(Algorithm::ES256), &claims, &key)
+        .map_err(|error| error.to_string())
 }

@@ -84,12 +84,7 @@ impl Problem {
 
     /// 401: the token is missing or not acceptable. `error` is RFC 6750's code.
     pub fn unauthorized(name: &'static str, detail: impl Into<String>) -> Problem {
-        let mut problem = Problem::new(
-            StatusCode::UNAUTHORIZED,
-            name,
-            "Not authenticated",
-            detail,
-        );
+        let mut problem = Problem::new(StatusCode::UNAUTHORIZED, name, "Not authenticated", detail);
         problem.challenge = Some(if name == "missing-token" {
             "Bearer"
         } else {
@@ -173,13 +168,13 @@ impl IntoResponse for Problem {
         let body = serde_json::to_vec(&self.document()).unwrap_or_default();
         let mut response = (self.status, body).into_response();
         let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(PROBLEM_JSON),
-        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if let Some(challenge) = self.challenge {
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
         }
         response
     }
