@@ -48,6 +48,7 @@ use std::marker::PhantomData;
 
 use serde::{Deserialize, Serialize};
 
+use crate::agency::AgencyId;
 use crate::person::PersonId;
 
 /// ID-porten's `acr` for level of assurance substantial (MinID).
@@ -147,8 +148,9 @@ impl fmt::Display for Loa {
 
 /// Who is making a request.
 ///
-/// Only citizens log in today; staff (with a stated purpose) and agencies (machines) come
-/// later, which is why matching on this outside the crate needs a `_` arm.
+/// Citizens log in with eID; agencies (machines) call the agency API with a signed token;
+/// staff (with a stated purpose) come later, which is why matching on this outside the crate
+/// needs a `_` arm.
 ///
 /// `Clone` but not `Copy`: a staff actor will carry its stated purpose.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -161,13 +163,22 @@ pub enum Actor {
         /// The session's level of assurance (raised by a step-up).
         loa: Loa,
     },
+    /// A public agency's system, authenticated by a token signed with the agency's registered
+    /// key (the agency API). It acts for no person: it never gets an [`Access`] to a person's
+    /// data, only the agency proofs ([`AgencyAccess`]) the policy grants it.
+    Agency {
+        /// Which registered agency.
+        agency: AgencyId,
+    },
 }
 
 impl Actor {
-    /// The level of assurance behind this actor's session.
-    pub fn loa(&self) -> Loa {
+    /// The level of assurance behind this actor's session; `None` for an agency (a machine
+    /// has no eID login).
+    pub fn loa(&self) -> Option<Loa> {
         match self {
-            Actor::Citizen { loa, .. } => *loa,
+            Actor::Citizen { loa, .. } => Some(*loa),
+            Actor::Agency { .. } => None,
         }
     }
 }
@@ -341,9 +352,9 @@ impl Policy {
     pub fn authorize<C: Capability>(actor: &Actor, subject: PersonId) -> Result<Access<C>, Denied> {
         let basis = match actor {
             Actor::Citizen { person, .. } if *person == subject => Basis::Own,
-            Actor::Citizen { .. } => return Err(Denied::NoAuthority),
+            Actor::Citizen { .. } | Actor::Agency { .. } => return Err(Denied::NoAuthority),
         };
-        if actor.loa() < C::MIN_LOA {
+        if actor.loa().is_none_or(|loa| loa < C::MIN_LOA) {
             return Err(Denied::NeedsStepUp {
                 required: C::MIN_LOA,
             });
@@ -354,6 +365,86 @@ impl Policy {
             basis,
             capability: PhantomData,
         })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Agencies
+
+/// Something a registered agency's system may be allowed to do through the agency API.
+///
+/// Unlike a [`Capability`], these are not scoped to one person: a look-up names up to a
+/// thousand national ids at once. What keeps them narrow is the capability itself (it reads
+/// only what the register publishes to agencies) and the audit event every use writes into
+/// the log of each person it touched.
+pub trait AgencyCapability {
+    /// Stable name, as in audit and log lines.
+    const NAME: &'static str;
+}
+
+/// Look up persons' contact and reservation status (KRR's look-up for public agencies):
+/// registered or not, reservation, e-mail and mobile with their timestamps, whether the person
+/// may be notified, mailbox and language.
+#[derive(Debug)]
+pub enum LookupContact {}
+
+impl AgencyCapability for LookupContact {
+    const NAME: &'static str = "contact.lookup";
+}
+
+/// Proof that an agency may use agency capability `C`. As with [`Access`], the fields are
+/// private and [`Policy::authorize_agency`] is the only constructor:
+///
+/// ```compile_fail
+/// use borgerportal::{AgencyAccess, AgencyId, LookupContact};
+///
+/// // error[E0451]: fields of `AgencyAccess` are private
+/// let forged: AgencyAccess<LookupContact> = AgencyAccess {
+///     agency: AgencyId::parse("nav").unwrap(),
+///     capability: std::marker::PhantomData,
+/// };
+/// ```
+pub struct AgencyAccess<C: AgencyCapability> {
+    agency: AgencyId,
+    capability: PhantomData<fn() -> C>,
+}
+
+impl<C: AgencyCapability> AgencyAccess<C> {
+    /// Which agency was allowed: the actor of the audit events its use writes.
+    pub fn agency(&self) -> &AgencyId {
+        &self.agency
+    }
+
+    /// The capability's name (`C::NAME`), for audit and log lines.
+    pub fn capability(&self) -> &'static str {
+        C::NAME
+    }
+}
+
+impl<C: AgencyCapability> fmt::Debug for AgencyAccess<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AgencyAccess")
+            .field("capability", &C::NAME)
+            .field("agency", &self.agency)
+            .finish()
+    }
+}
+
+impl Policy {
+    /// Whether `actor` may use agency capability `C`, and the proof if so.
+    ///
+    /// Today: every registered, enabled agency may look up contact information (the register
+    /// is open to all public agencies, as KRR is); the server makes an [`Actor::Agency`] only
+    /// after checking the agency's signed token against its configured key. A citizen is
+    /// refused with [`Denied::NoAuthority`].
+    pub fn authorize_agency<C: AgencyCapability>(actor: &Actor) -> Result<AgencyAccess<C>, Denied> {
+        match actor {
+            Actor::Agency { agency } => Ok(AgencyAccess {
+                agency: agency.clone(),
+                capability: PhantomData,
+            }),
+            Actor::Citizen { .. } => Err(Denied::NoAuthority),
+        }
     }
 }
 
@@ -500,6 +591,35 @@ mod tests {
             );
         }
         assert_eq!(Denied::NoAuthority.code(), "access.no_authority");
+    }
+
+    #[test]
+    fn agencies_get_agency_proofs_and_nothing_else() {
+        let agency = AgencyId::parse("nav").unwrap();
+        let actor = Actor::Agency {
+            agency: agency.clone(),
+        };
+        assert_eq!(actor.loa(), None);
+        let access = Policy::authorize_agency::<LookupContact>(&actor).unwrap();
+        assert_eq!(access.agency(), &agency);
+        assert_eq!(access.capability(), "contact.lookup");
+        assert!(format!("{access:?}").contains("contact.lookup"));
+        // An agency has no authority over any one person's data through the citizen proofs.
+        let someone = PersonId::new();
+        assert_eq!(
+            Policy::authorize::<ReadOwnActivity>(&actor, someone).unwrap_err(),
+            Denied::NoAuthority
+        );
+        assert_eq!(
+            Policy::authorize::<ReadContact>(&actor, someone).unwrap_err(),
+            Denied::NoAuthority
+        );
+        // And a citizen gets no agency proof.
+        let me = PersonId::new();
+        assert_eq!(
+            Policy::authorize_agency::<LookupContact>(&citizen(me, Loa::High)).unwrap_err(),
+            Denied::NoAuthority
+        );
     }
 
     #[test]

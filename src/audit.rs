@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::access::Loa;
+use crate::agency::AgencyId;
 use crate::person::PersonId;
 
 /// What happened. Stored as its [`code`](AuditKind::code), which must never change: old events
@@ -59,11 +60,14 @@ pub enum AuditKind {
     ContactMailboxChanged,
     /// The person chose another language for letters and notifications.
     ContactLanguageChanged,
+    /// An agency looked up the person's contact and reservation status through the agency
+    /// API (the event's `agency` says which).
+    ContactLookedUpByAgency,
 }
 
 impl AuditKind {
     /// Every kind, in the order they were added.
-    pub const ALL: [AuditKind; 18] = [
+    pub const ALL: [AuditKind; 19] = [
         AuditKind::LoginSucceeded,
         AuditKind::LoginFailed,
         AuditKind::LoggedOut,
@@ -82,6 +86,7 @@ impl AuditKind {
         AuditKind::ContactReservationWithdrawn,
         AuditKind::ContactMailboxChanged,
         AuditKind::ContactLanguageChanged,
+        AuditKind::ContactLookedUpByAgency,
     ];
 
     /// Stable, machine-readable code: stored in the database and the key the UI translates.
@@ -105,6 +110,7 @@ impl AuditKind {
             AuditKind::ContactReservationWithdrawn => "contact.reservation_withdrawn",
             AuditKind::ContactMailboxChanged => "contact.mailbox_changed",
             AuditKind::ContactLanguageChanged => "contact.language_changed",
+            AuditKind::ContactLookedUpByAgency => "api.contact_lookup",
         }
     }
 
@@ -124,6 +130,8 @@ pub struct AuditEvent {
     /// Who did it, when a person did (the subject themself, later a helper); `None` when the
     /// system or the eID provider did.
     pub actor: Option<PersonId>,
+    /// The agency whose system did it (through the agency API), if one did.
+    pub agency: Option<AgencyId>,
     /// What happened.
     pub kind: AuditKind,
     /// The level of assurance of the login involved, if any.
@@ -141,6 +149,8 @@ pub struct NewAuditEvent {
     pub subject: PersonId,
     /// Who did it, if a person.
     pub actor: Option<PersonId>,
+    /// Which agency did it, if one did.
+    pub agency: Option<AgencyId>,
     /// What happened.
     pub kind: AuditKind,
     /// The level of assurance involved, if any.
@@ -158,6 +168,7 @@ impl NewAuditEvent {
         NewAuditEvent {
             subject,
             actor: None,
+            agency: None,
             kind,
             loa: None,
             provider: None,
@@ -168,6 +179,12 @@ impl NewAuditEvent {
     /// Who did it.
     pub fn by(mut self, actor: PersonId) -> NewAuditEvent {
         self.actor = Some(actor);
+        self
+    }
+
+    /// Which agency did it.
+    pub fn by_agency(mut self, agency: AgencyId) -> NewAuditEvent {
+        self.agency = Some(agency);
         self
     }
 

@@ -839,6 +839,10 @@ pub enum ContactError {
     /// The proof's subject is not in the person register (should not happen).
     #[error("the person is not registered")]
     UnknownPerson,
+    /// An agency look-up named more national ids than one look-up may
+    /// ([`MAX_LOOKUP_BATCH`](crate::MAX_LOOKUP_BATCH)).
+    #[error("too many national ids in one look-up")]
+    LookupTooLarge,
     /// The database failed; nothing was changed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -854,6 +858,7 @@ impl ContactError {
             ContactError::NothingPending => "contact.nothing_pending",
             ContactError::NothingToConfirm => "contact.nothing_to_confirm",
             ContactError::UnknownPerson => "contact.unknown_person",
+            ContactError::LookupTooLarge => "contact.lookup_too_large",
             ContactError::Store(StoreError::Unavailable(_)) => "contact.unavailable",
             ContactError::Store(_) => "contact.failed",
         }

@@ -1,10 +1,13 @@
 //! Borgerportal's domain: what the portal knows about citizens, independent of HTTP and HTML.
 //!
+//! - [`agency`]: agencies ([`AgencyId`]) that call the agency API, and what a contact look-up
+//!   gives them ([`ContactLookup`]).
 //! - [`identity`]: national identity numbers (Norwegian fødselsnummer and D-nummer, Danish
 //!   CPR), validated on the way in and treated as secrets on the way out.
 //! - [`person`]: the person register's model, keyed by the portal's own [`PersonId`].
 //! - [`access`]: levels of assurance ([`Loa`]), actors, capabilities, and the access
-//!   [`Policy`] whose proof ([`Access`]) every operation on a person's data takes.
+//!   [`Policy`] whose proof ([`Access`]) every operation on a person's data takes; agencies get
+//!   their own proofs ([`AgencyAccess`]).
 //! - [`session`]: server-side login state: [`Session`]s named by a [`SessionToken`] (only its
 //!   hash is stored), pending logins ([`LoginState`]).
 //! - [`audit`]: each person's activity log ([`AuditEvent`]).
@@ -14,7 +17,8 @@
 //!   ([`ClaimedNotification`]) with retries ([`RetryPolicy`]).
 //! - [`notify`]: SMS quiet hours ([`next_allowed_sms_time`]).
 //! - [`storage`]: one storage interface ([`PersonRegister`], [`SessionStore`],
-//!   [`LoginStateStore`], [`AuditLog`], [`ContactRegister`], [`Outbox`]) over one
+//!   [`LoginStateStore`], [`AuditLog`], [`ContactRegister`], [`Outbox`], [`AgencyTokenStore`])
+//!   over one
 //!   [`Database`] handle, with two implementations: SQLite (embedded default) and PostgreSQL
 //!   (production).
 //! - [`demo`]: synthetic demo persons for development and the built-in test eID.
@@ -22,6 +26,7 @@
 //! Server-side only: the UI crate uses this behind its `ssr` feature, never in WASM.
 
 pub mod access;
+pub mod agency;
 pub mod audit;
 pub mod contact;
 pub mod demo;
@@ -33,9 +38,10 @@ pub mod session;
 pub mod storage;
 
 pub use access::{
-    Access, Actor, Basis, Capability, Denied, Loa, ManageContact, Policy, ReadContact,
-    ReadOwnActivity, ReadPost, ReadSensitivePost,
+    Access, Actor, AgencyAccess, AgencyCapability, Basis, Capability, Denied, Loa, LookupContact,
+    ManageContact, Policy, ReadContact, ReadOwnActivity, ReadPost, ReadSensitivePost,
 };
+pub use agency::{AgencyId, ContactLookup, InvalidAgencyId, MAX_LOOKUP_BATCH};
 pub use audit::{AuditCursor, AuditEvent, AuditKind, AuditPage, EventFilter, NewAuditEvent};
 pub use contact::{
     CodeSent, ContactError, ContactInfo, ContactInputError, ContactMethod, ContactStatus,
@@ -53,7 +59,7 @@ pub use outbox::{
 pub use person::{Language, NewPerson, Person, PersonId};
 pub use session::{LoginState, NewLoginState, NewSession, Session, SessionToken};
 pub use storage::{
-    AuditLog, Backend, Conflict, ContactRegister, Database, DatabaseCause, LoginStateStore, Outbox,
-    PersonPage, PersonRegister, SessionStore, StoreError, MAX_AUDIT_PAGE_SIZE, MAX_CLAIM_BATCH,
-    MAX_PAGE_SIZE,
+    AgencyTokenStore, AuditLog, Backend, Conflict, ContactRegister, Database, DatabaseCause,
+    LoginStateStore, Outbox, PersonPage, PersonRegister, SessionStore, StoreError,
+    MAX_AUDIT_PAGE_SIZE, MAX_CLAIM_BATCH, MAX_PAGE_SIZE,
 };

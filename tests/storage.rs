@@ -21,6 +21,9 @@ use borgerportal::{
     ReadContact, ReadOwnActivity, RetryPolicy, Session, SessionStore, SessionToken, StoreError,
     Template, VerifyOutcome, DEFAULT_STALENESS, MAX_AUDIT_PAGE_SIZE,
 };
+use borgerportal::{
+    AgencyAccess, AgencyId, AgencyTokenStore, ContactLookup, LookupContact, MAX_LOOKUP_BATCH,
+};
 use secrecy::{ExposeSecret as _, SecretString};
 use sha2::{Digest as _, Sha256};
 use sqlx::Connection;
@@ -2894,6 +2897,200 @@ fn database_url_swaps_only_the_database() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Agency API: contact look-ups and token replay
+
+fn agency_lookup(agency: &str) -> AgencyAccess<LookupContact> {
+    let actor = Actor::Agency {
+        agency: AgencyId::parse(agency).unwrap(),
+    };
+    Policy::authorize_agency::<LookupContact>(&actor).unwrap()
+}
+
+/// The subject's events, oldest first.
+async fn audit_events_of(t: &TestDb, person: PersonId) -> Vec<AuditEvent> {
+    let page =
+        t.db.list_events(&own_activity(person), None, MAX_AUDIT_PAGE_SIZE)
+            .await
+            .unwrap();
+    page.events.into_iter().rev().collect()
+}
+
+async fn agency_lookup_answers_in_order_and_audits_each_person_once(t: &TestDb) {
+    let notifiable = person_with_email(t, 60, "kari@example.no", T0).await;
+    let reserved = person_with_email(t, 61, "ola@example.no", T0).await;
+    t.db.set_reservation(&manage(reserved.id), true, T0)
+        .await
+        .unwrap();
+    let nothing_registered = registered_person(t, 62).await;
+    let unknown = synthetic_national_id(63);
+    let at = T0 + Duration::hours(1);
+
+    let ids = [
+        notifiable.national_id.clone(),
+        unknown.clone(),
+        reserved.national_id.clone(),
+        notifiable.national_id.clone(),
+        nothing_registered.national_id.clone(),
+    ];
+    let answers =
+        t.db.lookup_contact_info(&agency_lookup("nav"), &ids, at, DEFAULT_STALENESS)
+            .await
+            .unwrap();
+    assert_eq!(answers.len(), 5, "one answer per id, in order");
+
+    let kari = &answers[0];
+    assert_eq!(kari.status, ContactStatus::Active);
+    assert!(kari.can_be_notified && !kari.reserved);
+    let kari_email = kari.email.as_ref().unwrap();
+    assert_eq!(kari_email.value.as_str(), "kari@example.no");
+    assert_eq!(kari_email.updated_at, T0);
+    assert_eq!(kari_email.verified_at, Some(T0));
+    assert_eq!(kari.mobile, None);
+    assert_eq!(kari.mailbox, Some(Mailbox::Portal));
+    assert_eq!(kari.language, Some(Language::Nb));
+    assert_eq!(&answers[3], kari, "the same id twice, the same answer");
+
+    assert_eq!(
+        answers[1],
+        ContactLookup::unknown(),
+        "unknown: not registered"
+    );
+    assert!(!answers[1].is_known_person());
+
+    assert!(answers[2].reserved);
+    assert_eq!(answers[2].reservation_changed_at, Some(T0));
+    assert!(!answers[2].can_be_notified, "reserved: never notified");
+
+    assert_eq!(answers[4].status, ContactStatus::NotRegistered);
+    assert!(answers[4].is_known_person());
+    assert!(!answers[4].can_be_notified);
+
+    // Each person looked up sees it once, with the agency as the actor.
+    for person in [&notifiable, &reserved, &nothing_registered] {
+        let lookups: Vec<AuditEvent> = audit_events_of(t, person.id)
+            .await
+            .into_iter()
+            .filter(|event| event.kind == AuditKind::ContactLookedUpByAgency)
+            .collect();
+        assert_eq!(lookups.len(), 1, "{}", person.id);
+        assert_eq!(lookups[0].agency, Some(AgencyId::parse("nav").unwrap()));
+        assert_eq!(lookups[0].actor, None);
+        assert_eq!(lookups[0].loa, None);
+        assert_eq!(lookups[0].at, at);
+    }
+    let sqlite = "SELECT kind || '|' || agency_id FROM audit_events \
+                  WHERE kind = 'api.contact_lookup' ORDER BY id";
+    assert_eq!(
+        raw_text(t, sqlite, sqlite).await,
+        vec!["api.contact_lookup|nav".to_owned(); 3]
+    );
+    assert_eq!(
+        AuditKind::ContactLookedUpByAgency.code(),
+        "api.contact_lookup"
+    );
+}
+
+async fn agency_lookup_applies_the_staleness_limit(t: &TestDb) {
+    let person = person_with_email(t, 64, "kari@example.no", T0).await;
+    let ids = [person.national_id.clone()];
+    let access = agency_lookup("skatteetaten");
+    let later = T0 + Duration::days(600);
+
+    let stale =
+        t.db.lookup_contact_info(&access, &ids, later, DEFAULT_STALENESS)
+            .await
+            .unwrap();
+    assert!(!stale[0].can_be_notified, "older than 18 months");
+    assert!(stale[0].email.is_some(), "the value is still reported");
+
+    let longer_limit =
+        t.db.lookup_contact_info(&access, &ids, later, Duration::days(700))
+            .await
+            .unwrap();
+    assert!(longer_limit[0].can_be_notified, "the limit is configurable");
+}
+
+async fn agency_lookup_takes_a_thousand_ids_in_one_batch(t: &TestDb) {
+    let mut known = Vec::new();
+    for n in 0..20 {
+        known.push(registered_person(t, 100 + n).await);
+    }
+    let ids: Vec<NationalId> = (0..MAX_LOOKUP_BATCH)
+        .map(|i| synthetic_national_id(100 + u16::try_from(i).unwrap()))
+        .collect();
+    let answers =
+        t.db.lookup_contact_info(&agency_lookup("nav"), &ids, T0, DEFAULT_STALENESS)
+            .await
+            .unwrap();
+    assert_eq!(answers.len(), MAX_LOOKUP_BATCH);
+    assert_eq!(
+        answers.iter().filter(|a| a.is_known_person()).count(),
+        known.len()
+    );
+    assert!(answers[..20].iter().all(ContactLookup::is_known_person));
+    let sqlite = "SELECT kind FROM audit_events WHERE kind = 'api.contact_lookup'";
+    assert_eq!(raw_text(t, sqlite, sqlite).await.len(), known.len());
+
+    // One more is refused before anything is read or written.
+    let mut too_many = ids.clone();
+    too_many.push(synthetic_national_id(1200));
+    let error =
+        t.db.lookup_contact_info(&agency_lookup("nav"), &too_many, T0, DEFAULT_STALENESS)
+            .await
+            .unwrap_err();
+    assert!(matches!(error, ContactError::LookupTooLarge), "{error:?}");
+    assert_eq!(error.code(), "contact.lookup_too_large");
+    assert_eq!(raw_text(t, sqlite, sqlite).await.len(), known.len());
+
+    // No ids: an empty answer, nothing written.
+    let none =
+        t.db.lookup_contact_info(&agency_lookup("nav"), &[], T0, DEFAULT_STALENESS)
+            .await
+            .unwrap();
+    assert!(none.is_empty());
+}
+
+async fn agency_token_is_accepted_once(t: &TestDb) {
+    let nav = AgencyId::parse("nav").unwrap();
+    let other = AgencyId::parse("skatteetaten").unwrap();
+    let expires_at = OffsetDateTime::now_utc() + Duration::minutes(5);
+    assert!(t
+        .db
+        .remember_agency_token(&nav, "jti-1", expires_at)
+        .await
+        .unwrap());
+    assert!(
+        !t.db
+            .remember_agency_token(&nav, "jti-1", expires_at)
+            .await
+            .unwrap(),
+        "a replay"
+    );
+    assert!(
+        t.db.remember_agency_token(&other, "jti-1", expires_at)
+            .await
+            .unwrap(),
+        "jti is unique per agency only"
+    );
+    let (first, second) = tokio::join!(
+        t.db.remember_agency_token(&nav, "jti-2", expires_at),
+        t.db.remember_agency_token(&nav, "jti-2", expires_at),
+    );
+    assert!(first.unwrap() ^ second.unwrap(), "exactly one accepts it");
+    assert_eq!(
+        t.db.forget_expired_agency_tokens(expires_at - Duration::seconds(1))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        t.db.forget_expired_agency_tokens(expires_at).await.unwrap(),
+        3
+    );
+    assert_eq!(count_rows(t, "agency_token_ids").await, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Each test above, once per backend.
 
 macro_rules! on_both_backends {
@@ -2974,4 +3171,8 @@ on_both_backends!(
     sms_is_never_sent_in_quiet_hours,
     codes_not_sent_in_time_are_given_up,
     concurrent_workers_never_claim_the_same_message,
+    agency_lookup_answers_in_order_and_audits_each_person_once,
+    agency_lookup_applies_the_staleness_limit,
+    agency_lookup_takes_a_thousand_ids_in_one_batch,
+    agency_token_is_accepted_once,
 );

@@ -39,8 +39,6 @@ pub struct Config {
     /// The eID providers citizens log in with.
     #[serde(default)]
     pub oidc: OidcConfig,
-    /// The contact and reservation register.
-    pub contact: ContactConfig,
     /// How e-mail leaves the portal (default: files in `data_dir/outbox-sink`).
     #[serde(default)]
     pub mail: MailConfig,
@@ -50,15 +48,52 @@ pub struct Config {
     /// The notification worker that sends what the outbox holds.
     #[serde(default)]
     pub notify: NotifyConfig,
+    /// The agency API (audience and token rules).
+    #[serde(default)]
+    pub api: ApiConfig,
+    /// The agencies whose systems may call the agency API, each with its public key.
+    #[serde(default)]
+    pub agencies: Vec<AgencyConfig>,
+    /// Rules of the contact and reservation register.
+    #[serde(default)]
+    pub contact: ContactConfig,
 }
 
-/// Rules of the contact register.
+/// The agency API.
 #[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// The `aud` agencies' tokens must name. Empty: the portal's `public_url`.
+    pub audience: String,
+    /// The longest a token may live (`exp` − `iat`), in seconds: agencies sign a fresh,
+    /// short-lived token per call, so a leaked one is soon useless.
+    pub max_token_lifetime_seconds: u32,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            audience: String::new(),
+            max_token_lifetime_seconds: 300,
+        }
+    }
+}
+
+/// Rules of the contact and reservation register.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct ContactConfig {
-    /// Contact data not verified or confirmed for this many days may not be used to notify,
-    /// and the citizen is asked to confirm it after login (KRR: 18 months; 548 days).
+    /// Contact information not verified or confirmed for this many days must not be used for
+    /// notifications (KRR: 18 months; 548 days).
     pub staleness_days: u32,
+}
+
+impl Default for ContactConfig {
+    fn default() -> Self {
+        Self {
+            staleness_days: 548,
+        }
+    }
 }
 
 impl ContactConfig {
@@ -221,6 +256,53 @@ impl Default for NotifyConfig {
             backoff_seconds: vec![30, 120, 600, 3600, 7200, 14400, 28800],
         }
     }
+}
+
+/// The signature algorithms agencies may sign their tokens with. One per agency: a token with
+/// any other `alg` header is refused (no `none`, and no HMAC, so an agency's public key can
+/// never be used as an HMAC secret).
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum AgencyAlgorithm {
+    /// ECDSA P-256 with SHA-256.
+    ES256,
+    /// ECDSA P-384 with SHA-384.
+    ES384,
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    RS256,
+    /// RSASSA-PSS with SHA-256.
+    PS256,
+    /// Ed25519.
+    EdDSA,
+}
+
+/// One agency allowed to call the agency API.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgencyConfig {
+    /// Short stable id: the `iss` of its tokens and the actor in the audit log, e.g. `nav`.
+    pub id: String,
+    /// The agency's name, e.g. `Arbeids- og velferdsetaten`.
+    pub name: String,
+    /// The one algorithm its tokens are signed with.
+    pub algorithm: AgencyAlgorithm,
+    /// The public key as PEM (`-----BEGIN PUBLIC KEY-----` …), or
+    #[serde(default)]
+    pub public_key: Option<String>,
+    /// a file holding it.
+    #[serde(default)]
+    pub public_key_file: Option<PathBuf>,
+    /// Off: its tokens are refused (403) while the entry stays documented.
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+    /// Development only (needs the test eID on): make an ES256 key pair at first start, the
+    /// public key at `public_key_file` and the private key beside it (`private.pem`), so that
+    /// `borgerportal api-token` can sign tokens for local calls.
+    #[serde(default)]
+    pub generate_key_pair: bool,
+}
+
+fn enabled_by_default() -> bool {
+    true
 }
 
 /// How long a login lasts.
@@ -387,6 +469,8 @@ pub enum ConfigError {
     Sms,
     #[error("notify: poll_interval_ms, batch_size, lease_seconds and max_attempts must be positive, and the lease longer than the mail and SMS timeouts")]
     Notify,
+    #[error("agency {0:?}: {1}")]
+    Agency(String, &'static str),
 }
 
 impl Config {
@@ -464,7 +548,44 @@ impl Config {
         {
             return Err(ConfigError::Notify);
         }
+        let mut agency_ids = std::collections::HashSet::new();
+        for agency in &config.agencies {
+            let refuse = |why| Err(ConfigError::Agency(agency.id.clone(), why));
+            if borgerportal::AgencyId::parse(&agency.id).is_err() {
+                return refuse("the id must be 1-64 of a-z, 0-9 and inner hyphens");
+            }
+            if !agency_ids.insert(agency.id.as_str()) {
+                return refuse("the id is used twice");
+            }
+            match (&agency.public_key, &agency.public_key_file) {
+                (Some(_), None) | (None, Some(_)) => {}
+                _ => return refuse("give exactly one of public_key and public_key_file"),
+            }
+            if agency.generate_key_pair {
+                if !config.test_eid.enabled {
+                    return refuse("generate_key_pair is for development (with the test eID) only");
+                }
+                if agency.public_key_file.is_none() || agency.algorithm != AgencyAlgorithm::ES256 {
+                    return refuse("generate_key_pair needs public_key_file and ES256");
+                }
+            }
+        }
+        if config.api.max_token_lifetime_seconds == 0 || config.contact.staleness_days == 0 {
+            return Err(ConfigError::Agency(
+                String::new(),
+                "token lifetime and staleness must be positive",
+            ));
+        }
         Ok(config)
+    }
+
+    /// The `aud` agency API tokens must carry: `api.audience`, or else `public_url`.
+    pub fn api_audience(&self) -> &str {
+        if self.api.audience.is_empty() {
+            &self.public_url
+        } else {
+            &self.api.audience
+        }
     }
 
     /// The database URL to connect to: the configured one, or a SQLite file in `data_dir`.
@@ -514,6 +635,9 @@ impl fmt::Debug for Config {
             .field("mail", &self.mail)
             .field("sms", &self.sms)
             .field("notify", &self.notify)
+            .field("api", &self.api)
+            .field("agencies", &self.agencies)
+            .field("contact", &self.contact)
             .finish()
     }
 }
@@ -612,6 +736,8 @@ mod tests {
             (MailTransport::File, SmsGatewayKind::File),
             "development sends nothing off the machine"
         );
+        assert_eq!(development.agencies.len(), 1, "the demo agency");
+        assert!(production.agencies.iter().all(|a| !a.generate_key_pair));
     }
 
     #[test]
@@ -657,6 +783,40 @@ mod tests {
         ] {
             assert!(Config::from_toml(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn agencies_are_checked() {
+        let agency = |extra: &str| {
+            format!(
+                "[test_eid]\nenabled = true\n[[agencies]]\nid = \"nav\"\nname = \"NAV\"\n\
+                 algorithm = \"ES256\"\n{extra}"
+            )
+        };
+        let config = Config::from_toml(&agency("public_key = \"pem\"\n")).unwrap();
+        assert!(config.agencies[0].enabled, "enabled unless said otherwise");
+        assert_eq!(config.api_audience(), config.public_url);
+        assert_eq!(config.contact.staleness_days, 548);
+        for bad in [
+            "",
+            "public_key = \"pem\"\npublic_key_file = \"f.pem\"\n",
+            "public_key = \"pem\"\ngenerate_key_pair = true\n",
+        ] {
+            assert!(
+                matches!(
+                    Config::from_toml(&agency(bad)),
+                    Err(ConfigError::Agency(..))
+                ),
+                "{bad}"
+            );
+        }
+        let no_test_eid = agency("public_key_file = \"f.pem\"\ngenerate_key_pair = true\n")
+            .replace("enabled = true", "enabled = false");
+        assert!(Config::from_toml(&no_test_eid).is_err());
+        let bad_id = agency("public_key = \"pem\"\n").replace("\"nav\"", "\"NAV!\"");
+        assert!(Config::from_toml(&bad_id).is_err());
+        let algorithm = agency("public_key = \"pem\"\n").replace("ES256", "HS256");
+        assert!(Config::from_toml(&algorithm).is_err(), "no HMAC");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Borgerportal's server: configuration, startup, the HTTP stack (request ids, tracing,
 //! security headers, compression, static assets) and the Leptos pages.
 
+pub mod api;
 pub mod auth;
 pub mod config;
 pub mod contact;
@@ -56,6 +57,8 @@ pub struct AppState {
     pub login_rate_limit: rate_limit::LoginRateLimit,
     /// Contact data older than this must be confirmed (and is not used to notify).
     pub contact_staleness: time::Duration,
+    /// The agency API: registered agencies and their keys.
+    pub api: Arc<api::ApiState>,
 }
 
 /// Why the portal could not start.
@@ -65,6 +68,8 @@ pub enum StartupError {
     TestEid(#[from] test_eid::TestEidError),
     #[error("the HTTP client for the eID providers could not be built: {0}")]
     HttpClient(#[from] reqwest::Error),
+    #[error(transparent)]
+    AgencyKey(#[from] api::AgencyKeyError),
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -143,6 +148,7 @@ impl AppState {
         let extra = test_eid.as_ref().map(|t| t.providers()).unwrap_or_default();
         let form_targets = security::FormTargets::default();
         let auth = auth::Auth::new(config, extra, form_targets.clone())?;
+        let api = api::ApiState::load(config)?;
         Ok(Self {
             leptos_options: site.leptos_options,
             db,
@@ -158,6 +164,7 @@ impl AppState {
                 config.login_rate_limit_per_minute,
             ),
             contact_staleness: config.contact.staleness(),
+            api: Arc::new(api),
         })
     }
 }
@@ -238,6 +245,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/auth/frontchannel-logout", get(auth::frontchannel_logout))
         .merge(test_eid::routes())
         .merge(contact::routes(pages))
+        .nest("/api", api::routes())
         .nest_service("/pkg", pkg)
         .leptos_routes_with_context(state, route_list(), context, app_fn)
         .fallback_service(public_files)
@@ -284,6 +292,7 @@ pub struct InternalFailure;
 /// Replace a failed handler's bare 500 with the translated error page in the request's
 /// language, carrying the request id as a reference.
 async fn error_pages(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let is_api = api::is_api_path(request.uri().path());
     let lang = language::request_language(request.headers());
     let reference = request
         .headers()
@@ -292,6 +301,11 @@ async fn error_pages(State(state): State<AppState>, request: Request, next: Next
         .map(str::to_owned);
     let response: Response<Body> = next.run(request).await;
     if response.extensions().get::<InternalFailure>().is_some() {
+        if is_api {
+            // Agencies' systems get a problem document, never an HTML page.
+            tracing::error!("an API handler failed; answered with a problem document");
+            return api::Problem::internal().into_response();
+        }
         tracing::error!("a request handler failed; answered with the error page");
         return render_message_page(
             StatusCode::INTERNAL_SERVER_ERROR,

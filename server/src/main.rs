@@ -1,7 +1,8 @@
-//! `borgerportal`: start one portal instance.
+//! `borgerportal`: start one portal instance. `borgerportal api-token [agency]` prints a
+//! short-lived agency API token for the development demo agency instead.
 
 use borgerportal::storage::Database;
-use borgerportal::storage::{LoginStateStore, SessionStore};
+use borgerportal::storage::{AgencyTokenStore, LoginStateStore, SessionStore};
 use secrecy::ExposeSecret;
 use server::{config::Config, notify, routes, telemetry, with_http_stack, AppState, Site};
 use std::process::ExitCode;
@@ -15,6 +16,20 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // `borgerportal api-token [agency]`: print a token for the development demo agency.
+    let mut args = std::env::args().skip(1);
+    if args.next().as_deref() == Some("api-token") {
+        return match server::api::auth::mint_demo_token(&config, args.next().as_deref()) {
+            Ok(token) => {
+                println!("{token}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("borgerportal api-token: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     telemetry::init(&config.log);
     match run(config).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -74,7 +89,8 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Every few minutes: forget expired sessions, pending logins and logout-token ids, and idle
+/// Every few minutes: forget expired sessions, pending logins, logout-token and agency-token
+/// ids, and idle
 /// rate-limit cells. Safe to run on every instance at once (plain deletes of expired rows).
 async fn housekeeping(state: AppState) {
     let mut interval = tokio::time::interval(std::time::Duration::from_secs(300));
@@ -87,14 +103,26 @@ async fn housekeeping(state: AppState) {
             .await;
         let logins = state.db.delete_expired_login_states(now).await;
         let tokens = state.db.forget_expired_logout_tokens(now).await;
-        match (sessions, logins, tokens) {
-            (Ok(sessions), Ok(logins), Ok(tokens)) => {
-                tracing::debug!(sessions, logins, tokens, "expired rows removed");
+        let agency_tokens = state.db.forget_expired_agency_tokens(now).await;
+        match (sessions, logins, tokens, agency_tokens) {
+            (Ok(sessions), Ok(logins), Ok(tokens), Ok(agency_tokens)) => {
+                tracing::debug!(
+                    sessions,
+                    logins,
+                    tokens,
+                    agency_tokens,
+                    "expired rows removed"
+                );
             }
-            (sessions, logins, tokens) => {
-                for error in [sessions.err(), logins.err(), tokens.err()]
-                    .into_iter()
-                    .flatten()
+            (sessions, logins, tokens, agency_tokens) => {
+                for error in [
+                    sessions.err(),
+                    logins.err(),
+                    tokens.err(),
+                    agency_tokens.err(),
+                ]
+                .into_iter()
+                .flatten()
                 {
                     tracing::warn!(%error, "housekeeping failed; will retry");
                 }

@@ -100,7 +100,19 @@ pub async fn secure(
 ) -> Response {
     if is_cross_site_write(request.method(), request.headers(), &policy.public_origin) {
         tracing::warn!(method = %request.method(), "refused a cross-site state-changing request");
-        let mut response = StatusCode::FORBIDDEN.into_response();
+        // Agencies' servers send neither header and pass; a browser page on another site
+        // calling the API is refused, in the API's own format.
+        let mut response = if crate::api::is_api_path(request.uri().path()) {
+            crate::api::Problem::new(
+                StatusCode::FORBIDDEN,
+                "cross-site-request",
+                "Forbidden",
+                "Browsers may not call the agency API from another site.",
+            )
+            .into_response()
+        } else {
+            StatusCode::FORBIDDEN.into_response()
+        };
         set_headers(response.headers_mut(), &new_nonce(), &policy);
         return response;
     }

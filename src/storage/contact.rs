@@ -10,7 +10,10 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::{postgres, sqlite, stored_instant, Database, Pool, StoreError, Tx};
-use crate::access::{Access, Actor, Capability, ManageContact, ReadContact};
+use crate::access::{
+    Access, Actor, AgencyAccess, Capability, LookupContact, ManageContact, ReadContact,
+};
+use crate::agency::{ContactLookup, MAX_LOOKUP_BATCH};
 use crate::audit::{AuditEvent, AuditKind};
 use crate::contact::{
     code_hash, code_salt, hashes_match, normalise_typed_code, CodeSent, ContactError, ContactInfo,
@@ -139,6 +142,24 @@ pub trait ContactRegister: Send + Sync {
         language: Language,
         now: OffsetDateTime,
     ) -> Result<ContactInfo, ContactError>;
+
+    /// An agency's look-up: for each of `national_ids` (at most [`MAX_LOOKUP_BATCH`]), in the
+    /// same order, the register fields KRR gives agencies, with the notification rule applied
+    /// at `now` and contact information older than `staleness` counting as unusable. An id
+    /// no person has is [`ContactLookup::unknown`] ("not registered"), not an error.
+    ///
+    /// One query for all the ids, and in the same transaction one batch insert of an audit
+    /// event ([`AuditKind::ContactLookedUpByAgency`], the agency as actor) into the log of
+    /// every person found, once each even if named twice: the look-up is visible to those
+    /// looked up, and no answer leaves without its events committed.
+    /// [`ContactError::LookupTooLarge`] for more than [`MAX_LOOKUP_BATCH`] ids.
+    async fn lookup_contact_info(
+        &self,
+        access: &AgencyAccess<LookupContact>,
+        national_ids: &[NationalId],
+        now: OffsetDateTime,
+        staleness: Duration,
+    ) -> Result<Vec<ContactLookup>, ContactError>;
 
     /// Deletes changes whose code expired before `before` (pass e.g. now less a day, so that
     /// the page can still say "the code expired" for a while). For a periodic job; returns
@@ -290,6 +311,17 @@ impl Tx {
             Tx::Postgres(tx) => postgres::lock_contact(tx, person, now).await?,
         };
         parts.map(ContactParts::into_contact_info).transpose()
+    }
+
+    /// The entries of the persons with these national ids (normalised digits).
+    async fn find_contacts_by_national_ids(
+        &mut self,
+        national_ids: &[&str],
+    ) -> Result<Vec<ContactParts>, StoreError> {
+        match self {
+            Tx::Sqlite(tx) => sqlite::find_contacts_by_national_ids(tx, national_ids).await,
+            Tx::Postgres(tx) => postgres::find_contacts_by_national_ids(tx, national_ids).await,
+        }
     }
 
     async fn verifications(
@@ -448,13 +480,15 @@ fn audit_event<C: Capability>(
     kind: AuditKind,
     now: OffsetDateTime,
 ) -> AuditEvent {
-    let (actor, loa) = match access.actor() {
-        Actor::Citizen { person, loa } => (Some(*person), Some(*loa)),
+    let (actor, agency, loa) = match access.actor() {
+        Actor::Citizen { person, loa } => (Some(*person), None, Some(*loa)),
+        Actor::Agency { agency } => (None, Some(agency.clone()), None),
     };
     AuditEvent {
         id: Uuid::now_v7(),
         subject: access.subject(),
         actor,
+        agency,
         kind,
         loa,
         provider: None,
@@ -1027,6 +1061,58 @@ impl ContactRegister for Database {
         let info = tx.with_pending(info).await?;
         tx.commit().await?;
         Ok(info)
+    }
+
+    #[tracing::instrument(
+        skip_all,
+        fields(backend = self.backend().name(), agency = %access.agency(), ids = national_ids.len())
+    )]
+    async fn lookup_contact_info(
+        &self,
+        access: &AgencyAccess<LookupContact>,
+        national_ids: &[NationalId],
+        now: OffsetDateTime,
+        staleness: Duration,
+    ) -> Result<Vec<ContactLookup>, ContactError> {
+        if national_ids.len() > MAX_LOOKUP_BATCH {
+            return Err(ContactError::LookupTooLarge);
+        }
+        let now = stored_instant(now);
+        let mut distinct: Vec<&str> = national_ids.iter().map(NationalId::expose).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let mut tx = Tx::begin(&self.pool).await?;
+        let found = tx.find_contacts_by_national_ids(&distinct).await?;
+        let mut entries = std::collections::HashMap::with_capacity(found.len());
+        let mut events = Vec::with_capacity(found.len());
+        for parts in found {
+            let national_id = parts.national_id.clone();
+            let info = parts.into_contact_info()?;
+            events.push(AuditEvent {
+                id: Uuid::now_v7(),
+                subject: info.person,
+                actor: None,
+                agency: Some(access.agency().clone()),
+                kind: AuditKind::ContactLookedUpByAgency,
+                loa: None,
+                provider: None,
+                at: now,
+            });
+            entries.insert(national_id, info);
+        }
+        tx.insert_audit_events(&events).await?;
+        tx.commit().await?;
+        tracing::info!(
+            found = events.len(),
+            "contact look-up by an agency answered and audited"
+        );
+        Ok(national_ids
+            .iter()
+            .map(|national_id| match entries.get(national_id.expose()) {
+                Some(info) => ContactLookup::from_info(info.clone(), now, staleness),
+                None => ContactLookup::unknown(),
+            })
+            .collect())
     }
 
     #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]

@@ -65,6 +65,11 @@ pub enum Conflict {
     /// answers `false` for it rather than failing.
     #[error("this logout token was already used")]
     LogoutTokenSeen,
+    /// This agency API token (agency and `jti`) was seen before: a replay.
+    /// [`AgencyTokenStore::remember_agency_token`](crate::AgencyTokenStore::remember_agency_token)
+    /// answers `false` for it rather than failing.
+    #[error("this agency token was already used")]
+    AgencyTokenSeen,
 }
 
 impl StoreError {

@@ -13,6 +13,8 @@
 //! - [`AuditLog`]: each person's activity log, read through an [`Access`] proof.
 //! - [`ContactRegister`]: contact information, reservation, mailbox and language (KRR), with
 //!   codes to verify new addresses; every change is audited in the same transaction.
+//! - [`AgencyTokenStore`]: the token ids (`jti`) of agency API calls already accepted, so
+//!   that a replayed token is refused on every instance.
 //! - [`Outbox`]: e-mails and SMS queued durably (often in the same transaction as the change
 //!   they are about) and claimed by workers with a lease.
 //!
@@ -53,6 +55,7 @@ pub use error::{Conflict, DatabaseCause, StoreError};
 pub use outbox::{Outbox, MAX_CLAIM_BATCH};
 
 use crate::access::{Access, ReadOwnActivity};
+use crate::agency::AgencyId;
 use crate::audit::{AuditCursor, AuditEvent, AuditPage, EventFilter, NewAuditEvent};
 use crate::identity::NationalId;
 use crate::person::{NewPerson, Person, PersonId};
@@ -448,6 +451,59 @@ pub trait SessionStore: Send + Sync {
     async fn forget_expired_logout_tokens(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 }
 
+/// Agency API tokens already accepted, by agency and token id (`jti`): the replay check.
+#[async_trait]
+pub trait AgencyTokenStore: Send + Sync {
+    /// Remembers a verified token's `jti` from `agency` until `expires_at` (the token's
+    /// `exp`). `true` the first time; `false` if it was seen before (a replay), also when
+    /// another instance saw it a moment ago: the database's unique key decides.
+    async fn remember_agency_token(
+        &self,
+        agency: &AgencyId,
+        jti: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Forgets token ids whose `expires_at` has passed at `now` (such a token is refused as
+    /// expired anyway). For the housekeeping job; returns how many.
+    async fn forget_expired_agency_tokens(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+}
+
+#[async_trait]
+impl AgencyTokenStore for Database {
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name(), agency = %agency))]
+    async fn remember_agency_token(
+        &self,
+        agency: &AgencyId,
+        jti: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let expires_at = stored_instant(expires_at);
+        let inserted = match &self.pool {
+            Pool::Sqlite(pool) => {
+                sqlite::insert_agency_token_id(pool, agency, jti, expires_at).await
+            }
+            Pool::Postgres(pool) => {
+                postgres::insert_agency_token_id(pool, agency, jti, expires_at).await
+            }
+        };
+        match inserted {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict(Conflict::AgencyTokenSeen)) => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
+    async fn forget_expired_agency_tokens(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let now = stored_instant(now);
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlite::delete_expired_agency_token_ids(pool, now).await,
+            Pool::Postgres(pool) => postgres::delete_expired_agency_token_ids(pool, now).await,
+        }
+    }
+}
+
 /// Pending logins: what the OIDC callback needs, stored under the hash of `state`.
 #[async_trait]
 pub trait LoginStateStore: Send + Sync {
@@ -737,6 +793,7 @@ impl AuditLog for Database {
             id: Uuid::now_v7(),
             subject: new_event.subject,
             actor: new_event.actor,
+            agency: new_event.agency,
             kind: new_event.kind,
             loa: new_event.loa,
             provider: new_event.provider,
@@ -817,6 +874,14 @@ impl Tx {
             Tx::Postgres(tx) => postgres::insert_audit_event(&mut **tx, event).await,
         }
     }
+
+    /// Many events in one statement.
+    async fn insert_audit_events(&mut self, events: &[AuditEvent]) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(tx) => sqlite::insert_audit_events(tx, events).await,
+            Tx::Postgres(tx) => postgres::insert_audit_events(tx, events).await,
+        }
+    }
 }
 
 /// A session row to insert: the caller's fields and what the store adds.
@@ -851,6 +916,7 @@ fn conflict_of(error: &sqlx::Error) -> Option<Conflict> {
         Some("sessions_pkey") => Some(Conflict::SessionTokenTaken),
         Some("login_states_pkey") => Some(Conflict::LoginStateTaken),
         Some("logout_tokens_pkey") => Some(Conflict::LogoutTokenSeen),
+        Some("agency_token_ids_pkey") => Some(Conflict::AgencyTokenSeen),
         _ => None,
     };
     by_constraint.or_else(|| {
@@ -865,6 +931,8 @@ fn conflict_of(error: &sqlx::Error) -> Option<Conflict> {
             Some(Conflict::LoginStateTaken)
         } else if message.ends_with("logout_tokens.issuer, logout_tokens.jti") {
             Some(Conflict::LogoutTokenSeen)
+        } else if message.ends_with("agency_token_ids.agency_id, agency_token_ids.jti") {
+            Some(Conflict::AgencyTokenSeen)
         } else {
             None
         }

@@ -18,6 +18,7 @@ use super::contact::{mailbox_columns, ContactParts, StoredVerification};
 use super::outbox::{ClaimedParts, NotificationRow, RecordParts, RetryParts};
 use super::{now_utc_micros, write_error, NewLoginStateRow, NewSessionRow, StoreError};
 use crate::access::Loa;
+use crate::agency::AgencyId;
 use crate::audit::{AuditCursor, AuditEvent, AuditKind, EventFilter};
 use crate::contact::{ContactInfo, ContactMethod};
 use crate::identity::NationalId;
@@ -452,6 +453,34 @@ pub(super) async fn insert_logout_token(
         .map_err(write_error)
 }
 
+pub(super) async fn insert_agency_token_id(
+    pool: &SqlitePool,
+    agency: &AgencyId,
+    jti: &str,
+    expires_at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO agency_token_ids (agency_id, jti, expires_at) VALUES (?1, ?2, ?3)")
+        .bind(agency.as_str())
+        .bind(jti)
+        .bind(encode_timestamp(expires_at)?)
+        .execute(pool)
+        .await
+        .map(drop)
+        .map_err(write_error)
+}
+
+pub(super) async fn delete_expired_agency_token_ids(
+    pool: &SqlitePool,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    sqlx::query("DELETE FROM agency_token_ids WHERE expires_at <= ?1")
+        .bind(encode_timestamp(now)?)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected())
+        .map_err(StoreError::from_query)
+}
+
 pub(super) async fn delete_expired_logout_tokens(
     pool: &SqlitePool,
     now: OffsetDateTime,
@@ -469,7 +498,7 @@ pub(super) async fn delete_expired_logout_tokens(
 
 macro_rules! audit_columns {
     () => {
-        "id, subject_id, actor_id, kind, loa, provider, occurred_at"
+        "id, subject_id, actor_id, agency_id, kind, loa, provider, occurred_at"
     };
 }
 
@@ -480,11 +509,12 @@ pub(super) async fn insert_audit_event<'e>(
     sqlx::query(concat!(
         "INSERT INTO audit_events (",
         audit_columns!(),
-        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
     ))
     .bind(encode_uuid(event.id))
     .bind(encode_id(event.subject))
     .bind(event.actor.map(encode_id))
+    .bind(event.agency.as_ref().map(AgencyId::as_str))
     .bind(event.kind.code())
     .bind(event.loa.map(Loa::as_str))
     .bind(event.provider.as_deref())
@@ -536,10 +566,53 @@ pub(super) async fn list_audit_events(
     rows.iter().map(audit_event_from_row).collect()
 }
 
+/// Many events in one statement (an agency look-up writes one per person it found). One
+/// multi-row `INSERT`: 8 values a row, so 1,000 rows stay well under SQLite's 32,766
+/// parameters.
+pub(super) async fn insert_audit_events(
+    conn: &mut SqliteConnection,
+    events: &[AuditEvent],
+) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut rows = Vec::with_capacity(events.len());
+    for event in events {
+        rows.push((event, encode_timestamp(event.at)?));
+    }
+    let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(concat!(
+        "INSERT INTO audit_events (",
+        audit_columns!(),
+        ") "
+    ));
+    query.push_values(rows, |mut row, (event, at)| {
+        row.push_bind(encode_uuid(event.id))
+            .push_bind(encode_id(event.subject))
+            .push_bind(event.actor.map(encode_id))
+            .push_bind(
+                event
+                    .agency
+                    .as_ref()
+                    .map(|agency| agency.as_str().to_owned()),
+            )
+            .push_bind(event.kind.code())
+            .push_bind(event.loa.map(Loa::as_str))
+            .push_bind(event.provider.clone())
+            .push_bind(at);
+    });
+    query
+        .build()
+        .execute(conn)
+        .await
+        .map(drop)
+        .map_err(write_error)
+}
+
 fn audit_event_from_row(row: &SqliteRow) -> Result<AuditEvent, StoreError> {
     let id: String = row.try_get("id").map_err(StoreError::from_query)?;
     let subject: String = row.try_get("subject_id").map_err(StoreError::from_query)?;
     let actor: Option<String> = row.try_get("actor_id").map_err(StoreError::from_query)?;
+    let agency: Option<String> = row.try_get("agency_id").map_err(StoreError::from_query)?;
     let kind: String = row.try_get("kind").map_err(StoreError::from_query)?;
     let loa: Option<String> = row.try_get("loa").map_err(StoreError::from_query)?;
     Ok(AuditEvent {
@@ -554,6 +627,12 @@ fn audit_event_from_row(row: &SqliteRow) -> Result<AuditEvent, StoreError> {
             .transpose()
             .map_err(|_| StoreError::Corrupt {
                 what: "audit_event.actor_id",
+            })?,
+        agency: agency
+            .map(|agency| AgencyId::parse(&agency))
+            .transpose()
+            .map_err(|_| StoreError::Corrupt {
+                what: "audit_event.agency_id",
             })?,
         kind: AuditKind::from_code(&kind).ok_or(StoreError::Corrupt {
             what: "audit_event.kind",
@@ -595,6 +674,34 @@ pub(super) async fn find_contact(
     .await
     .map_err(StoreError::from_query)?;
     row.as_ref().map(contact_parts_from_row).transpose()
+}
+
+/// The entries of every person whose national id is in `national_ids` (normalised digits, at
+/// most [`MAX_LOOKUP_BATCH`](crate::MAX_LOOKUP_BATCH)), in one query on the national id's
+/// unique index. Ids no person has are simply not in the answer.
+pub(super) async fn find_contacts_by_national_ids(
+    conn: &mut SqliteConnection,
+    national_ids: &[&str],
+) -> Result<Vec<ContactParts>, StoreError> {
+    if national_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(concat!(
+        "SELECT ",
+        contact_columns!(),
+        " FROM persons p LEFT JOIN contact_info c ON c.person_id = p.id WHERE p.national_id IN ("
+    ));
+    let mut list = query.separated(", ");
+    for national_id in national_ids {
+        list.push_bind(*national_id);
+    }
+    query.push(")");
+    let rows = query
+        .build()
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(StoreError::from_query)?;
+    rows.iter().map(contact_parts_from_row).collect()
 }
 
 /// The transaction is `BEGIN IMMEDIATE`: it holds the write lock already, so the row read

@@ -136,6 +136,7 @@ fn kind_text(i18n: I18nContext<Locale>, code: &str) -> &'static str {
         "contact.reservation_withdrawn" => t_string!(i18n, activity.kind.reservation_withdrawn),
         "contact.mailbox_changed" => t_string!(i18n, activity.kind.mailbox_changed),
         "contact.language_changed" => t_string!(i18n, activity.kind.language_changed),
+        "api.contact_lookup" => t_string!(i18n, activity.kind.contact_lookup),
         // A kind this page does not know yet is still shown, never mislabelled.
         _ => t_string!(i18n, activity.kind.other),
     }

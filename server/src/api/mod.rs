@@ -1,0 +1,60 @@
+//! The agency API under `/api/v1`: JSON for agencies' systems, authenticated by short-lived
+//! JWTs signed with each agency's registered key ([`auth`]), errors as RFC 9457 problem
+//! documents ([`problem`]), described by an OpenAPI document generated from this code
+//! ([`openapi`], served at `/api/v1/openapi.json`).
+//!
+//! Endpoints: `POST /api/v1/contact-info/lookup` ([`contact`]). Every path under `/api/`
+//! answers in JSON, also when there is no such endpoint or the method is wrong, and the
+//! portal's HTML error pages never reach an agency.
+
+pub mod auth;
+pub mod contact;
+pub mod openapi;
+pub mod problem;
+
+use axum::{extract::DefaultBodyLimit, routing::get, routing::post, Router};
+
+use crate::config::Config;
+use crate::AppState;
+
+pub use auth::{AgencyCaller, AgencyKeyError, AgencyRegistry};
+pub use problem::Problem;
+
+/// What the API needs besides the database.
+pub struct ApiState {
+    /// The registered agencies and their keys.
+    pub registry: AgencyRegistry,
+    /// The staleness limit for `can_be_notified`.
+    pub staleness: time::Duration,
+    /// The same in days, as reported in answers.
+    pub staleness_days: u32,
+}
+
+impl ApiState {
+    /// Loads the agencies' keys from configuration.
+    pub fn load(config: &Config) -> Result<ApiState, AgencyKeyError> {
+        Ok(ApiState {
+            registry: AgencyRegistry::load(config)?,
+            staleness: config.contact.staleness(),
+            staleness_days: config.contact.staleness_days,
+        })
+    }
+}
+
+/// The API's routes, to be nested at `/api`. Anything else under `/api/` is a 404 problem.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/contact-info/lookup",
+            // The handler reads at most `MAX_BODY_BYTES` itself and answers 413 as a problem.
+            post(contact::lookup).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/v1/openapi.json", get(openapi::document))
+        .method_not_allowed_fallback(problem::method_not_allowed)
+        .fallback(problem::not_found)
+}
+
+/// Whether a request path belongs to the API (and so gets problem documents, not HTML).
+pub fn is_api_path(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
+}
