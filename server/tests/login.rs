@@ -915,3 +915,57 @@ async fn the_test_eid_refuses_authorization_requests_without_pkce_s256() {
         assert!(!to.contains("code="), "no code without PKCE: {to}");
     }
 }
+
+#[tokio::test]
+async fn the_test_eid_takes_any_synthetic_number_and_refuses_real_ones() {
+    let server = start().await;
+    let browser = Browser::new();
+    // A synthetic number (month + 80) nobody has used: a new person logs in.
+    let synthetic = "01818500005";
+    let authorize = server.start_login(&browser, "loa=substantial").await;
+    let response = submit_test_eid_form(
+        &browser,
+        &authorize,
+        &[
+            ("person", "other"),
+            ("other_id", synthetic),
+            ("level", "substantial"),
+            ("action", "login"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "{}", response.body);
+    let done = browser.get(&location(&response)).await;
+    assert_eq!(location(&done), "/");
+    let value = cookie_value(&set_cookie(&done, SESSION_COOKIE).unwrap());
+    let session = server.session(&value).await.unwrap();
+    let national_id = borgerportal::identity::NationalId::parse(synthetic).unwrap();
+    let person = server
+        .db
+        .find_person_by_national_id(&national_id)
+        .await
+        .unwrap()
+        .expect("registered at login");
+    assert_eq!(session.person, person.id);
+
+    // A real-looking (non-synthetic) number, a Danish one at the Norwegian eID, or nonsense:
+    // the form comes back marked, and no login happens.
+    for refused in ["17054800045", "230972-1846", "12345"] {
+        let browser = Browser::new();
+        let authorize = server.start_login(&browser, "loa=substantial").await;
+        let response = submit_test_eid_form(
+            &browser,
+            &authorize,
+            &[
+                ("person", "other"),
+                ("other_id", refused),
+                ("level", "substantial"),
+                ("action", "login"),
+            ],
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+        assert!(response.body.contains("aria-invalid=\"true\""), "{refused}");
+        assert!(response.body.contains("id=\"other-id-error\""));
+    }
+}

@@ -165,7 +165,10 @@ pub fn run_all() -> Result<()> {
                 .current_dir(root.join("end2end"))
                 .env("BASE_URL", format!("http://127.0.0.1:{port}"))
                 .env("INTEROP_PROVIDER_NAME", INTEROP_NAME)
-                .env("SINK_DIR", &sink_dir),
+                .env("SINK_DIR", &sink_dir)
+                // The portal's SQLite database is `PORTAL_DATA_DIR/borgerportal.db`: the tests
+                // age rows in it to stand in for time passing (a code expiring).
+                .env("PORTAL_DATA_DIR", &data),
             &mut tally,
         )
     });
