@@ -918,6 +918,7 @@ async fn the_test_eid_refuses_authorization_requests_without_pkce_s256() {
 
 #[tokio::test]
 async fn the_test_eid_takes_any_synthetic_number_and_refuses_real_ones() {
+    use borgerportal::storage::PersonRegister as _;
     let server = start().await;
     let browser = Browser::new();
     // A synthetic number (month + 80) nobody has used: a new person logs in.
@@ -934,7 +935,12 @@ async fn the_test_eid_takes_any_synthetic_number_and_refuses_real_ones() {
         ],
     )
     .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER, "{}", response.body);
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        response.body
+    );
     let done = browser.get(&location(&response)).await;
     assert_eq!(location(&done), "/");
     let value = cookie_value(&set_cookie(&done, SESSION_COOKIE).unwrap());
@@ -964,7 +970,11 @@ async fn the_test_eid_takes_any_synthetic_number_and_refuses_real_ones() {
             ],
         )
         .await;
-        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{refused}"
+        );
         assert!(response.body.contains("aria-invalid=\"true\""), "{refused}");
         assert!(response.body.contains("id=\"other-id-error\""));
     }
