@@ -2,7 +2,8 @@
 //!
 //! - `cargo xtask run`   install what is missing, build, and start the portal on :3000
 //! - `cargo xtask test`  every check: fmt, clippy (server and WASM), unit and integration
-//!   tests against SQLite and PostgreSQL, and the browser tests
+//!   tests against SQLite and PostgreSQL, and the browser tests (`--browser-only`: just those,
+//!   for a developer; `XTASK_PLAYWRIGHT_ARGS` narrows them, e.g. to one spec file)
 //! - `cargo xtask build [--release]`  build the site (WASM, JS, CSS) and the server
 //! - `cargo xtask bench`  release build, then first-load size and throughput numbers
 //!
@@ -25,12 +26,12 @@ fn main() -> ExitCode {
     let result = match command {
         "run" => run(release),
         "build" => tools::ensure_build_tools().and_then(|()| site::build(release).map(|_| ())),
-        "test" => test::run_all(),
+        "test" => test::run_all(args.iter().any(|a| a == "--browser-only")),
         "bench" => bench::run(),
         "setup" => tools::ensure_build_tools().and_then(|()| tools::ensure_test_tools()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run|test|build [--release]|bench|setup>\n\
+                "usage: cargo xtask <run|test [--browser-only]|build [--release]|bench|setup>\n\
                  run    build and start the portal at http://127.0.0.1:3000 (demo data, test eID)\n\
                  test   every check and test (what CI runs)\n\
                  build  build the site and the server\n\

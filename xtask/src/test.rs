@@ -16,7 +16,10 @@ struct Tally {
     failed: u64,
 }
 
-pub fn run_all() -> Result<()> {
+/// Everything, or (`browser_only`, a developer's shortcut: `cargo xtask test --browser-only`)
+/// only the browser tests. `XTASK_PLAYWRIGHT_ARGS` passes more arguments to Playwright, e.g. a
+/// spec file or `--project=no-js`.
+pub fn run_all(browser_only: bool) -> Result<()> {
     tools::ensure_build_tools()?;
     tools::ensure_test_tools()?;
     let python = tools::ensure_sink_python()?;
@@ -27,6 +30,19 @@ pub fn run_all() -> Result<()> {
         c
     };
 
+    let mut tally = Tally::default();
+    if !browser_only {
+        rust_checks_and_tests(&cargo, &python, &mut tally)?;
+    }
+    browser_tests(&root, &python, &mut tally)
+}
+
+/// Formatting, clippy, the WASM tree check and every Rust test.
+fn rust_checks_and_tests(
+    cargo: &dyn Fn() -> Command,
+    python: &std::path::Path,
+    tally: &mut Tally,
+) -> Result<()> {
     step("formatting");
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
 
@@ -94,15 +110,22 @@ pub fn run_all() -> Result<()> {
             (cluster.url(), Some(cluster))
         }
     };
-    let mut tally = Tally::default();
     counted(
         cargo()
             .args(["test", "--workspace", "--no-fail-fast"])
             .env("BORGERPORTAL_TEST_POSTGRES_URL", &postgres_url)
-            .env(tools::TEST_PYTHON_VARIABLE, &python),
-        &mut tally,
-    )?;
+            .env(tools::TEST_PYTHON_VARIABLE, python),
+        tally,
+    )
+}
 
+/// The site build, the portal with its stand-ins (OIDC provider, mail and SMS sink), and
+/// Playwright.
+fn browser_tests(
+    root: &std::path::Path,
+    python: &std::path::Path,
+    tally: &mut Tally,
+) -> Result<()> {
     step("browser tests (Chromium, JavaScript off and on, axe-core)");
     let built = site::build(false)?;
     let port = free_port()?;
@@ -162,6 +185,11 @@ pub fn run_all() -> Result<()> {
         counted(
             Command::new("npx")
                 .args(["playwright", "test"])
+                .args(
+                    std::env::var("XTASK_PLAYWRIGHT_ARGS")
+                        .unwrap_or_default()
+                        .split_whitespace(),
+                )
                 .current_dir(root.join("end2end"))
                 .env("BASE_URL", format!("http://127.0.0.1:{port}"))
                 .env("INTEROP_PROVIDER_NAME", INTEROP_NAME)
@@ -169,7 +197,7 @@ pub fn run_all() -> Result<()> {
                 // The portal's SQLite database is `PORTAL_DATA_DIR/borgerportal.db`: the tests
                 // age rows in it to stand in for time passing (a code expiring).
                 .env("PORTAL_DATA_DIR", &data),
-            &mut tally,
+            tally,
         )
     });
     let _ = server.kill();
