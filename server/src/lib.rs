@@ -59,6 +59,8 @@ pub struct AppState {
     pub contact_staleness: time::Duration,
     /// The agency API: registered agencies and their keys.
     pub api: Arc<api::ApiState>,
+    /// The agencies' names by id, for the activity log.
+    pub agency_names: app::routes::activity::AgencyNames,
 }
 
 /// Why the portal could not start.
@@ -165,6 +167,13 @@ impl AppState {
             ),
             contact_staleness: config.contact.staleness(),
             api: Arc::new(api),
+            agency_names: app::routes::activity::AgencyNames(
+                config
+                    .agencies
+                    .iter()
+                    .map(|a| (a.id.clone(), a.name.clone()))
+                    .collect(),
+            ),
         })
     }
 }
@@ -193,9 +202,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     let context_state = state.clone();
     let providers = app::auth::ProviderChoices(state.auth.provider_choices());
     let staleness = app::routes::contact::Staleness(state.contact_staleness);
+    let agencies = state.agency_names.clone();
     let context = move || {
         provide_context(context_state.db.clone());
         provide_context(providers.clone());
+        provide_context(agencies.clone());
         provide_context(staleness);
     };
     // Renders a page again for a form that was refused (see `contact`).

@@ -535,3 +535,33 @@ async fn one_citizen_never_sees_or_changes_another_s_settings() {
     assert!(page.contains("Du har ikke reservert deg"));
     let _ = server.db.find_person(torbjorn.id).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_look_up_by_an_agency_shows_in_the_activity_log_by_its_name() {
+    use borgerportal::storage::AuditLog;
+    let key = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/test-only-rsa-public.pem"
+    );
+    let server = start_with(&format!(
+        "[[agencies]]\nid = \"nav\"\nname = \"Arbeids- og velferdsetaten\"\n\
+         algorithm = \"RS256\"\npublic_key_file = \"{key}\"\n"
+    ))
+    .await;
+    let (browser, ingrid) = logged_in(&server, INGRID).await;
+    let agency = borgerportal::AgencyId::parse("nav").unwrap();
+    server
+        .db
+        .record_event(
+            borgerportal::audit::NewAuditEvent::new(ingrid.id, AuditKind::ContactLookedUpByAgency)
+                .by_agency(agency),
+        )
+        .await
+        .unwrap();
+    let page = server.page(&browser, "/activity").await;
+    let row = page
+        .split("<tr>")
+        .find(|row| row.contains("slått opp av en offentlig virksomhet"))
+        .expect("the look-up is listed");
+    assert!(row.contains("Arbeids- og velferdsetaten"), "{row}");
+}

@@ -134,11 +134,11 @@ fn browser_tests(
     let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
     // An independent OpenID Connect provider (npm oidc-provider) beside the built-in test eID,
     // so the browser tests log in through both.
-    let (mut provider, issuer) = start_interop_provider(&root, port, &data)?;
+    let (mut provider, issuer) = start_interop_provider(root, port, &data)?;
     // The SMTP server and SMS gateway stand-ins: the portal sends to them, the browser tests
     // read what arrived from SINK_DIR (format in end2end/README.md).
     let sink_dir = data.join("sink");
-    let (mut sink, smtp_port, sms_port) = start_sink(&root, &python, &sink_dir, &data)?;
+    let (mut sink, smtp_port, sms_port) = start_sink(root, python, &sink_dir, &data)?;
     let config = data.join("e2e.toml");
     let development =
         std::fs::read_to_string(root.join("config/development.toml")).map_err(|e| e.to_string())?;
@@ -153,7 +153,7 @@ fn browser_tests(
     )
     .map_err(|e| e.to_string())?;
     let mut server = Command::new(&built.server)
-        .current_dir(&root)
+        .current_dir(root)
         .env("BORGERPORTAL_CONFIG", &config)
         .env("BORGERPORTAL_SITE_ROOT", &built.site_root)
         .env("BORGERPORTAL_DATA_DIR", &data)

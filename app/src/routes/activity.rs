@@ -21,8 +21,14 @@ pub struct ActivityItem {
     /// The event kind's code, e.g. `login.succeeded`.
     pub kind: String,
     pub loa: Option<String>,
+    /// Through which eID (a login) or by which agency (a look-up), by name.
     pub provider: Option<String>,
 }
+
+/// The registered agencies: (id, name). Provided by the server.
+#[cfg(feature = "ssr")]
+#[derive(Clone, Debug, Default)]
+pub struct AgencyNames(pub Vec<(String, String)>);
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ActivityPage {
@@ -60,6 +66,7 @@ pub async fn my_activity(
             AppError::Unavailable
         })?;
     let providers = use_context::<crate::auth::ProviderChoices>().unwrap_or_default();
+    let agencies = use_context::<AgencyNames>().unwrap_or_default();
     let items = page
         .events
         .into_iter()
@@ -71,20 +78,27 @@ pub async fn my_activity(
             at_display: local_time(event.at, &lang),
             kind: event.kind.code().to_owned(),
             loa: event.loa.map(|l| l.as_str().to_owned()),
-            provider: event.provider.map(|id| {
-                providers
-                    .0
-                    .iter()
-                    .find(|(pid, _)| *pid == id)
-                    .map(|(_, name)| name.clone())
-                    .unwrap_or(id)
-            }),
+            provider: match (event.provider, event.agency) {
+                (Some(id), _) => Some(name_of(&providers.0, id)),
+                (None, Some(agency)) => Some(name_of(&agencies.0, agency.as_str().to_owned())),
+                (None, None) => None,
+            },
         })
         .collect();
     Ok(ActivityPage {
         items,
         older: page.next.map(|c| c.to_param()),
     })
+}
+
+/// The display name for an id, or the id itself when it is not (or no longer) configured.
+#[cfg(feature = "ssr")]
+fn name_of(names: &[(String, String)], id: String) -> String {
+    names
+        .iter()
+        .find(|(known, _)| *known == id)
+        .map(|(_, name)| name.clone())
+        .unwrap_or(id)
 }
 
 /// The filter named by `?only=` (`contact`: the history of contact changes).

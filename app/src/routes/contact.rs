@@ -218,6 +218,29 @@ fn with_contact(
     }
 }
 
+/// The frame of every contact sub-page: the head title, a way back, the heading, an optional
+/// introduction, the success message, and `render(view)` once the data is there.
+fn sub_page(
+    title: impl Fn(I18nContext<Locale>) -> &'static str + Copy + Send + Sync + 'static,
+    here: &'static str,
+    intro: Option<fn(I18nContext<Locale>) -> &'static str>,
+    render: impl Fn(ContactView) -> AnyView + Send + Sync + 'static,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let resource = contact_resource(i18n);
+    view! {
+        // The head's title is a plain string (see the shell); the page's text follows the language.
+        <Title text=title(i18n) />
+        <article class="prose contact">
+            <p><A href="/contact" exact=true>{t!(i18n, contact.back)}</A></p>
+            <h1>{move || title(i18n)}</h1>
+            {intro.map(|intro| view! { <p>{move || intro(i18n)}</p> })}
+            <DoneNotice />
+            {with_contact(here, resource, render)}
+        </article>
+    }
+}
+
 /// The translated message for a refused field.
 fn error_view(i18n: I18nContext<Locale>, error: &FieldError) -> AnyView {
     let count = error.count.unwrap_or(0);
@@ -571,35 +594,39 @@ pub fn ChangeMobilePage() -> impl IntoView {
 #[component]
 fn ChangeMethod(method: &'static str) -> impl IntoView {
     let i18n = use_i18n();
-    let resource = contact_resource(i18n);
     let is_email = method == "email";
-    let title = if is_email {
-        t_string!(i18n, contact.email_page_title)
-    } else {
-        t_string!(i18n, contact.mobile_page_title)
-    };
     let here = if is_email {
         "/contact/email"
     } else {
         "/contact/mobile"
     };
-    view! {
-        <Title text=title />
-        <article class="prose contact">
-            <p><A href="/contact" exact=true>{t!(i18n, contact.back)}</A></p>
-            <h1>{title}</h1>
-            {with_contact(
-                here,
-                resource,
-                move |view| {
-                    let outcome = view.outcome.clone().unwrap_or_default();
-                    let current = if is_email { view.email.clone() } else { view.mobile.clone() };
-                    let other_present = if is_email { view.mobile.is_some() } else { view.email.is_some() };
-                    let last_method = !other_present && !view.reserved;
-                    let typed = outcome.value_of(method);
-                    let error = outcome.error_for(method).cloned();
-                    let removal_error = outcome.error_for("remove").cloned();
-                    view! {
+    sub_page(
+        move |i18n| {
+            if is_email {
+                t_string!(i18n, contact.email_page_title)
+            } else {
+                t_string!(i18n, contact.mobile_page_title)
+            }
+        },
+        here,
+        None,
+        move |view| {
+            let outcome = view.outcome.clone().unwrap_or_default();
+            let current = if is_email {
+                view.email.clone()
+            } else {
+                view.mobile.clone()
+            };
+            let other_present = if is_email {
+                view.mobile.is_some()
+            } else {
+                view.email.is_some()
+            };
+            let last_method = !other_present && !view.reserved;
+            let typed = outcome.value_of(method);
+            let error = outcome.error_for(method).cloned();
+            let removal_error = outcome.error_for("remove").cloned();
+            view! {
                         <ErrorSummary outcome=view.outcome.clone() />
                         {current
                             .as_ref()
@@ -677,10 +704,8 @@ fn ChangeMethod(method: &'static str) -> impl IntoView {
                             })}
                     }
                         .into_any()
-                },
-            )}
-        </article>
-    }
+        },
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -699,35 +724,33 @@ pub fn VerifyMobilePage() -> impl IntoView {
 #[component]
 fn VerifyMethod(method: &'static str) -> impl IntoView {
     let i18n = use_i18n();
-    let resource = contact_resource(i18n);
     let is_email = method == "email";
     let here = if is_email {
         "/contact/verify/email"
     } else {
         "/contact/verify/mobile"
     };
-    view! {
-        <Title text=t_string!(i18n, contact.verify_title) />
-        <article class="prose contact">
-            <p><A href="/contact" exact=true>{t!(i18n, contact.back)}</A></p>
-            <h1>{t!(i18n, contact.verify_title)}</h1>
-            <DoneNotice />
-            {with_contact(
-                here,
-                resource,
-                move |view| {
-                    let pending = if is_email { view.pending_email.clone() } else { view.pending_mobile.clone() };
-                    let outcome = view.outcome.clone().unwrap_or_default();
-                    let Some(pending) = pending else {
-                        return view! {
-                            <p>{t!(i18n, contact.nothing_pending)}</p>
-                            <p><A href="/contact" exact=true>{t!(i18n, contact.back)}</A></p>
-                        }
-                            .into_any();
-                    };
-                    let error = outcome.error_for("code").cloned();
-                    let resend_error = outcome.error_for("resend").cloned();
-                    view! {
+    sub_page(
+        |i18n| t_string!(i18n, contact.verify_title),
+        here,
+        None,
+        move |view| {
+            let pending = if is_email {
+                view.pending_email.clone()
+            } else {
+                view.pending_mobile.clone()
+            };
+            let outcome = view.outcome.clone().unwrap_or_default();
+            let Some(pending) = pending else {
+                return view! {
+                    <p>{t!(i18n, contact.nothing_pending)}</p>
+                    <p><A href="/contact" exact=true>{t!(i18n, contact.back)}</A></p>
+                }
+                .into_any();
+            };
+            let error = outcome.error_for("code").cloned();
+            let resend_error = outcome.error_for("resend").cloned();
+            view! {
                         <ErrorSummary outcome=view.outcome.clone() />
                         <p>
                             {if is_email {
@@ -775,10 +798,8 @@ fn VerifyMethod(method: &'static str) -> impl IntoView {
                         </section>
                     }
                         .into_any()
-                },
-            )}
-        </article>
-    }
+        },
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -787,18 +808,13 @@ fn VerifyMethod(method: &'static str) -> impl IntoView {
 #[component]
 pub fn ReservationPage() -> impl IntoView {
     let i18n = use_i18n();
-    let resource = contact_resource(i18n);
-    view! {
-        <Title text=t_string!(i18n, contact.reservation_title) />
-        <article class="prose contact">
-            <p><A href="/contact" exact=true>{t!(i18n, contact.back)}</A></p>
-            <h1>{t!(i18n, contact.reservation_title)}</h1>
-            {with_contact(
-                "/contact/reservation",
-                resource,
-                move |view| {
-                    if view.reserved {
-                        view! {
+    sub_page(
+        |i18n| t_string!(i18n, contact.reservation_title),
+        "/contact/reservation",
+        None,
+        move |view| {
+            if view.reserved {
+                view! {
                             <p>{t!(i18n, contact.reserved_yes)}</p>
                             <p>{t!(i18n, contact.withdraw_explained)}</p>
                             <form method="post" action="/contact/reservation">
@@ -810,8 +826,8 @@ pub fn ReservationPage() -> impl IntoView {
                             </form>
                         }
                             .into_any()
-                    } else {
-                        view! {
+            } else {
+                view! {
                             <p>{t!(i18n, contact.reserve_explained_1)}</p>
                             <ul>
                                 <li>{t!(i18n, contact.reserve_point_paper)}</li>
@@ -828,37 +844,29 @@ pub fn ReservationPage() -> impl IntoView {
                             </form>
                         }
                             .into_any()
-                    }
-                },
-            )}
-        </article>
-    }
+            }
+        },
+    )
 }
 
 #[component]
 pub fn MailboxPage() -> impl IntoView {
     let i18n = use_i18n();
-    let resource = contact_resource(i18n);
-    view! {
-        <Title text=t_string!(i18n, contact.mailbox_title) />
-        <article class="prose contact">
-            <p><A href="/contact" exact=true>{t!(i18n, contact.back)}</A></p>
-            <h1>{t!(i18n, contact.mailbox_title)}</h1>
-            <p>{t!(i18n, contact.mailbox_explained)}</p>
-            {with_contact(
-                "/contact/mailbox",
-                resource,
-                move |view| {
-                    let outcome = view.outcome.clone().unwrap_or_default();
-                    let external_typed = outcome
-                        .value_of("provider")
-                        .or_else(|| view.mailbox_provider.clone());
-                    let external = outcome
-                        .value_of("mailbox")
-                        .map(|m| m == "external")
-                        .unwrap_or(view.mailbox_provider.is_some());
-                    let error = outcome.error_for("provider").cloned();
-                    view! {
+    sub_page(
+        |i18n| t_string!(i18n, contact.mailbox_title),
+        "/contact/mailbox",
+        Some(|i18n| t_string!(i18n, contact.mailbox_explained)),
+        move |view| {
+            let outcome = view.outcome.clone().unwrap_or_default();
+            let external_typed = outcome
+                .value_of("provider")
+                .or_else(|| view.mailbox_provider.clone());
+            let external = outcome
+                .value_of("mailbox")
+                .map(|m| m == "external")
+                .unwrap_or(view.mailbox_provider.is_some());
+            let error = outcome.error_for("provider").cloned();
+            view! {
                         <ErrorSummary outcome=view.outcome.clone() />
                         <form method="post" action="/contact/mailbox" novalidate>
                             <fieldset>
@@ -890,28 +898,20 @@ pub fn MailboxPage() -> impl IntoView {
                         </form>
                     }
                         .into_any()
-                },
-            )}
-        </article>
-    }
+        },
+    )
 }
 
 #[component]
 pub fn ContactLanguagePage() -> impl IntoView {
     let i18n = use_i18n();
-    let resource = contact_resource(i18n);
-    view! {
-        <Title text=t_string!(i18n, contact.language_title) />
-        <article class="prose contact">
-            <p><A href="/contact" exact=true>{t!(i18n, contact.back)}</A></p>
-            <h1>{t!(i18n, contact.language_title)}</h1>
-            <p>{t!(i18n, contact.language_explained)}</p>
-            {with_contact(
-                "/contact/language",
-                resource,
-                move |view| {
-                    let current = view.language.clone();
-                    view! {
+    sub_page(
+        |i18n| t_string!(i18n, contact.language_title),
+        "/contact/language",
+        Some(|i18n| t_string!(i18n, contact.language_explained)),
+        move |view| {
+            let current = view.language.clone();
+            view! {
                         <ErrorSummary outcome=view.outcome.clone() />
                         <form method="post" action="/contact/language">
                             <fieldset id="language">
@@ -937,10 +937,8 @@ pub fn ContactLanguagePage() -> impl IntoView {
                         </form>
                     }
                         .into_any()
-                },
-            )}
-        </article>
-    }
+        },
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
