@@ -93,11 +93,25 @@ pub fn text_to_html(body: &str) -> String {
             if index > 0 {
                 html.push_str("<br>");
             }
-            html.push_str(&ammonia::clean_text(line));
+            escape_into(&mut html, line);
         }
         html.push_str("</p>");
     }
     html
+}
+
+/// Escapes text for HTML element content and attribute values.
+fn escape_into(html: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '&' => html.push_str("&amp;"),
+            '<' => html.push_str("&lt;"),
+            '>' => html.push_str("&gt;"),
+            '"' => html.push_str("&quot;"),
+            '\'' => html.push_str("&#39;"),
+            c => html.push(c),
+        }
+    }
 }
 
 /// The words of an HTML body, for the search index: tags dropped (with the content of the
