@@ -566,7 +566,6 @@ impl Database {
             now,
         )
         .await?;
-        drop(ex);
         if let (true, Some(recipient)) = (digital, recipient.as_ref()) {
             tx.insert_audit_event(&AuditEvent {
                 id: Uuid::now_v7(),
@@ -703,8 +702,8 @@ impl Conn {
 
     fn ex(&mut self) -> Ex<'_> {
         match self {
-            Conn::Sqlite(conn) => Ex::Sqlite(&mut **conn),
-            Conn::Postgres(conn) => Ex::Postgres(&mut **conn),
+            Conn::Sqlite(conn) => Ex::Sqlite(conn),
+            Conn::Postgres(conn) => Ex::Postgres(conn),
         }
     }
 }
@@ -1172,13 +1171,10 @@ impl PostBox for Database {
                     )
                     .await?;
                 }
-                drop(ex);
                 tx.insert_audit_event(&citizen_event(read, AuditKind::PostOpened, now))
                     .await?;
                 opened_at = Some(now);
                 tracing::info!("letter opened for the first time");
-            } else {
-                drop(ex);
             }
             tx.commit().await?;
             summary.unread = false;
@@ -1222,17 +1218,15 @@ impl PostBox for Database {
         position: u32,
         now: OffsetDateTime,
     ) -> Result<Attachment, PostError> {
-        let sql = format!(
-            "SELECT l.required_loa, a.position, a.filename, a.size, a.content \
+        const SQL: &str = "SELECT l.required_loa, a.position, a.filename, a.size, a.content \
              FROM letters l JOIN letter_attachments a ON a.letter_id = l.id \
              WHERE l.id = $1 AND a.position = $4 AND l.recipient_id = $2 \
-             AND l.outcome = 'delivered' AND l.shown_at <= $3"
-        );
+             AND l.outcome = 'delivered' AND l.shown_at <= $3";
         let mut conn = Conn::acquire(&self.pool).await?;
         let row = conn
             .ex()
             .fetch_optional(
-                &sql,
+                SQL,
                 &[
                     Val::Uuid(letter.as_uuid()),
                     Val::Uuid(read.subject().as_uuid()),
@@ -1375,7 +1369,6 @@ impl PostBox for Database {
         if inserted == 0 {
             return Err(PostError::FolderNameTaken);
         }
-        drop(ex);
         tx.commit().await?;
         Ok(folder)
     }
@@ -1444,7 +1437,6 @@ impl PostBox for Database {
             &[Val::Uuid(folder.as_uuid()), Val::Uuid(person.as_uuid())],
         )
         .await?;
-        drop(ex);
         tx.commit().await?;
         Ok(())
     }
@@ -1484,7 +1476,6 @@ impl PostBox for Database {
         if touched == 0 {
             return Err(PostError::NotFound);
         }
-        drop(ex);
         tx.commit().await?;
         Ok(())
     }

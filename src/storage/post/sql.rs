@@ -34,8 +34,8 @@ pub(super) enum Ex<'c> {
 impl Tx {
     pub(super) fn ex(&mut self) -> Ex<'_> {
         match self {
-            Tx::Sqlite(tx) => Ex::Sqlite(&mut **tx),
-            Tx::Postgres(tx) => Ex::Postgres(&mut **tx),
+            Tx::Sqlite(tx) => Ex::Sqlite(tx),
+            Tx::Postgres(tx) => Ex::Postgres(tx),
         }
     }
 }
