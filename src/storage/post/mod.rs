@@ -929,16 +929,14 @@ impl Database {
         letter: LetterId,
         now: OffsetDateTime,
         set_and_where: &str,
-        extra: Option<Val<'_>>,
     ) -> Result<(), PostError> {
         let now = stored_instant(now);
         let sql = format!("UPDATE letters SET {set_and_where} AND {VISIBLE}");
-        let mut args = vec![
+        let args = [
             Val::Uuid(letter.as_uuid()),
             Val::Uuid(person.as_uuid()),
             Val::Time(now),
         ];
-        args.extend(extra);
         let mut tx = Tx::begin(&self.pool).await?;
         let touched = tx.ex().execute(&sql, &args).await?;
         if touched == 0 {
@@ -1491,8 +1489,7 @@ impl PostBox for Database {
             super::Backend::Sqlite => "unread = 1 WHERE id = $1",
             super::Backend::Postgres => "unread = TRUE WHERE id = $1",
         };
-        self.update_letter(manage.subject(), letter, now, set, None)
-            .await
+        self.update_letter(manage.subject(), letter, now, set).await
     }
 
     #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %manage.subject()))]
@@ -1507,7 +1504,6 @@ impl PostBox for Database {
             letter,
             now,
             "trashed_at = COALESCE(trashed_at, $3) WHERE id = $1",
-            None,
         )
         .await
     }
@@ -1524,7 +1520,6 @@ impl PostBox for Database {
             letter,
             now,
             "trashed_at = NULL WHERE id = $1",
-            None,
         )
         .await
     }
