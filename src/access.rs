@@ -241,6 +241,16 @@ impl Capability for ReadSensitivePost {
     const MIN_LOA: Loa = Loa::High;
 }
 
+/// File, move, mark unread, delete and restore one's letters; make, rename and delete one's
+/// own folders.
+#[derive(Debug)]
+pub enum ManagePost {}
+
+impl Capability for ManagePost {
+    const NAME: &'static str = "post.manage";
+    const MIN_LOA: Loa = Loa::Substantial;
+}
+
 /// Why an [`Access`] was granted: kept in the proof so that operations can audit (and later,
 /// narrow) what a helper or staff member does, as opposed to the person themself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -392,6 +402,23 @@ impl AgencyCapability for LookupContact {
     const NAME: &'static str = "contact.lookup";
 }
 
+/// Deliver digital post to citizens (mailbox, or paper for those who are reserved or not
+/// registered) and poll the receipts of one's own letters.
+#[derive(Debug)]
+pub enum DeliverPost {}
+
+impl AgencyCapability for DeliverPost {
+    const NAME: &'static str = "post.deliver";
+}
+
+/// The print provider: list the letters waiting to go on paper, fetch them, acknowledge them.
+#[derive(Debug)]
+pub enum PrintPost {}
+
+impl AgencyCapability for PrintPost {
+    const NAME: &'static str = "post.print";
+}
+
 /// Proof that an agency may use agency capability `C`. As with [`Access`], the fields are
 /// private and [`Policy::authorize_agency`] is the only constructor:
 ///
@@ -433,7 +460,8 @@ impl<C: AgencyCapability> fmt::Debug for AgencyAccess<C> {
 impl Policy {
     /// Whether `actor` may use agency capability `C`, and the proof if so.
     ///
-    /// Today: every registered, enabled agency may look up contact information (the register
+    /// Today: every registered, enabled agency may look up contact information, deliver post
+    /// and (for the one configured as print provider, a server concern) use the print queue (the register
     /// is open to all public agencies, as KRR is); the server makes an [`Actor::Agency`] only
     /// after checking the agency's signed token against its configured key. A citizen is
     /// refused with [`Denied::NoAuthority`].

@@ -63,11 +63,15 @@ pub enum AuditKind {
     /// An agency looked up the person's contact and reservation status through the agency
     /// API (the event's `agency` says which).
     ContactLookedUpByAgency,
+    /// An agency delivered a letter to the person's mailbox (the event's `agency` says which).
+    PostDelivered,
+    /// The person opened a letter for the first time.
+    PostOpened,
 }
 
 impl AuditKind {
     /// Every kind, in the order they were added.
-    pub const ALL: [AuditKind; 19] = [
+    pub const ALL: [AuditKind; 21] = [
         AuditKind::LoginSucceeded,
         AuditKind::LoginFailed,
         AuditKind::LoggedOut,
@@ -87,6 +91,8 @@ impl AuditKind {
         AuditKind::ContactMailboxChanged,
         AuditKind::ContactLanguageChanged,
         AuditKind::ContactLookedUpByAgency,
+        AuditKind::PostDelivered,
+        AuditKind::PostOpened,
     ];
 
     /// Stable, machine-readable code: stored in the database and the key the UI translates.
@@ -111,6 +117,8 @@ impl AuditKind {
             AuditKind::ContactMailboxChanged => "contact.mailbox_changed",
             AuditKind::ContactLanguageChanged => "contact.language_changed",
             AuditKind::ContactLookedUpByAgency => "api.contact_lookup",
+            AuditKind::PostDelivered => "post.delivered",
+            AuditKind::PostOpened => "post.opened",
         }
     }
 

@@ -15,6 +15,8 @@
 //!   [`EmailAddress`] and [`MobileNumber`], verification codes, the notification rules.
 //! - [`outbox`]: notifications queued durably ([`NewNotification`]) and handed to workers
 //!   ([`ClaimedNotification`]) with retries ([`RetryPolicy`]).
+//! - [`post`]: digital post: letters ([`NewLetter`]) checked and sanitized at delivery,
+//!   receipts for agencies, the print queue, the mailbox's folders, trash and search.
 //! - [`notify`]: SMS quiet hours ([`next_allowed_sms_time`]).
 //! - [`storage`]: one storage interface ([`PersonRegister`], [`SessionStore`],
 //!   [`LoginStateStore`], [`AuditLog`], [`ContactRegister`], [`Outbox`], [`AgencyTokenStore`])
@@ -34,12 +36,14 @@ pub mod identity;
 pub mod notify;
 pub mod outbox;
 pub mod person;
+pub mod post;
 pub mod session;
 pub mod storage;
 
 pub use access::{
-    Access, Actor, AgencyAccess, AgencyCapability, Basis, Capability, Denied, Loa, LookupContact,
-    ManageContact, Policy, ReadContact, ReadOwnActivity, ReadPost, ReadSensitivePost,
+    Access, Actor, AgencyAccess, AgencyCapability, Basis, Capability, DeliverPost, Denied, Loa,
+    LookupContact, ManageContact, ManagePost, Policy, PrintPost, ReadContact, ReadOwnActivity,
+    ReadPost, ReadSensitivePost,
 };
 pub use agency::{AgencyId, ContactLookup, InvalidAgencyId, MAX_LOOKUP_BATCH};
 pub use audit::{AuditCursor, AuditEvent, AuditKind, AuditPage, EventFilter, NewAuditEvent};
@@ -57,9 +61,17 @@ pub use outbox::{
     Template,
 };
 pub use person::{Language, NewPerson, Person, PersonId};
+pub use post::demo::seed_demo_post;
+pub use post::{
+    Attachment, AttachmentInfo, BodyKind, DeliveryReceipt, DeliveryStatus, Folder, FolderId,
+    FolderRef, Letter, LetterCursor, LetterId, LetterPage, LetterSummary, LetterView, MailboxView,
+    MessageId, NewAttachment, NewLetter, PostError, PrintJob, Receipt, ReceiptCursor, ReceiptKind,
+    ReceiptPage, MAX_ATTACHMENTS, MAX_ATTACHMENT_BYTES, MAX_TOTAL_ATTACHMENT_BYTES,
+    TRASH_RETENTION,
+};
 pub use session::{LoginState, NewLoginState, NewSession, Session, SessionToken};
 pub use storage::{
     AgencyTokenStore, AuditLog, Backend, Conflict, ContactRegister, Database, DatabaseCause,
-    LoginStateStore, Outbox, PersonPage, PersonRegister, SessionStore, StoreError,
-    MAX_AUDIT_PAGE_SIZE, MAX_CLAIM_BATCH, MAX_PAGE_SIZE,
+    LoginStateStore, Outbox, PersonPage, PersonRegister, PostBox, PostOffice, SessionStore,
+    StoreError, MAX_AUDIT_PAGE_SIZE, MAX_CLAIM_BATCH, MAX_PAGE_SIZE,
 };

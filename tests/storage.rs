@@ -22,6 +22,12 @@ use borgerportal::{
     Template, VerifyOutcome, DEFAULT_STALENESS, MAX_AUDIT_PAGE_SIZE,
 };
 use borgerportal::{
+    seed_demo_post, BodyKind, DeliverPost, DeliveryStatus, FolderId, FolderRef, Letter,
+    LetterCursor, LetterId, LetterPage, LetterSummary, LetterView, MailboxView, ManagePost,
+    NewAttachment, NewLetter, PostBox, PostError, PostOffice, PrintPost, ReadPost,
+    ReadSensitivePost, Receipt, ReceiptCursor, ReceiptKind, MAX_ATTACHMENT_BYTES,
+};
+use borgerportal::{
     AgencyAccess, AgencyId, AgencyTokenStore, ContactLookup, LookupContact, MAX_LOOKUP_BATCH,
 };
 use secrecy::{ExposeSecret as _, SecretString};
@@ -3091,6 +3097,966 @@ async fn agency_token_is_accepted_once(t: &TestDb) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Digital post
+
+fn deliver_access(agency: &str) -> AgencyAccess<DeliverPost> {
+    let actor = Actor::Agency {
+        agency: AgencyId::parse(agency).unwrap(),
+    };
+    Policy::authorize_agency::<DeliverPost>(&actor).unwrap()
+}
+
+fn print_access() -> AgencyAccess<PrintPost> {
+    let actor = Actor::Agency {
+        agency: AgencyId::parse("print-provider").unwrap(),
+    };
+    Policy::authorize_agency::<PrintPost>(&actor).unwrap()
+}
+
+fn citizen(person: PersonId, loa: Loa) -> Actor {
+    Actor::Citizen { person, loa }
+}
+
+fn read_post(person: PersonId) -> Access<ReadPost> {
+    Policy::authorize::<ReadPost>(&citizen(person, Loa::Substantial), person).unwrap()
+}
+
+fn read_sensitive(person: PersonId) -> Access<ReadSensitivePost> {
+    Policy::authorize::<ReadSensitivePost>(&citizen(person, Loa::High), person).unwrap()
+}
+
+fn manage_post(person: PersonId) -> Access<ManagePost> {
+    Policy::authorize::<ManagePost>(&citizen(person, Loa::Substantial), person).unwrap()
+}
+
+fn test_pdf(text: &str) -> Vec<u8> {
+    borgerportal::post::pdf::minimal_pdf(text)
+}
+
+fn letter_to(person: &Person, message_id: &str, title: &str) -> NewLetter {
+    NewLetter {
+        recipient: person.national_id.clone(),
+        message_id: message_id.to_owned(),
+        sender_name: "NAV".to_owned(),
+        title: title.to_owned(),
+        safe_title: "Brev fra NAV".to_owned(),
+        body_kind: BodyKind::Html,
+        body: format!("<p>Om {title}</p><script>alert(1)</script>"),
+        attachments: vec![NewAttachment {
+            filename: "vedtak.pdf".to_owned(),
+            content: test_pdf(title),
+        }],
+        required_loa: Loa::Substantial,
+        effective_at: None,
+        wants_opening_receipt: true,
+        is_decision: false,
+        created_at: T0,
+    }
+}
+
+/// Polls `agency`'s receipts after `after`, `page` at a time, until `want` have come (or 10 s
+/// passed). On PostgreSQL a receipt shows once every transaction older than it has ended, in
+/// the whole cluster (the other tests' too), so a poll may come back short: the cursor must
+/// still never skip one.
+async fn drain_receipts(
+    t: &TestDb,
+    agency: &str,
+    mut after: Option<ReceiptCursor>,
+    want: usize,
+    page: u32,
+) -> (Vec<Receipt>, Option<ReceiptCursor>) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut receipts = Vec::new();
+    while receipts.len() < want && std::time::Instant::now() < deadline {
+        let next =
+            t.db.list_receipts(&deliver_access(agency), after, page)
+                .await
+                .unwrap();
+        if next.receipts.is_empty() {
+            assert_eq!(next.cursor, after, "an empty poll keeps the cursor");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        receipts.extend(next.receipts);
+        after = next.cursor;
+    }
+    (receipts, after)
+}
+
+async fn all_receipts(t: &TestDb, agency: &str, want: usize) -> Vec<Receipt> {
+    let (receipts, cursor) = drain_receipts(t, agency, None, want, 1000).await;
+    assert_eq!(receipts.len(), want, "{receipts:?}");
+    // And nothing more.
+    let more =
+        t.db.list_receipts(&deliver_access(agency), cursor, 1000)
+            .await
+            .unwrap();
+    assert!(more.receipts.is_empty(), "{:?}", more.receipts);
+    receipts
+}
+
+fn opened(view: LetterView) -> Letter {
+    match view {
+        LetterView::Open(letter) => *letter,
+        other => panic!("expected an open letter, got {other:?}"),
+    }
+}
+
+async fn inbox(t: &TestDb, person: PersonId, now: OffsetDateTime) -> Vec<LetterSummary> {
+    t.db.list_letters(
+        &read_post(person),
+        None,
+        MailboxView::Folder(FolderRef::Inbox),
+        None,
+        100,
+        now,
+    )
+    .await
+    .unwrap()
+    .letters
+}
+
+async fn post_delivery_to_an_active_person_lands_in_the_inbox_and_notifies(t: &TestDb) {
+    let kari = person_with_email(t, 1, "kari@example.no", T0).await;
+    let nav = deliver_access("nav");
+    let receipt =
+        t.db.deliver_letter(&nav, letter_to(&kari, "m-1", "Vedtak om dagpenger"), T0)
+            .await
+            .unwrap();
+    assert_eq!(receipt.status, DeliveryStatus::Delivered);
+    assert!(!receipt.replayed);
+    assert_eq!(receipt.message_id.as_str(), "m-1");
+
+    let mut sensitive = letter_to(&kari, "m-2", "Sykmelding");
+    sensitive.required_loa = Loa::High;
+    t.db.deliver_letter(&nav, sensitive, T0 + Duration::seconds(1))
+        .await
+        .unwrap();
+
+    let letters = inbox(t, kari.id, T0 + Duration::seconds(2)).await;
+    assert_eq!(letters.len(), 2);
+    assert_eq!(
+        letters[0].title, "Brev fra NAV",
+        "high letter shows its safe title"
+    );
+    assert!(letters[0].locked);
+    assert_eq!(letters[1].title, "Vedtak om dagpenger");
+    assert!(letters[1].unread);
+    assert_eq!(letters[1].attachment_count, 1);
+    assert_eq!(letters[1].sender_name, "NAV");
+
+    // Receipts, audit, and one new-letter e-mail each; no title for the sensitive one.
+    let receipts = all_receipts(t, "nav", 2).await;
+    assert_eq!(
+        receipts.iter().map(|r| r.kind).collect::<Vec<_>>(),
+        [ReceiptKind::Delivered, ReceiptKind::Delivered]
+    );
+    assert_eq!(receipts[0].letter, Some(receipt.letter));
+    let kinds = audit_kinds(t, kari.id).await;
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == AuditKind::PostDelivered)
+            .count(),
+        2
+    );
+    let letters_mail: Vec<_> = outbox_rows(t)
+        .await
+        .into_iter()
+        .filter(|row| row.0 == "new_letter")
+        .collect();
+    assert_eq!(letters_mail.len(), 2);
+    assert_eq!(letters_mail[0].2, "kari@example.no");
+    assert_eq!(letters_mail[0].3["title"], "Vedtak om dagpenger");
+    assert_eq!(letters_mail[0].3["sender"], "NAV");
+    assert!(
+        letters_mail[1].3.get("title").is_none(),
+        "{:?}",
+        letters_mail[1]
+    );
+    // Nothing went to print.
+    assert!(t
+        .db
+        .list_print_queue(&print_access(), 10)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // The stored body is sanitized; the original is kept.
+    let letter = opened(
+        t.db.open_letter(
+            &read_post(kari.id),
+            None,
+            receipt.letter,
+            T0 + Duration::minutes(1),
+        )
+        .await
+        .unwrap(),
+    );
+    assert_eq!(letter.body_html, "<p>Om Vedtak om dagpenger</p>");
+    assert_eq!(letter.body_kind, BodyKind::Html);
+    let original = raw_text(
+        t,
+        "SELECT body FROM letters WHERE agency_message_id = 'm-1'",
+        "SELECT body FROM letters WHERE agency_message_id = 'm-1'",
+    )
+    .await;
+    assert!(original[0].contains("<script>"));
+}
+
+async fn post_delivery_is_idempotent_also_when_retries_race(t: &TestDb) {
+    let kari = person_with_email(t, 1, "kari@example.no", T0).await;
+    let nav = deliver_access("nav");
+    let first =
+        t.db.deliver_letter(&nav, letter_to(&kari, "once", "Vedtak"), T0)
+            .await
+            .unwrap();
+    let again =
+        t.db.deliver_letter(
+            &nav,
+            letter_to(&kari, "once", "Vedtak"),
+            T0 + Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.letter, first.letter);
+    assert_eq!(again.delivered_at, first.delivered_at);
+    // The same message id from another agency is another letter.
+    let other =
+        t.db.deliver_letter(
+            &deliver_access("skatteetaten"),
+            letter_to(&kari, "once", "Skatt"),
+            T0,
+        )
+        .await
+        .unwrap();
+    assert!(!other.replayed);
+    assert_ne!(other.letter, first.letter);
+
+    // Ten racing deliveries of one new message: one letter, one receipt, one e-mail.
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let db = t.db.clone();
+        let letter = letter_to(&kari, "race", "Racet brev");
+        tasks.push(tokio::spawn(async move {
+            db.deliver_letter(&deliver_access("nav"), letter, T0).await
+        }));
+    }
+    let mut ids = HashSet::new();
+    let mut fresh = 0;
+    for task in tasks {
+        let receipt = task.await.unwrap().unwrap();
+        ids.insert(receipt.letter);
+        if !receipt.replayed {
+            fresh += 1;
+        }
+    }
+    assert_eq!(ids.len(), 1);
+    assert_eq!(fresh, 1);
+    assert_eq!(count_rows(t, "letters").await, 3);
+    assert_eq!(count_rows(t, "letter_attachments").await, 3);
+    assert_eq!(count_rows(t, "post_receipts").await, 3);
+    let new_letter_mails = outbox_rows(t)
+        .await
+        .into_iter()
+        .filter(|row| row.0 == "new_letter")
+        .count();
+    assert_eq!(new_letter_mails, 3);
+}
+
+async fn post_reserved_unregistered_and_unknown_recipients_go_to_print(t: &TestDb) {
+    let reserved = person_with_email(t, 1, "ola@example.no", T0).await;
+    t.db.set_reservation(&manage(reserved.id), true, T0)
+        .await
+        .unwrap();
+    let unregistered = registered_person(t, 2).await;
+    let unknown = new_person(3, "Ukjent", "Person");
+    let nav = deliver_access("nav");
+    let mut letter_ids = Vec::new();
+    for (n, national_id) in [
+        reserved.national_id.clone(),
+        unregistered.national_id.clone(),
+        unknown.national_id.clone(),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut letter = letter_to(&reserved, &format!("paper-{n}"), "Papirbrev");
+        letter.recipient = national_id;
+        let receipt = t.db.deliver_letter(&nav, letter, T0).await.unwrap();
+        assert_eq!(receipt.status, DeliveryStatus::ReturnedToPaper);
+        letter_ids.push(receipt.letter);
+    }
+    // Not in anyone's mailbox, no notification.
+    assert!(inbox(t, reserved.id, T0 + Duration::hours(1))
+        .await
+        .is_empty());
+    assert!(inbox(t, unregistered.id, T0 + Duration::hours(1))
+        .await
+        .is_empty());
+    assert!(outbox_rows(t).await.iter().all(|row| row.0 != "new_letter"));
+    assert!(all_receipts(t, "nav", 3)
+        .await
+        .iter()
+        .all(|r| r.kind == ReceiptKind::ReturnedToPaper));
+
+    // The print provider sees all three, oldest first, with the national id and attachments.
+    let jobs = t.db.list_print_queue(&print_access(), 10).await.unwrap();
+    assert_eq!(jobs.len(), 3);
+    assert_eq!(jobs[2].recipient, unknown.national_id);
+    assert_eq!(jobs[0].attachments.len(), 1);
+    assert_eq!(jobs[0].body_html, "<p>Om Papirbrev</p>");
+    let pdf =
+        t.db.print_attachment(&print_access(), jobs[0].letter, 0)
+            .await
+            .unwrap();
+    assert_eq!(pdf.content, test_pdf("Papirbrev"));
+    assert_eq!(pdf.info.size, pdf.content.len() as u64);
+
+    // Acknowledging is idempotent; an unknown letter is not found.
+    t.db.acknowledge_print(&print_access(), jobs[0].letter, T0)
+        .await
+        .unwrap();
+    t.db.acknowledge_print(&print_access(), jobs[0].letter, T0)
+        .await
+        .unwrap();
+    assert!(matches!(
+        t.db.acknowledge_print(&print_access(), LetterId::new(), T0)
+            .await,
+        Err(PostError::NotFound)
+    ));
+    let left = t.db.list_print_queue(&print_access(), 10).await.unwrap();
+    assert_eq!(left.len(), 2);
+    assert!(left.iter().all(|job| job.letter != jobs[0].letter));
+    // A citizen cannot fetch a paper letter's attachment through the mailbox.
+    assert!(matches!(
+        t.db.read_attachment(
+            &read_post(reserved.id),
+            None,
+            letter_ids[0],
+            0,
+            T0 + Duration::hours(1)
+        )
+        .await,
+        Err(PostError::NotFound)
+    ));
+}
+
+async fn post_refused_letters_store_nothing_but_a_rejected_receipt(t: &TestDb) {
+    let kari = person_with_email(t, 1, "kari@example.no", T0).await;
+    let nav = deliver_access("nav");
+    let mut not_pdf = letter_to(&kari, "bad-1", "Vedtak");
+    not_pdf.attachments[0].content = b"<html>not a pdf</html>".to_vec();
+    let error = t.db.deliver_letter(&nav, not_pdf, T0).await.unwrap_err();
+    assert_eq!(error.code(), "post.attachment_not_pdf");
+
+    let mut too_big = letter_to(&kari, "bad-2", "Vedtak");
+    let mut big = test_pdf("big");
+    big.splice(9..9, std::iter::repeat_n(b' ', MAX_ATTACHMENT_BYTES));
+    too_big.attachments[0].content = big;
+    let error = t.db.deliver_letter(&nav, too_big, T0).await.unwrap_err();
+    assert_eq!(error.code(), "post.attachment_too_large");
+
+    let mut no_title = letter_to(&kari, "bad-3", "Vedtak");
+    no_title.title = " ".to_owned();
+    assert_eq!(
+        t.db.deliver_letter(&nav, no_title, T0)
+            .await
+            .unwrap_err()
+            .code(),
+        "post.title_missing"
+    );
+    // An unreadable message id: refused, and no receipt can name it.
+    let bad_id = letter_to(&kari, "not ok", "Vedtak");
+    assert_eq!(
+        t.db.deliver_letter(&nav, bad_id, T0)
+            .await
+            .unwrap_err()
+            .code(),
+        "post.invalid_message_id"
+    );
+
+    assert_eq!(count_rows(t, "letters").await, 0);
+    assert_eq!(count_rows(t, "letter_attachments").await, 0);
+    assert!(outbox_rows(t).await.iter().all(|row| row.0 != "new_letter"));
+    let receipts = all_receipts(t, "nav", 3).await;
+    assert_eq!(
+        receipts
+            .iter()
+            .map(|r| (r.message_id.as_str(), r.kind, r.reason.as_deref(), r.letter))
+            .collect::<Vec<_>>(),
+        [
+            (
+                "bad-1",
+                ReceiptKind::Rejected,
+                Some("post.attachment_not_pdf"),
+                None
+            ),
+            (
+                "bad-2",
+                ReceiptKind::Rejected,
+                Some("post.attachment_too_large"),
+                None
+            ),
+            (
+                "bad-3",
+                ReceiptKind::Rejected,
+                Some("post.title_missing"),
+                None
+            ),
+        ]
+    );
+    // A corrected retry with the same id is accepted.
+    let fixed =
+        t.db.deliver_letter(&nav, letter_to(&kari, "bad-1", "Vedtak"), T0)
+            .await
+            .unwrap();
+    assert!(!fixed.replayed);
+}
+
+async fn post_receipts_are_polled_with_a_cursor(t: &TestDb) {
+    let kari = person_with_email(t, 1, "kari@example.no", T0).await;
+    let nav = deliver_access("nav");
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let receipt =
+            t.db.deliver_letter(&nav, letter_to(&kari, &format!("r-{n}"), "Brev"), T0)
+                .await
+                .unwrap();
+        ids.push(receipt.letter);
+    }
+    // Another agency's receipts are not in NAV's feed.
+    t.db.deliver_letter(
+        &deliver_access("skatteetaten"),
+        letter_to(&kari, "s-1", "Skatt"),
+        T0,
+    )
+    .await
+    .unwrap();
+
+    // Two at a time: every receipt once, in order, none skipped.
+    let (seen, cursor) = drain_receipts(t, "nav", None, 5, 2).await;
+    assert_eq!(
+        seen.iter().map(|r| r.letter.unwrap()).collect::<Vec<_>>(),
+        ids
+    );
+    // Polling at the end gives nothing and keeps the cursor; new receipts come after it.
+    let idle = t.db.list_receipts(&nav, cursor, 10).await.unwrap();
+    assert!(idle.receipts.is_empty());
+    assert_eq!(idle.cursor, cursor);
+    let cursor = ReceiptCursor::decode(&idle.cursor.unwrap().encode()).unwrap();
+
+    // Opening (once) and a failed notification become receipts.
+    let me = read_post(kari.id);
+    t.db.open_letter(&me, None, ids[0], T0 + Duration::minutes(1))
+        .await
+        .unwrap();
+    t.db.open_letter(&me, None, ids[0], T0 + Duration::minutes(2))
+        .await
+        .unwrap();
+    let claimed =
+        t.db.claim_due(T0 + Duration::minutes(3), "w", 100, LEASE)
+            .await
+            .unwrap();
+    let mail = claimed
+        .iter()
+        .find(|c| c.template == Template::NewLetter)
+        .unwrap();
+    let once = RetryPolicy {
+        max_attempts: 1,
+        ..RetryPolicy::default()
+    };
+    let gave_up =
+        t.db.mark_failed_attempt(mail.id, "w", T0 + Duration::minutes(3), "smtp.550", &once)
+            .await
+            .unwrap();
+    assert_eq!(gave_up, FailedAttempt::GaveUp);
+    let (news, _) = drain_receipts(t, "nav", Some(cursor), 2, 10).await;
+    let kinds: Vec<_> = news.iter().map(|r| r.kind).collect();
+    assert_eq!(
+        kinds,
+        [ReceiptKind::Opened, ReceiptKind::NotificationFailed]
+    );
+    assert_eq!(news[0].letter, Some(ids[0]));
+    assert!(matches!(
+        ReceiptCursor::decode("not a cursor"),
+        Err(PostError::InvalidCursor)
+    ));
+}
+
+async fn post_mailbox_pages_newest_first_and_hides_letters_before_their_time(t: &TestDb) {
+    let kari = person_with_email(t, 1, "kari@example.no", T0).await;
+    let nav = deliver_access("nav");
+    for n in 0..7 {
+        t.db.deliver_letter(
+            &nav,
+            letter_to(&kari, &format!("p-{n}"), &format!("Brev {n}")),
+            T0 + Duration::minutes(n),
+        )
+        .await
+        .unwrap();
+    }
+    let mut later = letter_to(&kari, "later", "Kommer i morgen");
+    later.effective_at = Some(T0 + Duration::days(1));
+    t.db.deliver_letter(&nav, later, T0 + Duration::minutes(10))
+        .await
+        .unwrap();
+
+    let now = T0 + Duration::hours(1);
+    let me = read_post(kari.id);
+    let mut titles = Vec::new();
+    let mut after = None;
+    loop {
+        let page =
+            t.db.list_letters(
+                &me,
+                None,
+                MailboxView::Folder(FolderRef::Inbox),
+                after,
+                3,
+                now,
+            )
+            .await
+            .unwrap();
+        titles.extend(page.letters.iter().map(|l| l.title.clone()));
+        match page.next {
+            Some(next) => after = Some(LetterCursor::decode(&next.encode()).unwrap()),
+            None => break,
+        }
+    }
+    assert_eq!(
+        titles,
+        ["Brev 6", "Brev 5", "Brev 4", "Brev 3", "Brev 2", "Brev 1", "Brev 0"]
+    );
+    assert_eq!(t.db.unread_count(&me, now).await.unwrap(), 7);
+    // The letter before its effective time does not exist for the mailbox.
+    let hidden: LetterId = raw_text(
+        t,
+        "SELECT id FROM letters WHERE agency_message_id = 'later'",
+        "SELECT id::text FROM letters WHERE agency_message_id = 'later'",
+    )
+    .await[0]
+        .parse()
+        .unwrap();
+    assert!(matches!(
+        t.db.open_letter(&me, None, hidden, now).await,
+        Err(PostError::NotFound)
+    ));
+    // Its notification waits too.
+    let tomorrow = T0 + Duration::days(1);
+    let first = inbox(t, kari.id, tomorrow).await;
+    assert_eq!(first[0].title, "Kommer i morgen");
+    assert_eq!(first[0].shown_at, tomorrow);
+    assert_eq!(t.db.unread_count(&me, tomorrow).await.unwrap(), 8);
+    let due_now = t.db.claim_due(now, "w", 100, LEASE).await.unwrap();
+    assert_eq!(
+        due_now
+            .iter()
+            .filter(|c| c.template == Template::NewLetter)
+            .count(),
+        7
+    );
+}
+
+async fn post_folders_moves_unread_trash_restore_and_purge(t: &TestDb) {
+    let kari = person_with_email(t, 1, "kari@example.no", T0).await;
+    let nav = deliver_access("nav");
+    let a =
+        t.db.deliver_letter(&nav, letter_to(&kari, "a", "A"), T0)
+            .await
+            .unwrap()
+            .letter;
+    let b =
+        t.db.deliver_letter(&nav, letter_to(&kari, "b", "B"), T0 + Duration::seconds(1))
+            .await
+            .unwrap()
+            .letter;
+    let now = T0 + Duration::minutes(1);
+    let me = read_post(kari.id);
+    let manage = manage_post(kari.id);
+
+    let tax = t.db.create_folder(&manage, " Skatt ", now).await.unwrap();
+    assert_eq!(tax.name, "Skatt");
+    assert!(matches!(
+        t.db.create_folder(&manage, "Skatt", now).await,
+        Err(PostError::FolderNameTaken)
+    ));
+    let other = t.db.create_folder(&manage, "Helse", now).await.unwrap();
+    assert!(matches!(
+        t.db.rename_folder(&manage, other.id, "Skatt").await,
+        Err(PostError::FolderNameTaken)
+    ));
+    t.db.rename_folder(&manage, other.id, "Lege").await.unwrap();
+    let folders = t.db.list_folders(&me).await.unwrap();
+    assert_eq!(
+        folders.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
+        ["Lege", "Skatt"]
+    );
+
+    t.db.move_letter(&manage, a, FolderRef::Own(tax.id), now)
+        .await
+        .unwrap();
+    t.db.move_letter(&manage, b, FolderRef::Archive, now)
+        .await
+        .unwrap();
+    assert!(inbox(t, kari.id, now).await.is_empty());
+    let in_tax =
+        t.db.list_letters(
+            &me,
+            None,
+            MailboxView::Folder(FolderRef::Own(tax.id)),
+            None,
+            10,
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(in_tax.letters.len(), 1);
+    assert_eq!(in_tax.letters[0].folder, FolderRef::Own(tax.id));
+    assert!(matches!(
+        t.db.delete_folder(&manage, tax.id).await,
+        Err(PostError::FolderNotEmpty)
+    ));
+    assert!(matches!(
+        t.db.move_letter(&manage, a, FolderRef::Own(FolderId::new()), now)
+            .await,
+        Err(PostError::NotFound)
+    ));
+
+    // Opening reads; mark unread brings it back.
+    opened(t.db.open_letter(&me, None, a, now).await.unwrap());
+    assert_eq!(t.db.unread_count(&me, now).await.unwrap(), 1);
+    t.db.mark_unread(&manage, a, now).await.unwrap();
+    assert_eq!(t.db.unread_count(&me, now).await.unwrap(), 2);
+
+    // Trash: out of the folder and the count, into the trash; restore puts it back.
+    t.db.trash_letter(&manage, a, now).await.unwrap();
+    assert_eq!(t.db.unread_count(&me, now).await.unwrap(), 1);
+    let trash =
+        t.db.list_letters(&me, None, MailboxView::Trash, None, 10, now)
+            .await
+            .unwrap();
+    assert_eq!(trash.letters.len(), 1);
+    assert_eq!(trash.letters[0].trashed_at, Some(now));
+    assert!(matches!(
+        t.db.move_letter(&manage, a, FolderRef::Inbox, now).await,
+        Err(PostError::NotFound)
+    ));
+    t.db.restore_letter(&manage, a, now).await.unwrap();
+    let in_tax =
+        t.db.list_letters(
+            &me,
+            None,
+            MailboxView::Folder(FolderRef::Own(tax.id)),
+            None,
+            10,
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(in_tax.letters.len(), 1);
+
+    // A folder whose letters are only in the trash may go; they come back to the inbox.
+    t.db.trash_letter(&manage, a, now).await.unwrap();
+    t.db.delete_folder(&manage, tax.id).await.unwrap();
+    t.db.restore_letter(&manage, a, now).await.unwrap();
+    assert_eq!(inbox(t, kari.id, now).await.len(), 1);
+
+    // Trash empties after 30 days, attachments and search entries with it.
+    t.db.trash_letter(&manage, b, now).await.unwrap();
+    assert_eq!(t.db.purge_trash(now + Duration::days(29)).await.unwrap(), 0);
+    assert_eq!(t.db.purge_trash(now + Duration::days(30)).await.unwrap(), 1);
+    assert_eq!(count_rows(t, "letters").await, 1);
+    assert_eq!(count_rows(t, "letter_attachments").await, 1);
+    assert!(matches!(
+        t.db.open_letter(&me, None, b, now).await,
+        Err(PostError::NotFound)
+    ));
+    let found =
+        t.db.search_letters(&me, None, "nav", None, 10, now + Duration::days(30))
+            .await
+            .unwrap();
+    assert_eq!(found.letters.len(), 1);
+}
+
+async fn post_other_peoples_letters_are_not_found(t: &TestDb) {
+    let kari = person_with_email(t, 1, "kari@example.no", T0).await;
+    let ola = person_with_email(t, 2, "ola@example.no", T0).await;
+    let letter =
+        t.db.deliver_letter(
+            &deliver_access("nav"),
+            letter_to(&kari, "k", "Kari sitt brev"),
+            T0,
+        )
+        .await
+        .unwrap()
+        .letter;
+    let now = T0 + Duration::minutes(1);
+    let missing = LetterId::new();
+    for id in [letter, missing] {
+        assert!(matches!(
+            t.db.open_letter(&read_post(ola.id), Some(&read_sensitive(ola.id)), id, now)
+                .await,
+            Err(PostError::NotFound)
+        ));
+        assert!(matches!(
+            t.db.read_attachment(
+                &read_post(ola.id),
+                Some(&read_sensitive(ola.id)),
+                id,
+                0,
+                now
+            )
+            .await,
+            Err(PostError::NotFound)
+        ));
+        for result in [
+            t.db.move_letter(&manage_post(ola.id), id, FolderRef::Archive, now)
+                .await,
+            t.db.trash_letter(&manage_post(ola.id), id, now).await,
+            t.db.restore_letter(&manage_post(ola.id), id, now).await,
+            t.db.mark_unread(&manage_post(ola.id), id, now).await,
+        ] {
+            assert!(matches!(result, Err(PostError::NotFound)), "{result:?}");
+        }
+    }
+    // A sensitive proof for someone else does not unlock anything.
+    let mut high = letter_to(&kari, "h", "Hemmelig");
+    high.required_loa = Loa::High;
+    let high =
+        t.db.deliver_letter(&deliver_access("nav"), high, T0)
+            .await
+            .unwrap()
+            .letter;
+    let view =
+        t.db.open_letter(
+            &read_post(kari.id),
+            Some(&read_sensitive(ola.id)),
+            high,
+            now,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(view, LetterView::NeedsStepUp { .. }));
+    assert!(inbox(t, ola.id, now).await.is_empty());
+    assert!(t
+        .db
+        .search_letters(&read_post(ola.id), None, "brev", None, 10, now)
+        .await
+        .unwrap()
+        .letters
+        .is_empty());
+    // Ola's folders are not Kari's.
+    let folder =
+        t.db.create_folder(&manage_post(kari.id), "Mine", now)
+            .await
+            .unwrap();
+    assert!(matches!(
+        t.db.delete_folder(&manage_post(ola.id), folder.id).await,
+        Err(PostError::NotFound)
+    ));
+    assert!(matches!(
+        t.db.rename_folder(&manage_post(ola.id), folder.id, "Hans")
+            .await,
+        Err(PostError::NotFound)
+    ));
+}
+
+async fn post_high_letters_need_the_sensitive_proof(t: &TestDb) {
+    let kari = person_with_email(t, 1, "kari@example.no", T0).await;
+    let mut high = letter_to(&kari, "h", "Sykmelding fra legen");
+    high.required_loa = Loa::High;
+    let id =
+        t.db.deliver_letter(&deliver_access("nav"), high, T0)
+            .await
+            .unwrap()
+            .letter;
+    let now = T0 + Duration::minutes(1);
+    let me = read_post(kari.id);
+    match t.db.open_letter(&me, None, id, now).await.unwrap() {
+        LetterView::NeedsStepUp { summary, required } => {
+            assert_eq!(required, Loa::High);
+            assert_eq!(summary.title, "Brev fra NAV");
+            assert!(summary.locked);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        t.db.read_attachment(&me, None, id, 0, now).await,
+        Err(PostError::NeedsStepUp)
+    ));
+    // Nothing recorded by the locked view.
+    assert!(!audit_kinds(t, kari.id)
+        .await
+        .contains(&AuditKind::PostOpened));
+    assert!(t
+        .db
+        .search_letters(&me, None, "sykmelding", None, 10, now)
+        .await
+        .unwrap()
+        .letters
+        .is_empty());
+
+    let sensitive = read_sensitive(kari.id);
+    let letter = opened(
+        t.db.open_letter(&me, Some(&sensitive), id, now)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(letter.summary.title, "Sykmelding fra legen");
+    assert_eq!(letter.opened_at, Some(now));
+    assert_eq!(letter.attachments.len(), 1);
+    let attachment =
+        t.db.read_attachment(&me, Some(&sensitive), id, 0, now)
+            .await
+            .unwrap();
+    assert_eq!(attachment.info.filename, "vedtak.pdf");
+    assert_eq!(attachment.content, test_pdf("Sykmelding fra legen"));
+    let again = opened(
+        t.db.open_letter(&me, Some(&sensitive), id, now + Duration::hours(1))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(again.opened_at, Some(now), "the first opening is kept");
+    let opened_events = audit_kinds(t, kari.id)
+        .await
+        .into_iter()
+        .filter(|k| *k == AuditKind::PostOpened)
+        .count();
+    assert_eq!(opened_events, 1);
+    let found =
+        t.db.search_letters(&me, Some(&sensitive), "sykmelding", None, 10, now)
+            .await
+            .unwrap();
+    assert_eq!(found.letters.len(), 1);
+}
+
+async fn post_search_finds_sender_title_and_body_in_the_own_mailbox(t: &TestDb) {
+    let kari = person_with_email(t, 1, "kari@example.no", T0).await;
+    let ola = person_with_email(t, 2, "ola@example.no", T0).await;
+    let mut tax = letter_to(&kari, "tax", "Skattemeldingen er klar");
+    tax.sender_name = "Skatteetaten".to_owned();
+    tax.body_kind = BodyKind::Text;
+    tax.body = "Husk å levere innen fristen i april.".to_owned();
+    t.db.deliver_letter(&deliver_access("skatteetaten"), tax, T0)
+        .await
+        .unwrap();
+    let mut html = letter_to(&kari, "html", "Vedtak om barnetrygd");
+    html.body =
+        "<p>Utbetalingen starter i <b>juni</b>.</p><script>hemmeligord()</script>".to_owned();
+    t.db.deliver_letter(&deliver_access("nav"), html, T0 + Duration::seconds(1))
+        .await
+        .unwrap();
+    t.db.deliver_letter(
+        &deliver_access("nav"),
+        letter_to(&ola, "ola", "Skattemeldingen til Ola"),
+        T0,
+    )
+    .await
+    .unwrap();
+    let now = T0 + Duration::minutes(1);
+    let me = read_post(kari.id);
+    let titles = |page: LetterPage| {
+        page.letters
+            .into_iter()
+            .map(|l| l.title)
+            .collect::<Vec<_>>()
+    };
+
+    let by_sender =
+        t.db.search_letters(&me, None, "skatteetaten", None, 10, now)
+            .await
+            .unwrap();
+    assert_eq!(titles(by_sender), ["Skattemeldingen er klar"]);
+    let by_title =
+        t.db.search_letters(&me, None, "skattemeldingen", None, 10, now)
+            .await
+            .unwrap();
+    assert_eq!(titles(by_title), ["Skattemeldingen er klar"], "not Ola's");
+    let by_body =
+        t.db.search_letters(&me, None, "juni", None, 10, now)
+            .await
+            .unwrap();
+    assert_eq!(titles(by_body), ["Vedtak om barnetrygd"]);
+    let prefix =
+        t.db.search_letters(&me, None, "barnetr", None, 10, now)
+            .await
+            .unwrap();
+    assert_eq!(titles(prefix), ["Vedtak om barnetrygd"]);
+    let both_words =
+        t.db.search_letters(&me, None, "fristen april", None, 10, now)
+            .await
+            .unwrap();
+    assert_eq!(titles(both_words), ["Skattemeldingen er klar"]);
+    let script =
+        t.db.search_letters(&me, None, "hemmeligord", None, 10, now)
+            .await
+            .unwrap();
+    assert!(
+        script.letters.is_empty(),
+        "removed script text is not indexed"
+    );
+    // Paged: newest first.
+    let nav_page =
+        t.db.search_letters(&me, None, "nav", None, 1, now)
+            .await
+            .unwrap();
+    assert_eq!(nav_page.letters.len(), 1);
+    assert!(
+        nav_page.next.is_none() || {
+            let rest =
+                t.db.search_letters(&me, None, "nav", nav_page.next, 1, now)
+                    .await
+                    .unwrap();
+            rest.letters.iter().all(|l| l.id != nav_page.letters[0].id)
+        }
+    );
+    // Query syntax is not passed through.
+    let odd =
+        t.db.search_letters(&me, None, "\"juni\" OR * NEAR(", None, 10, now)
+            .await
+            .unwrap();
+    assert!(odd.letters.len() <= 1);
+    assert!(matches!(
+        t.db.search_letters(&me, None, " *** ", None, 10, now).await,
+        Err(PostError::InvalidQuery)
+    ));
+}
+
+async fn post_demo_letters_are_seeded_once(t: &TestDb) {
+    seed_demo_data(&t.db).await.unwrap();
+    let added = seed_demo_post(&t.db, T0).await.unwrap();
+    assert!(added >= 20, "{added}");
+    assert_eq!(seed_demo_post(&t.db, T0).await.unwrap(), 0);
+    let ingrid =
+        t.db.find_person_by_national_id(&demo_persons()[0].national_id)
+            .await
+            .unwrap()
+            .unwrap();
+    let letters = inbox(t, ingrid.id, T0 + Duration::minutes(1)).await;
+    assert_eq!(letters.len(), 4);
+    assert!(letters
+        .iter()
+        .any(|l| l.required_loa == Loa::High && l.locked));
+    assert!(letters.iter().any(|l| l.attachment_count == 1));
+    let with_pdf = letters
+        .iter()
+        .find(|l| l.attachment_count == 1 && !l.locked)
+        .unwrap();
+    let pdf =
+        t.db.read_attachment(
+            &read_post(ingrid.id),
+            None,
+            with_pdf.id,
+            0,
+            T0 + Duration::minutes(1),
+        )
+        .await
+        .unwrap();
+    assert!(borgerportal::post::pdf::looks_like_pdf(&pdf.content));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Each test above, once per backend.
 
 macro_rules! on_both_backends {
@@ -3175,4 +4141,15 @@ on_both_backends!(
     agency_lookup_applies_the_staleness_limit,
     agency_lookup_takes_a_thousand_ids_in_one_batch,
     agency_token_is_accepted_once,
+    post_delivery_to_an_active_person_lands_in_the_inbox_and_notifies,
+    post_delivery_is_idempotent_also_when_retries_race,
+    post_reserved_unregistered_and_unknown_recipients_go_to_print,
+    post_refused_letters_store_nothing_but_a_rejected_receipt,
+    post_receipts_are_polled_with_a_cursor,
+    post_mailbox_pages_newest_first_and_hides_letters_before_their_time,
+    post_folders_moves_unread_trash_restore_and_purge,
+    post_other_peoples_letters_are_not_found,
+    post_high_letters_need_the_sensitive_proof,
+    post_search_finds_sender_title_and_body_in_the_own_mailbox,
+    post_demo_letters_are_seeded_once,
 );

@@ -15,6 +15,8 @@
 //!   codes to verify new addresses; every change is audited in the same transaction.
 //! - [`AgencyTokenStore`]: the token ids (`jti`) of agency API calls already accepted, so
 //!   that a replayed token is refused on every instance.
+//! - [`PostOffice`] and [`PostBox`]: digital post: delivery by agencies (with receipts and a
+//!   print queue) and the citizen's mailbox (folders, trash, search).
 //! - [`Outbox`]: e-mails and SMS queued durably (often in the same transaction as the change
 //!   they are about) and claimed by workers with a lease.
 //!
@@ -36,6 +38,7 @@
 mod contact;
 mod error;
 mod outbox;
+mod post;
 mod postgres;
 mod sqlite;
 
@@ -53,6 +56,7 @@ use uuid::Uuid;
 pub use contact::ContactRegister;
 pub use error::{Conflict, DatabaseCause, StoreError};
 pub use outbox::{Outbox, MAX_CLAIM_BATCH};
+pub use post::{PostBox, PostOffice};
 
 use crate::access::{Access, ReadOwnActivity};
 use crate::agency::AgencyId;

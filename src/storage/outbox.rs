@@ -406,6 +406,8 @@ impl Outbox for Database {
                     postgres::give_up_notification(tx, id, stored, &error_code, now).await?
                 }
             }
+            // A "new letter" message given up on is a receipt for the sending agency.
+            tx.record_notification_failed(id, now).await?;
             FailedAttempt::GaveUp
         } else {
             let mut next = stored_instant(now.saturating_add(policy.delay_after(attempts)));

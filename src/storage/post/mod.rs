@@ -1,0 +1,1526 @@
+//! Digital post on both backends: delivery, receipts and the print queue
+//! ([`PostOffice`]), and the citizen's mailbox ([`PostBox`]).
+//!
+//! Every change runs in one transaction (`BEGIN IMMEDIATE` on SQLite): a delivery writes the
+//! letter, its attachments, its search entry, its receipt, its audit event and its
+//! notifications together, or nothing. Reads (pages, counts, search) use a pooled connection
+//! and no write lock. The rules are written once here; `sql.rs` binds and reads the values
+//! in each backend's encoding.
+
+mod sql;
+
+use async_trait::async_trait;
+use sha2::{Digest as _, Sha256};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use self::sql::{is_unique_violation, Ex, Row, Val};
+use super::{postgres, sqlite, stored_instant, Database, Pool, StoreError, Tx};
+use crate::access::{
+    Access, Actor, AgencyAccess, Capability, DeliverPost, Loa, ManagePost, PrintPost, ReadPost,
+    ReadSensitivePost,
+};
+use crate::agency::AgencyId;
+use crate::audit::{AuditEvent, AuditKind};
+use crate::contact::{ContactInfo, ContactStatus, DEFAULT_STALENESS};
+use crate::identity::NationalId;
+use crate::notify::NordicTimeZone;
+use crate::outbox::{NewNotification, NotificationId, Template};
+use crate::person::PersonId;
+use crate::post::{
+    folder_name, query_words, search_config, Attachment, AttachmentInfo, BodyKind, DeliveryReceipt,
+    DeliveryStatus, Folder, FolderId, FolderRef, Letter, LetterCursor, LetterId, LetterPage,
+    LetterSummary, LetterView, MailboxView, MessageId, NewLetter, PostError, PrintJob, Receipt,
+    ReceiptCursor, ReceiptKind, ReceiptPage, ValidLetter, MAX_FOLDERS, MAX_LETTER_PAGE_SIZE,
+    MAX_RECEIPT_PAGE_SIZE, TRASH_RETENTION,
+};
+
+/// The agencies' side of digital post, and its housekeeping.
+#[async_trait]
+pub trait PostOffice: Send + Sync {
+    /// Delivers a letter from the proof's agency, durably (committed) before it returns.
+    ///
+    /// Checks every rule first ([`NewLetter::validate`]); a refused letter stores nothing but a
+    /// `rejected` receipt naming the error code (when its message id is readable). Then, in
+    /// one transaction: a message id this agency used before answers the first delivery's
+    /// receipt with `replayed` and stores nothing (also when two deliveries race); a recipient
+    /// who is active and not reserved in the contact register gets the letter in the inbox, a
+    /// `delivered` receipt, an audit event, and — if they can be notified — a `new_letter`
+    /// e-mail and/or SMS, not before the effective time and without the title when the letter
+    /// needs `high`; anyone else (reserved, not registered, deleted, unknown national id) gets
+    /// it on paper: the print queue and a `returned_to_paper` receipt.
+    async fn deliver_letter(
+        &self,
+        access: &AgencyAccess<DeliverPost>,
+        letter: NewLetter,
+        now: OffsetDateTime,
+    ) -> Result<DeliveryReceipt, PostError>;
+
+    /// The proof's agency's receipts after `after` (oldest first, at most `limit`, clamped to
+    /// 1..=[`MAX_RECEIPT_PAGE_SIZE`]). Poll with the returned cursor: no receipt is skipped,
+    /// also on PostgreSQL with many writers (see `migrations/postgres/0005_post.sql`).
+    async fn list_receipts(
+        &self,
+        access: &AgencyAccess<DeliverPost>,
+        after: Option<ReceiptCursor>,
+        limit: u32,
+    ) -> Result<ReceiptPage, PostError>;
+
+    /// Letters waiting for print, oldest first, after the letter `after`.
+    async fn list_print_queue(
+        &self,
+        access: &AgencyAccess<PrintPost>,
+        limit: u32,
+    ) -> Result<Vec<PrintJob>, PostError>;
+
+    /// One attachment of a letter in the print queue (acknowledged or not).
+    async fn print_attachment(
+        &self,
+        access: &AgencyAccess<PrintPost>,
+        letter: LetterId,
+        position: u32,
+    ) -> Result<Attachment, PostError>;
+
+    /// The print provider has the letter: it leaves the queue. Idempotent (acknowledging
+    /// again is fine); [`PostError::NotFound`] for a letter that was never queued.
+    async fn acknowledge_print(
+        &self,
+        access: &AgencyAccess<PrintPost>,
+        letter: LetterId,
+        now: OffsetDateTime,
+    ) -> Result<(), PostError>;
+
+    /// Deletes letters that have been in the trash for [`TRASH_RETENTION`] at `now`, with
+    /// their attachments and search entries. For a periodic job; returns how many.
+    async fn purge_trash(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+}
+
+/// The citizen's mailbox. Reads take an [`Access<ReadPost>`] and, to see the content of
+/// letters that need `high`, an [`Access<ReadSensitivePost>`] for the same person; changes
+/// take an [`Access<ManagePost>`]. Every query is scoped to the proof's subject: another
+/// person's letter is [`PostError::NotFound`], exactly like a letter that does not exist.
+/// Letters before their effective time do not exist for the mailbox.
+#[async_trait]
+pub trait PostBox: Send + Sync {
+    /// A page of a folder or the trash, newest first, after `after`.
+    async fn list_letters(
+        &self,
+        read: &Access<ReadPost>,
+        sensitive: Option<&Access<ReadSensitivePost>>,
+        view: MailboxView,
+        after: Option<LetterCursor>,
+        limit: u32,
+        now: OffsetDateTime,
+    ) -> Result<LetterPage, PostError>;
+
+    /// Unread letters outside the trash (for the header).
+    async fn unread_count(
+        &self,
+        read: &Access<ReadPost>,
+        now: OffsetDateTime,
+    ) -> Result<u64, PostError>;
+
+    /// The person's own folders, by name.
+    async fn list_folders(&self, read: &Access<ReadPost>) -> Result<Vec<Folder>, PostError>;
+
+    /// Opens a letter: the whole letter, recorded as read; the first opening also records
+    /// the opening receipt (if asked for) and an audit event `post.opened`. A letter that
+    /// needs `high` without a `sensitive` proof gives [`LetterView::NeedsStepUp`] and records
+    /// nothing.
+    async fn open_letter(
+        &self,
+        read: &Access<ReadPost>,
+        sensitive: Option<&Access<ReadSensitivePost>>,
+        letter: LetterId,
+        now: OffsetDateTime,
+    ) -> Result<LetterView, PostError>;
+
+    /// One attachment of one's own letter ([`PostError::NeedsStepUp`] as for opening).
+    async fn read_attachment(
+        &self,
+        read: &Access<ReadPost>,
+        sensitive: Option<&Access<ReadSensitivePost>>,
+        letter: LetterId,
+        position: u32,
+        now: OffsetDateTime,
+    ) -> Result<Attachment, PostError>;
+
+    /// Searches sender, title and body of the letters outside the trash, newest first.
+    /// Without a `sensitive` proof, letters that need `high` are left out (their words would
+    /// tell what they say).
+    async fn search_letters(
+        &self,
+        read: &Access<ReadPost>,
+        sensitive: Option<&Access<ReadSensitivePost>>,
+        query: &str,
+        after: Option<LetterCursor>,
+        limit: u32,
+        now: OffsetDateTime,
+    ) -> Result<LetterPage, PostError>;
+
+    /// Makes an own folder.
+    async fn create_folder(
+        &self,
+        manage: &Access<ManagePost>,
+        name: &str,
+        now: OffsetDateTime,
+    ) -> Result<Folder, PostError>;
+
+    /// Renames an own folder.
+    async fn rename_folder(
+        &self,
+        manage: &Access<ManagePost>,
+        folder: FolderId,
+        name: &str,
+    ) -> Result<(), PostError>;
+
+    /// Deletes an own folder that holds no letters ([`PostError::FolderNotEmpty`] otherwise);
+    /// letters from it waiting in the trash will be restored to the inbox.
+    async fn delete_folder(
+        &self,
+        manage: &Access<ManagePost>,
+        folder: FolderId,
+    ) -> Result<(), PostError>;
+
+    /// Moves a letter (not in the trash) to a folder.
+    async fn move_letter(
+        &self,
+        manage: &Access<ManagePost>,
+        letter: LetterId,
+        to: FolderRef,
+        now: OffsetDateTime,
+    ) -> Result<(), PostError>;
+
+    /// Marks a letter unread again.
+    async fn mark_unread(
+        &self,
+        manage: &Access<ManagePost>,
+        letter: LetterId,
+        now: OffsetDateTime,
+    ) -> Result<(), PostError>;
+
+    /// Moves a letter to the trash (it is deleted for good [`TRASH_RETENTION`] later).
+    async fn trash_letter(
+        &self,
+        manage: &Access<ManagePost>,
+        letter: LetterId,
+        now: OffsetDateTime,
+    ) -> Result<(), PostError>;
+
+    /// Takes a letter out of the trash, back to its folder.
+    async fn restore_letter(
+        &self,
+        manage: &Access<ManagePost>,
+        letter: LetterId,
+        now: OffsetDateTime,
+    ) -> Result<(), PostError>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading rows
+
+const SUMMARY_COLUMNS: &str = "id, agency_id, sender_name, title, safe_title, required_loa, \
+     unread, is_decision, shown_at, attachment_count, folder, trashed_at";
+const SUMMARY_COLUMNS_L: &str = "l.id, l.agency_id, l.sender_name, l.title, l.safe_title, \
+     l.required_loa, l.unread, l.is_decision, l.shown_at, l.attachment_count, l.folder, \
+     l.trashed_at";
+
+fn summary_from_row(row: &Row, may_read_sensitive: bool) -> Result<LetterSummary, StoreError> {
+    let required_loa = Loa::from_str_name(&row.text("required_loa", "letters.required_loa")?)
+        .ok_or(StoreError::Corrupt {
+            what: "letters.required_loa",
+        })?;
+    let locked = required_loa == Loa::High && !may_read_sensitive;
+    let title = if locked {
+        row.text("safe_title", "letters.safe_title")?
+    } else {
+        row.text("title", "letters.title")?
+    };
+    let folder = row
+        .opt_text("folder", "letters.folder")?
+        .and_then(|code| FolderRef::from_code(&code))
+        .ok_or(StoreError::Corrupt {
+            what: "letters.folder",
+        })?;
+    Ok(LetterSummary {
+        id: LetterId::from_uuid(row.uuid("id", "letters.id")?),
+        agency: AgencyId::parse(&row.text("agency_id", "letters.agency_id")?).map_err(|_| {
+            StoreError::Corrupt {
+                what: "letters.agency_id",
+            }
+        })?,
+        sender_name: row.text("sender_name", "letters.sender_name")?,
+        title,
+        locked,
+        required_loa,
+        unread: row.bool("unread", "letters.unread")?,
+        is_decision: row.bool("is_decision", "letters.is_decision")?,
+        shown_at: row.time("shown_at", "letters.shown_at")?,
+        attachment_count: u32::try_from(row.int("attachment_count", "letters.attachment_count")?)
+            .map_err(|_| StoreError::Corrupt {
+            what: "letters.attachment_count",
+        })?,
+        folder,
+        trashed_at: row.opt_time("trashed_at", "letters.trashed_at")?,
+    })
+}
+
+fn attachment_info_from_row(row: &Row) -> Result<AttachmentInfo, StoreError> {
+    let what = "letter_attachments";
+    Ok(AttachmentInfo {
+        position: u32::try_from(row.int("position", what)?)
+            .map_err(|_| StoreError::Corrupt { what })?,
+        filename: row.text("filename", what)?,
+        size: u64::try_from(row.int("size", what)?).map_err(|_| StoreError::Corrupt { what })?,
+    })
+}
+
+/// Whether the sensitive proof is for the same person as the read proof.
+fn sensitive_for(read: &Access<ReadPost>, sensitive: Option<&Access<ReadSensitivePost>>) -> bool {
+    sensitive.is_some_and(|proof| proof.subject() == read.subject())
+}
+
+fn clamp_letters(limit: u32) -> u32 {
+    limit.clamp(1, MAX_LETTER_PAGE_SIZE)
+}
+
+fn page(mut letters: Vec<LetterSummary>, limit: u32) -> LetterPage {
+    let has_more = letters.len() > limit as usize;
+    letters.truncate(limit as usize);
+    let next = if has_more {
+        letters.last().map(LetterCursor::after)
+    } else {
+        None
+    };
+    LetterPage { letters, next }
+}
+
+/// The audit event for something a citizen did through `access`.
+fn citizen_event<C: Capability>(
+    access: &Access<C>,
+    kind: AuditKind,
+    now: OffsetDateTime,
+) -> AuditEvent {
+    let (actor, loa) = match access.actor() {
+        Actor::Citizen { person, loa } => (Some(*person), Some(*loa)),
+        Actor::Agency { .. } => (None, None),
+    };
+    AuditEvent {
+        id: Uuid::now_v7(),
+        subject: access.subject(),
+        actor,
+        agency: None,
+        kind,
+        loa,
+        provider: None,
+        at: now,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Delivery
+
+/// The recipient as the delivery sees them: who, and their contact entry.
+struct Recipient {
+    info: ContactInfo,
+}
+
+impl Database {
+    /// The person with this national id and their contact entry, if the portal knows them.
+    async fn recipient(
+        tx: &mut Tx,
+        national_id: &NationalId,
+    ) -> Result<Option<Recipient>, StoreError> {
+        let ids = [national_id.expose()];
+        let found = match tx {
+            Tx::Sqlite(tx) => sqlite::find_contacts_by_national_ids(tx, &ids).await?,
+            Tx::Postgres(tx) => postgres::find_contacts_by_national_ids(tx, &ids).await?,
+        };
+        found
+            .into_iter()
+            .next()
+            .map(|parts| parts.into_contact_info().map(|info| Recipient { info }))
+            .transpose()
+    }
+
+    /// The receipt of the letter this agency delivered with this message id, if any.
+    async fn existing_delivery(
+        ex: &mut Ex<'_>,
+        agency: &AgencyId,
+        message_id: &MessageId,
+    ) -> Result<Option<DeliveryReceipt>, StoreError> {
+        let row = ex
+            .fetch_optional(
+                "SELECT id, outcome, delivered_at FROM letters \
+                 WHERE agency_id = $1 AND agency_message_id = $2",
+                &[Val::Text(agency.as_str()), Val::Text(message_id.as_str())],
+            )
+            .await?;
+        row.map(|row| {
+            Ok(DeliveryReceipt {
+                letter: LetterId::from_uuid(row.uuid("id", "letters.id")?),
+                message_id: message_id.clone(),
+                status: DeliveryStatus::from_code(&row.text("outcome", "letters.outcome")?).ok_or(
+                    StoreError::Corrupt {
+                        what: "letters.outcome",
+                    },
+                )?,
+                delivered_at: row.time("delivered_at", "letters.delivered_at")?,
+                replayed: true,
+            })
+        })
+        .transpose()
+    }
+
+    async fn insert_receipt(
+        ex: &mut Ex<'_>,
+        agency: &AgencyId,
+        message_id: &str,
+        letter: Option<LetterId>,
+        kind: ReceiptKind,
+        reason: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        ex.execute(
+            "INSERT INTO post_receipts (agency_id, agency_message_id, letter_id, kind, reason, at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                Val::Text(agency.as_str()),
+                Val::Text(message_id),
+                Val::OptUuid(letter.map(|id| id.as_uuid())),
+                Val::Text(kind.code()),
+                Val::OptText(reason),
+                Val::Time(now),
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    /// A refused delivery: a `rejected` receipt, alone in its transaction.
+    async fn record_rejection(
+        &self,
+        agency: &AgencyId,
+        message_id: &MessageId,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut tx = Tx::begin(&self.pool).await?;
+        Self::insert_receipt(
+            &mut tx.ex(),
+            agency,
+            message_id.as_str(),
+            None,
+            ReceiptKind::Rejected,
+            Some(reason),
+            now,
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// Delivery after the checks; `force_mailbox` only for demo data (whose persons have no
+    /// contact entry).
+    pub(crate) async fn deliver_valid(
+        &self,
+        agency: &AgencyId,
+        letter: ValidLetter,
+        now: OffsetDateTime,
+        force_mailbox: bool,
+    ) -> Result<DeliveryReceipt, PostError> {
+        let now = stored_instant(now);
+        let mut tx = Tx::begin(&self.pool).await?;
+        if let Some(first) =
+            Self::existing_delivery(&mut tx.ex(), agency, &letter.message_id).await?
+        {
+            tracing::info!("delivery retried: first receipt returned");
+            return Ok(first);
+        }
+        let recipient = Self::recipient(&mut tx, &letter.recipient).await?;
+        let digital = recipient.as_ref().is_some_and(|recipient| {
+            force_mailbox
+                || (recipient.info.status == ContactStatus::Active && !recipient.info.reserved)
+        });
+        let status = if digital {
+            DeliveryStatus::Delivered
+        } else {
+            DeliveryStatus::ReturnedToPaper
+        };
+        let id = LetterId::new();
+        let effective_at = stored_instant(letter.effective_at);
+        let shown_at = effective_at.max(now);
+        let person = recipient.as_ref().map(|recipient| recipient.info.person);
+        let language = recipient
+            .as_ref()
+            .map_or(crate::person::Language::Nb, |recipient| {
+                recipient.info.language
+            });
+        let folder = digital.then_some("inbox");
+        let args = [
+            Val::Uuid(id.as_uuid()),
+            Val::Text(agency.as_str()),
+            Val::Text(letter.message_id.as_str()),
+            Val::Text(letter.recipient.expose()),
+            Val::OptUuid(person.map(|person| person.as_uuid())),
+            Val::Text(status.code()),
+            Val::Text(&letter.sender_name),
+            Val::Text(&letter.title),
+            Val::Text(&letter.safe_title),
+            Val::Text(letter.body_kind.code()),
+            Val::Text(&letter.body),
+            Val::Text(&letter.body_html),
+            Val::Text(letter.required_loa.as_str()),
+            Val::Time(effective_at),
+            Val::Time(shown_at),
+            Val::Bool(letter.wants_opening_receipt),
+            Val::Bool(letter.is_decision),
+            Val::Int(i64::try_from(letter.attachments.len()).unwrap_or(i64::MAX)),
+            Val::Time(stored_instant(letter.created_at)),
+            Val::Time(now),
+            Val::OptText(folder),
+            Val::Text(&letter.search_text),
+            Val::Text(search_config(language)),
+        ];
+        let mut ex = tx.ex();
+        let sql = ex.pick(
+            "INSERT INTO letters (id, agency_id, agency_message_id, recipient_national_id, \
+             recipient_id, outcome, sender_name, title, safe_title, body_kind, body, body_html, \
+             required_loa, effective_at, shown_at, wants_opening_receipt, is_decision, \
+             attachment_count, created_at, delivered_at, folder, unread) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+             $18, $19, $20, $21, 1 WHERE length($22) >= 0 AND length($23) >= 0 \
+             ON CONFLICT (agency_id, agency_message_id) DO NOTHING RETURNING doc",
+            "INSERT INTO letters (id, agency_id, agency_message_id, recipient_national_id, \
+             recipient_id, outcome, sender_name, title, safe_title, body_kind, body, body_html, \
+             required_loa, effective_at, shown_at, wants_opening_receipt, is_decision, \
+             attachment_count, created_at, delivered_at, folder, unread, search) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+             $18, $19, $20, $21, TRUE, \
+             setweight(to_tsvector($23::regconfig, $7), 'A') \
+             || setweight(to_tsvector($23::regconfig, $8), 'B') \
+             || setweight(to_tsvector($23::regconfig, $22), 'C') \
+             || to_tsvector('simple', $7 || ' ' || $8 || ' ' || $22)) \
+             ON CONFLICT (agency_id, agency_message_id) DO NOTHING RETURNING 0::bigint AS doc",
+        );
+        let Some(inserted) = ex.fetch_optional(sql, &args).await? else {
+            // A delivery with the same message id committed while this one ran (PostgreSQL
+            // waited for it, then did nothing): answer its receipt.
+            drop(tx);
+            let mut tx = Tx::begin(&self.pool).await?;
+            let first = Self::existing_delivery(&mut tx.ex(), agency, &letter.message_id)
+                .await?
+                .ok_or(StoreError::Corrupt {
+                    what: "letters.agency_message_id",
+                })?;
+            tracing::info!("concurrent retry of a delivery: first receipt returned");
+            return Ok(first);
+        };
+        if digital && ex.is_sqlite() {
+            let owner = person.map(|person| format!("p{}", person.as_uuid().simple()));
+            ex.execute(
+                "INSERT INTO letters_fts (rowid, owner, sender, title, body) \
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    Val::Int(inserted.int("doc", "letters.doc")?),
+                    Val::OptText(owner.as_deref()),
+                    Val::Text(&letter.sender_name),
+                    Val::Text(&letter.title),
+                    Val::Text(&letter.search_text),
+                ],
+            )
+            .await?;
+        }
+        for (position, attachment) in letter.attachments.iter().enumerate() {
+            let hash: [u8; 32] = Sha256::digest(&attachment.content).into();
+            ex.execute(
+                "INSERT INTO letter_attachments (letter_id, position, filename, size, sha256, content) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    Val::Uuid(id.as_uuid()),
+                    Val::Int(i64::try_from(position).unwrap_or(i64::MAX)),
+                    Val::Text(&attachment.filename),
+                    Val::Int(i64::try_from(attachment.content.len()).unwrap_or(i64::MAX)),
+                    Val::Bytes(&hash),
+                    Val::Bytes(&attachment.content),
+                ],
+            )
+            .await?;
+        }
+        let receipt_kind = if digital {
+            ReceiptKind::Delivered
+        } else {
+            ex.execute(
+                "INSERT INTO print_queue (letter_id, queued_at) VALUES ($1, $2)",
+                &[Val::Uuid(id.as_uuid()), Val::Time(now)],
+            )
+            .await?;
+            ReceiptKind::ReturnedToPaper
+        };
+        Self::insert_receipt(
+            &mut ex,
+            agency,
+            letter.message_id.as_str(),
+            Some(id),
+            receipt_kind,
+            None,
+            now,
+        )
+        .await?;
+        if let (true, Some(recipient)) = (digital, recipient.as_ref()) {
+            tx.insert_audit_event(&AuditEvent {
+                id: Uuid::now_v7(),
+                subject: recipient.info.person,
+                actor: None,
+                agency: Some(agency.clone()),
+                kind: AuditKind::PostDelivered,
+                loa: None,
+                provider: None,
+                at: now,
+            })
+            .await?;
+            for notification in new_letter_notifications(&recipient.info, &letter, id, now)? {
+                let queued = tx.enqueue(&notification, now).await?;
+                tx.ex()
+                    .execute(
+                        "INSERT INTO letter_notifications (notification_id, letter_id) \
+                         VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                        &[Val::Uuid(queued.id().as_uuid()), Val::Uuid(id.as_uuid())],
+                    )
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        tracing::info!(
+            letter.id = %id,
+            status = status.code(),
+            attachments = letter.attachments.len(),
+            "letter delivered"
+        );
+        Ok(DeliveryReceipt {
+            letter: id,
+            message_id: letter.message_id,
+            status,
+            delivered_at: now,
+            replayed: false,
+        })
+    }
+}
+
+/// The "new letter" messages for a letter in the mailbox: one per fresh contact method,
+/// when the person may be notified; not before the effective time; the title only when the
+/// letter does not need `high`.
+fn new_letter_notifications(
+    info: &ContactInfo,
+    letter: &ValidLetter,
+    id: LetterId,
+    now: OffsetDateTime,
+) -> Result<Vec<NewNotification>, StoreError> {
+    if !info.can_be_notified(now, DEFAULT_STALENESS) {
+        return Ok(Vec::new());
+    }
+    let mut params = serde_json::json!({
+        "language": info.language.code(),
+        "sender": letter.sender_name,
+    });
+    if letter.required_loa != Loa::High {
+        params["title"] = serde_json::Value::String(letter.title.clone());
+    }
+    let bug = |_| StoreError::Corrupt {
+        what: "notification.params",
+    };
+    let mut messages = Vec::new();
+    if let Some(email) = info.fresh_email(now, DEFAULT_STALENESS) {
+        messages.push(
+            NewNotification::email(
+                info.person,
+                email,
+                Template::NewLetter,
+                params.clone(),
+                format!("post.new_letter:{id}:email"),
+                now,
+            )
+            .map_err(bug)?
+            .not_before(letter.effective_at),
+        );
+    }
+    if let Some(mobile) = info.fresh_mobile(now, DEFAULT_STALENESS) {
+        messages.push(
+            NewNotification::sms(
+                info.person,
+                mobile,
+                Template::NewLetter,
+                params,
+                format!("post.new_letter:{id}:sms"),
+                now,
+                NordicTimeZone::for_country(info.country),
+            )
+            .map_err(bug)?
+            .not_before(letter.effective_at),
+        );
+    }
+    Ok(messages)
+}
+
+impl Tx {
+    /// The outbox gave up on `notification`: if it announced a letter, the agency gets a
+    /// `notification_failed` receipt (in the outbox's transaction).
+    pub(in crate::storage) async fn record_notification_failed(
+        &mut self,
+        notification: NotificationId,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.ex()
+            .execute(
+                "INSERT INTO post_receipts (agency_id, agency_message_id, letter_id, kind, at) \
+                 SELECT l.agency_id, l.agency_message_id, l.id, 'notification_failed', $2 \
+                 FROM letter_notifications n JOIN letters l ON l.id = n.letter_id \
+                 WHERE n.notification_id = $1",
+                &[
+                    Val::Uuid(notification.as_uuid()),
+                    Val::Time(stored_instant(now)),
+                ],
+            )
+            .await
+            .map(drop)
+    }
+}
+
+/// A connection from the pool, for reads.
+enum Conn {
+    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+    Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
+}
+
+impl Conn {
+    async fn acquire(pool: &Pool) -> Result<Conn, StoreError> {
+        match pool {
+            Pool::Sqlite(pool) => pool.acquire().await.map(Conn::Sqlite),
+            Pool::Postgres(pool) => pool.acquire().await.map(Conn::Postgres),
+        }
+        .map_err(StoreError::from_query)
+    }
+
+    fn ex(&mut self) -> Ex<'_> {
+        match self {
+            Conn::Sqlite(conn) => Ex::Sqlite(conn),
+            Conn::Postgres(conn) => Ex::Postgres(conn),
+        }
+    }
+}
+
+#[async_trait]
+impl PostOffice for Database {
+    #[tracing::instrument(
+        skip_all,
+        fields(backend = self.backend().name(), agency = %access.agency())
+    )]
+    async fn deliver_letter(
+        &self,
+        access: &AgencyAccess<DeliverPost>,
+        letter: NewLetter,
+        now: OffsetDateTime,
+    ) -> Result<DeliveryReceipt, PostError> {
+        let message_id = letter.parsed_message_id();
+        match letter.validate(now) {
+            Ok(valid) => self.deliver_valid(access.agency(), valid, now, false).await,
+            Err(error) => {
+                tracing::info!(code = error.code(), "delivery refused");
+                if let Some(message_id) = message_id {
+                    self.record_rejection(
+                        access.agency(),
+                        &message_id,
+                        error.code(),
+                        stored_instant(now),
+                    )
+                    .await?;
+                }
+                Err(error)
+            }
+        }
+    }
+
+    #[tracing::instrument(
+        skip_all,
+        fields(backend = self.backend().name(), agency = %access.agency())
+    )]
+    async fn list_receipts(
+        &self,
+        access: &AgencyAccess<DeliverPost>,
+        after: Option<ReceiptCursor>,
+        limit: u32,
+    ) -> Result<ReceiptPage, PostError> {
+        let limit = i64::from(limit.clamp(1, MAX_RECEIPT_PAGE_SIZE));
+        let cursor = after.unwrap_or(ReceiptCursor { txid: 0, seq: 0 });
+        let mut conn = Conn::acquire(&self.pool).await?;
+        let mut ex = conn.ex();
+        let rows = if ex.is_sqlite() {
+            ex.fetch_all(
+                "SELECT seq, 0 AS txid, agency_message_id, letter_id, kind, reason, at \
+                 FROM post_receipts WHERE agency_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                &[
+                    Val::Text(access.agency().as_str()),
+                    Val::Int(cursor.seq),
+                    Val::Int(limit),
+                ],
+            )
+            .await?
+        } else {
+            ex.fetch_all(
+                "SELECT seq, txid::text::bigint AS txid, agency_message_id, letter_id, kind, \
+                 reason, at FROM post_receipts \
+                 WHERE agency_id = $1 AND (txid, seq) > ($2::text::xid8, $3) \
+                 AND txid < pg_snapshot_xmin(pg_current_snapshot()) \
+                 ORDER BY txid, seq LIMIT $4",
+                &[
+                    Val::Text(access.agency().as_str()),
+                    Val::Text(&cursor.txid.to_string()),
+                    Val::Int(cursor.seq),
+                    Val::Int(limit),
+                ],
+            )
+            .await?
+        };
+        let mut receipts = Vec::with_capacity(rows.len());
+        let mut last = after;
+        for row in rows {
+            let what = "post_receipts";
+            receipts.push(Receipt {
+                message_id: row.text("agency_message_id", what)?,
+                letter: row.opt_uuid("letter_id", what)?.map(LetterId::from_uuid),
+                kind: ReceiptKind::from_code(&row.text("kind", what)?)
+                    .ok_or(StoreError::Corrupt { what })?,
+                reason: row.opt_text("reason", what)?,
+                at: row.time("at", what)?,
+            });
+            last = Some(ReceiptCursor {
+                txid: row.int("txid", what)?,
+                seq: row.int("seq", what)?,
+            });
+        }
+        Ok(ReceiptPage {
+            receipts,
+            cursor: last,
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
+    async fn list_print_queue(
+        &self,
+        _access: &AgencyAccess<PrintPost>,
+        limit: u32,
+    ) -> Result<Vec<PrintJob>, PostError> {
+        let limit = i64::from(limit.clamp(1, MAX_RECEIPT_PAGE_SIZE));
+        let mut conn = Conn::acquire(&self.pool).await?;
+        let mut ex = conn.ex();
+        let rows = ex
+            .fetch_all(
+                "SELECT l.id, l.recipient_national_id, l.agency_id, l.sender_name, l.title, \
+                 l.body_html, q.queued_at FROM print_queue q JOIN letters l ON l.id = q.letter_id \
+                 WHERE q.acknowledged_at IS NULL ORDER BY q.queued_at, q.letter_id LIMIT $1",
+                &[Val::Int(limit)],
+            )
+            .await?;
+        let mut jobs = Vec::with_capacity(rows.len());
+        for row in rows {
+            let what = "print_queue";
+            let letter = LetterId::from_uuid(row.uuid("id", what)?);
+            let attachments = ex
+                .fetch_all(
+                    "SELECT position, filename, size FROM letter_attachments \
+                     WHERE letter_id = $1 ORDER BY position",
+                    &[Val::Uuid(letter.as_uuid())],
+                )
+                .await?
+                .iter()
+                .map(attachment_info_from_row)
+                .collect::<Result<_, _>>()?;
+            jobs.push(PrintJob {
+                letter,
+                recipient: NationalId::parse(&row.text("recipient_national_id", what)?)
+                    .map_err(|_| StoreError::Corrupt { what })?,
+                agency: AgencyId::parse(&row.text("agency_id", what)?)
+                    .map_err(|_| StoreError::Corrupt { what })?,
+                sender_name: row.text("sender_name", what)?,
+                title: row.text("title", what)?,
+                body_html: row.text("body_html", what)?,
+                attachments,
+                queued_at: row.time("queued_at", what)?,
+            });
+        }
+        Ok(jobs)
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name(), letter.id = %letter))]
+    async fn print_attachment(
+        &self,
+        _access: &AgencyAccess<PrintPost>,
+        letter: LetterId,
+        position: u32,
+    ) -> Result<Attachment, PostError> {
+        let mut conn = Conn::acquire(&self.pool).await?;
+        let row = conn
+            .ex()
+            .fetch_optional(
+                "SELECT a.position, a.filename, a.size, a.content FROM letter_attachments a \
+                 JOIN print_queue q ON q.letter_id = a.letter_id \
+                 WHERE a.letter_id = $1 AND a.position = $2",
+                &[Val::Uuid(letter.as_uuid()), Val::Int(i64::from(position))],
+            )
+            .await?
+            .ok_or(PostError::NotFound)?;
+        Ok(Attachment {
+            info: attachment_info_from_row(&row)?,
+            content: row.bytes("content", "letter_attachments.content")?,
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name(), letter.id = %letter))]
+    async fn acknowledge_print(
+        &self,
+        _access: &AgencyAccess<PrintPost>,
+        letter: LetterId,
+        now: OffsetDateTime,
+    ) -> Result<(), PostError> {
+        let mut tx = Tx::begin(&self.pool).await?;
+        let touched = tx
+            .ex()
+            .execute(
+                "UPDATE print_queue SET acknowledged_at = COALESCE(acknowledged_at, $2) \
+                 WHERE letter_id = $1",
+                &[Val::Uuid(letter.as_uuid()), Val::Time(stored_instant(now))],
+            )
+            .await?;
+        if touched == 0 {
+            return Err(PostError::NotFound);
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
+    async fn purge_trash(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let before = stored_instant(now - TRASH_RETENTION);
+        let mut tx = Tx::begin(&self.pool).await?;
+        let deleted = tx
+            .ex()
+            .execute(
+                "DELETE FROM letters WHERE trashed_at IS NOT NULL AND trashed_at <= $1",
+                &[Val::Time(before)],
+            )
+            .await?;
+        tx.commit().await?;
+        tracing::info!(deleted, "trash emptied of letters older than 30 days");
+        Ok(deleted)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The mailbox
+
+/// `AND` conditions that make a letter exist for its recipient at `$3`: digital, effective.
+const VISIBLE: &str = "recipient_id = $2 AND outcome = 'delivered' AND shown_at <= $3";
+
+impl Database {
+    /// Runs one conditional update on the subject's visible letter; `NotFound` if it touched
+    /// nothing because there is no such letter (for this person).
+    async fn update_letter(
+        &self,
+        person: PersonId,
+        letter: LetterId,
+        now: OffsetDateTime,
+        set_and_where: &str,
+    ) -> Result<(), PostError> {
+        let now = stored_instant(now);
+        let sql = format!("UPDATE letters SET {set_and_where} AND {VISIBLE}");
+        let args = [
+            Val::Uuid(letter.as_uuid()),
+            Val::Uuid(person.as_uuid()),
+            Val::Time(now),
+        ];
+        let mut tx = Tx::begin(&self.pool).await?;
+        let touched = tx.ex().execute(&sql, &args).await?;
+        if touched == 0 {
+            return Err(PostError::NotFound);
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn own_folder_exists(
+        ex: &mut Ex<'_>,
+        person: PersonId,
+        folder: FolderId,
+    ) -> Result<bool, StoreError> {
+        Ok(ex
+            .fetch_optional(
+                "SELECT id FROM post_folders WHERE id = $1 AND person_id = $2",
+                &[Val::Uuid(folder.as_uuid()), Val::Uuid(person.as_uuid())],
+            )
+            .await?
+            .is_some())
+    }
+
+    /// The visible letter's row with everything but the content of attachments.
+    async fn letter_row(
+        ex: &mut Ex<'_>,
+        person: PersonId,
+        letter: LetterId,
+        now: OffsetDateTime,
+    ) -> Result<Row, PostError> {
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS}, body_kind, body_html, created_at, delivered_at, opened_at, \
+             wants_opening_receipt, agency_message_id FROM letters WHERE id = $1 AND {VISIBLE}"
+        );
+        ex.fetch_optional(
+            &sql,
+            &[
+                Val::Uuid(letter.as_uuid()),
+                Val::Uuid(person.as_uuid()),
+                Val::Time(stored_instant(now)),
+            ],
+        )
+        .await?
+        .ok_or(PostError::NotFound)
+    }
+}
+
+#[async_trait]
+impl PostBox for Database {
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %read.subject()))]
+    async fn list_letters(
+        &self,
+        read: &Access<ReadPost>,
+        sensitive: Option<&Access<ReadSensitivePost>>,
+        view: MailboxView,
+        after: Option<LetterCursor>,
+        limit: u32,
+        now: OffsetDateTime,
+    ) -> Result<LetterPage, PostError> {
+        let limit = clamp_letters(limit);
+        let may_read_sensitive = sensitive_for(read, sensitive);
+        let folder_code = match view {
+            MailboxView::Folder(folder) => Some(folder.code()),
+            MailboxView::Trash => None,
+        };
+        let place = match view {
+            MailboxView::Folder(_) => "folder = $1 AND trashed_at IS NULL",
+            MailboxView::Trash => "length($1) >= 0 AND trashed_at IS NOT NULL",
+        };
+        let keyset = if after.is_some() {
+            "AND (shown_at, id) < ($5, $6)"
+        } else {
+            "AND length($5) >= 0 AND length($6) >= 0"
+        };
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS} FROM letters WHERE {place} AND {VISIBLE} {keyset} \
+             ORDER BY shown_at DESC, id DESC LIMIT $4"
+        );
+        let cursor = after.unwrap_or(LetterCursor {
+            shown_at: now,
+            id: LetterId::from_uuid(Uuid::max()),
+        });
+        let mut conn = Conn::acquire(&self.pool).await?;
+        let mut ex = conn.ex();
+        // The unused parameters are bound as text so that both branches take the same list.
+        let (shown, id_text);
+        let args: Vec<Val<'_>> = if after.is_some() {
+            vec![
+                Val::Text(folder_code.as_deref().unwrap_or("")),
+                Val::Uuid(read.subject().as_uuid()),
+                Val::Time(stored_instant(now)),
+                Val::Int(i64::from(limit) + 1),
+                Val::Time(stored_instant(cursor.shown_at)),
+                Val::Uuid(cursor.id.as_uuid()),
+            ]
+        } else {
+            shown = String::new();
+            id_text = String::new();
+            vec![
+                Val::Text(folder_code.as_deref().unwrap_or("")),
+                Val::Uuid(read.subject().as_uuid()),
+                Val::Time(stored_instant(now)),
+                Val::Int(i64::from(limit) + 1),
+                Val::Text(&shown),
+                Val::Text(&id_text),
+            ]
+        };
+        let rows = ex.fetch_all(&sql, &args).await?;
+        let letters = rows
+            .iter()
+            .map(|row| summary_from_row(row, may_read_sensitive))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(page(letters, limit))
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %read.subject()))]
+    async fn unread_count(
+        &self,
+        read: &Access<ReadPost>,
+        now: OffsetDateTime,
+    ) -> Result<u64, PostError> {
+        let mut conn = Conn::acquire(&self.pool).await?;
+        let mut ex = conn.ex();
+        let sql = ex.pick(
+            "SELECT COUNT(*) AS n FROM letters WHERE recipient_id = $1 AND unread = 1 \
+             AND trashed_at IS NULL AND outcome = 'delivered' AND shown_at <= $2",
+            "SELECT COUNT(*) AS n FROM letters WHERE recipient_id = $1 AND unread \
+             AND trashed_at IS NULL AND outcome = 'delivered' AND shown_at <= $2",
+        );
+        let row = ex
+            .fetch_optional(
+                sql,
+                &[
+                    Val::Uuid(read.subject().as_uuid()),
+                    Val::Time(stored_instant(now)),
+                ],
+            )
+            .await?
+            .ok_or(StoreError::Corrupt {
+                what: "unread count",
+            })?;
+        u64::try_from(row.int("n", "unread count")?).map_err(|_| {
+            PostError::Store(StoreError::Corrupt {
+                what: "unread count",
+            })
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %read.subject()))]
+    async fn list_folders(&self, read: &Access<ReadPost>) -> Result<Vec<Folder>, PostError> {
+        let mut conn = Conn::acquire(&self.pool).await?;
+        let rows = conn
+            .ex()
+            .fetch_all(
+                "SELECT id, name, created_at FROM post_folders WHERE person_id = $1 ORDER BY name, id",
+                &[Val::Uuid(read.subject().as_uuid())],
+            )
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Folder {
+                    id: FolderId::from_uuid(row.uuid("id", "post_folders.id")?),
+                    name: row.text("name", "post_folders.name")?,
+                    created_at: row.time("created_at", "post_folders.created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    #[tracing::instrument(
+        skip_all,
+        fields(backend = self.backend().name(), person.id = %read.subject(), letter.id = %letter)
+    )]
+    async fn open_letter(
+        &self,
+        read: &Access<ReadPost>,
+        sensitive: Option<&Access<ReadSensitivePost>>,
+        letter: LetterId,
+        now: OffsetDateTime,
+    ) -> Result<LetterView, PostError> {
+        let now = stored_instant(now);
+        let person = read.subject();
+        let may_read_sensitive = sensitive_for(read, sensitive);
+        let mut conn = Conn::acquire(&self.pool).await?;
+        let row = Self::letter_row(&mut conn.ex(), person, letter, now).await?;
+        drop(conn);
+        let mut summary = summary_from_row(&row, may_read_sensitive)?;
+        if summary.locked {
+            return Ok(LetterView::NeedsStepUp {
+                summary,
+                required: Loa::High,
+            });
+        }
+        let mut opened_at = row.opt_time("opened_at", "letters.opened_at")?;
+        if summary.unread || opened_at.is_none() {
+            let mut tx = Tx::begin(&self.pool).await?;
+            let first = tx
+                .ex()
+                .execute(
+                    "UPDATE letters SET opened_at = $3 WHERE id = $1 AND recipient_id = $2 \
+                     AND opened_at IS NULL",
+                    &[
+                        Val::Uuid(letter.as_uuid()),
+                        Val::Uuid(person.as_uuid()),
+                        Val::Time(now),
+                    ],
+                )
+                .await?
+                > 0;
+            let mut ex = tx.ex();
+            let sql = ex.pick(
+                "UPDATE letters SET unread = 0 WHERE id = $1 AND recipient_id = $2",
+                "UPDATE letters SET unread = FALSE WHERE id = $1 AND recipient_id = $2",
+            );
+            ex.execute(
+                sql,
+                &[Val::Uuid(letter.as_uuid()), Val::Uuid(person.as_uuid())],
+            )
+            .await?;
+            if first {
+                if row.bool("wants_opening_receipt", "letters.wants_opening_receipt")? {
+                    Self::insert_receipt(
+                        &mut ex,
+                        &summary.agency,
+                        &row.text("agency_message_id", "letters.agency_message_id")?,
+                        Some(letter),
+                        ReceiptKind::Opened,
+                        None,
+                        now,
+                    )
+                    .await?;
+                }
+                tx.insert_audit_event(&citizen_event(read, AuditKind::PostOpened, now))
+                    .await?;
+                opened_at = Some(now);
+                tracing::info!("letter opened for the first time");
+            }
+            tx.commit().await?;
+            summary.unread = false;
+        }
+        let mut conn = Conn::acquire(&self.pool).await?;
+        let attachments = conn
+            .ex()
+            .fetch_all(
+                "SELECT position, filename, size FROM letter_attachments WHERE letter_id = $1 \
+                 ORDER BY position",
+                &[Val::Uuid(letter.as_uuid())],
+            )
+            .await?
+            .iter()
+            .map(attachment_info_from_row)
+            .collect::<Result<_, _>>()?;
+        Ok(LetterView::Open(Box::new(Letter {
+            summary,
+            body_kind: BodyKind::from_code(&row.text("body_kind", "letters.body_kind")?).ok_or(
+                StoreError::Corrupt {
+                    what: "letters.body_kind",
+                },
+            )?,
+            body_html: row.text("body_html", "letters.body_html")?,
+            attachments,
+            created_at: row.time("created_at", "letters.created_at")?,
+            delivered_at: row.time("delivered_at", "letters.delivered_at")?,
+            opened_at,
+        })))
+    }
+
+    #[tracing::instrument(
+        skip_all,
+        fields(backend = self.backend().name(), person.id = %read.subject(), letter.id = %letter)
+    )]
+    async fn read_attachment(
+        &self,
+        read: &Access<ReadPost>,
+        sensitive: Option<&Access<ReadSensitivePost>>,
+        letter: LetterId,
+        position: u32,
+        now: OffsetDateTime,
+    ) -> Result<Attachment, PostError> {
+        const SQL: &str = "SELECT l.required_loa, a.position, a.filename, a.size, a.content \
+             FROM letters l JOIN letter_attachments a ON a.letter_id = l.id \
+             WHERE l.id = $1 AND a.position = $4 AND l.recipient_id = $2 \
+             AND l.outcome = 'delivered' AND l.shown_at <= $3";
+        let mut conn = Conn::acquire(&self.pool).await?;
+        let row = conn
+            .ex()
+            .fetch_optional(
+                SQL,
+                &[
+                    Val::Uuid(letter.as_uuid()),
+                    Val::Uuid(read.subject().as_uuid()),
+                    Val::Time(stored_instant(now)),
+                    Val::Int(i64::from(position)),
+                ],
+            )
+            .await?
+            .ok_or(PostError::NotFound)?;
+        let required = Loa::from_str_name(&row.text("required_loa", "letters.required_loa")?)
+            .ok_or(StoreError::Corrupt {
+                what: "letters.required_loa",
+            })?;
+        if required == Loa::High && !sensitive_for(read, sensitive) {
+            return Err(PostError::NeedsStepUp);
+        }
+        Ok(Attachment {
+            info: attachment_info_from_row(&row)?,
+            content: row.bytes("content", "letter_attachments.content")?,
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %read.subject()))]
+    async fn search_letters(
+        &self,
+        read: &Access<ReadPost>,
+        sensitive: Option<&Access<ReadSensitivePost>>,
+        query: &str,
+        after: Option<LetterCursor>,
+        limit: u32,
+        now: OffsetDateTime,
+    ) -> Result<LetterPage, PostError> {
+        let words = query_words(query)?;
+        let limit = clamp_letters(limit);
+        let may_read_sensitive = sensitive_for(read, sensitive);
+        let person = read.subject();
+        let cursor = after.unwrap_or(LetterCursor {
+            shown_at: stored_instant(now) + time::Duration::microseconds(1),
+            id: LetterId::from_uuid(Uuid::nil()),
+        });
+        let loa_filter = if may_read_sensitive {
+            ""
+        } else {
+            "AND l.required_loa <> 'high'"
+        };
+        let mut conn = Conn::acquire(&self.pool).await?;
+        let mut ex = conn.ex();
+        let (sql, expression) = if ex.is_sqlite() {
+            let terms: Vec<String> = words.iter().map(|word| format!("\"{word}\"*")).collect();
+            let expression = format!(
+                "owner : p{} AND {{sender title body}} : ({})",
+                person.as_uuid().simple(),
+                terms.join(" AND ")
+            );
+            let sql = format!(
+                "SELECT {SUMMARY_COLUMNS_L} FROM letters_fts f JOIN letters l ON l.doc = f.rowid \
+                 WHERE letters_fts MATCH $1 AND l.recipient_id = $2 AND l.outcome = 'delivered' \
+                 AND l.shown_at <= $3 AND l.trashed_at IS NULL {loa_filter} \
+                 AND (l.shown_at, l.id) < ($5, $6) ORDER BY l.shown_at DESC, l.id DESC LIMIT $4"
+            );
+            (sql, expression)
+        } else {
+            let terms: Vec<String> = words.iter().map(|word| format!("{word}:*")).collect();
+            let sql = format!(
+                "SELECT {SUMMARY_COLUMNS_L} FROM letters l \
+                 WHERE l.recipient_id = $2 AND l.outcome = 'delivered' AND l.shown_at <= $3 \
+                 AND l.trashed_at IS NULL {loa_filter} AND (l.shown_at, l.id) < ($5, $6) \
+                 AND (l.search @@ to_tsquery(CAST((SELECT CASE p.language WHEN 'da' THEN 'danish' \
+                 WHEN 'en' THEN 'english' ELSE 'norwegian' END FROM persons p WHERE p.id = $2) \
+                 AS regconfig), $1) OR l.search @@ to_tsquery('simple', $1)) \
+                 ORDER BY l.shown_at DESC, l.id DESC LIMIT $4"
+            );
+            (sql, terms.join(" & "))
+        };
+        let (cursor_at, cursor_id) = if after.is_some() {
+            (stored_instant(cursor.shown_at), cursor.id)
+        } else {
+            (cursor.shown_at, LetterId::from_uuid(Uuid::max()))
+        };
+        let rows = ex
+            .fetch_all(
+                &sql,
+                &[
+                    Val::Text(&expression),
+                    Val::Uuid(person.as_uuid()),
+                    Val::Time(stored_instant(now)),
+                    Val::Int(i64::from(limit) + 1),
+                    Val::Time(cursor_at),
+                    Val::Uuid(cursor_id.as_uuid()),
+                ],
+            )
+            .await?;
+        let letters = rows
+            .iter()
+            .map(|row| summary_from_row(row, may_read_sensitive))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(page(letters, limit))
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %manage.subject()))]
+    async fn create_folder(
+        &self,
+        manage: &Access<ManagePost>,
+        name: &str,
+        now: OffsetDateTime,
+    ) -> Result<Folder, PostError> {
+        let name = folder_name(name)?;
+        let person = manage.subject();
+        let mut tx = Tx::begin(&self.pool).await?;
+        let mut ex = tx.ex();
+        let count = ex
+            .fetch_optional(
+                "SELECT COUNT(*) AS n FROM post_folders WHERE person_id = $1",
+                &[Val::Uuid(person.as_uuid())],
+            )
+            .await?
+            .map(|row| row.int("n", "folder count"))
+            .transpose()?
+            .unwrap_or(0);
+        if usize::try_from(count).unwrap_or(usize::MAX) >= MAX_FOLDERS {
+            return Err(PostError::TooManyFolders);
+        }
+        let folder = Folder {
+            id: FolderId::new(),
+            name,
+            created_at: stored_instant(now),
+        };
+        let inserted = ex
+            .execute(
+                "INSERT INTO post_folders (id, person_id, name, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (person_id, name) DO NOTHING",
+                &[
+                    Val::Uuid(folder.id.as_uuid()),
+                    Val::Uuid(person.as_uuid()),
+                    Val::Text(&folder.name),
+                    Val::Time(folder.created_at),
+                ],
+            )
+            .await?;
+        if inserted == 0 {
+            return Err(PostError::FolderNameTaken);
+        }
+        tx.commit().await?;
+        Ok(folder)
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %manage.subject()))]
+    async fn rename_folder(
+        &self,
+        manage: &Access<ManagePost>,
+        folder: FolderId,
+        name: &str,
+    ) -> Result<(), PostError> {
+        let name = folder_name(name)?;
+        let mut tx = Tx::begin(&self.pool).await?;
+        let renamed = tx
+            .ex()
+            .execute(
+                "UPDATE post_folders SET name = $3 WHERE id = $1 AND person_id = $2",
+                &[
+                    Val::Uuid(folder.as_uuid()),
+                    Val::Uuid(manage.subject().as_uuid()),
+                    Val::Text(&name),
+                ],
+            )
+            .await;
+        match renamed {
+            Ok(0) => Err(PostError::NotFound),
+            Ok(_) => {
+                tx.commit().await?;
+                Ok(())
+            }
+            Err(error) if is_unique_violation(&error) => Err(PostError::FolderNameTaken),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %manage.subject()))]
+    async fn delete_folder(
+        &self,
+        manage: &Access<ManagePost>,
+        folder: FolderId,
+    ) -> Result<(), PostError> {
+        let person = manage.subject();
+        let code = FolderRef::Own(folder).code();
+        let mut tx = Tx::begin(&self.pool).await?;
+        let mut ex = tx.ex();
+        if !Self::own_folder_exists(&mut ex, person, folder).await? {
+            return Err(PostError::NotFound);
+        }
+        let holds = ex
+            .fetch_optional(
+                "SELECT id FROM letters WHERE recipient_id = $1 AND folder = $2 \
+                 AND trashed_at IS NULL LIMIT 1",
+                &[Val::Uuid(person.as_uuid()), Val::Text(&code)],
+            )
+            .await?;
+        if holds.is_some() {
+            return Err(PostError::FolderNotEmpty);
+        }
+        ex.execute(
+            "UPDATE letters SET folder = 'inbox' WHERE recipient_id = $1 AND folder = $2",
+            &[Val::Uuid(person.as_uuid()), Val::Text(&code)],
+        )
+        .await?;
+        ex.execute(
+            "DELETE FROM post_folders WHERE id = $1 AND person_id = $2",
+            &[Val::Uuid(folder.as_uuid()), Val::Uuid(person.as_uuid())],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %manage.subject()))]
+    async fn move_letter(
+        &self,
+        manage: &Access<ManagePost>,
+        letter: LetterId,
+        to: FolderRef,
+        now: OffsetDateTime,
+    ) -> Result<(), PostError> {
+        let person = manage.subject();
+        let code = to.code();
+        let now = stored_instant(now);
+        let mut tx = Tx::begin(&self.pool).await?;
+        let mut ex = tx.ex();
+        if let FolderRef::Own(folder) = to {
+            if !Self::own_folder_exists(&mut ex, person, folder).await? {
+                return Err(PostError::NotFound);
+            }
+        }
+        let sql = format!(
+            "UPDATE letters SET folder = $4 WHERE id = $1 AND trashed_at IS NULL AND {VISIBLE}"
+        );
+        let touched = ex
+            .execute(
+                &sql,
+                &[
+                    Val::Uuid(letter.as_uuid()),
+                    Val::Uuid(person.as_uuid()),
+                    Val::Time(now),
+                    Val::Text(&code),
+                ],
+            )
+            .await?;
+        if touched == 0 {
+            return Err(PostError::NotFound);
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %manage.subject()))]
+    async fn mark_unread(
+        &self,
+        manage: &Access<ManagePost>,
+        letter: LetterId,
+        now: OffsetDateTime,
+    ) -> Result<(), PostError> {
+        let set = match self.backend() {
+            super::Backend::Sqlite => "unread = 1 WHERE id = $1",
+            super::Backend::Postgres => "unread = TRUE WHERE id = $1",
+        };
+        self.update_letter(manage.subject(), letter, now, set).await
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %manage.subject()))]
+    async fn trash_letter(
+        &self,
+        manage: &Access<ManagePost>,
+        letter: LetterId,
+        now: OffsetDateTime,
+    ) -> Result<(), PostError> {
+        self.update_letter(
+            manage.subject(),
+            letter,
+            now,
+            "trashed_at = COALESCE(trashed_at, $3) WHERE id = $1",
+        )
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %manage.subject()))]
+    async fn restore_letter(
+        &self,
+        manage: &Access<ManagePost>,
+        letter: LetterId,
+        now: OffsetDateTime,
+    ) -> Result<(), PostError> {
+        self.update_letter(
+            manage.subject(),
+            letter,
+            now,
+            "trashed_at = NULL WHERE id = $1",
+        )
+        .await
+    }
+}
