@@ -48,7 +48,8 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     db.migrate().await?;
     if config.demo_data {
         let added = borgerportal::demo::seed_demo_data(&db).await?;
-        tracing::info!(added, "demo data loaded");
+        let letters = borgerportal::seed_demo_post(&db, time::OffsetDateTime::now_utc()).await?;
+        tracing::info!(added, letters, "demo data loaded");
     }
     let state = AppState::new(&config, site, db.clone())?;
     let housekeeping = tokio::spawn(housekeeping(state.clone()));

@@ -151,6 +151,8 @@ fn kind_text(i18n: I18nContext<Locale>, code: &str) -> &'static str {
         "contact.mailbox_changed" => t_string!(i18n, activity.kind.mailbox_changed),
         "contact.language_changed" => t_string!(i18n, activity.kind.language_changed),
         "api.contact_lookup" => t_string!(i18n, activity.kind.contact_lookup),
+        "post.delivered" => t_string!(i18n, activity.kind.post_delivered),
+        "post.opened" => t_string!(i18n, activity.kind.post_opened),
         // A kind this page does not know yet is still shown, never mislabelled.
         _ => t_string!(i18n, activity.kind.other),
     }
