@@ -15,6 +15,8 @@ pub struct UserView {
     pub provider: String,
     /// Seconds of inactivity before the session ends.
     pub idle_timeout_seconds: i64,
+    /// Unread letters (`None` if the mailbox could not be read just now).
+    pub unread: Option<u64>,
 }
 
 /// The request's session, put into the request's extensions by the server's session middleware.
@@ -56,11 +58,24 @@ pub async fn current_user() -> Result<Option<UserView>, AppError> {
         tracing::error!(%error, "could not read the logged-in person");
         AppError::Unavailable
     })?;
+    let unread = {
+        use borgerportal::access::{Policy, ReadPost};
+        use borgerportal::storage::PostBox;
+        match Policy::authorize::<ReadPost>(&ctx.session.actor(), ctx.session.person) {
+            Ok(read) => db
+                .unread_count(&read, time::OffsetDateTime::now_utc())
+                .await
+                .inspect_err(|error| tracing::warn!(%error, "could not count unread letters"))
+                .ok(),
+            Err(_) => None,
+        }
+    };
     Ok(person.map(|person| UserView {
         name: person.full_name(),
         loa: ctx.session.loa.as_str().to_owned(),
         provider: ctx.session.provider.clone(),
         idle_timeout_seconds: ctx.idle_timeout_seconds,
+        unread,
     }))
 }
 

@@ -17,6 +17,7 @@ use crate::routes::{
     home::HomePage,
     login::{LoggedOutPage, LoginFailedPage, LoginPage},
     not_found::NotFoundPage,
+    post::{FoldersPage, LetterPage, PostPage},
     privacy::PrivacyPage,
 };
 use leptos::prelude::*;
@@ -102,6 +103,9 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/contact/mailbox") view=MailboxPage ssr=SsrMode::Async />
                         <Route path=path!("/contact/language") view=ContactLanguagePage ssr=SsrMode::Async />
                         <Route path=path!("/contact/check") view=ContactCheckPage ssr=SsrMode::Async />
+                        <Route path=path!("/post") view=PostPage ssr=SsrMode::Async />
+                        <Route path=path!("/post/folders") view=FoldersPage ssr=SsrMode::Async />
+                        <Route path=path!("/post/letter/:id") view=LetterPage ssr=SsrMode::Async />
                     </Routes>
                 </Chrome>
             </Router>

@@ -22,7 +22,7 @@ use axum::{
     Extension, Router,
 };
 use borgerportal::{
-    access::{Access, Denied, ManageContact, Policy, ReadContact},
+    access::{Access, Capability, Denied, ManageContact, Policy, ReadContact},
     contact::{ContactError, ContactMethod, EmailAddress, Mailbox, MobileNumber, VerifyOutcome},
     person::Language,
     storage::ContactRegister,
@@ -44,7 +44,7 @@ pub struct PageRenderer(pub Arc<dyn Fn(Request) -> PageFuture + Send + Sync>);
 impl PageRenderer {
     /// The page at the request's path (a GET of it), with `outcome` for the page to show, as
     /// `422 Unprocessable Content`.
-    async fn again(&self, mut parts: Parts, outcome: FormOutcome) -> Response {
+    pub(crate) async fn again(&self, mut parts: Parts, outcome: FormOutcome) -> Response {
         parts.method = Method::GET;
         parts.headers.remove(header::CONTENT_TYPE);
         parts.headers.remove(header::CONTENT_LENGTH);
@@ -58,7 +58,12 @@ impl PageRenderer {
 
     /// As [`again`](PageRenderer::again), for another path (a form on one page whose errors
     /// show on another).
-    async fn at(&self, mut parts: Parts, path: &'static str, outcome: FormOutcome) -> Response {
+    pub(crate) async fn at(
+        &self,
+        mut parts: Parts,
+        path: &'static str,
+        outcome: FormOutcome,
+    ) -> Response {
         parts.uri = axum::http::Uri::from_static(path);
         self.again(parts, outcome).await
     }
@@ -130,29 +135,8 @@ async fn posted<F: for<'de> Deserialize<'de>>(
     request: Request,
     return_to: &str,
 ) -> Result<Posted<F>, Response> {
-    let (parts, body) = request.into_parts();
-    let Some(ctx) = parts.extensions.get::<app::auth::SessionContext>().cloned() else {
-        return Err(see_other(&app::auth::login_href(return_to, None)));
-    };
-    let actor = ctx.session.actor();
-    let (read, manage) = match (
-        Policy::authorize::<ReadContact>(&actor, ctx.session.person),
-        Policy::authorize::<ManageContact>(&actor, ctx.session.person),
-    ) {
-        (Ok(read), Ok(manage)) => (read, manage),
-        (Err(Denied::NeedsStepUp { .. }), _) | (_, Err(Denied::NeedsStepUp { .. })) => {
-            return Err(see_other(&app::auth::step_up_href(
-                &ctx.session.provider,
-                return_to,
-            )))
-        }
-        _ => return Err(bad_request(state, &parts)),
-    };
-    // Forms here are a few short fields; anything bigger is not one of ours.
-    let Ok(bytes) = axum::body::to_bytes(body, 16 * 1024).await else {
-        return Err(bad_request(state, &parts));
-    };
-    let Ok(form) = serde_urlencoded::from_bytes::<F>(&bytes) else {
+    let (parts, manage, form) = posted_form::<ManageContact, F>(state, request, return_to).await?;
+    let Ok(read) = Policy::authorize::<ReadContact>(manage.actor(), manage.subject()) else {
         return Err(bad_request(state, &parts));
     };
     Ok(Posted {
@@ -162,14 +146,46 @@ async fn posted<F: for<'de> Deserialize<'de>>(
     })
 }
 
-fn see_other(location: &str) -> Response {
+/// What every form handler does first: the session's proof for capability `C` on the
+/// person's own data, and the form. Not logged in: off to log in (back to `return_to`); too
+/// low a level: off to step up; a form that is not one of ours: 400.
+pub(crate) async fn posted_form<C: Capability, F: for<'de> Deserialize<'de>>(
+    state: &AppState,
+    request: Request,
+    return_to: &str,
+) -> Result<(Parts, Access<C>, F), Response> {
+    let (parts, body) = request.into_parts();
+    let Some(ctx) = parts.extensions.get::<app::auth::SessionContext>().cloned() else {
+        return Err(see_other(&app::auth::login_href(return_to, None)));
+    };
+    let access = match Policy::authorize::<C>(&ctx.session.actor(), ctx.session.person) {
+        Ok(access) => access,
+        Err(Denied::NeedsStepUp { .. }) => {
+            return Err(see_other(&app::auth::step_up_href(
+                &ctx.session.provider,
+                return_to,
+            )))
+        }
+        Err(_) => return Err(bad_request(state, &parts)),
+    };
+    // Forms here are a few short fields; anything bigger is not one of ours.
+    let Ok(bytes) = axum::body::to_bytes(body, 16 * 1024).await else {
+        return Err(bad_request(state, &parts));
+    };
+    let Ok(form) = serde_urlencoded::from_bytes::<F>(&bytes) else {
+        return Err(bad_request(state, &parts));
+    };
+    Ok((parts, access, form))
+}
+
+pub(crate) fn see_other(location: &str) -> Response {
     match HeaderValue::from_str(location) {
         Ok(location) => (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response(),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
 
-fn bad_request(state: &AppState, parts: &Parts) -> Response {
+pub(crate) fn bad_request(state: &AppState, parts: &Parts) -> Response {
     render_message_page(
         StatusCode::BAD_REQUEST,
         MessagePage::BadRequest,

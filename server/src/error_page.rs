@@ -15,6 +15,8 @@ pub enum MessagePage {
     InternalError,
     BadRequest,
     TooManyRequests,
+    /// A server-served resource (an attachment) that is not there, or not the reader's.
+    NotFound,
 }
 
 /// Render a server-made page in `lang` as a response.
@@ -55,6 +57,7 @@ pub fn message_page_html(
         MessagePage::InternalError => ("error.title", "error.text"),
         MessagePage::BadRequest => ("error.bad_request_title", "error.bad_request_text"),
         MessagePage::TooManyRequests => ("error.too_many_title", "error.too_many_text"),
+        MessagePage::NotFound => ("not_found.title", "not_found.text"),
     };
     let title = html_text(lang, title_key);
     let reference = reference

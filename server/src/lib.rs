@@ -9,6 +9,7 @@ pub mod cookies;
 pub mod error_page;
 pub mod language;
 pub mod notify;
+pub mod post_pages;
 pub mod rate_limit;
 pub mod security;
 pub mod telemetry;
@@ -213,7 +214,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     let pages = {
         let context = context.clone();
         let app_fn = app_fn.clone();
-        contact::PageRenderer(Arc::new(move |request| {
+        contact::PageRenderer(Arc::new(move |request: Request| {
             leptos_axum::render_app_async_with_context(context.clone(), app_fn.clone())(request)
         }))
     };
@@ -255,7 +256,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/auth/backchannel-logout", post(auth::backchannel_logout))
         .route("/auth/frontchannel-logout", get(auth::frontchannel_logout))
         .merge(test_eid::routes())
-        .merge(contact::routes(pages))
+        .merge(contact::routes(pages.clone()))
+        .merge(post_pages::routes(pages))
         .nest("/api", api::routes())
         .nest_service("/pkg", pkg)
         .leptos_routes_with_context(state, route_list(), context, app_fn)

@@ -66,6 +66,13 @@ fn LoggedIn(user: UserView) -> impl IntoView {
                     " (" {t!(i18n, user.level)} ": " {move || loa_name(i18n, &loa)} ")"
                 </span>
             </p>
+            <A href="/post">
+                {t!(i18n, user.post)}
+                {user
+                    .unread
+                    .filter(|n| *n > 0)
+                    .map(|n| view! { " (" {n} " " {t!(i18n, user.unread)} ")" })}
+            </A>
             <A href="/contact">{t!(i18n, user.contact)}</A>
             <A href="/activity">{t!(i18n, user.activity)}</A>
             <form method="post" action="/auth/logout">

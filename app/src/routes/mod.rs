@@ -7,4 +7,5 @@ pub mod error;
 pub mod home;
 pub mod login;
 pub mod not_found;
+pub mod post;
 pub mod privacy;

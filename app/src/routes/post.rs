@@ -1,0 +1,688 @@
+//! Digital post: the mailbox (folders, paging, search), a letter, and the citizen's folders.
+//!
+//! Reading is server functions; every change (mark unread, move, delete, restore, folders)
+//! is a plain form posted to `server/src/post_pages.rs`, which answers with a redirect or the
+//! page again with its errors, as the contact pages do. Attachments are served by the server
+//! (`/post/letter/{id}/attachment/{n}`), with a sandboxing CSP.
+
+use crate::auth::{login_href, step_up_href, use_current_user};
+use crate::error::AppError;
+use crate::i18n::*;
+use crate::routes::contact::{FormOutcome, When};
+use leptos::prelude::*;
+use leptos_i18n::I18nContext;
+use leptos_meta::Title;
+use leptos_router::{
+    components::A,
+    hooks::{use_params_map, use_query_map},
+};
+use serde::{Deserialize, Serialize};
+
+/// A line in the mailbox.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LetterLine {
+    pub id: String,
+    pub sender: String,
+    pub title: String,
+    /// Only the non-sensitive title is shown: the content needs `high`.
+    pub locked: bool,
+    pub unread: bool,
+    pub decision: bool,
+    pub at: When,
+    pub attachments: u32,
+}
+
+/// One page of a folder, the trash, or a search.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailboxData {
+    /// `inbox`, `archive`, `trash` or an own folder's id.
+    pub view: String,
+    /// The citizen's own folders: (id, name).
+    pub folders: Vec<(String, String)>,
+    pub letters: Vec<LetterLine>,
+    /// The cursor of the next (older) page.
+    pub next: Option<String>,
+    /// The search, when this is one.
+    pub query: Option<String>,
+    /// A search that could not be run (too long, no words).
+    pub query_refused: bool,
+}
+
+/// An attachment as listed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentLine {
+    pub position: u32,
+    pub filename: String,
+    pub size: String,
+}
+
+/// A letter as its page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LetterData {
+    Open {
+        line: LetterLine,
+        /// Sanitized at delivery (ammonia): the only form of the body ever put in a page.
+        body_html: String,
+        attachments: Vec<AttachmentLine>,
+        folder: String,
+        trashed: bool,
+        folders: Vec<(String, String)>,
+        outcome: Option<FormOutcome>,
+    },
+    /// Needs `high`: only the non-sensitive title, and a step-up.
+    NeedsStepUp { line: LetterLine, provider: String },
+}
+
+/// Letters per page.
+#[cfg(feature = "ssr")]
+const PAGE_SIZE: u32 = 20;
+
+#[cfg(feature = "ssr")]
+mod server {
+    use super::*;
+    use borgerportal::access::{Access, Actor, Policy, ReadPost, ReadSensitivePost};
+    use borgerportal::post::{LetterSummary, PostError};
+
+    pub(super) struct Reader {
+        pub read: Access<ReadPost>,
+        pub sensitive: Option<Access<ReadSensitivePost>>,
+        pub provider: String,
+    }
+
+    /// The session's proofs: reading always, the sensitive content only at `high`.
+    pub(super) fn reader() -> Result<Reader, AppError> {
+        let ctx = crate::auth::request_session().ok_or(AppError::NotLoggedIn)?;
+        let actor: Actor = ctx.session.actor();
+        let read = Policy::authorize::<ReadPost>(&actor, ctx.session.person)
+            .map_err(|_| AppError::NotLoggedIn)?;
+        let sensitive = Policy::authorize::<ReadSensitivePost>(&actor, ctx.session.person).ok();
+        Ok(Reader {
+            read,
+            sensitive,
+            provider: ctx.session.provider.clone(),
+        })
+    }
+
+    pub(super) fn when(at: time::OffsetDateTime, lang: &str) -> When {
+        When {
+            iso: at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            display: crate::routes::activity::local_time(at, lang),
+        }
+    }
+
+    pub(super) fn line(letter: &LetterSummary, lang: &str) -> LetterLine {
+        LetterLine {
+            id: letter.id.to_string(),
+            sender: letter.sender_name.clone(),
+            title: letter.title.clone(),
+            locked: letter.locked,
+            unread: letter.unread,
+            decision: letter.is_decision,
+            at: when(letter.shown_at, lang),
+            attachments: letter.attachment_count,
+        }
+    }
+
+    pub(super) fn unavailable(error: PostError) -> AppError {
+        tracing::error!(%error, "could not read the mailbox");
+        AppError::Unavailable
+    }
+
+    /// 12 kB, 1.4 MB: sizes as people read them.
+    pub(super) fn size(bytes: u64, lang: &str) -> String {
+        let decimal = if lang == "en" { "." } else { "," };
+        if bytes < 1_000_000 {
+            format!("{} kB", bytes.div_ceil(1000).max(1))
+        } else {
+            let tenths = bytes.div_ceil(100_000);
+            format!("{}{decimal}{} MB", tenths / 10, tenths % 10)
+        }
+    }
+}
+
+/// One page of the mailbox: a folder (`inbox` by default), the trash, or a search.
+#[server]
+pub async fn mailbox(
+    view: Option<String>,
+    after: Option<String>,
+    q: Option<String>,
+    lang: String,
+) -> Result<MailboxData, AppError> {
+    use borgerportal::post::{FolderRef, LetterCursor, MailboxView};
+    use borgerportal::storage::PostBox;
+    let reader = server::reader()?;
+    let db = crate::auth::database()?;
+    let now = time::OffsetDateTime::now_utc();
+    let folders: Vec<(String, String)> = db
+        .list_folders(&reader.read)
+        .await
+        .map_err(server::unavailable)?
+        .into_iter()
+        .map(|f| (f.id.to_string(), f.name))
+        .collect();
+    let after = after.as_deref().and_then(|c| LetterCursor::decode(c).ok());
+    let query = q.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty());
+    let view_code = view.unwrap_or_else(|| "inbox".to_owned());
+    let result = match &query {
+        Some(query) => {
+            db.search_letters(
+                &reader.read,
+                reader.sensitive.as_ref(),
+                query,
+                after,
+                PAGE_SIZE,
+                now,
+            )
+            .await
+        }
+        None => {
+            let chosen = if view_code == "trash" {
+                MailboxView::Trash
+            } else {
+                MailboxView::Folder(FolderRef::from_code(&view_code).unwrap_or(FolderRef::Inbox))
+            };
+            db.list_letters(
+                &reader.read,
+                reader.sensitive.as_ref(),
+                chosen,
+                after,
+                PAGE_SIZE,
+                now,
+            )
+            .await
+        }
+    };
+    let (page, query_refused) = match result {
+        Ok(page) => (Some(page), false),
+        Err(borgerportal::post::PostError::InvalidQuery) => (None, true),
+        Err(error) => return Err(server::unavailable(error)),
+    };
+    Ok(MailboxData {
+        view: view_code,
+        folders,
+        letters: page
+            .as_ref()
+            .map(|p| p.letters.iter().map(|l| server::line(l, &lang)).collect())
+            .unwrap_or_default(),
+        next: page.and_then(|p| p.next.map(|c| c.encode())),
+        query,
+        query_refused,
+    })
+}
+
+/// A letter, opened (recorded as read, and the opening receipt on the first time).
+#[server]
+pub async fn letter(id: String, lang: String) -> Result<Option<LetterData>, AppError> {
+    use borgerportal::post::{LetterId, LetterView, PostError};
+    use borgerportal::storage::PostBox;
+    let reader = server::reader()?;
+    let Ok(id) = id.parse::<LetterId>() else {
+        return Ok(None);
+    };
+    let db = crate::auth::database()?;
+    let now = time::OffsetDateTime::now_utc();
+    let view = match db
+        .open_letter(&reader.read, reader.sensitive.as_ref(), id, now)
+        .await
+    {
+        Ok(view) => view,
+        Err(PostError::NotFound) => return Ok(None),
+        Err(error) => return Err(server::unavailable(error)),
+    };
+    let folders = db
+        .list_folders(&reader.read)
+        .await
+        .map_err(server::unavailable)?
+        .into_iter()
+        .map(|f| (f.id.to_string(), f.name))
+        .collect();
+    let outcome = use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<FormOutcome>().cloned());
+    Ok(Some(match view {
+        LetterView::Open(letter) => LetterData::Open {
+            line: server::line(&letter.summary, &lang),
+            body_html: letter.body_html.clone(),
+            attachments: letter
+                .attachments
+                .iter()
+                .map(|a| AttachmentLine {
+                    position: a.position,
+                    filename: a.filename.clone(),
+                    size: server::size(a.size, &lang),
+                })
+                .collect(),
+            folder: letter.summary.folder.code(),
+            trashed: letter.summary.trashed_at.is_some(),
+            folders,
+            outcome,
+        },
+        LetterView::NeedsStepUp { summary, .. } => LetterData::NeedsStepUp {
+            line: server::line(&summary, &lang),
+            provider: reader.provider,
+        },
+    }))
+}
+
+/// What to show instead of the page: log in, or try later.
+fn refusal(i18n: I18nContext<Locale>, error: AppError, here: String) -> AnyView {
+    match error {
+        AppError::NotLoggedIn => view! {
+            <p>{t!(i18n, post.not_logged_in)}</p>
+            <p><a class="button" href=login_href(&here, None)>{t!(i18n, user.log_in)}</a></p>
+        }
+        .into_any(),
+        _ => view! { <p>{t!(i18n, common.unavailable)}</p> }.into_any(),
+    }
+}
+
+fn folder_name(i18n: I18nContext<Locale>, code: &str, own: &[(String, String)]) -> String {
+    match code {
+        "inbox" => t_string!(i18n, post.inbox).to_owned(),
+        "archive" => t_string!(i18n, post.archive).to_owned(),
+        "trash" => t_string!(i18n, post.trash).to_owned(),
+        other => own
+            .iter()
+            .find(|(id, _)| id == other)
+            .map(|(_, name)| name.clone())
+            .unwrap_or_else(|| t_string!(i18n, post.inbox).to_owned()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The mailbox
+
+#[component]
+pub fn PostPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let query = use_query_map();
+    let params = move || {
+        let q = query.read();
+        (
+            q.get("view"),
+            q.get("after"),
+            q.get("q"),
+            i18n.get_locale().as_str().to_owned(),
+        )
+    };
+    let data = Resource::new_blocking(params, |(view, after, q, lang)| {
+        mailbox(view, after, q, lang)
+    });
+    let _ = use_current_user();
+    view! {
+        <Title text=t_string!(i18n, post.title) />
+        <article class="prose wide post">
+            <h1>{t!(i18n, post.title)}</h1>
+            <Suspense>
+                {move || {
+                    data.get()
+                        .map(|result| match result {
+                            Ok(data) => view! { <Mailbox data /> }.into_any(),
+                            Err(error) => refusal(i18n, error, "/post".to_owned()),
+                        })
+                }}
+            </Suspense>
+        </article>
+    }
+}
+
+#[component]
+fn Mailbox(data: MailboxData) -> impl IntoView {
+    let i18n = use_i18n();
+    let mut views: Vec<String> = vec!["inbox".into(), "archive".into()];
+    views.extend(data.folders.iter().map(|(id, _)| id.clone()));
+    views.push("trash".into());
+    let searching = data.query.is_some();
+    let heading = if searching {
+        t_string!(i18n, post.search_results).to_owned()
+    } else {
+        folder_name(i18n, &data.view, &data.folders)
+    };
+    let next_href = data.next.clone().map(|cursor| {
+        let mut href = format!("/post?after={}", crate::auth::encode(&cursor));
+        match &data.query {
+            Some(q) => href.push_str(&format!("&q={}", crate::auth::encode(q))),
+            None => href.push_str(&format!("&view={}", crate::auth::encode(&data.view))),
+        }
+        href
+    });
+    let folders = data.folders.clone();
+    let current = data.view.clone();
+    view! {
+        <form method="get" action="/post" role="search" class="search">
+            <label for="q">{t!(i18n, post.search_label)}</label>
+            <div class="actions">
+                <input type="search" id="q" name="q" value=data.query.clone() maxlength="200" />
+                <button type="submit" class="button">{t!(i18n, post.search_button)}</button>
+            </div>
+        </form>
+        <nav aria-label=move || t_string!(i18n, post.folders_label) class="folders">
+            <ul>
+                {views
+                    .into_iter()
+                    .map(|code| {
+                        let name = folder_name(i18n, &code, &folders);
+                        let href = format!("/post?view={}", crate::auth::encode(&code));
+                        let here = !searching && code == current;
+                        view! {
+                            <li>
+                                <a href=href aria-current=here.then_some("page")>{name}</a>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+            <p><A href="/post/folders">{t!(i18n, post.manage_folders)}</A></p>
+        </nav>
+        <h2>{heading}</h2>
+        {data
+            .query_refused
+            .then(|| view! { <p class="field-error" role="alert">{t!(i18n, post.search_refused)}</p> })}
+        {if data.letters.is_empty() {
+            view! { <p>{t!(i18n, post.empty)}</p> }.into_any()
+        } else {
+            view! {
+                <ul class="letters">
+                    {data
+                        .letters
+                        .into_iter()
+                        .map(|letter| view! { <LetterItem letter /> })
+                        .collect_view()}
+                </ul>
+            }
+                .into_any()
+        }}
+        {next_href
+            .map(|href| {
+                view! {
+                    <nav class="pager" aria-label=move || t_string!(i18n, post.title)>
+                        <a href=href>{t!(i18n, post.older)}</a>
+                    </nav>
+                }
+            })}
+    }
+}
+
+#[component]
+fn LetterItem(letter: LetterLine) -> impl IntoView {
+    let i18n = use_i18n();
+    let href = format!("/post/letter/{}", letter.id);
+    let attachments = letter.attachments;
+    view! {
+        <li class="letter" class:unread=letter.unread>
+            <a href=href>
+                <span class="letter-title">
+                    {letter
+                        .unread
+                        .then(|| view! { <span class="tag">{t!(i18n, post.unread)}</span> " " })}
+                    {letter
+                        .decision
+                        .then(|| view! { <span class="tag tag-warning">{t!(i18n, post.decision)}</span> " " })}
+                    {letter.title}
+                    {letter
+                        .locked
+                        .then(|| view! { " " <span class="muted">"(" {t!(i18n, post.locked)} ")"</span> })}
+                </span>
+            </a>
+            <span class="letter-meta">
+                {letter.sender} " · " <time datetime=letter.at.iso>{letter.at.display}</time>
+                {(attachments > 0)
+                    .then(|| {
+                        view! { " · " {t!(i18n, post.attachments_count, count = move || attachments)} }
+                    })}
+            </span>
+        </li>
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A letter
+
+#[component]
+pub fn LetterPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let data = Resource::new_blocking(
+        move || (id(), i18n.get_locale_untracked().as_str().to_owned()),
+        |(id, lang)| letter(id, lang),
+    );
+    let _ = use_current_user();
+    view! {
+        <Title text=t_string!(i18n, post.letter_title) />
+        <article class="prose wide post">
+            <p><A href="/post" exact=true>{t!(i18n, post.back)}</A></p>
+            <Suspense>
+                {move || {
+                    data.get()
+                        .map(|result| match result {
+                            Ok(Some(data)) => view! { <LetterBody data /> }.into_any(),
+                            Ok(None) => {
+                                view! {
+                                    <h1>{t!(i18n, post.not_found_title)}</h1>
+                                    <p>{t!(i18n, post.not_found_text)}</p>
+                                }
+                                    .into_any()
+                            }
+                            Err(error) => refusal(i18n, error, format!("/post/letter/{}", id())),
+                        })
+                }}
+            </Suspense>
+        </article>
+    }
+}
+
+#[component]
+fn LetterBody(data: LetterData) -> impl IntoView {
+    let i18n = use_i18n();
+    match data {
+        LetterData::NeedsStepUp { line, provider } => {
+            let here = format!("/post/letter/{}", line.id);
+            view! {
+                <h1>{line.title}</h1>
+                <p class="muted">{line.sender} " · " <time datetime=line.at.iso>{line.at.display}</time></p>
+                <div class="notice">
+                    <h2>{t!(i18n, login.step_up_title)}</h2>
+                    <p>{t!(i18n, post.step_up_text)}</p>
+                    <a class="button" href=step_up_href(&provider, &here) rel="external">
+                        {t!(i18n, login.step_up_button)}
+                    </a>
+                </div>
+            }
+            .into_any()
+        }
+        LetterData::Open {
+            line,
+            body_html,
+            attachments,
+            folder,
+            trashed,
+            folders,
+            outcome,
+        } => {
+            let base = format!("/post/letter/{}", line.id);
+            let move_error = outcome.and_then(|o| o.errors.into_iter().next());
+            view! {
+                <h1>{line.title}</h1>
+                <p class="muted">
+                    {line.sender} " · " <time datetime=line.at.iso>{line.at.display}</time>
+                    {line.decision.then(|| view! { " " <span class="tag tag-warning">{t!(i18n, post.decision)}</span> })}
+                </p>
+                <div class="letter-body" inner_html=body_html></div>
+                {(!attachments.is_empty())
+                    .then(|| {
+                        let base = base.clone();
+                        view! {
+                            <section aria-labelledby="attachments-title" class="contact-section">
+                                <h2 id="attachments-title">{t!(i18n, post.attachments)}</h2>
+                                <ul class="attachments">
+                                    {attachments
+                                        .into_iter()
+                                        .map(|a| {
+                                            let open = format!("{base}/attachment/{}", a.position);
+                                            let download = format!("{open}?download=1");
+                                            view! {
+                                                <li>
+                                                    <a href=open rel="external">{a.filename.clone()}</a>
+                                                    " (" {t!(i18n, post.pdf)} ", " {a.size} ") · "
+                                                    <a href=download rel="external">
+                                                        {t!(i18n, post.download)}
+                                                        <span class="sr-only">" " {a.filename}</span>
+                                                    </a>
+                                                </li>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </ul>
+                            </section>
+                        }
+                    })}
+                <section aria-labelledby="actions-title" class="contact-section">
+                    <h2 id="actions-title">{t!(i18n, post.actions)}</h2>
+                    {move_error.map(|_| view! { <p class="field-error" role="alert">{t!(i18n, post.action_failed)}</p> })}
+                    {if trashed {
+                        view! {
+                            <form method="post" action=format!("{base}/restore")>
+                                <button type="submit" class="button">{t!(i18n, post.restore)}</button>
+                            </form>
+                        }
+                            .into_any()
+                    } else {
+                        view! {
+                            <form method="post" action=format!("{base}/move") class="move-form">
+                                <label for="to">{t!(i18n, post.move_to)}</label>
+                                <div class="actions">
+                                    <select id="to" name="to">
+                                        {[("inbox".to_owned(), t_string!(i18n, post.inbox).to_owned()), ("archive".to_owned(), t_string!(i18n, post.archive).to_owned())]
+                                            .into_iter()
+                                            .chain(folders)
+                                            .map(|(code, name)| {
+                                                let selected = code == folder;
+                                                view! { <option value=code selected=selected>{name}</option> }
+                                            })
+                                            .collect_view()}
+                                    </select>
+                                    <button type="submit" class="button button-secondary">{t!(i18n, post.move_button)}</button>
+                                </div>
+                            </form>
+                            <div class="actions">
+                                <form method="post" action=format!("{base}/unread")>
+                                    <button type="submit" class="button button-secondary">{t!(i18n, post.mark_unread)}</button>
+                                </form>
+                                <form method="post" action=format!("{base}/trash")>
+                                    <button type="submit" class="button button-secondary">{t!(i18n, post.delete)}</button>
+                                </form>
+                            </div>
+                        }
+                            .into_any()
+                    }}
+                </section>
+            }
+            .into_any()
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Own folders
+
+#[component]
+pub fn FoldersPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let data = Resource::new_blocking(
+        move || i18n.get_locale_untracked().as_str().to_owned(),
+        |lang| mailbox(Some("inbox".to_owned()), None, None, lang),
+    );
+    let outcome = Resource::new_blocking(|| (), |_| folder_outcome());
+    let _ = use_current_user();
+    view! {
+        <Title text=t_string!(i18n, post.folders_title) />
+        <article class="prose post">
+            <p><A href="/post" exact=true>{t!(i18n, post.back)}</A></p>
+            <h1>{t!(i18n, post.folders_title)}</h1>
+            <Suspense>
+                {move || {
+                    let outcome = outcome.get().and_then(Result::ok).flatten();
+                    data.get()
+                        .map(|result| match result {
+                            Ok(data) => view! { <Folders folders=data.folders outcome /> }.into_any(),
+                            Err(error) => refusal(i18n, error, "/post/folders".to_owned()),
+                        })
+                }}
+            </Suspense>
+        </article>
+    }
+}
+
+/// The refused folder form being shown again, if any.
+#[server]
+pub async fn folder_outcome() -> Result<Option<FormOutcome>, AppError> {
+    Ok(use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<FormOutcome>().cloned()))
+}
+
+fn folder_error(i18n: I18nContext<Locale>, code: &str) -> &'static str {
+    match code {
+        "post.folder_name_taken" => t_string!(i18n, post.folder_name_taken),
+        "post.folder_not_empty" => t_string!(i18n, post.folder_not_empty),
+        "post.too_many_folders" => t_string!(i18n, post.too_many_folders),
+        _ => t_string!(i18n, post.folder_name_invalid),
+    }
+}
+
+#[component]
+fn Folders(folders: Vec<(String, String)>, outcome: Option<FormOutcome>) -> impl IntoView {
+    let i18n = use_i18n();
+    let error = outcome.as_ref().and_then(|o| o.errors.first().cloned());
+    let typed = outcome
+        .as_ref()
+        .and_then(|o| o.values.first().map(|(_, v)| v.clone()));
+    view! {
+        {error
+            .clone()
+            .map(|e| {
+                view! {
+                    <div class="error-summary" role="alert" tabindex="-1">
+                        <p>{move || folder_error(i18n, &e.code)}</p>
+                    </div>
+                }
+            })}
+        {if folders.is_empty() {
+            view! { <p>{t!(i18n, post.no_folders)}</p> }.into_any()
+        } else {
+            view! {
+                <ul class="folder-list">
+                    {folders
+                        .into_iter()
+                        .map(|(id, name)| {
+                            let label_id = format!("rename-{id}");
+                            view! {
+                                <li>
+                                    <form method="post" action=format!("/post/folders/{id}/rename") class="actions">
+                                        <label for=label_id.clone() class="sr-only">{t!(i18n, post.rename_label)} " " {name.clone()}</label>
+                                        <input type="text" id=label_id name="name" value=name.clone() maxlength="60" />
+                                        <button type="submit" class="button button-secondary">{t!(i18n, post.rename)}</button>
+                                    </form>
+                                    <form method="post" action=format!("/post/folders/{id}/delete")>
+                                        <button type="submit" class="button button-secondary">
+                                            {t!(i18n, post.delete_folder)} <span class="sr-only">" " {name}</span>
+                                        </button>
+                                    </form>
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+            }
+                .into_any()
+        }}
+        <form method="post" action="/post/folders">
+            <div class="field" class:field-invalid=error.is_some()>
+                <label for="name">{t!(i18n, post.new_folder)}</label>
+                <input type="text" id="name" name="name" maxlength="60" value=typed aria-invalid=error.is_some().then_some("true") />
+            </div>
+            <button type="submit" class="button">{t!(i18n, post.create_folder)}</button>
+        </form>
+    }
+}

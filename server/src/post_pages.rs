@@ -1,0 +1,429 @@
+//! The mailbox's forms and attachments (`app/src/routes/post.rs` shows the pages).
+//!
+//! - `GET /post/letter/{id}/attachment/{n}`: the PDF, only to its recipient (another person's
+//!   letter is the same 404 as one that does not exist), with `Content-Disposition`,
+//!   `nosniff`, `no-store` and a sandboxing CSP, so nothing in it can script this origin.
+//! - `POST /post/letter/{id}/{unread|move|trash|restore}` and the folder forms: a redirect when
+//!   done, or the page again with the error (as the contact forms do, see `contact.rs`).
+
+use axum::{
+    body::Body,
+    extract::{Path, Query, Request, State},
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Extension, Router,
+};
+use borgerportal::{
+    access::{Access, ManagePost, Policy, ReadPost, ReadSensitivePost},
+    post::{FolderId, FolderRef, LetterId, PostError},
+    storage::PostBox,
+};
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use crate::contact::{bad_request, posted_form, see_other, PageRenderer};
+use crate::error_page::{render_message_page, MessagePage};
+use crate::language::request_language;
+use crate::AppState;
+use app::routes::contact::FormOutcome;
+
+pub fn routes(pages: PageRenderer) -> Router<AppState> {
+    Router::new()
+        .route("/post/letter/{id}/attachment/{position}", get(attachment))
+        .route("/post/letter/{id}/unread", post(mark_unread))
+        .route("/post/letter/{id}/move", post(move_letter))
+        .route("/post/letter/{id}/trash", post(trash))
+        .route("/post/letter/{id}/restore", post(restore))
+        .route("/post/folders", post(create_folder))
+        .route("/post/folders/{id}/rename", post(rename_folder))
+        .route("/post/folders/{id}/delete", post(delete_folder))
+        .layer(Extension(pages))
+}
+
+fn not_found(state: &AppState, headers: &axum::http::HeaderMap) -> Response {
+    render_message_page(
+        StatusCode::NOT_FOUND,
+        MessagePage::NotFound,
+        request_language(headers),
+        None,
+        &state.assets.stylesheet,
+    )
+}
+
+fn unavailable(state: &AppState, headers: &axum::http::HeaderMap, error: &PostError) -> Response {
+    tracing::error!(%error, "a mailbox request failed");
+    render_message_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        MessagePage::InternalError,
+        request_language(headers),
+        headers.get("x-request-id").and_then(|v| v.to_str().ok()),
+        &state.assets.stylesheet,
+    )
+}
+
+#[derive(Deserialize)]
+struct AttachmentQuery {
+    #[serde(default)]
+    download: Option<String>,
+}
+
+async fn attachment(
+    State(state): State<AppState>,
+    Path((id, position)): Path<(String, u32)>,
+    Query(query): Query<AttachmentQuery>,
+    request: Request,
+) -> Response {
+    let headers = request.headers().clone();
+    let here = format!("/post/letter/{id}");
+    let Some(ctx) = request
+        .extensions()
+        .get::<app::auth::SessionContext>()
+        .cloned()
+    else {
+        return see_other(&app::auth::login_href(&here, None));
+    };
+    let actor = ctx.session.actor();
+    let Ok(read) = Policy::authorize::<ReadPost>(&actor, ctx.session.person) else {
+        return not_found(&state, &headers);
+    };
+    let sensitive = Policy::authorize::<ReadSensitivePost>(&actor, ctx.session.person).ok();
+    let Ok(letter) = id.parse::<LetterId>() else {
+        return not_found(&state, &headers);
+    };
+    let found = state
+        .db
+        .read_attachment(
+            &read,
+            sensitive.as_ref(),
+            letter,
+            position,
+            OffsetDateTime::now_utc(),
+        )
+        .await;
+    let attachment = match found {
+        Ok(attachment) => attachment,
+        Err(PostError::NotFound) => return not_found(&state, &headers),
+        Err(PostError::NeedsStepUp) => {
+            return see_other(&app::auth::step_up_href(&ctx.session.provider, &here))
+        }
+        Err(error) => return unavailable(&state, &headers, &error),
+    };
+    let disposition = if query.download.is_some() {
+        "attachment"
+    } else {
+        "inline"
+    };
+    (
+        StatusCode::OK,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/pdf"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                content_disposition(disposition, &attachment.info.filename),
+            ),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-store"),
+            ),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "sandbox; default-src 'none'; object-src 'none'; frame-ancestors 'none'",
+                ),
+            ),
+        ],
+        Body::from(attachment.content),
+    )
+        .into_response()
+}
+
+/// `inline; filename="brev.pdf"; filename*=UTF-8''br%C3%A6v.pdf`: an ASCII fallback without
+/// quotes or control characters, and the real name percent-encoded (RFC 6266).
+fn content_disposition(disposition: &str, filename: &str) -> HeaderValue {
+    let ascii: String = filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ' ') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut encoded = String::new();
+    for byte in filename.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'-' | b'_') {
+            encoded.push(byte as char);
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    HeaderValue::from_str(&format!(
+        "{disposition}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forms
+
+/// The manage proof for the session, with the form; or the response (log in, step up...).
+async fn manage<F: for<'de> Deserialize<'de>>(
+    state: &AppState,
+    request: Request,
+    return_to: &str,
+) -> Result<(axum::http::request::Parts, Access<ManagePost>, F), Response> {
+    posted_form::<ManagePost, F>(state, request, return_to).await
+}
+
+#[derive(Deserialize)]
+struct NoFields {}
+
+/// The letter id from the path; a malformed one is the same 404 as an unknown one.
+fn letter_id(id: &str) -> Option<LetterId> {
+    id.parse().ok()
+}
+
+async fn letter_action(
+    state: AppState,
+    id: String,
+    request: Request,
+    act: impl AsyncFnOnce(&AppState, &Access<ManagePost>, LetterId) -> Result<(), PostError>,
+    done: &str,
+) -> Response {
+    let here = format!("/post/letter/{id}");
+    let (parts, manage, _): (_, _, NoFields) = match manage(&state, request, &here).await {
+        Ok(posted) => posted,
+        Err(response) => return response,
+    };
+    let Some(letter) = letter_id(&id) else {
+        return not_found(&state, &parts.headers);
+    };
+    match act(&state, &manage, letter).await {
+        Ok(()) => see_other(done),
+        Err(PostError::NotFound) => not_found(&state, &parts.headers),
+        Err(error) => unavailable(&state, &parts.headers, &error),
+    }
+}
+
+async fn mark_unread(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    letter_action(
+        state,
+        id,
+        request,
+        async |state, manage, letter| {
+            state
+                .db
+                .mark_unread(manage, letter, OffsetDateTime::now_utc())
+                .await
+        },
+        "/post",
+    )
+    .await
+}
+
+async fn trash(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    letter_action(
+        state,
+        id,
+        request,
+        async |state, manage, letter| {
+            state
+                .db
+                .trash_letter(manage, letter, OffsetDateTime::now_utc())
+                .await
+        },
+        "/post",
+    )
+    .await
+}
+
+async fn restore(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    let done = format!("/post/letter/{id}");
+    letter_action(
+        state,
+        id,
+        request,
+        async |state, manage, letter| {
+            state
+                .db
+                .restore_letter(manage, letter, OffsetDateTime::now_utc())
+                .await
+        },
+        &done,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct MoveForm {
+    #[serde(default)]
+    to: String,
+}
+
+async fn move_letter(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    let here = format!("/post/letter/{id}");
+    let (parts, manage, form): (_, _, MoveForm) = match manage(&state, request, &here).await {
+        Ok(posted) => posted,
+        Err(response) => return response,
+    };
+    let (Some(letter), Some(to)) = (letter_id(&id), FolderRef::from_code(&form.to)) else {
+        return bad_request(&state, &parts);
+    };
+    let view = match &to {
+        FolderRef::Inbox => "inbox".to_owned(),
+        FolderRef::Archive => "archive".to_owned(),
+        FolderRef::Own(folder) => folder.to_string(),
+    };
+    match state
+        .db
+        .move_letter(&manage, letter, to, OffsetDateTime::now_utc())
+        .await
+    {
+        Ok(()) => see_other(&format!("/post?view={view}")),
+        Err(PostError::NotFound) => not_found(&state, &parts.headers),
+        Err(error) => unavailable(&state, &parts.headers, &error),
+    }
+}
+
+#[derive(Deserialize)]
+struct FolderForm {
+    #[serde(default)]
+    name: String,
+}
+
+/// A refusal the person can act on, shown on the folders page again.
+fn folder_refusal(error: &PostError) -> bool {
+    matches!(
+        error,
+        PostError::FolderNameInvalid
+            | PostError::FolderNameTaken
+            | PostError::FolderNotEmpty
+            | PostError::TooManyFolders
+    )
+}
+
+async fn create_folder(
+    State(state): State<AppState>,
+    Extension(pages): Extension<PageRenderer>,
+    request: Request,
+) -> Response {
+    let (parts, manage, form): (_, _, FolderForm) =
+        match manage(&state, request, "/post/folders").await {
+            Ok(posted) => posted,
+            Err(response) => return response,
+        };
+    match state
+        .db
+        .create_folder(&manage, &form.name, OffsetDateTime::now_utc())
+        .await
+    {
+        Ok(_) => see_other("/post/folders"),
+        Err(error) if folder_refusal(&error) => {
+            let outcome = FormOutcome::error("name", error.code(), None, Some(&form.name));
+            pages.again(parts, outcome).await
+        }
+        Err(error) => unavailable(&state, &parts.headers, &error),
+    }
+}
+
+async fn rename_folder(
+    State(state): State<AppState>,
+    Extension(pages): Extension<PageRenderer>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    let (parts, manage, form): (_, _, FolderForm) =
+        match manage(&state, request, "/post/folders").await {
+            Ok(posted) => posted,
+            Err(response) => return response,
+        };
+    let Ok(folder) = id.parse::<FolderId>() else {
+        return not_found(&state, &parts.headers);
+    };
+    match state.db.rename_folder(&manage, folder, &form.name).await {
+        Ok(_) => see_other("/post/folders"),
+        Err(error) if folder_refusal(&error) => {
+            let outcome = FormOutcome::error("name", error.code(), None, None);
+            pages.at(parts, "/post/folders", outcome).await
+        }
+        Err(PostError::NotFound) => not_found(&state, &parts.headers),
+        Err(error) => unavailable(&state, &parts.headers, &error),
+    }
+}
+
+async fn delete_folder(
+    State(state): State<AppState>,
+    Extension(pages): Extension<PageRenderer>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    let (parts, manage, _): (_, _, NoFields) = match manage(&state, request, "/post/folders").await
+    {
+        Ok(posted) => posted,
+        Err(response) => return response,
+    };
+    let Ok(folder) = id.parse::<FolderId>() else {
+        return not_found(&state, &parts.headers);
+    };
+    match state.db.delete_folder(&manage, folder).await {
+        Ok(()) => see_other("/post/folders"),
+        Err(error) if folder_refusal(&error) => {
+            let outcome = FormOutcome::error("name", error.code(), None, None);
+            pages.at(parts, "/post/folders", outcome).await
+        }
+        Err(PostError::NotFound) => not_found(&state, &parts.headers),
+        Err(error) => unavailable(&state, &parts.headers, &error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_cannot_break_out_of_the_header() {
+        let value = content_disposition("inline", "brev \"x\";\r\nSet-Cookie: a=b.pdf");
+        let text = value.to_str().unwrap_or_default();
+        assert!(
+            text.starts_with("inline; filename=\"brev _x___Set-Cookie_ a_b.pdf\""),
+            "{text}"
+        );
+        assert!(!text.contains('\n') && !text.contains('\r'));
+        let value = content_disposition("attachment", "vedtak æøå.pdf");
+        assert_eq!(
+            value.to_str().unwrap_or_default(),
+            "attachment; filename=\"vedtak ___.pdf\"; filename*=UTF-8''vedtak%20%C3%A6%C3%B8%C3%A5.pdf"
+        );
+    }
+
+    #[test]
+    fn only_ids_parse_as_letters() {
+        assert!(letter_id("not-an-id").is_none());
+        assert!(letter_id("01a20d94-24b2-7177-8cfd-10441c44ec5e").is_some());
+    }
+}

@@ -1,0 +1,313 @@
+//! The mailbox pages end to end, in-process: a real server, the demo letters, and a client that
+//! plays a browser. Reading, attachments and their headers, the step-up for a `high` letter,
+//! another citizen's letter, and the forms (move, unread, trash, restore, folders, search).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+use common::*;
+
+use reqwest::{header, StatusCode};
+
+const TORBJORN: &str = "torbjørn";
+
+async fn post(server: &TestServer, browser: &Browser, path: &str, form: &[(&str, &str)]) -> Reply {
+    let form: Vec<(String, String)> = form
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    browser
+        .post(
+            &server.url(path),
+            &form,
+            &[
+                ("origin", server.base.as_str()),
+                ("sec-fetch-site", "same-origin"),
+            ],
+        )
+        .await
+}
+
+/// A server with the demo persons and their letters, and Ingrid logged in at `loa`.
+async fn with_letters(loa: &str) -> (TestServer, Browser) {
+    let server = start().await;
+    borgerportal::seed_demo_data(&server.db).await.unwrap();
+    let added = borgerportal::seed_demo_post(&server.db, time::OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    assert!(added > 0);
+    let browser = Browser::new();
+    server.login(&browser, INGRID, loa).await;
+    (server, browser)
+}
+
+/// The letter ids linked from a mailbox page, in page order, with the line's text.
+fn letters(html: &str) -> Vec<(String, String)> {
+    html.split("<a href=\"/post/letter/")
+        .skip(1)
+        .map(|rest| {
+            let (id, rest) = rest.split_once('"').unwrap();
+            let line = rest.split("</li>").next().unwrap().to_owned();
+            (id.to_owned(), line)
+        })
+        .filter(|(id, _)| !id.contains('/'))
+        .collect()
+}
+
+fn letter_with(html: &str, words: &str) -> String {
+    letters(html)
+        .into_iter()
+        .find(|(_, line)| line.contains(words))
+        .unwrap_or_else(|| panic!("a letter with {words:?} in {html}"))
+        .0
+}
+
+#[tokio::test]
+async fn the_inbox_lists_letters_newest_first_with_unread_marked_in_words() {
+    let (server, browser) = with_letters("substantial").await;
+    let inbox = server.page(&browser, "/post").await;
+    let lines = letters(&inbox);
+    assert_eq!(lines.len(), 4, "{inbox}");
+    assert!(
+        lines.iter().all(|(_, line)| line.contains("Ulest")),
+        "{lines:?}"
+    );
+    // Newest first: the NAV letter (3 days old) before the tax letter (12 days).
+    let nav = lines
+        .iter()
+        .position(|(_, l)| l.contains("Brev fra NAV"))
+        .unwrap();
+    let tax = lines
+        .iter()
+        .position(|(_, l)| l.contains("Skattemeldingen"))
+        .unwrap();
+    assert!(nav < tax);
+    // At `substantial`, the `high` letter shows only its non-sensitive title.
+    assert!(!inbox.contains("dagpenger"), "{inbox}");
+    // The header counts the unread letters.
+    assert!(
+        inbox.replace("<!>", "").contains("Post (4 uleste)"),
+        "{inbox}"
+    );
+}
+
+#[tokio::test]
+async fn opening_a_letter_marks_it_read_and_serves_its_pdf_safely() {
+    let (server, browser) = with_letters("substantial").await;
+    let inbox = server.page(&browser, "/post").await;
+    let id = letter_with(&inbox, "Skattemeldingen");
+    let page = server.page(&browser, &format!("/post/letter/{id}")).await;
+    assert!(page.contains("<strong>30. april</strong>"), "{page}");
+    assert!(page.contains("skattemelding-2024.pdf"));
+    let inbox = server.page(&browser, "/post").await;
+    let line = letters(&inbox)
+        .into_iter()
+        .find(|(i, _)| *i == id)
+        .unwrap()
+        .1;
+    assert!(!line.contains("Ulest"), "{line}");
+    assert!(inbox.replace("<!>", "").contains("Post (3 uleste)"));
+
+    let pdf = server
+        .get(&browser, &format!("/post/letter/{id}/attachment/0"))
+        .await;
+    assert_eq!(pdf.status(), StatusCode::OK);
+    let h = pdf.headers();
+    assert_eq!(h[header::CONTENT_TYPE], "application/pdf");
+    assert!(h[header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .starts_with("inline; filename=\"skattemelding-2024.pdf\""));
+    assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    let csp = h[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(csp.starts_with("sandbox"), "{csp}");
+    assert!(pdf.body.starts_with("%PDF-"));
+    let download = server
+        .get(
+            &browser,
+            &format!("/post/letter/{id}/attachment/0?download=1"),
+        )
+        .await;
+    assert!(download.headers()[header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment;"));
+    let missing = server
+        .get(&browser, &format!("/post/letter/{id}/attachment/7"))
+        .await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_high_letter_asks_for_a_step_up_and_shows_nothing_else() {
+    let (server, browser) = with_letters("substantial").await;
+    let inbox = server.page(&browser, "/post").await;
+    let id = letter_with(&inbox, "Brev fra NAV");
+    let page = server.page(&browser, &format!("/post/letter/{id}")).await;
+    assert!(page.contains("Brev fra NAV"));
+    assert!(!page.contains("dagpenger"), "{page}");
+    assert!(
+        page.contains(&format!(
+            "/auth/login/testid-no?loa=high&amp;return_to=/post/letter/{id}"
+        )),
+        "{page}"
+    );
+    let pdf = server
+        .get(&browser, &format!("/post/letter/{id}/attachment/0"))
+        .await;
+    assert_eq!(pdf.status(), StatusCode::SEE_OTHER);
+    assert!(location(&pdf).starts_with("/auth/login/testid-no?loa=high"));
+
+    // At `high` the letter opens.
+    let high = Browser::new();
+    server.login(&high, INGRID, "high").await;
+    let page = server.page(&high, &format!("/post/letter/{id}")).await;
+    assert!(page.contains("Vedtak om dagpenger"), "{page}");
+    assert!(page.contains("innvilget dagpenger"));
+}
+
+#[tokio::test]
+async fn another_citizen_gets_the_same_not_found_as_for_no_letter() {
+    let (server, browser) = with_letters("substantial").await;
+    let id = letter_with(&server.page(&browser, "/post").await, "Skattemeldingen");
+    let torbjorn = Browser::new();
+    server.login(&torbjorn, TORBJORN, "high").await;
+    let theirs = server.page(&torbjorn, &format!("/post/letter/{id}")).await;
+    let none = server
+        .page(
+            &torbjorn,
+            "/post/letter/01a20d94-24b2-7177-8cfd-10441c44ec5e",
+        )
+        .await;
+    assert!(theirs.contains("Vi fant ikke brevet"));
+    assert!(!theirs.contains("Skattemeldingen"));
+    assert!(none.contains("Vi fant ikke brevet"));
+    let theirs = server
+        .get(&torbjorn, &format!("/post/letter/{id}/attachment/0"))
+        .await;
+    let none = server
+        .get(
+            &torbjorn,
+            "/post/letter/01a20d94-24b2-7177-8cfd-10441c44ec5e/attachment/0",
+        )
+        .await;
+    assert_eq!(theirs.status(), StatusCode::NOT_FOUND);
+    assert_eq!(none.status(), theirs.status());
+    // Changing it is refused the same way.
+    let moved = post(&server, &torbjorn, &format!("/post/letter/{id}/trash"), &[]).await;
+    assert_eq!(moved.status(), StatusCode::NOT_FOUND);
+    let mine = server.page(&browser, "/post").await;
+    assert!(
+        letters(&mine).iter().any(|(i, _)| *i == id),
+        "still in Ingrid's inbox"
+    );
+}
+
+#[tokio::test]
+async fn move_mark_unread_delete_restore_folders_and_search() {
+    let (server, browser) = with_letters("substantial").await;
+    let inbox = server.page(&browser, "/post").await;
+    let id = letter_with(&inbox, "Skattemeldingen");
+    server.page(&browser, &format!("/post/letter/{id}")).await;
+
+    let moved = post(
+        &server,
+        &browser,
+        &format!("/post/letter/{id}/move"),
+        &[("to", "archive")],
+    )
+    .await;
+    assert_eq!(location(&moved), "/post?view=archive");
+    let archive = server.page(&browser, "/post?view=archive").await;
+    assert_eq!(letters(&archive).len(), 1);
+    assert!(!letters(&server.page(&browser, "/post").await)
+        .iter()
+        .any(|(i, _)| *i == id));
+
+    let unread = post(&server, &browser, &format!("/post/letter/{id}/unread"), &[]).await;
+    assert_eq!(unread.status(), StatusCode::SEE_OTHER);
+    let archive = server.page(&browser, "/post?view=archive").await;
+    assert!(letters(&archive)[0].1.contains("Ulest"));
+
+    let trashed = post(&server, &browser, &format!("/post/letter/{id}/trash"), &[]).await;
+    assert_eq!(trashed.status(), StatusCode::SEE_OTHER);
+    assert!(letters(&server.page(&browser, "/post?view=archive").await).is_empty());
+    assert_eq!(
+        letters(&server.page(&browser, "/post?view=trash").await).len(),
+        1
+    );
+    let restored = post(
+        &server,
+        &browser,
+        &format!("/post/letter/{id}/restore"),
+        &[],
+    )
+    .await;
+    assert_eq!(location(&restored), format!("/post/letter/{id}"));
+    assert_eq!(
+        letters(&server.page(&browser, "/post?view=archive").await).len(),
+        1
+    );
+
+    // Search by a word of the body, and by the sender.
+    let found = server.page(&browser, "/post?q=eiendomsskatt").await;
+    assert_eq!(letters(&found).len(), 1, "{found}");
+    assert!(found.contains("Søkeresultat"));
+    let found = server.page(&browser, "/post?q=Skatteetaten").await;
+    assert_eq!(letters(&found).len(), 1, "{found}");
+
+    // Folders: create, the same name again is refused and shown, delete.
+    let created = post(&server, &browser, "/post/folders", &[("name", "Skatt")]).await;
+    assert_eq!(location(&created), "/post/folders");
+    let again = post(&server, &browser, "/post/folders", &[("name", "Skatt")]).await;
+    assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        again.body.contains("allerede en mappe med det navnet"),
+        "{}",
+        again.body
+    );
+    let page = server.page(&browser, "/post/folders").await;
+    let folder = page
+        .split("action=\"/post/folders/")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let into = post(
+        &server,
+        &browser,
+        &format!("/post/letter/{id}/move"),
+        &[("to", &folder)],
+    )
+    .await;
+    assert_eq!(location(&into), format!("/post?view={folder}"));
+    let refused = post(
+        &server,
+        &browser,
+        &format!("/post/folders/{folder}/delete"),
+        &[],
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("Mappen er ikke tom"));
+    post(
+        &server,
+        &browser,
+        &format!("/post/letter/{id}/move"),
+        &[("to", "inbox")],
+    )
+    .await;
+    let deleted = post(
+        &server,
+        &browser,
+        &format!("/post/folders/{folder}/delete"),
+        &[],
+    )
+    .await;
+    assert_eq!(location(&deleted), "/post/folders");
+    assert!(server
+        .page(&browser, "/post/folders")
+        .await
+        .contains("ingen egne mapper"));
+}
