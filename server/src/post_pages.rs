@@ -410,7 +410,7 @@ mod tests {
         let value = content_disposition("inline", "brev \"x\";\r\nSet-Cookie: a=b.pdf");
         let text = value.to_str().unwrap_or_default();
         assert!(
-            text.starts_with("inline; filename=\"brev _x___Set-Cookie_ a_b.pdf\""),
+            text.starts_with("inline; filename=\"brev _x____Set-Cookie_ a_b.pdf\""),
             "{text}"
         );
         assert!(!text.contains('\n') && !text.contains('\r'));
