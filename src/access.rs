@@ -524,8 +524,7 @@ impl Policy {
                 agency: agency.clone(),
                 capability: PhantomData,
             }),
-            Actor::Agency { .. } => Err(Denied::NoAuthority),
-            Actor::Citizen { .. } => Err(Denied::NoAuthority),
+            Actor::Agency { .. } | Actor::Citizen { .. } => Err(Denied::NoAuthority),
         }
     }
 }
