@@ -7,7 +7,9 @@
 //! too-large `Content-Length` refused before the body is read), idempotency with ten racing
 //! retries, reserved and unregistered recipients going to print, the effective time, receipt
 //! paging, the print queue (list, attachment, idempotent acknowledgement), the per-agency
-//! capabilities, and the OpenAPI document.
+//! capabilities, the logs, and the OpenAPI document. `measure_small_deliveries` (ignored) is a
+//! rough throughput figure: `cargo test -p server --test post_api measure -- --ignored
+//! --nocapture`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -849,4 +851,54 @@ async fn no_national_id_title_or_content_reaches_the_logs() {
     ] {
         assert!(!log.contains(secret), "{secret} is in the log:\n{log}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a rough measurement, not a test"]
+async fn measure_small_deliveries() {
+    let api = std::sync::Arc::new(start().await);
+    let kari = citizen(&api.db, 1).await;
+    let total = 400;
+    let tasks = 16;
+    // Tokens are signed before the clock starts: signing is the agency's cost.
+    let mut bodies = Vec::new();
+    for n in 0..total {
+        let mut body = letter(&kari.national_id, &format!("bench-{n}"));
+        body["attachments"] = json!([]);
+        bodies.push((api.nav_token(), body.to_string()));
+    }
+    let chunks: Vec<Vec<(String, String)>> = bodies
+        .chunks(total / tasks)
+        .map(<[(String, String)]>::to_vec)
+        .collect();
+    let started = std::time::Instant::now();
+    let handles: Vec<_> = chunks
+        .into_iter()
+        .map(|chunk| {
+            let api = api.clone();
+            tokio::spawn(async move {
+                for (token, body) in chunk {
+                    let status = api
+                        .client
+                        .post(format!("{}{LETTERS}", api.base))
+                        .bearer_auth(token)
+                        .header(header::CONTENT_TYPE, "application/json")
+                        .body(body)
+                        .send()
+                        .await
+                        .unwrap()
+                        .status();
+                    assert_eq!(status, StatusCode::CREATED);
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.await.unwrap();
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "{total} letters in {elapsed:?}: {:.0} letters/s",
+        total as f64 / elapsed.as_secs_f64()
+    );
 }

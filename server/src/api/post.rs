@@ -254,7 +254,7 @@ pub struct PrintAttachment {
     request_body(content = LetterRequest, content_type = "application/json"),
     responses(
         (status = 201, description = "Delivered (or sent to print); `Location` names the letter", body = DeliveryResponse,
-            headers(("Location" = String, description = "/api/v1/letters/{letter_id}"))),
+            headers(("Location" = String, description = "/api/v1/letters/{letter_id}: the letter's identifier (there is no GET on it yet; follow the letter through /api/v1/receipts)"))),
         (status = 200, description = "A retry of an earlier delivery with this message id: its first result; nothing new stored", body = DeliveryResponse),
         (status = 400, description = "The body is not JSON of the documented shape, or an attachment is not base64", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 401, description = "Missing or refused token", body = ProblemDocument, content_type = "application/problem+json"),
