@@ -49,7 +49,60 @@ struct Api {
     client: Client,
     log: LogCapture,
     _log_guard: tracing::subscriber::DefaultGuard,
+    /// Dropped after the server's handles: the PostgreSQL database, if any.
+    _postgres: Option<PostgresScratch>,
     _dir: tempfile::TempDir,
+}
+
+/// A database `bp_api_<random>` on the server of `BORGERPORTAL_TEST_POSTGRES_URL`, dropped
+/// with the test (also when it fails).
+struct PostgresScratch {
+    server_url: String,
+    name: String,
+}
+
+impl PostgresScratch {
+    async fn create(server_url: &str) -> (PostgresScratch, String) {
+        use sqlx::Connection as _;
+        let name = format!("bp_api_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(server_url).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        let (server, _) = server_url.rsplit_once('/').unwrap();
+        let url = format!("{server}/{name}");
+        let scratch = PostgresScratch {
+            server_url: server_url.to_owned(),
+            name,
+        };
+        (scratch, url)
+    }
+}
+
+impl Drop for PostgresScratch {
+    fn drop(&mut self) {
+        let server_url = self.server_url.clone();
+        let name = self.name.clone();
+        let _ = std::thread::spawn(move || {
+            use sqlx::Connection as _;
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async {
+                if let Ok(mut admin) = sqlx::PgConnection::connect(&server_url).await {
+                    let drop_sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                    let _ = sqlx::query(&drop_sql).execute(&mut admin).await;
+                    let _ = admin.close().await;
+                }
+            });
+        })
+        .join();
+    }
 }
 
 /// The portal's log lines of one test (everything down to TRACE). `#[tokio::test]` runs the
@@ -62,6 +115,11 @@ struct Reply {
 }
 
 async fn start() -> Api {
+    start_on(None).await
+}
+
+/// A server on SQLite, or on a fresh PostgreSQL database on the server at `postgres`.
+async fn start_on(postgres: Option<&str>) -> Api {
     let log = LogCapture::default();
     let log_guard = log.install();
     let dir = tempfile::tempdir().unwrap();
@@ -92,12 +150,17 @@ capabilities = ["print"]
         data = dir.path().join("data").display(),
     ))
     .unwrap();
-    let db = Database::connect(&format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("t.db").display()
-    ))
-    .await
-    .unwrap();
+    let (scratch, url) = match postgres {
+        Some(server) => {
+            let (scratch, url) = PostgresScratch::create(server).await;
+            (Some(scratch), url)
+        }
+        None => (
+            None,
+            format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display()),
+        ),
+    };
+    let db = Database::connect(&url).await.unwrap();
     db.migrate().await.unwrap();
     let state = AppState::new(&config, Site::load(&site_root).unwrap(), db.clone()).unwrap();
     let app = with_http_stack(routes(&state), state);
@@ -119,6 +182,7 @@ capabilities = ["print"]
         client: Client::new(),
         log,
         _log_guard: log_guard,
+        _postgres: scratch,
         _dir: dir,
     }
 }
@@ -347,9 +411,18 @@ async fn a_letter_is_delivered_committed_and_its_retry_returns_the_first_result(
     assert_eq!(receipts[0]["letter_id"], id);
 }
 
+/// On SQLite, and on PostgreSQL too when `BORGERPORTAL_TEST_POSTGRES_URL` is set (the storage
+/// suite covers both backends in depth; this checks the racing HTTP path end to end).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ten_racing_retries_store_one_letter() {
-    let api = std::sync::Arc::new(start().await);
+    ten_racing_retries_on(None).await;
+    if let Ok(server) = std::env::var("BORGERPORTAL_TEST_POSTGRES_URL") {
+        ten_racing_retries_on(Some(&server)).await;
+    }
+}
+
+async fn ten_racing_retries_on(postgres: Option<&str>) {
+    let api = std::sync::Arc::new(start_on(postgres).await);
     let kari = citizen(&api.db, 1).await;
     let body = letter(&kari.national_id, "race-1");
     let tasks: Vec<_> = (0..10)
