@@ -41,9 +41,9 @@ pub mod session;
 pub mod storage;
 
 pub use access::{
-    Access, Actor, AgencyAccess, AgencyCapability, Basis, Capability, DeliverPost, Denied, Loa,
-    LookupContact, ManageContact, ManagePost, Policy, PrintPost, ReadContact, ReadOwnActivity,
-    ReadPost, ReadSensitivePost,
+    Access, Actor, AgencyAccess, AgencyCapability, AgencyGrants, Basis, Capability, DeliverPost,
+    Denied, Loa, LookupContact, ManageContact, ManagePost, Policy, PrintPost, ReadContact,
+    ReadOwnActivity, ReadPost, ReadSensitivePost,
 };
 pub use agency::{AgencyId, ContactLookup, InvalidAgencyId, MAX_LOOKUP_BATCH};
 pub use audit::{AuditCursor, AuditEvent, AuditKind, AuditPage, EventFilter, NewAuditEvent};

@@ -28,7 +28,8 @@ use borgerportal::{
     ReadSensitivePost, Receipt, ReceiptCursor, ReceiptKind, MAX_ATTACHMENT_BYTES,
 };
 use borgerportal::{
-    AgencyAccess, AgencyId, AgencyTokenStore, ContactLookup, LookupContact, MAX_LOOKUP_BATCH,
+    AgencyAccess, AgencyGrants, AgencyId, AgencyTokenStore, ContactLookup, LookupContact,
+    MAX_LOOKUP_BATCH,
 };
 use secrecy::{ExposeSecret as _, SecretString};
 use sha2::{Digest as _, Sha256};
@@ -2908,6 +2909,7 @@ fn database_url_swaps_only_the_database() {
 fn agency_lookup(agency: &str) -> AgencyAccess<LookupContact> {
     let actor = Actor::Agency {
         agency: AgencyId::parse(agency).unwrap(),
+        grants: AgencyGrants::LOOKUP_CONTACT,
     };
     Policy::authorize_agency::<LookupContact>(&actor).unwrap()
 }
@@ -3102,6 +3104,7 @@ async fn agency_token_is_accepted_once(t: &TestDb) {
 fn deliver_access(agency: &str) -> AgencyAccess<DeliverPost> {
     let actor = Actor::Agency {
         agency: AgencyId::parse(agency).unwrap(),
+        grants: AgencyGrants::DELIVER_POST,
     };
     Policy::authorize_agency::<DeliverPost>(&actor).unwrap()
 }
@@ -3109,6 +3112,7 @@ fn deliver_access(agency: &str) -> AgencyAccess<DeliverPost> {
 fn print_access() -> AgencyAccess<PrintPost> {
     let actor = Actor::Agency {
         agency: AgencyId::parse("print-provider").unwrap(),
+        grants: AgencyGrants::PRINT,
     };
     Policy::authorize_agency::<PrintPost>(&actor).unwrap()
 }

@@ -299,6 +299,45 @@ pub struct AgencyConfig {
     /// `borgerportal api-token` can sign tokens for local calls.
     #[serde(default)]
     pub generate_key_pair: bool,
+    /// What it may do through the API: `lookup_contact`, `deliver_post`, `print` (the print
+    /// provider's queue). Default: the first two, as for any public agency.
+    #[serde(default = "default_capabilities")]
+    pub capabilities: Vec<AgencyCapabilityName>,
+}
+
+/// A capability an agency entry may be granted (see [`borgerportal::AgencyGrants`]).
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AgencyCapabilityName {
+    /// The contact and reservation look-up.
+    LookupContact,
+    /// Delivering digital post and polling its receipts.
+    DeliverPost,
+    /// The print provider's queue.
+    Print,
+}
+
+impl AgencyConfig {
+    /// The grants its `capabilities` name, for the access policy.
+    pub fn grants(&self) -> borgerportal::AgencyGrants {
+        use borgerportal::AgencyGrants;
+        self.capabilities
+            .iter()
+            .fold(AgencyGrants::NONE, |grants, name| {
+                grants.with(match name {
+                    AgencyCapabilityName::LookupContact => AgencyGrants::LOOKUP_CONTACT,
+                    AgencyCapabilityName::DeliverPost => AgencyGrants::DELIVER_POST,
+                    AgencyCapabilityName::Print => AgencyGrants::PRINT,
+                })
+            })
+    }
+}
+
+fn default_capabilities() -> Vec<AgencyCapabilityName> {
+    vec![
+        AgencyCapabilityName::LookupContact,
+        AgencyCapabilityName::DeliverPost,
+    ]
 }
 
 fn enabled_by_default() -> bool {
@@ -795,6 +834,11 @@ mod tests {
         };
         let config = Config::from_toml(&agency("public_key = \"pem\"\n")).unwrap();
         assert!(config.agencies[0].enabled, "enabled unless said otherwise");
+        assert_eq!(
+            config.agencies[0].grants(),
+            borgerportal::AgencyGrants::DEFAULT,
+            "look-up and delivery unless said otherwise"
+        );
         assert_eq!(config.api_audience(), config.public_url);
         assert_eq!(config.contact.staleness_days, 548);
         for bad in [

@@ -8,6 +8,8 @@
 //! audit events, the logs (no national id), and the OpenAPI document.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use base64::{engine::general_purpose, Engine as _};
 use borgerportal::{
     access::{Actor, Loa, Policy, ReadOwnActivity},
@@ -17,11 +19,13 @@ use borgerportal::{
     storage::{AuditLog, ContactRegister, Database, PersonRegister},
     ContactMethod, EmailAddress, ManageContact,
 };
+use common::agency::{es256_pair, LogCapture};
+use common::fake_site;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{header, Client, StatusCode};
 use serde_json::{json, Value};
 use server::{config::Config, routes, with_http_stack, AppState, Site};
-use std::{net::SocketAddr, path::Path, sync::Mutex};
+use std::net::SocketAddr;
 use time::{macros::date, Duration, OffsetDateTime};
 
 const LOOKUP: &str = "/api/v1/contact-info/lookup";
@@ -30,34 +34,6 @@ const RSA_PUBLIC: &str = include_str!("fixtures/test-only-rsa-public.pem");
 
 // ---------------------------------------------------------------------------------------------
 // Keys and tokens
-
-/// An ES256 key pair: (private PKCS#8 PEM, public SPKI PEM).
-fn es256_pair() -> (String, String) {
-    use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
-    let rng = ring::rand::SystemRandom::new();
-    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
-    let pair =
-        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).unwrap();
-    let mut spki = vec![
-        0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08,
-        0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
-    ];
-    spki.extend_from_slice(pair.public_key().as_ref());
-    (pem("PRIVATE KEY", pkcs8.as_ref()), pem("PUBLIC KEY", &spki))
-}
-
-fn pem(label: &str, der: &[u8]) -> String {
-    let body = general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> = body
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect();
-    format!(
-        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-        lines.join("\n")
-    )
-}
 
 fn now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
@@ -111,50 +87,6 @@ struct Api {
     client: Client,
     _log_guard: tracing::subscriber::DefaultGuard,
     _dir: tempfile::TempDir,
-}
-
-/// The portal's log lines of one test (everything down to TRACE). `#[tokio::test]` runs the
-/// server's tasks on the test's thread, so a thread-local subscriber sees exactly this server.
-#[derive(Clone, Default)]
-struct LogCapture(std::sync::Arc<Mutex<Vec<u8>>>);
-
-impl LogCapture {
-    fn install(&self) -> tracing::subscriber::DefaultGuard {
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(self.clone())
-            .with_ansi(false)
-            .with_max_level(tracing::Level::TRACE)
-            .finish();
-        tracing::subscriber::set_default(subscriber)
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl std::io::Write for LogCapture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogCapture {
-    type Writer = LogCapture;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-fn fake_site(root: &Path) {
-    let pkg = root.join("pkg");
-    std::fs::create_dir_all(&pkg).unwrap();
-    std::fs::write(root.join("hash.txt"), "js: aaaa\nwasm: bbbb\ncss: cccc\n").unwrap();
-    std::fs::write(pkg.join("borgerportal.cccc.css"), "body{}").unwrap();
 }
 
 async fn start() -> Api {

@@ -482,7 +482,7 @@ fn audit_event<C: Capability>(
 ) -> AuditEvent {
     let (actor, agency, loa) = match access.actor() {
         Actor::Citizen { person, loa } => (Some(*person), None, Some(*loa)),
-        Actor::Agency { agency } => (None, Some(agency.clone()), None),
+        Actor::Agency { agency, .. } => (None, Some(agency.clone()), None),
     };
     AuditEvent {
         id: Uuid::now_v7(),

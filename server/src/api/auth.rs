@@ -21,7 +21,7 @@ use std::path::Path;
 
 use axum::{extract::FromRequestParts, http::header, http::request::Parts, http::StatusCode};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
-use borgerportal::{Actor, AgencyId, AgencyTokenStore as _};
+use borgerportal::{Actor, AgencyGrants, AgencyId, AgencyTokenStore as _};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
@@ -48,9 +48,12 @@ pub enum AgencyKeyError {
 /// A registered agency, ready to check tokens.
 struct RegisteredAgency {
     id: AgencyId,
+    /// Its name as configured: the sender the citizen sees on its letters.
+    name: String,
     algorithm: Algorithm,
     key: DecodingKey,
     enabled: bool,
+    grants: AgencyGrants,
 }
 
 /// The agencies from configuration, by id, with their keys parsed, and the token rules.
@@ -168,9 +171,17 @@ impl AgencyRegistry {
             .map_err(|_| refuse("invalid-token", "The token's `exp` is out of range."))?;
         Ok(VerifiedToken {
             agency: agency.id.clone(),
+            grants: agency.grants,
             jti: claims.jti,
             expires_at,
         })
+    }
+
+    /// A registered agency's configured name (the sender of its letters).
+    pub fn name(&self, agency: &AgencyId) -> Option<&str> {
+        self.agencies
+            .get(agency.as_str())
+            .map(|registered| registered.name.as_str())
     }
 
     /// How long tokens may live, for the documentation.
@@ -205,9 +216,11 @@ fn load_agency(agency: &AgencyConfig) -> Result<RegisteredAgency, AgencyKeyError
     let id = AgencyId::parse(&agency.id).map_err(|_| bad_key())?;
     Ok(RegisteredAgency {
         id,
+        name: agency.name.clone(),
         algorithm,
         key,
         enabled: agency.enabled,
+        grants: agency.grants(),
     })
 }
 
@@ -296,6 +309,7 @@ fn unverified_agency(token: &str) -> Option<String> {
 
 struct VerifiedToken {
     agency: AgencyId,
+    grants: AgencyGrants,
     jti: String,
     expires_at: time::OffsetDateTime,
 }
@@ -382,6 +396,7 @@ impl FromRequestParts<AppState> for AgencyCaller {
         Ok(AgencyCaller {
             actor: Actor::Agency {
                 agency: verified.agency.clone(),
+                grants: verified.grants,
             },
             agency: verified.agency,
         })

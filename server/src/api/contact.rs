@@ -106,7 +106,8 @@ pub struct MailboxInfo {
 
 /// Look up contact and reservation status.
 ///
-/// Needs an agency token (any registered, enabled agency may look up). Every person found
+/// Needs an agency token with the `lookup_contact` capability (every agency has it unless its
+/// configuration says otherwise). Every person found
 /// gets an audit event naming the agency in their activity log, written before the answer.
 #[utoipa::path(
     post,
@@ -117,7 +118,7 @@ pub struct MailboxInfo {
         (status = 200, description = "One entry per requested id, in order; unknown ids have status `not_registered`", body = LookupResponse),
         (status = 400, description = "The body is not JSON of the documented shape", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 401, description = "Missing, malformed, expired, replayed or wrongly signed token; wrong audience; unknown agency", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 403, description = "The agency's access is switched off", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "The agency's access is switched off, or it may not look up", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 413, description = "More than 1,000 ids, or a body over 64 KiB", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 415, description = "The body is not `application/json`", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 422, description = "No ids, or malformed national ids (listed by index)", body = ProblemDocument, content_type = "application/problem+json"),

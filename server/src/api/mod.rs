@@ -3,13 +3,18 @@
 //! documents ([`problem`]), described by an OpenAPI document generated from this code
 //! ([`openapi`], served at `/api/v1/openapi.json`).
 //!
-//! Endpoints: `POST /api/v1/contact-info/lookup` ([`contact`]). Every path under `/api/`
+//! Endpoints: `POST /api/v1/contact-info/lookup` ([`contact`]); digital post ([`post`]):
+//! `POST /api/v1/letters`, `GET /api/v1/receipts`, and for the print provider
+//! `GET /api/v1/print/letters`, `GET .../{letter_id}/attachments/{position}` and
+//! `POST .../{letter_id}/ack`. What each agency may call is its configured capabilities
+//! (`lookup_contact`, `deliver_post`, `print`), checked by `Policy::authorize_agency`. Every path under `/api/`
 //! answers in JSON, also when there is no such endpoint or the method is wrong, and the
 //! portal's HTML error pages never reach an agency.
 
 pub mod auth;
 pub mod contact;
 pub mod openapi;
+pub mod post;
 pub mod problem;
 
 use axum::{extract::DefaultBodyLimit, routing::get, routing::post, Router};
@@ -49,6 +54,19 @@ pub fn routes() -> Router<AppState> {
             // The handler reads at most `MAX_BODY_BYTES` itself and answers 413 as a problem.
             post(contact::lookup).layer(DefaultBodyLimit::disable()),
         )
+        .route(
+            "/v1/letters",
+            // The handler refuses a large `Content-Length` with 413 before reading, and reads
+            // at most `post::MAX_DELIVERY_BYTES`.
+            post(post::deliver).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/v1/receipts", get(post::receipts))
+        .route("/v1/print/letters", get(post::print_queue))
+        .route(
+            "/v1/print/letters/{letter_id}/attachments/{position}",
+            get(post::print_attachment),
+        )
+        .route("/v1/print/letters/{letter_id}/ack", post(post::acknowledge))
         .route("/v1/openapi.json", get(openapi::document))
         .method_not_allowed_fallback(problem::method_not_allowed)
         .fallback(problem::not_found)

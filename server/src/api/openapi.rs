@@ -6,8 +6,8 @@ use axum::{http::header, response::IntoResponse};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::contact;
 use super::problem::{InvalidId, ProblemDocument};
+use super::{contact, post};
 
 /// The document's root.
 #[derive(OpenApi)]
@@ -20,9 +20,18 @@ a token the agency signs with its registered key (ES256, ES384, RS256, PS256 or 
 `iss` = the agency's id, `aud` = the portal's public URL (or its configured audience), \
 `iat` = now, `exp` at most 5 minutes after `iat`, and a `jti` never used before (one token per call). \
 Errors are RFC 9457 problem documents (`application/problem+json`). \
-Every look-up is recorded in the activity log of each person looked up."
+Every look-up is recorded in the activity log of each person looked up. \
+What an agency may call is its registered capabilities: `lookup_contact` and `deliver_post` by default, \
+`print` for the print provider."
     ),
-    paths(contact::lookup),
+    paths(
+        contact::lookup,
+        post::deliver,
+        post::receipts,
+        post::print_queue,
+        post::print_attachment,
+        post::acknowledge
+    ),
     components(schemas(
         contact::LookupRequest,
         contact::LookupResponse,
@@ -30,11 +39,25 @@ Every look-up is recorded in the activity log of each person looked up."
         contact::ContactPoint,
         contact::MailboxInfo,
         contact::RegisterStatus,
+        post::LetterRequest,
+        post::AttachmentRequest,
+        post::BodyKindParam,
+        post::LoaParam,
+        post::DeliveryResponse,
+        post::ReceiptPageResponse,
+        post::ReceiptResponse,
+        post::PrintQueueResponse,
+        post::PrintLetter,
+        post::PrintAttachment,
         ProblemDocument,
         InvalidId,
     )),
     modifiers(&AgencyJwt),
-    tags((name = "contact", description = "The contact and reservation register"))
+    tags(
+        (name = "contact", description = "The contact and reservation register"),
+        (name = "post", description = "Digital post: delivery and receipts"),
+        (name = "print", description = "The print provider's queue of letters that go on paper")
+    )
 )]
 pub struct ApiDoc;
 

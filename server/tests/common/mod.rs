@@ -3,6 +3,8 @@
 //! redirects). Each test file takes what it needs.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod agency;
+
 use borgerportal::{
     access::{Actor, Loa, Policy, ReadOwnActivity},
     audit::{AuditEvent, AuditKind},

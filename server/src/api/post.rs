@@ -1,0 +1,683 @@
+//! Digital post for agencies: `POST /api/v1/letters` (deliver one letter),
+//! `GET /api/v1/receipts` (poll receipts since a cursor), and the print provider's queue under
+//! `/api/v1/print/letters`.
+//!
+//! The request is one JSON document with the attachments in base64, not multipart: one schema
+//! in the OpenAPI document that every agency's tooling can generate a client from, one parser
+//! with exact error positions, and no second body format to keep safe. The price is a third
+//! more bytes on the wire for attachments; the limit below allows for it.
+//!
+//! Every rule on the letter is the domain's ([`NewLetter::validate`]): a refused letter is a
+//! problem whose `type` ends in the domain's stable code (`post.title_missing`, …), and the
+//! domain stores nothing for it but a `rejected` receipt (when the message id is readable), so
+//! an agency polling receipts sees the refusal too. A request that is not a letter at all (not
+//! JSON, a malformed national id, broken base64) is refused here, before the domain, and
+//! leaves no receipt.
+//!
+//! Logs name the agency, the letter id and the outcome; never the national id, the title or
+//! the content.
+
+use axum::{
+    body::Body,
+    extract::{Path, Query, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use base64::{engine::general_purpose::STANDARD, Engine as _};
+use borgerportal::{
+    AgencyAccess, AgencyCapability, BodyKind, DeliverPost, DeliveryReceipt, DeliveryStatus, Loa,
+    NationalId, NewAttachment, NewLetter, Policy, PostError, PostOffice as _, PrintPost, Receipt,
+    ReceiptCursor, StoreError, MAX_ATTACHMENTS, MAX_ATTACHMENT_BYTES, MAX_TOTAL_ATTACHMENT_BYTES,
+};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::auth::AgencyCaller;
+use super::problem::{Problem, ProblemDocument};
+use crate::AppState;
+
+/// The largest delivery request read: the attachments' total cap in base64 (4/3), plus room
+/// for a 1 MB body even when every character of it is JSON-escaped, and the other fields.
+/// A larger `Content-Length` is refused with 413 before the body is read; a body without one
+/// is read only up to this.
+pub const MAX_DELIVERY_BYTES: usize = MAX_TOTAL_ATTACHMENT_BYTES / 3 * 4 + 8 * 1024 * 1024;
+
+/// Receipts and print jobs per page unless `limit` says otherwise.
+const DEFAULT_PAGE: u32 = 100;
+
+/// A letter as the agency sends it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "recipient": "01817512345",
+    "message_id": "nav-2026-000123",
+    "title": "Vedtak om dagpenger",
+    "non_sensitive_title": "Du har fått et brev fra NAV",
+    "body": "<p>Du har fått innvilget dagpenger.</p>",
+    "body_kind": "html",
+    "required_loa": "substantial",
+    "opening_receipt": true,
+    "is_decision": true,
+    "attachments": [{"filename": "vedtak.pdf", "content_base64": "JVBERi0xLjQK..."}]
+}))]
+pub struct LetterRequest {
+    /// The recipient's national identity number (fødselsnummer, D-nummer or CPR).
+    pub recipient: String,
+    /// Your own id for this message: 1 to 100 characters `A-Za-z0-9._:-`. The idempotency
+    /// key: sending the same id again returns the first result and stores nothing.
+    pub message_id: String,
+    /// The title (may be sensitive), at most 200 characters.
+    pub title: String,
+    /// A title that gives nothing away, shown (and notified) instead of `title` when the
+    /// reader's login is below `required_loa`.
+    pub non_sensitive_title: String,
+    /// The body: plain text, or HTML (a safe subset is kept; scripts, styles, event handlers
+    /// and unsafe links are removed). At most 1 MB.
+    pub body: String,
+    /// `text` or `html`.
+    pub body_kind: BodyKindParam,
+    /// The login level needed to read the content: `substantial` (default) or `high`.
+    #[serde(default)]
+    pub required_loa: Option<LoaParam>,
+    /// Not shown to the citizen (nor notified) before this time (RFC 3339); at most a year
+    /// ahead. Absent or past: at once.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub effective_at: Option<OffsetDateTime>,
+    /// Whether you want an `opened` receipt when the citizen first opens the letter.
+    #[serde(default)]
+    pub opening_receipt: bool,
+    /// Whether it is a decision (vedtak): opening is recorded and a reminder follows if it
+    /// is unread after 7 days.
+    #[serde(default)]
+    pub is_decision: bool,
+    /// When you wrote it (RFC 3339); default: now. Not more than 5 minutes in the future.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub created_at: Option<OffsetDateTime>,
+    /// 0 to 20 PDF files, at most 10 MB each and 50 MB together (checked by content).
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub attachments: Vec<AttachmentRequest>,
+}
+
+/// `text` or `html`.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BodyKindParam {
+    /// Plain text; line breaks are kept.
+    Text,
+    /// A restricted HTML subset, sanitized at delivery.
+    Html,
+}
+
+/// `substantial` or `high`.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LoaParam {
+    /// eIDAS substantial (MinID, MitID substantial).
+    Substantial,
+    /// eIDAS high (BankID, Buypass, Commfides, MitID high).
+    High,
+}
+
+/// One attachment.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentRequest {
+    /// The file name the citizen sees (no `/`, `\` or `"`), at most 200 characters.
+    pub filename: String,
+    /// The PDF file, base64 (standard alphabet, with padding).
+    pub content_base64: String,
+}
+
+/// The delivery's result: the same for a retry as for the first call.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryResponse {
+    /// The portal's id for the letter.
+    #[schema(value_type = String)]
+    pub letter_id: Uuid,
+    /// Your message id.
+    pub message_id: String,
+    /// `delivered` (in the citizen's mailbox) or `returned_to_paper` (the recipient is
+    /// reserved or not registered: the letter went to the print queue).
+    pub status: String,
+    /// When the portal accepted it (the first time), RFC 3339.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub accepted_at: OffsetDateTime,
+}
+
+/// `?after=&limit=` for receipts.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReceiptQuery {
+    /// The `next_cursor` of the previous page; absent: from the beginning.
+    pub after: Option<String>,
+    /// How many at most (1 to 1,000; default 100).
+    pub limit: Option<u32>,
+}
+
+/// A page of receipts, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReceiptPageResponse {
+    /// The receipts after the cursor.
+    pub receipts: Vec<ReceiptResponse>,
+    /// Pass as `after` next time. When the page is empty it is the cursor you sent (null if
+    /// you sent none and there are no receipts yet).
+    pub next_cursor: Option<String>,
+}
+
+/// One receipt.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReceiptResponse {
+    /// Your message id.
+    pub message_id: String,
+    /// The letter, unless it was rejected.
+    #[schema(value_type = Option<String>)]
+    pub letter_id: Option<Uuid>,
+    /// `delivered`, `opened`, `notification_failed`, `returned_to_paper` or `rejected`.
+    pub kind: String,
+    /// For `rejected`: the problem code (`post.title_missing`, …).
+    pub reason: Option<String>,
+    /// When (RFC 3339).
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub at: OffsetDateTime,
+}
+
+/// `?limit=` for the print queue.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PrintQuery {
+    /// How many at most (1 to 1,000; default 100).
+    pub limit: Option<u32>,
+}
+
+/// The letters waiting for print, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PrintQueueResponse {
+    /// Each letter until it is acknowledged.
+    pub letters: Vec<PrintLetter>,
+}
+
+/// A letter to print.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PrintLetter {
+    /// The letter's id (for its attachments and the acknowledgement).
+    #[schema(value_type = String)]
+    pub letter_id: Uuid,
+    /// The recipient's national id: the print provider finds the postal address by it.
+    pub recipient: String,
+    /// The sending agency's id.
+    pub agency: String,
+    /// The sender's name.
+    pub sender_name: String,
+    /// The title.
+    pub title: String,
+    /// The sanitized body as HTML.
+    pub body_html: String,
+    /// The attachments, by position.
+    pub attachments: Vec<PrintAttachment>,
+    /// When it was queued (RFC 3339).
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub queued_at: OffsetDateTime,
+}
+
+/// An attachment of a letter to print.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PrintAttachment {
+    /// Its position (from 0): fetch it at `.../attachments/{position}`.
+    pub position: u32,
+    /// The file name.
+    pub filename: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// Deliver one letter.
+///
+/// Needs an agency token with the `deliver_post` capability (the default). The letter is
+/// committed before the answer. Idempotent on (agency, `message_id`): the first delivery
+/// answers `201 Created`; any later call with the same message id (also one racing the first)
+/// answers `200 OK` with the same body and stores nothing. A refused letter is a problem whose
+/// type ends in the rule's code (`post.title_missing`, `post.attachment_not_pdf`, …); it stores
+/// no letter, only a `rejected` receipt with that code as the reason.
+#[utoipa::path(
+    post,
+    path = "/api/v1/letters",
+    tag = "post",
+    request_body(content = LetterRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Delivered (or sent to print); `Location` names the letter", body = DeliveryResponse,
+            headers(("Location" = String, description = "/api/v1/letters/{letter_id}: the letter's identifier (there is no GET on it yet; follow the letter through /api/v1/receipts)"))),
+        (status = 200, description = "A retry of an earlier delivery with this message id: its first result; nothing new stored", body = DeliveryResponse),
+        (status = 400, description = "The body is not JSON of the documented shape, or an attachment is not base64", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or refused token", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "The agency may not deliver post, or is switched off", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 413, description = "The request, the body, an attachment (10 MB) or all attachments (50 MB) are too large (`post.body_too_large`, `post.attachment_too_large`, `post.attachments_too_large`, `body-too-large`)", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `application/json`", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "A rule is broken: `invalid-national-id` or `post.*` (see the type)", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "Temporarily unavailable; retry with the same message id", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("agency_jwt" = []))
+)]
+pub async fn deliver(
+    caller: AgencyCaller,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    let access = authorize::<DeliverPost>(&caller, "deliver post")?;
+    let sender_name = state
+        .api
+        .registry
+        .name(&caller.agency)
+        .unwrap_or(caller.agency.as_str())
+        .to_owned();
+    let request = read_letter(&headers, body).await?;
+    let now = OffsetDateTime::now_utc();
+    let letter = new_letter(request, sender_name, now)?;
+    let receipt = state
+        .db
+        .deliver_letter(&access, letter, now)
+        .await
+        .map_err(|error| post_problem(&caller, error))?;
+    tracing::info!(
+        agency = %caller.agency,
+        letter.id = %receipt.letter,
+        status = receipt.status.code(),
+        replayed = receipt.replayed,
+        "letter delivery answered"
+    );
+    Ok(delivery_response(receipt))
+}
+
+fn delivery_response(receipt: DeliveryReceipt) -> Response {
+    let status = if receipt.replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let location = format!("/api/v1/letters/{}", receipt.letter);
+    let body = DeliveryResponse {
+        letter_id: receipt.letter.as_uuid(),
+        message_id: receipt.message_id.as_str().to_owned(),
+        status: match receipt.status {
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::ReturnedToPaper => "returned_to_paper",
+        }
+        .to_owned(),
+        accepted_at: receipt.delivered_at,
+    };
+    let mut response = (status, Json(body)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+/// The agency's capability, or 403.
+fn authorize<C: AgencyCapability>(
+    caller: &AgencyCaller,
+    what: &str,
+) -> Result<AgencyAccess<C>, Problem> {
+    Policy::authorize_agency::<C>(&caller.actor).map_err(|_| {
+        tracing::info!(agency = %caller.agency, capability = C::NAME, "agency capability refused");
+        Problem::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Forbidden",
+            format!("This agency is not allowed to {what}."),
+        )
+    })
+}
+
+/// Content type, size (413 before reading when `Content-Length` is too large), JSON shape.
+async fn read_letter(headers: &HeaderMap, body: Body) -> Result<LetterRequest, Problem> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+            "Send the letter as `application/json`, attachments in base64.",
+        ));
+    }
+    let too_large = || {
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            "Request too large",
+            format!(
+                "The request is over {MAX_DELIVERY_BYTES} bytes: attachments may be at most \
+                 {MAX_ATTACHMENT_BYTES} bytes each and {MAX_TOTAL_ATTACHMENT_BYTES} together."
+            ),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_DELIVERY_BYTES as u64) {
+        return Err(too_large());
+    }
+    let bytes = axum::body::to_bytes(body, MAX_DELIVERY_BYTES)
+        .await
+        .map_err(|_| too_large())?;
+    // serde_json's messages can quote the input, so only the position goes into the answer.
+    serde_json::from_slice(&bytes).map_err(|error| {
+        let what = if error.is_syntax() || error.is_eof() {
+            "The body is not valid JSON"
+        } else {
+            "The body is not a letter of the documented shape (see LetterRequest in \
+             /api/v1/openapi.json)"
+        };
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-body",
+            "Malformed request body",
+            format!("{what} (line {}, column {}).", error.line(), error.column()),
+        )
+    })
+}
+
+/// The domain's letter: the recipient parsed and the attachments decoded; every other rule is
+/// the domain's.
+fn new_letter(
+    request: LetterRequest,
+    sender_name: String,
+    now: OffsetDateTime,
+) -> Result<NewLetter, Problem> {
+    let recipient = NationalId::parse(&request.recipient).map_err(|error| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-national-id",
+            "Malformed national identity number",
+            format!(
+                "`recipient` is not a national identity number ({}).",
+                error.code()
+            ),
+        )
+    })?;
+    // More than the domain allows is the domain's refusal (it records it); decoding 21 or
+    // more files first would only cost memory.
+    let mut attachments = Vec::with_capacity(request.attachments.len().min(MAX_ATTACHMENTS + 1));
+    for (index, attachment) in request.attachments.into_iter().enumerate() {
+        let content = STANDARD
+            .decode(attachment.content_base64.as_bytes())
+            .map_err(|_| {
+                Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid-attachment-encoding",
+                    "Attachment not in base64",
+                    format!("attachments[{index}].content_base64 is not standard base64."),
+                )
+            })?;
+        attachments.push(NewAttachment {
+            filename: attachment.filename,
+            content,
+        });
+    }
+    Ok(NewLetter {
+        recipient,
+        message_id: request.message_id,
+        sender_name,
+        title: request.title,
+        safe_title: request.non_sensitive_title,
+        body_kind: match request.body_kind {
+            BodyKindParam::Text => BodyKind::Text,
+            BodyKindParam::Html => BodyKind::Html,
+        },
+        body: request.body,
+        attachments,
+        required_loa: match request.required_loa {
+            Some(LoaParam::High) => Loa::High,
+            Some(LoaParam::Substantial) | None => Loa::Substantial,
+        },
+        effective_at: request.effective_at,
+        wants_opening_receipt: request.opening_receipt,
+        is_decision: request.is_decision,
+        created_at: request.created_at.unwrap_or(now),
+    })
+}
+
+/// A domain error as a problem: its stable code is the type.
+fn post_problem(caller: &AgencyCaller, error: PostError) -> Problem {
+    let status = match &error {
+        PostError::Store(StoreError::Unavailable(_)) => {
+            tracing::warn!(agency = %caller.agency, %error, "digital post: database unavailable");
+            return Problem::unavailable();
+        }
+        PostError::Store(_) => {
+            tracing::error!(agency = %caller.agency, %error, "digital post failed");
+            return Problem::internal();
+        }
+        PostError::NotFound => StatusCode::NOT_FOUND,
+        PostError::InvalidCursor => StatusCode::BAD_REQUEST,
+        PostError::BodyTooLarge
+        | PostError::AttachmentTooLarge { .. }
+        | PostError::AttachmentsTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    let title = match status {
+        StatusCode::NOT_FOUND => "Not found",
+        StatusCode::BAD_REQUEST => "Bad request",
+        StatusCode::PAYLOAD_TOO_LARGE => "Too large",
+        _ => "Letter refused",
+    };
+    // The domain's `Display` names the rule and the attachment's index, never the content.
+    Problem::new(status, error.code(), title, format!("{error}."))
+}
+
+/// The calling agency's receipts since a cursor.
+///
+/// Needs the `deliver_post` capability. Poll with the `next_cursor` of the previous page: no
+/// receipt is skipped or repeated.
+#[utoipa::path(
+    get,
+    path = "/api/v1/receipts",
+    tag = "post",
+    params(ReceiptQuery),
+    responses(
+        (status = 200, description = "Receipts after the cursor, oldest first", body = ReceiptPageResponse),
+        (status = 400, description = "A cursor this portal did not give out (`post.invalid_cursor`)", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or refused token", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "The agency may not deliver post", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("agency_jwt" = []))
+)]
+pub async fn receipts(
+    caller: AgencyCaller,
+    State(state): State<AppState>,
+    Query(query): Query<ReceiptQuery>,
+) -> Result<Json<ReceiptPageResponse>, Problem> {
+    let access = authorize::<DeliverPost>(&caller, "deliver post")?;
+    let after = query
+        .after
+        .as_deref()
+        .map(ReceiptCursor::decode)
+        .transpose()
+        .map_err(|error| post_problem(&caller, error))?;
+    let page = state
+        .db
+        .list_receipts(&access, after, query.limit.unwrap_or(DEFAULT_PAGE))
+        .await
+        .map_err(|error| post_problem(&caller, error))?;
+    Ok(Json(ReceiptPageResponse {
+        receipts: page.receipts.into_iter().map(receipt_response).collect(),
+        next_cursor: page.cursor.map(|cursor| cursor.encode()),
+    }))
+}
+
+fn receipt_response(receipt: Receipt) -> ReceiptResponse {
+    ReceiptResponse {
+        message_id: receipt.message_id,
+        letter_id: receipt.letter.map(|letter| letter.as_uuid()),
+        kind: receipt.kind.code().to_owned(),
+        reason: receipt.reason,
+        at: receipt.at,
+    }
+}
+
+/// The letters waiting for print.
+///
+/// For the print provider: an agency entry granted the `print` capability. A letter stays in
+/// the list until it is acknowledged.
+#[utoipa::path(
+    get,
+    path = "/api/v1/print/letters",
+    tag = "print",
+    params(PrintQuery),
+    responses(
+        (status = 200, description = "Unacknowledged letters, oldest first", body = PrintQueueResponse),
+        (status = 401, description = "Missing or refused token", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "The agency is not the print provider", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("agency_jwt" = []))
+)]
+pub async fn print_queue(
+    caller: AgencyCaller,
+    State(state): State<AppState>,
+    Query(query): Query<PrintQuery>,
+) -> Result<Json<PrintQueueResponse>, Problem> {
+    let access = authorize::<PrintPost>(&caller, "use the print queue")?;
+    let jobs = state
+        .db
+        .list_print_queue(&access, query.limit.unwrap_or(DEFAULT_PAGE))
+        .await
+        .map_err(|error| post_problem(&caller, error))?;
+    let letters = jobs
+        .into_iter()
+        .map(|job| PrintLetter {
+            letter_id: job.letter.as_uuid(),
+            recipient: job.recipient.expose().to_owned(),
+            agency: job.agency.as_str().to_owned(),
+            sender_name: job.sender_name,
+            title: job.title,
+            body_html: job.body_html,
+            attachments: job
+                .attachments
+                .into_iter()
+                .map(|info| PrintAttachment {
+                    position: info.position,
+                    filename: info.filename,
+                    size: info.size,
+                })
+                .collect(),
+            queued_at: job.queued_at,
+        })
+        .collect();
+    Ok(Json(PrintQueueResponse { letters }))
+}
+
+/// One attachment of a letter in the print queue, as `application/pdf`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/print/letters/{letter_id}/attachments/{position}",
+    tag = "print",
+    params(
+        ("letter_id" = String, Path, description = "The letter"),
+        ("position" = u32, Path, description = "The attachment's position, from 0"),
+    ),
+    responses(
+        (status = 200, description = "The PDF", body = Vec<u8>, content_type = "application/pdf"),
+        (status = 403, description = "The agency is not the print provider", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such letter in the print queue, or no such attachment", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("agency_jwt" = []))
+)]
+pub async fn print_attachment(
+    caller: AgencyCaller,
+    State(state): State<AppState>,
+    Path((letter, position)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    let access = authorize::<PrintPost>(&caller, "use the print queue")?;
+    let letter = letter_id(&letter)?;
+    let position: u32 = position.parse().map_err(|_| Problem::not_found())?;
+    let attachment = state
+        .db
+        .print_attachment(&access, letter, position)
+        .await
+        .map_err(|error| post_problem(&caller, error))?;
+    let disposition = format!(
+        "attachment; filename*=UTF-8''{}",
+        percent_encode(&attachment.info.filename)
+    );
+    let mut response = attachment.content.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/pdf"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+/// The print provider has the letter: it leaves the queue.
+#[utoipa::path(
+    post,
+    path = "/api/v1/print/letters/{letter_id}/ack",
+    tag = "print",
+    params(("letter_id" = String, Path, description = "The letter")),
+    responses(
+        (status = 204, description = "Acknowledged (also when it already was)"),
+        (status = 403, description = "The agency is not the print provider", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "The letter was never in the print queue", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("agency_jwt" = []))
+)]
+pub async fn acknowledge(
+    caller: AgencyCaller,
+    State(state): State<AppState>,
+    Path(letter): Path<String>,
+) -> Result<StatusCode, Problem> {
+    let access = authorize::<PrintPost>(&caller, "use the print queue")?;
+    let letter = letter_id(&letter)?;
+    state
+        .db
+        .acknowledge_print(&access, letter, OffsetDateTime::now_utc())
+        .await
+        .map_err(|error| post_problem(&caller, error))?;
+    tracing::info!(agency = %caller.agency, letter.id = %letter, "print acknowledged");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn letter_id(text: &str) -> Result<borgerportal::LetterId, Problem> {
+    text.parse().map_err(|_| {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "post.not_found",
+            "Not found",
+            "There is no such letter.",
+        )
+    })
+}
+
+/// RFC 5987 encoding of a file name (everything but unreserved characters escaped).
+fn percent_encode(name: &str) -> String {
+    name.bytes()
+        .map(|byte| {
+            if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+                char::from(byte).to_string()
+            } else {
+                format!("%{byte:02X}")
+            }
+        })
+        .collect()
+}
