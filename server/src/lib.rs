@@ -115,21 +115,22 @@ impl Site {
                 .ok_or(SiteError::NoHash(kind))
         };
         let css = hash_of("css")?;
-        hash_of("js")?;
-        hash_of("wasm")?;
+        let js = hash_of("js")?;
+        let wasm = hash_of("wasm")?;
+        // The shell names the hashed files itself (`AssetManifest`), so Leptos is not told to
+        // hash: with `hash_files` its `HydrationScripts` read hash.txt on every request.
         let leptos_options = LeptosOptions::builder()
             .output_name(OUTPUT_NAME)
             .site_root(root.display().to_string())
             .site_pkg_dir("pkg")
-            .hash_files(true)
-            // An absolute path: Leptos joins it to the executable's folder, which then yields it.
-            .hash_file(Arc::from(hash_file.display().to_string()))
             .build();
         Ok(Self {
             leptos_options,
-            assets: AssetManifest {
-                stylesheet: format!("/pkg/{OUTPUT_NAME}.{css}.css"),
-            },
+            assets: AssetManifest::new(
+                format!("/pkg/{OUTPUT_NAME}.{css}.css"),
+                format!("/pkg/{OUTPUT_NAME}.{js}.js"),
+                format!("/pkg/{OUTPUT_NAME}.{wasm}.wasm"),
+            ),
         })
     }
 }
@@ -183,13 +184,8 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
 /// the app's 404 page for anything else).
 pub fn routes(state: &AppState) -> Router<AppState> {
     let site_root = std::path::PathBuf::from(state.leptos_options.site_root.to_string());
-    let shell_state = state.clone();
-    let app_fn = move || {
-        shell(
-            shell_state.leptos_options.clone(),
-            (*shell_state.assets).clone(),
-        )
-    };
+    let assets = state.assets.clone();
+    let app_fn = move || shell(assets.clone());
     let context_state = state.clone();
     let providers = app::auth::ProviderChoices(state.auth.provider_choices());
     let staleness = app::routes::contact::Staleness(state.contact_staleness);
