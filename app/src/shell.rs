@@ -53,11 +53,9 @@ pub struct AssetManifest {
 impl AssetManifest {
     /// The manifest for the stylesheet, JS glue and WASM at these paths.
     pub fn new(stylesheet: String, script: String, wasm: String) -> Self {
-        // As Leptos' own hydration script: import the glue, instantiate the WASM, hydrate.
-        // The paths are JSON strings (hex hashes, but escaped all the same).
-        let loader = format!(
-            "import({script:?}).then(m=>m.default({{module_or_path:{wasm:?}}}).then(()=>m.hydrate()));"
-        );
+        let loader = ISLANDS_LOADER
+            .replace("SCRIPT", &format!("{script:?}"))
+            .replace("WASM", &format!("{wasm:?}"));
         Self {
             stylesheet,
             script,
@@ -67,10 +65,48 @@ impl AssetManifest {
     }
 }
 
+/// Loads the JS glue and the WASM, then hydrates every island (`<leptos-island>`) in the page,
+/// as Leptos' own islands script does but at once rather than when the browser is idle, and
+/// marks `<html data-hydrated>` when done (the browser tests wait for it). The language
+/// switcher calls `__borgerportalIslands` again after it put a new page body in place.
+/// `SCRIPT` and `WASM` become the quoted paths (hex hashes: nothing to escape).
+const ISLANDS_LOADER: &str = r#"import(SCRIPT).then(async (mod) => {
+  await mod.default({ module_or_path: WASM });
+  mod.hydrate();
+  const stack = [];
+  const walk = async (node) => {
+    if (node.nodeType !== Node.ELEMENT_NODE) return;
+    const tag = node.tagName.toLowerCase();
+    if (tag === 'leptos-island') {
+      const island = mod[node.dataset.component];
+      if (island) {
+        stack[stack.length - 1]?.();
+        await island(node);
+      } else {
+        console.warn(`no WASM function for the island ${node.dataset.component}`);
+      }
+    } else if (tag === 'leptos-children') {
+      stack.push(node.$$on_hydrate);
+      for (const child of node.children) await walk(child);
+      stack.pop();
+      return;
+    }
+    for (const child of node.children) await walk(child);
+  };
+  window.__borgerportalIslands = walk;
+  await walk(document.body);
+  document.documentElement.setAttribute('data-hydrated', 'true');
+});"#;
+
 /// The whole HTML document. Server-side only in practice; the browser hydrates `App` inside it.
 pub fn shell(assets: std::sync::Arc<AssetManifest>) -> impl IntoView {
     #[cfg(feature = "ssr")]
     provide_request_nonce();
+    // Islands: the page is plain HTML apart from the islands, so no hydration markers outside
+    // them (as Leptos' `HydrationScripts` does in islands mode).
+    if let Some(context) = Owner::current_shared_context() {
+        context.set_is_hydrating(false);
+    }
     let nonce = leptos::nonce::use_nonce();
     view! {
         <!DOCTYPE html>
@@ -81,8 +117,8 @@ pub fn shell(assets: std::sync::Arc<AssetManifest>) -> impl IntoView {
                 <meta name="color-scheme" content="light" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <link rel="stylesheet" href=assets.stylesheet.clone() />
-                // The hydration tags, as Leptos' `HydrationScripts` writes them, from names
-                // read once at start.
+                // The hydration tags, as Leptos' `HydrationScripts` writes them in islands
+                // mode, from names read once at start.
                 <link rel="modulepreload" href=assets.script.clone() crossorigin="anonymous" />
                 <link
                     rel="preload"
