@@ -9,6 +9,7 @@ pub mod cookies;
 pub mod error_page;
 pub mod language;
 pub mod notify;
+pub mod page_cache;
 pub mod rate_limit;
 pub mod security;
 pub mod telemetry;
@@ -247,8 +248,9 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .fallback_service(public_files)
 }
 
-/// The layers every response passes through, innermost first: the session and the language
-/// are resolved for the pages; a failing handler becomes the translated error page; cross-site writes are refused and security headers set;
+/// The layers every response passes through, innermost first: anonymous pages that are the
+/// same for everyone come from `page_cache`; the session and the language are resolved for the
+/// pages; a failing handler becomes the translated error page; cross-site writes are refused and security headers set;
 /// compression; a tracing span per request; a request id on every request and response.
 pub fn with_http_stack(router: Router<AppState>, state: AppState) -> Router {
     router
@@ -258,6 +260,11 @@ pub fn with_http_stack(router: Router<AppState>, state: AppState) -> Router {
                 response.extensions_mut().insert(InternalFailure);
                 response
             },
+        ))
+        // Pages that are the same for every visitor without a session: from memory.
+        .layer(middleware::from_fn_with_state(
+            page_cache::PageCache::default(),
+            page_cache::serve,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
