@@ -29,9 +29,12 @@ use std::{
 /// Pages that depend on nothing but the language for a visitor without a session.
 const PATHS: [&str; 3] = ["/", "/accessibility", "/privacy"];
 
+/// A kept page's key: its path and language.
+type Key = (&'static str, &'static str);
+
 /// The kept pages, by path and language. Cheap to clone.
 #[derive(Clone, Default)]
-pub struct PageCache(Arc<RwLock<HashMap<(&'static str, &'static str), Arc<Page>>>>);
+pub struct PageCache(Arc<RwLock<HashMap<Key, Arc<Page>>>>);
 
 /// A rendered page with the nonce cut out: `parts` joined by the nonce give the page.
 #[derive(Debug, PartialEq)]
@@ -96,7 +99,7 @@ impl Page {
 /// The cache key of a request whose page may come from the cache: a GET without a query for
 /// a listed path, without a session, in one of the portal's languages (set by
 /// `language::resolve_language`, which runs before this).
-fn key(request: &Request) -> Option<(&'static str, &'static str)> {
+fn key(request: &Request) -> Option<Key> {
     if request.method() != Method::GET
         || request.uri().query().is_some()
         || request.extensions().get::<SessionContext>().is_some()
