@@ -1,7 +1,8 @@
 //! Borgerportal's user interface: the page shell, one module per route, shared components and
 //! the translations. Rendered on the server (feature `ssr`) and hydrated in the browser (feature
-//! `hydrate`). Every page must work before the WASM arrives and with JavaScript turned off, so
-//! forms post to real endpoints and hydration only makes things nicer.
+//! `hydrate`) as Leptos islands: only the few interactive components are hydrated. Every page
+//! must work before the WASM arrives and with JavaScript turned off, so forms post to real
+//! endpoints and the islands only make things nicer.
 
 #![recursion_limit = "256"]
 
@@ -22,19 +23,13 @@ pub mod shell;
 
 pub use shell::{shell, App, AssetManifest};
 
-/// The browser entry point: attach to the server-rendered page.
+/// The browser entry point, called by the loader in `shell.rs` before it hydrates the islands.
+/// Only the islands (`#[island]`: the language switcher and the idle-timeout warning) are in
+/// the WASM; every other component is rendered on the server alone.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     #[cfg(target_arch = "wasm32")]
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
-    // Lets the browser tests (and curious people) see that the page is interactive now.
-    #[cfg(target_arch = "wasm32")]
-    if let Some(root) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.document_element())
-    {
-        let _ = root.set_attribute("data-hydrated", "true");
-    }
+    leptos::mount::hydrate_islands();
 }

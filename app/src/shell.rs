@@ -35,17 +35,80 @@ pub const LANGUAGE_COOKIE: &str = "i18n_pref_locale";
 pub struct CspNonce(pub String);
 
 /// Names of the built, content-hashed assets (from the build's manifest), given to the shell
-/// by the server.
+/// by the server. Read once at start: the page names them without touching the disk (Leptos'
+/// `HydrationScripts` re-read the manifest on every request, 7 of the 10 system calls a page
+/// made).
 #[derive(Clone, Debug, Default)]
 pub struct AssetManifest {
     /// Path of the stylesheet, e.g. `/pkg/borgerportal.3f2a….css`.
     pub stylesheet: String,
+    /// Path of the wasm-bindgen JS glue, e.g. `/pkg/borgerportal.9c1d….js`.
+    pub script: String,
+    /// Path of the WASM, e.g. `/pkg/borgerportal.51e0….wasm`.
+    pub wasm: String,
+    /// The inline module that loads the glue and the WASM and starts hydration (built once
+    /// from the two paths by [`AssetManifest::new`]).
+    pub loader: String,
 }
 
+impl AssetManifest {
+    /// The manifest for the stylesheet, JS glue and WASM at these paths.
+    pub fn new(stylesheet: String, script: String, wasm: String) -> Self {
+        let loader = ISLANDS_LOADER
+            .replace("SCRIPT", &format!("{script:?}"))
+            .replace("WASM", &format!("{wasm:?}"));
+        Self {
+            stylesheet,
+            script,
+            wasm,
+            loader,
+        }
+    }
+}
+
+/// Loads the JS glue and the WASM, then hydrates every island (`<leptos-island>`) in the page,
+/// as Leptos' own islands script does but at once rather than when the browser is idle, and
+/// marks `<html data-hydrated>` when done (the browser tests wait for it). The language
+/// switcher calls `__borgerportalIslands` again after it put a new page body in place.
+/// `SCRIPT` and `WASM` become the quoted paths (hex hashes: nothing to escape).
+const ISLANDS_LOADER: &str = r#"import(SCRIPT).then(async (mod) => {
+  await mod.default({ module_or_path: WASM });
+  mod.hydrate();
+  const stack = [];
+  const walk = async (node) => {
+    if (node.nodeType !== Node.ELEMENT_NODE) return;
+    const tag = node.tagName.toLowerCase();
+    if (tag === 'leptos-island') {
+      const island = mod[node.dataset.component];
+      if (island) {
+        stack[stack.length - 1]?.();
+        await island(node);
+      } else {
+        console.warn(`no WASM function for the island ${node.dataset.component}`);
+      }
+    } else if (tag === 'leptos-children') {
+      stack.push(node.$$on_hydrate);
+      for (const child of node.children) await walk(child);
+      stack.pop();
+      return;
+    }
+    for (const child of node.children) await walk(child);
+  };
+  window.__borgerportalIslands = walk;
+  await walk(document.body);
+  document.documentElement.setAttribute('data-hydrated', 'true');
+});"#;
+
 /// The whole HTML document. Server-side only in practice; the browser hydrates `App` inside it.
-pub fn shell(options: LeptosOptions, assets: AssetManifest) -> impl IntoView {
+pub fn shell(assets: std::sync::Arc<AssetManifest>) -> impl IntoView {
     #[cfg(feature = "ssr")]
     provide_request_nonce();
+    // Islands: the page is plain HTML apart from the islands, so no hydration markers outside
+    // them (as Leptos' `HydrationScripts` does in islands mode).
+    if let Some(context) = Owner::current_shared_context() {
+        context.set_is_hydrating(false);
+    }
+    let nonce = leptos::nonce::use_nonce();
     view! {
         <!DOCTYPE html>
         <html>
@@ -54,8 +117,20 @@ pub fn shell(options: LeptosOptions, assets: AssetManifest) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
-                <link rel="stylesheet" href=assets.stylesheet />
-                <HydrationScripts options />
+                <link rel="stylesheet" href=assets.stylesheet.clone() />
+                // The hydration tags, as Leptos' `HydrationScripts` writes them in islands
+                // mode, from names read once at start.
+                <link rel="modulepreload" href=assets.script.clone() crossorigin="anonymous" />
+                <link
+                    rel="preload"
+                    href=assets.wasm.clone()
+                    r#as="fetch"
+                    r#type="application/wasm"
+                    crossorigin="anonymous"
+                />
+                <script type="module" nonce=nonce>
+                    {assets.loader.clone()}
+                </script>
                 <MetaTags />
             </head>
             <body>

@@ -9,6 +9,7 @@ pub mod cookies;
 pub mod error_page;
 pub mod language;
 pub mod notify;
+pub mod page_cache;
 pub mod post_pages;
 pub mod rate_limit;
 pub mod security;
@@ -118,21 +119,22 @@ impl Site {
                 .ok_or(SiteError::NoHash(kind))
         };
         let css = hash_of("css")?;
-        hash_of("js")?;
-        hash_of("wasm")?;
+        let js = hash_of("js")?;
+        let wasm = hash_of("wasm")?;
+        // The shell names the hashed files itself (`AssetManifest`), so Leptos is not told to
+        // hash: with `hash_files` its `HydrationScripts` read hash.txt on every request.
         let leptos_options = LeptosOptions::builder()
             .output_name(OUTPUT_NAME)
             .site_root(root.display().to_string())
             .site_pkg_dir("pkg")
-            .hash_files(true)
-            // An absolute path: Leptos joins it to the executable's folder, which then yields it.
-            .hash_file(Arc::from(hash_file.display().to_string()))
             .build();
         Ok(Self {
             leptos_options,
-            assets: AssetManifest {
-                stylesheet: format!("/pkg/{OUTPUT_NAME}.{css}.css"),
-            },
+            assets: AssetManifest::new(
+                format!("/pkg/{OUTPUT_NAME}.{css}.css"),
+                format!("/pkg/{OUTPUT_NAME}.{js}.js"),
+                format!("/pkg/{OUTPUT_NAME}.{wasm}.wasm"),
+            ),
         })
     }
 }
@@ -193,13 +195,8 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
 /// the app's 404 page for anything else).
 pub fn routes(state: &AppState) -> Router<AppState> {
     let site_root = std::path::PathBuf::from(state.leptos_options.site_root.to_string());
-    let shell_state = state.clone();
-    let app_fn = move || {
-        shell(
-            shell_state.leptos_options.clone(),
-            (*shell_state.assets).clone(),
-        )
-    };
+    let assets = state.assets.clone();
+    let app_fn = move || shell(assets.clone());
     let context_state = state.clone();
     let providers = app::auth::ProviderChoices(state.auth.provider_choices());
     let staleness = app::routes::contact::Staleness(state.contact_staleness);
@@ -264,8 +261,9 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .fallback_service(public_files)
 }
 
-/// The layers every response passes through, innermost first: the session and the language
-/// are resolved for the pages; a failing handler becomes the translated error page; cross-site writes are refused and security headers set;
+/// The layers every response passes through, innermost first: anonymous pages that are the
+/// same for everyone come from `page_cache`; the session and the language are resolved for the
+/// pages; a failing handler becomes the translated error page; cross-site writes are refused and security headers set;
 /// compression; a tracing span per request; a request id on every request and response.
 pub fn with_http_stack(router: Router<AppState>, state: AppState) -> Router {
     router
@@ -275,6 +273,11 @@ pub fn with_http_stack(router: Router<AppState>, state: AppState) -> Router {
                 response.extensions_mut().insert(InternalFailure);
                 response
             },
+        ))
+        // Pages that are the same for every visitor without a session: from memory.
+        .layer(middleware::from_fn_with_state(
+            page_cache::PageCache::default(),
+            page_cache::serve,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -7,6 +7,12 @@ use secrecy::ExposeSecret;
 use server::{config::Config, notify, routes, telemetry, with_http_stack, AppState, Site};
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc's malloc: rendering a page allocates many small, short-lived
+/// values, and glibc's `malloc`/`free` took about a quarter of the CPU under load
+/// (docs/benchmarks.md). The binary only: tests and the library keep the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = match Config::load() {
