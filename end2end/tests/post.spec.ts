@@ -4,6 +4,9 @@
 // demo letters (through the MitID test eID), so the two never touch the same mailbox.
 import { test, expect, waitForHydration } from './fixtures';
 import type { Page } from '@playwright/test';
+import { createPrivateKey, randomUUID, sign } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { address, codeMailedTo, enterCode, logInAs, openContact, startEmailChange, syntheticFnr } from './people';
 
 function person(hydrated: boolean): string {
   return hydrated ? 'Freja Holm' : 'Søren Østergaard';
@@ -123,5 +126,82 @@ test('a letter that needs the high level shows only its safe title, then opens a
   await expect(page).toHaveURL(/\/post\/letter\//);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Afgørelse om boligstøtte');
   await expect(page.getByText('Du får boligstøtte fra 1. juni.')).toBeVisible();
+  await checkA11y();
+});
+
+/** A token for the demo agency (its key pair is made by the portal at first start). */
+function agencyToken(audience: string): string {
+  const path = process.env.DEMO_AGENCY_KEY;
+  if (!path) throw new Error('DEMO_AGENCY_KEY is not set: run the browser tests with `cargo xtask test`');
+  const key = createPrivateKey(readFileSync(path));
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  const input = `${part({ alg: 'ES256', typ: 'JWT' })}.${part({
+    iss: 'demo-agency',
+    aud: audience,
+    iat: now,
+    exp: now + 60,
+    jti: randomUUID(),
+  })}`;
+  const signature = sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
+  return `${input}.${signature.toString('base64url')}`;
+}
+
+test('a letter with scripts, event handlers, javascript: links and SVG renders inert', async ({
+  page,
+  visit,
+  hydrated,
+  request,
+  baseURL,
+  checkA11y,
+}) => {
+  // A fresh person with a verified address, so that post reaches the mailbox (not paper).
+  const fnr = syntheticFnr();
+  await visit('/');
+  await logInAs(page, hydrated, fnr);
+  await openContact(page, hydrated);
+  const email = address('inert');
+  await startEmailChange(page, hydrated, email);
+  await enterCode(page, hydrated, await codeMailedTo(email));
+
+  const audience = new URL(baseURL as string).origin;
+  const delivered = await request.post('/api/v1/letters', {
+    headers: { authorization: `Bearer ${agencyToken(audience)}` },
+    data: {
+      recipient: fnr,
+      message_id: `inert-${randomUUID()}`,
+      title: 'Vedtak <script>window.__pwned = "title"</script>',
+      non_sensitive_title: 'Brev fra demo',
+      body_kind: 'html',
+      body:
+        '<p>Hei og velkommen</p><script>window.__pwned = "script"</script>' +
+        '<img src="x" onerror="window.__pwned = \'onerror\'" alt="">' +
+        '<a href="javascript:window.__pwned = \'link\'">Trykk her</a>' +
+        '<svg><script>window.__pwned = "svg"</script><a href="javascript:alert(1)"><text>svg</text></a></svg>' +
+        '<p style="background:url(javascript:alert(1))" onclick="window.__pwned = \'click\'">Stilsatt</p>' +
+        '<iframe src="javascript:alert(1)"></iframe><form action="https://evil.example"><button>Send</button></form>',
+    },
+  });
+  expect(delivered.status(), await delivered.text()).toBe(201);
+  expect((await delivered.json()).status).toBe('delivered');
+
+  let dialogs = 0;
+  page.on('dialog', async (dialog) => {
+    dialogs += 1;
+    await dialog.dismiss();
+  });
+  await openPost(page, hydrated);
+  await letters(page).filter({ hasText: 'Vedtak' }).getByRole('link').click();
+  await waitForHydration(page, hydrated);
+  await expect(page.getByText('Hei og velkommen')).toBeVisible();
+  const body = page.locator('.letter-body');
+  await expect(body.locator('script, iframe, form, svg, [onerror], [onclick], [style]')).toHaveCount(0);
+  await expect(body.locator('a[href^="javascript"]')).toHaveCount(0);
+  const link = body.getByText('Trykk her');
+  if ((await link.count()) > 0) await link.click();
+  if (hydrated) {
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: string }).__pwned)).toBeUndefined();
+  }
+  expect(dialogs).toBe(0);
   await checkA11y();
 });

@@ -196,7 +196,10 @@ fn browser_tests(
                 .env("SINK_DIR", &sink_dir)
                 // The portal's SQLite database is `PORTAL_DATA_DIR/borgerportal.db`: the tests
                 // age rows in it to stand in for time passing (a code expiring).
-                .env("PORTAL_DATA_DIR", &data),
+                .env("PORTAL_DATA_DIR", &data)
+                // The demo agency's key (development.toml: made at first start), for tests
+                // that deliver letters through the agency API.
+                .env("DEMO_AGENCY_KEY", root.join("data/demo-agency/private.pem")),
             tally,
         )
     });

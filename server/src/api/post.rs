@@ -90,8 +90,8 @@ pub struct LetterRequest {
     /// Whether you want an `opened` receipt when the citizen first opens the letter.
     #[serde(default)]
     pub opening_receipt: bool,
-    /// Whether it is a decision (vedtak): opening is recorded and a reminder follows if it
-    /// is unread after 7 days.
+    /// Whether it is a decision (vedtak): marked as such in the mailbox. (The reminder for a
+    /// decision unread after 7 days is not sent yet.)
     #[serde(default)]
     pub is_decision: bool,
     /// When you wrote it (RFC 3339); default: now. Not more than 5 minutes in the future.
