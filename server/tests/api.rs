@@ -20,12 +20,11 @@ use borgerportal::{
     ContactMethod, EmailAddress, ManageContact,
 };
 use common::agency::{es256_pair, LogCapture};
-use common::fake_site;
+use common::{fake_site, serve};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{header, Client, StatusCode};
 use serde_json::{json, Value};
-use server::{config::Config, routes, with_http_stack, AppState, Site};
-use std::net::SocketAddr;
+use server::config::Config;
 use time::{macros::date, Duration, OffsetDateTime};
 
 const LOOKUP: &str = "/api/v1/contact-info/lookup";
@@ -136,16 +135,7 @@ enabled = false
     .await
     .unwrap();
     db.migrate().await.unwrap();
-    let state = AppState::new(&config, Site::load(&site_root).unwrap(), db.clone()).unwrap();
-    let app = with_http_stack(routes(&state), state);
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap()
-    });
+    serve(listener, &config, &site_root, &db);
     Api {
         base: format!("http://{addr}"),
         audience: format!("http://{addr}"),

@@ -12,6 +12,9 @@
 //! does it).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+use common::serve;
+
 use borgerportal::{
     access::Loa,
     demo::demo_persons,
@@ -22,10 +25,9 @@ use borgerportal::{
 };
 use reqwest::{header, redirect::Policy, Client, RequestBuilder, Response, StatusCode};
 use serde_json::{json, Value};
-use server::{config::Config, routes, with_http_stack, AppState, Site};
+use server::config::Config;
 use std::{
     io::{BufRead, BufReader},
-    net::SocketAddr,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     sync::Mutex,
@@ -389,16 +391,7 @@ impl Portal {
         .await
         .unwrap();
         db.migrate().await.unwrap();
-        let state = AppState::new(&config, Site::load(&site_root).unwrap(), db.clone()).unwrap();
-        let app = with_http_stack(routes(&state), state);
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-            .unwrap()
-        });
+        serve(listener, &config, &site_root, &db);
         Portal {
             base,
             db,

@@ -103,6 +103,21 @@ mod server {
         })
     }
 
+    /// The person's own folders as (id, name).
+    pub(super) async fn own_folders(
+        db: &borgerportal::storage::Database,
+        read: &Access<ReadPost>,
+    ) -> Result<Vec<(String, String)>, AppError> {
+        use borgerportal::storage::PostBox;
+        Ok(db
+            .list_folders(read)
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .map(|f| (f.id.to_string(), f.name))
+            .collect())
+    }
+
     pub(super) fn when(at: time::OffsetDateTime, lang: &str) -> When {
         When {
             iso: at
@@ -155,13 +170,7 @@ pub async fn mailbox(
     let reader = server::reader()?;
     let db = crate::auth::database()?;
     let now = time::OffsetDateTime::now_utc();
-    let folders: Vec<(String, String)> = db
-        .list_folders(&reader.read)
-        .await
-        .map_err(server::unavailable)?
-        .into_iter()
-        .map(|f| (f.id.to_string(), f.name))
-        .collect();
+    let folders = server::own_folders(&db, &reader.read).await?;
     let after = after.as_deref().and_then(|c| LetterCursor::decode(c).ok());
     let query = q.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty());
     let view_code = view.unwrap_or_else(|| "inbox".to_owned());
@@ -231,13 +240,7 @@ pub async fn letter(id: String, lang: String) -> Result<Option<LetterData>, AppE
         Err(PostError::NotFound) => return Ok(None),
         Err(error) => return Err(server::unavailable(error)),
     };
-    let folders = db
-        .list_folders(&reader.read)
-        .await
-        .map_err(server::unavailable)?
-        .into_iter()
-        .map(|f| (f.id.to_string(), f.name))
-        .collect();
+    let folders = server::own_folders(&db, &reader.read).await?;
     let outcome = use_context::<http::request::Parts>()
         .and_then(|parts| parts.extensions.get::<FormOutcome>().cloned());
     Ok(Some(match view {
@@ -590,11 +593,7 @@ fn LetterBody(data: LetterData) -> impl IntoView {
 #[component]
 pub fn FoldersPage() -> impl IntoView {
     let i18n = use_i18n();
-    let data = Resource::new_blocking(
-        move || i18n.get_locale_untracked().as_str().to_owned(),
-        |lang| mailbox(Some("inbox".to_owned()), None, None, lang),
-    );
-    let outcome = Resource::new_blocking(|| (), |_| folder_outcome());
+    let data = Resource::new_blocking(|| (), |_| my_folders());
     let _ = use_current_user();
     view! {
         <Title text=t_string!(i18n, post.folders_title) />
@@ -603,10 +602,9 @@ pub fn FoldersPage() -> impl IntoView {
             <h1>{t!(i18n, post.folders_title)}</h1>
             <Suspense>
                 {move || {
-                    let outcome = outcome.get().and_then(Result::ok).flatten();
                     data.get()
                         .map(|result| match result {
-                            Ok(data) => view! { <Folders folders=data.folders outcome /> }.into_any(),
+                            Ok((folders, outcome)) => view! { <Folders folders outcome /> }.into_any(),
                             Err(error) => refusal(i18n, error, "/post/folders".to_owned()),
                         })
                 }}
@@ -615,11 +613,15 @@ pub fn FoldersPage() -> impl IntoView {
     }
 }
 
-/// The refused folder form being shown again, if any.
+/// The citizen's own folders, (id, name), and the refused folder form being shown again.
 #[server]
-pub async fn folder_outcome() -> Result<Option<FormOutcome>, AppError> {
-    Ok(use_context::<http::request::Parts>()
-        .and_then(|parts| parts.extensions.get::<FormOutcome>().cloned()))
+pub async fn my_folders() -> Result<(Vec<(String, String)>, Option<FormOutcome>), AppError> {
+    let reader = server::reader()?;
+    let db = crate::auth::database()?;
+    let folders = server::own_folders(&db, &reader.read).await?;
+    let outcome = use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<FormOutcome>().cloned());
+    Ok((folders, outcome))
 }
 
 fn folder_error(i18n: I18nContext<Locale>, code: &str) -> &'static str {

@@ -56,6 +56,21 @@ pub fn fake_site(root: &Path) {
     std::fs::write(pkg.join("borgerportal.cccc.css"), "body{}").unwrap();
 }
 
+/// Serves the whole app (`routes` with the HTTP stack) for `config` on `listener`, in the
+/// background. (`routes` generates Leptos' route list once per process; see server/src/lib.rs.)
+pub fn serve(listener: tokio::net::TcpListener, config: &Config, site_root: &Path, db: &Database) {
+    let state = AppState::new(config, Site::load(site_root).unwrap(), db.clone()).unwrap();
+    let app = with_http_stack(routes(&state), state);
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap()
+    });
+}
+
 /// A server whose `public_url` is its real address, with the test eID on. Serving before it
 /// returns: the relying party fetches discovery from itself at the first login.
 pub async fn start() -> TestServer {
@@ -83,17 +98,7 @@ pub async fn start_with(extra: &str) -> TestServer {
     .await
     .unwrap();
     db.migrate().await.unwrap();
-    // (`routes` generates Leptos' route list once per process; see server/src/lib.rs.)
-    let state = AppState::new(&config, Site::load(&site_root).unwrap(), db.clone()).unwrap();
-    let app = with_http_stack(routes(&state), state);
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap()
-    });
+    serve(listener, &config, &site_root, &db);
     TestServer {
         base: format!("http://{addr}"),
         db,
