@@ -72,6 +72,7 @@ pub use post::{
 pub use session::{LoginState, NewLoginState, NewSession, Session, SessionToken};
 pub use storage::{
     AgencyTokenStore, AuditLog, Backend, Conflict, ContactRegister, Database, DatabaseCause,
-    LoginStateStore, Outbox, PersonPage, PersonRegister, PostBox, PostOffice, SessionStore,
-    StoreError, MAX_AUDIT_PAGE_SIZE, MAX_CLAIM_BATCH, MAX_PAGE_SIZE,
+    GenerateError, GeneratePlan, GenerateReport, LoginStateStore, NamedPerson, Outbox, PersonPage,
+    PersonRegister, PostBox, PostOffice, SessionStore, StoreError, MAX_AUDIT_PAGE_SIZE,
+    MAX_CLAIM_BATCH, MAX_PAGE_SIZE,
 };

@@ -7,6 +7,7 @@ pub mod config;
 pub mod contact;
 pub mod cookies;
 pub mod error_page;
+pub mod generate_data;
 pub mod language;
 pub mod notify;
 pub mod page_cache;

@@ -1,10 +1,13 @@
-//! `borgerportal`: start one portal instance. `borgerportal api-token [agency]` prints a
-//! short-lived agency API token for the development demo agency instead.
+//! `borgerportal`: start one portal instance. `borgerportal api-token [--count N] [agency]`
+//! prints short-lived agency API tokens for a development demo agency instead;
+//! `borgerportal generate-data [...]` fills the database with synthetic volume for the
+//! benchmarks (`server/src/generate_data.rs`).
 
 use borgerportal::storage::Database;
 use borgerportal::storage::{AgencyTokenStore, LoginStateStore, SessionStore};
 use secrecy::ExposeSecret;
 use server::{config::Config, notify, routes, telemetry, with_http_stack, AppState, Site};
+use std::io::Write as _;
 use std::process::ExitCode;
 
 /// mimalloc instead of glibc's malloc: rendering a page allocates many small, short-lived
@@ -22,25 +25,61 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // `borgerportal api-token [agency]`: print a token for the development demo agency.
-    let mut args = std::env::args().skip(1);
-    if args.next().as_deref() == Some("api-token") {
-        return match server::api::auth::mint_demo_token(&config, args.next().as_deref()) {
-            Ok(token) => {
-                println!("{token}");
-                ExitCode::SUCCESS
-            }
-            Err(error) => {
-                eprintln!("borgerportal api-token: {error}");
-                ExitCode::FAILURE
-            }
-        };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        // `borgerportal api-token [--count N] [agency]`: tokens for a development demo agency.
+        Some("api-token") => return api_tokens(&config, &args[1..]),
+        Some("generate-data") => {
+            return match server::generate_data::parse(&args[1..]) {
+                Ok(options) => match server::generate_data::run(&config, options).await {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(error) => {
+                        eprintln!("borgerportal generate-data: {error}");
+                        ExitCode::FAILURE
+                    }
+                },
+                Err(error) => {
+                    eprintln!("borgerportal generate-data: {error}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        _ => {}
     }
     telemetry::init(&config.log);
     match run(config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "borgerportal stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints `--count` (default 1) fresh tokens, one a line, each with its own `jti`.
+fn api_tokens(config: &Config, args: &[String]) -> ExitCode {
+    let (count, agency) = match args {
+        [flag, n, rest @ ..] if flag == "--count" => match n.parse::<u32>() {
+            Ok(n) => (n, rest.first()),
+            Err(_) => {
+                eprintln!("borgerportal api-token: --count needs a number");
+                return ExitCode::FAILURE;
+            }
+        },
+        rest => (1, rest.first()),
+    };
+    match server::api::auth::mint_demo_tokens(config, agency.map(String::as_str), count) {
+        Ok(tokens) => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            for token in tokens {
+                if writeln!(out, "{token}").is_err() {
+                    return ExitCode::FAILURE;
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("borgerportal api-token: {error}");
             ExitCode::FAILURE
         }
     }

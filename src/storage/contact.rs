@@ -577,7 +577,7 @@ impl Database {
     ) -> Result<CodeSent, ContactError> {
         let now = stored_instant(now);
         let person = access.subject();
-        let mut tx = Tx::begin(&self.pool).await?;
+        let mut tx = self.begin_tx().await?;
         let info = tx
             .lock_contact(person, now)
             .await?
@@ -668,7 +668,7 @@ impl Database {
             + Send,
     ) -> Result<ContactInfo, ContactError> {
         let now = stored_instant(now);
-        let mut tx = Tx::begin(&self.pool).await?;
+        let mut tx = self.begin_tx().await?;
         let info = tx
             .lock_contact(access.subject(), now)
             .await?
@@ -781,7 +781,7 @@ impl ContactRegister for Database {
     ) -> Result<VerifyOutcome, ContactError> {
         let now = stored_instant(now);
         let person = access.subject();
-        let mut tx = Tx::begin(&self.pool).await?;
+        let mut tx = self.begin_tx().await?;
         let info = tx
             .lock_contact(person, now)
             .await?
@@ -895,7 +895,7 @@ impl ContactRegister for Database {
         now: OffsetDateTime,
     ) -> Result<ContactInfo, ContactError> {
         let now = stored_instant(now);
-        let mut tx = Tx::begin(&self.pool).await?;
+        let mut tx = self.begin_tx().await?;
         let info = tx
             .lock_contact(access.subject(), now)
             .await?
@@ -948,7 +948,7 @@ impl ContactRegister for Database {
     ) -> Result<ContactInfo, ContactError> {
         let now = stored_instant(now);
         let person = access.subject();
-        let mut tx = Tx::begin(&self.pool).await?;
+        let mut tx = self.begin_tx().await?;
         let info = tx
             .lock_contact(person, now)
             .await?
@@ -1047,7 +1047,7 @@ impl ContactRegister for Database {
     ) -> Result<ContactInfo, ContactError> {
         let now = stored_instant(now);
         let person = access.subject();
-        let mut tx = Tx::begin(&self.pool).await?;
+        let mut tx = self.begin_tx().await?;
         let mut info = tx
             .lock_contact(person, now)
             .await?
@@ -1081,7 +1081,7 @@ impl ContactRegister for Database {
         let mut distinct: Vec<&str> = national_ids.iter().map(NationalId::expose).collect();
         distinct.sort_unstable();
         distinct.dedup();
-        let mut tx = Tx::begin(&self.pool).await?;
+        let mut tx = self.begin_tx().await?;
         let found = tx.find_contacts_by_national_ids(&distinct).await?;
         let mut entries = std::collections::HashMap::with_capacity(found.len());
         let mut events = Vec::with_capacity(found.len());

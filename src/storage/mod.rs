@@ -37,6 +37,7 @@
 
 mod contact;
 mod error;
+mod generate;
 mod outbox;
 mod post;
 mod postgres;
@@ -55,6 +56,7 @@ use uuid::Uuid;
 
 pub use contact::ContactRegister;
 pub use error::{Conflict, DatabaseCause, StoreError};
+pub use generate::{GenerateError, GeneratePlan, GenerateReport, NamedPerson};
 pub use outbox::{Outbox, MAX_CLAIM_BATCH};
 pub use post::{PostBox, PostOffice};
 
@@ -107,6 +109,13 @@ impl Backend {
 #[derive(Clone)]
 pub struct Database {
     pool: Pool,
+    /// SQLite on a file: a pool of one connection that every write transaction takes in turn
+    /// (so writers queue here instead of sleeping in SQLite's busy handler), and the group
+    /// writer on it for deliveries and agency token ids (`post/writer.rs`). `None` on
+    /// PostgreSQL and for an in-memory SQLite database (whose second connection would be
+    /// another database).
+    write: Option<SqlitePool>,
+    writer: Option<post::writer::GroupWriter>,
 }
 
 #[derive(Clone)]
@@ -151,16 +160,32 @@ impl Database {
             .foreign_keys(true)
             .busy_timeout(SQLITE_BUSY_TIMEOUT)
             .synchronous(SqliteSynchronous::Full);
-        create_parent_folder(&options)?;
+        let in_memory = create_parent_folder(&options)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(SQLITE_MAX_CONNECTIONS)
             .min_connections(1)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(StoreError::from_query)?;
+        let write = if in_memory {
+            None
+        } else {
+            Some(
+                SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect_with(options)
+                    .await
+                    .map_err(StoreError::from_query)?,
+            )
+        };
+        let writer = write.clone().map(post::writer::GroupWriter::start);
         Ok(Database {
             pool: Pool::Sqlite(pool),
+            write,
+            writer,
         })
     }
 
@@ -176,6 +201,8 @@ impl Database {
             .map_err(StoreError::from_query)?;
         Ok(Database {
             pool: Pool::Postgres(pool),
+            write: None,
+            writer: None,
         })
     }
 
@@ -211,9 +238,25 @@ impl Database {
     /// Closes every connection, waiting for those in use to be returned. Call at shutdown so
     /// that SQLite checkpoints its WAL into the main file.
     pub async fn close(&self) {
+        if let Some(write) = &self.write {
+            write.close().await;
+        }
         match &self.pool {
             Pool::Sqlite(pool) => pool.close().await,
             Pool::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// Starts a read-decide-write transaction ([`Tx::begin`]); on SQLite on the write pool's
+    /// one connection, so that writers queue for it.
+    async fn begin_tx(&self) -> Result<Tx, StoreError> {
+        match &self.write {
+            Some(write) => write
+                .begin_with("BEGIN IMMEDIATE")
+                .await
+                .map(Tx::Sqlite)
+                .map_err(StoreError::from_query),
+            None => Tx::begin(&self.pool).await,
         }
     }
 
@@ -227,18 +270,20 @@ impl Database {
     }
 }
 
-/// SQLite creates the file but not its folder; a fresh clone has no `data/` yet.
-fn create_parent_folder(options: &SqliteConnectOptions) -> Result<(), StoreError> {
+/// SQLite creates the file but not its folder; a fresh clone has no `data/` yet. Returns
+/// whether the database is in memory (then there is no folder).
+fn create_parent_folder(options: &SqliteConnectOptions) -> Result<bool, StoreError> {
     let filename = options.get_filename();
     let in_memory =
         filename.as_os_str().is_empty() || filename.to_string_lossy().contains(":memory:");
     if in_memory {
-        return Ok(());
+        return Ok(true);
     }
     match filename.parent() {
         Some(folder) if !folder.as_os_str().is_empty() => std::fs::create_dir_all(folder)
+            .map(|()| false)
             .map_err(|error| StoreError::Unavailable(DatabaseCause::Sqlx(sqlx::Error::Io(error)))),
-        _ => Ok(()),
+        _ => Ok(false),
     }
 }
 
@@ -482,6 +527,9 @@ impl AgencyTokenStore for Database {
         jti: &str,
         expires_at: OffsetDateTime,
     ) -> Result<bool, StoreError> {
+        if let Some(writer) = &self.writer {
+            return writer.remember_token(agency, jti, expires_at).await;
+        }
         let expires_at = stored_instant(expires_at);
         let inserted = match &self.pool {
             Pool::Sqlite(pool) => {

@@ -289,7 +289,7 @@ impl Outbox for Database {
         )
     )]
     async fn enqueue(&self, notification: NewNotification) -> Result<EnqueueOutcome, StoreError> {
-        let mut tx = Tx::begin(&self.pool).await?;
+        let mut tx = self.begin_tx().await?;
         let outcome = tx.enqueue(&notification, now_utc_micros()).await?;
         tx.commit().await?;
         tracing::debug!(notification.id = %outcome.id(), "notification queued");
@@ -307,7 +307,7 @@ impl Outbox for Database {
         let now = stored_instant(now);
         let lease_until = stored_instant(now.saturating_add(lease));
         let limit = i64::from(limit.clamp(1, MAX_CLAIM_BATCH));
-        let mut tx = Tx::begin(&self.pool).await?;
+        let mut tx = self.begin_tx().await?;
         let (expired, rows) = match &mut tx {
             Tx::Sqlite(tx) => (
                 sqlite::expire_overdue_notifications(tx, now).await?,
@@ -386,7 +386,7 @@ impl Outbox for Database {
     ) -> Result<FailedAttempt, StoreError> {
         let now = stored_instant(now);
         let error_code = storable_error_code(error_code);
-        let mut tx = Tx::begin(&self.pool).await?;
+        let mut tx = self.begin_tx().await?;
         let retry = match &mut tx {
             Tx::Sqlite(tx) => sqlite::lock_claimed_notification(tx, id, worker).await?,
             Tx::Postgres(tx) => postgres::lock_claimed_notification(tx, id, worker).await?,

@@ -415,6 +415,19 @@ fn bearer_token(parts: &Parts) -> Option<&str> {
 /// the private key made at first start, for calling the API by hand. `agency` picks one when
 /// there are several. Behind `borgerportal api-token`.
 pub fn mint_demo_token(config: &Config, agency: Option<&str>) -> Result<String, String> {
+    mint_demo_tokens(config, agency, 1)?
+        .pop()
+        .ok_or_else(|| "no token made".to_owned())
+}
+
+/// `count` fresh tokens as [`mint_demo_token`] makes them, each with its own `jti`: for a
+/// load generator, which must send a new token with every call
+/// (`borgerportal api-token --count N`).
+pub fn mint_demo_tokens(
+    config: &Config,
+    agency: Option<&str>,
+    count: u32,
+) -> Result<Vec<String>, String> {
     AgencyRegistry::load(config).map_err(|error| error.to_string())?;
     let demo = config
         .agencies
@@ -431,13 +444,17 @@ pub fn mint_demo_token(config: &Config, agency: Option<&str>) -> Result<String, 
     let key = jsonwebtoken::EncodingKey::from_ec_pem(&pem).map_err(|error| error.to_string())?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let lifetime = i64::from(config.api.max_token_lifetime_seconds).min(300);
-    let claims = serde_json::json!({
-        "iss": demo.id,
-        "aud": config.api_audience(),
-        "iat": now,
-        "exp": now + lifetime,
-        "jti": uuid::Uuid::new_v4().to_string(),
-    });
-    jsonwebtoken::encode(&jsonwebtoken::Header::new(Algorithm::ES256), &claims, &key)
-        .map_err(|error| error.to_string())
+    let header = jsonwebtoken::Header::new(Algorithm::ES256);
+    (0..count)
+        .map(|_| {
+            let claims = serde_json::json!({
+                "iss": demo.id,
+                "aud": config.api_audience(),
+                "iat": now,
+                "exp": now + lifetime,
+                "jti": uuid::Uuid::new_v4().to_string(),
+            });
+            jsonwebtoken::encode(&header, &claims, &key).map_err(|error| error.to_string())
+        })
+        .collect()
 }

@@ -8,6 +8,7 @@
 //! in each backend's encoding.
 
 mod sql;
+pub(super) mod writer;
 
 use async_trait::async_trait;
 use sha2::{Digest as _, Sha256};
@@ -405,7 +406,7 @@ impl Database {
         reason: &str,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let mut tx = Tx::begin(&self.pool).await?;
+        let mut tx = self.begin_tx().await?;
         Self::insert_receipt(
             &mut tx.ex(),
             agency,
@@ -420,7 +421,8 @@ impl Database {
     }
 
     /// Delivery after the checks; `force_mailbox` only for demo data (whose persons have no
-    /// contact entry).
+    /// contact entry). SQLite: through the group writer (`writer.rs`); PostgreSQL: its own
+    /// transaction (the server groups concurrent commits' WAL flushes itself).
     pub(crate) async fn deliver_valid(
         &self,
         agency: &AgencyId,
@@ -428,15 +430,55 @@ impl Database {
         now: OffsetDateTime,
         force_mailbox: bool,
     ) -> Result<DeliveryReceipt, PostError> {
+        if let Some(writer) = &self.writer {
+            return writer.deliver(agency, letter, now, force_mailbox).await;
+        }
+        let mut tx = self.begin_tx().await?;
+        match Self::deliver_in(&mut tx, agency, letter, now, force_mailbox).await? {
+            Delivery::Replayed(first) => Ok(first),
+            Delivery::New(receipt, attachments) => {
+                tx.commit().await?;
+                tracing::info!(
+                    letter.id = %receipt.letter,
+                    status = receipt.status.code(),
+                    attachments,
+                    "letter delivered"
+                );
+                Ok(receipt)
+            }
+            Delivery::Raced(message_id) => {
+                // A delivery with the same message id committed while this one ran
+                // (PostgreSQL waited for it, then did nothing): answer its receipt.
+                drop(tx);
+                let mut tx = self.begin_tx().await?;
+                let first = Self::existing_delivery(&mut tx.ex(), agency, &message_id)
+                    .await?
+                    .ok_or(StoreError::Corrupt {
+                        what: "letters.agency_message_id",
+                    })?;
+                tracing::info!("concurrent retry of a delivery: first receipt returned");
+                Ok(first)
+            }
+        }
+    }
+
+    /// The delivery's reads and writes in `tx`, which the caller commits (for
+    /// [`Delivery::New`]).
+    pub(super) async fn deliver_in(
+        tx: &mut Tx,
+        agency: &AgencyId,
+        letter: ValidLetter,
+        now: OffsetDateTime,
+        force_mailbox: bool,
+    ) -> Result<Delivery, PostError> {
         let now = stored_instant(now);
-        let mut tx = Tx::begin(&self.pool).await?;
         if let Some(first) =
             Self::existing_delivery(&mut tx.ex(), agency, &letter.message_id).await?
         {
             tracing::info!("delivery retried: first receipt returned");
-            return Ok(first);
+            return Ok(Delivery::Replayed(first));
         }
-        let recipient = Self::recipient(&mut tx, &letter.recipient).await?;
+        let recipient = Self::recipient(tx, &letter.recipient).await?;
         let digital = recipient.as_ref().is_some_and(|recipient| {
             force_mailbox
                 || (recipient.info.status == ContactStatus::Active && !recipient.info.reserved)
@@ -503,17 +545,7 @@ impl Database {
              ON CONFLICT (agency_id, agency_message_id) DO NOTHING RETURNING 0::bigint AS doc",
         );
         let Some(inserted) = ex.fetch_optional(sql, &args).await? else {
-            // A delivery with the same message id committed while this one ran (PostgreSQL
-            // waited for it, then did nothing): answer its receipt.
-            drop(tx);
-            let mut tx = Tx::begin(&self.pool).await?;
-            let first = Self::existing_delivery(&mut tx.ex(), agency, &letter.message_id)
-                .await?
-                .ok_or(StoreError::Corrupt {
-                    what: "letters.agency_message_id",
-                })?;
-            tracing::info!("concurrent retry of a delivery: first receipt returned");
-            return Ok(first);
+            return Ok(Delivery::Raced(letter.message_id));
         };
         if digital && ex.is_sqlite() {
             let owner = person.map(|person| format!("p{}", person.as_uuid().simple()));
@@ -589,21 +621,28 @@ impl Database {
                     .await?;
             }
         }
-        tx.commit().await?;
-        tracing::info!(
-            letter.id = %id,
-            status = status.code(),
-            attachments = letter.attachments.len(),
-            "letter delivered"
-        );
-        Ok(DeliveryReceipt {
-            letter: id,
-            message_id: letter.message_id,
-            status,
-            delivered_at: now,
-            replayed: false,
-        })
+        Ok(Delivery::New(
+            DeliveryReceipt {
+                letter: id,
+                message_id: letter.message_id,
+                status,
+                delivered_at: now,
+                replayed: false,
+            },
+            letter.attachments.len(),
+        ))
     }
+}
+
+/// What [`Database::deliver_in`] did.
+pub(super) enum Delivery {
+    /// A new letter, written but not committed; with its number of attachments.
+    New(DeliveryReceipt, usize),
+    /// The message id was delivered before: its first receipt (nothing written).
+    Replayed(DeliveryReceipt),
+    /// The insert found the message id taken by a delivery that committed meanwhile
+    /// (PostgreSQL): nothing written; the caller reads the first receipt anew.
+    Raced(MessageId),
 }
 
 /// The "new letter" messages for a letter in the mailbox: one per fresh contact method,
@@ -881,7 +920,7 @@ impl PostOffice for Database {
         letter: LetterId,
         now: OffsetDateTime,
     ) -> Result<(), PostError> {
-        let mut tx = Tx::begin(&self.pool).await?;
+        let mut tx = self.begin_tx().await?;
         let touched = tx
             .ex()
             .execute(
@@ -900,7 +939,7 @@ impl PostOffice for Database {
     #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
     async fn purge_trash(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         let before = stored_instant(now - TRASH_RETENTION);
-        let mut tx = Tx::begin(&self.pool).await?;
+        let mut tx = self.begin_tx().await?;
         let deleted = tx
             .ex()
             .execute(
@@ -937,7 +976,7 @@ impl Database {
             Val::Uuid(person.as_uuid()),
             Val::Time(now),
         ];
-        let mut tx = Tx::begin(&self.pool).await?;
+        let mut tx = self.begin_tx().await?;
         let touched = tx.ex().execute(&sql, &args).await?;
         if touched == 0 {
             return Err(PostError::NotFound);
@@ -1132,7 +1171,7 @@ impl PostBox for Database {
         }
         let mut opened_at = row.opt_time("opened_at", "letters.opened_at")?;
         if summary.unread || opened_at.is_none() {
-            let mut tx = Tx::begin(&self.pool).await?;
+            let mut tx = self.begin_tx().await?;
             let first = tx
                 .ex()
                 .execute(
@@ -1333,7 +1372,7 @@ impl PostBox for Database {
     ) -> Result<Folder, PostError> {
         let name = folder_name(name)?;
         let person = manage.subject();
-        let mut tx = Tx::begin(&self.pool).await?;
+        let mut tx = self.begin_tx().await?;
         let mut ex = tx.ex();
         let count = ex
             .fetch_optional(
@@ -1379,7 +1418,7 @@ impl PostBox for Database {
         name: &str,
     ) -> Result<(), PostError> {
         let name = folder_name(name)?;
-        let mut tx = Tx::begin(&self.pool).await?;
+        let mut tx = self.begin_tx().await?;
         let renamed = tx
             .ex()
             .execute(
@@ -1410,7 +1449,7 @@ impl PostBox for Database {
     ) -> Result<(), PostError> {
         let person = manage.subject();
         let code = FolderRef::Own(folder).code();
-        let mut tx = Tx::begin(&self.pool).await?;
+        let mut tx = self.begin_tx().await?;
         let mut ex = tx.ex();
         if !Self::own_folder_exists(&mut ex, person, folder).await? {
             return Err(PostError::NotFound);
@@ -1450,7 +1489,7 @@ impl PostBox for Database {
         let person = manage.subject();
         let code = to.code();
         let now = stored_instant(now);
-        let mut tx = Tx::begin(&self.pool).await?;
+        let mut tx = self.begin_tx().await?;
         let mut ex = tx.ex();
         if let FolderRef::Own(folder) = to {
             if !Self::own_folder_exists(&mut ex, person, folder).await? {
