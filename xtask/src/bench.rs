@@ -80,7 +80,7 @@ struct Settings {
     quiet_wait: u64,
 }
 
-fn env_number(name: &str, default: u64) -> u64 {
+pub(crate) fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
         .and_then(|s| s.trim().parse::<u64>().ok())
@@ -224,7 +224,7 @@ fn measure(
 
 /// Wait until other processes have used less than [`DISTURBED`] of the CPU for three seconds
 /// in a row, or `max_seconds` have passed (then measure anyway: the report shows it).
-fn wait_for_quiet(max_seconds: u64) {
+pub(crate) fn wait_for_quiet(max_seconds: u64) {
     let deadline = std::time::Instant::now() + Duration::from_secs(max_seconds);
     let mut quiet_seconds = 0;
     let mut said = false;
@@ -406,13 +406,13 @@ fn brotli_size(bytes: &[u8], quality: i32) -> Result<usize> {
 // ---------------------------------------------------------------------------------------------
 // A minimal HTTP/1.1 client (loopback only)
 
-struct HttpResponse {
-    status: u16,
+pub(crate) struct HttpResponse {
+    pub(crate) status: u16,
     /// Bytes of the status line and headers, including the blank line.
     head_len: usize,
-    headers: Vec<(String, String)>,
+    pub(crate) headers: Vec<(String, String)>,
     /// The body with any chunked transfer encoding removed (content encoding kept).
-    body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl HttpResponse {
@@ -441,7 +441,7 @@ fn http_get(host: &str, path: &str, headers: &[(&str, &str)]) -> Result<HttpResp
     parse_response(&raw).map_err(|e| format!("GET http://{host}{path}: {e}"))
 }
 
-fn parse_response(raw: &[u8]) -> Result<HttpResponse> {
+pub(crate) fn parse_response(raw: &[u8]) -> Result<HttpResponse> {
     let end = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -508,14 +508,14 @@ fn dechunk(mut rest: &[u8]) -> Result<Vec<u8>> {
 // Servers under test
 
 /// A child process that is killed when dropped, so no server outlives the benchmark.
-struct Server {
+pub(crate) struct Server {
     name: &'static str,
     child: Option<Child>,
     log: PathBuf,
 }
 
 impl Server {
-    fn spawn(name: &'static str, command: &mut Command, log: &Path) -> Result<Self> {
+    pub(crate) fn spawn(name: &'static str, command: &mut Command, log: &Path) -> Result<Self> {
         let file = fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
         let child = command
             .stdin(Stdio::null())
@@ -530,11 +530,11 @@ impl Server {
         })
     }
 
-    fn id(&self) -> Option<u32> {
+    pub(crate) fn id(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
     }
 
-    fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -542,7 +542,7 @@ impl Server {
     }
 
     /// The distinct panic messages in the server's log (at most a few).
-    fn problems(&self) -> Vec<String> {
+    pub(crate) fn problems(&self) -> Vec<String> {
         let text = fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         let mut problems: Vec<String> = Vec::new();
@@ -560,7 +560,7 @@ impl Server {
     }
 
     /// Stop the server and show its panics and the end of its log with `error`.
-    fn failed(&mut self, error: String) -> String {
+    pub(crate) fn failed(&mut self, error: String) -> String {
         self.stop();
         let error = match self.problems() {
             problems if problems.is_empty() => error,
@@ -589,7 +589,7 @@ impl Drop for Server {
     }
 }
 
-fn build_ceiling() -> Result<PathBuf> {
+pub(crate) fn build_ceiling() -> Result<PathBuf> {
     util::run(
         Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .current_dir(workspace_root())
@@ -616,7 +616,7 @@ fn find_on_path(program: &str) -> Option<PathBuf> {
     })
 }
 
-fn ensure_wrk() -> Result<()> {
+pub(crate) fn ensure_wrk() -> Result<()> {
     if find_on_path("wrk").is_none() {
         println!("xtask: installing wrk (the load generator)");
         util::apt_install(&["wrk"])?;
@@ -624,23 +624,23 @@ fn ensure_wrk() -> Result<()> {
     Ok(())
 }
 
-struct Load {
-    requests_per_sec: f64,
-    p50_ms: f64,
-    p99_ms: f64,
+pub(crate) struct Load {
+    pub(crate) requests_per_sec: f64,
+    pub(crate) p50_ms: f64,
+    pub(crate) p99_ms: f64,
     /// wrk's Transfer/sec: response bytes including headers, per second.
     bytes_per_sec: f64,
     requests: u64,
     /// Answers other than 2xx/3xx, and socket errors (connect, read, write, timeout).
-    errors: u64,
+    pub(crate) errors: u64,
     /// Share of the machine's CPU time that neither wrk nor the server used during the
     /// measured run (other processes, the hypervisor's steal), if it could be read.
-    others: Option<f64>,
+    pub(crate) others: Option<f64>,
 }
 
 /// A warm-up run, then the measured run; both must see only 2xx/3xx answers. `server` is the
 /// process id of the server under test, to tell its CPU use from everybody else's.
-fn load(url: &str, seconds: u64, headers: &[&str], server: Option<u32>) -> Result<Load> {
+pub(crate) fn load(url: &str, seconds: u64, headers: &[&str], server: Option<u32>) -> Result<Load> {
     wrk(url, WARM_UP_SECONDS, headers)?;
     let before = CpuSnapshot::take(server);
     let mut measured = wrk(url, seconds, headers)?;
@@ -669,14 +669,14 @@ fn load(url: &str, seconds: u64, headers: &[&str], server: Option<u32>) -> Resul
 
 /// CPU time counters (Linux `/proc`, in clock ticks): the whole machine, the server under
 /// test, and this process with its finished children (so wrk once it has exited).
-struct CpuSnapshot {
+pub(crate) struct CpuSnapshot {
     machine_busy: u64,
     machine_all: u64,
     ours: u64,
 }
 
 impl CpuSnapshot {
-    fn take(server: Option<u32>) -> Option<Self> {
+    pub(crate) fn take(server: Option<u32>) -> Option<Self> {
         let stat = fs::read_to_string("/proc/stat").ok()?;
         let line = stat.lines().find(|l| l.starts_with("cpu "))?;
         let ticks: Vec<u64> = line
@@ -704,7 +704,7 @@ impl CpuSnapshot {
     }
 
     /// The share of all CPU time between `self` and `later` that was busy but not ours.
-    fn others_until(&self, later: &Self) -> f64 {
+    pub(crate) fn others_until(&self, later: &Self) -> f64 {
         let all = later.machine_all.saturating_sub(self.machine_all);
         let busy = later.machine_busy.saturating_sub(self.machine_busy);
         let ours = later.ours.saturating_sub(self.ours);
@@ -1011,11 +1011,11 @@ fn report(r: &Report) -> String {
     md
 }
 
-fn step(name: &str) {
+pub(crate) fn step(name: &str) {
     println!("\n=== {name} ===");
 }
 
-fn pass(ok: bool) -> &'static str {
+pub(crate) fn pass(ok: bool) -> &'static str {
     if ok {
         "PASS"
     } else {
@@ -1035,13 +1035,13 @@ fn thousands(n: usize) -> String {
     out
 }
 
-fn cpu_count() -> usize {
+pub(crate) fn cpu_count() -> usize {
     std::thread::available_parallelism()
         .map(usize::from)
         .unwrap_or(1)
 }
 
-fn cpu_model() -> String {
+pub(crate) fn cpu_model() -> String {
     fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|text| {
@@ -1053,7 +1053,7 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown CPU".into())
 }
 
-fn git_commit() -> String {
+pub(crate) fn git_commit() -> String {
     let commit = command_line("git", &["rev-parse", "--short", "HEAD"]);
     let dirty = Command::new("git")
         .current_dir(workspace_root())

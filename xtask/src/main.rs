@@ -6,11 +6,14 @@
 //!   for a developer; `XTASK_PLAYWRIGHT_ARGS` narrows them, e.g. to one spec file)
 //! - `cargo xtask build [--release]`  build the site (WASM, JS, CSS) and the server
 //! - `cargo xtask bench`  release build, then first-load size and throughput numbers
+//! - `cargo xtask bench-post`  release build, then digital post: fsync rate, delivery
+//!   letters/s (SQLite, PostgreSQL), inbox pages at 10, 1,000 and 10,000 letters
 //!
 //! Build output goes to `CARGO_TARGET_DIR` (default `target/`); point it outside the clone to
 //! reuse builds between fresh clones, as `.ci/run` does.
 
 mod bench;
+mod bench_post;
 mod postgres;
 mod site;
 mod test;
@@ -28,14 +31,16 @@ fn main() -> ExitCode {
         "build" => tools::ensure_build_tools().and_then(|()| site::build(release).map(|_| ())),
         "test" => test::run_all(args.iter().any(|a| a == "--browser-only")),
         "bench" => bench::run(),
+        "bench-post" => bench_post::run(),
         "setup" => tools::ensure_build_tools().and_then(|()| tools::ensure_test_tools()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run|test [--browser-only]|build [--release]|bench|setup>\n\
+                "usage: cargo xtask <run|test [--browser-only]|build [--release]|bench|bench-post|setup>\n\
                  run    build and start the portal at http://127.0.0.1:3000 (demo data, test eID)\n\
                  test   every check and test (what CI runs)\n\
                  build  build the site and the server\n\
                  bench  release build, then first-load size and throughput\n\
+                 bench-post  release build, then delivery and inbox throughput (digital post)\n\
                  setup  install the tools the build and the tests need"
             );
             return if command == "help" {
