@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The data generator (`Database::generate_data`, behind `borgerportal generate-data`): a
-//! small generated database is what the real mailbox queries read. SQLite only: the
-//! generator refuses PostgreSQL for now (tested below on SQLite's side only).
+//! small generated database is what the real mailbox queries read, on SQLite and on
+//! PostgreSQL (a fresh database on the server in `BORGERPORTAL_TEST_POSTGRES_URL`, which
+//! must be set, as for `tests/storage.rs`).
 
 use borgerportal::{
     Access, Actor, AgencyAccess, AgencyGrants, AgencyId, Database, DeliverPost, FolderRef,
@@ -30,17 +31,57 @@ fn deliver_access() -> AgencyAccess<DeliverPost> {
 }
 
 async fn count(url: &str, sql: &str) -> i64 {
-    let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
-    sqlx::query_scalar::<_, i64>(sql)
-        .fetch_one(&mut conn)
-        .await
-        .unwrap()
+    if url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+    }
 }
 
 #[tokio::test]
-async fn a_generated_database_is_what_the_mailbox_reads() {
+async fn a_generated_database_is_what_the_mailbox_reads_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("gen.db").display());
+    generated_database_is_what_the_mailbox_reads(&url).await;
+}
+
+#[tokio::test]
+async fn a_generated_database_is_what_the_mailbox_reads_on_postgres() {
+    let server = std::env::var("BORGERPORTAL_TEST_POSTGRES_URL")
+        .expect("BORGERPORTAL_TEST_POSTGRES_URL names the PostgreSQL server for the tests");
+    let name = format!("bp_gen_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(&server).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let (base, _) = server.rsplit_once('/').unwrap();
+    let url = format!("{base}/{name}");
+    let outcome = tokio::spawn({
+        let url = url.clone();
+        async move { generated_database_is_what_the_mailbox_reads(&url).await }
+    })
+    .await;
+    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic.into_panic());
+    }
+}
+
+async fn generated_database_is_what_the_mailbox_reads(url: &str) {
+    let url = url.to_owned();
+    let sqlite = url.starts_with("sqlite:");
     let db = Database::connect(&url).await.unwrap();
     db.migrate().await.unwrap();
     let now = datetime!(2026-11-24 12:00 UTC);
@@ -67,8 +108,13 @@ async fn a_generated_database_is_what_the_mailbox_reads() {
         i64::try_from(report.attachments).unwrap()
     );
     // Every digital letter has its search entry and every letter its receipt.
+    let search_entries = if sqlite {
+        "SELECT COUNT(*) FROM letters_fts"
+    } else {
+        "SELECT COUNT(*) FROM letters WHERE search <> ''::tsvector AND outcome = 'delivered'"
+    };
     assert_eq!(
-        count(&url, "SELECT COUNT(*) FROM letters_fts").await,
+        count(&url, search_entries).await,
         count(
             &url,
             "SELECT COUNT(*) FROM letters WHERE outcome = 'delivered'"
@@ -87,14 +133,12 @@ async fn a_generated_database_is_what_the_mailbox_reads() {
         .await
             > 0
     );
-    assert!(
-        count(
-            &url,
-            "SELECT COUNT(*) FROM letters WHERE shown_at > '2026-11-24T12'"
-        )
-        .await
-            == 0
-    );
+    let future = if sqlite {
+        "SELECT COUNT(*) FROM letters WHERE shown_at > '2026-11-24T12:00:00.000000Z'"
+    } else {
+        "SELECT COUNT(*) FROM letters WHERE shown_at > '2026-11-24T12:00:00Z'"
+    };
+    assert_eq!(count(&url, future).await, 0);
 
     assert_eq!(report.named.len(), 3);
     for (named, expected) in report.named.iter().zip([10, 200, 1_000]) {

@@ -1,7 +1,7 @@
 //! `borgerportal generate-data`: fills the configured database with synthetic volume for the
 //! benchmarks (persons, contact entries, millions of letters, named persons with exact
 //! mailbox sizes), through the domain crate's generator (`Database::generate_data`), after
-//! applying the migrations as the server does. SQLite only for now.
+//! applying the migrations as the server does (SQLite or PostgreSQL, as configured).
 //!
 //! ```text
 //! borgerportal generate-data [--persons 100000] [--letters 5000000] [--big 10000]

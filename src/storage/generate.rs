@@ -7,8 +7,8 @@
 //! `contact_info` row (active, a few reserved or deleted, e-mail and mobile of varying age).
 //! Per letter: the `letters` row as [`PostOffice::deliver_letter`](super::PostOffice) writes
 //! it (digital for active, unreserved persons; paper with a print-queue row otherwise), its
-//! search entry (`letters_fts`: the same owner token, sender, title and search text as a
-//! delivery), its attachment (about one letter in twelve has a small PDF), and its receipt.
+//! search entry (SQLite's `letters_fts` with the same owner token, sender, title and search
+//! text as a delivery; PostgreSQL's `search` vector), its attachment (about one letter in twelve has a small PDF), and its receipt.
 //! Not written: audit events and notifications (the mailbox never reads them).
 //!
 //! The content is real: every letter's title, body, sanitized HTML and search text come from a
@@ -21,11 +21,12 @@
 //! of letters, all in the inbox (none archived or trashed, about one in ten unread), for the
 //! inbox benchmark at 10, 1,000 and 10,000 letters.
 //!
-//! Speed: SQLite only (PostgreSQL is refused for now). One connection taken out of the pool,
-//! `synchronous = OFF` and a 1 GiB page cache on it while generating (the file is a
-//! benchmark's, not a record anyone relies on until the end, and a crash means generating
-//! again), multi-row inserts of prepared statements, 50,000 letters per transaction; the
-//! connection is closed afterwards, so the pool's connections keep `synchronous = FULL`.
+//! Speed: one connection taken out of the pool and closed afterwards (so its settings never
+//! reach the pool), multi-row inserts (64 rows a statement), 50,000 letters per transaction;
+//! on SQLite `synchronous = OFF` and a 1 GiB page cache on that connection while generating
+//! (a benchmark's file: a crash means generating again), on PostgreSQL
+//! `synchronous_commit = off` for the session and `ANALYZE` at the end. On PostgreSQL the
+//! search vector is computed in the insert exactly as a delivery computes it.
 
 use std::collections::HashSet;
 use std::time::{Duration as StdDuration, Instant};
@@ -33,6 +34,7 @@ use std::time::{Duration as StdDuration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
 use sha2::{Digest as _, Sha256};
+use sqlx::postgres::PgConnection;
 use sqlx::sqlite::SqliteConnection;
 use sqlx::Connection as _;
 use time::{Date, Duration, Month, OffsetDateTime};
@@ -44,7 +46,7 @@ use crate::access::Loa;
 use crate::contact::{EmailAddress, MobileNumber};
 use crate::identity::{Country, NationalId};
 use crate::person::{Language, PersonId};
-use crate::post::{pdf, BodyKind, NewAttachment, NewLetter, PostError};
+use crate::post::{pdf, search_config, BodyKind, NewAttachment, NewLetter, PostError};
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -100,9 +102,6 @@ pub enum GenerateError {
     /// The plan cannot be met.
     #[error("impossible plan: {0}")]
     Plan(&'static str),
-    /// Only SQLite for now.
-    #[error("generate-data writes SQLite databases only (for now)")]
-    Unsupported,
     /// A letter of the content pool was refused (a bug in the pool).
     #[error("a generated letter was refused: {0}")]
     Letter(#[from] PostError),
@@ -138,16 +137,22 @@ impl Database {
                 "there must be more persons than named ones",
             ));
         }
-        let Pool::Sqlite(pool) = &self.pool else {
-            return Err(GenerateError::Unsupported);
+        let mut conn = match &self.pool {
+            Pool::Sqlite(pool) => Sink::Sqlite(
+                pool.acquire()
+                    .await
+                    .map_err(StoreError::from_query)?
+                    .detach(),
+            ),
+            Pool::Postgres(pool) => Sink::Postgres(
+                pool.acquire()
+                    .await
+                    .map_err(StoreError::from_query)?
+                    .detach(),
+            ),
         };
-        let mut conn = pool
-            .acquire()
-            .await
-            .map_err(StoreError::from_query)?
-            .detach();
-        let result = generate_sqlite(&mut conn, plan, &mut progress).await;
-        let closed = conn.close().await.map_err(StoreError::from_query);
+        let result = generate_on(&mut conn, plan, &mut progress).await;
+        let closed = conn.close().await;
         let mut report = result?;
         closed?;
         report.elapsed = started.elapsed();
@@ -184,33 +189,136 @@ struct Content {
     decision: bool,
 }
 
-async fn exec(conn: &mut SqliteConnection, sql: &str) -> Result<(), StoreError> {
-    sqlx::query(sql)
-        .execute(&mut *conn)
-        .await
-        .map(drop)
-        .map_err(StoreError::from_query)
+/// The generator's own connection, taken out of the pool (closed afterwards, so that its
+/// settings never reach the pool).
+enum Sink {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
 }
 
-async fn generate_sqlite(
-    conn: &mut SqliteConnection,
+/// A value to bind: booleans as 0/1 on SQLite, times and ids as text (cast on PostgreSQL).
+#[derive(Clone, Copy)]
+enum V<'a> {
+    Str(&'a str),
+    Opt(Option<&'a str>),
+    Int(i64),
+    Bool(bool),
+    Bytes(&'a [u8]),
+}
+
+impl Sink {
+    fn is_sqlite(&self) -> bool {
+        matches!(self, Sink::Sqlite(_))
+    }
+
+    async fn exec(&mut self, sql: &str) -> Result<(), StoreError> {
+        match self {
+            Sink::Sqlite(conn) => sqlx::query(sql).execute(conn).await.map(drop),
+            Sink::Postgres(conn) => sqlx::query(sql).execute(conn).await.map(drop),
+        }
+        .map_err(StoreError::from_query)
+    }
+
+    async fn texts(&mut self, sql: &str) -> Result<Vec<String>, StoreError> {
+        match self {
+            Sink::Sqlite(conn) => sqlx::query_scalar::<_, String>(sql).fetch_all(conn).await,
+            Sink::Postgres(conn) => sqlx::query_scalar::<_, String>(sql).fetch_all(conn).await,
+        }
+        .map_err(StoreError::from_query)
+    }
+
+    /// A multi-row `INSERT`: `head`, then `VALUES` with one group per row from `row` (the
+    /// backend's template, `{k}` for the row's k-th value), the rows' values in order.
+    async fn insert(
+        &mut self,
+        head: &str,
+        row: &str,
+        rows: usize,
+        values: &[V<'_>],
+    ) -> Result<(), StoreError> {
+        if rows == 0 {
+            return Ok(());
+        }
+        let per_row = values.len() / rows;
+        let sqlite = self.is_sqlite();
+        let mut sql = format!("{head} VALUES ");
+        for r in 0..rows {
+            if r > 0 {
+                sql.push_str(", ");
+            }
+            let mut group = row.to_owned();
+            for k in (0..per_row).rev() {
+                let n = r * per_row + k + 1;
+                let mark = if sqlite {
+                    format!("?{n}")
+                } else {
+                    format!("${n}")
+                };
+                group = group.replace(&format!("{{{k}}}"), &mark);
+            }
+            sql.push_str(&group);
+        }
+        match self {
+            Sink::Sqlite(conn) => {
+                let mut query = sqlx::query(&sql);
+                for value in values {
+                    query = match *value {
+                        V::Str(text) => query.bind(text),
+                        V::Opt(text) => query.bind(text),
+                        V::Int(n) => query.bind(n),
+                        V::Bool(b) => query.bind(i64::from(b)),
+                        V::Bytes(bytes) => query.bind(bytes),
+                    };
+                }
+                query.execute(conn).await.map(drop)
+            }
+            Sink::Postgres(conn) => {
+                let mut query = sqlx::query(&sql);
+                for value in values {
+                    query = match *value {
+                        V::Str(text) => query.bind(text),
+                        V::Opt(text) => query.bind(text),
+                        V::Int(n) => query.bind(n),
+                        V::Bool(b) => query.bind(b),
+                        V::Bytes(bytes) => query.bind(bytes),
+                    };
+                }
+                query.execute(conn).await.map(drop)
+            }
+        }
+        .map_err(StoreError::from_query)
+    }
+
+    async fn close(self) -> Result<(), StoreError> {
+        match self {
+            Sink::Sqlite(conn) => conn.close().await,
+            Sink::Postgres(conn) => conn.close().await,
+        }
+        .map_err(StoreError::from_query)
+    }
+}
+
+async fn generate_on(
+    conn: &mut Sink,
     plan: &GeneratePlan,
     progress: &mut impl FnMut(u64),
 ) -> Result<GenerateReport, GenerateError> {
-    exec(conn, "PRAGMA synchronous = OFF").await?;
-    exec(conn, "PRAGMA cache_size = -1048576").await?;
-    exec(conn, "PRAGMA temp_store = MEMORY").await?;
+    if conn.is_sqlite() {
+        conn.exec("PRAGMA synchronous = OFF").await?;
+        conn.exec("PRAGMA cache_size = -1048576").await?;
+        conn.exec("PRAGMA temp_store = MEMORY").await?;
+    } else {
+        conn.exec("SET synchronous_commit = off").await?;
+    }
     let mut rng = StdRng::seed_from_u64(plan.seed);
     let now = stored_instant(plan.now);
 
     // Taken: the register's numbers, and the demo persons' (seeded at a later start).
-    let mut taken: HashSet<String> =
-        sqlx::query_scalar::<_, String>("SELECT national_id FROM persons")
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(StoreError::from_query)?
-            .into_iter()
-            .collect();
+    let mut taken: HashSet<String> = conn
+        .texts("SELECT national_id FROM persons")
+        .await?
+        .into_iter()
+        .collect();
     taken.extend(
         crate::demo::demo_persons()
             .into_iter()
@@ -243,10 +351,15 @@ async fn generate_sqlite(
         .map(|person| person.national_id.clone())
         .collect();
     let mut named_unread = vec![0u32; plan.named.len()];
-    let first_doc: i64 = sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(doc), 0) FROM letters")
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(StoreError::from_query)?;
+    let first_doc: i64 = if conn.is_sqlite() {
+        conn.texts("SELECT CAST(COALESCE(MAX(doc), 0) AS TEXT) FROM letters")
+            .await?
+            .first()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    } else {
+        0 // no doc numbers on PostgreSQL
+    };
     let start = now - Duration::days(HISTORY_DAYS);
     let span = (now - Duration::hours(1) - start).whole_microseconds();
     let total = recipients.len().max(1) as i128;
@@ -286,16 +399,19 @@ async fn generate_sqlite(
             }
             rows.push(row);
         }
-        let mut tx = conn.begin().await.map_err(StoreError::from_query)?;
-        let written = write_letters(&mut tx, &rows).await?;
-        tx.commit().await.map_err(StoreError::from_query)?;
+        conn.exec("BEGIN").await?;
+        let written = write_letters(conn, &rows).await?;
+        conn.exec("COMMIT").await?;
         report.letters += rows.len() as u64;
         report.paper += written.paper;
         report.attachments += written.attachments;
         progress(report.letters);
     }
-    exec(conn, "PRAGMA wal_checkpoint(TRUNCATE)").await?;
-    exec(conn, "PRAGMA synchronous = FULL").await?;
+    if conn.is_sqlite() {
+        conn.exec("PRAGMA wal_checkpoint(TRUNCATE)").await?;
+    } else {
+        conn.exec("ANALYZE").await?;
+    }
     report.named = plan
         .named
         .iter()
@@ -459,55 +575,57 @@ fn ts(at: OffsetDateTime) -> Result<String, StoreError> {
     encode_timestamp(at)
 }
 
-/// `(?, ?, …), (?, ?, …)`: `rows` groups of `columns` placeholders.
-fn placeholders(rows: usize, columns: usize) -> String {
-    let group = format!("({})", vec!["?"; columns].join(", "));
-    vec![group; rows].join(", ")
-}
-
 async fn write_persons(
-    conn: &mut SqliteConnection,
+    conn: &mut Sink,
     rng: &mut StdRng,
     persons: &mut [GenPerson],
     named: usize,
     now: OffsetDateTime,
 ) -> Result<(), GenerateError> {
-    let mut tx = conn.begin().await.map_err(StoreError::from_query)?;
+    let row = if conn.is_sqlite() {
+        "({0}, {1}, {2}, {3}, {4}, {5}, {6}, {6})"
+    } else {
+        "({0}::uuid, {1}, {2}, {3}, {4}::date, {5}, {6}::timestamptz, {6}::timestamptz)"
+    };
+    conn.exec("BEGIN").await?;
     for chunk in persons.chunks(ROWS_PER_INSERT) {
-        let sql = format!(
-            "INSERT INTO persons (id, national_id, given_name, family_name, birth_date, \
-             language, created_at, updated_at) VALUES {}",
-            placeholders(chunk.len(), 8)
-        );
-        let mut query = sqlx::query(&sql);
+        let mut texts = Vec::with_capacity(chunk.len());
         for person in chunk {
             let created = ts(now - Duration::days(rng.gen_range(30..HISTORY_DAYS + 400)))?;
             let birth = person.national_id.birth_date();
-            query = query
-                .bind(person.id_text.clone())
-                .bind(person.national_id.expose().to_owned())
-                .bind(person.given_name)
-                .bind(person.family_name)
-                .bind(format!(
-                    "{:04}-{:02}-{:02}",
-                    birth.year(),
-                    u8::from(birth.month()),
-                    birth.day()
-                ))
-                .bind(person.language.code())
-                .bind(created.clone())
-                .bind(created);
+            let birth = format!(
+                "{:04}-{:02}-{:02}",
+                birth.year(),
+                u8::from(birth.month()),
+                birth.day()
+            );
+            texts.push((birth, created));
         }
-        query
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::from_query)?;
+        let mut values = Vec::with_capacity(chunk.len() * 7);
+        for (person, (birth, created)) in chunk.iter().zip(&texts) {
+            values.extend([
+                V::Str(&person.id_text),
+                V::Str(person.national_id.expose()),
+                V::Str(person.given_name),
+                V::Str(person.family_name),
+                V::Str(birth),
+                V::Str(person.language.code()),
+                V::Str(created),
+            ]);
+        }
+        conn.insert(
+            "INSERT INTO persons (id, national_id, given_name, family_name, birth_date, \
+             language, created_at, updated_at)",
+            row,
+            chunk.len(),
+            &values,
+        )
+        .await?;
     }
-    tx.commit().await.map_err(StoreError::from_query)?;
+    conn.exec("COMMIT").await?;
 
     // Contact entries: most active with e-mail and mobile of varying age, a few reserved,
     // deleted or never registered (no row).
-    let mut tx = conn.begin().await.map_err(StoreError::from_query)?;
     let mut rows = Vec::new();
     for (index, person) in persons.iter_mut().enumerate() {
         let roll = rng.gen_range(0..1000);
@@ -548,50 +666,65 @@ async fn write_persons(
             )
             .ok()
         });
-        rows.push((
-            person.id_text.clone(),
+        rows.push(ContactRow {
+            person: person.id_text.clone(),
             status,
-            email.flatten().map(|e| e.as_str().to_owned()),
-            mobile.flatten().map(|m| m.as_str().to_owned()),
+            email: email.flatten().map(|e| e.as_str().to_owned()),
+            mobile: mobile.flatten().map(|m| m.as_str().to_owned()),
             reserved,
-            ts(updated)?,
-            ts(verified)?,
-        ));
+            updated: ts(updated)?,
+            verified: ts(verified)?,
+        });
     }
+    let row = if conn.is_sqlite() {
+        "({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9}, 'portal', NULL, {10}, {10})"
+    } else {
+        "({0}::uuid, {1}, {2}, {3}::timestamptz, {4}::timestamptz, {5}, {6}::timestamptz, \
+         {7}::timestamptz, {8}, {9}::timestamptz, 'portal', NULL, {10}::timestamptz, \
+         {10}::timestamptz)"
+    };
+    conn.exec("BEGIN").await?;
     for chunk in rows.chunks(ROWS_PER_INSERT) {
-        let sql = format!(
+        let mut values = Vec::with_capacity(chunk.len() * 11);
+        for c in chunk {
+            let email_at = c.email.is_some();
+            let mobile_at = c.mobile.is_some();
+            values.extend([
+                V::Str(&c.person),
+                V::Str(c.status),
+                V::Opt(c.email.as_deref()),
+                V::Opt(email_at.then_some(c.updated.as_str())),
+                V::Opt(email_at.then_some(c.verified.as_str())),
+                V::Opt(c.mobile.as_deref()),
+                V::Opt(mobile_at.then_some(c.updated.as_str())),
+                V::Opt(mobile_at.then_some(c.verified.as_str())),
+                V::Bool(c.reserved),
+                V::Opt(c.reserved.then_some(c.updated.as_str())),
+                V::Str(&c.updated),
+            ]);
+        }
+        conn.insert(
             "INSERT INTO contact_info (person_id, status, email, email_updated_at, \
              email_verified_at, mobile, mobile_updated_at, mobile_verified_at, reserved, \
-             reservation_changed_at, mailbox, mailbox_provider, created_at, updated_at) VALUES {}",
-            placeholders(chunk.len(), 14)
-        );
-        let mut query = sqlx::query(&sql);
-        for (person, status, email, mobile, reserved, updated, verified) in chunk {
-            let has_email = email.is_some();
-            let has_mobile = mobile.is_some();
-            query = query
-                .bind(person.clone())
-                .bind(*status)
-                .bind(email.clone())
-                .bind(has_email.then(|| updated.clone()))
-                .bind(has_email.then(|| verified.clone()))
-                .bind(mobile.clone())
-                .bind(has_mobile.then(|| updated.clone()))
-                .bind(has_mobile.then(|| verified.clone()))
-                .bind(i64::from(*reserved))
-                .bind(reserved.then(|| updated.clone()))
-                .bind("portal")
-                .bind(None::<String>)
-                .bind(updated.clone())
-                .bind(updated.clone());
-        }
-        query
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::from_query)?;
+             reservation_changed_at, mailbox, mailbox_provider, created_at, updated_at)",
+            row,
+            chunk.len(),
+            &values,
+        )
+        .await?;
     }
-    tx.commit().await.map_err(StoreError::from_query)?;
+    conn.exec("COMMIT").await?;
     Ok(())
+}
+
+struct ContactRow {
+    person: String,
+    status: &'static str,
+    email: Option<String>,
+    mobile: Option<String>,
+    reserved: bool,
+    updated: String,
+    verified: String,
 }
 
 /// (agency, sender name, title template, body template, html?) per country. `{n}`, `{kr}`,
@@ -871,138 +1004,179 @@ struct Written {
     attachments: u64,
 }
 
-async fn write_letters(
-    conn: &mut SqliteConnection,
-    rows: &[LetterRow<'_>],
-) -> Result<Written, StoreError> {
+async fn write_letters(conn: &mut Sink, rows: &[LetterRow<'_>]) -> Result<Written, StoreError> {
+    let sqlite = conn.is_sqlite();
     let mut written = Written::default();
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
-        let sql = format!(
+    // SQLite: doc first; PostgreSQL: no doc, and the search vector exactly as a delivery
+    // computes it (post/mod.rs), from the recipient's language and the letter's texts.
+    let (head, row) = if sqlite {
+        (
             "INSERT INTO letters (doc, id, agency_id, agency_message_id, recipient_national_id, \
              recipient_id, outcome, sender_name, title, safe_title, body_kind, body, body_html, \
              required_loa, effective_at, shown_at, wants_opening_receipt, is_decision, \
-             attachment_count, created_at, delivered_at, folder, unread, opened_at, trashed_at) \
-             VALUES {}",
-            placeholders(chunk.len(), 25)
-        );
-        let mut query = sqlx::query(&sql);
+             attachment_count, created_at, delivered_at, folder, unread, opened_at, trashed_at)",
+            "({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9}, {10}, {11}, {12}, {13}, {14}, \
+             {15}, {16}, {17}, {18}, {19}, {20}, {21}, {22}, {23}, {24})",
+        )
+    } else {
+        (
+            "INSERT INTO letters (id, agency_id, agency_message_id, recipient_national_id, \
+             recipient_id, outcome, sender_name, title, safe_title, body_kind, body, body_html, \
+             required_loa, effective_at, shown_at, wants_opening_receipt, is_decision, \
+             attachment_count, created_at, delivered_at, folder, unread, opened_at, trashed_at, \
+             search)",
+            "({0}::uuid, {1}, {2}, {3}, {4}::uuid, {5}, {6}, {7}, {8}, {9}, {10}, {11}, {12}, \
+             {13}::timestamptz, {14}::timestamptz, {15}, {16}, {17}::int4, {18}::timestamptz, \
+             {19}::timestamptz, {20}, {21}, {22}::timestamptz, {23}::timestamptz, \
+             setweight(to_tsvector({24}::regconfig, {6}), 'A') \
+             || setweight(to_tsvector({24}::regconfig, {7}), 'B') \
+             || setweight(to_tsvector({24}::regconfig, {25}), 'C') \
+             || to_tsvector('simple', {6} || ' ' || {7} || ' ' || {25}))",
+        )
+    };
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let mut values = Vec::with_capacity(chunk.len() * 26);
         for row in chunk {
             let c = row.content;
-            query = query
-                .bind(row.doc)
-                .bind(row.id.as_str())
-                .bind(c.agency)
-                .bind(row.message_id.as_str())
-                .bind(row.person.national_id.expose())
-                .bind(row.person.id_text.as_str())
-                .bind(if row.digital {
+            if sqlite {
+                values.push(V::Int(row.doc));
+            }
+            values.extend([
+                V::Str(&row.id),
+                V::Str(c.agency),
+                V::Str(&row.message_id),
+                V::Str(row.person.national_id.expose()),
+                V::Str(&row.person.id_text),
+                V::Str(if row.digital {
                     "delivered"
                 } else {
                     "returned_to_paper"
-                })
-                .bind(c.sender.as_str())
-                .bind(c.title.as_str())
-                .bind(c.safe_title.as_str())
-                .bind(c.body_kind.code())
-                .bind(c.body.as_str())
-                .bind(c.body_html.as_str())
-                .bind(if c.high {
+                }),
+                V::Str(&c.sender),
+                V::Str(&c.title),
+                V::Str(&c.safe_title),
+                V::Str(c.body_kind.code()),
+                V::Str(&c.body),
+                V::Str(&c.body_html),
+                V::Str(if c.high {
                     Loa::High.as_str()
                 } else {
                     Loa::Substantial.as_str()
-                })
-                .bind(row.effective_at.as_str())
-                .bind(row.shown_at.as_str())
-                .bind(i64::from(c.decision))
-                .bind(i64::from(c.decision))
-                .bind(i64::from(c.pdf.is_some()))
-                .bind(row.created_at.as_str())
-                .bind(row.delivered_at.as_str())
-                .bind(row.folder)
-                .bind(i64::from(row.unread))
-                .bind(row.opened_at.as_deref())
-                .bind(row.trashed_at.as_deref());
-        }
-        query
-            .execute(&mut *conn)
-            .await
-            .map_err(StoreError::from_query)?;
-
-        // The search entries, as a delivery writes them (digital letters only).
-        let digital: Vec<&LetterRow<'_>> = chunk.iter().filter(|row| row.digital).collect();
-        if !digital.is_empty() {
-            let sql = format!(
-                "INSERT INTO letters_fts (rowid, owner, sender, title, body) VALUES {}",
-                placeholders(digital.len(), 5)
-            );
-            let mut query = sqlx::query(&sql);
-            for row in &digital {
-                query = query
-                    .bind(row.doc)
-                    .bind(row.person.owner.as_str())
-                    .bind(row.content.sender.as_str())
-                    .bind(row.content.title.as_str())
-                    .bind(row.content.search_text.as_str());
+                }),
+                V::Str(&row.effective_at),
+                V::Str(&row.shown_at),
+                V::Bool(c.decision),
+                V::Bool(c.decision),
+                V::Int(i64::from(c.pdf.is_some())),
+                V::Str(&row.created_at),
+                V::Str(&row.delivered_at),
+                V::Opt(row.folder),
+                V::Bool(row.unread),
+                V::Opt(row.opened_at.as_deref()),
+                V::Opt(row.trashed_at.as_deref()),
+            ]);
+            if !sqlite {
+                values.extend([
+                    V::Str(search_config(row.person.language)),
+                    V::Str(&c.search_text),
+                ]);
             }
-            query
-                .execute(&mut *conn)
-                .await
-                .map_err(StoreError::from_query)?;
+        }
+        conn.insert(head, row, chunk.len(), &values).await?;
+
+        // SQLite's search entries, as a delivery writes them (digital letters only).
+        let digital: Vec<&LetterRow<'_>> = chunk.iter().filter(|row| row.digital).collect();
+        if sqlite && !digital.is_empty() {
+            let mut values = Vec::with_capacity(digital.len() * 5);
+            for row in &digital {
+                values.extend([
+                    V::Int(row.doc),
+                    V::Str(&row.person.owner),
+                    V::Str(&row.content.sender),
+                    V::Str(&row.content.title),
+                    V::Str(&row.content.search_text),
+                ]);
+            }
+            conn.insert(
+                "INSERT INTO letters_fts (rowid, owner, sender, title, body)",
+                "({0}, {1}, {2}, {3}, {4})",
+                digital.len(),
+                &values,
+            )
+            .await?;
         }
 
-        let sql = format!(
-            "INSERT INTO post_receipts (agency_id, agency_message_id, letter_id, kind, at) \
-             VALUES {}",
-            placeholders(chunk.len(), 5)
-        );
-        let mut query = sqlx::query(&sql);
+        let mut values = Vec::with_capacity(chunk.len() * 5);
         for row in chunk {
-            query = query
-                .bind(row.content.agency)
-                .bind(row.message_id.as_str())
-                .bind(row.id.as_str())
-                .bind(if row.digital {
+            values.extend([
+                V::Str(row.content.agency),
+                V::Str(&row.message_id),
+                V::Str(&row.id),
+                V::Str(if row.digital {
                     "delivered"
                 } else {
                     "returned_to_paper"
-                })
-                .bind(row.delivered_at.as_str());
+                }),
+                V::Str(&row.delivered_at),
+            ]);
         }
-        query
-            .execute(&mut *conn)
-            .await
-            .map_err(StoreError::from_query)?;
+        conn.insert(
+            "INSERT INTO post_receipts (agency_id, agency_message_id, letter_id, kind, at)",
+            if sqlite {
+                "({0}, {1}, {2}, {3}, {4})"
+            } else {
+                "({0}, {1}, {2}::uuid, {3}, {4}::timestamptz)"
+            },
+            chunk.len(),
+            &values,
+        )
+        .await?;
 
+        let mut values = Vec::new();
+        let mut count = 0;
         for row in chunk {
             if let Some((filename, content, hash)) = &row.content.pdf {
-                sqlx::query(
-                    "INSERT INTO letter_attachments (letter_id, position, filename, size, \
-                     sha256, content) VALUES (?, 0, ?, ?, ?, ?)",
-                )
-                .bind(row.id.as_str())
-                .bind(filename.as_str())
-                .bind(i64::try_from(content.len()).unwrap_or(i64::MAX))
-                .bind(&hash[..])
-                .bind(&content[..])
-                .execute(&mut *conn)
-                .await
-                .map_err(StoreError::from_query)?;
-                written.attachments += 1;
-            }
-            if !row.digital {
-                sqlx::query(
-                    "INSERT INTO print_queue (letter_id, queued_at, acknowledged_at) \
-                     VALUES (?, ?, ?)",
-                )
-                .bind(row.id.as_str())
-                .bind(row.delivered_at.as_str())
-                .bind(row.delivered_at.as_str())
-                .execute(&mut *conn)
-                .await
-                .map_err(StoreError::from_query)?;
-                written.paper += 1;
+                values.extend([
+                    V::Str(&row.id),
+                    V::Str(filename),
+                    V::Int(i64::try_from(content.len()).unwrap_or(i64::MAX)),
+                    V::Bytes(&hash[..]),
+                    V::Bytes(content),
+                ]);
+                count += 1;
             }
         }
+        conn.insert(
+            "INSERT INTO letter_attachments (letter_id, position, filename, size, sha256, content)",
+            if sqlite {
+                "({0}, 0, {1}, {2}, {3}, {4})"
+            } else {
+                "({0}::uuid, 0, {1}, {2}, {3}, {4})"
+            },
+            count,
+            &values,
+        )
+        .await?;
+        written.attachments += count as u64;
+
+        let mut values = Vec::new();
+        let mut count = 0;
+        for row in chunk.iter().filter(|row| !row.digital) {
+            values.extend([V::Str(&row.id), V::Str(&row.delivered_at)]);
+            count += 1;
+        }
+        conn.insert(
+            "INSERT INTO print_queue (letter_id, queued_at, acknowledged_at)",
+            if sqlite {
+                "({0}, {1}, {1})"
+            } else {
+                "({0}::uuid, {1}::timestamptz, {1}::timestamptz)"
+            },
+            count,
+            &values,
+        )
+        .await?;
+        written.paper += count as u64;
     }
     Ok(written)
 }
