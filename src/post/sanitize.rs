@@ -9,6 +9,7 @@
 //! sends a strict CSP: this is the first wall, not the only one.
 
 use std::collections::HashSet;
+use std::sync::LazyLock;
 
 use ammonia::{Builder, UrlRelative};
 
@@ -54,8 +55,9 @@ const REMOVED_WITH_CONTENT: [&str; 8] = [
     "script", "style", "svg", "math", "template", "noscript", "iframe", "object",
 ];
 
-/// `body` (HTML from an agency) as HTML that is safe to put in the letter page.
-pub fn sanitize_html(body: &str) -> String {
+/// The sanitizer, configured once: `Builder::default()` and the sets below are a few dozen
+/// allocations, which every delivery paid again when it was built per call.
+static SANITIZER: LazyLock<Builder<'static>> = LazyLock::new(|| {
     let mut tags: HashSet<&str> = ALLOWED_TAGS.into_iter().collect();
     tags.extend(TABLE_TAGS);
     let mut builder = Builder::default();
@@ -76,7 +78,19 @@ pub fn sanitize_html(body: &str) -> String {
         .url_schemes(["http", "https", "mailto"].into_iter().collect())
         .url_relative(UrlRelative::Deny)
         .link_rel(Some("noopener noreferrer nofollow"));
-    builder.clean(body).to_string()
+    builder
+});
+
+/// The text extractor for the search index, configured once.
+static TEXT_ONLY: LazyLock<Builder<'static>> = LazyLock::new(|| {
+    let mut builder = Builder::empty();
+    builder.clean_content_tags(REMOVED_WITH_CONTENT.into_iter().collect());
+    builder
+});
+
+/// `body` (HTML from an agency) as HTML that is safe to put in the letter page.
+pub fn sanitize_html(body: &str) -> String {
+    SANITIZER.clean(body).to_string()
 }
 
 /// Plain text as HTML: escaped, paragraphs at blank lines, line breaks kept.
@@ -117,10 +131,7 @@ fn escape_into(html: &mut String, text: &str) {
 /// The words of an HTML body, for the search index: tags dropped (with the content of the
 /// elements [`sanitize_html`] removes), the common entities turned back into characters.
 pub fn html_to_search_text(body: &str) -> String {
-    let text = Builder::empty()
-        .clean_content_tags(REMOVED_WITH_CONTENT.into_iter().collect())
-        .clean(body)
-        .to_string();
+    let text = TEXT_ONLY.clean(body).to_string();
     text.replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&quot;", "\"")
