@@ -438,12 +438,7 @@ impl Database {
             Delivery::Replayed(first) => Ok(first),
             Delivery::New(receipt, attachments) => {
                 tx.commit().await?;
-                tracing::info!(
-                    letter.id = %receipt.letter,
-                    status = receipt.status.code(),
-                    attachments,
-                    "letter delivered"
-                );
+                log_delivered(&receipt, attachments);
                 Ok(receipt)
             }
             Delivery::Raced(message_id) => {
@@ -632,6 +627,17 @@ impl Database {
             letter.attachments.len(),
         ))
     }
+}
+
+/// The log line of a committed delivery: the letter, its outcome, how many attachments;
+/// never the recipient, title or content.
+fn log_delivered(receipt: &DeliveryReceipt, attachments: usize) {
+    tracing::info!(
+        letter.id = %receipt.letter,
+        status = receipt.status.code(),
+        attachments,
+        "letter delivered"
+    );
 }
 
 /// What [`Database::deliver_in`] did.

@@ -31,7 +31,7 @@ use tracing::Instrument as _;
 
 use super::super::{stored_instant, DatabaseCause, StoreError, Tx};
 use super::sql::Val;
-use super::Delivery;
+use super::{log_delivered, Delivery};
 use crate::agency::AgencyId;
 use crate::post::{DeliveryReceipt, PostError, ValidLetter};
 use crate::storage::Database;
@@ -219,14 +219,7 @@ async fn commit_batch(write: &SqlitePool, jobs: Vec<Job>) {
             Done::Deliver(reply, result, span) => {
                 let result = result.map(|(receipt, attachments)| {
                     if let Some(attachments) = attachments {
-                        span.in_scope(|| {
-                            tracing::info!(
-                                letter.id = %receipt.letter,
-                                status = receipt.status.code(),
-                                attachments,
-                                "letter delivered"
-                            );
-                        });
+                        span.in_scope(|| log_delivered(&receipt, attachments));
                     }
                     receipt
                 });
