@@ -55,15 +55,27 @@ pub fn run() -> Result<()> {
         quiet_wait: env_number("XTASK_BENCH_QUIET_WAIT", 300),
     };
 
-    let work = target_dir().join(format!("tmp-bench-{}", std::process::id()));
+    in_work_dir("tmp-bench", "bench-report.md", |work| {
+        measure(&built, &ceiling_bin, work, &settings)
+    })
+}
+
+/// Runs `measure` in a fresh work folder under the target dir (removed afterwards, also on
+/// failure), then prints its markdown report and writes it to `report` in the target dir.
+pub(crate) fn in_work_dir(
+    prefix: &str,
+    report: &str,
+    measure: impl FnOnce(&Path) -> Result<String>,
+) -> Result<()> {
+    let work = target_dir().join(format!("{prefix}-{}", std::process::id()));
     let _ = fs::remove_dir_all(&work);
     fs::create_dir_all(&work).map_err(|e| e.to_string())?;
-    let result = measure(&built, &ceiling_bin, &work, &settings);
+    let result = measure(&work);
     let _ = fs::remove_dir_all(&work);
-    let report = result?;
-    print!("\n{report}");
-    let path = target_dir().join("bench-report.md");
-    fs::write(&path, &report).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = result?;
+    print!("\n{text}");
+    let path = target_dir().join(report);
+    fs::write(&path, &text).map_err(|e| format!("{}: {e}", path.display()))?;
     println!("\nxtask: report written to {}", path.display());
     Ok(())
 }
@@ -717,7 +729,7 @@ impl CpuSnapshot {
 }
 
 /// utime + stime of a process (and cutime + cstime of its reaped children if asked).
-fn process_ticks(path: &str, children: bool) -> Option<u64> {
+pub(crate) fn process_ticks(path: &str, children: bool) -> Option<u64> {
     let stat = fs::read_to_string(path).ok()?;
     // Fields after the command name in parentheses, starting with field 3 (state).
     let fields: Vec<u64> = stat

@@ -18,13 +18,14 @@
 //!    static ceiling with the 10-letter page's bytes.
 //!
 //! Settings: `XTASK_BENCH_SECONDS` (each measured run, default 10), `XTASK_BENCH_QUIET_WAIT`
-//! (default 300), `XTASK_BENCH_INBOX_DATA`, `XTASK_BENCH_POSTGRES_URL` (a server URL such as
+//! (default 300), `XTASK_BENCH_INBOX_DATA`, `XTASK_BENCH_POST_PARTS` (`sqlite,postgres,inbox`
+//! by default; name fewer to run fewer), `XTASK_BENCH_POSTGRES_URL` (a server URL such as
 //! `postgres://postgres@127.0.0.1:5432/postgres`; default that one; `none` skips
 //! PostgreSQL). The report goes to `$CARGO_TARGET_DIR/bench-post-report.md`.
 
 use crate::bench::{
-    build_ceiling, cpu_count, cpu_model, ensure_wrk, env_number, git_commit, load, pass, step,
-    wait_for_quiet, CpuSnapshot, Load, Server,
+    build_ceiling, cpu_count, cpu_model, ensure_wrk, env_number, git_commit, in_work_dir, load,
+    pass, process_ticks, step, wait_for_quiet, CpuSnapshot, Load, Server,
 };
 use crate::site;
 use crate::tools;
@@ -49,6 +50,15 @@ const INBOX_P99_TARGET_MS: f64 = 10.0;
 /// Agencies in the several-agencies runs.
 const AGENCIES: usize = 4;
 
+/// Whether `XTASK_BENCH_POST_PARTS` (a comma-separated list of `sqlite`, `postgres`,
+/// `inbox`; default all) names this part. The disk's fsync rate is always measured.
+fn part(name: &str) -> bool {
+    std::env::var("XTASK_BENCH_POST_PARTS")
+        .ok()
+        .filter(|parts| !parts.trim().is_empty())
+        .is_none_or(|parts| parts.split(',').any(|p| p.trim() == name))
+}
+
 struct Settings {
     seconds: u64,
     quiet_wait: u64,
@@ -58,22 +68,22 @@ pub fn run() -> Result<()> {
     tools::ensure_build_tools()?;
     let built = site::build(true)?;
     ensure_wrk()?;
-    let ceiling_bin = build_ceiling()?;
+    // The ceiling is plain axum and changes with nothing here: building it again would
+    // rebuild the server library with the example's dev-dependency features, and the next
+    // `site::build` rebuild it back (docs/benchmarks.md), minutes each on two cores.
+    let ceiling_bin = target_dir().join("release/examples/static_ceiling");
+    let ceiling_bin = if ceiling_bin.is_file() {
+        ceiling_bin
+    } else {
+        build_ceiling()?
+    };
     let settings = Settings {
         seconds: env_number("XTASK_BENCH_SECONDS", 10),
         quiet_wait: env_number("XTASK_BENCH_QUIET_WAIT", 300),
     };
-    let work = target_dir().join(format!("tmp-bench-post-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&work);
-    fs::create_dir_all(&work).map_err(|e| e.to_string())?;
-    let result = measure(&built, &ceiling_bin, &work, &settings);
-    let _ = fs::remove_dir_all(&work);
-    let report = result?;
-    print!("\n{report}");
-    let path = target_dir().join("bench-post-report.md");
-    fs::write(&path, &report).map_err(|e| format!("{}: {e}", path.display()))?;
-    println!("\nxtask: report written to {}", path.display());
-    Ok(())
+    in_work_dir("tmp-bench-post", "bench-post-report.md", |work| {
+        measure(&built, &ceiling_bin, work, &settings)
+    })
 }
 
 struct Sections {
@@ -99,20 +109,31 @@ fn measure(
         .map(|(b, a)| b.others_until(&a));
     println!("  {fsync:.0} write+fdatasync per second");
 
-    step("delivery on SQLite");
-    let sqlite = delivery(built, work, "sqlite", None, settings)?;
+    let sqlite = if part("sqlite") {
+        step("delivery on SQLite");
+        delivery(built, work, "sqlite", None, settings)?
+    } else {
+        Vec::new()
+    };
 
-    step("delivery on PostgreSQL");
     let postgres = match postgres_server() {
+        _ if !part("postgres") => Err("skipped (XTASK_BENCH_POST_PARTS)".to_owned()),
         None => Err("skipped (XTASK_BENCH_POSTGRES_URL=none)".to_owned()),
-        Some(server) => delivery_postgres(built, work, &server, settings),
+        Some(server) => {
+            step("delivery on PostgreSQL");
+            delivery_postgres(built, work, &server, settings)
+        }
     };
     if let Err(error) = &postgres {
         println!("  PostgreSQL: {error}");
     }
 
-    step("inbox pages on a generated database");
-    let inbox = inbox(built, ceiling_bin, work, settings);
+    let inbox = if part("inbox") {
+        step("inbox pages on a generated database");
+        inbox(built, ceiling_bin, work, settings)
+    } else {
+        Err("skipped (XTASK_BENCH_POST_PARTS)".to_owned())
+    };
     if let Err(error) = &inbox {
         println!("  inbox: {error}");
     }
@@ -265,6 +286,9 @@ struct DeliveryRun {
     p50_ms: f64,
     p99_ms: f64,
     others_cpu: Option<f64>,
+    /// CPU the portal and the load generator (this process) used, in cores.
+    server_cores: Option<f64>,
+    client_cores: Option<f64>,
     tokens_ran_out: bool,
 }
 
@@ -406,6 +430,16 @@ fn deliver_load(load: &DeliverLoad<'_>) -> Result<DeliveryRun> {
     let first_error = Mutex::new(None::<String>);
     let deadline = Instant::now() + Duration::from_secs(*seconds);
     let before = CpuSnapshot::take(*server);
+    let server_stat = server.map(|pid| format!("/proc/{pid}/stat"));
+    let ticks = || {
+        (
+            server_stat
+                .as_deref()
+                .and_then(|path| process_ticks(path, false)),
+            process_ticks("/proc/self/stat", false),
+        )
+    };
+    let ticks_before = ticks();
     let started = Instant::now();
     std::thread::scope(|scope| {
         for (agency, list) in tokens.iter().enumerate() {
@@ -460,6 +494,14 @@ fn deliver_load(load: &DeliverLoad<'_>) -> Result<DeliveryRun> {
         }
     });
     let elapsed = started.elapsed().as_secs_f64();
+    let ticks_after = ticks();
+    // Clock ticks are 1/100 s on Linux.
+    let cores = |a: Option<u64>, b: Option<u64>| {
+        a.zip(b)
+            .map(|(a, b)| b.saturating_sub(a) as f64 / 100.0 / elapsed)
+    };
+    let server_cores = cores(ticks_before.0, ticks_after.0);
+    let client_cores = cores(ticks_before.1, ticks_after.1);
     let others_cpu = before
         .zip(CpuSnapshot::take(*server))
         .map(|(b, a)| b.others_until(&a));
@@ -495,16 +537,21 @@ fn deliver_load(load: &DeliverLoad<'_>) -> Result<DeliveryRun> {
         p50_ms: percentile(0.50),
         p99_ms: percentile(0.99),
         others_cpu,
+        server_cores,
+        client_cores,
         tokens_ran_out: ran_out.load(Ordering::Relaxed) > 0,
     };
     println!(
-        "  {}: {:.0} letters/s accepted (201), p50 {:.2} ms, p99 {:.2} ms, {} in {:.1} s{}{}{}",
+        "  {}: {:.0} letters/s accepted (201), p50 {:.2} ms, p99 {:.2} ms, {} in {:.1} s, \
+         CPU: portal {}, load generator {}{}{}{}",
         result.mode,
         result.per_second,
         result.p50_ms,
         result.p99_ms,
         result.accepted,
         result.seconds,
+        show_cores(result.server_cores),
+        show_cores(result.client_cores),
         result
             .others_cpu
             .map(|o| format!(", others {:.0} % CPU", o * 100.0))
@@ -531,6 +578,12 @@ fn deliver_load(load: &DeliverLoad<'_>) -> Result<DeliveryRun> {
         }
     );
     Ok(result)
+}
+
+fn show_cores(cores: Option<f64>) -> String {
+    cores
+        .map(|c| format!("{c:.2} cores"))
+        .unwrap_or_else(|| "?".into())
 }
 
 /// A letter as an agency's system sends it.
@@ -917,9 +970,10 @@ fn http(
 fn delivery_table(md: &mut String, runs: &[DeliveryRun]) {
     let _ = writeln!(
         md,
-        "| run | letters/s (201) | p50 | p99 | accepted | seconds | others' CPU | problems |"
+        "| run | letters/s (201) | p50 | p99 | accepted | seconds | CPU portal / load generator \
+         | others' CPU | problems |"
     );
-    let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---|");
+    let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---|");
     for run in runs {
         let mut problems = Vec::new();
         if !run.other.is_empty() {
@@ -933,13 +987,15 @@ fn delivery_table(md: &mut String, runs: &[DeliveryRun]) {
         }
         let _ = writeln!(
             md,
-            "| {} | {:.0} | {:.2} ms | {:.2} ms | {} | {:.1} | {} | {} |",
+            "| {} | {:.0} | {:.2} ms | {:.2} ms | {} | {:.1} | {} / {} | {} | {} |",
             run.mode,
             run.per_second,
             run.p50_ms,
             run.p99_ms,
             run.accepted,
             run.seconds,
+            show_cores(run.server_cores),
+            show_cores(run.client_cores),
             run.others_cpu
                 .map(|o| format!("{:.0} %", o * 100.0))
                 .unwrap_or_else(|| "?".into()),
