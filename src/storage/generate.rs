@@ -2,14 +2,16 @@
 //! written through the same schema (the migrations) as the portal's own writes, so that the
 //! server runs on the result unchanged (`borgerportal generate-data`, docs/benchmarks.md).
 //!
-//! What it writes, per person: a `persons` row (a synthetic Norwegian fødselsnummer, month
-//! + 80, or a Danish CPR number, made and checked by [`NationalId`]), and usually a
-//! `contact_info` row (active, a few reserved or deleted, e-mail and mobile of varying age).
-//! Per letter: the `letters` row as [`PostOffice::deliver_letter`](super::PostOffice) writes
-//! it (digital for active, unreserved persons; paper with a print-queue row otherwise), its
-//! search entry (SQLite's `letters_fts` with the same owner token, sender, title and search
-//! text as a delivery; PostgreSQL's `search` vector), its attachment (about one letter in twelve has a small PDF), and its receipt.
-//! Not written: audit events and notifications (the mailbox never reads them).
+//! What it writes, per person: a `persons` row (a synthetic Norwegian fødselsnummer, with
+//! the month plus 80, or a Danish CPR number, made and checked by [`NationalId`]), and
+//! usually a `contact_info` row (active, a few reserved or deleted, e-mail and mobile of
+//! varying age). Per letter: the `letters` row as
+//! [`PostOffice::deliver_letter`](super::PostOffice) writes it (digital for active,
+//! unreserved persons; paper with a print-queue row otherwise), its search entry (SQLite's
+//! `letters_fts` with the same owner token, sender, title and search text as a delivery;
+//! PostgreSQL's `search` vector), its attachment (about one letter in twelve has a small
+//! PDF), and its receipt. Not written: audit events and notifications (the mailbox never
+//! reads them).
 //!
 //! The content is real: every letter's title, body, sanitized HTML and search text come from a
 //! pool of letters passed through [`NewLetter::validate`], as a delivery's are. Letters are

@@ -1029,7 +1029,11 @@ fn report(s: &Sections) -> String {
             .unwrap_or_else(|| "?".into())
     );
     let _ = writeln!(md, "## Delivery, SQLite\n");
-    delivery_table(&mut md, &s.sqlite);
+    if s.sqlite.is_empty() {
+        let _ = writeln!(md, "Not measured: skipped (XTASK_BENCH_POST_PARTS)");
+    } else {
+        delivery_table(&mut md, &s.sqlite);
+    }
     if let Some(best) = s
         .sqlite
         .iter()
