@@ -146,13 +146,7 @@ fn measure(
 
     // The ceiling runs beside the portal (idle while the other is measured), so that the two
     // runs compared follow each other closely.
-    let ceiling_host = format!("127.0.0.1:{}", free_port()?);
-    let mut ceiling = Server::spawn(
-        "static_ceiling",
-        Command::new(ceiling_bin).arg(&page_file).arg(&ceiling_host),
-        &work.join("ceiling.log"),
-    )?;
-    wait_for_http(&ceiling_host, "/", 30).map_err(|e| ceiling.failed(e))?;
+    let (mut ceiling, ceiling_host) = start_ceiling(ceiling_bin, &page_file, work)?;
     let copy = http_get(&ceiling_host, "/", &[]).map_err(|e| ceiling.failed(e))?;
     if copy.body != page.body {
         return Err(ceiling.failed("the ceiling does not answer the front page's bytes".into()));
@@ -232,6 +226,23 @@ fn measure(
         settings,
         problems: &problems,
     }))
+}
+
+/// Starts the static ceiling answering `page_file`'s bytes on a free port (its log in
+/// `work`), once it answers: the server and its `host:port`.
+pub(crate) fn start_ceiling(
+    ceiling_bin: &Path,
+    page_file: &Path,
+    work: &Path,
+) -> Result<(Server, String)> {
+    let host = format!("127.0.0.1:{}", free_port()?);
+    let mut ceiling = Server::spawn(
+        "static_ceiling",
+        Command::new(ceiling_bin).arg(page_file).arg(&host),
+        &work.join("ceiling.log"),
+    )?;
+    wait_for_http(&host, "/", 30).map_err(|e| ceiling.failed(e))?;
+    Ok((ceiling, host))
 }
 
 /// Wait until other processes have used less than [`DISTURBED`] of the CPU for three seconds

@@ -25,7 +25,7 @@
 
 use crate::bench::{
     build_ceiling, cpu_count, cpu_model, ensure_wrk, env_number, git_commit, in_work_dir, load,
-    pass, process_ticks, step, wait_for_quiet, CpuSnapshot, Load, Server,
+    pass, process_ticks, start_ceiling, step, wait_for_quiet, CpuSnapshot, Load, Server,
 };
 use crate::site;
 use crate::tools;
@@ -816,13 +816,7 @@ fn inbox(
     }
     let page_file = dir.join("inbox-page.html");
     fs::write(&page_file, first_page.unwrap_or_default()).map_err(|e| e.to_string())?;
-    let ceiling_host = format!("127.0.0.1:{}", free_port()?);
-    let mut ceiling = Server::spawn(
-        "static_ceiling",
-        Command::new(ceiling_bin).arg(&page_file).arg(&ceiling_host),
-        &dir.join("ceiling.log"),
-    )?;
-    wait_for_http(&ceiling_host, "/", 30).map_err(|e| ceiling.failed(e))?;
+    let (mut ceiling, ceiling_host) = start_ceiling(ceiling_bin, &page_file, &dir)?;
     wait_for_quiet(settings.quiet_wait);
     let top = load(
         &format!("http://{ceiling_host}/"),
