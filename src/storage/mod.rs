@@ -156,6 +156,10 @@ impl Database {
             .max_connections(SQLITE_MAX_CONNECTIONS)
             .min_connections(1)
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            // sqlx pings a connection before lending it by default: a round trip to the
+            // connection's worker thread for every query. A SQLite file has no network link
+            // that could have dropped, and a broken connection fails the query anyway.
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(StoreError::from_query)?;

@@ -28,7 +28,7 @@ pub struct ActivityItem {
 /// The registered agencies: (id, name). Provided by the server.
 #[cfg(feature = "ssr")]
 #[derive(Clone, Debug, Default)]
-pub struct AgencyNames(pub Vec<(String, String)>);
+pub struct AgencyNames(pub std::sync::Arc<[(String, String)]>);
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ActivityPage {
