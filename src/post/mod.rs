@@ -5,10 +5,15 @@
 //!   stored. HTML bodies are sanitized once, at delivery ([`sanitize`]); attachments must be
 //!   PDF by their content ([`pdf`]).
 //! - Where a letter goes is decided in the delivery's transaction from the contact register:
-//!   an active, unreserved entry gets it in the mailbox ([`DeliveryStatus::Delivered`]),
-//!   anyone else (reserved, not registered, deleted, unknown) on paper through the print
-//!   queue ([`DeliveryStatus::ReturnedToPaper`]).
-//! - Agencies poll [`Receipt`]s with a [`ReceiptCursor`].
+//!   an active, unreserved entry gets it in the mailbox ([`DeliveryStatus::Delivered`]), or
+//!   at the external mailbox provider it chose ([`DeliveryStatus::Forwarding`]), anyone else
+//!   (reserved, not registered, deleted, unknown) on paper through the print queue
+//!   ([`DeliveryStatus::ReturnedToPaper`]).
+//! - The agency's [`NotificationRequest`] chooses the channels of the new-letter
+//!   notification and one repeat; decisions are reminded once after
+//!   [`DECISION_REMINDER_AFTER`] ([`NotificationWish::remind_at`]).
+//! - Agencies poll [`Receipt`]s with a [`ReceiptCursor`], or read one letter's
+//!   [`LetterStatus`].
 //! - The citizen's mailbox: folders ([`FolderRef`]), pages newest first with a keyset
 //!   [`LetterCursor`], a trash that empties after [`TRASH_RETENTION`], search.
 //!

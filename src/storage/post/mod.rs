@@ -50,8 +50,10 @@ pub trait PostOffice: Send + Sync {
     /// who is active and not reserved in the contact register gets the letter in the inbox, a
     /// `delivered` receipt, an audit event, and — if they can be notified — a `new_letter`
     /// e-mail and/or SMS, not before the effective time and without the title when the letter
-    /// needs `high`; anyone else (reserved, not registered, deleted, unknown national id) gets
-    /// it on paper: the print queue and a `returned_to_paper` receipt.
+    /// needs `high`; one who chose an external mailbox provider gets it there: the forwarding
+    /// queue (see [`MailboxForwarding`]), status [`DeliveryStatus::Forwarding`] and no receipt
+    /// until the provider has it; anyone else (reserved, not registered, deleted, unknown
+    /// national id) gets it on paper: the print queue and a `returned_to_paper` receipt.
     async fn deliver_letter(
         &self,
         access: &AgencyAccess<DeliverPost>,
