@@ -1,7 +1,10 @@
 // Digital post: read a letter, open its PDF, mark unread, move to the archive, search, delete
-// and restore, and the step-up for a letter that needs the high level. Runs with JavaScript off
-// and hydrated, axe-core on every page shown. Each project reads its own Danish demo person's
-// demo letters (through the MitID test eID), so the two never touch the same mailbox.
+// and restore, the step-up for a letter that needs the high level, a hostile letter rendered
+// inert, and own folders (create, move into, rename, delete only when empty). Runs with
+// JavaScript off and hydrated, axe-core on every page shown. The first tests read their
+// project's own Danish demo person's demo letters (through the MitID test eID); the others
+// make a fresh synthetic person per test and deliver to it through the agency API, so no two
+// tests share a mailbox.
 import { test, expect, waitForHydration } from './fixtures';
 import type { Page } from '@playwright/test';
 import { createPrivateKey, randomUUID, sign } from 'node:crypto';

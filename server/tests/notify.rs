@@ -769,11 +769,38 @@ async fn start_providers() -> (String, Arc<Mutex<Vec<Forwarded>>>) {
     (base, seen)
 }
 
+/// On SQLite, and on PostgreSQL too when `BORGERPORTAL_TEST_POSTGRES_URL` is set.
 #[tokio::test]
 async fn letters_for_an_external_mailbox_are_forwarded_over_http_or_go_on_paper() {
-    use borgerportal::{MailboxForwarding as _, PostOffice as _, ReceiptKind};
     let dir = tempfile::tempdir().unwrap();
-    let db = sqlite_db(dir.path()).await;
+    forward_on(sqlite_db(dir.path()).await).await;
+    if let Ok(server_url) = std::env::var(POSTGRES_URL_VARIABLE) {
+        let name = format!("bp_forward_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(&server_url).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let url = with_database(&server_url, &name);
+        let outcome = tokio::spawn(async move {
+            let db = Database::connect(&url).await.unwrap();
+            db.migrate().await.unwrap();
+            forward_on(db.clone()).await;
+            db.close().await;
+        })
+        .await;
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .execute(&mut admin)
+            .await;
+        let _ = admin.close().await;
+        if let Err(panic) = outcome {
+            std::panic::resume_unwind(panic.into_panic());
+        }
+    }
+}
+
+async fn forward_on(db: Database) {
+    use borgerportal::{MailboxForwarding as _, PostOffice as _, ReceiptKind};
     let (base, seen) = start_providers().await;
     let config = server::config::Config::from_toml(&format!(
         r#"
