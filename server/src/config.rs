@@ -742,6 +742,7 @@ impl fmt::Debug for Config {
             .field("api", &self.api)
             .field("agencies", &self.agencies)
             .field("contact", &self.contact)
+            .field("mailbox_providers", &self.mailbox_providers)
             .finish()
     }
 }
@@ -926,6 +927,51 @@ mod tests {
         assert!(Config::from_toml(&bad_id).is_err());
         let algorithm = agency("public_key = \"pem\"\n").replace("ES256", "HS256");
         assert!(Config::from_toml(&algorithm).is_err(), "no HMAC");
+    }
+
+    #[test]
+    fn mailbox_providers_are_checked_and_their_tokens_never_printed() {
+        let provider = |id: &str, url: &str, extra: &str| {
+            format!(
+                "[[mailbox_providers]]\nid = \"{id}\"\nname = \"Digipost\"\nurl = \"{url}\"\n\
+                 token = \"very-secret-token\"\n{extra}"
+            )
+        };
+        let config =
+            Config::from_toml(&provider("digipost", "https://digipost.example/in", "")).unwrap();
+        assert_eq!(config.mailbox_providers[0].id, "digipost");
+        assert_eq!(config.mailbox_providers[0].timeout_seconds, 30);
+        assert!(!format!("{config:?}").contains("very-secret-token"));
+        assert!(format!("{config:?}").contains("digipost.example"));
+        let twice = format!(
+            "{}\n{}",
+            provider("digipost", "https://a.example", ""),
+            provider("digipost", "https://b.example", "")
+        );
+        for bad in [
+            provider("Digipost", "https://digipost.example", ""),
+            provider("digi post", "https://digipost.example", ""),
+            provider("digipost", "ftp://digipost.example", ""),
+            provider(
+                "digipost",
+                "https://digipost.example",
+                "timeout_seconds = 0",
+            ),
+            provider(
+                "digipost",
+                "https://digipost.example",
+                "timeout_seconds = 9999",
+            ),
+            twice,
+        ] {
+            assert!(
+                matches!(
+                    Config::from_toml(&bad),
+                    Err(ConfigError::MailboxProvider(..))
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -980,6 +980,36 @@ async fn notification_wishes_are_stored_honoured_and_shown_with_the_letter() {
 }
 
 #[tokio::test]
+async fn a_citizen_with_an_external_mailbox_gets_the_letter_forwarded_not_in_the_inbox() {
+    let api = start().await;
+    let kari = citizen(&api.db, 1).await;
+    api.db
+        .set_mailbox(
+            &manage(&kari),
+            borgerportal::Mailbox::external("digipost").unwrap(),
+            OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap();
+    let first = api.deliver(&letter(&kari.national_id, "ext-1")).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    assert_eq!(first.body["status"], "forwarding");
+    assert_eq!(api.inbox(&kari, OffsetDateTime::now_utc()).await, 0);
+    let id = first.body["letter_id"].as_str().unwrap();
+    assert!(new_letter_channels(&api.db, id).await.is_empty());
+    let status = api.get(&format!("{LETTERS}/{id}"), &api.nav_token()).await;
+    assert_eq!(status.body["status"], "forwarding");
+    assert_eq!(
+        status.body["receipts"],
+        json!([]),
+        "no receipt before the provider has it"
+    );
+    let retry = api.deliver(&letter(&kari.national_id, "ext-1")).await;
+    assert_eq!(retry.status, StatusCode::OK);
+    assert_eq!(retry.body, first.body);
+}
+
+#[tokio::test]
 async fn another_agencys_letter_is_the_same_404_as_none() {
     let api = start().await;
     let kari = citizen(&api.db, 1).await;
