@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
 
 use super::sql::{Ex, Val};
-use super::{attachment_info_from_row, Database, ReceiptKind, StoreError, Tx};
+use super::{attachment_info_from_row, Conn, Database, ReceiptKind, StoreError, Tx};
 use crate::access::Loa;
 use crate::agency::AgencyId;
 use crate::identity::NationalId;
@@ -97,6 +97,21 @@ impl MailboxForwarding for Database {
         let lease_until = stored_instant(now.saturating_add(lease));
         let limit = i64::from(limit.clamp(1, MAX_FORWARD_BATCH));
         let what = "mailbox_forwarding";
+        // Most rounds find nothing: look first without taking SQLite's write lock.
+        let mut conn = Conn::acquire(&self.pool).await?;
+        let any_due = conn
+            .ex()
+            .fetch_optional(
+                "SELECT letter_id FROM mailbox_forwarding WHERE status = 'pending' \
+                 AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1) LIMIT 1",
+                &[Val::Time(now)],
+            )
+            .await?
+            .is_some();
+        drop(conn);
+        if !any_due {
+            return Ok(Vec::new());
+        }
         let mut tx = Tx::begin(&self.pool).await?;
         let mut ex = tx.ex();
         let sql = ex.pick(
