@@ -1,7 +1,10 @@
 // Digital post: read a letter, open its PDF, mark unread, move to the archive, search, delete
-// and restore, and the step-up for a letter that needs the high level. Runs with JavaScript off
-// and hydrated, axe-core on every page shown. Each project reads its own Danish demo person's
-// demo letters (through the MitID test eID), so the two never touch the same mailbox.
+// and restore, the step-up for a letter that needs the high level, a hostile letter rendered
+// inert, and own folders (create, move into, rename, delete only when empty). Runs with
+// JavaScript off and hydrated, axe-core on every page shown. The first tests read their
+// project's own Danish demo person's demo letters (through the MitID test eID); the others
+// make a fresh synthetic person per test and deliver to it through the agency API, so no two
+// tests share a mailbox.
 import { test, expect, waitForHydration } from './fixtures';
 import type { Page } from '@playwright/test';
 import { createPrivateKey, randomUUID, sign } from 'node:crypto';
@@ -203,5 +206,121 @@ test('a letter with scripts, event handlers, javascript: links and SVG renders i
     expect(await page.evaluate(() => (window as unknown as { __pwned?: string }).__pwned)).toBeUndefined();
   }
   expect(dialogs).toBe(0);
+  await checkA11y();
+});
+
+test('own folders: create one, move a letter in, rename it, delete only when empty', async ({
+  page,
+  visit,
+  hydrated,
+  request,
+  baseURL,
+  checkA11y,
+}) => {
+  // A fresh person with a verified address and one letter of their own, delivered through
+  // the agency API: no other test touches this mailbox.
+  const fnr = syntheticFnr();
+  await visit('/');
+  await logInAs(page, hydrated, fnr);
+  await openContact(page, hydrated);
+  const email = address('folders');
+  await startEmailChange(page, hydrated, email);
+  await enterCode(page, hydrated, await codeMailedTo(email));
+  const audience = new URL(baseURL as string).origin;
+  const delivered = await request.post('/api/v1/letters', {
+    headers: { authorization: `Bearer ${agencyToken(audience)}` },
+    data: {
+      recipient: fnr,
+      message_id: `folders-${randomUUID()}`,
+      title: 'Vedtak om bostøtte',
+      non_sensitive_title: 'Brev fra demo',
+      body_kind: 'text',
+      body: 'Du får bostøtte fra neste måned.',
+      notification: { channels: ['email'] },
+    },
+  });
+  expect(delivered.status(), await delivered.text()).toBe(201);
+
+  const folderNav = () => page.getByRole('navigation', { name: 'Mapper' });
+  const openFolders = async () => {
+    await page.getByRole('link', { name: 'Lag og endre mapper' }).click();
+    await waitForHydration(page, hydrated);
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('Mappene dine');
+  };
+
+  // Create.
+  await openPost(page, hydrated);
+  await openFolders();
+  await expect(page.getByText('Du har ingen egne mapper ennå.')).toBeVisible();
+  await checkA11y();
+  await page.getByLabel('Navn på ny mappe').fill('Bolig');
+  await page.getByRole('button', { name: 'Lag mappe' }).click();
+  await waitForHydration(page, hydrated);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Mappene dine');
+  await expect(page.getByLabel('Nytt navn på mappen Bolig')).toHaveValue('Bolig');
+  await checkA11y();
+
+  // Move the letter into it.
+  await page.getByRole('link', { name: 'Tilbake til posten' }).click();
+  await waitForHydration(page, hydrated);
+  await letters(page).filter({ hasText: 'Vedtak om bostøtte' }).getByRole('link').click();
+  await waitForHydration(page, hydrated);
+  await page.getByLabel('Flytt til mappe').selectOption({ label: 'Bolig' });
+  await page.getByRole('button', { name: 'Flytt', exact: true }).click();
+  await waitForHydration(page, hydrated);
+  await expect(page.getByRole('heading', { level: 2, name: 'Bolig' })).toBeVisible();
+  await expect(letters(page)).toHaveCount(1);
+  await expect(letters(page).first()).toContainText('Vedtak om bostøtte');
+  await checkA11y();
+
+  // Rename.
+  await openFolders();
+  await page.getByLabel('Nytt navn på mappen Bolig').fill('Husleie');
+  await page.getByRole('button', { name: 'Gi nytt navn' }).click();
+  await waitForHydration(page, hydrated);
+  await expect(page.getByLabel('Nytt navn på mappen Husleie')).toHaveValue('Husleie');
+  await expect(page.getByLabel('Nytt navn på mappen Bolig')).toHaveCount(0);
+  await checkA11y();
+
+  // Delete is refused while the letter is there, and nothing changes.
+  await page.getByRole('button', { name: 'Slett mappen Husleie' }).click();
+  await waitForHydration(page, hydrated);
+  await expect(page.getByRole('alert')).toHaveText('Mappen er ikke tom. Flytt brevene først.');
+  await expect(page.getByLabel('Nytt navn på mappen Husleie')).toHaveValue('Husleie');
+  await checkA11y();
+
+  // Move the letter back to the inbox; then the folder can go.
+  await page.getByRole('link', { name: 'Tilbake til posten' }).click();
+  await waitForHydration(page, hydrated);
+  await folderNav().getByRole('link', { name: 'Husleie' }).click();
+  await waitForHydration(page, hydrated);
+  await letters(page).first().getByRole('link').click();
+  await waitForHydration(page, hydrated);
+  await page.getByLabel('Flytt til mappe').selectOption({ label: 'Innboks' });
+  await page.getByRole('button', { name: 'Flytt', exact: true }).click();
+  await waitForHydration(page, hydrated);
+  await expect(page.getByRole('heading', { level: 2, name: 'Innboks' })).toBeVisible();
+  await openFolders();
+  await page.getByRole('button', { name: 'Slett mappen Husleie' }).click();
+  await waitForHydration(page, hydrated);
+  await expect(page.getByText('Du har ingen egne mapper ennå.')).toBeVisible();
+  await checkA11y();
+  await page.getByRole('link', { name: 'Tilbake til posten' }).click();
+  await waitForHydration(page, hydrated);
+  await expect(folderNav().getByRole('link', { name: 'Husleie' })).toHaveCount(0);
+  await expect(letters(page).filter({ hasText: 'Vedtak om bostøtte' })).toHaveCount(1);
+
+  // Every change is in the activity log, in words.
+  await page.getByRole('navigation', { name: 'Din konto' }).getByRole('link', { name: 'Min aktivitet' }).click();
+  await waitForHydration(page, hydrated);
+  const log = page.getByRole('table');
+  for (const [what, times] of [
+    ['Mappe opprettet', 1],
+    ['Mappe gitt nytt navn', 1],
+    ['Brev flyttet til en annen mappe', 2],
+    ['Mappe slettet', 1],
+  ] as const) {
+    await expect(log.getByRole('cell', { name: what, exact: true })).toHaveCount(times);
+  }
   await checkA11y();
 });

@@ -56,7 +56,7 @@ use uuid::Uuid;
 pub use contact::ContactRegister;
 pub use error::{Conflict, DatabaseCause, StoreError};
 pub use outbox::{Outbox, MAX_CLAIM_BATCH};
-pub use post::{PostBox, PostOffice};
+pub use post::{MailboxForwarding, PostBox, PostOffice, ReminderRun};
 
 use crate::access::{Access, ReadOwnActivity};
 use crate::agency::AgencyId;
