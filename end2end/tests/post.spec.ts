@@ -6,7 +6,7 @@
 // make a fresh synthetic person per test and deliver to it through the agency API, so no two
 // tests share a mailbox.
 import { test, expect, waitForHydration } from './fixtures';
-import type { Page } from '@playwright/test';
+import type { APIRequestContext, Page } from '@playwright/test';
 import { createPrivateKey, randomUUID, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { address, codeMailedTo, enterCode, logInAs, openContact, startEmailChange, syntheticFnr } from './people';
@@ -150,6 +150,29 @@ function agencyToken(audience: string): string {
   return `${input}.${signature.toString('base64url')}`;
 }
 
+/** A fresh synthetic person, logged in, with a verified e-mail address: post for them reaches
+ * the mailbox (not paper), and no other test touches it. `label` names the address. */
+async function freshRecipient(page: Page, hydrated: boolean, label: string): Promise<string> {
+  const fnr = syntheticFnr();
+  await logInAs(page, hydrated, fnr);
+  await openContact(page, hydrated);
+  const email = address(label);
+  await startEmailChange(page, hydrated, email);
+  await enterCode(page, hydrated, await codeMailedTo(email));
+  return fnr;
+}
+
+/** Delivers a letter as the demo agency, through the agency API; expects `201`. */
+async function deliver(request: APIRequestContext, baseURL: string | undefined, letter: object) {
+  const audience = new URL(baseURL as string).origin;
+  const delivered = await request.post('/api/v1/letters', {
+    headers: { authorization: `Bearer ${agencyToken(audience)}` },
+    data: letter,
+  });
+  expect(delivered.status(), await delivered.text()).toBe(201);
+  return delivered.json();
+}
+
 test('a letter with scripts, event handlers, javascript: links and SVG renders inert', async ({
   page,
   visit,
@@ -158,35 +181,23 @@ test('a letter with scripts, event handlers, javascript: links and SVG renders i
   baseURL,
   checkA11y,
 }) => {
-  // A fresh person with a verified address, so that post reaches the mailbox (not paper).
-  const fnr = syntheticFnr();
   await visit('/');
-  await logInAs(page, hydrated, fnr);
-  await openContact(page, hydrated);
-  const email = address('inert');
-  await startEmailChange(page, hydrated, email);
-  await enterCode(page, hydrated, await codeMailedTo(email));
-
-  const audience = new URL(baseURL as string).origin;
-  const delivered = await request.post('/api/v1/letters', {
-    headers: { authorization: `Bearer ${agencyToken(audience)}` },
-    data: {
-      recipient: fnr,
-      message_id: `inert-${randomUUID()}`,
-      title: 'Vedtak <script>window.__pwned = "title"</script>',
-      non_sensitive_title: 'Brev fra demo',
-      body_kind: 'html',
-      body:
-        '<p>Hei og velkommen</p><script>window.__pwned = "script"</script>' +
-        '<img src="x" onerror="window.__pwned = \'onerror\'" alt="">' +
-        '<a href="javascript:window.__pwned = \'link\'">Trykk her</a>' +
-        '<svg><script>window.__pwned = "svg"</script><a href="javascript:alert(1)"><text>svg</text></a></svg>' +
-        '<p style="background:url(javascript:alert(1))" onclick="window.__pwned = \'click\'">Stilsatt</p>' +
-        '<iframe src="javascript:alert(1)"></iframe><form action="https://evil.example"><button>Send</button></form>',
-    },
+  const fnr = await freshRecipient(page, hydrated, 'inert');
+  const delivered = await deliver(request, baseURL, {
+    recipient: fnr,
+    message_id: `inert-${randomUUID()}`,
+    title: 'Vedtak <script>window.__pwned = "title"</script>',
+    non_sensitive_title: 'Brev fra demo',
+    body_kind: 'html',
+    body:
+      '<p>Hei og velkommen</p><script>window.__pwned = "script"</script>' +
+      '<img src="x" onerror="window.__pwned = \'onerror\'" alt="">' +
+      '<a href="javascript:window.__pwned = \'link\'">Trykk her</a>' +
+      '<svg><script>window.__pwned = "svg"</script><a href="javascript:alert(1)"><text>svg</text></a></svg>' +
+      '<p style="background:url(javascript:alert(1))" onclick="window.__pwned = \'click\'">Stilsatt</p>' +
+      '<iframe src="javascript:alert(1)"></iframe><form action="https://evil.example"><button>Send</button></form>',
   });
-  expect(delivered.status(), await delivered.text()).toBe(201);
-  expect((await delivered.json()).status).toBe('delivered');
+  expect(delivered.status).toBe('delivered');
 
   let dialogs = 0;
   page.on('dialog', async (dialog) => {
@@ -217,29 +228,18 @@ test('own folders: create one, move a letter in, rename it, delete only when emp
   baseURL,
   checkA11y,
 }) => {
-  // A fresh person with a verified address and one letter of their own, delivered through
-  // the agency API: no other test touches this mailbox.
-  const fnr = syntheticFnr();
+  // A fresh person with one letter of their own, delivered through the agency API.
   await visit('/');
-  await logInAs(page, hydrated, fnr);
-  await openContact(page, hydrated);
-  const email = address('folders');
-  await startEmailChange(page, hydrated, email);
-  await enterCode(page, hydrated, await codeMailedTo(email));
-  const audience = new URL(baseURL as string).origin;
-  const delivered = await request.post('/api/v1/letters', {
-    headers: { authorization: `Bearer ${agencyToken(audience)}` },
-    data: {
-      recipient: fnr,
-      message_id: `folders-${randomUUID()}`,
-      title: 'Vedtak om bostøtte',
-      non_sensitive_title: 'Brev fra demo',
-      body_kind: 'text',
-      body: 'Du får bostøtte fra neste måned.',
-      notification: { channels: ['email'] },
-    },
+  const fnr = await freshRecipient(page, hydrated, 'folders');
+  await deliver(request, baseURL, {
+    recipient: fnr,
+    message_id: `folders-${randomUUID()}`,
+    title: 'Vedtak om bostøtte',
+    non_sensitive_title: 'Brev fra demo',
+    body_kind: 'text',
+    body: 'Du får bostøtte fra neste måned.',
+    notification: { channels: ['email'] },
   });
-  expect(delivered.status(), await delivered.text()).toBe(201);
 
   const folderNav = () => page.getByRole('navigation', { name: 'Mapper' });
   const openFolders = async () => {
