@@ -274,12 +274,41 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .fallback_service(public_files)
 }
 
-/// The layers every response passes through, innermost first: anonymous pages that are the
-/// same for everyone come from `page_cache`; the session and the language are resolved for the
-/// pages; a failing handler becomes the translated error page; cross-site writes are refused and security headers set;
-/// compression; a tracing span per request; a request id on every request and response.
+/// The layers every response passes through, outermost first: a request id on every request
+/// and response; a tracing span per request; compression; cross-site writes refused and
+/// security headers set; a failing handler becomes the translated error page; the language and
+/// the session are resolved for the pages; anonymous pages that are the same for everyone come
+/// from `page_cache`; a panic becomes a 500 for `error_pages`.
+///
+/// They wrap the router as one service rather than being added with `Router::layer`, which
+/// puts a copy of them on every route: then each request cloned its route's whole stack and
+/// Leptos handler (~5 % of a cached page's CPU time, docs/benchmarks.md), and a page from the
+/// cache still went through routing first.
 pub fn with_http_stack(router: Router<AppState>, state: AppState) -> Router {
-    router
+    let stack = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(telemetry::make_span::<Body>)
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .layer(CompressionLayer::new())
+        .layer(middleware::from_fn_with_state(
+            state.security.clone(),
+            security::secure,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), error_pages))
+        .layer(middleware::from_fn(language::resolve_language))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::load_session,
+        ))
+        // Pages that are the same for every visitor without a session: from memory.
+        .layer(middleware::from_fn_with_state(
+            page_cache::PageCache::default(),
+            page_cache::serve,
+        ))
         .layer(CatchPanicLayer::custom(
             |_panic: Box<dyn std::any::Any + Send>| {
                 let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
@@ -287,30 +316,8 @@ pub fn with_http_stack(router: Router<AppState>, state: AppState) -> Router {
                 response
             },
         ))
-        // Pages that are the same for every visitor without a session: from memory.
-        .layer(middleware::from_fn_with_state(
-            page_cache::PageCache::default(),
-            page_cache::serve,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            auth::load_session,
-        ))
-        .layer(middleware::from_fn(language::resolve_language))
-        .layer(middleware::from_fn_with_state(state.clone(), error_pages))
-        .layer(middleware::from_fn_with_state(
-            state.security.clone(),
-            security::secure,
-        ))
-        .layer(CompressionLayer::new())
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(telemetry::make_span::<Body>)
-                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
-        )
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .with_state(state)
+        .service(router.with_state(state));
+    Router::new().fallback_service(stack)
 }
 
 /// Marks a response whose handler failed (panicked); `error_pages` turns it into the
