@@ -67,11 +67,25 @@ pub enum AuditKind {
     PostDelivered,
     /// The person opened a letter for the first time.
     PostOpened,
+    /// The person moved a letter to another folder.
+    PostMoved,
+    /// The person marked a letter unread.
+    PostMarkedUnread,
+    /// The person put a letter in the trash.
+    PostTrashed,
+    /// The person took a letter out of the trash.
+    PostRestored,
+    /// The person made an own folder.
+    PostFolderCreated,
+    /// The person renamed an own folder.
+    PostFolderRenamed,
+    /// The person deleted an own folder.
+    PostFolderDeleted,
 }
 
 impl AuditKind {
     /// Every kind, in the order they were added.
-    pub const ALL: [AuditKind; 21] = [
+    pub const ALL: [AuditKind; 28] = [
         AuditKind::LoginSucceeded,
         AuditKind::LoginFailed,
         AuditKind::LoggedOut,
@@ -93,6 +107,13 @@ impl AuditKind {
         AuditKind::ContactLookedUpByAgency,
         AuditKind::PostDelivered,
         AuditKind::PostOpened,
+        AuditKind::PostMoved,
+        AuditKind::PostMarkedUnread,
+        AuditKind::PostTrashed,
+        AuditKind::PostRestored,
+        AuditKind::PostFolderCreated,
+        AuditKind::PostFolderRenamed,
+        AuditKind::PostFolderDeleted,
     ];
 
     /// Stable, machine-readable code: stored in the database and the key the UI translates.
@@ -119,6 +140,13 @@ impl AuditKind {
             AuditKind::ContactLookedUpByAgency => "api.contact_lookup",
             AuditKind::PostDelivered => "post.delivered",
             AuditKind::PostOpened => "post.opened",
+            AuditKind::PostMoved => "post.moved",
+            AuditKind::PostMarkedUnread => "post.marked_unread",
+            AuditKind::PostTrashed => "post.trashed",
+            AuditKind::PostRestored => "post.restored",
+            AuditKind::PostFolderCreated => "post.folder_created",
+            AuditKind::PostFolderRenamed => "post.folder_renamed",
+            AuditKind::PostFolderDeleted => "post.folder_deleted",
         }
     }
 

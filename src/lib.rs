@@ -64,15 +64,16 @@ pub use person::{Language, NewPerson, Person, PersonId};
 pub use post::demo::seed_demo_post;
 pub use post::{
     Attachment, AttachmentInfo, BodyKind, DeliveryReceipt, DeliveryStatus, Folder, FolderId,
-    FolderRef, Letter, LetterCursor, LetterId, LetterPage, LetterSummary, LetterView, MailboxView,
-    MessageId, NewAttachment, NewLetter, PostError, PrintJob, Receipt, ReceiptCursor, ReceiptKind,
-    ReceiptPage, MAX_ATTACHMENTS, MAX_ATTACHMENT_BYTES, MAX_TOTAL_ATTACHMENT_BYTES,
+    FolderRef, ForwardJob, ForwardOutcome, Letter, LetterCursor, LetterId, LetterPage,
+    LetterStatus, LetterSummary, LetterView, MailboxView, MessageId, NewAttachment, NewLetter,
+    NotificationRequest, NotificationWish, PostError, PrintJob, Receipt, ReceiptCursor,
+    ReceiptKind, ReceiptPage, MAX_ATTACHMENTS, MAX_ATTACHMENT_BYTES, MAX_TOTAL_ATTACHMENT_BYTES,
     TRASH_RETENTION,
 };
 pub use session::{LoginState, NewLoginState, NewSession, Session, SessionToken};
 pub use storage::{
     AgencyTokenStore, AuditLog, Backend, Conflict, ContactRegister, Database, DatabaseCause,
-    GenerateError, GeneratePlan, GenerateReport, LoginStateStore, NamedPerson, Outbox, PersonPage,
-    PersonRegister, PostBox, PostOffice, SessionStore, StoreError, MAX_AUDIT_PAGE_SIZE,
-    MAX_CLAIM_BATCH, MAX_PAGE_SIZE,
+    GenerateError, GeneratePlan, GenerateReport, LoginStateStore, MailboxForwarding, NamedPerson,
+    Outbox, PersonPage, PersonRegister, PostBox, PostOffice, ReminderRun, SessionStore, StoreError,
+    MAX_AUDIT_PAGE_SIZE, MAX_CLAIM_BATCH, MAX_PAGE_SIZE,
 };

@@ -152,14 +152,18 @@ pub enum Template {
     /// "You have a new letter" (no link, no sensitive text; parameters chosen by the post
     /// module).
     NewLetter,
+    /// "You have an unread message" (no link; the title only when the letter does not need
+    /// `high`): the one reminder for a decision unread after 7 days, or the agency's repeat.
+    UnreadReminder,
 }
 
 impl Template {
     /// Every template, in the order they were added.
-    pub const ALL: [Template; 3] = [
+    pub const ALL: [Template; 4] = [
         Template::VerifyCode,
         Template::ContactChanged,
         Template::NewLetter,
+        Template::UnreadReminder,
     ];
 
     /// Stable code: stored, and the key the senders' texts are looked up by.
@@ -168,6 +172,7 @@ impl Template {
             Template::VerifyCode => "verify_code",
             Template::ContactChanged => "contact_changed",
             Template::NewLetter => "new_letter",
+            Template::UnreadReminder => "unread_reminder",
         }
     }
 

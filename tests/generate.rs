@@ -232,6 +232,7 @@ async fn generated_database_is_what_the_mailbox_reads(url: &str) {
         wants_opening_receipt: false,
         is_decision: false,
         created_at: now,
+        notification: Default::default(),
     };
     let receipt = db
         .deliver_letter(&deliver_access(), letter, now + Duration::minutes(1))

@@ -22,10 +22,11 @@ use borgerportal::{
     Template, VerifyOutcome, DEFAULT_STALENESS, MAX_AUDIT_PAGE_SIZE,
 };
 use borgerportal::{
-    seed_demo_post, BodyKind, DeliverPost, DeliveryStatus, FolderId, FolderRef, Letter,
-    LetterCursor, LetterId, LetterPage, LetterSummary, LetterView, MailboxView, ManagePost,
-    NewAttachment, NewLetter, PostBox, PostError, PostOffice, PrintPost, ReadPost,
-    ReadSensitivePost, Receipt, ReceiptCursor, ReceiptKind, MAX_ATTACHMENT_BYTES,
+    seed_demo_post, BodyKind, DeliverPost, DeliveryStatus, FolderId, FolderRef, ForwardOutcome,
+    Letter, LetterCursor, LetterId, LetterPage, LetterSummary, LetterView, MailboxForwarding,
+    MailboxView, ManagePost, NewAttachment, NewLetter, NotificationRequest, PostBox, PostError,
+    PostOffice, PrintPost, ReadPost, ReadSensitivePost, Receipt, ReceiptCursor, ReceiptKind,
+    MAX_ATTACHMENT_BYTES,
 };
 use borgerportal::{
     AgencyAccess, AgencyGrants, AgencyId, AgencyTokenStore, ContactLookup, LookupContact,
@@ -3155,6 +3156,7 @@ fn letter_to(person: &Person, message_id: &str, title: &str) -> NewLetter {
         wants_opening_receipt: true,
         is_decision: false,
         created_at: T0,
+        notification: NotificationRequest::default(),
     }
 }
 
@@ -3687,10 +3689,12 @@ async fn post_folders_moves_unread_trash_restore_and_purge(t: &TestDb) {
     ));
     let other = t.db.create_folder(&manage, "Helse", now).await.unwrap();
     assert!(matches!(
-        t.db.rename_folder(&manage, other.id, "Skatt").await,
+        t.db.rename_folder(&manage, other.id, "Skatt", now).await,
         Err(PostError::FolderNameTaken)
     ));
-    t.db.rename_folder(&manage, other.id, "Lege").await.unwrap();
+    t.db.rename_folder(&manage, other.id, "Lege", now)
+        .await
+        .unwrap();
     let folders = t.db.list_folders(&me).await.unwrap();
     assert_eq!(
         folders.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
@@ -3718,7 +3722,7 @@ async fn post_folders_moves_unread_trash_restore_and_purge(t: &TestDb) {
     assert_eq!(in_tax.letters.len(), 1);
     assert_eq!(in_tax.letters[0].folder, FolderRef::Own(tax.id));
     assert!(matches!(
-        t.db.delete_folder(&manage, tax.id).await,
+        t.db.delete_folder(&manage, tax.id, now).await,
         Err(PostError::FolderNotEmpty)
     ));
     assert!(matches!(
@@ -3762,7 +3766,7 @@ async fn post_folders_moves_unread_trash_restore_and_purge(t: &TestDb) {
 
     // A folder whose letters are only in the trash may go; they come back to the inbox.
     t.db.trash_letter(&manage, a, now).await.unwrap();
-    t.db.delete_folder(&manage, tax.id).await.unwrap();
+    t.db.delete_folder(&manage, tax.id, now).await.unwrap();
     t.db.restore_letter(&manage, a, now).await.unwrap();
     assert_eq!(inbox(t, kari.id, now).await.len(), 1);
 
@@ -3781,6 +3785,500 @@ async fn post_folders_moves_unread_trash_restore_and_purge(t: &TestDb) {
             .await
             .unwrap();
     assert_eq!(found.letters.len(), 1);
+
+    // Every change is in the activity log, by the citizen, at their level; the refused ones
+    // (a taken name, a folder not empty, an unknown folder, a letter in the trash) are not.
+    let post_events: Vec<AuditEvent> = audit_events_of(t, kari.id)
+        .await
+        .into_iter()
+        .filter(|event| {
+            event.kind.code().starts_with("post.")
+                && !matches!(event.kind, AuditKind::PostDelivered | AuditKind::PostOpened)
+        })
+        .collect();
+    assert_eq!(
+        post_events.iter().map(|e| e.kind).collect::<Vec<_>>(),
+        [
+            AuditKind::PostFolderCreated,
+            AuditKind::PostFolderCreated,
+            AuditKind::PostFolderRenamed,
+            AuditKind::PostMoved,
+            AuditKind::PostMoved,
+            AuditKind::PostMarkedUnread,
+            AuditKind::PostTrashed,
+            AuditKind::PostRestored,
+            AuditKind::PostTrashed,
+            AuditKind::PostFolderDeleted,
+            AuditKind::PostRestored,
+            AuditKind::PostTrashed,
+        ]
+    );
+    for event in &post_events {
+        assert_eq!(event.actor, Some(kari.id));
+        assert_eq!(event.loa, Some(Loa::Substantial));
+        assert_eq!(event.agency, None);
+    }
+}
+
+async fn post_mailbox_changes_are_audited_in_their_transaction(t: &TestDb) {
+    let kari = person_with_email(t, 1, "kari@example.no", T0).await;
+    let ola = person_with_email(t, 2, "ola@example.no", T0).await;
+    let letter =
+        t.db.deliver_letter(&deliver_access("nav"), letter_to(&kari, "a", "A"), T0)
+            .await
+            .unwrap()
+            .letter;
+    let now = T0 + Duration::minutes(1);
+    let before = audit_kinds(t, kari.id).await.len();
+    // Someone else's proof changes nothing and records nothing, in either log.
+    let ola_manage = manage_post(ola.id);
+    assert!(matches!(
+        t.db.trash_letter(&ola_manage, letter, now).await,
+        Err(PostError::NotFound)
+    ));
+    assert!(matches!(
+        t.db.mark_unread(&ola_manage, letter, now).await,
+        Err(PostError::NotFound)
+    ));
+    assert_eq!(audit_kinds(t, kari.id).await.len(), before);
+    assert!(!audit_kinds(t, ola.id)
+        .await
+        .iter()
+        .any(|kind| kind.code().starts_with("post.")));
+    // A change whose audit event cannot be written is not made (one transaction).
+    refuse_inserts(t, "audit_events").await;
+    let manage = manage_post(kari.id);
+    assert!(t.db.trash_letter(&manage, letter, now).await.is_err());
+    assert!(t.db.create_folder(&manage, "Skatt", now).await.is_err());
+    allow_inserts(t, "audit_events").await;
+    assert_eq!(
+        t.db.list_letters(&read_post(kari.id), None, MailboxView::Trash, None, 10, now)
+            .await
+            .unwrap()
+            .letters
+            .len(),
+        0
+    );
+    assert!(t
+        .db
+        .list_folders(&read_post(kari.id))
+        .await
+        .unwrap()
+        .is_empty());
+    t.db.trash_letter(&manage, letter, now).await.unwrap();
+    assert_eq!(
+        audit_kinds(t, kari.id).await.last(),
+        Some(&AuditKind::PostTrashed)
+    );
+}
+
+/// A registered person with a verified e-mail address and mobile number, both at `at`.
+async fn person_with_email_and_mobile(t: &TestDb, n: u16, at: OffsetDateTime) -> Person {
+    let person = person_with_email(t, n, &format!("p{n}@example.no"), at).await;
+    let access = manage(person.id);
+    let sent =
+        t.db.request_mobile_change(&access, mobile(&format!("9{:07}", n)), at)
+            .await
+            .unwrap();
+    t.db.verify_code(&access, ContactMethod::Mobile, sent.code.expose(), at)
+        .await
+        .unwrap();
+    person
+}
+
+fn wish(channels: Option<&[&str]>, repeat_after_days: Option<i64>) -> NotificationRequest {
+    NotificationRequest {
+        channels: channels.map(|c| c.iter().map(|s| (*s).to_owned()).collect()),
+        repeat_after_days,
+    }
+}
+
+/// The outbox rows of one template: (channel, address, params).
+async fn messages_of(t: &TestDb, template: &str) -> Vec<(String, String, serde_json::Value)> {
+    outbox_rows(t)
+        .await
+        .into_iter()
+        .filter(|row| row.0 == template)
+        .map(|row| (row.1, row.2, row.3))
+        .collect()
+}
+
+async fn post_notification_wishes_choose_the_channels(t: &TestDb) {
+    let kari = person_with_email_and_mobile(t, 1, T0).await;
+    let nav = deliver_access("nav");
+    let send = |id: &'static str, wish: NotificationRequest| {
+        let mut letter = letter_to(&kari, id, "Brev");
+        letter.notification = wish;
+        letter
+    };
+    t.db.deliver_letter(&nav, send("both", wish(None, None)), T0)
+        .await
+        .unwrap();
+    assert_eq!(
+        messages_of(t, "new_letter")
+            .await
+            .iter()
+            .map(|m| m.0.as_str())
+            .collect::<Vec<_>>(),
+        ["email", "sms"]
+    );
+    t.db.deliver_letter(&nav, send("sms", wish(Some(&["sms"]), None)), T0)
+        .await
+        .unwrap();
+    t.db.deliver_letter(&nav, send("email", wish(Some(&["email"]), Some(2))), T0)
+        .await
+        .unwrap();
+    t.db.deliver_letter(&nav, send("none", wish(Some(&[]), None)), T0)
+        .await
+        .unwrap();
+    let channels: Vec<String> = messages_of(t, "new_letter")
+        .await
+        .into_iter()
+        .map(|m| m.0)
+        .collect();
+    assert_eq!(channels, ["email", "sms", "sms", "email"]);
+
+    // A wish that breaks a rule refuses the letter: nothing stored but the rejection.
+    let letters_before = count_rows(t, "letters").await;
+    let error =
+        t.db.deliver_letter(&nav, send("bad", wish(Some(&["fax"]), None)), T0)
+            .await
+            .unwrap_err();
+    assert_eq!(error.code(), "post.notification_channel_invalid");
+    let error =
+        t.db.deliver_letter(&nav, send("bad2", wish(None, Some(31))), T0)
+            .await
+            .unwrap_err();
+    assert_eq!(error.code(), "post.notification_repeat_invalid");
+    assert_eq!(count_rows(t, "letters").await, letters_before);
+    assert_eq!(messages_of(t, "new_letter").await.len(), 4);
+
+    // The agency reads its wishes back with the letter's status and receipts.
+    let receipts = all_receipts(t, "nav", 6).await;
+    let email_only = receipts
+        .iter()
+        .find(|r| r.message_id == "email")
+        .and_then(|r| r.letter)
+        .unwrap();
+    let status = t.db.letter_status(&nav, email_only).await.unwrap();
+    assert_eq!(status.message_id.as_str(), "email");
+    assert_eq!(status.status, DeliveryStatus::Delivered);
+    assert!(status.notification.email && !status.notification.sms);
+    assert_eq!(status.notification.repeat_after_days, Some(2));
+    assert_eq!(
+        status.receipts.iter().map(|r| r.kind).collect::<Vec<_>>(),
+        [ReceiptKind::Delivered]
+    );
+    // Another agency's letter is not found, like one that does not exist.
+    assert!(matches!(
+        t.db.letter_status(&deliver_access("skatteetaten"), email_only)
+            .await,
+        Err(PostError::NotFound)
+    ));
+    assert!(matches!(
+        t.db.letter_status(&nav, LetterId::new()).await,
+        Err(PostError::NotFound)
+    ));
+}
+
+async fn post_unread_decisions_are_reminded_once_after_seven_days(t: &TestDb) {
+    let kari = person_with_email_and_mobile(t, 1, T0).await;
+    // Confirmed 600 days before: too old to notify about decisions.
+    let stale = person_with_email(t, 2, "stale@example.no", T0 - Duration::days(600)).await;
+    let nav = deliver_access("nav");
+    let deliver = |person: &Person, id: &'static str, decision: bool| {
+        let mut letter = letter_to(person, id, "Vedtak om dagpenger");
+        letter.is_decision = decision;
+        letter
+    };
+    let unread =
+        t.db.deliver_letter(&nav, deliver(&kari, "unread", true), T0)
+            .await
+            .unwrap()
+            .letter;
+    let read =
+        t.db.deliver_letter(&nav, deliver(&kari, "read", true), T0)
+            .await
+            .unwrap()
+            .letter;
+    t.db.deliver_letter(&nav, deliver(&kari, "plain", false), T0)
+        .await
+        .unwrap();
+    let mut high = deliver(&kari, "high", true);
+    high.required_loa = Loa::High;
+    high.notification = wish(Some(&["sms"]), None);
+    let high = t.db.deliver_letter(&nav, high, T0).await.unwrap().letter;
+    let mut later = deliver(&kari, "later", true);
+    later.effective_at = Some(T0 + Duration::days(2));
+    t.db.deliver_letter(&nav, later, T0).await.unwrap();
+    let mut silent = deliver(&kari, "silent", true);
+    silent.notification = wish(Some(&[]), None);
+    t.db.deliver_letter(&nav, silent, T0).await.unwrap();
+    let mut repeat = deliver(&kari, "repeat", false);
+    repeat.notification = wish(Some(&["email"]), Some(3));
+    t.db.deliver_letter(&nav, repeat, T0).await.unwrap();
+    let stale_letter =
+        t.db.deliver_letter(&nav, deliver(&stale, "stale", true), T0)
+            .await
+            .unwrap()
+            .letter;
+    // Reserved: the letter goes on paper, and paper letters are never reminded.
+    let reserved = registered_person(t, 3).await;
+    t.db.set_reservation(&manage(reserved.id), true, T0)
+        .await
+        .unwrap();
+    t.db.deliver_letter(&nav, deliver(&reserved, "paper", true), T0)
+        .await
+        .unwrap();
+    let after_delivery = all_receipts(t, "nav", 9).await;
+
+    // Opened before the job runs: no reminder.
+    opened(
+        t.db.open_letter(&read_post(kari.id), None, read, T0 + Duration::days(1))
+            .await
+            .unwrap(),
+    );
+
+    // Day 3: the agency's repeat; nothing for the decisions yet.
+    let run =
+        t.db.queue_unread_reminders(T0 + Duration::days(3) - Duration::seconds(1), 100)
+            .await
+            .unwrap();
+    assert_eq!(run, Default::default());
+    let run =
+        t.db.queue_unread_reminders(T0 + Duration::days(3), 100)
+            .await
+            .unwrap();
+    assert_eq!((run.reminded, run.unreachable, run.skipped), (1, 0, 0));
+    assert_eq!(
+        messages_of(t, "unread_reminder")
+            .await
+            .iter()
+            .map(|m| m.0.as_str())
+            .collect::<Vec<_>>(),
+        ["email"]
+    );
+    // One second before 7 days: still nothing more.
+    let run =
+        t.db.queue_unread_reminders(T0 + Duration::days(7) - Duration::seconds(1), 100)
+            .await
+            .unwrap();
+    assert_eq!(run, Default::default());
+
+    // Day 7: the unread decisions (not the opened one, not the silent one, not the one shown
+    // later); the stale person cannot be notified: the agency hears so.
+    let day7 = T0 + Duration::days(7);
+    let run = t.db.queue_unread_reminders(day7, 100).await.unwrap();
+    assert_eq!((run.reminded, run.unreachable), (2, 1));
+    let reminders = messages_of(t, "unread_reminder").await;
+    let mut channels: Vec<&str> = reminders.iter().map(|m| m.0.as_str()).collect();
+    channels.sort_unstable();
+    assert_eq!(channels, ["email", "email", "sms", "sms"], "{reminders:?}");
+    // No title for the letter that needs `high` (its only message is the SMS it asked for).
+    let with_title = reminders
+        .iter()
+        .filter(|m| m.2.get("title").is_some())
+        .count();
+    assert_eq!(with_title, 3, "{reminders:?}");
+    assert!(reminders
+        .iter()
+        .all(|m| m.2["sender"] == "NAV" && m.2["language"] == "nb"));
+    // The opening receipt of the read one, and the failed notification.
+    let (new_receipts, _) = drain_receipts(t, "nav", None, after_delivery.len() + 2, 1000).await;
+    let failed: Vec<_> = new_receipts
+        .iter()
+        .filter(|r| r.kind == ReceiptKind::NotificationFailed)
+        .collect();
+    assert_eq!(failed.len(), 1, "{new_receipts:?}");
+    assert_eq!(failed[0].letter, Some(stale_letter));
+    let status = t.db.letter_status(&nav, unread).await.unwrap();
+    assert_eq!(status.receipts.len(), 1, "a reminder queued is no receipt");
+    let _ = high;
+
+    // Once: later runs find nothing, also much later.
+    let run =
+        t.db.queue_unread_reminders(day7 + Duration::days(30), 100)
+            .await
+            .unwrap();
+    // Except the one shown two days late, due on day 9.
+    assert_eq!((run.reminded, run.unreachable), (1, 0));
+    let run =
+        t.db.queue_unread_reminders(day7 + Duration::days(60), 100)
+            .await
+            .unwrap();
+    assert_eq!(run, Default::default());
+    assert_eq!(messages_of(t, "unread_reminder").await.len(), 6);
+}
+
+async fn post_external_mailbox_letters_are_forwarded_or_returned_to_paper(t: &TestDb) {
+    let kari = person_with_email(t, 1, "kari@example.no", T0).await;
+    t.db.set_mailbox(&manage(kari.id), Mailbox::external("Digipost").unwrap(), T0)
+        .await
+        .unwrap();
+    let nav = deliver_access("nav");
+    let policy = RetryPolicy {
+        max_attempts: 2,
+        backoff: vec![Duration::minutes(5)],
+    };
+    let lease = Duration::minutes(2);
+    let mut decision = letter_to(&kari, "ext-1", "Vedtak");
+    decision.is_decision = true;
+    let first = t.db.deliver_letter(&nav, decision, T0).await.unwrap();
+    assert_eq!(first.status, DeliveryStatus::Forwarding);
+    // Not in the portal's mailbox, no notification from the portal, no reminder, and no
+    // receipt until the provider has it.
+    assert!(inbox(t, kari.id, T0 + Duration::days(30)).await.is_empty());
+    assert!(messages_of(t, "new_letter").await.is_empty());
+    assert_eq!(
+        t.db.queue_unread_reminders(T0 + Duration::days(30), 10)
+            .await
+            .unwrap(),
+        Default::default()
+    );
+    assert!(t
+        .db
+        .list_receipts(&nav, None, 100)
+        .await
+        .unwrap()
+        .receipts
+        .is_empty());
+    // A retry answers the first result.
+    let again =
+        t.db.deliver_letter(&nav, letter_to(&kari, "ext-1", "Vedtak"), T0)
+            .await
+            .unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.status, DeliveryStatus::Forwarding);
+
+    // Claimed once (a lease), with what the provider needs.
+    let jobs = t.db.claim_forwarding(T0, "w1", 10, lease).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].letter, first.letter);
+    assert_eq!(jobs[0].provider, "digipost");
+    assert_eq!(jobs[0].recipient, kari.national_id);
+    assert_eq!(jobs[0].attempt, 1);
+    assert_eq!(jobs[0].attachments.len(), 1);
+    assert!(borgerportal::post::pdf::looks_like_pdf(
+        &jobs[0].attachments[0].content
+    ));
+    assert!(t
+        .db
+        .claim_forwarding(T0, "w2", 10, lease)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(!t.db.mark_forwarded(first.letter, "w2", T0).await.unwrap());
+    assert!(t.db.mark_forwarded(first.letter, "w1", T0).await.unwrap());
+    assert!(
+        !t.db.mark_forwarded(first.letter, "w1", T0).await.unwrap(),
+        "once"
+    );
+    let receipts = all_receipts(t, "nav", 1).await;
+    assert_eq!(receipts[0].kind, ReceiptKind::Forwarded);
+    assert_eq!(receipts[0].letter, Some(first.letter));
+    // Even after its lease would have run out, a forwarded letter is not claimed again.
+    assert!(t
+        .db
+        .claim_forwarding(T0 + Duration::hours(1), "w2", 10, lease)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Temporary failures back off, then the letter goes on paper.
+    let second =
+        t.db.deliver_letter(&nav, letter_to(&kari, "ext-2", "Brev"), T0)
+            .await
+            .unwrap()
+            .letter;
+    let job = t.db.claim_forwarding(T0, "w1", 10, lease).await.unwrap();
+    assert_eq!(job.len(), 1);
+    let retry =
+        t.db.mark_forward_failed(second, "w1", T0, "forward.http.503", false, &policy)
+            .await
+            .unwrap();
+    assert_eq!(retry, ForwardOutcome::RetryAt(T0 + Duration::minutes(5)));
+    assert!(t
+        .db
+        .claim_forwarding(T0 + Duration::minutes(4), "w1", 10, lease)
+        .await
+        .unwrap()
+        .is_empty());
+    let job =
+        t.db.claim_forwarding(T0 + Duration::minutes(5), "w1", 10, lease)
+            .await
+            .unwrap();
+    assert_eq!(job[0].attempt, 2);
+    assert_eq!(
+        t.db.mark_forward_failed(second, "w2", T0, "x", false, &policy)
+            .await
+            .unwrap(),
+        ForwardOutcome::NotClaimed
+    );
+    let later = T0 + Duration::minutes(6);
+    assert_eq!(
+        t.db.mark_forward_failed(second, "w1", later, "forward.timeout", false, &policy)
+            .await
+            .unwrap(),
+        ForwardOutcome::ReturnedToPaper
+    );
+    // A permanent refusal goes on paper at once.
+    let third =
+        t.db.deliver_letter(&nav, letter_to(&kari, "ext-3", "Brev"), later)
+            .await
+            .unwrap()
+            .letter;
+    t.db.claim_forwarding(later, "w1", 10, lease).await.unwrap();
+    assert_eq!(
+        t.db.mark_forward_failed(third, "w1", later, "forward.http.400", true, &policy)
+            .await
+            .unwrap(),
+        ForwardOutcome::ReturnedToPaper
+    );
+    let printing = t.db.list_print_queue(&print_access(), 10).await.unwrap();
+    assert_eq!(
+        printing.iter().map(|job| job.letter).collect::<Vec<_>>(),
+        [second, third]
+    );
+    let status = t.db.letter_status(&nav, second).await.unwrap();
+    assert_eq!(status.status, DeliveryStatus::Forwarding);
+    assert_eq!(
+        status.receipts.iter().map(|r| r.kind).collect::<Vec<_>>(),
+        [ReceiptKind::ReturnedToPaper]
+    );
+    assert!(t
+        .db
+        .claim_forwarding(later + Duration::days(1), "w1", 10, lease)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn post_reminders_are_queued_once_by_racing_workers(t: &TestDb) {
+    let kari = person_with_email(t, 1, "kari@example.no", T0).await;
+    let nav = deliver_access("nav");
+    for n in 0..20 {
+        let mut letter = letter_to(&kari, &format!("d-{n}"), "Vedtak");
+        letter.is_decision = true;
+        t.db.deliver_letter(&nav, letter, T0).await.unwrap();
+    }
+    let day7 = T0 + Duration::days(7);
+    let mut runs = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let db = t.db.clone();
+        runs.spawn(async move { db.queue_unread_reminders(day7, 7).await.unwrap() });
+    }
+    let mut reminded = 0;
+    while let Some(run) = runs.join_next().await {
+        reminded += run.unwrap().reminded;
+    }
+    // Whatever the interleaving, each letter once (what the racing runs left, the next takes).
+    reminded +=
+        t.db.queue_unread_reminders(day7, 100)
+            .await
+            .unwrap()
+            .reminded;
+    assert_eq!(reminded, 20);
+    assert_eq!(messages_of(t, "unread_reminder").await.len(), 20);
 }
 
 async fn post_other_peoples_letters_are_not_found(t: &TestDb) {
@@ -3856,11 +4354,12 @@ async fn post_other_peoples_letters_are_not_found(t: &TestDb) {
             .await
             .unwrap();
     assert!(matches!(
-        t.db.delete_folder(&manage_post(ola.id), folder.id).await,
+        t.db.delete_folder(&manage_post(ola.id), folder.id, T0)
+            .await,
         Err(PostError::NotFound)
     ));
     assert!(matches!(
-        t.db.rename_folder(&manage_post(ola.id), folder.id, "Hans")
+        t.db.rename_folder(&manage_post(ola.id), folder.id, "Hans", T0)
             .await,
         Err(PostError::NotFound)
     ));
@@ -4152,6 +4651,11 @@ on_both_backends!(
     post_receipts_are_polled_with_a_cursor,
     post_mailbox_pages_newest_first_and_hides_letters_before_their_time,
     post_folders_moves_unread_trash_restore_and_purge,
+    post_mailbox_changes_are_audited_in_their_transaction,
+    post_notification_wishes_choose_the_channels,
+    post_unread_decisions_are_reminded_once_after_seven_days,
+    post_reminders_are_queued_once_by_racing_workers,
+    post_external_mailbox_letters_are_forwarded_or_returned_to_paper,
     post_other_peoples_letters_are_not_found,
     post_high_letters_need_the_sensitive_proof,
     post_search_finds_sender_title_and_body_in_the_own_mailbox,

@@ -30,7 +30,7 @@ pub struct SessionContext {
 /// The eID providers a citizen can choose from: (id, name). Provided by the server.
 #[cfg(feature = "ssr")]
 #[derive(Clone, Debug, Default)]
-pub struct ProviderChoices(pub Vec<(String, String)>);
+pub struct ProviderChoices(pub std::sync::Arc<[(String, String)]>);
 
 /// The session of the request being served, if any.
 #[cfg(feature = "ssr")]
@@ -82,7 +82,10 @@ pub async fn current_user() -> Result<Option<UserView>, AppError> {
 /// The eID providers to choose from.
 #[server]
 pub async fn login_providers() -> Result<Vec<(String, String)>, AppError> {
-    Ok(use_context::<ProviderChoices>().unwrap_or_default().0)
+    Ok(use_context::<ProviderChoices>()
+        .unwrap_or_default()
+        .0
+        .to_vec())
 }
 
 /// Keep the session alive (the idle-timeout warning's "stay logged in"). The session

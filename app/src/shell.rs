@@ -140,6 +140,29 @@ pub fn shell(assets: std::sync::Arc<AssetManifest>) -> impl IntoView {
     }
 }
 
+/// The translation context for a server render, made before `I18nContextProvider` (which then
+/// uses it rather than making its own) in a child owner whose effects never run.
+///
+/// Why: leptos_i18n's context keeps the language cookie in step through an isomorphic effect,
+/// which on the server is a spawned task. Under load that task can first run after the render
+/// finished and the request's reactive owner was disposed; reading the disposed locale signal
+/// then panics ("Tried to access a reactive value that has already been disposed", seen about
+/// once in 100,000 renders, with a backtrace written to the log each time). On the server the
+/// effect has nothing to do: the language was decided from the request before the render, and
+/// the cookie is set only by `POST /language`. A paused owner skips its effects; the child
+/// owner lives as long as the render's owner.
+#[cfg(feature = "ssr")]
+fn provide_server_i18n() {
+    let Some(owner) = Owner::current() else {
+        return;
+    };
+    let i18n_owner = owner.child();
+    let context = i18n_owner.with(leptos_i18n::context::init_i18n_context::<Locale>);
+    i18n_owner.pause();
+    provide_context(context);
+    on_cleanup(move || drop(i18n_owner));
+}
+
 /// Read the nonce the security middleware chose for this response and provide it to Leptos, so
 /// that the hydration script and streaming scripts carry it.
 #[cfg(feature = "ssr")]
@@ -155,6 +178,8 @@ fn provide_request_nonce() {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    #[cfg(feature = "ssr")]
+    provide_server_i18n();
     view! {
         <I18nContextProvider>
             <Router>

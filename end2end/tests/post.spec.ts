@@ -1,9 +1,12 @@
 // Digital post: read a letter, open its PDF, mark unread, move to the archive, search, delete
-// and restore, and the step-up for a letter that needs the high level. Runs with JavaScript off
-// and hydrated, axe-core on every page shown. Each project reads its own Danish demo person's
-// demo letters (through the MitID test eID), so the two never touch the same mailbox.
+// and restore, the step-up for a letter that needs the high level, a hostile letter rendered
+// inert, and own folders (create, move into, rename, delete only when empty). Runs with
+// JavaScript off and hydrated, axe-core on every page shown. The first tests read their
+// project's own Danish demo person's demo letters (through the MitID test eID); the others
+// make a fresh synthetic person per test and deliver to it through the agency API, so no two
+// tests share a mailbox.
 import { test, expect, waitForHydration } from './fixtures';
-import type { Page } from '@playwright/test';
+import type { APIRequestContext, Page } from '@playwright/test';
 import { createPrivateKey, randomUUID, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { address, codeMailedTo, enterCode, logInAs, openContact, startEmailChange, syntheticFnr } from './people';
@@ -147,6 +150,29 @@ function agencyToken(audience: string): string {
   return `${input}.${signature.toString('base64url')}`;
 }
 
+/** A fresh synthetic person, logged in, with a verified e-mail address: post for them reaches
+ * the mailbox (not paper), and no other test touches it. `label` names the address. */
+async function freshRecipient(page: Page, hydrated: boolean, label: string): Promise<string> {
+  const fnr = syntheticFnr();
+  await logInAs(page, hydrated, fnr);
+  await openContact(page, hydrated);
+  const email = address(label);
+  await startEmailChange(page, hydrated, email);
+  await enterCode(page, hydrated, await codeMailedTo(email));
+  return fnr;
+}
+
+/** Delivers a letter as the demo agency, through the agency API; expects `201`. */
+async function deliver(request: APIRequestContext, baseURL: string | undefined, letter: object) {
+  const audience = new URL(baseURL as string).origin;
+  const delivered = await request.post('/api/v1/letters', {
+    headers: { authorization: `Bearer ${agencyToken(audience)}` },
+    data: letter,
+  });
+  expect(delivered.status(), await delivered.text()).toBe(201);
+  return delivered.json();
+}
+
 test('a letter with scripts, event handlers, javascript: links and SVG renders inert', async ({
   page,
   visit,
@@ -155,35 +181,23 @@ test('a letter with scripts, event handlers, javascript: links and SVG renders i
   baseURL,
   checkA11y,
 }) => {
-  // A fresh person with a verified address, so that post reaches the mailbox (not paper).
-  const fnr = syntheticFnr();
   await visit('/');
-  await logInAs(page, hydrated, fnr);
-  await openContact(page, hydrated);
-  const email = address('inert');
-  await startEmailChange(page, hydrated, email);
-  await enterCode(page, hydrated, await codeMailedTo(email));
-
-  const audience = new URL(baseURL as string).origin;
-  const delivered = await request.post('/api/v1/letters', {
-    headers: { authorization: `Bearer ${agencyToken(audience)}` },
-    data: {
-      recipient: fnr,
-      message_id: `inert-${randomUUID()}`,
-      title: 'Vedtak <script>window.__pwned = "title"</script>',
-      non_sensitive_title: 'Brev fra demo',
-      body_kind: 'html',
-      body:
-        '<p>Hei og velkommen</p><script>window.__pwned = "script"</script>' +
-        '<img src="x" onerror="window.__pwned = \'onerror\'" alt="">' +
-        '<a href="javascript:window.__pwned = \'link\'">Trykk her</a>' +
-        '<svg><script>window.__pwned = "svg"</script><a href="javascript:alert(1)"><text>svg</text></a></svg>' +
-        '<p style="background:url(javascript:alert(1))" onclick="window.__pwned = \'click\'">Stilsatt</p>' +
-        '<iframe src="javascript:alert(1)"></iframe><form action="https://evil.example"><button>Send</button></form>',
-    },
+  const fnr = await freshRecipient(page, hydrated, 'inert');
+  const delivered = await deliver(request, baseURL, {
+    recipient: fnr,
+    message_id: `inert-${randomUUID()}`,
+    title: 'Vedtak <script>window.__pwned = "title"</script>',
+    non_sensitive_title: 'Brev fra demo',
+    body_kind: 'html',
+    body:
+      '<p>Hei og velkommen</p><script>window.__pwned = "script"</script>' +
+      '<img src="x" onerror="window.__pwned = \'onerror\'" alt="">' +
+      '<a href="javascript:window.__pwned = \'link\'">Trykk her</a>' +
+      '<svg><script>window.__pwned = "svg"</script><a href="javascript:alert(1)"><text>svg</text></a></svg>' +
+      '<p style="background:url(javascript:alert(1))" onclick="window.__pwned = \'click\'">Stilsatt</p>' +
+      '<iframe src="javascript:alert(1)"></iframe><form action="https://evil.example"><button>Send</button></form>',
   });
-  expect(delivered.status(), await delivered.text()).toBe(201);
-  expect((await delivered.json()).status).toBe('delivered');
+  expect(delivered.status).toBe('delivered');
 
   let dialogs = 0;
   page.on('dialog', async (dialog) => {
@@ -203,5 +217,110 @@ test('a letter with scripts, event handlers, javascript: links and SVG renders i
     expect(await page.evaluate(() => (window as unknown as { __pwned?: string }).__pwned)).toBeUndefined();
   }
   expect(dialogs).toBe(0);
+  await checkA11y();
+});
+
+test('own folders: create one, move a letter in, rename it, delete only when empty', async ({
+  page,
+  visit,
+  hydrated,
+  request,
+  baseURL,
+  checkA11y,
+}) => {
+  // A fresh person with one letter of their own, delivered through the agency API.
+  await visit('/');
+  const fnr = await freshRecipient(page, hydrated, 'folders');
+  await deliver(request, baseURL, {
+    recipient: fnr,
+    message_id: `folders-${randomUUID()}`,
+    title: 'Vedtak om bostøtte',
+    non_sensitive_title: 'Brev fra demo',
+    body_kind: 'text',
+    body: 'Du får bostøtte fra neste måned.',
+    notification: { channels: ['email'] },
+  });
+
+  const folderNav = () => page.getByRole('navigation', { name: 'Mapper' });
+  const openFolders = async () => {
+    await page.getByRole('link', { name: 'Lag og endre mapper' }).click();
+    await waitForHydration(page, hydrated);
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('Mappene dine');
+  };
+
+  // Create.
+  await openPost(page, hydrated);
+  await openFolders();
+  await expect(page.getByText('Du har ingen egne mapper ennå.')).toBeVisible();
+  await checkA11y();
+  await page.getByLabel('Navn på ny mappe').fill('Bolig');
+  await page.getByRole('button', { name: 'Lag mappe' }).click();
+  await waitForHydration(page, hydrated);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Mappene dine');
+  await expect(page.getByLabel('Nytt navn på mappen Bolig')).toHaveValue('Bolig');
+  await checkA11y();
+
+  // Move the letter into it.
+  await page.getByRole('link', { name: 'Tilbake til posten' }).click();
+  await waitForHydration(page, hydrated);
+  await letters(page).filter({ hasText: 'Vedtak om bostøtte' }).getByRole('link').click();
+  await waitForHydration(page, hydrated);
+  await page.getByLabel('Flytt til mappe').selectOption({ label: 'Bolig' });
+  await page.getByRole('button', { name: 'Flytt', exact: true }).click();
+  await waitForHydration(page, hydrated);
+  await expect(page.getByRole('heading', { level: 2, name: 'Bolig' })).toBeVisible();
+  await expect(letters(page)).toHaveCount(1);
+  await expect(letters(page).first()).toContainText('Vedtak om bostøtte');
+  await checkA11y();
+
+  // Rename.
+  await openFolders();
+  await page.getByLabel('Nytt navn på mappen Bolig').fill('Husleie');
+  await page.getByRole('button', { name: 'Gi nytt navn' }).click();
+  await waitForHydration(page, hydrated);
+  await expect(page.getByLabel('Nytt navn på mappen Husleie')).toHaveValue('Husleie');
+  await expect(page.getByLabel('Nytt navn på mappen Bolig')).toHaveCount(0);
+  await checkA11y();
+
+  // Delete is refused while the letter is there, and nothing changes.
+  await page.getByRole('button', { name: 'Slett mappen Husleie' }).click();
+  await waitForHydration(page, hydrated);
+  await expect(page.getByRole('alert')).toHaveText('Mappen er ikke tom. Flytt brevene først.');
+  await expect(page.getByLabel('Nytt navn på mappen Husleie')).toHaveValue('Husleie');
+  await checkA11y();
+
+  // Move the letter back to the inbox; then the folder can go.
+  await page.getByRole('link', { name: 'Tilbake til posten' }).click();
+  await waitForHydration(page, hydrated);
+  await folderNav().getByRole('link', { name: 'Husleie' }).click();
+  await waitForHydration(page, hydrated);
+  await letters(page).first().getByRole('link').click();
+  await waitForHydration(page, hydrated);
+  await page.getByLabel('Flytt til mappe').selectOption({ label: 'Innboks' });
+  await page.getByRole('button', { name: 'Flytt', exact: true }).click();
+  await waitForHydration(page, hydrated);
+  await expect(page.getByRole('heading', { level: 2, name: 'Innboks' })).toBeVisible();
+  await openFolders();
+  await page.getByRole('button', { name: 'Slett mappen Husleie' }).click();
+  await waitForHydration(page, hydrated);
+  await expect(page.getByText('Du har ingen egne mapper ennå.')).toBeVisible();
+  await checkA11y();
+  await page.getByRole('link', { name: 'Tilbake til posten' }).click();
+  await waitForHydration(page, hydrated);
+  await expect(folderNav().getByRole('link', { name: 'Husleie' })).toHaveCount(0);
+  await expect(letters(page).filter({ hasText: 'Vedtak om bostøtte' })).toHaveCount(1);
+
+  // Every change is in the activity log, in words.
+  await page.getByRole('navigation', { name: 'Din konto' }).getByRole('link', { name: 'Min aktivitet' }).click();
+  await waitForHydration(page, hydrated);
+  const log = page.getByRole('table');
+  for (const [what, times] of [
+    ['Mappe opprettet', 1],
+    ['Mappe gitt nytt navn', 1],
+    ['Brev flyttet til en annen mappe', 2],
+    ['Mappe slettet', 1],
+  ] as const) {
+    await expect(log.getByRole('cell', { name: what, exact: true })).toHaveCount(times);
+  }
   await checkA11y();
 });

@@ -57,6 +57,47 @@ pub struct Config {
     /// Rules of the contact and reservation register.
     #[serde(default)]
     pub contact: ContactConfig,
+    /// External digital mailbox providers letters are forwarded to, for citizens who chose
+    /// one (`contact::Mailbox::External`).
+    #[serde(default)]
+    pub mailbox_providers: Vec<MailboxProviderConfig>,
+}
+
+/// An external mailbox provider (Digipost, e-Boks, ...): letters for citizens who chose it
+/// are `POST`ed to `url` as JSON with `Authorization: Bearer <token>` and an
+/// `Idempotency-Key` (the letter id).
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailboxProviderConfig {
+    /// The id citizens choose on `/contact/mailbox` (lower case `a-z 0-9 . _ -`), e.g.
+    /// `digipost`.
+    pub id: String,
+    /// The provider's name, for logs and people.
+    pub name: String,
+    /// The endpoint letters are posted to: `https://…` (`http://` only for tests).
+    pub url: String,
+    /// The bearer token the provider gave the portal (a secret: never printed by `Debug`;
+    /// keep the configuration file readable only by the portal).
+    pub token: SecretString,
+    /// Give up on one request after this many seconds (then retry later).
+    #[serde(default = "default_provider_timeout")]
+    pub timeout_seconds: u64,
+}
+
+fn default_provider_timeout() -> u64 {
+    30
+}
+
+impl fmt::Debug for MailboxProviderConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MailboxProviderConfig")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("url", &self.url)
+            .field("token", &"[redacted]")
+            .field("timeout_seconds", &self.timeout_seconds)
+            .finish()
+    }
 }
 
 /// The agency API.
@@ -510,6 +551,8 @@ pub enum ConfigError {
     Notify,
     #[error("agency {0:?}: {1}")]
     Agency(String, &'static str),
+    #[error("mailbox provider {0:?}: {1}")]
+    MailboxProvider(String, &'static str),
 }
 
 impl Config {
@@ -586,6 +629,28 @@ impl Config {
             || notify.lease_seconds <= smtp_timeout.max(sms_timeout)
         {
             return Err(ConfigError::Notify);
+        }
+        let mut mailbox_ids = std::collections::HashSet::new();
+        for provider in &config.mailbox_providers {
+            let refuse = |why| Err(ConfigError::MailboxProvider(provider.id.clone(), why));
+            let normalised = matches!(
+                borgerportal::Mailbox::external(&provider.id),
+                Ok(borgerportal::Mailbox::External { provider: ref id }) if *id == provider.id
+            );
+            if !normalised {
+                return refuse("the id must be lower case a-z, 0-9, '.', '_', '-'");
+            }
+            if !mailbox_ids.insert(provider.id.as_str()) {
+                return refuse("the id is used twice");
+            }
+            if !(provider.url.starts_with("https://") || provider.url.starts_with("http://")) {
+                return refuse("the url must start with https:// (or http://)");
+            }
+            if provider.timeout_seconds == 0 || notify.lease_seconds <= provider.timeout_seconds {
+                return refuse(
+                    "timeout_seconds must be positive and shorter than notify.lease_seconds",
+                );
+            }
         }
         let mut agency_ids = std::collections::HashSet::new();
         for agency in &config.agencies {
@@ -677,6 +742,7 @@ impl fmt::Debug for Config {
             .field("api", &self.api)
             .field("agencies", &self.agencies)
             .field("contact", &self.contact)
+            .field("mailbox_providers", &self.mailbox_providers)
             .finish()
     }
 }
@@ -861,6 +927,51 @@ mod tests {
         assert!(Config::from_toml(&bad_id).is_err());
         let algorithm = agency("public_key = \"pem\"\n").replace("ES256", "HS256");
         assert!(Config::from_toml(&algorithm).is_err(), "no HMAC");
+    }
+
+    #[test]
+    fn mailbox_providers_are_checked_and_their_tokens_never_printed() {
+        let provider = |id: &str, url: &str, extra: &str| {
+            format!(
+                "[[mailbox_providers]]\nid = \"{id}\"\nname = \"Digipost\"\nurl = \"{url}\"\n\
+                 token = \"very-secret-token\"\n{extra}"
+            )
+        };
+        let config =
+            Config::from_toml(&provider("digipost", "https://digipost.example/in", "")).unwrap();
+        assert_eq!(config.mailbox_providers[0].id, "digipost");
+        assert_eq!(config.mailbox_providers[0].timeout_seconds, 30);
+        assert!(!format!("{config:?}").contains("very-secret-token"));
+        assert!(format!("{config:?}").contains("digipost.example"));
+        let twice = format!(
+            "{}\n{}",
+            provider("digipost", "https://a.example", ""),
+            provider("digipost", "https://b.example", "")
+        );
+        for bad in [
+            provider("Digipost", "https://digipost.example", ""),
+            provider("digi post", "https://digipost.example", ""),
+            provider("digipost", "ftp://digipost.example", ""),
+            provider(
+                "digipost",
+                "https://digipost.example",
+                "timeout_seconds = 0",
+            ),
+            provider(
+                "digipost",
+                "https://digipost.example",
+                "timeout_seconds = 9999",
+            ),
+            twice,
+        ] {
+            assert!(
+                matches!(
+                    Config::from_toml(&bad),
+                    Err(ConfigError::MailboxProvider(..))
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -46,9 +46,22 @@ use crate::config::Config;
 use crate::error_page::{render_message_page, MessagePage};
 use crate::security::SecurityPolicy;
 
-/// Everything a request handler may need. Cheap to clone.
+/// Everything a request handler may need: one shared [`AppStateInner`]. Cloning is one
+/// reference count: the middlewares and handlers take a copy on every request (with the fields
+/// cloned one by one that was ~6 % of a rendered page's CPU time, docs/benchmarks.md).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateInner>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateInner;
+
+    fn deref(&self) -> &AppStateInner {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct AppStateInner {
     pub leptos_options: LeptosOptions,
     pub db: Database,
     pub assets: Arc<AssetManifest>,
@@ -155,7 +168,7 @@ impl AppState {
         let form_targets = security::FormTargets::default();
         let auth = auth::Auth::new(config, extra, form_targets.clone())?;
         let api = api::ApiState::load(config)?;
-        Ok(Self {
+        Ok(Self(Arc::new(AppStateInner {
             leptos_options: site.leptos_options,
             db,
             assets: Arc::new(site.assets),
@@ -178,7 +191,7 @@ impl AppState {
                     .map(|a| (a.id.clone(), a.name.clone()))
                     .collect(),
             ),
-        })
+        })))
     }
 }
 
@@ -199,7 +212,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     let assets = state.assets.clone();
     let app_fn = move || shell(assets.clone());
     let context_state = state.clone();
-    let providers = app::auth::ProviderChoices(state.auth.provider_choices());
+    let providers = app::auth::ProviderChoices(state.auth.provider_choices().into());
     let staleness = app::routes::contact::Staleness(state.contact_staleness);
     let agencies = state.agency_names.clone();
     let context = move || {
@@ -262,12 +275,41 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .fallback_service(public_files)
 }
 
-/// The layers every response passes through, innermost first: anonymous pages that are the
-/// same for everyone come from `page_cache`; the session and the language are resolved for the
-/// pages; a failing handler becomes the translated error page; cross-site writes are refused and security headers set;
-/// compression; a tracing span per request; a request id on every request and response.
+/// The layers every response passes through, outermost first: a request id on every request
+/// and response; a tracing span per request; compression; cross-site writes refused and
+/// security headers set; a failing handler becomes the translated error page; the language and
+/// the session are resolved for the pages; anonymous pages that are the same for everyone come
+/// from `page_cache`; a panic becomes a 500 for `error_pages`.
+///
+/// They wrap the router as one service rather than being added with `Router::layer`, which
+/// puts a copy of them on every route: then each request cloned its route's whole stack and
+/// Leptos handler (~5 % of a cached page's CPU time, docs/benchmarks.md), and a page from the
+/// cache still went through routing first.
 pub fn with_http_stack(router: Router<AppState>, state: AppState) -> Router {
-    router
+    let stack = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(telemetry::make_span::<Body>)
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .layer(CompressionLayer::new())
+        .layer(middleware::from_fn_with_state(
+            state.security.clone(),
+            security::secure,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), error_pages))
+        .layer(middleware::from_fn(language::resolve_language))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::load_session,
+        ))
+        // Pages that are the same for every visitor without a session: from memory.
+        .layer(middleware::from_fn_with_state(
+            page_cache::PageCache::default(),
+            page_cache::serve,
+        ))
         .layer(CatchPanicLayer::custom(
             |_panic: Box<dyn std::any::Any + Send>| {
                 let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
@@ -275,30 +317,8 @@ pub fn with_http_stack(router: Router<AppState>, state: AppState) -> Router {
                 response
             },
         ))
-        // Pages that are the same for every visitor without a session: from memory.
-        .layer(middleware::from_fn_with_state(
-            page_cache::PageCache::default(),
-            page_cache::serve,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            auth::load_session,
-        ))
-        .layer(middleware::from_fn(language::resolve_language))
-        .layer(middleware::from_fn_with_state(state.clone(), error_pages))
-        .layer(middleware::from_fn_with_state(
-            state.security.clone(),
-            security::secure,
-        ))
-        .layer(CompressionLayer::new())
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(telemetry::make_span::<Body>)
-                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
-        )
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .with_state(state)
+        .service(router.with_state(state));
+    Router::new().fallback_service(stack)
 }
 
 /// Marks a response whose handler failed (panicked); `error_pages` turns it into the

@@ -365,7 +365,11 @@ async fn rename_folder(
     let Ok(folder) = id.parse::<FolderId>() else {
         return not_found(&state, &parts.headers);
     };
-    match state.db.rename_folder(&manage, folder, &form.name).await {
+    match state
+        .db
+        .rename_folder(&manage, folder, &form.name, OffsetDateTime::now_utc())
+        .await
+    {
         Ok(_) => see_other("/post/folders"),
         Err(error) if folder_refusal(&error) => {
             let outcome = FormOutcome::error("name", error.code(), None, None);
@@ -390,7 +394,11 @@ async fn delete_folder(
     let Ok(folder) = id.parse::<FolderId>() else {
         return not_found(&state, &parts.headers);
     };
-    match state.db.delete_folder(&manage, folder).await {
+    match state
+        .db
+        .delete_folder(&manage, folder, OffsetDateTime::now_utc())
+        .await
+    {
         Ok(()) => see_other("/post/folders"),
         Err(error) if folder_refusal(&error) => {
             let outcome = FormOutcome::error("name", error.code(), None, None);

@@ -123,15 +123,40 @@ pub struct TestEid {
 }
 
 struct Inner {
-    key: EcdsaKeyPair,
-    kid: String,
-    public_key: Vec<u8>,
+    /// The key tokens are signed with now; [`TestEid::rotate_key`] replaces it.
+    signing: std::sync::RwLock<Arc<SigningKey>>,
     /// Makes the pairwise `sub` unguessable from the national id alone.
     salt: [u8; 32],
     public_url: String,
     client_secret: String,
     codes: Mutex<HashMap<String, Grant>>,
     rng: SystemRandom,
+}
+
+/// An ES256 key pair and the `kid` it is published under.
+struct SigningKey {
+    key: EcdsaKeyPair,
+    kid: String,
+    /// The uncompressed point: 0x04 || x || y.
+    public_key: Vec<u8>,
+}
+
+impl SigningKey {
+    fn from_pkcs8(pkcs8: &[u8], rng: &SystemRandom) -> Result<Self, TestEidError> {
+        let key = EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8, rng)
+            .map_err(|_| TestEidError::Key)?;
+        let public_key = key.public_key().as_ref().to_vec();
+        let kid: String = Sha256::digest(&public_key)
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok(Self {
+            key,
+            kid,
+            public_key,
+        })
+    }
 }
 
 fn random_token(rng: &SystemRandom, bytes: usize) -> String {
@@ -160,22 +185,12 @@ impl TestEid {
             }
             Err(error) => return Err(TestEidError::KeyFile(path.display().to_string(), error)),
         };
-        let key =
-            EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &pkcs8, &rng)
-                .map_err(|_| TestEidError::Key)?;
-        let public_key = key.public_key().as_ref().to_vec();
-        let kid: String = Sha256::digest(&public_key)
-            .iter()
-            .take(8)
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let signing = SigningKey::from_pkcs8(&pkcs8, &rng)?;
         let salt: [u8; 32] = Sha256::digest(&pkcs8).into();
         let client_secret = random_token(&rng, 32);
         Ok(Self {
             inner: Arc::new(Inner {
-                key,
-                kid,
-                public_key,
+                signing: std::sync::RwLock::new(Arc::new(signing)),
                 salt,
                 public_url: public_url.trim_end_matches('/').to_owned(),
                 client_secret,
@@ -183,6 +198,32 @@ impl TestEid {
                 rng,
             }),
         })
+    }
+
+    /// The key tokens are signed with now.
+    fn signing_key(&self) -> Arc<SigningKey> {
+        match self.inner.signing.read() {
+            Ok(key) => key.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// A key rollover, as a real eID service does one: a new key signs from now on and only
+    /// it is published. In memory only: after a restart the key from the data directory is
+    /// back (another rollover, as far as the portal can tell). Tokens the old key signed (a
+    /// logout hint) are no longer recognised.
+    pub fn rotate_key(&self) -> Result<(), TestEidError> {
+        let document = EcdsaKeyPair::generate_pkcs8(
+            &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            &self.inner.rng,
+        )
+        .map_err(|_| TestEidError::Key)?;
+        let fresh = Arc::new(SigningKey::from_pkcs8(document.as_ref(), &self.inner.rng)?);
+        match self.inner.signing.write() {
+            Ok(mut key) => *key = fresh,
+            Err(poisoned) => *poisoned.into_inner() = fresh,
+        }
+        Ok(())
     }
 
     /// The two providers the portal gets when the test eID is on.
@@ -229,30 +270,28 @@ impl TestEid {
     }
 
     fn jwk(&self) -> Value {
-        let point = &self.inner.public_key; // 0x04 || x || y
+        let signing = self.signing_key();
+        let point = &signing.public_key; // 0x04 || x || y
         let (x, y) = (
             point.get(1..33).unwrap_or(&[]),
             point.get(33..65).unwrap_or(&[]),
         );
         json!({
             "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256",
-            "kid": self.inner.kid, "x": B64.encode(x), "y": B64.encode(y),
+            "kid": signing.kid, "x": B64.encode(x), "y": B64.encode(y),
         })
     }
 
     /// Sign claims as a compact JWS (ES256).
     fn sign(&self, claims: &Value) -> Option<String> {
-        let header = json!({"alg": "ES256", "typ": "JWT", "kid": self.inner.kid});
+        let signing = self.signing_key();
+        let header = json!({"alg": "ES256", "typ": "JWT", "kid": signing.kid});
         let input = format!(
             "{}.{}",
             B64.encode(header.to_string()),
             B64.encode(claims.to_string())
         );
-        let signature = self
-            .inner
-            .key
-            .sign(&self.inner.rng, input.as_bytes())
-            .ok()?;
+        let signature = signing.key.sign(&self.inner.rng, input.as_bytes()).ok()?;
         Some(format!("{input}.{}", B64.encode(signature.as_ref())))
     }
 
@@ -262,7 +301,7 @@ impl TestEid {
         let signature = B64.decode(signature).ok()?;
         signature::UnparsedPublicKey::new(
             &signature::ECDSA_P256_SHA256_FIXED,
-            &self.inner.public_key,
+            &self.signing_key().public_key,
         )
         .verify(input.as_bytes(), &signature)
         .ok()?;
@@ -307,6 +346,25 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/test-eid/{flavor}/token", axum::routing::post(token))
         .route("/test-eid/{flavor}/end-session", get(end_session))
+        .route("/test-eid/rotate-key", axum::routing::post(rotate_key))
+}
+
+/// `POST /test-eid/rotate-key`: a key rollover (see [`TestEid::rotate_key`]), to try how the
+/// portal copes with one. 204 when done.
+async fn rotate_key(State(state): State<AppState>) -> Response {
+    let Some(eid) = state.test_eid.clone() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match eid.rotate_key() {
+        Ok(()) => {
+            tracing::info!("test eID: signing key rolled over");
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(error) => {
+            tracing::error!(%error, "test eID: could not roll the signing key over");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
 fn enabled(state: &AppState, flavor: &str) -> Option<(TestEid, Flavor)> {
@@ -897,7 +955,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let a = TestEid::load_or_create(dir.path(), "http://x").unwrap();
         let b = TestEid::load_or_create(dir.path(), "http://x").unwrap();
-        assert_eq!(a.inner.kid, b.inner.kid, "the same key after a restart");
+        assert_eq!(
+            a.signing_key().kid,
+            b.signing_key().kid,
+            "the same key after a restart"
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

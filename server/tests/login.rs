@@ -146,6 +146,37 @@ async fn login_creates_the_person_a_session_and_an_activity_entry() {
 // 2. Logout
 // ---------------------------------------------------------------------------------------------
 
+/// ID-porten rolls its signing keys over; the portal read the old ones at discovery. A login
+/// signed with the new key must still work (the keys are read again), and logins signed with a
+/// key the provider never published must still be refused.
+#[tokio::test]
+async fn logins_go_on_working_after_the_provider_rolls_its_keys_over() {
+    let server = start().await;
+    let first = server.login(&Browser::new(), INGRID, "substantial").await;
+    let kid_before = published_kid(&server).await;
+
+    let rollover = Browser::new()
+        .post(&server.url("/test-eid/rotate-key"), &[], &[])
+        .await;
+    assert_eq!(rollover.status(), StatusCode::NO_CONTENT);
+    assert_ne!(
+        published_kid(&server).await,
+        kid_before,
+        "a new key is published"
+    );
+
+    let browser = Browser::new();
+    let second = server.login(&browser, INGRID, "substantial").await;
+    assert_ne!(second, first);
+    let session = server
+        .session(&second)
+        .await
+        .expect("a session after the rollover");
+    assert_eq!(session.loa, Loa::Substantial);
+    let page = server.page(&browser, "/activity").await;
+    assert!(page.contains("Ingrid"), "{page}");
+}
+
 #[tokio::test]
 async fn logout_ends_the_session_here_and_at_the_provider() {
     let server = start().await;

@@ -19,6 +19,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
+use base64::{engine::general_purpose, Engine as _};
 use borgerportal::{
     Access, Actor, ContactMethod, ContactRegister, Database, EmailAddress, Language, Loa,
     ManageContact, MobileNumber, NationalId, NewNotification, NewPerson, NordicTimeZone,
@@ -643,6 +644,350 @@ async fn by_default_everything_goes_to_files_and_the_worker_stops_when_told() {
     for key in ["letter:7:email", "code:7"] {
         assert_eq!(status_of(&db, key).await.status, NotificationStatus::Sent);
     }
+}
+
+#[tokio::test]
+async fn the_worker_reminds_an_unread_decision_once_seven_days_after_it_was_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_db(dir.path()).await;
+    let t0 = datetime!(2026-03-02 09:00 UTC);
+    let clock = ManualClock::new(t0);
+    let person = person(&db, 8, Language::Nn).await;
+    let sent = db
+        .request_email_change(
+            &manage(person),
+            EmailAddress::parse("ola@example.no").unwrap(),
+            t0,
+        )
+        .await
+        .unwrap();
+    db.verify_code(
+        &manage(person),
+        ContactMethod::Email,
+        sent.code.expose(),
+        t0,
+    )
+    .await
+    .unwrap();
+    let nav = Policy::authorize_agency::<borgerportal::DeliverPost>(&Actor::Agency {
+        agency: borgerportal::AgencyId::parse("nav").unwrap(),
+        grants: borgerportal::AgencyGrants::DELIVER_POST,
+    })
+    .unwrap();
+    let letter = borgerportal::NewLetter {
+        recipient: national_id(8),
+        message_id: "vedtak-1".to_owned(),
+        sender_name: "NAV".to_owned(),
+        title: "Vedtak".to_owned(),
+        safe_title: "Brev fra NAV".to_owned(),
+        body_kind: borgerportal::BodyKind::Text,
+        body: "Vedtak.".to_owned(),
+        attachments: Vec::new(),
+        required_loa: Loa::Substantial,
+        effective_at: None,
+        wants_opening_receipt: false,
+        is_decision: true,
+        created_at: t0,
+        notification: borgerportal::NotificationRequest::default(),
+    };
+    use borgerportal::PostOffice as _;
+    db.deliver_letter(&nav, letter, t0).await.unwrap();
+    let sink = dir.path().join("mail");
+    let worker = Worker::new(
+        db.clone(),
+        Arc::new(FileSink::new(sink.clone())),
+        Arc::new(FileSink::new(dir.path().join("sms"))),
+        Arc::new(clock.clone()),
+        settings("reminder-worker", RetryPolicy::default()),
+    );
+    let subjects = || {
+        FileSink::read_all(&sink)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|record| record.subject)
+            // The verification code of the e-mail address set up above.
+            .filter(|subject| !subject.starts_with("Koden"))
+            .collect::<Vec<_>>()
+    };
+    worker.run_once().await.unwrap();
+    assert_eq!(subjects(), ["Du har fått ei ny melding i Borgerportal"]);
+    clock.set(t0 + Duration::days(7) - Duration::seconds(1));
+    assert_eq!(worker.run_once().await.unwrap(), 0);
+    clock.set(t0 + Duration::days(7));
+    assert_eq!(worker.run_once().await.unwrap(), 1);
+    clock.set(t0 + Duration::days(8));
+    assert_eq!(worker.run_once().await.unwrap(), 0, "only once");
+    let subjects = subjects();
+    assert_eq!(subjects.len(), 2, "{subjects:?}");
+    assert!(
+        subjects.contains(&"Påminning: Du har ei ulesen melding i Borgerportal".to_owned()),
+        "{subjects:?}"
+    );
+}
+
+/// One letter a stand-in mailbox provider received.
+#[derive(Clone, Debug)]
+struct Forwarded {
+    path: String,
+    authorization: Option<String>,
+    idempotency_key: Option<String>,
+    body: serde_json::Value,
+}
+
+/// A stand-in for mailbox providers: `/ok` accepts (202), `/refuse` refuses for good (400),
+/// `/busy` answers 503; every request is recorded.
+async fn start_providers() -> (String, Arc<Mutex<Vec<Forwarded>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let record = |status: StatusCode| {
+        move |State(seen): State<Arc<Mutex<Vec<Forwarded>>>>,
+              uri: axum::http::Uri,
+              headers: HeaderMap,
+              Json(body): Json<serde_json::Value>| async move {
+            let header = |name: &str| {
+                headers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            };
+            seen.lock().unwrap().push(Forwarded {
+                path: uri.path().to_owned(),
+                authorization: header("authorization"),
+                idempotency_key: header("idempotency-key"),
+                body,
+            });
+            status
+        }
+    };
+    let app = Router::new()
+        .route("/ok", post(record(StatusCode::ACCEPTED)))
+        .route("/refuse", post(record(StatusCode::BAD_REQUEST)))
+        .route("/busy", post(record(StatusCode::SERVICE_UNAVAILABLE)))
+        .with_state(Arc::clone(&seen));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (base, seen)
+}
+
+/// On SQLite, and on PostgreSQL too when `BORGERPORTAL_TEST_POSTGRES_URL` is set.
+#[tokio::test]
+async fn letters_for_an_external_mailbox_are_forwarded_over_http_or_go_on_paper() {
+    let dir = tempfile::tempdir().unwrap();
+    forward_on(sqlite_db(dir.path()).await).await;
+    if let Ok(server_url) = std::env::var(POSTGRES_URL_VARIABLE) {
+        let name = format!("bp_forward_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(&server_url).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let url = with_database(&server_url, &name);
+        let outcome = tokio::spawn(async move {
+            let db = Database::connect(&url).await.unwrap();
+            db.migrate().await.unwrap();
+            forward_on(db.clone()).await;
+            db.close().await;
+        })
+        .await;
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .execute(&mut admin)
+            .await;
+        let _ = admin.close().await;
+        if let Err(panic) = outcome {
+            std::panic::resume_unwind(panic.into_panic());
+        }
+    }
+}
+
+async fn forward_on(db: Database) {
+    use borgerportal::{MailboxForwarding as _, PostOffice as _, ReceiptKind};
+    let (base, seen) = start_providers().await;
+    let config = server::config::Config::from_toml(&format!(
+        r#"
+[[mailbox_providers]]
+id = "digipost"
+name = "Digipost"
+url = "{base}/ok"
+token = "digipost-secret"
+
+[[mailbox_providers]]
+id = "strict"
+name = "Strict"
+url = "{base}/refuse"
+token = "strict-secret"
+
+[[mailbox_providers]]
+id = "busy"
+name = "Busy"
+url = "{base}/busy"
+token = "busy-secret"
+timeout_seconds = 5
+"#
+    ))
+    .unwrap();
+    assert!(
+        !format!("{config:?}").contains("digipost-secret"),
+        "the token is redacted"
+    );
+    let t0 = datetime!(2026-03-02 09:00 UTC);
+    let clock = ManualClock::new(t0);
+    let retry = RetryPolicy {
+        max_attempts: 2,
+        backoff: vec![Duration::minutes(1)],
+    };
+    let forwarder = server::notify::Forwarder::new(
+        db.clone(),
+        &config.mailbox_providers,
+        Arc::new(clock.clone()),
+        "test",
+        Duration::seconds(60),
+        10,
+        retry,
+    )
+    .unwrap();
+    let nav = Policy::authorize_agency::<borgerportal::DeliverPost>(&Actor::Agency {
+        agency: borgerportal::AgencyId::parse("nav").unwrap(),
+        grants: borgerportal::AgencyGrants::DELIVER_POST,
+    })
+    .unwrap();
+    let mut letters = Vec::new();
+    for (n, provider) in [
+        (20, "digipost"),
+        (21, "strict"),
+        (22, "busy"),
+        (23, "e-boks"),
+    ] {
+        let person = person(&db, n, Language::Nb).await;
+        let sent = db
+            .request_email_change(
+                &manage(person),
+                EmailAddress::parse(&format!("p{n}@example.no")).unwrap(),
+                t0,
+            )
+            .await
+            .unwrap();
+        db.verify_code(
+            &manage(person),
+            ContactMethod::Email,
+            sent.code.expose(),
+            t0,
+        )
+        .await
+        .unwrap();
+        db.set_mailbox(
+            &manage(person),
+            borgerportal::Mailbox::external(provider).unwrap(),
+            t0,
+        )
+        .await
+        .unwrap();
+        let receipt = db
+            .deliver_letter(
+                &nav,
+                borgerportal::NewLetter {
+                    recipient: national_id(n),
+                    message_id: format!("ext-{provider}"),
+                    sender_name: "NAV".to_owned(),
+                    title: "Vedtak".to_owned(),
+                    safe_title: "Brev fra NAV".to_owned(),
+                    body_kind: borgerportal::BodyKind::Text,
+                    body: "Vedtak.".to_owned(),
+                    attachments: vec![borgerportal::NewAttachment {
+                        filename: "vedtak.pdf".to_owned(),
+                        content: borgerportal::post::pdf::minimal_pdf("Vedtak"),
+                    }],
+                    required_loa: Loa::Substantial,
+                    effective_at: None,
+                    wants_opening_receipt: false,
+                    is_decision: true,
+                    created_at: t0,
+                    notification: borgerportal::NotificationRequest::default(),
+                },
+                t0,
+            )
+            .await
+            .unwrap();
+        assert_eq!(receipt.status.code(), "forwarding");
+        letters.push(receipt.letter);
+    }
+    assert_eq!(forwarder.run_once().await.unwrap(), 4);
+    let requests = seen.lock().unwrap().clone();
+    assert_eq!(
+        requests.len(),
+        3,
+        "the unknown provider is never called: {requests:?}"
+    );
+    let ok = requests.iter().find(|r| r.path == "/ok").unwrap();
+    assert_eq!(ok.authorization.as_deref(), Some("Bearer digipost-secret"));
+    assert_eq!(
+        ok.idempotency_key.as_deref(),
+        Some(letters[0].to_string().as_str())
+    );
+    assert_eq!(ok.body["letter_id"], letters[0].to_string());
+    assert_eq!(ok.body["recipient"], national_id(20).expose());
+    assert_eq!(ok.body["message_id"], "ext-digipost");
+    assert_eq!(ok.body["body_html"], "<p>Vedtak.</p>");
+    let pdf = general_purpose::STANDARD
+        .decode(
+            ok.body["attachments"][0]["content_base64"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let busy = requests.iter().find(|r| r.path == "/busy").unwrap();
+    assert_eq!(busy.authorization.as_deref(), Some("Bearer busy-secret"));
+
+    let kinds = |receipts: Vec<borgerportal::Receipt>| {
+        receipts
+            .into_iter()
+            .map(|r| (r.message_id, r.kind))
+            .collect::<Vec<_>>()
+    };
+    let page = db.list_receipts(&nav, None, 100).await.unwrap();
+    let mut got = kinds(page.receipts);
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        got,
+        [
+            ("ext-digipost".to_owned(), ReceiptKind::Forwarded),
+            ("ext-e-boks".to_owned(), ReceiptKind::ReturnedToPaper),
+            ("ext-strict".to_owned(), ReceiptKind::ReturnedToPaper),
+        ]
+    );
+    // The busy provider is tried again after the backoff, then given up: paper.
+    assert_eq!(
+        forwarder.run_once().await.unwrap(),
+        0,
+        "not before the backoff"
+    );
+    clock.set(t0 + Duration::minutes(1));
+    assert_eq!(forwarder.run_once().await.unwrap(), 1);
+    let busy_calls = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.path == "/busy")
+        .map(|r| r.idempotency_key.clone())
+        .collect::<Vec<_>>();
+    assert_eq!(busy_calls.len(), 2);
+    assert_eq!(
+        busy_calls[0], busy_calls[1],
+        "the same idempotency key each time"
+    );
+    let later = db.list_receipts(&nav, page.cursor, 100).await.unwrap();
+    assert_eq!(
+        kinds(later.receipts),
+        [("ext-busy".to_owned(), ReceiptKind::ReturnedToPaper)]
+    );
+    // Nothing more to do, and the claimed ones are not claimed again.
+    clock.set(t0 + Duration::days(1));
+    assert_eq!(forwarder.run_once().await.unwrap(), 0);
+    assert!(db
+        .claim_forwarding(t0 + Duration::days(1), "other", 10, Duration::seconds(60))
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 // ---------------------------------------------------------------------------------------------

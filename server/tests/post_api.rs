@@ -20,7 +20,7 @@ use borgerportal::{
     identity::NationalId,
     person::{Language, NewPerson, Person},
     post::pdf::minimal_pdf,
-    storage::{ContactRegister, Database, PersonRegister},
+    storage::{ContactRegister, Database, Outbox as _, PersonRegister},
     ContactMethod, EmailAddress, FolderRef, MailboxView, ManageContact, PostBox, ReadPost,
 };
 use common::agency::{es256_pair, LogCapture};
@@ -46,6 +46,8 @@ struct Api {
     nav: String,
     /// The print provider: `print` only.
     printer: String,
+    /// Skatteetaten: another delivering agency.
+    other: String,
     client: Client,
     log: LogCapture,
     _log_guard: tracing::subscriber::DefaultGuard,
@@ -127,6 +129,7 @@ async fn start_on(postgres: Option<&str>) -> Api {
     fake_site(&site_root);
     let (nav, nav_public) = es256_pair();
     let (printer, printer_public) = es256_pair();
+    let (other, other_public) = es256_pair();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let config = Config::from_toml(&format!(
@@ -146,6 +149,12 @@ name = "Print provider"
 algorithm = "ES256"
 public_key = """{printer_public}"""
 capabilities = ["print"]
+
+[[agencies]]
+id = "skatteetaten"
+name = "Skatteetaten"
+algorithm = "ES256"
+public_key = """{other_public}"""
 "#,
         data = dir.path().join("data").display(),
     ))
@@ -170,6 +179,7 @@ capabilities = ["print"]
         db,
         nav,
         printer,
+        other,
         client: Client::new(),
         log,
         _log_guard: log_guard,
@@ -210,6 +220,10 @@ impl Api {
 
     fn printer_token(&self) -> String {
         token(&self.printer, "printer", &self.audience)
+    }
+
+    fn other_agency_token(&self) -> String {
+        token(&self.other, "skatteetaten", &self.audience)
     }
 
     async fn send_raw(&self, content_type: &str, body: Vec<u8>) -> Reply {
@@ -569,6 +583,39 @@ async fn every_domain_rule_is_a_problem_with_its_code_and_stores_no_letter() {
             StatusCode::UNPROCESSABLE_ENTITY,
             "post.created_in_future",
         ),
+        (
+            with(
+                "r-15",
+                "notification",
+                json!({"channels": ["email", "fax"]}),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "post.notification_channel_invalid",
+        ),
+        (
+            with("r-16", "notification", json!({"channels": ["sms", "sms"]})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "post.notification_channel_invalid",
+        ),
+        (
+            with("r-17", "notification", json!({"repeat_after_days": 31})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "post.notification_repeat_invalid",
+        ),
+        (
+            with("r-18", "notification", json!({"repeat_after_days": 0})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "post.notification_repeat_invalid",
+        ),
+        (
+            with(
+                "r-19",
+                "notification",
+                json!({"channels": [], "repeat_after_days": 3}),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "post.notification_repeat_invalid",
+        ),
     ];
     let count = cases.len();
     for (body, status, code) in cases {
@@ -594,6 +641,12 @@ async fn every_domain_rule_is_a_problem_with_its_code_and_stores_no_letter() {
     );
     assert_problem(
         &api.deliver(&with("h-3", "body_kind", json!("markdown")))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "invalid-body",
+    );
+    assert_problem(
+        &api.deliver(&with("h-4", "notification", json!({"channel": ["sms"]})))
             .await,
         StatusCode::BAD_REQUEST,
         "invalid-body",
@@ -847,6 +900,153 @@ async fn tokens_are_checked_by_the_shared_extractor() {
     assert_problem(&reply, StatusCode::UNAUTHORIZED, "invalid-signature");
 }
 
+/// The channels of a letter's queued "new letter" notifications.
+async fn new_letter_channels(db: &Database, letter: &str) -> Vec<&'static str> {
+    let mut channels = Vec::new();
+    for channel in ["email", "sms"] {
+        let key = format!("post.new_letter:{letter}:{channel}");
+        if db.find_notification_by_key(&key).await.unwrap().is_some() {
+            channels.push(channel);
+        }
+    }
+    channels
+}
+
+#[tokio::test]
+async fn notification_wishes_are_stored_honoured_and_shown_with_the_letter() {
+    let api = start().await;
+    let kari = citizen(&api.db, 1).await;
+    let access = manage(&kari);
+    let at = OffsetDateTime::now_utc();
+    let sent = api
+        .db
+        .request_mobile_change(
+            &access,
+            borgerportal::MobileNumber::parse("91234567", borgerportal::Country::Norway).unwrap(),
+            at,
+        )
+        .await
+        .unwrap();
+    api.db
+        .verify_code(&access, ContactMethod::Mobile, sent.code.expose(), at)
+        .await
+        .unwrap();
+    let mut body = letter(&kari.national_id, "wish-1");
+    body["notification"] = json!({"channels": ["email"], "repeat_after_days": 3});
+    let first = api.deliver(&body).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    let id = first.body["letter_id"].as_str().unwrap().to_owned();
+    assert_eq!(new_letter_channels(&api.db, &id).await, ["email"]);
+    let mut silent = letter(&kari.national_id, "wish-2");
+    silent["notification"] = json!({"channels": []});
+    let second = api.deliver(&silent).await;
+    let silent_id = second.body["letter_id"].as_str().unwrap().to_owned();
+    assert!(new_letter_channels(&api.db, &silent_id).await.is_empty());
+    // Without wishes: both channels, as before.
+    let plain = api.deliver(&letter(&kari.national_id, "wish-3")).await;
+    let plain_id = plain.body["letter_id"].as_str().unwrap();
+    assert_eq!(
+        new_letter_channels(&api.db, plain_id).await,
+        ["email", "sms"]
+    );
+
+    // The Location of the 201 answers with the status, the wishes and the receipts.
+    let location = first.headers[header::LOCATION].to_str().unwrap().to_owned();
+    let status = api.get(&location, &api.nav_token()).await;
+    assert_eq!(status.status, StatusCode::OK, "{}", status.body);
+    assert_eq!(status.body["letter_id"], id.as_str());
+    assert_eq!(status.body["message_id"], "wish-1");
+    assert_eq!(status.body["status"], "delivered");
+    assert_eq!(status.body["is_decision"], true);
+    assert_eq!(
+        status.body["notification"],
+        json!({"channels": ["email"], "repeat_after_days": 3})
+    );
+    let kinds: Vec<&str> = status.body["receipts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["delivered"]);
+    assert!(status.body.get("body").is_none() && status.body.get("title").is_none());
+    let silent_status = api
+        .get(&format!("{LETTERS}/{silent_id}"), &api.nav_token())
+        .await;
+    assert_eq!(
+        silent_status.body["notification"],
+        json!({"channels": [], "repeat_after_days": null})
+    );
+}
+
+#[tokio::test]
+async fn a_citizen_with_an_external_mailbox_gets_the_letter_forwarded_not_in_the_inbox() {
+    let api = start().await;
+    let kari = citizen(&api.db, 1).await;
+    api.db
+        .set_mailbox(
+            &manage(&kari),
+            borgerportal::Mailbox::external("digipost").unwrap(),
+            OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap();
+    let first = api.deliver(&letter(&kari.national_id, "ext-1")).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    assert_eq!(first.body["status"], "forwarding");
+    assert_eq!(api.inbox(&kari, OffsetDateTime::now_utc()).await, 0);
+    let id = first.body["letter_id"].as_str().unwrap();
+    assert!(new_letter_channels(&api.db, id).await.is_empty());
+    let status = api.get(&format!("{LETTERS}/{id}"), &api.nav_token()).await;
+    assert_eq!(status.body["status"], "forwarding");
+    assert_eq!(
+        status.body["receipts"],
+        json!([]),
+        "no receipt before the provider has it"
+    );
+    let retry = api.deliver(&letter(&kari.national_id, "ext-1")).await;
+    assert_eq!(retry.status, StatusCode::OK);
+    assert_eq!(retry.body, first.body);
+}
+
+#[tokio::test]
+async fn another_agencys_letter_is_the_same_404_as_none() {
+    let api = start().await;
+    let kari = citizen(&api.db, 1).await;
+    let delivered = api.deliver(&letter(&kari.national_id, "own-1")).await;
+    let id = delivered.body["letter_id"].as_str().unwrap().to_owned();
+    // The print provider is another agency (and may not deliver post: 403 before any look-up).
+    let printer = api
+        .get(&format!("{LETTERS}/{id}"), &api.printer_token())
+        .await;
+    assert_problem(&printer, StatusCode::FORBIDDEN, "forbidden");
+    // A second delivering agency: same 404 for NAV's letter as for one that does not exist.
+    let other = api.other_agency_token();
+    let theirs = api.get(&format!("{LETTERS}/{id}"), &other).await;
+    assert_problem(&theirs, StatusCode::NOT_FOUND, "post.not_found");
+    let missing = api
+        .get(
+            &format!("{LETTERS}/{}", uuid::Uuid::now_v7()),
+            &api.other_agency_token(),
+        )
+        .await;
+    assert_problem(&missing, StatusCode::NOT_FOUND, "post.not_found");
+    assert_eq!(theirs.body["detail"], missing.body["detail"]);
+    let junk = api
+        .get(&format!("{LETTERS}/not-a-uuid"), &api.nav_token())
+        .await;
+    assert_problem(&junk, StatusCode::NOT_FOUND, "post.not_found");
+    let unauthenticated = reply(
+        api.client
+            .get(format!("{}{LETTERS}/{id}", api.base))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(unauthenticated.status, StatusCode::UNAUTHORIZED);
+}
+
 #[tokio::test]
 async fn the_openapi_document_describes_the_post_endpoints() {
     let api = start().await;
@@ -861,6 +1061,7 @@ async fn the_openapi_document_describes_the_post_endpoints() {
     .body;
     for path in [
         "/api/v1/letters",
+        "/api/v1/letters/{letter_id}",
         "/api/v1/receipts",
         "/api/v1/print/letters",
         "/api/v1/print/letters/{letter_id}/attachments/{position}",
@@ -870,6 +1071,8 @@ async fn the_openapi_document_describes_the_post_endpoints() {
     }
     for schema in [
         "LetterRequest",
+        "NotificationParam",
+        "LetterStatusResponse",
         "DeliveryResponse",
         "ReceiptPageResponse",
         "PrintQueueResponse",
@@ -877,6 +1080,13 @@ async fn the_openapi_document_describes_the_post_endpoints() {
         assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
     }
     assert!(doc["paths"]["/api/v1/letters"]["post"]["responses"]["201"].is_object());
+    assert!(doc["paths"]["/api/v1/letters/{letter_id}"]["get"]["responses"]["404"].is_object());
+    let notification = &doc["components"]["schemas"]["NotificationParam"]["properties"];
+    assert!(notification["channels"].is_object(), "{notification}");
+    assert_eq!(notification["repeat_after_days"]["maximum"], 30);
+    assert!(
+        doc["components"]["schemas"]["LetterRequest"]["properties"]["notification"].is_object()
+    );
 }
 
 #[tokio::test]

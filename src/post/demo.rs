@@ -167,6 +167,7 @@ pub async fn seed_demo_post(db: &Database, now: OffsetDateTime) -> Result<usize,
                 wants_opening_receipt: decision,
                 is_decision: decision,
                 created_at: written,
+                notification: crate::post::NotificationRequest::default(),
             };
             let valid = new_letter.validate(now)?;
             let receipt = db.deliver_valid(&agency, valid, written, true).await?;

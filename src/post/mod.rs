@@ -5,10 +5,15 @@
 //!   stored. HTML bodies are sanitized once, at delivery ([`sanitize`]); attachments must be
 //!   PDF by their content ([`pdf`]).
 //! - Where a letter goes is decided in the delivery's transaction from the contact register:
-//!   an active, unreserved entry gets it in the mailbox ([`DeliveryStatus::Delivered`]),
-//!   anyone else (reserved, not registered, deleted, unknown) on paper through the print
-//!   queue ([`DeliveryStatus::ReturnedToPaper`]).
-//! - Agencies poll [`Receipt`]s with a [`ReceiptCursor`].
+//!   an active, unreserved entry gets it in the mailbox ([`DeliveryStatus::Delivered`]), or
+//!   at the external mailbox provider it chose ([`DeliveryStatus::Forwarding`]), anyone else
+//!   (reserved, not registered, deleted, unknown) on paper through the print queue
+//!   ([`DeliveryStatus::ReturnedToPaper`]).
+//! - The agency's [`NotificationRequest`] chooses the channels of the new-letter
+//!   notification and one repeat; decisions are reminded once after
+//!   [`DECISION_REMINDER_AFTER`] ([`NotificationWish::remind_at`]).
+//! - Agencies poll [`Receipt`]s with a [`ReceiptCursor`], or read one letter's
+//!   [`LetterStatus`].
 //! - The citizen's mailbox: folders ([`FolderRef`]), pages newest first with a keyset
 //!   [`LetterCursor`], a trash that empties after [`TRASH_RETENTION`], search.
 //!
@@ -59,6 +64,10 @@ pub const MAX_FOLDER_NAME_CHARS: usize = 60;
 pub const MAX_FOLDERS: usize = 100;
 /// The most letters one mailbox or search page returns.
 pub const MAX_LETTER_PAGE_SIZE: u32 = 100;
+/// The earliest and latest repeat an agency may ask for, in days.
+pub const REPEAT_AFTER_DAYS: std::ops::RangeInclusive<i64> = 1..=30;
+/// When an unread decision is reminded (counted from when it was shown).
+pub const DECISION_REMINDER_AFTER: Duration = Duration::days(7);
 /// The most receipts or print jobs one poll returns.
 pub const MAX_RECEIPT_PAGE_SIZE: u32 = 1000;
 /// The longest search query, in characters.
@@ -223,6 +232,137 @@ pub struct NewLetter {
     pub is_decision: bool,
     /// When the agency wrote it.
     pub created_at: OffsetDateTime,
+    /// The agency's notification wishes, unchecked (default: every channel, no repeat).
+    pub notification: NotificationRequest,
+}
+
+/// The agency's notification wishes as sent, before any check.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotificationRequest {
+    /// `email` and/or `sms`, each at most once; empty: no notification at all; `None`: both.
+    pub channels: Option<Vec<String>>,
+    /// One repeat if the letter is still unread this many days after it was shown (1 to 30).
+    pub repeat_after_days: Option<i64>,
+}
+
+/// Checked notification wishes: what is stored on the letter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NotificationWish {
+    /// Notify by e-mail (to a fresh address).
+    pub email: bool,
+    /// Notify by SMS (to a fresh number).
+    pub sms: bool,
+    /// One repeat after this many days if still unread.
+    pub repeat_after_days: Option<u8>,
+}
+
+impl Default for NotificationWish {
+    /// Both channels, no repeat: what letters got before agencies could choose.
+    fn default() -> NotificationWish {
+        NotificationWish {
+            email: true,
+            sms: true,
+            repeat_after_days: None,
+        }
+    }
+}
+
+impl NotificationWish {
+    /// Whether any channel is wanted.
+    pub fn any(&self) -> bool {
+        self.email || self.sms
+    }
+
+    /// The channels as stored: `email,sms`, `email`, `sms` or empty.
+    pub fn channels_code(&self) -> &'static str {
+        match (self.email, self.sms) {
+            (true, true) => "email,sms",
+            (true, false) => "email",
+            (false, true) => "sms",
+            (false, false) => "",
+        }
+    }
+
+    /// The wish for stored columns; `None` for an unknown channel code.
+    pub fn from_stored(channels: &str, repeat_after_days: Option<i64>) -> Option<NotificationWish> {
+        let (email, sms) = match channels {
+            "email,sms" => (true, true),
+            "email" => (true, false),
+            "sms" => (false, true),
+            "" => (false, false),
+            _ => return None,
+        };
+        Some(NotificationWish {
+            email,
+            sms,
+            repeat_after_days: repeat_after_days.and_then(|days| u8::try_from(days).ok()),
+        })
+    }
+
+    /// The channels' names, as the API lists them.
+    pub fn channel_names(&self) -> Vec<&'static str> {
+        [(self.email, "email"), (self.sms, "sms")]
+            .into_iter()
+            .filter_map(|(wanted, name)| wanted.then_some(name))
+            .collect()
+    }
+
+    /// When the one reminder is due for a letter shown at `shown_at`: a decision after
+    /// [`DECISION_REMINDER_AFTER`] (or the agency's earlier repeat), another letter after the
+    /// agency's repeat if it asked for one; never when no channel is wanted.
+    pub fn remind_at(&self, is_decision: bool, shown_at: OffsetDateTime) -> Option<OffsetDateTime> {
+        if !self.any() {
+            return None;
+        }
+        let repeat = self
+            .repeat_after_days
+            .map(|days| Duration::days(i64::from(days)));
+        let after = if is_decision {
+            Some(repeat.map_or(DECISION_REMINDER_AFTER, |repeat| {
+                repeat.min(DECISION_REMINDER_AFTER)
+            }))
+        } else {
+            repeat
+        };
+        after.map(|after| shown_at + after)
+    }
+}
+
+impl NotificationRequest {
+    /// Checks the wishes: known channels, each once; a repeat of 1 to 30 days and only with a
+    /// channel to send it by.
+    pub fn validate(&self) -> Result<NotificationWish, PostError> {
+        let (email, sms) = match &self.channels {
+            None => (true, true),
+            Some(channels) => {
+                let (mut email, mut sms) = (false, false);
+                for channel in channels {
+                    let seen = match channel.as_str() {
+                        "email" => &mut email,
+                        "sms" => &mut sms,
+                        _ => return Err(PostError::NotificationChannelInvalid),
+                    };
+                    if *seen {
+                        return Err(PostError::NotificationChannelInvalid);
+                    }
+                    *seen = true;
+                }
+                (email, sms)
+            }
+        };
+        let repeat_after_days = match self.repeat_after_days {
+            None => None,
+            Some(days) if REPEAT_AFTER_DAYS.contains(&days) && (email || sms) => {
+                Some(u8::try_from(days).map_err(|_| PostError::NotificationRepeatInvalid)?)
+            }
+            Some(_) => return Err(PostError::NotificationRepeatInvalid),
+        };
+        Ok(NotificationWish {
+            email,
+            sms,
+            repeat_after_days,
+        })
+    }
 }
 
 /// Hand-written: no body, title or national id in logs.
@@ -256,6 +396,7 @@ pub struct ValidLetter {
     pub(crate) wants_opening_receipt: bool,
     pub(crate) is_decision: bool,
     pub(crate) created_at: OffsetDateTime,
+    pub(crate) notification: NotificationWish,
 }
 
 impl fmt::Debug for ValidLetter {
@@ -373,6 +514,7 @@ impl NewLetter {
         if self.created_at > now + Duration::minutes(5) {
             return Err(PostError::CreatedInFuture);
         }
+        let notification = self.notification.validate()?;
         Ok(ValidLetter {
             recipient: self.recipient,
             message_id,
@@ -389,6 +531,7 @@ impl NewLetter {
             wants_opening_receipt: self.wants_opening_receipt,
             is_decision: self.is_decision,
             created_at: self.created_at,
+            notification,
         })
     }
 }
@@ -455,6 +598,12 @@ pub enum PostError {
     /// The letter claims to be written in the future.
     #[error("the creation time is in the future")]
     CreatedInFuture,
+    /// A notification channel that is neither `email` nor `sms`, or one named twice.
+    #[error("notification channels are `email` and `sms`, each at most once")]
+    NotificationChannelInvalid,
+    /// A repeat outside 1 to 30 days, or a repeat with no channel to send it by.
+    #[error("a notification repeat is 1 to 30 days, and needs a channel")]
+    NotificationRepeatInvalid,
     /// The letter needs a login at `high`: step up first.
     #[error("the letter needs a login at level of assurance high")]
     NeedsStepUp,
@@ -504,6 +653,8 @@ impl PostError {
             PostError::AttachmentsTooLarge => "post.attachments_too_large",
             PostError::EffectiveTooLate => "post.effective_too_late",
             PostError::CreatedInFuture => "post.created_in_future",
+            PostError::NotificationChannelInvalid => "post.notification_channel_invalid",
+            PostError::NotificationRepeatInvalid => "post.notification_repeat_invalid",
             PostError::NeedsStepUp => "post.needs_step_up",
             PostError::NotFound => "post.not_found",
             PostError::FolderNameInvalid => "post.folder_name_invalid",
@@ -536,6 +687,10 @@ pub enum DeliveryStatus {
     Delivered,
     /// To the print queue: the recipient is reserved, not registered, or unknown.
     ReturnedToPaper,
+    /// To the external mailbox provider the recipient chose: queued for forwarding; a
+    /// `forwarded` receipt follows when the provider accepts it, or `returned_to_paper` when
+    /// it cannot (unknown provider, permanent refusal, too many failures).
+    Forwarding,
 }
 
 impl DeliveryStatus {
@@ -544,14 +699,19 @@ impl DeliveryStatus {
         match self {
             DeliveryStatus::Delivered => "delivered",
             DeliveryStatus::ReturnedToPaper => "returned_to_paper",
+            DeliveryStatus::Forwarding => "forwarding",
         }
     }
 
     /// The status for a stored code.
     pub fn from_code(code: &str) -> Option<DeliveryStatus> {
-        [DeliveryStatus::Delivered, DeliveryStatus::ReturnedToPaper]
-            .into_iter()
-            .find(|status| status.code() == code)
+        [
+            DeliveryStatus::Delivered,
+            DeliveryStatus::ReturnedToPaper,
+            DeliveryStatus::Forwarding,
+        ]
+        .into_iter()
+        .find(|status| status.code() == code)
     }
 }
 
@@ -583,16 +743,19 @@ pub enum ReceiptKind {
     ReturnedToPaper,
     /// Refused at delivery; `reason` says why.
     Rejected,
+    /// The recipient's external mailbox provider accepted the letter.
+    Forwarded,
 }
 
 impl ReceiptKind {
     /// Every kind.
-    pub const ALL: [ReceiptKind; 5] = [
+    pub const ALL: [ReceiptKind; 6] = [
         ReceiptKind::Delivered,
         ReceiptKind::Opened,
         ReceiptKind::NotificationFailed,
         ReceiptKind::ReturnedToPaper,
         ReceiptKind::Rejected,
+        ReceiptKind::Forwarded,
     ];
 
     /// Stable code, as stored and as the API names it.
@@ -603,6 +766,7 @@ impl ReceiptKind {
             ReceiptKind::NotificationFailed => "notification_failed",
             ReceiptKind::ReturnedToPaper => "returned_to_paper",
             ReceiptKind::Rejected => "rejected",
+            ReceiptKind::Forwarded => "forwarded",
         }
     }
 
@@ -627,6 +791,28 @@ pub struct Receipt {
     pub reason: Option<String>,
     /// When.
     pub at: OffsetDateTime,
+}
+
+/// One letter as the agency that delivered it sees it: where it went and its receipts.
+/// Nothing the receipts do not already tell (an unasked-for opening stays hidden).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LetterStatus {
+    /// The letter.
+    pub letter: LetterId,
+    /// The agency's message id.
+    pub message_id: MessageId,
+    /// Mailbox or paper.
+    pub status: DeliveryStatus,
+    /// When the portal accepted it.
+    pub accepted_at: OffsetDateTime,
+    /// Not shown (nor notified) before this.
+    pub effective_at: OffsetDateTime,
+    /// Whether it is a decision.
+    pub is_decision: bool,
+    /// The notification wishes it was delivered with.
+    pub notification: NotificationWish,
+    /// Its receipts, oldest first.
+    pub receipts: Vec<Receipt>,
 }
 
 /// Where an agency's receipt polling stopped; opaque text for the API (`?after=`).
@@ -695,6 +881,60 @@ impl fmt::Debug for PrintJob {
             .field("agency", &self.agency)
             .finish_non_exhaustive()
     }
+}
+
+/// A letter to forward to an external mailbox provider, as the forwarding worker claimed it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ForwardJob {
+    /// The letter (also the idempotency key the provider sees).
+    pub letter: LetterId,
+    /// The provider's id, as the citizen chose it.
+    pub provider: String,
+    /// Who it is for: the provider finds the mailbox by it.
+    pub recipient: NationalId,
+    /// The sending agency.
+    pub agency: AgencyId,
+    /// The agency's message id.
+    pub message_id: String,
+    /// The sender's name.
+    pub sender_name: String,
+    /// The title.
+    pub title: String,
+    /// The non-sensitive title.
+    pub safe_title: String,
+    /// The level of assurance the content needs.
+    pub required_loa: Loa,
+    /// The sanitized body.
+    pub body_html: String,
+    /// Whether it is a decision.
+    pub is_decision: bool,
+    /// The attachments, with their content.
+    pub attachments: Vec<Attachment>,
+    /// When the portal accepted it.
+    pub delivered_at: OffsetDateTime,
+    /// This is try number (from 1).
+    pub attempt: u32,
+}
+
+impl fmt::Debug for ForwardJob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ForwardJob")
+            .field("letter", &self.letter)
+            .field("provider", &self.provider)
+            .field("attempt", &self.attempt)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What became of a failed forwarding attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForwardOutcome {
+    /// Tried again at this time.
+    RetryAt(OffsetDateTime),
+    /// Given up: the letter is in the print queue, the agency has `returned_to_paper`.
+    ReturnedToPaper,
+    /// This worker no longer held the letter (its lease ran out): nothing recorded.
+    NotClaimed,
 }
 
 /// A folder of the mailbox.
@@ -952,6 +1192,7 @@ mod tests {
             wants_opening_receipt: true,
             is_decision: true,
             created_at: NOW,
+            notification: NotificationRequest::default(),
         }
     }
 
@@ -1030,6 +1271,67 @@ mod tests {
         let mut l = letter();
         l.created_at = NOW + Duration::hours(1);
         assert_eq!(code_of(l), "post.created_in_future");
+        for channels in [vec!["fax"], vec!["email", "email"], vec!["EMAIL"]] {
+            let mut l = letter();
+            l.notification.channels = Some(channels.into_iter().map(str::to_owned).collect());
+            assert_eq!(code_of(l), "post.notification_channel_invalid");
+        }
+        for (channels, days) in [(None, 0), (None, 31), (None, -1), (Some(vec![]), 3)] {
+            let mut l = letter();
+            l.notification = NotificationRequest {
+                channels,
+                repeat_after_days: Some(days),
+            };
+            assert_eq!(code_of(l), "post.notification_repeat_invalid");
+        }
+    }
+
+    #[test]
+    fn notification_wishes_decide_channels_and_the_reminder() {
+        let wish = |channels: Option<Vec<&str>>, days: Option<i64>| {
+            NotificationRequest {
+                channels: channels.map(|c| c.into_iter().map(str::to_owned).collect()),
+                repeat_after_days: days,
+            }
+            .validate()
+            .unwrap()
+        };
+        let both = wish(None, None);
+        assert_eq!(both, NotificationWish::default());
+        assert_eq!(both.channels_code(), "email,sms");
+        assert_eq!(wish(Some(vec!["sms"]), None).channels_code(), "sms");
+        assert_eq!(
+            wish(Some(vec!["sms", "email"]), None).channels_code(),
+            "email,sms"
+        );
+        let none = wish(Some(vec![]), None);
+        assert!(!none.any());
+        // Decisions: 7 days, or the agency's earlier repeat; never without a channel.
+        assert_eq!(both.remind_at(true, NOW), Some(NOW + Duration::days(7)));
+        assert_eq!(
+            wish(None, Some(3)).remind_at(true, NOW),
+            Some(NOW + Duration::days(3))
+        );
+        assert_eq!(
+            wish(None, Some(20)).remind_at(true, NOW),
+            Some(NOW + Duration::days(7))
+        );
+        assert_eq!(none.remind_at(true, NOW), None);
+        // Other letters: only the agency's repeat.
+        assert_eq!(both.remind_at(false, NOW), None);
+        assert_eq!(
+            wish(Some(vec!["email"]), Some(30)).remind_at(false, NOW),
+            Some(NOW + Duration::days(30))
+        );
+        for stored in [both, none, wish(Some(vec!["sms"]), Some(2))] {
+            assert_eq!(
+                NotificationWish::from_stored(
+                    stored.channels_code(),
+                    stored.repeat_after_days.map(i64::from)
+                ),
+                Some(stored)
+            );
+        }
     }
 
     #[test]

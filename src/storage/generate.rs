@@ -48,7 +48,9 @@ use crate::access::Loa;
 use crate::contact::{EmailAddress, MobileNumber};
 use crate::identity::{Country, NationalId};
 use crate::person::{Language, PersonId};
-use crate::post::{pdf, search_config, BodyKind, NewAttachment, NewLetter, PostError};
+use crate::post::{
+    pdf, search_config, BodyKind, NewAttachment, NewLetter, NotificationRequest, PostError,
+};
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -849,6 +851,7 @@ fn content_pool(
             wants_opening_receipt: decision,
             is_decision: decision,
             created_at: now,
+            notification: NotificationRequest::default(),
         };
         let valid = letter.validate(now)?;
         let pdf = valid.attachments.first().map(|a| {

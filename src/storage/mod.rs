@@ -58,7 +58,7 @@ pub use contact::ContactRegister;
 pub use error::{Conflict, DatabaseCause, StoreError};
 pub use generate::{GenerateError, GeneratePlan, GenerateReport, NamedPerson};
 pub use outbox::{Outbox, MAX_CLAIM_BATCH};
-pub use post::{PostBox, PostOffice};
+pub use post::{MailboxForwarding, PostBox, PostOffice, ReminderRun};
 
 use crate::access::{Access, ReadOwnActivity};
 use crate::agency::AgencyId;
@@ -165,6 +165,10 @@ impl Database {
             .max_connections(SQLITE_MAX_CONNECTIONS)
             .min_connections(1)
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            // sqlx pings a connection before lending it by default: a round trip to the
+            // connection's worker thread for every query. A SQLite file has no network link
+            // that could have dropped, and a broken connection fails the query anyway.
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await
             .map_err(StoreError::from_query)?;
@@ -176,6 +180,7 @@ impl Database {
                     .max_connections(1)
                     .min_connections(1)
                     .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .test_before_acquire(false)
                     .connect_with(options)
                     .await
                     .map_err(StoreError::from_query)?,

@@ -8,8 +8,15 @@ use std::{
 pub type Result<T> = std::result::Result<T, String>;
 
 /// The workspace root (the parent of `xtask/`).
+///
+/// From `CARGO_MANIFEST_DIR` as `cargo run` sets it for this run, not as it was when the
+/// binary was compiled: clones that share one `CARGO_TARGET_DIR` (CI's fresh clone and a
+/// working checkout) get the same artefact for the same sources, so a binary compiled in one
+/// clone may run for another, and must then work on the clone it was run from.
 pub fn workspace_root() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
     manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
 }
 

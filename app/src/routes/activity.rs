@@ -28,7 +28,7 @@ pub struct ActivityItem {
 /// The registered agencies: (id, name). Provided by the server.
 #[cfg(feature = "ssr")]
 #[derive(Clone, Debug, Default)]
-pub struct AgencyNames(pub Vec<(String, String)>);
+pub struct AgencyNames(pub std::sync::Arc<[(String, String)]>);
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ActivityPage {
@@ -153,6 +153,13 @@ fn kind_text(i18n: I18nContext<Locale>, code: &str) -> &'static str {
         "api.contact_lookup" => t_string!(i18n, activity.kind.contact_lookup),
         "post.delivered" => t_string!(i18n, activity.kind.post_delivered),
         "post.opened" => t_string!(i18n, activity.kind.post_opened),
+        "post.moved" => t_string!(i18n, activity.kind.post_moved),
+        "post.marked_unread" => t_string!(i18n, activity.kind.post_marked_unread),
+        "post.trashed" => t_string!(i18n, activity.kind.post_trashed),
+        "post.restored" => t_string!(i18n, activity.kind.post_restored),
+        "post.folder_created" => t_string!(i18n, activity.kind.post_folder_created),
+        "post.folder_renamed" => t_string!(i18n, activity.kind.post_folder_renamed),
+        "post.folder_deleted" => t_string!(i18n, activity.kind.post_folder_deleted),
         // A kind this page does not know yet is still shown, never mislabelled.
         _ => t_string!(i18n, activity.kind.other),
     }

@@ -4,7 +4,7 @@
 //! ([`openapi`], served at `/api/v1/openapi.json`).
 //!
 //! Endpoints: `POST /api/v1/contact-info/lookup` ([`contact`]); digital post ([`post`]):
-//! `POST /api/v1/letters`, `GET /api/v1/receipts`, and for the print provider
+//! `POST /api/v1/letters`, `GET /api/v1/letters/{letter_id}`, `GET /api/v1/receipts`, and for the print provider
 //! `GET /api/v1/print/letters`, `GET .../{letter_id}/attachments/{position}` and
 //! `POST .../{letter_id}/ack`. What each agency may call is its configured capabilities
 //! (`lookup_contact`, `deliver_post`, `print`), checked by `Policy::authorize_agency`. Every path under `/api/`
@@ -60,6 +60,7 @@ pub fn routes() -> Router<AppState> {
             // at most `post::MAX_DELIVERY_BYTES`.
             post(post::deliver).layer(DefaultBodyLimit::disable()),
         )
+        .route("/v1/letters/{letter_id}", get(post::letter))
         .route("/v1/receipts", get(post::receipts))
         .route("/v1/print/letters", get(post::print_queue))
         .route(

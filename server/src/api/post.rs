@@ -1,4 +1,5 @@
 //! Digital post for agencies: `POST /api/v1/letters` (deliver one letter),
+//! `GET /api/v1/letters/{letter_id}` (one letter's status and receipts),
 //! `GET /api/v1/receipts` (poll receipts since a cursor), and the print provider's queue under
 //! `/api/v1/print/letters`.
 //!
@@ -26,9 +27,10 @@ use axum::{
 };
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use borgerportal::{
-    AgencyAccess, AgencyCapability, BodyKind, DeliverPost, DeliveryReceipt, DeliveryStatus, Loa,
-    NationalId, NewAttachment, NewLetter, Policy, PostError, PostOffice as _, PrintPost, Receipt,
-    ReceiptCursor, StoreError, MAX_ATTACHMENTS, MAX_ATTACHMENT_BYTES, MAX_TOTAL_ATTACHMENT_BYTES,
+    AgencyAccess, AgencyCapability, BodyKind, DeliverPost, DeliveryReceipt, LetterStatus, Loa,
+    NationalId, NewAttachment, NewLetter, NotificationRequest, Policy, PostError, PostOffice as _,
+    PrintPost, Receipt, ReceiptCursor, StoreError, MAX_ATTACHMENTS, MAX_ATTACHMENT_BYTES,
+    MAX_TOTAL_ATTACHMENT_BYTES,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -90,8 +92,8 @@ pub struct LetterRequest {
     /// Whether you want an `opened` receipt when the citizen first opens the letter.
     #[serde(default)]
     pub opening_receipt: bool,
-    /// Whether it is a decision (vedtak): marked as such in the mailbox. (The reminder for a
-    /// decision unread after 7 days is not sent yet.)
+    /// Whether it is a decision (vedtak): marked as such in the mailbox, and reminded once
+    /// (by the channels in `notification`) if still never opened 7 days after it was shown.
     #[serde(default)]
     pub is_decision: bool,
     /// When you wrote it (RFC 3339); default: now. Not more than 5 minutes in the future.
@@ -102,6 +104,30 @@ pub struct LetterRequest {
     #[serde(default)]
     #[schema(max_items = 20)]
     pub attachments: Vec<AttachmentRequest>,
+    /// How the citizen is told about the letter. Absent: by e-mail and SMS, no repeat.
+    #[serde(default)]
+    pub notification: Option<NotificationParam>,
+}
+
+/// Notification wishes. Notifications go only to contact information the citizen confirmed
+/// within the last 18 months, never to a reserved citizen, and never carry a link or (for a
+/// letter that needs `high`) the title.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"channels": ["email"], "repeat_after_days": 3}))]
+pub struct NotificationParam {
+    /// `"email"` and/or `"sms"`, each at most once; `[]`: no notification (and no reminder).
+    /// Absent: both. Anything else is `post.notification_channel_invalid`.
+    #[serde(default)]
+    pub channels: Option<Vec<String>>,
+    /// One repeat of the notification if the letter is still never opened this many days
+    /// after it was shown: 1 to 30 and only with a channel, else
+    /// `post.notification_repeat_invalid`. A decision is reminded after 7 days anyway (or
+    /// after this many days if fewer). If no channel can be used when the repeat is due, you
+    /// get a `notification_failed` receipt.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 30)]
+    pub repeat_after_days: Option<i64>,
 }
 
 /// `text` or `html`.
@@ -142,13 +168,50 @@ pub struct DeliveryResponse {
     pub letter_id: Uuid,
     /// Your message id.
     pub message_id: String,
-    /// `delivered` (in the citizen's mailbox) or `returned_to_paper` (the recipient is
-    /// reserved or not registered: the letter went to the print queue).
+    /// `delivered` (in the citizen's mailbox), `returned_to_paper` (the recipient is
+    /// reserved or not registered: the letter went to the print queue) or `forwarding` (the
+    /// recipient chose an external mailbox provider: the portal forwards it; a `forwarded` or,
+    /// if that fails, a `returned_to_paper` receipt follows).
     pub status: String,
     /// When the portal accepted it (the first time), RFC 3339.
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub accepted_at: OffsetDateTime,
+}
+
+/// One letter as its agency sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LetterStatusResponse {
+    /// The portal's id for the letter.
+    #[schema(value_type = String)]
+    pub letter_id: Uuid,
+    /// Your message id.
+    pub message_id: String,
+    /// `delivered`, `returned_to_paper` or `forwarding`, as the delivery answered.
+    pub status: String,
+    /// When the portal accepted it, RFC 3339.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub accepted_at: OffsetDateTime,
+    /// Not shown to the citizen (nor notified) before this, RFC 3339.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub effective_at: OffsetDateTime,
+    /// Whether it is a decision.
+    pub is_decision: bool,
+    /// The notification wishes it was delivered with.
+    pub notification: NotificationStatus,
+    /// Its receipts, oldest first (the same as in `/api/v1/receipts`).
+    pub receipts: Vec<ReceiptResponse>,
+}
+
+/// The notification wishes stored on a letter.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationStatus {
+    /// `email` and/or `sms`; empty: none.
+    pub channels: Vec<String>,
+    /// The repeat asked for, in days.
+    pub repeat_after_days: Option<u8>,
 }
 
 /// `?after=&limit=` for receipts.
@@ -179,7 +242,8 @@ pub struct ReceiptResponse {
     /// The letter, unless it was rejected.
     #[schema(value_type = Option<String>)]
     pub letter_id: Option<Uuid>,
-    /// `delivered`, `opened`, `notification_failed`, `returned_to_paper` or `rejected`.
+    /// `delivered`, `opened`, `notification_failed`, `returned_to_paper`, `rejected` or
+    /// `forwarded` (an external mailbox provider accepted the letter).
     pub kind: String,
     /// For `rejected`: the problem code (`post.title_missing`, …).
     pub reason: Option<String>,
@@ -254,14 +318,14 @@ pub struct PrintAttachment {
     request_body(content = LetterRequest, content_type = "application/json"),
     responses(
         (status = 201, description = "Delivered (or sent to print); `Location` names the letter", body = DeliveryResponse,
-            headers(("Location" = String, description = "/api/v1/letters/{letter_id}: the letter's identifier (there is no GET on it yet; follow the letter through /api/v1/receipts)"))),
+            headers(("Location" = String, description = "/api/v1/letters/{letter_id}: the letter's status and receipts"))),
         (status = 200, description = "A retry of an earlier delivery with this message id: its first result; nothing new stored", body = DeliveryResponse),
         (status = 400, description = "The body is not JSON of the documented shape, or an attachment is not base64", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 401, description = "Missing or refused token", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 403, description = "The agency may not deliver post, or is switched off", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 413, description = "The request, the body, an attachment (10 MB) or all attachments (50 MB) are too large (`post.body_too_large`, `post.attachment_too_large`, `post.attachments_too_large`, `body-too-large`)", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 415, description = "The body is not `application/json`", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 422, description = "A rule is broken: `invalid-national-id` or `post.*` (see the type)", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "A rule is broken: `invalid-national-id` or `post.*` (see the type), including the notification wishes (`post.notification_channel_invalid`, `post.notification_repeat_invalid`)", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 503, description = "Temporarily unavailable; retry with the same message id", body = ProblemDocument, content_type = "application/problem+json"),
     ),
     security(("agency_jwt" = []))
@@ -307,11 +371,7 @@ fn delivery_response(receipt: DeliveryReceipt) -> Response {
     let body = DeliveryResponse {
         letter_id: receipt.letter.as_uuid(),
         message_id: receipt.message_id.as_str().to_owned(),
-        status: match receipt.status {
-            DeliveryStatus::Delivered => "delivered",
-            DeliveryStatus::ReturnedToPaper => "returned_to_paper",
-        }
-        .to_owned(),
+        status: receipt.status.code().to_owned(),
         accepted_at: receipt.delivered_at,
     };
     let mut response = (status, Json(body)).into_response();
@@ -447,6 +507,13 @@ fn new_letter(
         wants_opening_receipt: request.opening_receipt,
         is_decision: request.is_decision,
         created_at: request.created_at.unwrap_or(now),
+        notification: request
+            .notification
+            .map(|wish| NotificationRequest {
+                channels: wish.channels,
+                repeat_after_days: wish.repeat_after_days,
+            })
+            .unwrap_or_default(),
     })
 }
 
@@ -476,6 +543,59 @@ fn post_problem(caller: &AgencyCaller, error: PostError) -> Problem {
     };
     // The domain's `Display` names the rule and the attachment's index, never the content.
     Problem::new(status, error.code(), title, format!("{error}."))
+}
+
+/// One letter you delivered: where it went, its notification wishes and its receipts.
+///
+/// Needs the `deliver_post` capability. Another agency's letter is the same 404 as a letter
+/// that does not exist. No content is returned.
+#[utoipa::path(
+    get,
+    path = "/api/v1/letters/{letter_id}",
+    tag = "post",
+    params(("letter_id" = String, Path, description = "The `letter_id` of the delivery (the `Location` of its 201)")),
+    responses(
+        (status = 200, description = "The letter's status and receipts", body = LetterStatusResponse),
+        (status = 401, description = "Missing or refused token", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "The agency may not deliver post", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No letter of yours with this id (`post.not_found`)", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("agency_jwt" = []))
+)]
+pub async fn letter(
+    caller: AgencyCaller,
+    State(state): State<AppState>,
+    Path(letter): Path<String>,
+) -> Result<Json<LetterStatusResponse>, Problem> {
+    let access = authorize::<DeliverPost>(&caller, "deliver post")?;
+    let letter = letter_id(&letter)?;
+    let status = state
+        .db
+        .letter_status(&access, letter)
+        .await
+        .map_err(|error| post_problem(&caller, error))?;
+    Ok(Json(letter_status_response(status)))
+}
+
+fn letter_status_response(status: LetterStatus) -> LetterStatusResponse {
+    LetterStatusResponse {
+        letter_id: status.letter.as_uuid(),
+        message_id: status.message_id.as_str().to_owned(),
+        status: status.status.code().to_owned(),
+        accepted_at: status.accepted_at,
+        effective_at: status.effective_at,
+        is_decision: status.is_decision,
+        notification: NotificationStatus {
+            channels: status
+                .notification
+                .channel_names()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+            repeat_after_days: status.notification.repeat_after_days,
+        },
+        receipts: status.receipts.into_iter().map(receipt_response).collect(),
+    }
 }
 
 /// The calling agency's receipts since a cursor.

@@ -1,5 +1,6 @@
 //! The relying party's view of one eID provider: discovery (fetched lazily and cached, so the
-//! portal can start before its provider answers), the authorization URL, the code exchange and
+//! portal can start before its provider answers; read again when an id_token's signature does
+//! not check out, as after a key rollover), the authorization URL, the code exchange and
 //! every check on the id_token — including those the `openidconnect` crate leaves to us: the
 //! callback's `iss` (RFC 9207), `iat` not in the future, and `acr` mapped to the portal's own
 //! levels.
@@ -14,10 +15,11 @@ use openidconnect::{
         CoreRevocationErrorResponse, CoreSubjectIdentifierType, CoreTokenIntrospectionResponse,
         CoreTokenType,
     },
-    AdditionalClaims, AdditionalProviderMetadata, AuthType, AuthorizationCode, ClientId,
-    ClientSecret, CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet, EndpointSet,
-    IdTokenFields, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata,
-    RedirectUrl, Scope, StandardErrorResponse, StandardTokenResponse, TokenResponse as _,
+    AdditionalClaims, AdditionalProviderMetadata, AuthType, AuthorizationCode,
+    ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, EmptyExtraTokenFields,
+    EndpointMaybeSet, EndpointNotSet, EndpointSet, IdTokenFields, IssuerUrl, Nonce,
+    PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata, RedirectUrl, Scope,
+    StandardErrorResponse, StandardTokenResponse, TokenResponse as _,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -236,6 +238,21 @@ impl Provider {
         Ok(found)
     }
 
+    /// Discovery (and with it the signing keys) read again, replacing `stale`. When another
+    /// login already replaced it, that newer result is used rather than fetching once more, so
+    /// a burst of logins after a key rollover costs the provider one extra round of requests.
+    async fn rediscover(&self, stale: &Arc<Discovered>) -> Result<Arc<Discovered>, LoginError> {
+        {
+            let mut guard = self.discovered.lock().await;
+            match guard.as_ref() {
+                Some(current) if !Arc::ptr_eq(current, stale) => return Ok(current.clone()),
+                _ => *guard = None,
+            }
+        }
+        tracing::info!(provider = %self.config.id, "reading the provider's keys again");
+        self.discovered().await
+    }
+
     /// Where to send the citizen to log in at `loa`; `force_login` re-authenticates (step-up).
     pub async fn start(
         &self,
@@ -331,13 +348,25 @@ impl Provider {
             .await
             .map_err(|e| LoginError::Exchange(e.to_string()))?;
         let id_token = response.id_token().ok_or(LoginError::NoIdToken)?;
-        let verifier = discovered
-            .client
-            .id_token_verifier()
-            .set_allowed_algs(ALLOWED_ALGS.to_vec());
-        let claims = id_token
-            .claims(&verifier, &Nonce::new(nonce.to_owned()))
-            .map_err(|e| LoginError::InvalidIdToken(e.to_string()))?;
+        let nonce = Nonce::new(nonce.to_owned());
+        let verify = |discovered: &Discovered| {
+            let verifier = discovered
+                .client
+                .id_token_verifier()
+                .set_allowed_algs(ALLOWED_ALGS.to_vec());
+            id_token.claims(&verifier, &nonce)
+        };
+        let claims = match verify(&discovered) {
+            // The token came straight from the provider's token endpoint, so a signature that
+            // does not check out against the keys read at discovery most likely means the
+            // provider rolled its keys over since: read them again, once, and check again.
+            Err(ClaimsVerificationError::SignatureVerification(_)) => {
+                let fresh = self.rediscover(&discovered).await?;
+                verify(&fresh)
+            }
+            result => result,
+        }
+        .map_err(|e| LoginError::InvalidIdToken(e.to_string()))?;
         if claims.issue_time().timestamp()
             > time::OffsetDateTime::now_utc().unix_timestamp() + IAT_SKEW_SECONDS
         {

@@ -15,8 +15,12 @@
 //!
 //! The default configuration sends nothing off the machine: both channels go to a
 //! [`FileSink`] in `data_dir/outbox-sink`.
+//!
+//! The same worker drives the [`Forwarder`], which sends letters for citizens with an
+//! external mailbox provider to that provider (`[[mailbox_providers]]`).
 
 mod email;
+mod forward;
 mod render;
 mod sink;
 mod sms;
@@ -28,6 +32,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 pub use email::{EmailMessage, SmtpSender};
+pub use forward::Forwarder;
 pub use render::{render, Rendered};
 pub use sink::{FileSink, SinkRecord};
 pub use sms::{HttpSmsGateway, SmsMessage};

@@ -90,6 +90,11 @@ pub fn render(
             t("notify.new_letter.body"),
             t("notify.new_letter.sms"),
         ),
+        Template::UnreadReminder => (
+            t("notify.unread_reminder.subject"),
+            t("notify.unread_reminder.body"),
+            t("notify.unread_reminder.sms"),
+        ),
         _ => return Err(SendError::Permanent("render.template".to_owned())),
     };
     let email_body = format!("{body}\n\n-- \n{}\n", t("notify.email_footer"));
@@ -123,6 +128,10 @@ mod tests {
                     json!({"method": "mobile", "language": lang}),
                 ),
                 (Template::NewLetter, json!({"language": lang})),
+                (
+                    Template::UnreadReminder,
+                    json!({"language": lang, "sender": "NAV", "title": "Vedtak"}),
+                ),
             ] {
                 let rendered = render(template, &params, None).unwrap();
                 assert_eq!(rendered.language, lang);
@@ -131,6 +140,15 @@ mod tests {
                     assert!(!part.contains("{{"), "{lang}: placeholder left: {part}");
                     assert!(!part.contains("http"), "{lang}: a link: {part}");
                     assert!(!part.contains("www."), "{lang}: a link: {part}");
+                }
+                if template == Template::UnreadReminder {
+                    // Parameters are for the receipts' bookkeeping, never put into a text.
+                    assert!(!rendered.email_body.contains("Vedtak"));
+                    assert!(!rendered.sms_text.contains("NAV"));
+                    assert_ne!(
+                        rendered.subject,
+                        render(Template::NewLetter, &params, None).unwrap().subject
+                    );
                 }
                 if template == Template::VerifyCode {
                     assert!(rendered.sms_text.contains("123456"));

@@ -5,19 +5,21 @@
 //! for as a whole, so a shutdown lets the messages in flight finish (each bounded by its
 //! sender's timeout) and records their outcome before the process exits. The time comes from
 //! an injected [`Clock`]: the quiet hours (no SMS 22:00–08:00 local time, applied by the
-//! claim) are decided by it, so tests can stand at 21:59 or 22:00.
+//! claim) are decided by it, so tests can stand at 21:59 or 22:00. Each round also queues the
+//! reminders for unread letters that are due by that clock (once per letter, also with
+//! several workers), so a test can stand 7 days after a decision was shown.
 
 use std::sync::Arc;
 
 use borgerportal::outbox::{Address, ClaimedNotification, FailedAttempt, RetryPolicy};
-use borgerportal::storage::{Database, Outbox, PersonRegister, StoreError};
+use borgerportal::storage::{Database, Outbox, PersonRegister, PostOffice as _, StoreError};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::sink::FileSink;
 use super::{
-    render, Clock, EmailMessage, EmailSender, HttpSmsGateway, SendError, SmsGateway, SmsMessage,
-    SmtpSender, SystemClock,
+    render, Clock, EmailMessage, EmailSender, Forwarder, HttpSmsGateway, SendError, SmsGateway,
+    SmsMessage, SmtpSender, SystemClock,
 };
 use crate::config::{Config, MailTransport, SmsGatewayKind};
 
@@ -90,6 +92,7 @@ struct Inner {
     sms: Arc<dyn SmsGateway>,
     clock: Arc<dyn Clock>,
     settings: WorkerSettings,
+    forwarder: Option<Forwarder>,
 }
 
 /// A permanent failure is recorded as the last attempt.
@@ -116,6 +119,22 @@ impl Worker {
                 sms,
                 clock,
                 settings,
+                forwarder: None,
+            }),
+        }
+    }
+
+    /// The same worker, also forwarding letters to external mailbox providers in each round.
+    pub fn with_forwarder(self, forwarder: Forwarder) -> Worker {
+        let inner = &self.inner;
+        Worker {
+            inner: Arc::new(Inner {
+                db: inner.db.clone(),
+                email: Arc::clone(&inner.email),
+                sms: Arc::clone(&inner.sms),
+                clock: Arc::clone(&inner.clock),
+                settings: inner.settings.clone(),
+                forwarder: Some(forwarder),
             }),
         }
     }
@@ -132,13 +151,18 @@ impl Worker {
             SmsGatewayKind::File => Arc::new(sink),
             SmsGatewayKind::Http => Arc::new(HttpSmsGateway::new(&config.sms)?),
         };
-        Ok(Worker::new(
-            db,
-            email,
-            sms,
-            Arc::new(SystemClock),
-            WorkerSettings::from_config(config),
-        ))
+        let settings = WorkerSettings::from_config(config);
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let forwarder = Forwarder::new(
+            db.clone(),
+            &config.mailbox_providers,
+            Arc::clone(&clock),
+            &settings.name,
+            settings.lease,
+            settings.batch_size,
+            settings.retry.clone(),
+        )?;
+        Ok(Worker::new(db, email, sms, clock, settings).with_forwarder(forwarder))
     }
 
     /// The settings it runs with.
@@ -146,10 +170,27 @@ impl Worker {
         &self.inner.settings
     }
 
-    /// Claims one batch of due messages, sends them concurrently and records each outcome;
-    /// returns how many were claimed (0: nothing was due).
+    /// Queues the reminders for unread letters that are due by the worker's clock (the
+    /// decision reminder after 7 days, the agencies' repeats; see
+    /// `PostOffice::queue_unread_reminders`), then claims one batch of due messages, sends
+    /// them concurrently and records each outcome; returns how many were claimed (0: nothing
+    /// was due). A failing reminder run is logged and tried again next time: it never stops
+    /// the sending.
     pub async fn run_once(&self) -> Result<usize, StoreError> {
         let settings = &self.inner.settings;
+        if let Err(error) = self
+            .inner
+            .db
+            .queue_unread_reminders(self.inner.clock.now(), settings.batch_size)
+            .await
+        {
+            tracing::warn!(%error, "queuing unread reminders failed; will retry");
+        }
+        if let Some(forwarder) = &self.inner.forwarder {
+            if let Err(error) = forwarder.run_once().await {
+                tracing::warn!(%error, "forwarding letters failed; will retry");
+            }
+        }
         let claimed = self
             .inner
             .db

@@ -7,8 +7,11 @@
 //! and no write lock. The rules are written once here; `sql.rs` binds and reads the values
 //! in each backend's encoding.
 
+mod forward;
 mod sql;
 pub(super) mod writer;
+
+pub use forward::MailboxForwarding;
 
 use async_trait::async_trait;
 use sha2::{Digest as _, Sha256};
@@ -23,7 +26,7 @@ use crate::access::{
 };
 use crate::agency::AgencyId;
 use crate::audit::{AuditEvent, AuditKind};
-use crate::contact::{ContactInfo, ContactStatus, DEFAULT_STALENESS};
+use crate::contact::{ContactInfo, ContactStatus, Mailbox, DEFAULT_STALENESS};
 use crate::identity::NationalId;
 use crate::notify::NordicTimeZone;
 use crate::outbox::{NewNotification, NotificationId, Template};
@@ -31,9 +34,9 @@ use crate::person::PersonId;
 use crate::post::{
     folder_name, query_words, search_config, Attachment, AttachmentInfo, BodyKind, DeliveryReceipt,
     DeliveryStatus, Folder, FolderId, FolderRef, Letter, LetterCursor, LetterId, LetterPage,
-    LetterSummary, LetterView, MailboxView, MessageId, NewLetter, PostError, PrintJob, Receipt,
-    ReceiptCursor, ReceiptKind, ReceiptPage, ValidLetter, MAX_FOLDERS, MAX_LETTER_PAGE_SIZE,
-    MAX_RECEIPT_PAGE_SIZE, TRASH_RETENTION,
+    LetterStatus, LetterSummary, LetterView, MailboxView, MessageId, NewLetter, NotificationWish,
+    PostError, PrintJob, Receipt, ReceiptCursor, ReceiptKind, ReceiptPage, ValidLetter,
+    MAX_FOLDERS, MAX_LETTER_PAGE_SIZE, MAX_RECEIPT_PAGE_SIZE, TRASH_RETENTION,
 };
 
 /// The agencies' side of digital post, and its housekeeping.
@@ -48,8 +51,10 @@ pub trait PostOffice: Send + Sync {
     /// who is active and not reserved in the contact register gets the letter in the inbox, a
     /// `delivered` receipt, an audit event, and — if they can be notified — a `new_letter`
     /// e-mail and/or SMS, not before the effective time and without the title when the letter
-    /// needs `high`; anyone else (reserved, not registered, deleted, unknown national id) gets
-    /// it on paper: the print queue and a `returned_to_paper` receipt.
+    /// needs `high`; one who chose an external mailbox provider gets it there: the forwarding
+    /// queue (see [`MailboxForwarding`]), status [`DeliveryStatus::Forwarding`] and no receipt
+    /// until the provider has it; anyone else (reserved, not registered, deleted, unknown
+    /// national id) gets it on paper: the print queue and a `returned_to_paper` receipt.
     async fn deliver_letter(
         &self,
         access: &AgencyAccess<DeliverPost>,
@@ -94,11 +99,47 @@ pub trait PostOffice: Send + Sync {
     /// Deletes letters that have been in the trash for [`TRASH_RETENTION`] at `now`, with
     /// their attachments and search entries. For a periodic job; returns how many.
     async fn purge_trash(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+
+    /// One letter of the proof's agency: where it went, its notification wishes and its
+    /// receipts. Another agency's letter is [`PostError::NotFound`], like a missing one.
+    async fn letter_status(
+        &self,
+        access: &AgencyAccess<DeliverPost>,
+        letter: LetterId,
+    ) -> Result<LetterStatus, PostError>;
+
+    /// The reminder job (run periodically by the notification worker): takes up to `limit`
+    /// letters whose one reminder is due at `now` (a decision 7 days after it was shown, or
+    /// the agency's repeat; see [`NotificationWish::remind_at`]) and were not taken before.
+    /// For each, in one transaction with marking it taken, so it happens once also with
+    /// several workers: a letter still never opened and not in the trash gets an
+    /// `unread_reminder` by the channels the agency wanted and the person has fresh; if there
+    /// is none (reserved, deleted, contact information not confirmed within the staleness
+    /// limit), the agency gets a `notification_failed` receipt instead. A letter opened (or
+    /// trashed) by then is taken without a reminder.
+    async fn queue_unread_reminders(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<ReminderRun, StoreError>;
+}
+
+/// What one run of [`PostOffice::queue_unread_reminders`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReminderRun {
+    /// Letters that got a reminder queued.
+    pub reminded: u32,
+    /// Letters whose recipient could not be notified: a `notification_failed` receipt.
+    pub unreachable: u32,
+    /// Letters opened or trashed by then: nothing sent.
+    pub skipped: u32,
 }
 
 /// The citizen's mailbox. Reads take an [`Access<ReadPost>`] and, to see the content of
 /// letters that need `high`, an [`Access<ReadSensitivePost>`] for the same person; changes
-/// take an [`Access<ManagePost>`]. Every query is scoped to the proof's subject: another
+/// take an [`Access<ManagePost>`] and write their audit event (`post.moved`,
+/// `post.marked_unread`, `post.trashed`, `post.restored`, `post.folder_created`,
+/// `post.folder_renamed`, `post.folder_deleted`) in the change's transaction. Every query is scoped to the proof's subject: another
 /// person's letter is [`PostError::NotFound`], exactly like a letter that does not exist.
 /// Letters before their effective time do not exist for the mailbox.
 #[async_trait]
@@ -173,6 +214,7 @@ pub trait PostBox: Send + Sync {
         manage: &Access<ManagePost>,
         folder: FolderId,
         name: &str,
+        now: OffsetDateTime,
     ) -> Result<(), PostError>;
 
     /// Deletes an own folder that holds no letters ([`PostError::FolderNotEmpty`] otherwise);
@@ -181,6 +223,7 @@ pub trait PostBox: Send + Sync {
         &self,
         manage: &Access<ManagePost>,
         folder: FolderId,
+        now: OffsetDateTime,
     ) -> Result<(), PostError>;
 
     /// Moves a letter (not in the trash) to a folder.
@@ -263,6 +306,18 @@ fn summary_from_row(row: &Row, may_read_sensitive: bool) -> Result<LetterSummary
         })?,
         folder,
         trashed_at: row.opt_time("trashed_at", "letters.trashed_at")?,
+    })
+}
+
+fn receipt_from_row(row: &Row) -> Result<Receipt, StoreError> {
+    let what = "post_receipts";
+    Ok(Receipt {
+        message_id: row.text("agency_message_id", what)?,
+        letter: row.opt_uuid("letter_id", what)?.map(LetterId::from_uuid),
+        kind: ReceiptKind::from_code(&row.text("kind", what)?)
+            .ok_or(StoreError::Corrupt { what })?,
+        reason: row.opt_text("reason", what)?,
+        at: row.time("at", what)?,
     })
 }
 
@@ -478,11 +533,22 @@ impl Database {
             force_mailbox
                 || (recipient.info.status == ContactStatus::Active && !recipient.info.reserved)
         });
-        let status = if digital {
-            DeliveryStatus::Delivered
-        } else {
-            DeliveryStatus::ReturnedToPaper
+        // A citizen who chose an external mailbox gets the letter there (the forwarding
+        // queue), not in the portal's; demo letters always go to the portal's.
+        let external = recipient
+            .as_ref()
+            .and_then(|recipient| match &recipient.info.mailbox {
+                Mailbox::External { provider } if digital && !force_mailbox => {
+                    Some(provider.clone())
+                }
+                _ => None,
+            });
+        let status = match (&external, digital) {
+            (Some(_), _) => DeliveryStatus::Forwarding,
+            (None, true) => DeliveryStatus::Delivered,
+            (None, false) => DeliveryStatus::ReturnedToPaper,
         };
+        let in_mailbox = status == DeliveryStatus::Delivered;
         let id = LetterId::new();
         let effective_at = stored_instant(letter.effective_at);
         let shown_at = effective_at.max(now);
@@ -492,7 +558,15 @@ impl Database {
             .map_or(crate::person::Language::Nb, |recipient| {
                 recipient.info.language
             });
-        let folder = digital.then_some("inbox");
+        let folder = in_mailbox.then_some("inbox");
+        let remind_at = if in_mailbox {
+            letter
+                .notification
+                .remind_at(letter.is_decision, shown_at)
+                .map(stored_instant)
+        } else {
+            None
+        };
         let args = [
             Val::Uuid(id.as_uuid()),
             Val::Text(agency.as_str()),
@@ -517,32 +591,38 @@ impl Database {
             Val::OptText(folder),
             Val::Text(&letter.search_text),
             Val::Text(search_config(language)),
+            Val::Text(letter.notification.channels_code()),
+            Val::OptInt(letter.notification.repeat_after_days.map(i64::from)),
+            Val::OptTime(remind_at),
         ];
         let mut ex = tx.ex();
         let sql = ex.pick(
             "INSERT INTO letters (id, agency_id, agency_message_id, recipient_national_id, \
              recipient_id, outcome, sender_name, title, safe_title, body_kind, body, body_html, \
              required_loa, effective_at, shown_at, wants_opening_receipt, is_decision, \
-             attachment_count, created_at, delivered_at, folder, unread) \
+             attachment_count, created_at, delivered_at, folder, unread, notify_channels, \
+             repeat_after_days, remind_at) \
              SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19, $20, $21, 1 WHERE length($22) >= 0 AND length($23) >= 0 \
+             $18, $19, $20, $21, 1, $24, $25, $26 WHERE length($22) >= 0 AND length($23) >= 0 \
              ON CONFLICT (agency_id, agency_message_id) DO NOTHING RETURNING doc",
             "INSERT INTO letters (id, agency_id, agency_message_id, recipient_national_id, \
              recipient_id, outcome, sender_name, title, safe_title, body_kind, body, body_html, \
              required_loa, effective_at, shown_at, wants_opening_receipt, is_decision, \
-             attachment_count, created_at, delivered_at, folder, unread, search) \
+             attachment_count, created_at, delivered_at, folder, unread, search, \
+             notify_channels, repeat_after_days, remind_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
              $18, $19, $20, $21, TRUE, \
              setweight(to_tsvector($23::regconfig, $7), 'A') \
              || setweight(to_tsvector($23::regconfig, $8), 'B') \
              || setweight(to_tsvector($23::regconfig, $22), 'C') \
-             || to_tsvector('simple', $7 || ' ' || $8 || ' ' || $22)) \
+             || to_tsvector('simple', $7 || ' ' || $8 || ' ' || $22), \
+             $24, $25::integer, $26) \
              ON CONFLICT (agency_id, agency_message_id) DO NOTHING RETURNING 0::bigint AS doc",
         );
         let Some(inserted) = ex.fetch_optional(sql, &args).await? else {
             return Ok(Delivery::Raced(letter.message_id));
         };
-        if digital && ex.is_sqlite() {
+        if in_mailbox && ex.is_sqlite() {
             let owner = person.map(|person| format!("p{}", person.as_uuid().simple()));
             ex.execute(
                 "INSERT INTO letters_fts (rowid, owner, sender, title, body) \
@@ -573,27 +653,40 @@ impl Database {
             )
             .await?;
         }
-        let receipt_kind = if digital {
-            ReceiptKind::Delivered
-        } else {
-            ex.execute(
-                "INSERT INTO print_queue (letter_id, queued_at) VALUES ($1, $2)",
-                &[Val::Uuid(id.as_uuid()), Val::Time(now)],
+        let receipt_kind = match (status, &external) {
+            (DeliveryStatus::Forwarding, Some(provider)) => {
+                ex.execute(
+                    "INSERT INTO mailbox_forwarding (letter_id, provider, status, attempts, \
+                     next_attempt_at) VALUES ($1, $2, 'pending', 0, $3)",
+                    &[Val::Uuid(id.as_uuid()), Val::Text(provider), Val::Time(now)],
+                )
+                .await?;
+                // The receipt comes when the provider has it (or it goes on paper).
+                None
+            }
+            (DeliveryStatus::Delivered, _) => Some(ReceiptKind::Delivered),
+            _ => {
+                ex.execute(
+                    "INSERT INTO print_queue (letter_id, queued_at) VALUES ($1, $2)",
+                    &[Val::Uuid(id.as_uuid()), Val::Time(now)],
+                )
+                .await?;
+                Some(ReceiptKind::ReturnedToPaper)
+            }
+        };
+        if let Some(receipt_kind) = receipt_kind {
+            Self::insert_receipt(
+                &mut ex,
+                agency,
+                letter.message_id.as_str(),
+                Some(id),
+                receipt_kind,
+                None,
+                now,
             )
             .await?;
-            ReceiptKind::ReturnedToPaper
-        };
-        Self::insert_receipt(
-            &mut ex,
-            agency,
-            letter.message_id.as_str(),
-            Some(id),
-            receipt_kind,
-            None,
-            now,
-        )
-        .await?;
-        if let (true, Some(recipient)) = (digital, recipient.as_ref()) {
+        }
+        if let (true, Some(recipient)) = (in_mailbox, recipient.as_ref()) {
             tx.insert_audit_event(&AuditEvent {
                 id: Uuid::now_v7(),
                 subject: recipient.info.person,
@@ -605,15 +698,17 @@ impl Database {
                 at: now,
             })
             .await?;
-            for notification in new_letter_notifications(&recipient.info, &letter, id, now)? {
-                let queued = tx.enqueue(&notification, now).await?;
-                tx.ex()
-                    .execute(
-                        "INSERT INTO letter_notifications (notification_id, letter_id) \
-                         VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                        &[Val::Uuid(queued.id().as_uuid()), Val::Uuid(id.as_uuid())],
-                    )
-                    .await?;
+            let about = LetterNotice {
+                id,
+                sender_name: &letter.sender_name,
+                title: (letter.required_loa != Loa::High).then_some(letter.title.as_str()),
+                wish: letter.notification,
+                not_before: letter.effective_at,
+            };
+            for notification in
+                letter_notifications(&recipient.info, &about, Template::NewLetter, now)?
+            {
+                Self::enqueue_for_letter(tx, &notification, id, now).await?;
             }
         }
         Ok(Delivery::New(
@@ -651,13 +746,24 @@ pub(super) enum Delivery {
     Raced(MessageId),
 }
 
-/// The "new letter" messages for a letter in the mailbox: one per fresh contact method,
-/// when the person may be notified; not before the effective time; the title only when the
-/// letter does not need `high`.
-fn new_letter_notifications(
-    info: &ContactInfo,
-    letter: &ValidLetter,
+/// What a notification about a letter may say, and how the agency wants it sent.
+struct LetterNotice<'a> {
     id: LetterId,
+    sender_name: &'a str,
+    /// `None` when the letter needs `high`: its title is not put in a notification.
+    title: Option<&'a str>,
+    wish: NotificationWish,
+    not_before: OffsetDateTime,
+}
+
+/// The messages about a letter (`new_letter` or `unread_reminder`): one per channel the
+/// agency wants and the person has fresh (confirmed within the staleness limit), when the
+/// person may be notified at all; not before `not_before`; the title only when the letter
+/// does not need `high`. Empty when nothing can be sent.
+fn letter_notifications(
+    info: &ContactInfo,
+    letter: &LetterNotice<'_>,
+    template: Template,
     now: OffsetDateTime,
 ) -> Result<Vec<NewNotification>, StoreError> {
     if !info.can_be_notified(now, DEFAULT_STALENESS) {
@@ -667,43 +773,81 @@ fn new_letter_notifications(
         "language": info.language.code(),
         "sender": letter.sender_name,
     });
-    if letter.required_loa != Loa::High {
-        params["title"] = serde_json::Value::String(letter.title.clone());
+    if let Some(title) = letter.title {
+        params["title"] = serde_json::Value::String(title.to_owned());
     }
     let bug = |_| StoreError::Corrupt {
         what: "notification.params",
     };
+    let key = match template {
+        Template::UnreadReminder => "post.unread_reminder",
+        _ => "post.new_letter",
+    };
+    let id = letter.id;
     let mut messages = Vec::new();
-    if let Some(email) = info.fresh_email(now, DEFAULT_STALENESS) {
+    if let (true, Some(email)) = (letter.wish.email, info.fresh_email(now, DEFAULT_STALENESS)) {
         messages.push(
             NewNotification::email(
                 info.person,
                 email,
-                Template::NewLetter,
+                template,
                 params.clone(),
-                format!("post.new_letter:{id}:email"),
+                format!("{key}:{id}:email"),
                 now,
             )
             .map_err(bug)?
-            .not_before(letter.effective_at),
+            .not_before(letter.not_before),
         );
     }
-    if let Some(mobile) = info.fresh_mobile(now, DEFAULT_STALENESS) {
+    if let (true, Some(mobile)) = (letter.wish.sms, info.fresh_mobile(now, DEFAULT_STALENESS)) {
         messages.push(
             NewNotification::sms(
                 info.person,
                 mobile,
-                Template::NewLetter,
+                template,
                 params,
-                format!("post.new_letter:{id}:sms"),
+                format!("{key}:{id}:sms"),
                 now,
                 NordicTimeZone::for_country(info.country),
             )
             .map_err(bug)?
-            .not_before(letter.effective_at),
+            .not_before(letter.not_before),
         );
     }
     Ok(messages)
+}
+
+impl Database {
+    /// Queues a message about a letter and links the two, so that the outbox giving up on it
+    /// becomes a `notification_failed` receipt.
+    async fn enqueue_for_letter(
+        tx: &mut Tx,
+        notification: &NewNotification,
+        letter: LetterId,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let queued = tx.enqueue(notification, now).await?;
+        tx.ex()
+            .execute(
+                "INSERT INTO letter_notifications (notification_id, letter_id) \
+                 VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[
+                    Val::Uuid(queued.id().as_uuid()),
+                    Val::Uuid(letter.as_uuid()),
+                ],
+            )
+            .await
+            .map(drop)
+    }
+
+    /// The person's contact entry (by person id), in the transaction.
+    async fn contact_of(tx: &mut Tx, person: PersonId) -> Result<Option<ContactInfo>, StoreError> {
+        let found = match tx {
+            Tx::Sqlite(tx) => sqlite::find_contact(tx, person).await?,
+            Tx::Postgres(tx) => postgres::find_contact(tx, person).await?,
+        };
+        found.map(|parts| parts.into_contact_info()).transpose()
+    }
 }
 
 impl Tx {
@@ -829,14 +973,7 @@ impl PostOffice for Database {
         let mut last = after;
         for row in rows {
             let what = "post_receipts";
-            receipts.push(Receipt {
-                message_id: row.text("agency_message_id", what)?,
-                letter: row.opt_uuid("letter_id", what)?.map(LetterId::from_uuid),
-                kind: ReceiptKind::from_code(&row.text("kind", what)?)
-                    .ok_or(StoreError::Corrupt { what })?,
-                reason: row.opt_text("reason", what)?,
-                at: row.time("at", what)?,
-            });
+            receipts.push(receipt_from_row(&row)?);
             last = Some(ReceiptCursor {
                 txid: row.int("txid", what)?,
                 seq: row.int("seq", what)?,
@@ -957,6 +1094,171 @@ impl PostOffice for Database {
         tracing::info!(deleted, "trash emptied of letters older than 30 days");
         Ok(deleted)
     }
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name(), letter.id = %letter))]
+    async fn letter_status(
+        &self,
+        access: &AgencyAccess<DeliverPost>,
+        letter: LetterId,
+    ) -> Result<LetterStatus, PostError> {
+        let what = "letters";
+        let mut conn = Conn::acquire(&self.pool).await?;
+        let mut ex = conn.ex();
+        let args = [
+            Val::Uuid(letter.as_uuid()),
+            Val::Text(access.agency().as_str()),
+        ];
+        let row = ex
+            .fetch_optional(
+                "SELECT agency_message_id, outcome, delivered_at, effective_at, is_decision, \
+                 notify_channels, repeat_after_days FROM letters \
+                 WHERE id = $1 AND agency_id = $2",
+                &args,
+            )
+            .await?
+            .ok_or(PostError::NotFound)?;
+        let receipts = ex
+            .fetch_all(
+                "SELECT agency_message_id, letter_id, kind, reason, at FROM post_receipts \
+                 WHERE letter_id = $1 AND agency_id = $2 ORDER BY seq",
+                &args,
+            )
+            .await?
+            .iter()
+            .map(receipt_from_row)
+            .collect::<Result<_, _>>()?;
+        Ok(LetterStatus {
+            letter,
+            message_id: MessageId::parse(&row.text("agency_message_id", what)?)
+                .map_err(|_| StoreError::Corrupt { what })?,
+            status: DeliveryStatus::from_code(&row.text("outcome", what)?)
+                .ok_or(StoreError::Corrupt { what })?,
+            accepted_at: row.time("delivered_at", what)?,
+            effective_at: row.time("effective_at", what)?,
+            is_decision: row.bool("is_decision", what)?,
+            notification: NotificationWish::from_stored(
+                &row.text("notify_channels", what)?,
+                row.opt_int("repeat_after_days", what)?,
+            )
+            .ok_or(StoreError::Corrupt { what })?,
+            receipts,
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
+    async fn queue_unread_reminders(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<ReminderRun, StoreError> {
+        let now = stored_instant(now);
+        let what = "letters";
+        let mut run = ReminderRun::default();
+        // Most rounds find nothing: look first without taking SQLite's write lock.
+        let mut conn = Conn::acquire(&self.pool).await?;
+        let any_due = conn
+            .ex()
+            .fetch_optional(
+                "SELECT id FROM letters WHERE remind_at IS NOT NULL AND reminded_at IS NULL \
+                 AND remind_at <= $1 LIMIT 1",
+                &[Val::Time(now)],
+            )
+            .await?
+            .is_some();
+        drop(conn);
+        if !any_due {
+            return Ok(run);
+        }
+        let mut tx = self.begin_tx().await?;
+        let mut ex = tx.ex();
+        // The same condition as the partial index `letters_reminders_due`. PostgreSQL: rows
+        // another worker is taking are skipped; SQLite's write lock serialises the workers.
+        let sql = ex.pick(
+            "SELECT id, recipient_id, agency_id, agency_message_id, sender_name, title, \
+             required_loa, notify_channels, repeat_after_days, opened_at, trashed_at \
+             FROM letters WHERE remind_at IS NOT NULL AND reminded_at IS NULL \
+             AND remind_at <= $1 ORDER BY remind_at LIMIT $2",
+            "SELECT id, recipient_id, agency_id, agency_message_id, sender_name, title, \
+             required_loa, notify_channels, repeat_after_days, opened_at, trashed_at \
+             FROM letters WHERE remind_at IS NOT NULL AND reminded_at IS NULL \
+             AND remind_at <= $1 ORDER BY remind_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+        );
+        let due = ex
+            .fetch_all(
+                sql,
+                &[Val::Time(now), Val::Int(i64::from(limit.clamp(1, 1000)))],
+            )
+            .await?;
+        for row in due {
+            let id = LetterId::from_uuid(row.uuid("id", what)?);
+            // Taken once: a second worker that read the row anyway touches nothing.
+            let taken = tx
+                .ex()
+                .execute(
+                    "UPDATE letters SET reminded_at = $2 WHERE id = $1 AND reminded_at IS NULL",
+                    &[Val::Uuid(id.as_uuid()), Val::Time(now)],
+                )
+                .await?;
+            if taken == 0 {
+                continue;
+            }
+            let still_unread = row.opt_time("opened_at", what)?.is_none()
+                && row.opt_time("trashed_at", what)?.is_none();
+            let person = row.opt_uuid("recipient_id", what)?.map(PersonId::from_uuid);
+            let (true, Some(person)) = (still_unread, person) else {
+                run.skipped += 1;
+                continue;
+            };
+            let agency = AgencyId::parse(&row.text("agency_id", what)?)
+                .map_err(|_| StoreError::Corrupt { what })?;
+            let wish = NotificationWish::from_stored(
+                &row.text("notify_channels", what)?,
+                row.opt_int("repeat_after_days", what)?,
+            )
+            .ok_or(StoreError::Corrupt { what })?;
+            let sender_name = row.text("sender_name", what)?;
+            let title = row.text("title", what)?;
+            let high = row.text("required_loa", what)? == Loa::High.as_str();
+            let notice = LetterNotice {
+                id,
+                sender_name: &sender_name,
+                title: (!high).then_some(title.as_str()),
+                wish,
+                not_before: now,
+            };
+            let messages = match Self::contact_of(&mut tx, person).await? {
+                Some(info) => letter_notifications(&info, &notice, Template::UnreadReminder, now)?,
+                None => Vec::new(),
+            };
+            if messages.is_empty() {
+                Self::insert_receipt(
+                    &mut tx.ex(),
+                    &agency,
+                    &row.text("agency_message_id", what)?,
+                    Some(id),
+                    ReceiptKind::NotificationFailed,
+                    None,
+                    now,
+                )
+                .await?;
+                run.unreachable += 1;
+                continue;
+            }
+            for message in &messages {
+                Self::enqueue_for_letter(&mut tx, message, id, now).await?;
+            }
+            run.reminded += 1;
+        }
+        tx.commit().await?;
+        if run != ReminderRun::default() {
+            tracing::info!(
+                reminded = run.reminded,
+                unreachable = run.unreachable,
+                skipped = run.skipped,
+                "unread reminders queued"
+            );
+        }
+        Ok(run)
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -970,11 +1272,13 @@ impl Database {
     /// nothing because there is no such letter (for this person).
     async fn update_letter(
         &self,
-        person: PersonId,
+        manage: &Access<ManagePost>,
         letter: LetterId,
         now: OffsetDateTime,
         set_and_where: &str,
+        kind: AuditKind,
     ) -> Result<(), PostError> {
+        let person = manage.subject();
         let now = stored_instant(now);
         let sql = format!("UPDATE letters SET {set_and_where} AND {VISIBLE}");
         let args = [
@@ -987,6 +1291,8 @@ impl Database {
         if touched == 0 {
             return Err(PostError::NotFound);
         }
+        tx.insert_audit_event(&citizen_event(manage, kind, now))
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1185,8 +1491,8 @@ impl PostBox for Database {
             let first = tx
                 .ex()
                 .execute(
-                    "UPDATE letters SET opened_at = $3 WHERE id = $1 AND recipient_id = $2 \
-                     AND opened_at IS NULL",
+                    "UPDATE letters SET opened_at = $3, remind_at = NULL WHERE id = $1 \
+                     AND recipient_id = $2 AND opened_at IS NULL",
                     &[
                         Val::Uuid(letter.as_uuid()),
                         Val::Uuid(person.as_uuid()),
@@ -1416,6 +1722,12 @@ impl PostBox for Database {
         if inserted == 0 {
             return Err(PostError::FolderNameTaken);
         }
+        tx.insert_audit_event(&citizen_event(
+            manage,
+            AuditKind::PostFolderCreated,
+            folder.created_at,
+        ))
+        .await?;
         tx.commit().await?;
         Ok(folder)
     }
@@ -1426,8 +1738,10 @@ impl PostBox for Database {
         manage: &Access<ManagePost>,
         folder: FolderId,
         name: &str,
+        now: OffsetDateTime,
     ) -> Result<(), PostError> {
         let name = folder_name(name)?;
+        let now = stored_instant(now);
         let mut tx = self.begin_tx().await?;
         let renamed = tx
             .ex()
@@ -1443,6 +1757,8 @@ impl PostBox for Database {
         match renamed {
             Ok(0) => Err(PostError::NotFound),
             Ok(_) => {
+                tx.insert_audit_event(&citizen_event(manage, AuditKind::PostFolderRenamed, now))
+                    .await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -1456,8 +1772,10 @@ impl PostBox for Database {
         &self,
         manage: &Access<ManagePost>,
         folder: FolderId,
+        now: OffsetDateTime,
     ) -> Result<(), PostError> {
         let person = manage.subject();
+        let now = stored_instant(now);
         let code = FolderRef::Own(folder).code();
         let mut tx = self.begin_tx().await?;
         let mut ex = tx.ex();
@@ -1484,6 +1802,8 @@ impl PostBox for Database {
             &[Val::Uuid(folder.as_uuid()), Val::Uuid(person.as_uuid())],
         )
         .await?;
+        tx.insert_audit_event(&citizen_event(manage, AuditKind::PostFolderDeleted, now))
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1523,6 +1843,8 @@ impl PostBox for Database {
         if touched == 0 {
             return Err(PostError::NotFound);
         }
+        tx.insert_audit_event(&citizen_event(manage, AuditKind::PostMoved, now))
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1538,7 +1860,8 @@ impl PostBox for Database {
             super::Backend::Sqlite => "unread = 1 WHERE id = $1",
             super::Backend::Postgres => "unread = TRUE WHERE id = $1",
         };
-        self.update_letter(manage.subject(), letter, now, set).await
+        self.update_letter(manage, letter, now, set, AuditKind::PostMarkedUnread)
+            .await
     }
 
     #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %manage.subject()))]
@@ -1549,10 +1872,11 @@ impl PostBox for Database {
         now: OffsetDateTime,
     ) -> Result<(), PostError> {
         self.update_letter(
-            manage.subject(),
+            manage,
             letter,
             now,
             "trashed_at = COALESCE(trashed_at, $3) WHERE id = $1",
+            AuditKind::PostTrashed,
         )
         .await
     }
@@ -1565,10 +1889,11 @@ impl PostBox for Database {
         now: OffsetDateTime,
     ) -> Result<(), PostError> {
         self.update_letter(
-            manage.subject(),
+            manage,
             letter,
             now,
             "trashed_at = NULL WHERE id = $1",
+            AuditKind::PostRestored,
         )
         .await
     }

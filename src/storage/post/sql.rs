@@ -20,8 +20,10 @@ pub(super) enum Val<'a> {
     Uuid(Uuid),
     OptUuid(Option<Uuid>),
     Time(OffsetDateTime),
+    OptTime(Option<OffsetDateTime>),
     Bool(bool),
     Int(i64),
+    OptInt(Option<i64>),
     Bytes(&'a [u8]),
 }
 
@@ -58,8 +60,10 @@ fn sqlite_query<'q>(
             Val::Uuid(id) => query.bind(id.hyphenated().to_string()),
             Val::OptUuid(id) => query.bind(id.map(|id| id.hyphenated().to_string())),
             Val::Time(at) => query.bind(encode_timestamp(at)?),
+            Val::OptTime(at) => query.bind(at.map(encode_timestamp).transpose()?),
             Val::Bool(value) => query.bind(i64::from(value)),
             Val::Int(value) => query.bind(value),
+            Val::OptInt(value) => query.bind(value),
             Val::Bytes(bytes) => query.bind(bytes),
         };
     }
@@ -78,8 +82,10 @@ fn postgres_query<'q>(
             Val::Uuid(id) => query.bind(id),
             Val::OptUuid(id) => query.bind(id),
             Val::Time(at) => query.bind(at),
+            Val::OptTime(at) => query.bind(at),
             Val::Bool(value) => query.bind(value),
             Val::Int(value) => query.bind(value),
+            Val::OptInt(value) => query.bind(value),
             Val::Bytes(bytes) => query.bind(bytes),
         };
     }
@@ -232,6 +238,24 @@ impl Row {
                 .map(|value| value != 0)
                 .map_err(corrupt(what)),
             Row::Postgres(row) => row.try_get(column).map_err(corrupt(what)),
+        }
+    }
+
+    /// A nullable integer column.
+    pub(super) fn opt_int(
+        &self,
+        column: &str,
+        what: &'static str,
+    ) -> Result<Option<i64>, StoreError> {
+        match self {
+            Row::Sqlite(row) => row.try_get::<Option<i64>, _>(column).map_err(corrupt(what)),
+            Row::Postgres(row) => row
+                .try_get::<Option<i64>, _>(column)
+                .or_else(|_| {
+                    row.try_get::<Option<i32>, _>(column)
+                        .map(|value| value.map(i64::from))
+                })
+                .map_err(corrupt(what)),
         }
     }
 
