@@ -18,7 +18,7 @@ use base64::{engine::general_purpose::STANDARD, Engine as _};
 use borgerportal::outbox::RetryPolicy;
 use borgerportal::storage::{Database, MailboxForwarding as _, StoreError};
 use borgerportal::{ForwardJob, ForwardOutcome};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Serialize;
 use tokio::task::JoinSet;
 
@@ -211,41 +211,21 @@ async fn send(provider: &Provider, job: &ForwardJob) -> Result<(), SendError> {
             })
             .collect(),
     };
-    let mut request = provider
-        .client
-        .post(&provider.url)
-        .header("Idempotency-Key", job.letter.to_string())
-        .json(&body);
-    let token = provider.token.expose_secret();
-    if !token.is_empty() {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.map_err(|error| {
-        SendError::Retry(
-            if error.is_timeout() {
-                "forward.timeout"
-            } else {
-                "forward.connection"
-            }
-            .to_owned(),
-        )
-    })?;
-    classify(response.status())
+    super::post_json(
+        &provider.client,
+        &provider.url,
+        &provider.token,
+        &job.letter.to_string(),
+        &body,
+        "forward",
+    )
+    .await
 }
 
 /// What a provider's status means for the letter.
+#[cfg(test)]
 fn classify(status: reqwest::StatusCode) -> Result<(), SendError> {
-    let code = format!("forward.http.{}", status.as_u16());
-    if status.is_success() {
-        Ok(())
-    } else if status.is_server_error()
-        || status == reqwest::StatusCode::TOO_MANY_REQUESTS
-        || status == reqwest::StatusCode::REQUEST_TIMEOUT
-    {
-        Err(SendError::Retry(code))
-    } else {
-        Err(SendError::Permanent(code))
-    }
+    super::classify_http(status, "forward")
 }
 
 #[cfg(test)]

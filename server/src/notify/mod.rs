@@ -43,7 +43,7 @@ pub use worker::{Worker, WorkerSettings};
 /// address or a gateway's free text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SendError {
-    /// Worth trying again later (a timeout, a 5xx, a 429, a 4xx SMTP reply).
+    /// Worth trying again later (a timeout, a 5xx, a 408 or 429, a 4xx SMTP reply).
     #[error("temporary send failure: {0}")]
     Retry(String),
     /// Will never work (a 4xx from the gateway, a 5xx SMTP reply): give up at once.
@@ -57,6 +57,53 @@ impl SendError {
         match self {
             SendError::Retry(code) | SendError::Permanent(code) => code,
         }
+    }
+}
+
+/// `POST`s `body` as JSON to a partner's HTTP endpoint (the SMS gateway, a mailbox provider)
+/// with an `Idempotency-Key` and, when one is configured, a bearer token. The outcome's codes
+/// start with `prefix`: `<prefix>.timeout`, `<prefix>.connection`, `<prefix>.http.<status>`.
+async fn post_json<T: serde::Serialize + ?Sized>(
+    client: &reqwest::Client,
+    url: &str,
+    token: &secrecy::SecretString,
+    idempotency_key: &str,
+    body: &T,
+    prefix: &str,
+) -> Result<(), SendError> {
+    use secrecy::ExposeSecret as _;
+    let mut request = client
+        .post(url)
+        .header("Idempotency-Key", idempotency_key)
+        .json(body);
+    let token = token.expose_secret();
+    if !token.is_empty() {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.map_err(|error| {
+        let what = if error.is_timeout() {
+            "timeout"
+        } else {
+            "connection"
+        };
+        SendError::Retry(format!("{prefix}.{what}"))
+    })?;
+    classify_http(response.status(), prefix)
+}
+
+/// What a partner's HTTP status means: 2xx done; 5xx, 429 and 408 worth another try; any
+/// other answer will never work.
+fn classify_http(status: reqwest::StatusCode, prefix: &str) -> Result<(), SendError> {
+    let code = format!("{prefix}.http.{}", status.as_u16());
+    if status.is_success() {
+        Ok(())
+    } else if status.is_server_error()
+        || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+        || status == reqwest::StatusCode::REQUEST_TIMEOUT
+    {
+        Err(SendError::Retry(code))
+    } else {
+        Err(SendError::Permanent(code))
     }
 }
 

@@ -3,14 +3,14 @@
 //! The request is `{"to": "+4791234567", "text": "…", "idempotency_key": "…"}` with
 //! `Authorization: Bearer <token>` and the key again as an `Idempotency-Key` header (the
 //! convention of most gateways and of the IETF draft), so a gateway that saw the key drops the
-//! resend that follows a crash. Answers: 2xx = accepted; 429 and 5xx = try again later;
+//! resend that follows a crash. Answers: 2xx = accepted; 408, 429 and 5xx = try again later;
 //! any other status = the gateway will never take it (a bad number, a refused token), so the
 //! message fails for good; a timeout or a broken connection = try again.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Serialize;
 
 use super::{SendError, SmsGateway};
@@ -70,39 +70,22 @@ impl HttpSmsGateway {
 #[async_trait]
 impl SmsGateway for HttpSmsGateway {
     async fn send(&self, message: &SmsMessage) -> Result<(), SendError> {
-        let mut request = self
-            .client
-            .post(&self.url)
-            .header("Idempotency-Key", &message.idempotency_key)
-            .json(message);
-        let token = self.token.expose_secret();
-        if !token.is_empty() {
-            request = request.bearer_auth(token);
-        }
-        let response = request.send().await.map_err(|error| {
-            SendError::Retry(
-                if error.is_timeout() {
-                    "sms.timeout"
-                } else {
-                    "sms.connection"
-                }
-                .to_owned(),
-            )
-        })?;
-        classify(response.status())
+        super::post_json(
+            &self.client,
+            &self.url,
+            &self.token,
+            &message.idempotency_key,
+            message,
+            "sms",
+        )
+        .await
     }
 }
 
 /// What a gateway's status means for the message.
+#[cfg(test)]
 fn classify(status: reqwest::StatusCode) -> Result<(), SendError> {
-    let code = format!("sms.http.{}", status.as_u16());
-    if status.is_success() {
-        Ok(())
-    } else if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-        Err(SendError::Retry(code))
-    } else {
-        Err(SendError::Permanent(code))
-    }
+    super::classify_http(status, "sms")
 }
 
 #[cfg(test)]
