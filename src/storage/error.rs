@@ -101,11 +101,16 @@ pub enum DatabaseCause {
     Sqlx(sqlx::Error),
     /// From applying migrations.
     Migrate(sqlx::migrate::MigrateError),
+    /// From a synchronous SQLite reader (`storage/readers.rs`).
+    Sqlite(rusqlite::Error),
 }
 
 impl DatabaseCause {
     /// The SQLSTATE (PostgreSQL) or extended result code (SQLite), when the database gave one.
     pub fn code(&self) -> Option<String> {
+        if let DatabaseCause::Sqlite(rusqlite::Error::SqliteFailure(error, _)) = self {
+            return Some(error.extended_code.to_string());
+        }
         self.database_error()
             .and_then(|error| error.code())
             .map(|code| code.into_owned())
@@ -118,7 +123,7 @@ impl DatabaseCause {
                 sqlx::migrate::MigrateError::Execute(error)
                 | sqlx::migrate::MigrateError::ExecuteMigration(error, _),
             ) => error,
-            DatabaseCause::Migrate(_) => return None,
+            DatabaseCause::Migrate(_) | DatabaseCause::Sqlite(_) => return None,
         };
         match sqlx_error {
             sqlx::Error::Database(error) => Some(error.as_ref()),
@@ -146,6 +151,15 @@ impl fmt::Display for DatabaseCause {
         match self {
             DatabaseCause::Sqlx(error) => fmt::Display::fmt(error, f),
             DatabaseCause::Migrate(error) => fmt::Display::fmt(error, f),
+            DatabaseCause::Sqlite(error) => match error {
+                rusqlite::Error::SqliteFailure(code, message) => write!(
+                    f,
+                    "{} ({})",
+                    message.as_deref().unwrap_or("SQLite error"),
+                    code.extended_code
+                ),
+                other => fmt::Display::fmt(other, f),
+            },
         }
     }
 }

@@ -41,6 +41,7 @@ mod generate;
 mod outbox;
 mod post;
 mod postgres;
+mod readers;
 mod sqlite;
 
 use std::str::FromStr;
@@ -116,6 +117,9 @@ pub struct Database {
     /// another database).
     write: Option<SqlitePool>,
     writer: Option<post::writer::GroupWriter>,
+    /// SQLite on a file: synchronous readers for the reads every logged-in page makes
+    /// (`readers.rs`). `None` where `write` is.
+    readers: Option<std::sync::Arc<readers::Readers>>,
 }
 
 #[derive(Clone)]
@@ -181,16 +185,24 @@ impl Database {
                     .min_connections(1)
                     .acquire_timeout(ACQUIRE_TIMEOUT)
                     .test_before_acquire(false)
-                    .connect_with(options)
+                    .connect_with(options.clone())
                     .await
                     .map_err(StoreError::from_query)?,
             )
         };
         let writer = write.clone().map(post::writer::GroupWriter::start);
+        let readers = if in_memory {
+            None
+        } else {
+            Some(std::sync::Arc::new(readers::Readers::open(
+                options.get_filename().to_owned(),
+            )?))
+        };
         Ok(Database {
             pool: Pool::Sqlite(pool),
             write,
             writer,
+            readers,
         })
     }
 
@@ -208,6 +220,7 @@ impl Database {
             pool: Pool::Postgres(pool),
             write: None,
             writer: None,
+            readers: None,
         })
     }
 
@@ -358,7 +371,7 @@ impl PersonRegister for Database {
     #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %id))]
     async fn find_person(&self, id: PersonId) -> Result<Option<Person>, StoreError> {
         match &self.pool {
-            Pool::Sqlite(pool) => sqlite::find_person(pool, id).await,
+            Pool::Sqlite(_) => sqlite::find_person(&mut self.quick_read().await?.ex(), id).await,
             Pool::Postgres(pool) => postgres::find_person(pool, id).await,
         }
     }
@@ -649,7 +662,9 @@ impl SessionStore for Database {
         let hash = token.hash();
         let now = stored_instant(now);
         let session = match &self.pool {
-            Pool::Sqlite(pool) => sqlite::find_session(pool, &hash).await?,
+            Pool::Sqlite(_) => {
+                sqlite::find_session(&mut self.quick_read().await?.ex(), &hash).await?
+            }
             Pool::Postgres(pool) => postgres::find_session(pool, &hash).await?,
         };
         let Some(session) = session else {

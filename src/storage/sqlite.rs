@@ -8,7 +8,7 @@
 
 use secrecy::{ExposeSecret as _, SecretString};
 use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
-use sqlx::Row;
+use sqlx::Row as _;
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime, PrimitiveDateTime};
@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::contact::{mailbox_columns, ContactParts, StoredVerification};
 use super::outbox::{ClaimedParts, NotificationRow, RecordParts, RetryParts};
+use super::post::sql::{Ex, Row, Val};
 use super::{now_utc_micros, write_error, NewLoginStateRow, NewSessionRow, StoreError};
 use crate::access::Loa;
 use crate::agency::AgencyId;
@@ -56,22 +57,20 @@ pub(super) async fn create_person(
     .fetch_one(pool)
     .await
     .map_err(write_error)?;
-    person_from_row(&row)
+    person_from_row(&Row::Sqlite(row))
 }
 
+/// The person with this id (on a reader or a pooled connection).
 pub(super) async fn find_person(
-    pool: &SqlitePool,
+    ex: &mut Ex<'_>,
     id: PersonId,
 ) -> Result<Option<Person>, StoreError> {
-    let row = sqlx::query(concat!(
-        "SELECT ",
-        person_columns!(),
-        " FROM persons WHERE id = ?1"
-    ))
-    .bind(encode_id(id))
-    .fetch_optional(pool)
-    .await
-    .map_err(StoreError::from_query)?;
+    let row = ex
+        .fetch_optional(
+            concat!("SELECT ", person_columns!(), " FROM persons WHERE id = $1"),
+            &[Val::Uuid(id.as_uuid())],
+        )
+        .await?;
     row.as_ref().map(person_from_row).transpose()
 }
 
@@ -88,7 +87,10 @@ pub(super) async fn find_person_by_national_id(
     .fetch_optional(pool)
     .await
     .map_err(StoreError::from_query)?;
-    row.as_ref().map(person_from_row).transpose()
+    row.map(Row::Sqlite)
+        .as_ref()
+        .map(person_from_row)
+        .transpose()
 }
 
 pub(super) async fn upsert_person(
@@ -113,7 +115,7 @@ pub(super) async fn upsert_person(
     .fetch_one(pool)
     .await
     .map_err(write_error)?;
-    person_from_row(&row)
+    person_from_row(&Row::Sqlite(row))
 }
 
 pub(super) async fn count_persons(pool: &SqlitePool) -> Result<i64, StoreError> {
@@ -152,33 +154,30 @@ pub(super) async fn list_persons(
         }
     }
     .map_err(StoreError::from_query)?;
-    rows.iter().map(person_from_row).collect()
+    rows.into_iter()
+        .map(|row| person_from_row(&Row::Sqlite(row)))
+        .collect()
 }
 
-fn person_from_row(row: &SqliteRow) -> Result<Person, StoreError> {
-    let id: String = row.try_get("id").map_err(StoreError::from_query)?;
-    let national_id: String = row.try_get("national_id").map_err(StoreError::from_query)?;
-    let birth_date: String = row.try_get("birth_date").map_err(StoreError::from_query)?;
-    let language: String = row.try_get("language").map_err(StoreError::from_query)?;
-    let created_at: String = row.try_get("created_at").map_err(StoreError::from_query)?;
+/// A person from a row of either SQLite connection (sqlx's or a reader's).
+fn person_from_row(row: &Row) -> Result<Person, StoreError> {
+    let national_id = row.text("national_id", "person.national_id")?;
+    let birth_date = row.text("birth_date", "person.birth_date")?;
+    let language = row.text("language", "person.language")?;
     Ok(Person {
-        id: id
-            .parse()
-            .map_err(|_| StoreError::Corrupt { what: "person.id" })?,
+        id: PersonId::from_uuid(row.uuid("id", "person.id")?),
         national_id: NationalId::parse(&national_id).map_err(|_| StoreError::Corrupt {
             what: "person.national_id",
         })?,
-        given_name: row.try_get("given_name").map_err(StoreError::from_query)?,
-        family_name: row.try_get("family_name").map_err(StoreError::from_query)?,
+        given_name: row.text("given_name", "person.given_name")?,
+        family_name: row.text("family_name", "person.family_name")?,
         birth_date: Date::parse(&birth_date, DATE_FORMAT).map_err(|_| StoreError::Corrupt {
             what: "person.birth_date",
         })?,
         language: Language::from_code(&language).ok_or(StoreError::Corrupt {
             what: "person.language",
         })?,
-        created_at: decode_timestamp(&created_at).ok_or(StoreError::Corrupt {
-            what: "person.created_at",
-        })?,
+        created_at: row.time("created_at", "person.created_at")?,
     })
 }
 
@@ -216,22 +215,24 @@ pub(super) async fn insert_session(
     .fetch_one(pool)
     .await
     .map_err(write_error)?;
-    session_from_row(&stored)
+    session_from_row(&Row::Sqlite(stored))
 }
 
+/// The session with this token hash (on a reader or a pooled connection).
 pub(super) async fn find_session(
-    pool: &SqlitePool,
+    ex: &mut Ex<'_>,
     token_hash: &[u8; 32],
 ) -> Result<Option<Session>, StoreError> {
-    let row = sqlx::query(concat!(
-        "SELECT ",
-        session_columns!(),
-        " FROM sessions WHERE token_hash = ?1"
-    ))
-    .bind(&token_hash[..])
-    .fetch_optional(pool)
-    .await
-    .map_err(StoreError::from_query)?;
+    let row = ex
+        .fetch_optional(
+            concat!(
+                "SELECT ",
+                session_columns!(),
+                " FROM sessions WHERE token_hash = $1"
+            ),
+            &[Val::Bytes(&token_hash[..])],
+        )
+        .await?;
     row.as_ref().map(session_from_row).transpose()
 }
 
@@ -340,27 +341,22 @@ pub(super) async fn delete_expired_sessions(
         .map_err(StoreError::from_query)
 }
 
-fn session_from_row(row: &SqliteRow) -> Result<Session, StoreError> {
-    let person: String = row.try_get("person_id").map_err(StoreError::from_query)?;
-    let loa: String = row.try_get("loa").map_err(StoreError::from_query)?;
-    let id_token: String = row.try_get("id_token").map_err(StoreError::from_query)?;
+/// A session from a row of either SQLite connection (sqlx's or a reader's).
+fn session_from_row(row: &Row) -> Result<Session, StoreError> {
+    let loa = row.text("loa", "session.loa")?;
     Ok(Session {
-        person: person.parse().map_err(|_| StoreError::Corrupt {
-            what: "session.person_id",
-        })?,
+        person: PersonId::from_uuid(row.uuid("person_id", "session.person_id")?),
         loa: Loa::from_str_name(&loa).ok_or(StoreError::Corrupt {
             what: "session.loa",
         })?,
-        auth_time: timestamp_column(row, "auth_time", "session.auth_time")?,
-        provider: row.try_get("provider").map_err(StoreError::from_query)?,
-        subject_claim: row
-            .try_get("subject_claim")
-            .map_err(StoreError::from_query)?,
-        sid: row.try_get("sid").map_err(StoreError::from_query)?,
-        id_token: SecretString::from(id_token),
-        created_at: timestamp_column(row, "created_at", "session.created_at")?,
-        last_seen_at: timestamp_column(row, "last_seen_at", "session.last_seen_at")?,
-        expires_at: timestamp_column(row, "expires_at", "session.expires_at")?,
+        auth_time: row.time("auth_time", "session.auth_time")?,
+        provider: row.text("provider", "session.provider")?,
+        subject_claim: row.text("subject_claim", "session.subject_claim")?,
+        sid: row.opt_text("sid", "session.sid")?,
+        id_token: SecretString::from(row.text("id_token", "session.id_token")?),
+        created_at: row.time("created_at", "session.created_at")?,
+        last_seen_at: row.time("last_seen_at", "session.last_seen_at")?,
+        expires_at: row.time("expires_at", "session.expires_at")?,
     })
 }
 

@@ -8,7 +8,7 @@
 //! in each backend's encoding.
 
 mod forward;
-mod sql;
+pub(super) mod sql;
 pub(super) mod writer;
 
 pub use forward::MailboxForwarding;
@@ -875,13 +875,26 @@ impl Tx {
 }
 
 /// A connection from the pool, for reads.
-enum Conn {
+pub(super) enum Conn<'r> {
     Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
     Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
+    /// A synchronous SQLite reader (`storage/readers.rs`), for short index-bounded reads.
+    Reader(super::readers::Reader<'r>),
 }
 
-impl Conn {
-    async fn acquire(pool: &Pool) -> Result<Conn, StoreError> {
+impl Database {
+    /// A connection for a short, index-bounded read: a synchronous reader on SQLite (no
+    /// hand-off to sqlx's connection thread), the pool otherwise.
+    pub(super) async fn quick_read(&self) -> Result<Conn<'_>, StoreError> {
+        match &self.readers {
+            Some(readers) => readers.get().map(Conn::Reader),
+            None => Conn::acquire(&self.pool).await,
+        }
+    }
+}
+
+impl Conn<'_> {
+    async fn acquire(pool: &Pool) -> Result<Conn<'static>, StoreError> {
         match pool {
             Pool::Sqlite(pool) => pool.acquire().await.map(Conn::Sqlite),
             Pool::Postgres(pool) => pool.acquire().await.map(Conn::Postgres),
@@ -889,10 +902,11 @@ impl Conn {
         .map_err(StoreError::from_query)
     }
 
-    fn ex(&mut self) -> Ex<'_> {
+    pub(super) fn ex(&mut self) -> Ex<'_> {
         match self {
             Conn::Sqlite(conn) => Ex::Sqlite(conn),
             Conn::Postgres(conn) => Ex::Postgres(conn),
+            Conn::Reader(reader) => Ex::Reader(reader.conn()),
         }
     }
 }
@@ -1370,7 +1384,7 @@ impl PostBox for Database {
             shown_at: now,
             id: LetterId::from_uuid(Uuid::max()),
         });
-        let mut conn = Conn::acquire(&self.pool).await?;
+        let mut conn = self.quick_read().await?;
         let mut ex = conn.ex();
         // The unused parameters are bound as text so that both branches take the same list.
         let (shown, id_text);
@@ -1413,7 +1427,7 @@ impl PostBox for Database {
         read: &Access<ReadPost>,
         now: OffsetDateTime,
     ) -> Result<u64, PostError> {
-        let mut conn = Conn::acquire(&self.pool).await?;
+        let mut conn = self.quick_read().await?;
         let mut ex = conn.ex();
         let sql = ex.pick(
             "SELECT COUNT(*) AS n FROM letters WHERE recipient_id = $1 AND unread = 1 \
@@ -1442,7 +1456,7 @@ impl PostBox for Database {
 
     #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %read.subject()))]
     async fn list_folders(&self, read: &Access<ReadPost>) -> Result<Vec<Folder>, PostError> {
-        let mut conn = Conn::acquire(&self.pool).await?;
+        let mut conn = self.quick_read().await?;
         let rows = conn
             .ex()
             .fetch_all(

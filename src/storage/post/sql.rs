@@ -14,7 +14,7 @@ use super::super::{StoreError, Tx};
 
 /// A value to bind.
 #[derive(Clone, Copy)]
-pub(super) enum Val<'a> {
+pub(in crate::storage) enum Val<'a> {
     Text(&'a str),
     OptText(Option<&'a str>),
     Uuid(Uuid),
@@ -27,14 +27,16 @@ pub(super) enum Val<'a> {
     Bytes(&'a [u8]),
 }
 
-/// A connection of either backend: a transaction's or one from the pool.
-pub(super) enum Ex<'c> {
+/// A connection of either backend: a transaction's or one from the pool, or a synchronous
+/// SQLite reader (`storage/readers.rs`), on which every call finishes without waiting.
+pub(in crate::storage) enum Ex<'c> {
     Sqlite(&'c mut SqliteConnection),
     Postgres(&'c mut PgConnection),
+    Reader(&'c mut rusqlite::Connection),
 }
 
 impl Tx {
-    pub(super) fn ex(&mut self) -> Ex<'_> {
+    pub(in crate::storage) fn ex(&mut self) -> Ex<'_> {
         match self {
             Tx::Sqlite(tx) => Ex::Sqlite(tx),
             Tx::Postgres(tx) => Ex::Postgres(tx),
@@ -43,9 +45,105 @@ impl Tx {
 }
 
 /// A row of either backend.
-pub(super) enum Row {
+pub(in crate::storage) enum Row {
     Sqlite(SqliteRow),
     Postgres(PgRow),
+    Reader(ReaderRow),
+}
+
+/// A row read by a synchronous reader: its values by column name.
+pub(in crate::storage) struct ReaderRow {
+    columns: std::sync::Arc<[String]>,
+    values: Vec<rusqlite::types::Value>,
+}
+
+impl ReaderRow {
+    fn get(&self, column: &str) -> Option<&rusqlite::types::Value> {
+        self.columns
+            .iter()
+            .position(|name| name == column)
+            .map(|at| &self.values[at])
+    }
+}
+
+/// Binds `args` to a reader's statement. Placeholders are `$N` (as in every SQL text here:
+/// SQLite numbers named parameters in the order they first appear, so each one is looked up
+/// by its name) or `?N`.
+fn reader_bind(
+    statement: &mut rusqlite::CachedStatement<'_>,
+    args: &[Val<'_>],
+) -> Result<(), StoreError> {
+    use rusqlite::types::{ToSqlOutput, Value as V};
+    for index in 1..=statement.parameter_count() {
+        let number = statement
+            .parameter_name(index)
+            .and_then(|name| name.get(1..))
+            .and_then(|digits| digits.parse::<usize>().ok())
+            .unwrap_or(index);
+        let arg = args
+            .get(number.wrapping_sub(1))
+            .ok_or(StoreError::Corrupt {
+                what: "a query's parameters",
+            })?;
+        let value: ToSqlOutput<'_> = match *arg {
+            Val::Text(text) => ToSqlOutput::from(text),
+            Val::OptText(text) => text.map_or(ToSqlOutput::Owned(V::Null), ToSqlOutput::from),
+            Val::Uuid(id) => ToSqlOutput::Owned(V::Text(id.hyphenated().to_string())),
+            Val::OptUuid(id) => {
+                ToSqlOutput::Owned(id.map_or(V::Null, |id| V::Text(id.hyphenated().to_string())))
+            }
+            Val::Time(at) => ToSqlOutput::Owned(V::Text(encode_timestamp(at)?)),
+            Val::OptTime(at) => ToSqlOutput::Owned(match at {
+                Some(at) => V::Text(encode_timestamp(at)?),
+                None => V::Null,
+            }),
+            Val::Bool(value) => ToSqlOutput::Owned(V::Integer(i64::from(value))),
+            Val::Int(value) => ToSqlOutput::Owned(V::Integer(value)),
+            Val::OptInt(value) => ToSqlOutput::Owned(value.map_or(V::Null, V::Integer)),
+            Val::Bytes(bytes) => ToSqlOutput::from(bytes),
+        };
+        statement
+            .raw_bind_parameter(index, value)
+            .map_err(super::super::readers::read_error)?;
+    }
+    Ok(())
+}
+
+/// Runs a reader's query and collects its rows (at most `limit`).
+fn reader_rows(
+    conn: &mut rusqlite::Connection,
+    sql: &str,
+    args: &[Val<'_>],
+    limit: usize,
+) -> Result<Vec<Row>, StoreError> {
+    use super::super::readers::read_error;
+    let mut statement = conn.prepare_cached(sql).map_err(read_error)?;
+    reader_bind(&mut statement, args)?;
+    let columns: std::sync::Arc<[String]> = statement
+        .column_names()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let width = columns.len();
+    let mut rows = statement.raw_query();
+    let mut out = Vec::new();
+    while out.len() < limit {
+        let Some(row) = rows.next().map_err(read_error)? else {
+            break;
+        };
+        let mut values = Vec::with_capacity(width);
+        for at in 0..width {
+            values.push(
+                row.get::<_, rusqlite::types::Value>(at)
+                    .map_err(read_error)?,
+            );
+        }
+        out.push(Row::Reader(ReaderRow {
+            columns: columns.clone(),
+            values,
+        }));
+    }
+    Ok(out)
 }
 
 fn sqlite_query<'q>(
@@ -94,19 +192,23 @@ fn postgres_query<'q>(
 
 impl Ex<'_> {
     /// `sqlite` on SQLite, `postgres` on PostgreSQL.
-    pub(super) fn pick<'s>(&self, sqlite: &'s str, postgres: &'s str) -> &'s str {
+    pub(in crate::storage) fn pick<'s>(&self, sqlite: &'s str, postgres: &'s str) -> &'s str {
         match self {
-            Ex::Sqlite(_) => sqlite,
+            Ex::Sqlite(_) | Ex::Reader(_) => sqlite,
             Ex::Postgres(_) => postgres,
         }
     }
 
-    pub(super) fn is_sqlite(&self) -> bool {
-        matches!(self, Ex::Sqlite(_))
+    pub(in crate::storage) fn is_sqlite(&self) -> bool {
+        matches!(self, Ex::Sqlite(_) | Ex::Reader(_))
     }
 
     /// Runs a statement; the number of rows it touched.
-    pub(super) async fn execute(&mut self, sql: &str, args: &[Val<'_>]) -> Result<u64, StoreError> {
+    pub(in crate::storage) async fn execute(
+        &mut self,
+        sql: &str,
+        args: &[Val<'_>],
+    ) -> Result<u64, StoreError> {
         match self {
             Ex::Sqlite(conn) => sqlite_query(sql, args)?
                 .execute(&mut **conn)
@@ -116,11 +218,20 @@ impl Ex<'_> {
                 .execute(&mut **conn)
                 .await
                 .map(|done| done.rows_affected()),
+            Ex::Reader(conn) => {
+                use super::super::readers::read_error;
+                let mut statement = conn.prepare_cached(sql).map_err(read_error)?;
+                reader_bind(&mut statement, args)?;
+                return statement
+                    .raw_execute()
+                    .map(|changed| changed as u64)
+                    .map_err(read_error);
+            }
         }
         .map_err(StoreError::from_query)
     }
 
-    pub(super) async fn fetch_all(
+    pub(in crate::storage) async fn fetch_all(
         &mut self,
         sql: &str,
         args: &[Val<'_>],
@@ -134,11 +245,12 @@ impl Ex<'_> {
                 .fetch_all(&mut **conn)
                 .await
                 .map(|rows| rows.into_iter().map(Row::Postgres).collect()),
+            Ex::Reader(conn) => return reader_rows(conn, sql, args, usize::MAX),
         }
         .map_err(StoreError::from_query)
     }
 
-    pub(super) async fn fetch_optional(
+    pub(in crate::storage) async fn fetch_optional(
         &mut self,
         sql: &str,
         args: &[Val<'_>],
@@ -152,6 +264,7 @@ impl Ex<'_> {
                 .fetch_optional(&mut **conn)
                 .await
                 .map(|row| row.map(Row::Postgres)),
+            Ex::Reader(conn) => return Ok(reader_rows(conn, sql, args, 1)?.pop()),
         }
         .map_err(StoreError::from_query)
     }
@@ -161,53 +274,88 @@ fn corrupt(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
     move |_| StoreError::Corrupt { what }
 }
 
-impl Row {
-    pub(super) fn text(&self, column: &str, what: &'static str) -> Result<String, StoreError> {
-        match self {
-            Row::Sqlite(row) => row.try_get(column),
-            Row::Postgres(row) => row.try_get(column),
+impl ReaderRow {
+    /// The column's value: `None` for NULL; `Corrupt` when there is no such column or the
+    /// value has another storage class than `pick` takes.
+    fn value<T>(
+        &self,
+        column: &str,
+        what: &'static str,
+        pick: impl FnOnce(&rusqlite::types::Value) -> Option<T>,
+    ) -> Result<Option<T>, StoreError> {
+        match self.get(column) {
+            None => Err(StoreError::Corrupt { what }),
+            Some(rusqlite::types::Value::Null) => Ok(None),
+            Some(value) => pick(value).map(Some).ok_or(StoreError::Corrupt { what }),
         }
-        .map_err(corrupt(what))
     }
 
-    pub(super) fn opt_text(
+    fn opt_text(&self, column: &str, what: &'static str) -> Result<Option<String>, StoreError> {
+        self.value(column, what, |value| match value {
+            rusqlite::types::Value::Text(text) => Some(text.clone()),
+            _ => None,
+        })
+    }
+
+    fn opt_int(&self, column: &str, what: &'static str) -> Result<Option<i64>, StoreError> {
+        self.value(column, what, |value| match value {
+            rusqlite::types::Value::Integer(value) => Some(*value),
+            _ => None,
+        })
+    }
+}
+
+impl Row {
+    pub(in crate::storage) fn text(
+        &self,
+        column: &str,
+        what: &'static str,
+    ) -> Result<String, StoreError> {
+        match self {
+            Row::Sqlite(row) => row.try_get(column).map_err(corrupt(what)),
+            Row::Postgres(row) => row.try_get(column).map_err(corrupt(what)),
+            Row::Reader(row) => row
+                .opt_text(column, what)?
+                .ok_or(StoreError::Corrupt { what }),
+        }
+    }
+
+    pub(in crate::storage) fn opt_text(
         &self,
         column: &str,
         what: &'static str,
     ) -> Result<Option<String>, StoreError> {
         match self {
-            Row::Sqlite(row) => row.try_get(column),
-            Row::Postgres(row) => row.try_get(column),
-        }
-        .map_err(corrupt(what))
-    }
-
-    pub(super) fn uuid(&self, column: &str, what: &'static str) -> Result<Uuid, StoreError> {
-        match self {
-            Row::Sqlite(row) => {
-                let text: String = row.try_get(column).map_err(corrupt(what))?;
-                Uuid::parse_str(&text).map_err(|_| StoreError::Corrupt { what })
-            }
+            Row::Sqlite(row) => row.try_get(column).map_err(corrupt(what)),
             Row::Postgres(row) => row.try_get(column).map_err(corrupt(what)),
+            Row::Reader(row) => row.opt_text(column, what),
         }
     }
 
-    pub(super) fn opt_uuid(
+    pub(in crate::storage) fn uuid(
+        &self,
+        column: &str,
+        what: &'static str,
+    ) -> Result<Uuid, StoreError> {
+        self.opt_uuid(column, what)?
+            .ok_or(StoreError::Corrupt { what })
+    }
+
+    pub(in crate::storage) fn opt_uuid(
         &self,
         column: &str,
         what: &'static str,
     ) -> Result<Option<Uuid>, StoreError> {
         match self {
-            Row::Sqlite(row) => {
-                let text: Option<String> = row.try_get(column).map_err(corrupt(what))?;
-                text.map(|text| Uuid::parse_str(&text).map_err(|_| StoreError::Corrupt { what }))
-                    .transpose()
-            }
             Row::Postgres(row) => row.try_get(column).map_err(corrupt(what)),
+            _ => self
+                .opt_text(column, what)?
+                .map(|text| Uuid::parse_str(&text).map_err(|_| StoreError::Corrupt { what }))
+                .transpose(),
         }
     }
 
-    pub(super) fn time(
+    pub(in crate::storage) fn time(
         &self,
         column: &str,
         what: &'static str,
@@ -216,33 +364,33 @@ impl Row {
             .ok_or(StoreError::Corrupt { what })
     }
 
-    pub(super) fn opt_time(
+    pub(in crate::storage) fn opt_time(
         &self,
         column: &str,
         what: &'static str,
     ) -> Result<Option<OffsetDateTime>, StoreError> {
         match self {
-            Row::Sqlite(row) => {
-                let text: Option<String> = row.try_get(column).map_err(corrupt(what))?;
-                text.map(|text| decode_timestamp(&text).ok_or(StoreError::Corrupt { what }))
-                    .transpose()
-            }
             Row::Postgres(row) => row.try_get(column).map_err(corrupt(what)),
+            _ => self
+                .opt_text(column, what)?
+                .map(|text| decode_timestamp(&text).ok_or(StoreError::Corrupt { what }))
+                .transpose(),
         }
     }
 
-    pub(super) fn bool(&self, column: &str, what: &'static str) -> Result<bool, StoreError> {
+    pub(in crate::storage) fn bool(
+        &self,
+        column: &str,
+        what: &'static str,
+    ) -> Result<bool, StoreError> {
         match self {
-            Row::Sqlite(row) => row
-                .try_get::<i64, _>(column)
-                .map(|value| value != 0)
-                .map_err(corrupt(what)),
             Row::Postgres(row) => row.try_get(column).map_err(corrupt(what)),
+            _ => self.int(column, what).map(|value| value != 0),
         }
     }
 
     /// A nullable integer column.
-    pub(super) fn opt_int(
+    pub(in crate::storage) fn opt_int(
         &self,
         column: &str,
         what: &'static str,
@@ -256,32 +404,49 @@ impl Row {
                         .map(|value| value.map(i64::from))
                 })
                 .map_err(corrupt(what)),
+            Row::Reader(row) => row.opt_int(column, what),
         }
     }
 
     /// An integer column (INTEGER on SQLite; INTEGER or BIGINT on PostgreSQL).
-    pub(super) fn int(&self, column: &str, what: &'static str) -> Result<i64, StoreError> {
+    pub(in crate::storage) fn int(
+        &self,
+        column: &str,
+        what: &'static str,
+    ) -> Result<i64, StoreError> {
         match self {
             Row::Sqlite(row) => row.try_get::<i64, _>(column).map_err(corrupt(what)),
             Row::Postgres(row) => row
                 .try_get::<i64, _>(column)
                 .or_else(|_| row.try_get::<i32, _>(column).map(i64::from))
                 .map_err(corrupt(what)),
+            Row::Reader(row) => row
+                .opt_int(column, what)?
+                .ok_or(StoreError::Corrupt { what }),
         }
     }
 
-    pub(super) fn bytes(&self, column: &str, what: &'static str) -> Result<Vec<u8>, StoreError> {
+    pub(in crate::storage) fn bytes(
+        &self,
+        column: &str,
+        what: &'static str,
+    ) -> Result<Vec<u8>, StoreError> {
         match self {
-            Row::Sqlite(row) => row.try_get(column),
-            Row::Postgres(row) => row.try_get(column),
+            Row::Sqlite(row) => row.try_get(column).map_err(corrupt(what)),
+            Row::Postgres(row) => row.try_get(column).map_err(corrupt(what)),
+            Row::Reader(row) => row
+                .value(column, what, |value| match value {
+                    rusqlite::types::Value::Blob(bytes) => Some(bytes.clone()),
+                    _ => None,
+                })?
+                .ok_or(StoreError::Corrupt { what }),
         }
-        .map_err(corrupt(what))
     }
 }
 
 /// Whether a failed write broke a unique rule (SQLite `SQLITE_CONSTRAINT_UNIQUE`, 2067;
 /// PostgreSQL `unique_violation`, 23505).
-pub(super) fn is_unique_violation(error: &StoreError) -> bool {
+pub(in crate::storage) fn is_unique_violation(error: &StoreError) -> bool {
     match error {
         StoreError::Database(cause) => {
             matches!(cause.code().as_deref(), Some("2067") | Some("23505"))
