@@ -58,6 +58,7 @@ pub use contact::ContactRegister;
 pub use error::{Conflict, DatabaseCause, StoreError};
 pub use generate::{GenerateError, GeneratePlan, GenerateReport, NamedPerson};
 pub use outbox::{Outbox, MAX_CLAIM_BATCH};
+pub use post::writer::GroupCommitStats;
 pub use post::{MailboxForwarding, PostBox, PostOffice, ReminderRun};
 
 use crate::access::{Access, ReadOwnActivity};
@@ -209,6 +210,13 @@ impl Database {
             write: None,
             writer: None,
         })
+    }
+
+    /// What SQLite's group writer (deliveries and agency token ids, `post/writer.rs`) did
+    /// since this handle was opened; `None` where there is none (PostgreSQL, in-memory
+    /// SQLite).
+    pub fn group_commit_stats(&self) -> Option<GroupCommitStats> {
+        self.writer.as_ref().map(post::writer::GroupWriter::stats)
     }
 
     /// Which database this is.

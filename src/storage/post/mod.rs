@@ -7,6 +7,7 @@
 //! and no write lock. The rules are written once here; `sql.rs` binds and reads the values
 //! in each backend's encoding.
 
+mod batch;
 mod forward;
 mod sql;
 pub(super) mod writer;
