@@ -4559,6 +4559,38 @@ async fn post_demo_letters_are_seeded_once(t: &TestDb) {
     assert!(borgerportal::post::pdf::looks_like_pdf(&pdf.content));
 }
 
+/// The configured staleness limit (`Database::with_contact_staleness`, the configuration's
+/// `[contact] staleness_days`) decides whether a letter's recipient is notified, at delivery
+/// and for the reminder, not the built-in default.
+async fn post_notifications_follow_the_configured_staleness(t: &TestDb) {
+    let kari = person_with_email(t, 1, "kari@example.no", T0 - Duration::days(60)).await;
+    let strict = t.db.clone().with_contact_staleness(Duration::days(30));
+    let nav = deliver_access("nav");
+    let receipt = strict
+        .deliver_letter(&nav, letter_to(&kari, "stale-1", "Brev"), T0)
+        .await
+        .unwrap();
+    assert_eq!(receipt.status, DeliveryStatus::Delivered);
+    assert!(
+        messages_of(t, "new_letter").await.is_empty(),
+        "confirmed 60 days ago, limit 30: not notified"
+    );
+    let mut decision = letter_to(&kari, "stale-2", "Vedtak");
+    decision.is_decision = true;
+    t.db.deliver_letter(&nav, decision, T0).await.unwrap();
+    assert_eq!(
+        messages_of(t, "new_letter").await.len(),
+        1,
+        "the default limit (548 days) lets it through"
+    );
+    let run = strict
+        .queue_unread_reminders(T0 + Duration::days(8), 10)
+        .await
+        .unwrap();
+    assert_eq!(run.unreachable, 1, "{run:?}");
+    assert_eq!(run.reminded, 0, "{run:?}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Many deliveries at once (SQLite: one group-commit batch)
 
@@ -4973,4 +5005,5 @@ on_both_backends!(
     post_search_finds_sender_title_and_body_in_the_own_mailbox,
     post_demo_letters_are_seeded_once,
     post_concurrent_deliveries_and_tokens_share_batches,
+    post_notifications_follow_the_configured_staleness,
 );

@@ -64,6 +64,7 @@ pub use post::{MailboxForwarding, PostBox, PostOffice, ReminderRun};
 use crate::access::{Access, ReadOwnActivity};
 use crate::agency::AgencyId;
 use crate::audit::{AuditCursor, AuditEvent, AuditPage, EventFilter, NewAuditEvent};
+use crate::contact::DEFAULT_STALENESS;
 use crate::identity::NationalId;
 use crate::person::{NewPerson, Person, PersonId};
 use crate::session::{sha256, LoginState, NewLoginState, NewSession, Session, SessionToken};
@@ -117,6 +118,9 @@ pub struct Database {
     /// another database).
     write: Option<SqlitePool>,
     writer: Option<post::writer::GroupWriter>,
+    /// The contact staleness limit for letters' notifications and reminders
+    /// ([`Database::with_contact_staleness`]).
+    contact_staleness: time::Duration,
 }
 
 #[derive(Clone)]
@@ -192,6 +196,7 @@ impl Database {
             pool: Pool::Sqlite(pool),
             write,
             writer,
+            contact_staleness: DEFAULT_STALENESS,
         })
     }
 
@@ -209,7 +214,17 @@ impl Database {
             pool: Pool::Postgres(pool),
             write: None,
             writer: None,
+            contact_staleness: DEFAULT_STALENESS,
         })
+    }
+
+    /// The same database with `staleness` as the limit after which contact information may
+    /// not be used to notify a letter's recipient (delivery's `new_letter` messages and the
+    /// unread reminders; the configuration's `[contact] staleness_days`, as for the agency
+    /// look-up). [`DEFAULT_STALENESS`] until set.
+    pub fn with_contact_staleness(mut self, staleness: time::Duration) -> Database {
+        self.contact_staleness = staleness;
+        self
     }
 
     /// What SQLite's group writer (deliveries and agency token ids, `post/writer.rs`) did

@@ -28,7 +28,7 @@ use crate::access::{
 };
 use crate::agency::AgencyId;
 use crate::audit::{AuditEvent, AuditKind};
-use crate::contact::{ContactInfo, ContactStatus, Mailbox, DEFAULT_STALENESS};
+use crate::contact::{ContactInfo, ContactStatus, Mailbox};
 use crate::identity::NationalId;
 use crate::notify::NordicTimeZone;
 use crate::outbox::{NewNotification, NotificationId, Template};
@@ -642,10 +642,13 @@ impl Database {
         force_mailbox: bool,
     ) -> Result<DeliveryReceipt, PostError> {
         if let Some(writer) = &self.writer {
-            return writer.deliver(agency, letter, now, force_mailbox).await;
+            return writer
+                .deliver(agency, letter, now, force_mailbox, self.contact_staleness)
+                .await;
         }
         let mut tx = self.begin_tx().await?;
-        match Self::deliver_in(&mut tx, agency, letter, now, force_mailbox).await? {
+        let staleness = self.contact_staleness;
+        match Self::deliver_in(&mut tx, agency, letter, now, force_mailbox, staleness).await? {
             Delivery::Replayed(first) => Ok(first),
             Delivery::New(receipt, attachments) => {
                 tx.commit().await?;
@@ -676,6 +679,7 @@ impl Database {
         letter: ValidLetter,
         now: OffsetDateTime,
         force_mailbox: bool,
+        staleness: Duration,
     ) -> Result<Delivery, PostError> {
         let existing = Self::existing_delivery(&mut tx.ex(), agency, &letter.message_id).await?;
         let recipient = match existing {
@@ -689,7 +693,7 @@ impl Database {
             recipient.as_ref(),
             now,
             force_mailbox,
-            DEFAULT_STALENESS,
+            staleness,
         )?;
         match decision {
             Decision::Replay(first) => {
@@ -1342,7 +1346,7 @@ impl PostOffice for Database {
                     &notice,
                     Template::UnreadReminder,
                     now,
-                    DEFAULT_STALENESS,
+                    self.contact_staleness,
                 )?,
                 None => Vec::new(),
             };

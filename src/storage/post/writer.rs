@@ -53,7 +53,6 @@ use super::super::{stored_instant, DatabaseCause, StoreError, Tx};
 use super::sql::Val;
 use super::{batch, log_delivered, plan_delivery, Decision, Delivery};
 use crate::agency::AgencyId;
-use crate::contact::DEFAULT_STALENESS;
 use crate::post::{DeliveryReceipt, PostError, ValidLetter};
 use crate::storage::Database;
 
@@ -99,6 +98,8 @@ enum Job {
         letter: Box<ValidLetter>,
         now: OffsetDateTime,
         force_mailbox: bool,
+        /// The contact staleness limit for its notifications.
+        staleness: time::Duration,
         span: tracing::Span,
         reply: oneshot::Sender<Result<DeliveryReceipt, PostError>>,
     },
@@ -172,6 +173,7 @@ impl GroupWriter {
         letter: ValidLetter,
         now: OffsetDateTime,
         force_mailbox: bool,
+        staleness: time::Duration,
     ) -> Result<DeliveryReceipt, PostError> {
         let (reply, answer) = oneshot::channel();
         let job = Job::Deliver {
@@ -179,6 +181,7 @@ impl GroupWriter {
             letter: Box::new(letter),
             now,
             force_mailbox,
+            staleness,
             span: tracing::Span::current(),
             reply,
         };
@@ -362,9 +365,18 @@ async fn batched_in(
                 letter,
                 now,
                 force_mailbox,
+                staleness,
                 span,
                 ..
-            } => Some((index, agency, &**letter, *now, *force_mailbox, span)),
+            } => Some((
+                index,
+                agency,
+                &**letter,
+                *now,
+                *force_mailbox,
+                *staleness,
+                span,
+            )),
             Job::Token { .. } => None,
         })
         .collect();
@@ -394,7 +406,7 @@ async fn batched_in(
     // first's receipt, `replayed` (sent only after the commit, like every answer).
     let mut planned: Vec<batch::Planned<'_>> = Vec::new();
     let mut first_delivery: HashMap<(&str, &str), usize> = HashMap::new();
-    for (index, agency, letter, now, force_mailbox, span) in deliveries {
+    for (index, agency, letter, now, force_mailbox, staleness, span) in deliveries {
         let key = (agency.as_str(), letter.message_id.as_str());
         if let Some(&first) = first_delivery.get(&key) {
             let mut receipt = planned[first].plan.receipt(letter.message_id.clone());
@@ -420,7 +432,7 @@ async fn batched_in(
             recipient,
             now,
             force_mailbox,
-            DEFAULT_STALENESS,
+            staleness,
         )? {
             Decision::Replay(first) => {
                 span.in_scope(|| tracing::info!("delivery retried: first receipt returned"));
@@ -482,10 +494,11 @@ async fn one_by_one(tx: &mut Tx, jobs: Vec<Job>) -> Option<Vec<Done>> {
                 letter,
                 now,
                 force_mailbox,
+                staleness,
                 span,
                 reply,
             } => {
-                let result = deliver(tx, &agency, *letter, now, force_mailbox)
+                let result = deliver(tx, &agency, *letter, now, force_mailbox, staleness)
                     .instrument(span.clone())
                     .await;
                 (result.is_ok(), Done::Deliver(reply, result, span))
@@ -560,8 +573,9 @@ async fn deliver(
     letter: ValidLetter,
     now: OffsetDateTime,
     force_mailbox: bool,
+    staleness: time::Duration,
 ) -> Result<(DeliveryReceipt, Option<usize>), PostError> {
-    match Database::deliver_in(tx, agency, letter, now, force_mailbox).await? {
+    match Database::deliver_in(tx, agency, letter, now, force_mailbox, staleness).await? {
         Delivery::New(receipt, attachments) => Ok((receipt, Some(attachments))),
         Delivery::Replayed(receipt) => Ok((receipt, None)),
         // The insert found the key although the look-up before it did not: impossible with
