@@ -73,7 +73,7 @@ pub use post::{
 pub use session::{LoginState, NewLoginState, NewSession, Session, SessionToken};
 pub use storage::{
     AgencyTokenStore, AuditLog, Backend, Conflict, ContactRegister, Database, DatabaseCause,
-    GenerateError, GeneratePlan, GenerateReport, LoginStateStore, MailboxForwarding, NamedPerson,
-    Outbox, PersonPage, PersonRegister, PostBox, PostOffice, ReminderRun, SessionStore, StoreError,
-    MAX_AUDIT_PAGE_SIZE, MAX_CLAIM_BATCH, MAX_PAGE_SIZE,
+    GenerateError, GeneratePlan, GenerateReport, GroupCommitStats, LoginStateStore,
+    MailboxForwarding, NamedPerson, Outbox, PersonPage, PersonRegister, PostBox, PostOffice,
+    ReminderRun, SessionStore, StoreError, MAX_AUDIT_PAGE_SIZE, MAX_CLAIM_BATCH, MAX_PAGE_SIZE,
 };

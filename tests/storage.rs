@@ -4559,6 +4559,350 @@ async fn post_demo_letters_are_seeded_once(t: &TestDb) {
     assert!(borgerportal::post::pdf::looks_like_pdf(&pdf.content));
 }
 
+/// The configured staleness limit (`Database::with_contact_staleness`, the configuration's
+/// `[contact] staleness_days`) decides whether a letter's recipient is notified, at delivery
+/// and for the reminder, not the built-in default.
+async fn post_notifications_follow_the_configured_staleness(t: &TestDb) {
+    let kari = person_with_email(t, 1, "kari@example.no", T0 - Duration::days(60)).await;
+    let strict = t.db.clone().with_contact_staleness(Duration::days(30));
+    let nav = deliver_access("nav");
+    let receipt = strict
+        .deliver_letter(&nav, letter_to(&kari, "stale-1", "Brev"), T0)
+        .await
+        .unwrap();
+    assert_eq!(receipt.status, DeliveryStatus::Delivered);
+    assert!(
+        messages_of(t, "new_letter").await.is_empty(),
+        "confirmed 60 days ago, limit 30: not notified"
+    );
+    let mut decision = letter_to(&kari, "stale-2", "Vedtak");
+    decision.is_decision = true;
+    t.db.deliver_letter(&nav, decision, T0).await.unwrap();
+    assert_eq!(
+        messages_of(t, "new_letter").await.len(),
+        1,
+        "the default limit (548 days) lets it through"
+    );
+    let run = strict
+        .queue_unread_reminders(T0 + Duration::days(8), 10)
+        .await
+        .unwrap();
+    assert_eq!(run.unreachable, 1, "{run:?}");
+    assert_eq!(run.reminded, 0, "{run:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Many deliveries at once (SQLite: one group-commit batch)
+
+/// Where each of the batch tests' recipients stands.
+struct Recipients {
+    /// Active, with a verified e-mail address: the mailbox.
+    active: Vec<Person>,
+    /// Reserved: paper.
+    reserved: Person,
+    /// An external mailbox: forwarding.
+    external: Person,
+}
+
+async fn batch_recipients(t: &TestDb) -> Recipients {
+    let mut active = Vec::new();
+    for n in 1..=4 {
+        active.push(person_with_email(t, n, &format!("p{n}@example.no"), T0).await);
+    }
+    let reserved = person_with_email(t, 5, "reserved@example.no", T0).await;
+    t.db.set_reservation(&manage(reserved.id), true, T0)
+        .await
+        .unwrap();
+    let external = person_with_email(t, 6, "external@example.no", T0).await;
+    t.db.set_mailbox(
+        &manage(external.id),
+        Mailbox::external("Digipost").unwrap(),
+        T0,
+    )
+    .await
+    .unwrap();
+    Recipients {
+        active,
+        reserved,
+        external,
+    }
+}
+
+/// The letter for message id number `m` of the batch tests: to an active person for most,
+/// to the reserved person for every 10th, to the external mailbox for every 10th + 1, to a
+/// national id nobody has for every 10th + 2.
+fn batch_letter(to: &Recipients, m: usize) -> NewLetter {
+    let mut letter = letter_to(
+        &to.active[m % 4],
+        &format!("batch-{m}"),
+        &format!("Brev {m}"),
+    );
+    match m % 10 {
+        0 => letter.recipient = to.reserved.national_id.clone(),
+        1 => letter.recipient = to.external.national_id.clone(),
+        2 => letter.recipient = synthetic_national_id(900),
+        _ => {}
+    }
+    letter
+}
+
+/// 200 deliveries at once, every message id four times, with 100 agency token ids among them
+/// (every `jti` four times): each message id is stored once and every call for it gets the
+/// same letter, exactly one of them not `replayed`; exactly one call per `jti` is accepted.
+/// On SQLite they go through the group writer in few batches and none falls back to one call
+/// at a time.
+async fn post_concurrent_deliveries_and_tokens_share_batches(t: &TestDb) {
+    let to = batch_recipients(t).await;
+    let nav = AgencyId::parse("nav").unwrap();
+    let expires_at = OffsetDateTime::now_utc() + Duration::minutes(5);
+    let before = t.db.group_commit_stats();
+    let mut deliveries = Vec::new();
+    let mut tokens = Vec::new();
+    for i in 0..200 {
+        let db = t.db.clone();
+        let letter = batch_letter(&to, i % 50);
+        deliveries.push((
+            i % 50,
+            tokio::spawn(
+                async move { db.deliver_letter(&deliver_access("nav"), letter, T0).await },
+            ),
+        ));
+        if i % 2 == 0 {
+            let db = t.db.clone();
+            let nav = nav.clone();
+            let jti = format!("jti-{}", (i / 2) % 25);
+            tokens.push((
+                jti.clone(),
+                tokio::spawn(async move { db.remember_agency_token(&nav, &jti, expires_at).await }),
+            ));
+        }
+    }
+    let mut by_message: std::collections::HashMap<usize, Vec<borgerportal::DeliveryReceipt>> =
+        Default::default();
+    for (m, task) in deliveries {
+        by_message
+            .entry(m)
+            .or_default()
+            .push(task.await.unwrap().unwrap());
+    }
+    let mut accepted: std::collections::HashMap<String, usize> = Default::default();
+    for (jti, task) in tokens {
+        *accepted.entry(jti).or_default() += usize::from(task.await.unwrap().unwrap());
+    }
+    assert_eq!(accepted.len(), 25);
+    assert!(accepted.values().all(|&count| count == 1), "{accepted:?}");
+    assert_eq!(count_rows(t, "agency_token_ids").await, 25);
+
+    assert_eq!(by_message.len(), 50);
+    for (m, receipts) in &by_message {
+        assert_eq!(receipts.len(), 4);
+        let first: Vec<_> = receipts.iter().filter(|r| !r.replayed).collect();
+        assert_eq!(first.len(), 1, "message {m}: {receipts:?}");
+        for receipt in receipts {
+            assert_eq!(receipt.letter, first[0].letter, "message {m}");
+            assert_eq!(receipt.status, first[0].status, "message {m}");
+            assert_eq!(receipt.delivered_at, first[0].delivered_at, "message {m}");
+            assert_eq!(receipt.message_id.as_str(), format!("batch-{m}"));
+        }
+        let want = match m % 10 {
+            0 | 2 => DeliveryStatus::ReturnedToPaper,
+            1 => DeliveryStatus::Forwarding,
+            _ => DeliveryStatus::Delivered,
+        };
+        assert_eq!(first[0].status, want, "message {m}");
+    }
+    let letters: HashSet<_> = by_message
+        .values()
+        .map(|receipts| receipts[0].letter)
+        .collect();
+    assert_eq!(letters.len(), 50, "a letter per message id");
+
+    // Each stored once, with everything that belongs to it: 35 in mailboxes, 10 on paper, 5
+    // forwarded (no receipt yet).
+    assert_eq!(count_rows(t, "letters").await, 50);
+    assert_eq!(count_rows(t, "letter_attachments").await, 50);
+    assert_eq!(count_rows(t, "print_queue").await, 10);
+    assert_eq!(count_rows(t, "mailbox_forwarding").await, 5);
+    let receipts = all_receipts(t, "nav", 45).await;
+    let receipt_letters: HashSet<_> = receipts.iter().map(|r| r.letter.unwrap()).collect();
+    assert_eq!(receipt_letters.len(), 45);
+    assert_eq!(
+        receipts
+            .iter()
+            .filter(|r| r.kind == ReceiptKind::Delivered)
+            .count(),
+        35
+    );
+    assert_eq!(messages_of(t, "new_letter").await.len(), 35);
+    assert_eq!(count_rows(t, "letter_notifications").await, 35);
+    let mut in_mailboxes = 0;
+    for person in &to.active {
+        let letters = inbox(t, person.id, T0 + Duration::seconds(1)).await;
+        let delivered = audit_kinds(t, person.id)
+            .await
+            .into_iter()
+            .filter(|kind| *kind == AuditKind::PostDelivered)
+            .count();
+        assert_eq!(letters.len(), delivered);
+        in_mailboxes += letters.len();
+        // The search entry is written with the letter.
+        let found =
+            t.db.search_letters(
+                &read_post(person.id),
+                None,
+                "brev",
+                None,
+                100,
+                T0 + Duration::seconds(1),
+            )
+            .await
+            .unwrap();
+        assert_eq!(found.letters.len(), letters.len());
+    }
+    assert_eq!(in_mailboxes, 35);
+    assert!(inbox(t, to.reserved.id, T0 + Duration::seconds(1))
+        .await
+        .is_empty());
+
+    // Again, with new message ids among them: the stored ones answer their first letter.
+    let mut again = Vec::new();
+    for m in 40..60 {
+        let db = t.db.clone();
+        let letter = batch_letter(&to, m);
+        again.push((
+            m,
+            tokio::spawn(async move {
+                db.deliver_letter(&deliver_access("nav"), letter, T0 + Duration::hours(1))
+                    .await
+            }),
+        ));
+    }
+    for (m, task) in again {
+        let receipt = task.await.unwrap().unwrap();
+        if m < 50 {
+            assert!(receipt.replayed, "message {m}");
+            assert_eq!(receipt.letter, by_message[&m][0].letter, "message {m}");
+            assert_eq!(receipt.delivered_at, by_message[&m][0].delivered_at);
+        } else {
+            assert!(!receipt.replayed, "message {m}");
+            assert!(!letters.contains(&receipt.letter));
+        }
+    }
+    assert_eq!(count_rows(t, "letters").await, 60);
+
+    if let (Some(before), Some(after)) = (before, t.db.group_commit_stats()) {
+        assert_eq!(after.calls - before.calls, 200 + 100 + 20);
+        assert!(
+            after.batches - before.batches < 50,
+            "calls share batches: {before:?} → {after:?}"
+        );
+        assert_eq!(
+            after.one_by_one, before.one_by_one,
+            "no batch fell back to one call at a time"
+        );
+    }
+}
+
+/// SQLite only (the group writer): one delivery of a batch fails in the database (a trigger
+/// refuses its letter). It gets an error and stores nothing; every other call of the batch
+/// (deliveries and token ids) is stored and answered as if it had been alone.
+#[tokio::test]
+async fn sqlite_batch_with_one_failing_delivery_stores_the_others() {
+    let t = TestDb::sqlite().await;
+    let to = batch_recipients(&t).await;
+    raw_execute(
+        &t,
+        "CREATE TRIGGER poison BEFORE INSERT ON letters WHEN NEW.title = 'poison' \
+         BEGIN SELECT RAISE(ABORT, 'poison'); END",
+    )
+    .await;
+    let nav = AgencyId::parse("nav").unwrap();
+    let expires_at = OffsetDateTime::now_utc() + Duration::minutes(5);
+    let before = t.db.group_commit_stats().unwrap();
+    let mut deliveries = Vec::new();
+    let mut tokens = Vec::new();
+    for m in 0..30 {
+        let db = t.db.clone();
+        let mut letter = batch_letter(&to, m);
+        if m == 13 {
+            letter.title = "poison".to_owned();
+        }
+        // The same message id twice: the second answers the first's letter.
+        let twice = (m == 14).then(|| letter.clone());
+        deliveries.push((
+            m,
+            tokio::spawn(
+                async move { db.deliver_letter(&deliver_access("nav"), letter, T0).await },
+            ),
+        ));
+        if let Some(letter) = twice {
+            let db = t.db.clone();
+            deliveries.push((
+                m,
+                tokio::spawn(
+                    async move { db.deliver_letter(&deliver_access("nav"), letter, T0).await },
+                ),
+            ));
+        }
+        let db = t.db.clone();
+        let nav = nav.clone();
+        let jti = format!("jti-{}", m % 20);
+        tokens.push(tokio::spawn(async move {
+            db.remember_agency_token(&nav, &jti, expires_at).await
+        }));
+    }
+    let mut fourteen = Vec::new();
+    for (m, task) in deliveries {
+        let result = task.await.unwrap();
+        if m == 13 {
+            let error = result.unwrap_err();
+            assert!(matches!(error, PostError::Store(_)), "{error:?}");
+        } else {
+            let receipt = result.unwrap_or_else(|error| panic!("message {m}: {error:?}"));
+            if m == 14 {
+                fourteen.push(receipt);
+            }
+        }
+    }
+    assert_eq!(fourteen.len(), 2);
+    assert_eq!(fourteen[0].letter, fourteen[1].letter);
+    assert_eq!(fourteen.iter().filter(|r| r.replayed).count(), 1);
+    let mut accepted = 0;
+    for task in tokens {
+        accepted += usize::from(task.await.unwrap().unwrap());
+    }
+    assert_eq!(accepted, 20, "one accepted per jti");
+
+    assert_eq!(count_rows(&t, "letters").await, 29);
+    assert_eq!(count_rows(&t, "letter_attachments").await, 29);
+    assert!(raw_text(
+        &t,
+        "SELECT id FROM letters WHERE agency_message_id = 'batch-13'",
+        ""
+    )
+    .await
+    .is_empty());
+    let receipts = all_receipts(&t, "nav", 26).await;
+    assert!(receipts.iter().all(|r| r.message_id != "batch-13"));
+    let after = t.db.group_commit_stats().unwrap();
+    assert!(
+        after.one_by_one > before.one_by_one,
+        "the failing batch ran one call at a time: {after:?}"
+    );
+
+    // Nothing of the failed call stayed: once the database lets it, it is a new letter.
+    raw_execute(&t, "DROP TRIGGER poison").await;
+    let mut letter = batch_letter(&to, 13);
+    letter.title = "poison".to_owned();
+    let receipt =
+        t.db.deliver_letter(&deliver_access("nav"), letter, T0 + Duration::minutes(1))
+            .await
+            .unwrap();
+    assert!(!receipt.replayed);
+    assert_eq!(count_rows(&t, "letters").await, 30);
+    t.finish().await;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Each test above, once per backend.
 
@@ -4660,4 +5004,6 @@ on_both_backends!(
     post_high_letters_need_the_sensitive_proof,
     post_search_finds_sender_title_and_body_in_the_own_mailbox,
     post_demo_letters_are_seeded_once,
+    post_concurrent_deliveries_and_tokens_share_batches,
+    post_notifications_follow_the_configured_staleness,
 );

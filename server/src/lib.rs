@@ -170,7 +170,8 @@ impl AppState {
         let api = api::ApiState::load(config)?;
         Ok(Self(Arc::new(AppStateInner {
             leptos_options: site.leptos_options,
-            db,
+            // Letters' notifications follow the same staleness limit as the look-up API.
+            db: db.with_contact_staleness(config.contact.staleness()),
             assets: Arc::new(site.assets),
             security: SecurityPolicy {
                 public_origin: Arc::from(config.public_origin()),

@@ -89,7 +89,9 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!(?config, "starting");
     std::fs::create_dir_all(&config.data_dir)?;
     let site = Site::load(&config.site_root)?;
-    let db = Database::connect(config.effective_database_url().expose_secret()).await?;
+    let db = Database::connect(config.effective_database_url().expose_secret())
+        .await?
+        .with_contact_staleness(config.contact.staleness());
     db.migrate().await?;
     if config.demo_data {
         let added = borgerportal::demo::seed_demo_data(&db).await?;

@@ -59,11 +59,13 @@ pub use contact::ContactRegister;
 pub use error::{Conflict, DatabaseCause, StoreError};
 pub use generate::{GenerateError, GeneratePlan, GenerateReport, NamedPerson};
 pub use outbox::{Outbox, MAX_CLAIM_BATCH};
+pub use post::writer::GroupCommitStats;
 pub use post::{MailboxForwarding, PostBox, PostOffice, ReminderRun};
 
 use crate::access::{Access, ReadOwnActivity};
 use crate::agency::AgencyId;
 use crate::audit::{AuditCursor, AuditEvent, AuditPage, EventFilter, NewAuditEvent};
+use crate::contact::DEFAULT_STALENESS;
 use crate::identity::NationalId;
 use crate::person::{NewPerson, Person, PersonId};
 use crate::session::{sha256, LoginState, NewLoginState, NewSession, Session, SessionToken};
@@ -120,6 +122,9 @@ pub struct Database {
     /// SQLite on a file: synchronous readers for the reads every logged-in page makes
     /// (`readers.rs`). `None` where `write` is.
     readers: Option<std::sync::Arc<readers::Readers>>,
+    /// The contact staleness limit for letters' notifications and reminders
+    /// ([`Database::with_contact_staleness`]).
+    contact_staleness: time::Duration,
 }
 
 #[derive(Clone)]
@@ -203,6 +208,7 @@ impl Database {
             write,
             writer,
             readers,
+            contact_staleness: DEFAULT_STALENESS,
         })
     }
 
@@ -221,7 +227,24 @@ impl Database {
             write: None,
             writer: None,
             readers: None,
+            contact_staleness: DEFAULT_STALENESS,
         })
+    }
+
+    /// The same database with `staleness` as the limit after which contact information may
+    /// not be used to notify a letter's recipient (delivery's `new_letter` messages and the
+    /// unread reminders; the configuration's `[contact] staleness_days`, as for the agency
+    /// look-up). [`DEFAULT_STALENESS`] until set.
+    pub fn with_contact_staleness(mut self, staleness: time::Duration) -> Database {
+        self.contact_staleness = staleness;
+        self
+    }
+
+    /// What SQLite's group writer (deliveries and agency token ids, `post/writer.rs`) did
+    /// since this handle was opened; `None` where there is none (PostgreSQL, in-memory
+    /// SQLite).
+    pub fn group_commit_stats(&self) -> Option<GroupCommitStats> {
+        self.writer.as_ref().map(post::writer::GroupWriter::stats)
     }
 
     /// Which database this is.

@@ -1026,6 +1026,59 @@ pub(super) async fn insert_notification(
     id.map(|id| decode_notification_id(&id)).transpose()
 }
 
+/// Many new messages in one statement (the group writer's batch of deliveries): a plain
+/// `INSERT`, so a message whose idempotency key is taken fails the statement (the caller
+/// then falls back to [`insert_notification`] one by one). 11 values a row: at most
+/// `MAX_VARIABLES / 11` rows.
+pub(super) async fn insert_notifications(
+    conn: &mut SqliteConnection,
+    rows: &[NotificationRow<'_>],
+) -> Result<(), StoreError> {
+    for chunk in rows.chunks(MAX_VARIABLES / 11) {
+        let mut encoded = Vec::with_capacity(chunk.len());
+        for row in chunk {
+            let notification = row.notification;
+            encoded.push((
+                row,
+                encode_timestamp(notification.earliest())?,
+                encode_optional_timestamp(notification.latest())?,
+                encode_timestamp(row.created_at)?,
+            ));
+        }
+        let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO notifications (id, recipient_id, channel, address, template, params, \
+             idempotency_key, status, attempts, not_before, send_by, quiet_zone, created_at) ",
+        );
+        query.push_values(
+            encoded,
+            |mut values, (row, earliest, latest, created_at)| {
+                let notification = row.notification;
+                values
+                    .push_bind(encode_uuid(row.id.as_uuid()))
+                    .push_bind(encode_id(notification.recipient()))
+                    .push_bind(notification.to().channel().code())
+                    .push_bind(notification.to().as_str())
+                    .push_bind(notification.template().code())
+                    .push_bind(row.params.as_str())
+                    .push_bind(notification.idempotency_key())
+                    .push("'pending'")
+                    .push("0")
+                    .push_bind(earliest)
+                    .push_bind(latest)
+                    .push_bind(notification.quiet_zone().map(|zone| zone.iana_name()))
+                    .push_bind(created_at);
+            },
+        );
+        query
+            .build()
+            .persistent(false)
+            .execute(&mut *conn)
+            .await
+            .map_err(write_error)?;
+    }
+    Ok(())
+}
+
 pub(super) async fn find_notification_id_by_key(
     conn: &mut SqliteConnection,
     key: &str,
@@ -1322,11 +1375,15 @@ fn decode_notification_id(text: &str) -> Result<NotificationId, StoreError> {
 // ---------------------------------------------------------------------------------------------
 // Encodings
 
-fn encode_id(id: PersonId) -> String {
+/// The most values one statement may bind: `SQLITE_MAX_VARIABLE_NUMBER` of the bundled
+/// SQLite. Multi-row statements are cut into chunks below it.
+pub(super) const MAX_VARIABLES: usize = 32_766;
+
+pub(super) fn encode_id(id: PersonId) -> String {
     encode_uuid(id.as_uuid())
 }
 
-fn encode_uuid(id: Uuid) -> String {
+pub(super) fn encode_uuid(id: Uuid) -> String {
     id.hyphenated().to_string()
 }
 
@@ -1357,7 +1414,9 @@ fn optional_timestamp_column(
         .transpose()
 }
 
-fn encode_optional_timestamp(at: Option<OffsetDateTime>) -> Result<Option<String>, StoreError> {
+pub(super) fn encode_optional_timestamp(
+    at: Option<OffsetDateTime>,
+) -> Result<Option<String>, StoreError> {
     at.map(encode_timestamp).transpose()
 }
 

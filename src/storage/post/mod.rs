@@ -7,6 +7,7 @@
 //! and no write lock. The rules are written once here; `sql.rs` binds and reads the values
 //! in each backend's encoding.
 
+mod batch;
 mod forward;
 pub(super) mod sql;
 pub(super) mod writer;
@@ -15,10 +16,11 @@ pub use forward::MailboxForwarding;
 
 use async_trait::async_trait;
 use sha2::{Digest as _, Sha256};
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use self::sql::{is_unique_violation, Ex, Row, Val};
+use super::contact::ContactParts;
 use super::{postgres, sqlite, stored_instant, Database, Pool, StoreError, Tx};
 use crate::access::{
     Access, Actor, AgencyAccess, Capability, DeliverPost, Loa, ManagePost, PrintPost, ReadPost,
@@ -26,7 +28,7 @@ use crate::access::{
 };
 use crate::agency::AgencyId;
 use crate::audit::{AuditEvent, AuditKind};
-use crate::contact::{ContactInfo, ContactStatus, Mailbox, DEFAULT_STALENESS};
+use crate::contact::{ContactInfo, ContactStatus, Mailbox};
 use crate::identity::NationalId;
 use crate::notify::NordicTimeZone;
 use crate::outbox::{NewNotification, NotificationId, Template};
@@ -376,17 +378,171 @@ fn citizen_event<C: Capability>(
 // ---------------------------------------------------------------------------------------------
 // Delivery
 
-/// The recipient as the delivery sees them: who, and their contact entry.
-struct Recipient {
-    info: ContactInfo,
+/// A new delivery as decided by [`plan_delivery`], before anything is written: every row it
+/// needs. Both write paths take it as it is: one delivery in its own transaction
+/// ([`Database::write_delivery`], PostgreSQL and SQLite's fallback) and a batch of them in
+/// multi-row statements (`batch.rs`, SQLite's group writer).
+pub(super) struct DeliveryPlan {
+    pub(super) id: LetterId,
+    pub(super) status: DeliveryStatus,
+    /// The recipient, when the portal knows them.
+    pub(super) person: Option<PersonId>,
+    /// PostgreSQL's text search configuration for the recipient's language.
+    pub(super) search_config: &'static str,
+    /// `Some("inbox")` for a letter in the portal's mailbox.
+    pub(super) folder: Option<&'static str>,
+    pub(super) effective_at: OffsetDateTime,
+    pub(super) shown_at: OffsetDateTime,
+    pub(super) remind_at: Option<OffsetDateTime>,
+    /// `now`, as the store keeps it.
+    pub(super) delivered_at: OffsetDateTime,
+    /// The external mailbox provider that gets the letter (the forwarding queue).
+    pub(super) forward_to: Option<String>,
+    /// The letter goes to the print queue.
+    pub(super) print: bool,
+    /// The receipt written now (none while a provider has yet to take it).
+    pub(super) receipt: Option<ReceiptKind>,
+    /// `post.delivered`, for a letter in the mailbox.
+    pub(super) audit: Option<AuditEvent>,
+    /// The `new_letter` messages.
+    pub(super) notifications: Vec<NewNotification>,
+}
+
+impl DeliveryPlan {
+    /// Whether the letter lands in the portal's mailbox (so it gets a search entry).
+    pub(super) fn in_mailbox(&self) -> bool {
+        self.status == DeliveryStatus::Delivered
+    }
+
+    /// The owner token of the letter's SQLite search entry (the person's own word, so a
+    /// search only meets their letters).
+    pub(super) fn search_owner(&self) -> Option<String> {
+        self.person
+            .map(|person| format!("p{}", person.as_uuid().simple()))
+    }
+
+    /// The answer to the agency once this plan is committed.
+    pub(super) fn receipt(&self, message_id: MessageId) -> DeliveryReceipt {
+        DeliveryReceipt {
+            letter: self.id,
+            message_id,
+            status: self.status,
+            delivered_at: self.delivered_at,
+            replayed: false,
+        }
+    }
+}
+
+/// What [`plan_delivery`] decided.
+pub(super) enum Decision {
+    /// The message id was delivered before: answer its first receipt, write nothing.
+    Replay(DeliveryReceipt),
+    /// A new letter: write these rows.
+    New(Box<DeliveryPlan>),
+}
+
+/// Every decision of a delivery, in one place and without the database: from the checked
+/// letter, the receipt of an earlier delivery with its message id (if any) and the
+/// recipient's contact entry (if the portal knows them), what to store. A recipient who is
+/// active and not reserved (or any known person, for demo letters: `force_mailbox`) gets the
+/// letter in the inbox with a `delivered` receipt, an audit event and the `new_letter`
+/// messages by the wished channels that are fresh within `staleness`; one who chose an
+/// external mailbox gets it through the forwarding queue; anyone else on paper.
+pub(super) fn plan_delivery(
+    agency: &AgencyId,
+    letter: &ValidLetter,
+    existing: Option<DeliveryReceipt>,
+    recipient: Option<&ContactInfo>,
+    now: OffsetDateTime,
+    force_mailbox: bool,
+    staleness: Duration,
+) -> Result<Decision, StoreError> {
+    if let Some(first) = existing {
+        return Ok(Decision::Replay(first));
+    }
+    let now = stored_instant(now);
+    let digital = recipient.is_some_and(|info| {
+        force_mailbox || (info.status == ContactStatus::Active && !info.reserved)
+    });
+    // A citizen who chose an external mailbox gets the letter there (the forwarding queue),
+    // not in the portal's; demo letters always go to the portal's.
+    let forward_to = recipient.and_then(|info| match &info.mailbox {
+        Mailbox::External { provider } if digital && !force_mailbox => Some(provider.clone()),
+        _ => None,
+    });
+    let status = match (&forward_to, digital) {
+        (Some(_), _) => DeliveryStatus::Forwarding,
+        (None, true) => DeliveryStatus::Delivered,
+        (None, false) => DeliveryStatus::ReturnedToPaper,
+    };
+    let in_mailbox = status == DeliveryStatus::Delivered;
+    let id = LetterId::new();
+    let effective_at = stored_instant(letter.effective_at);
+    let shown_at = effective_at.max(now);
+    let language = recipient.map_or(crate::person::Language::Nb, |info| info.language);
+    let remind_at = if in_mailbox {
+        letter
+            .notification
+            .remind_at(letter.is_decision, shown_at)
+            .map(stored_instant)
+    } else {
+        None
+    };
+    let receipt = match status {
+        // The receipt comes when the provider has it (or it goes on paper).
+        DeliveryStatus::Forwarding => None,
+        DeliveryStatus::Delivered => Some(ReceiptKind::Delivered),
+        _ => Some(ReceiptKind::ReturnedToPaper),
+    };
+    let (audit, notifications) = match recipient {
+        Some(info) if in_mailbox => {
+            let audit = AuditEvent {
+                id: Uuid::now_v7(),
+                subject: info.person,
+                actor: None,
+                agency: Some(agency.clone()),
+                kind: AuditKind::PostDelivered,
+                loa: None,
+                provider: None,
+                at: now,
+            };
+            let about = LetterNotice {
+                id,
+                sender_name: &letter.sender_name,
+                title: (letter.required_loa != Loa::High).then_some(letter.title.as_str()),
+                wish: letter.notification,
+                not_before: letter.effective_at,
+            };
+            let notifications =
+                letter_notifications(info, &about, Template::NewLetter, now, staleness)?;
+            (Some(audit), notifications)
+        }
+        _ => (None, Vec::new()),
+    };
+    Ok(Decision::New(Box::new(DeliveryPlan {
+        id,
+        status,
+        person: recipient.map(|info| info.person),
+        search_config: search_config(language),
+        folder: in_mailbox.then_some("inbox"),
+        effective_at,
+        shown_at,
+        remind_at,
+        delivered_at: now,
+        print: status == DeliveryStatus::ReturnedToPaper,
+        forward_to,
+        receipt,
+        audit,
+        notifications,
+    })))
 }
 
 impl Database {
-    /// The person with this national id and their contact entry, if the portal knows them.
+    /// The contact entry of the person with this national id, if the portal knows them.
     async fn recipient(
         tx: &mut Tx,
         national_id: &NationalId,
-    ) -> Result<Option<Recipient>, StoreError> {
+    ) -> Result<Option<ContactInfo>, StoreError> {
         let ids = [national_id.expose()];
         let found = match tx {
             Tx::Sqlite(tx) => sqlite::find_contacts_by_national_ids(tx, &ids).await?,
@@ -395,7 +551,7 @@ impl Database {
         found
             .into_iter()
             .next()
-            .map(|parts| parts.into_contact_info().map(|info| Recipient { info }))
+            .map(ContactParts::into_contact_info)
             .transpose()
     }
 
@@ -486,10 +642,13 @@ impl Database {
         force_mailbox: bool,
     ) -> Result<DeliveryReceipt, PostError> {
         if let Some(writer) = &self.writer {
-            return writer.deliver(agency, letter, now, force_mailbox).await;
+            return writer
+                .deliver(agency, letter, now, force_mailbox, self.contact_staleness)
+                .await;
         }
         let mut tx = self.begin_tx().await?;
-        match Self::deliver_in(&mut tx, agency, letter, now, force_mailbox).await? {
+        let staleness = self.contact_staleness;
+        match Self::deliver_in(&mut tx, agency, letter, now, force_mailbox, staleness).await? {
             Delivery::Replayed(first) => Ok(first),
             Delivery::New(receipt, attachments) => {
                 tx.commit().await?;
@@ -512,68 +671,56 @@ impl Database {
         }
     }
 
-    /// The delivery's reads and writes in `tx`, which the caller commits (for
-    /// [`Delivery::New`]).
+    /// One delivery in `tx`, which the caller commits (for [`Delivery::New`]): the look-ups,
+    /// [`plan_delivery`], then [`Database::write_delivery`].
     pub(super) async fn deliver_in(
         tx: &mut Tx,
         agency: &AgencyId,
         letter: ValidLetter,
         now: OffsetDateTime,
         force_mailbox: bool,
+        staleness: Duration,
     ) -> Result<Delivery, PostError> {
-        let now = stored_instant(now);
-        if let Some(first) =
-            Self::existing_delivery(&mut tx.ex(), agency, &letter.message_id).await?
-        {
-            tracing::info!("delivery retried: first receipt returned");
-            return Ok(Delivery::Replayed(first));
+        let existing = Self::existing_delivery(&mut tx.ex(), agency, &letter.message_id).await?;
+        let recipient = match existing {
+            Some(_) => None,
+            None => Self::recipient(tx, &letter.recipient).await?,
+        };
+        let decision = plan_delivery(
+            agency,
+            &letter,
+            existing,
+            recipient.as_ref(),
+            now,
+            force_mailbox,
+            staleness,
+        )?;
+        match decision {
+            Decision::Replay(first) => {
+                tracing::info!("delivery retried: first receipt returned");
+                Ok(Delivery::Replayed(first))
+            }
+            Decision::New(plan) => Self::write_delivery(tx, agency, letter, *plan).await,
         }
-        let recipient = Self::recipient(tx, &letter.recipient).await?;
-        let digital = recipient.as_ref().is_some_and(|recipient| {
-            force_mailbox
-                || (recipient.info.status == ContactStatus::Active && !recipient.info.reserved)
-        });
-        // A citizen who chose an external mailbox gets the letter there (the forwarding
-        // queue), not in the portal's; demo letters always go to the portal's.
-        let external = recipient
-            .as_ref()
-            .and_then(|recipient| match &recipient.info.mailbox {
-                Mailbox::External { provider } if digital && !force_mailbox => {
-                    Some(provider.clone())
-                }
-                _ => None,
-            });
-        let status = match (&external, digital) {
-            (Some(_), _) => DeliveryStatus::Forwarding,
-            (None, true) => DeliveryStatus::Delivered,
-            (None, false) => DeliveryStatus::ReturnedToPaper,
-        };
-        let in_mailbox = status == DeliveryStatus::Delivered;
-        let id = LetterId::new();
-        let effective_at = stored_instant(letter.effective_at);
-        let shown_at = effective_at.max(now);
-        let person = recipient.as_ref().map(|recipient| recipient.info.person);
-        let language = recipient
-            .as_ref()
-            .map_or(crate::person::Language::Nb, |recipient| {
-                recipient.info.language
-            });
-        let folder = in_mailbox.then_some("inbox");
-        let remind_at = if in_mailbox {
-            letter
-                .notification
-                .remind_at(letter.is_decision, shown_at)
-                .map(stored_instant)
-        } else {
-            None
-        };
+    }
+
+    /// Writes a planned delivery, one statement per row. [`Delivery::Raced`] when the letter's
+    /// insert found its message id taken (nothing written).
+    async fn write_delivery(
+        tx: &mut Tx,
+        agency: &AgencyId,
+        letter: ValidLetter,
+        plan: DeliveryPlan,
+    ) -> Result<Delivery, PostError> {
+        let id = plan.id;
+        let now = plan.delivered_at;
         let args = [
             Val::Uuid(id.as_uuid()),
             Val::Text(agency.as_str()),
             Val::Text(letter.message_id.as_str()),
             Val::Text(letter.recipient.expose()),
-            Val::OptUuid(person.map(|person| person.as_uuid())),
-            Val::Text(status.code()),
+            Val::OptUuid(plan.person.map(|person| person.as_uuid())),
+            Val::Text(plan.status.code()),
             Val::Text(&letter.sender_name),
             Val::Text(&letter.title),
             Val::Text(&letter.safe_title),
@@ -581,19 +728,19 @@ impl Database {
             Val::Text(&letter.body),
             Val::Text(&letter.body_html),
             Val::Text(letter.required_loa.as_str()),
-            Val::Time(effective_at),
-            Val::Time(shown_at),
+            Val::Time(plan.effective_at),
+            Val::Time(plan.shown_at),
             Val::Bool(letter.wants_opening_receipt),
             Val::Bool(letter.is_decision),
             Val::Int(i64::try_from(letter.attachments.len()).unwrap_or(i64::MAX)),
             Val::Time(stored_instant(letter.created_at)),
             Val::Time(now),
-            Val::OptText(folder),
+            Val::OptText(plan.folder),
             Val::Text(&letter.search_text),
-            Val::Text(search_config(language)),
+            Val::Text(plan.search_config),
             Val::Text(letter.notification.channels_code()),
             Val::OptInt(letter.notification.repeat_after_days.map(i64::from)),
-            Val::OptTime(remind_at),
+            Val::OptTime(plan.remind_at),
         ];
         let mut ex = tx.ex();
         let sql = ex.pick(
@@ -622,8 +769,8 @@ impl Database {
         let Some(inserted) = ex.fetch_optional(sql, &args).await? else {
             return Ok(Delivery::Raced(letter.message_id));
         };
-        if in_mailbox && ex.is_sqlite() {
-            let owner = person.map(|person| format!("p{}", person.as_uuid().simple()));
+        if plan.in_mailbox() && ex.is_sqlite() {
+            let owner = plan.search_owner();
             ex.execute(
                 "INSERT INTO letters_fts (rowid, owner, sender, title, body) \
                  VALUES ($1, $2, $3, $4, $5)",
@@ -653,28 +800,22 @@ impl Database {
             )
             .await?;
         }
-        let receipt_kind = match (status, &external) {
-            (DeliveryStatus::Forwarding, Some(provider)) => {
-                ex.execute(
-                    "INSERT INTO mailbox_forwarding (letter_id, provider, status, attempts, \
-                     next_attempt_at) VALUES ($1, $2, 'pending', 0, $3)",
-                    &[Val::Uuid(id.as_uuid()), Val::Text(provider), Val::Time(now)],
-                )
-                .await?;
-                // The receipt comes when the provider has it (or it goes on paper).
-                None
-            }
-            (DeliveryStatus::Delivered, _) => Some(ReceiptKind::Delivered),
-            _ => {
-                ex.execute(
-                    "INSERT INTO print_queue (letter_id, queued_at) VALUES ($1, $2)",
-                    &[Val::Uuid(id.as_uuid()), Val::Time(now)],
-                )
-                .await?;
-                Some(ReceiptKind::ReturnedToPaper)
-            }
-        };
-        if let Some(receipt_kind) = receipt_kind {
+        if let Some(provider) = &plan.forward_to {
+            ex.execute(
+                "INSERT INTO mailbox_forwarding (letter_id, provider, status, attempts, \
+                 next_attempt_at) VALUES ($1, $2, 'pending', 0, $3)",
+                &[Val::Uuid(id.as_uuid()), Val::Text(provider), Val::Time(now)],
+            )
+            .await?;
+        }
+        if plan.print {
+            ex.execute(
+                "INSERT INTO print_queue (letter_id, queued_at) VALUES ($1, $2)",
+                &[Val::Uuid(id.as_uuid()), Val::Time(now)],
+            )
+            .await?;
+        }
+        if let Some(receipt_kind) = plan.receipt {
             Self::insert_receipt(
                 &mut ex,
                 agency,
@@ -686,41 +827,14 @@ impl Database {
             )
             .await?;
         }
-        if let (true, Some(recipient)) = (in_mailbox, recipient.as_ref()) {
-            tx.insert_audit_event(&AuditEvent {
-                id: Uuid::now_v7(),
-                subject: recipient.info.person,
-                actor: None,
-                agency: Some(agency.clone()),
-                kind: AuditKind::PostDelivered,
-                loa: None,
-                provider: None,
-                at: now,
-            })
-            .await?;
-            let about = LetterNotice {
-                id,
-                sender_name: &letter.sender_name,
-                title: (letter.required_loa != Loa::High).then_some(letter.title.as_str()),
-                wish: letter.notification,
-                not_before: letter.effective_at,
-            };
-            for notification in
-                letter_notifications(&recipient.info, &about, Template::NewLetter, now)?
-            {
-                Self::enqueue_for_letter(tx, &notification, id, now).await?;
-            }
+        if let Some(event) = &plan.audit {
+            tx.insert_audit_event(event).await?;
         }
-        Ok(Delivery::New(
-            DeliveryReceipt {
-                letter: id,
-                message_id: letter.message_id,
-                status,
-                delivered_at: now,
-                replayed: false,
-            },
-            letter.attachments.len(),
-        ))
+        for notification in &plan.notifications {
+            Self::enqueue_for_letter(tx, notification, id, now).await?;
+        }
+        let attachments = letter.attachments.len();
+        Ok(Delivery::New(plan.receipt(letter.message_id), attachments))
     }
 }
 
@@ -757,16 +871,17 @@ struct LetterNotice<'a> {
 }
 
 /// The messages about a letter (`new_letter` or `unread_reminder`): one per channel the
-/// agency wants and the person has fresh (confirmed within the staleness limit), when the
-/// person may be notified at all; not before `not_before`; the title only when the letter
+/// agency wants and the person has fresh (verified or confirmed within `staleness`), when
+/// the person may be notified at all; not before `not_before`; the title only when the letter
 /// does not need `high`. Empty when nothing can be sent.
 fn letter_notifications(
     info: &ContactInfo,
     letter: &LetterNotice<'_>,
     template: Template,
     now: OffsetDateTime,
+    staleness: Duration,
 ) -> Result<Vec<NewNotification>, StoreError> {
-    if !info.can_be_notified(now, DEFAULT_STALENESS) {
+    if !info.can_be_notified(now, staleness) {
         return Ok(Vec::new());
     }
     let mut params = serde_json::json!({
@@ -785,7 +900,7 @@ fn letter_notifications(
     };
     let id = letter.id;
     let mut messages = Vec::new();
-    if let (true, Some(email)) = (letter.wish.email, info.fresh_email(now, DEFAULT_STALENESS)) {
+    if let (true, Some(email)) = (letter.wish.email, info.fresh_email(now, staleness)) {
         messages.push(
             NewNotification::email(
                 info.person,
@@ -799,7 +914,7 @@ fn letter_notifications(
             .not_before(letter.not_before),
         );
     }
-    if let (true, Some(mobile)) = (letter.wish.sms, info.fresh_mobile(now, DEFAULT_STALENESS)) {
+    if let (true, Some(mobile)) = (letter.wish.sms, info.fresh_mobile(now, staleness)) {
         messages.push(
             NewNotification::sms(
                 info.person,
@@ -1240,7 +1355,13 @@ impl PostOffice for Database {
                 not_before: now,
             };
             let messages = match Self::contact_of(&mut tx, person).await? {
-                Some(info) => letter_notifications(&info, &notice, Template::UnreadReminder, now)?,
+                Some(info) => letter_notifications(
+                    &info,
+                    &notice,
+                    Template::UnreadReminder,
+                    now,
+                    self.contact_staleness,
+                )?,
                 None => Vec::new(),
             };
             if messages.is_empty() {
