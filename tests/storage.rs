@@ -3664,6 +3664,46 @@ async fn post_mailbox_pages_newest_first_and_hides_letters_before_their_time(t: 
     );
 }
 
+async fn post_unread_count_stops_at_its_limit(t: &TestDb) {
+    let kari = person_with_email(t, 1, "kari@example.no", T0).await;
+    let limit = borgerportal::post::UNREAD_COUNT_LIMIT;
+    // Concurrent deliveries (on SQLite they share the group writer's batches).
+    let mut tasks = Vec::new();
+    for n in 0..=limit {
+        let db = t.db.clone();
+        let letter = letter_to(&kari, &format!("u-{n}"), &format!("Brev {n}"));
+        tasks.push(tokio::spawn(async move {
+            db.deliver_letter(&deliver_access("nav"), letter, T0).await
+        }));
+    }
+    for task in tasks {
+        assert_eq!(
+            task.await.unwrap().unwrap().status,
+            DeliveryStatus::Delivered
+        );
+    }
+    let now = T0 + Duration::minutes(1);
+    let me = read_post(kari.id);
+    // One more than the limit is unread: the count says "the limit or more".
+    assert_eq!(t.db.unread_count(&me, now).await.unwrap(), limit);
+    // Below the limit it is exact again.
+    let page =
+        t.db.list_letters(
+            &me,
+            None,
+            MailboxView::Folder(FolderRef::Inbox),
+            None,
+            2,
+            now,
+        )
+        .await
+        .unwrap();
+    for letter in &page.letters {
+        t.db.open_letter(&me, None, letter.id, now).await.unwrap();
+    }
+    assert_eq!(t.db.unread_count(&me, now).await.unwrap(), limit - 1);
+}
+
 async fn post_folders_moves_unread_trash_restore_and_purge(t: &TestDb) {
     let kari = person_with_email(t, 1, "kari@example.no", T0).await;
     let nav = deliver_access("nav");
@@ -4994,6 +5034,7 @@ on_both_backends!(
     post_refused_letters_store_nothing_but_a_rejected_receipt,
     post_receipts_are_polled_with_a_cursor,
     post_mailbox_pages_newest_first_and_hides_letters_before_their_time,
+    post_unread_count_stops_at_its_limit,
     post_folders_moves_unread_trash_restore_and_purge,
     post_mailbox_changes_are_audited_in_their_transaction,
     post_notification_wishes_choose_the_channels,

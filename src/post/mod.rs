@@ -58,6 +58,10 @@ pub const MAX_EFFECTIVE_DELAY: Duration = Duration::days(366);
 /// How long a letter stays in the trash before [`purge_trash`](crate::PostOffice::purge_trash)
 /// deletes it for good.
 pub const TRASH_RETENTION: Duration = Duration::days(30);
+/// The unread count stops counting here: a result of this many means "this many or more" (the
+/// header then says "99+"). So counting costs the same for a citizen with thousands of unread
+/// letters as for one with a hundred, instead of walking every unread letter on every page.
+pub const UNREAD_COUNT_LIMIT: u64 = 100;
 /// The longest own folder name, in characters.
 pub const MAX_FOLDER_NAME_CHARS: usize = 60;
 /// The most own folders one person may have.

@@ -213,7 +213,9 @@ mod tests {
     fn readers_are_reused_and_a_busy_pool_opens_more() {
         let (_dir, readers) = readers_on_a_new_file();
         let first = readers.get().expect("reader");
-        let second = readers.get().expect("a second reader while the first is out");
+        let second = readers
+            .get()
+            .expect("a second reader while the first is out");
         drop(first);
         drop(second);
         assert_eq!(readers.idle_list().len(), 2, "both went back to the pool");

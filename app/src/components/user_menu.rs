@@ -71,7 +71,7 @@ fn LoggedIn(user: UserView) -> impl IntoView {
                 {user
                     .unread
                     .filter(|n| *n > 0)
-                    .map(|n| view! { " (" {n} " " {t!(i18n, user.unread)} ")" })}
+                    .map(|n| view! { " (" {unread_shown(n)} " " {t!(i18n, user.unread)} ")" })}
             </A>
             <A href="/contact">{t!(i18n, user.contact)}</A>
             <A href="/activity">{t!(i18n, user.activity)}</A>
@@ -81,5 +81,36 @@ fn LoggedIn(user: UserView) -> impl IntoView {
                 </button>
             </form>
         </nav>
+    }
+}
+
+/// The storage counts unread letters up to this many, meaning "this many or more"
+/// (`borgerportal::post::UNREAD_COUNT_LIMIT`; the browser build does not link the domain crate).
+pub const UNREAD_COUNT_LIMIT: u64 = 100;
+
+/// The unread count as the header shows it: "99+" once the count reached its limit.
+fn unread_shown(count: u64) -> String {
+    if count >= UNREAD_COUNT_LIMIT {
+        format!("{}+", UNREAD_COUNT_LIMIT - 1)
+    } else {
+        count.to_string()
+    }
+}
+
+#[cfg(test)]
+mod unread_tests {
+    use super::*;
+
+    #[test]
+    fn a_count_at_the_limit_reads_as_more_than_ninety_nine() {
+        assert_eq!(unread_shown(1), "1");
+        assert_eq!(unread_shown(99), "99");
+        assert_eq!(unread_shown(100), "99+");
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn the_limit_is_the_storage_limit() {
+        assert_eq!(UNREAD_COUNT_LIMIT, borgerportal::post::UNREAD_COUNT_LIMIT);
     }
 }

@@ -38,7 +38,7 @@ use crate::post::{
     DeliveryStatus, Folder, FolderId, FolderRef, Letter, LetterCursor, LetterId, LetterPage,
     LetterStatus, LetterSummary, LetterView, MailboxView, MessageId, NewLetter, NotificationWish,
     PostError, PrintJob, Receipt, ReceiptCursor, ReceiptKind, ReceiptPage, ValidLetter,
-    MAX_FOLDERS, MAX_LETTER_PAGE_SIZE, MAX_RECEIPT_PAGE_SIZE, TRASH_RETENTION,
+    MAX_FOLDERS, MAX_LETTER_PAGE_SIZE, MAX_RECEIPT_PAGE_SIZE, TRASH_RETENTION, UNREAD_COUNT_LIMIT,
 };
 
 /// The agencies' side of digital post, and its housekeeping.
@@ -157,7 +157,8 @@ pub trait PostBox: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<LetterPage, PostError>;
 
-    /// Unread letters outside the trash (for the header).
+    /// Unread letters outside the trash (for the header), counted up to
+    /// [`UNREAD_COUNT_LIMIT`]: that many means "that many or more".
     async fn unread_count(
         &self,
         read: &Access<ReadPost>,
@@ -1550,11 +1551,14 @@ impl PostBox for Database {
     ) -> Result<u64, PostError> {
         let mut conn = self.quick_read().await?;
         let mut ex = conn.ex();
+        // At most UNREAD_COUNT_LIMIT index entries are read, however many letters are unread.
         let sql = ex.pick(
-            "SELECT COUNT(*) AS n FROM letters WHERE recipient_id = $1 AND unread = 1 \
-             AND trashed_at IS NULL AND outcome = 'delivered' AND shown_at <= $2",
-            "SELECT COUNT(*) AS n FROM letters WHERE recipient_id = $1 AND unread \
-             AND trashed_at IS NULL AND outcome = 'delivered' AND shown_at <= $2",
+            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM letters WHERE recipient_id = $1 \
+             AND unread = 1 AND trashed_at IS NULL AND outcome = 'delivered' AND shown_at <= $2 \
+             LIMIT $3)",
+            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM letters WHERE recipient_id = $1 \
+             AND unread AND trashed_at IS NULL AND outcome = 'delivered' AND shown_at <= $2 \
+             LIMIT $3) AS unread_letters",
         );
         let row = ex
             .fetch_optional(
@@ -1562,6 +1566,7 @@ impl PostBox for Database {
                 &[
                     Val::Uuid(read.subject().as_uuid()),
                     Val::Time(stored_instant(now)),
+                    Val::Int(i64::try_from(UNREAD_COUNT_LIMIT).unwrap_or(i64::MAX)),
                 ],
             )
             .await?
