@@ -104,6 +104,9 @@ impl Readers {
 }
 
 impl Reader<'_> {
+    // The connection is `Some` from `get` until `drop` takes it back to the pool; the `Option`
+    // exists only so that `drop` can move it out. No caller can observe `None`.
+    #[allow(clippy::expect_used)]
     pub(super) fn conn(&mut self) -> &mut Connection {
         self.conn
             .as_mut()
