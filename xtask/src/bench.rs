@@ -123,7 +123,8 @@ fn measure(
             .env("BORGERPORTAL_PUBLIC_URL", format!("http://{host}"))
             .env("BORGERPORTAL_DEMO_DATA", "true")
             .env("BORGERPORTAL_LOG__FILTER", "warn")
-            .env("RUST_LOG", "warn"),
+            .env("RUST_LOG", "warn")
+            .env("RUST_BACKTRACE", "1"),
         &work.join("portal.log"),
     )?;
     wait_for_http(&host, "/readyz", 60).map_err(|e| portal.failed(e))?;
@@ -199,6 +200,7 @@ fn measure(
         assets.push((kind, part.url.clone(), part.bytes, measured));
     }
     portal.stop();
+    portal.keep_log_if_it_panicked();
     let mut problems: Vec<String> = portal
         .problems()
         .into_iter()
@@ -561,6 +563,29 @@ impl Server {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+        }
+    }
+
+    /// When the server panicked: its log (with the backtraces, `RUST_BACKTRACE=1`) copied
+    /// beside the reports, since the working folder is removed at the end. Prints where.
+    pub(crate) fn keep_log_if_it_panicked(&self) {
+        if self.problems().is_empty() {
+            return;
+        }
+        let seconds = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs());
+        let kept = target_dir().join(format!("bench-{}-{seconds}.log", self.name));
+        match fs::copy(&self.log, &kept) {
+            Ok(_) => println!(
+                "  {} panicked: its log is kept in {}",
+                self.name,
+                kept.display()
+            ),
+            Err(error) => println!(
+                "  {} panicked; its log could not be kept: {error}",
+                self.name
+            ),
         }
     }
 

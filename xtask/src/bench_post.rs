@@ -203,7 +203,8 @@ fn portal_command(built: &site::Built, config: &Path) -> Command {
         .current_dir(workspace_root())
         .env("BORGERPORTAL_CONFIG", config)
         .env("BORGERPORTAL_SITE_ROOT", &built.site_root)
-        .env("RUST_LOG", "warn");
+        .env("RUST_LOG", "warn")
+        .env("RUST_BACKTRACE", "1");
     command
 }
 
@@ -352,6 +353,7 @@ fn delivery(
         runs.push(run);
     }
     portal.stop();
+    portal.keep_log_if_it_panicked();
     for problem in portal.problems() {
         println!("  WARNING: portal: {problem}");
     }
@@ -811,6 +813,7 @@ fn inbox(
         });
     }
     portal.stop();
+    portal.keep_log_if_it_panicked();
     for problem in portal.problems() {
         println!("  WARNING: portal: {problem}");
     }
