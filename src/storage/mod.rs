@@ -919,8 +919,15 @@ impl AuditLog for Database {
         let fetch = i64::from(limit) + 1;
         let subject = access.subject();
         let mut events = match &self.pool {
-            Pool::Sqlite(pool) => {
-                sqlite::list_audit_events(pool, subject, kinds, before, fetch).await?
+            Pool::Sqlite(_) => {
+                sqlite::list_audit_events(
+                    &mut self.quick_read().await?.ex(),
+                    subject,
+                    kinds,
+                    before,
+                    fetch,
+                )
+                .await?
             }
             Pool::Postgres(pool) => {
                 postgres::list_audit_events(pool, subject, kinds, before, fetch).await?

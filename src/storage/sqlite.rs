@@ -521,44 +521,51 @@ pub(super) async fn insert_audit_event<'e>(
     .map_err(write_error)
 }
 
+/// One page of a person's events, newest first (on a reader or a pooled connection).
 pub(super) async fn list_audit_events(
-    pool: &SqlitePool,
+    ex: &mut Ex<'_>,
     subject: PersonId,
     kinds: EventFilter,
     before: Option<AuditCursor>,
     fetch: i64,
 ) -> Result<Vec<AuditEvent>, StoreError> {
+    let pattern = kinds.like_pattern();
     let rows = match before {
         None => {
-            sqlx::query(concat!(
-                "SELECT ",
-                audit_columns!(),
-                " FROM audit_events WHERE subject_id = ?1 AND kind LIKE ?3 \
-                 ORDER BY occurred_at DESC, id DESC LIMIT ?2"
-            ))
-            .bind(encode_id(subject))
-            .bind(fetch)
-            .bind(kinds.like_pattern())
-            .fetch_all(pool)
-            .await
+            ex.fetch_all(
+                concat!(
+                    "SELECT ",
+                    audit_columns!(),
+                    " FROM audit_events WHERE subject_id = $1 AND kind LIKE $3 \
+                     ORDER BY occurred_at DESC, id DESC LIMIT $2"
+                ),
+                &[
+                    Val::Uuid(subject.as_uuid()),
+                    Val::Int(fetch),
+                    Val::Text(pattern),
+                ],
+            )
+            .await?
         }
         Some(before) => {
-            sqlx::query(concat!(
-                "SELECT ",
-                audit_columns!(),
-                " FROM audit_events WHERE subject_id = ?1 AND (occurred_at, id) < (?2, ?3) \
-                 AND kind LIKE ?5 ORDER BY occurred_at DESC, id DESC LIMIT ?4"
-            ))
-            .bind(encode_id(subject))
-            .bind(encode_timestamp(before.at)?)
-            .bind(encode_uuid(before.id))
-            .bind(fetch)
-            .bind(kinds.like_pattern())
-            .fetch_all(pool)
-            .await
+            ex.fetch_all(
+                concat!(
+                    "SELECT ",
+                    audit_columns!(),
+                    " FROM audit_events WHERE subject_id = $1 AND (occurred_at, id) < ($2, $3) \
+                     AND kind LIKE $5 ORDER BY occurred_at DESC, id DESC LIMIT $4"
+                ),
+                &[
+                    Val::Uuid(subject.as_uuid()),
+                    Val::Time(before.at),
+                    Val::Uuid(before.id),
+                    Val::Int(fetch),
+                    Val::Text(pattern),
+                ],
+            )
+            .await?
         }
-    }
-    .map_err(StoreError::from_query)?;
+    };
     rows.iter().map(audit_event_from_row).collect()
 }
 
@@ -604,27 +611,17 @@ pub(super) async fn insert_audit_events(
         .map_err(write_error)
 }
 
-fn audit_event_from_row(row: &SqliteRow) -> Result<AuditEvent, StoreError> {
-    let id: String = row.try_get("id").map_err(StoreError::from_query)?;
-    let subject: String = row.try_get("subject_id").map_err(StoreError::from_query)?;
-    let actor: Option<String> = row.try_get("actor_id").map_err(StoreError::from_query)?;
-    let agency: Option<String> = row.try_get("agency_id").map_err(StoreError::from_query)?;
-    let kind: String = row.try_get("kind").map_err(StoreError::from_query)?;
-    let loa: Option<String> = row.try_get("loa").map_err(StoreError::from_query)?;
+/// An event from a row of either SQLite connection (sqlx's or a reader's).
+fn audit_event_from_row(row: &Row) -> Result<AuditEvent, StoreError> {
+    let kind = row.text("kind", "audit_event.kind")?;
     Ok(AuditEvent {
-        id: Uuid::parse_str(&id).map_err(|_| StoreError::Corrupt {
-            what: "audit_event.id",
-        })?,
-        subject: subject.parse().map_err(|_| StoreError::Corrupt {
-            what: "audit_event.subject_id",
-        })?,
-        actor: actor
-            .map(|actor| actor.parse())
-            .transpose()
-            .map_err(|_| StoreError::Corrupt {
-                what: "audit_event.actor_id",
-            })?,
-        agency: agency
+        id: row.uuid("id", "audit_event.id")?,
+        subject: PersonId::from_uuid(row.uuid("subject_id", "audit_event.subject_id")?),
+        actor: row
+            .opt_uuid("actor_id", "audit_event.actor_id")?
+            .map(PersonId::from_uuid),
+        agency: row
+            .opt_text("agency_id", "audit_event.agency_id")?
             .map(|agency| AgencyId::parse(&agency))
             .transpose()
             .map_err(|_| StoreError::Corrupt {
@@ -633,15 +630,16 @@ fn audit_event_from_row(row: &SqliteRow) -> Result<AuditEvent, StoreError> {
         kind: AuditKind::from_code(&kind).ok_or(StoreError::Corrupt {
             what: "audit_event.kind",
         })?,
-        loa: loa
+        loa: row
+            .opt_text("loa", "audit_event.loa")?
             .map(|loa| {
                 Loa::from_str_name(&loa).ok_or(StoreError::Corrupt {
                     what: "audit_event.loa",
                 })
             })
             .transpose()?,
-        provider: row.try_get("provider").map_err(StoreError::from_query)?,
-        at: timestamp_column(row, "occurred_at", "audit_event.occurred_at")?,
+        provider: row.opt_text("provider", "audit_event.provider")?,
+        at: row.time("occurred_at", "audit_event.occurred_at")?,
     })
 }
 
