@@ -1,5 +1,5 @@
 //! Synchronous SQLite readers for the reads every logged-in page makes (the session, the
-//! person, the mailbox's folders, letters and unread count).
+//! person, the mailbox's folders, letters and unread count, a page of the activity log).
 //!
 //! Why not sqlx for these: sqlx's SQLite driver runs each connection on its own thread and
 //! hands every statement (and its rows) across to it and back. Each hand-off wakes a sleeping
@@ -10,8 +10,8 @@
 //! own, with prepared statements kept per connection.
 //!
 //! What that asks of the callers: only short, index-bounded reads come here (a session by its
-//! hash, a person by id, one keyset page of letters, a count over a partial index); they take
-//! about as long as rendering a few lines of the page, on the same thread. Anything that can
+//! hash, a person by id, one keyset page of letters or events, a count bounded by a limit);
+//! they take about as long as rendering a few lines of the page, on the same thread. Anything that can
 //! scan (search) or write stays on sqlx's pools. In WAL mode a reader never waits for the
 //! writer, and these connections are `query_only`, so a mistake that tries to write through
 //! one fails instead of taking the write lock.
