@@ -329,7 +329,9 @@ impl Tx {
         person: PersonId,
     ) -> Result<Vec<StoredVerification>, StoreError> {
         match self {
-            Tx::Sqlite(tx) => sqlite::list_verifications(tx, person).await,
+            Tx::Sqlite(tx) => {
+                sqlite::list_verifications(&mut super::post::sql::Ex::Sqlite(tx), person).await
+            }
             Tx::Postgres(tx) => postgres::list_verifications(tx, person).await,
         }
     }
@@ -700,10 +702,11 @@ impl ContactRegister for Database {
     ) -> Result<ContactInfo, ContactError> {
         let person = access.subject();
         let (parts, pending) = match &self.pool {
-            Pool::Sqlite(pool) => {
-                let mut connection = pool.acquire().await.map_err(StoreError::from_query)?;
-                let parts = sqlite::find_contact(&mut connection, person).await?;
-                let pending = sqlite::list_verifications(&mut connection, person).await?;
+            Pool::Sqlite(_) => {
+                let mut reader = self.quick_read().await?;
+                let mut ex = reader.ex();
+                let parts = sqlite::find_contact(&mut ex, person).await?;
+                let pending = sqlite::list_verifications(&mut ex, person).await?;
                 (parts, pending)
             }
             Pool::Postgres(pool) => {

@@ -654,19 +654,21 @@ macro_rules! contact_columns {
     };
 }
 
+/// The person's contact entry (on a reader, a pooled connection or a transaction's).
 pub(super) async fn find_contact(
-    conn: &mut SqliteConnection,
+    ex: &mut Ex<'_>,
     person: PersonId,
 ) -> Result<Option<ContactParts>, StoreError> {
-    let row = sqlx::query(concat!(
-        "SELECT ",
-        contact_columns!(),
-        " FROM persons p LEFT JOIN contact_info c ON c.person_id = p.id WHERE p.id = ?1"
-    ))
-    .bind(encode_id(person))
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(StoreError::from_query)?;
+    let row = ex
+        .fetch_optional(
+            concat!(
+                "SELECT ",
+                contact_columns!(),
+                " FROM persons p LEFT JOIN contact_info c ON c.person_id = p.id WHERE p.id = $1"
+            ),
+            &[Val::Uuid(person.as_uuid())],
+        )
+        .await?;
     row.as_ref().map(contact_parts_from_row).transpose()
 }
 
@@ -695,7 +697,9 @@ pub(super) async fn find_contacts_by_national_ids(
         .fetch_all(&mut *conn)
         .await
         .map_err(StoreError::from_query)?;
-    rows.iter().map(contact_parts_from_row).collect()
+    rows.into_iter()
+        .map(|row| contact_parts_from_row(&Row::Sqlite(row)))
+        .collect()
 }
 
 /// The transaction is `BEGIN IMMEDIATE`: it holds the write lock already, so the row read
@@ -716,7 +720,7 @@ pub(super) async fn lock_contact(
     .execute(&mut *conn)
     .await
     .map_err(write_error)?;
-    find_contact(conn, person).await
+    find_contact(&mut Ex::Sqlite(conn), person).await
 }
 
 pub(super) async fn write_contact(
@@ -776,65 +780,47 @@ pub(super) async fn write_language(
         .map_err(write_error)
 }
 
-fn contact_parts_from_row(row: &SqliteRow) -> Result<ContactParts, StoreError> {
-    let person: String = row.try_get("person_id").map_err(StoreError::from_query)?;
+/// A contact entry from a row of either SQLite connection (sqlx's or a reader's).
+fn contact_parts_from_row(row: &Row) -> Result<ContactParts, StoreError> {
+    const WHAT: &str = "contact_info";
     Ok(ContactParts {
-        person: person.parse().map_err(|_| StoreError::Corrupt {
-            what: "contact_info.person_id",
-        })?,
-        national_id: row.try_get("national_id").map_err(StoreError::from_query)?,
-        language: row.try_get("language").map_err(StoreError::from_query)?,
-        status: row.try_get("status").map_err(StoreError::from_query)?,
-        email: row.try_get("email").map_err(StoreError::from_query)?,
-        email_updated_at: optional_timestamp_column(
-            row,
-            "email_updated_at",
-            "contact_info.email_updated_at",
-        )?,
-        email_verified_at: optional_timestamp_column(
-            row,
-            "email_verified_at",
-            "contact_info.email_verified_at",
-        )?,
-        mobile: row.try_get("mobile").map_err(StoreError::from_query)?,
-        mobile_updated_at: optional_timestamp_column(
-            row,
-            "mobile_updated_at",
-            "contact_info.mobile_updated_at",
-        )?,
-        mobile_verified_at: optional_timestamp_column(
-            row,
-            "mobile_verified_at",
-            "contact_info.mobile_verified_at",
-        )?,
-        reserved: row.try_get("reserved").map_err(StoreError::from_query)?,
-        reservation_changed_at: optional_timestamp_column(
-            row,
+        person: PersonId::from_uuid(row.uuid("person_id", "contact_info.person_id")?),
+        national_id: row.text("national_id", WHAT)?,
+        language: row.text("language", WHAT)?,
+        status: row.opt_text("status", WHAT)?,
+        email: row.opt_text("email", WHAT)?,
+        email_updated_at: row.opt_time("email_updated_at", "contact_info.email_updated_at")?,
+        email_verified_at: row.opt_time("email_verified_at", "contact_info.email_verified_at")?,
+        mobile: row.opt_text("mobile", WHAT)?,
+        mobile_updated_at: row.opt_time("mobile_updated_at", "contact_info.mobile_updated_at")?,
+        mobile_verified_at: row
+            .opt_time("mobile_verified_at", "contact_info.mobile_verified_at")?,
+        reserved: row.opt_int("reserved", WHAT)?.map(|value| value != 0),
+        reservation_changed_at: row.opt_time(
             "reservation_changed_at",
             "contact_info.reservation_changed_at",
         )?,
-        mailbox: row.try_get("mailbox").map_err(StoreError::from_query)?,
-        mailbox_provider: row
-            .try_get("mailbox_provider")
-            .map_err(StoreError::from_query)?,
+        mailbox: row.opt_text("mailbox", WHAT)?,
+        mailbox_provider: row.opt_text("mailbox_provider", WHAT)?,
     })
 }
 
 // ---------------------------------------------------------------------------------------------
 // Verification codes
 
+/// The person's codes waiting to be typed in (on a reader, a pooled connection or a
+/// transaction's).
 pub(super) async fn list_verifications(
-    conn: &mut SqliteConnection,
+    ex: &mut Ex<'_>,
     person: PersonId,
 ) -> Result<Vec<StoredVerification>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT id, method, new_value, code_salt, code_hash, attempts, created_at, expires_at \
-         FROM contact_verifications WHERE person_id = ?1 ORDER BY method",
-    )
-    .bind(encode_id(person))
-    .fetch_all(conn)
-    .await
-    .map_err(StoreError::from_query)?;
+    let rows = ex
+        .fetch_all(
+            "SELECT id, method, new_value, code_salt, code_hash, attempts, created_at, expires_at \
+             FROM contact_verifications WHERE person_id = $1 ORDER BY method",
+            &[Val::Uuid(person.as_uuid())],
+        )
+        .await?;
     rows.iter().map(verification_from_row).collect()
 }
 
@@ -960,22 +946,24 @@ pub(super) async fn record_code_send(
     .map_err(write_error)
 }
 
-fn verification_from_row(row: &SqliteRow) -> Result<StoredVerification, StoreError> {
-    let method: String = row.try_get("method").map_err(StoreError::from_query)?;
-    let attempts: i64 = row.try_get("attempts").map_err(StoreError::from_query)?;
+/// A pending code from a row of either SQLite connection (sqlx's or a reader's).
+fn verification_from_row(row: &Row) -> Result<StoredVerification, StoreError> {
+    const WHAT: &str = "contact_verification";
+    let method = row.text("method", "contact_verification.method")?;
+    let attempts = row.int("attempts", "contact_verification.attempts")?;
     Ok(StoredVerification {
-        id: uuid_column(row, "id", "contact_verification.id")?,
+        id: row.uuid("id", "contact_verification.id")?,
         method: ContactMethod::from_code(&method).ok_or(StoreError::Corrupt {
             what: "contact_verification.method",
         })?,
-        new_value: row.try_get("new_value").map_err(StoreError::from_query)?,
-        code_salt: row.try_get("code_salt").map_err(StoreError::from_query)?,
-        code_hash: row.try_get("code_hash").map_err(StoreError::from_query)?,
+        new_value: row.text("new_value", WHAT)?,
+        code_salt: row.bytes("code_salt", WHAT)?,
+        code_hash: row.bytes("code_hash", WHAT)?,
         attempts: u32::try_from(attempts).map_err(|_| StoreError::Corrupt {
             what: "contact_verification.attempts",
         })?,
-        created_at: timestamp_column(row, "created_at", "contact_verification.created_at")?,
-        expires_at: timestamp_column(row, "expires_at", "contact_verification.expires_at")?,
+        created_at: row.time("created_at", "contact_verification.created_at")?,
+        expires_at: row.time("expires_at", "contact_verification.expires_at")?,
     })
 }
 

@@ -959,7 +959,7 @@ impl Database {
     /// The person's contact entry (by person id), in the transaction.
     async fn contact_of(tx: &mut Tx, person: PersonId) -> Result<Option<ContactInfo>, StoreError> {
         let found = match tx {
-            Tx::Sqlite(tx) => sqlite::find_contact(tx, person).await?,
+            Tx::Sqlite(tx) => sqlite::find_contact(&mut Ex::Sqlite(tx), person).await?,
             Tx::Postgres(tx) => postgres::find_contact(tx, person).await?,
         };
         found.map(|parts| parts.into_contact_info()).transpose()
