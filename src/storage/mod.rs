@@ -28,7 +28,8 @@
 //! Queries are checked at run time (`sqlx::query` with `bind`), not by the compile-time macros,
 //! so building needs no database. They name their columns and are kept per backend, because
 //! the column types differ (see `migrations/README.md`). On SQLite, the short reads every
-//! logged-in page makes (session, person, mailbox page, unread count, activity page) run on synchronous
+//! logged-in page makes (session, person, mailbox page, unread count, activity page, contact
+//! entry) run on synchronous
 //! reader connections (`readers.rs`) instead of sqlx's, through the same SQL (`post/sql.rs`).
 //!
 //! Operations that read, decide and write (a contact change with its audit event and its

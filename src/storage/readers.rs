@@ -1,5 +1,6 @@
 //! Synchronous SQLite readers for the reads every logged-in page makes (the session, the
-//! person, the mailbox's folders, letters and unread count, a page of the activity log).
+//! person, the mailbox's folders, letters and unread count, a page of the activity log, the
+//! contact entry and its pending codes).
 //!
 //! Why not sqlx for these: sqlx's SQLite driver runs each connection on its own thread and
 //! hands every statement (and its rows) across to it and back. Each hand-off wakes a sleeping
