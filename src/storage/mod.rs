@@ -29,8 +29,8 @@
 //! so building needs no database. They name their columns and are kept per backend, because
 //! the column types differ (see `migrations/README.md`). On SQLite, the short reads every
 //! logged-in page makes (session, person, mailbox page, unread count, activity page, contact
-//! entry) run on synchronous
-//! reader connections (`readers.rs`) instead of sqlx's, through the same SQL (`post/sql.rs`).
+//! entry) run on synchronous reader connections (`readers.rs`) instead of sqlx's, through the
+//! same SQL (`post/sql.rs`).
 //!
 //! Operations that read, decide and write (a contact change with its audit event and its
 //! message) run in one transaction (`Tx`): `BEGIN IMMEDIATE` on SQLite (the write lock is
