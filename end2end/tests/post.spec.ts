@@ -228,6 +228,9 @@ test('own folders: create one, move a letter in, rename it, delete only when emp
   baseURL,
   checkA11y,
 }) => {
+  // Seven page states, each checked with axe: about 27 s on a quiet two-core machine, so the
+  // default 30 s left no room for a busy one (it timed out once in CI's no-JS run).
+  test.slow();
   // A fresh person with one letter of their own, delivered through the agency API.
   await visit('/');
   const fnr = await freshRecipient(page, hydrated, 'folders');
