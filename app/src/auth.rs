@@ -35,10 +35,21 @@ pub struct ProviderChoices(pub std::sync::Arc<[(String, String)]>);
 /// The session of the request being served, if any.
 #[cfg(feature = "ssr")]
 pub fn request_session() -> Option<SessionContext> {
-    use_context::<http::request::Parts>()?
-        .extensions
-        .get::<SessionContext>()
-        .cloned()
+    request_extension::<SessionContext>()
+}
+
+/// A value the server put in the request's extensions for the render (read in place: taking
+/// the request's `Parts` from context would copy all of it).
+#[cfg(feature = "ssr")]
+pub fn request_extension<T: Clone + Send + Sync + 'static>() -> Option<T> {
+    with_context::<http::request::Parts, _>(|parts| parts.extensions.get::<T>().cloned()).flatten()
+}
+
+/// As [`request_extension`], but takes the value out rather than copying it: for data read
+/// for the page, which only the page's one component uses.
+#[cfg(feature = "ssr")]
+pub fn take_request_extension<T: Clone + Send + Sync + 'static>() -> Option<T> {
+    update_context::<http::request::Parts, _>(|parts| parts.extensions.remove::<T>()).flatten()
 }
 
 #[cfg(feature = "ssr")]
@@ -46,31 +57,42 @@ pub fn database() -> Result<borgerportal::storage::Database, AppError> {
     use_context::<borgerportal::storage::Database>().ok_or(AppError::Unavailable)
 }
 
-/// The logged-in citizen, or `None`.
-#[server]
-pub async fn current_user() -> Result<Option<UserView>, AppError> {
-    use borgerportal::storage::PersonRegister;
-    let Some(ctx) = request_session() else {
-        return Ok(None);
+/// The logged-in citizen as the page shows them, read by the server before the page is
+/// rendered (`load_current_user`) and handed to the render in the request's extensions, so that
+/// the header, the idle warning and the pages read it as a plain value: no resource, no
+/// `Suspense` on every page. `None` for a visitor without a session, and also when the person
+/// could not be read just now (logged; the page then offers a login, as for a visitor).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CurrentUser(pub Option<UserView>);
+
+/// The logged-in citizen for a session: name, level, idle timeout and the unread count.
+#[cfg(feature = "ssr")]
+pub async fn load_current_user(
+    db: &borgerportal::storage::Database,
+    ctx: Option<&SessionContext>,
+) -> CurrentUser {
+    use borgerportal::access::{Policy, ReadPost};
+    use borgerportal::storage::{PersonRegister, PostBox};
+    let Some(ctx) = ctx else {
+        return CurrentUser(None);
     };
-    let db = database()?;
-    let person = db.find_person(ctx.session.person).await.map_err(|error| {
-        tracing::error!(%error, "could not read the logged-in person");
-        AppError::Unavailable
-    })?;
-    let unread = {
-        use borgerportal::access::{Policy, ReadPost};
-        use borgerportal::storage::PostBox;
-        match Policy::authorize::<ReadPost>(&ctx.session.actor(), ctx.session.person) {
-            Ok(read) => db
-                .unread_count(&read, time::OffsetDateTime::now_utc())
-                .await
-                .inspect_err(|error| tracing::warn!(%error, "could not count unread letters"))
-                .ok(),
-            Err(_) => None,
+    let person = match db.find_person(ctx.session.person).await {
+        Ok(Some(person)) => person,
+        Ok(None) => return CurrentUser(None),
+        Err(error) => {
+            tracing::error!(%error, "could not read the logged-in person");
+            return CurrentUser(None);
         }
     };
-    Ok(person.map(|person| UserView {
+    let unread = match Policy::authorize::<ReadPost>(&ctx.session.actor(), ctx.session.person) {
+        Ok(read) => db
+            .unread_count(&read, time::OffsetDateTime::now_utc())
+            .await
+            .inspect_err(|error| tracing::warn!(%error, "could not count unread letters"))
+            .ok(),
+        Err(_) => None,
+    };
+    CurrentUser(Some(UserView {
         name: person.full_name(),
         loa: ctx.session.loa.as_str().to_owned(),
         provider: ctx.session.provider.clone(),
@@ -95,17 +117,19 @@ pub async fn keep_alive() -> Result<bool, AppError> {
     Ok(request_session().is_some())
 }
 
-/// The current user, loaded once per page and shared through context.
-#[derive(Clone, Copy)]
-pub struct CurrentUserResource(pub Resource<Result<Option<UserView>, AppError>>);
-
+/// Put the request's [`CurrentUser`] in context for the page (server side; nobody is logged
+/// in where the server did not load one).
 pub fn provide_current_user() {
-    let resource = Resource::new_blocking(|| (), |_| current_user());
-    provide_context(CurrentUserResource(resource));
+    #[cfg(feature = "ssr")]
+    let user = request_extension::<CurrentUser>().unwrap_or_default();
+    #[cfg(not(feature = "ssr"))]
+    let user = CurrentUser::default();
+    provide_context(user);
 }
 
-pub fn use_current_user() -> Option<CurrentUserResource> {
-    use_context::<CurrentUserResource>()
+/// The logged-in citizen, if any.
+pub fn use_current_user() -> Option<UserView> {
+    use_context::<CurrentUser>().and_then(|user| user.0)
 }
 
 /// `/login?return_to=…&loa=…` for a path, so the citizen comes back to it.

@@ -3,7 +3,10 @@
 
 use crate::auth::provide_current_user;
 use crate::components::{
-    idle_warning::IdleWarning, language_switcher::LanguageSwitcher, user_menu::UserMenu,
+    idle_warning::IdleWarning,
+    language_switcher::LanguageSwitcher,
+    nav_link::{aria_current, NavLink},
+    user_menu::UserMenu,
 };
 use crate::i18n::*;
 use crate::routes::{
@@ -23,7 +26,7 @@ use crate::routes::{
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Meta, MetaTags, Title};
 use leptos_router::{
-    components::{Route, Router, Routes, A},
+    components::{Route, Router, Routes},
     path, SsrMode,
 };
 
@@ -167,10 +170,8 @@ fn provide_server_i18n() {
 /// that the hydration script and streaming scripts carry it.
 #[cfg(feature = "ssr")]
 fn provide_request_nonce() {
-    if let Some(parts) = use_context::<http::request::Parts>() {
-        if let Some(CspNonce(nonce)) = parts.extensions.get::<CspNonce>() {
-            provide_context(leptos::nonce::Nonce::from_value(nonce.clone()));
-        }
+    if let Some(CspNonce(nonce)) = crate::auth::request_extension::<CspNonce>() {
+        provide_context(leptos::nonce::Nonce::from_value(nonce));
     }
 }
 
@@ -227,14 +228,14 @@ fn Chrome(children: Children) -> impl IntoView {
         } />
         <Meta name="description" content=t_string!(i18n, tagline) />
         <a class="skip-link" href="#main">
-            {t!(i18n, skip_to_content)}
+            {t_string!(i18n, skip_to_content)}
         </a>
         <header class="site-header">
             <div class="container header-inner">
-                <A href="/" attr:class="brand">
+                <a href="/" class="brand" aria-current=aria_current("/", true)>
                     <span class="brand-mark" aria-hidden="true"></span>
-                    <span class="brand-name">{t!(i18n, app_name)}</span>
-                </A>
+                    <span class="brand-name">{app_name}</span>
+                </a>
                 <div class="header-tools">
                     <LanguageSwitcher />
                     <UserMenu />
@@ -247,17 +248,19 @@ fn Chrome(children: Children) -> impl IntoView {
         </main>
         <footer class="site-footer">
             <div class="container">
-                <nav aria-label=move || t_string!(i18n, footer.label)>
+                <nav aria-label=t_string!(i18n, footer.label)>
                     <ul class="footer-links">
                         <li>
-                            <A href="/accessibility">{t!(i18n, footer.accessibility)}</A>
+                            <NavLink href="/accessibility">
+                                {t_string!(i18n, footer.accessibility)}
+                            </NavLink>
                         </li>
                         <li>
-                            <A href="/privacy">{t!(i18n, footer.privacy)}</A>
+                            <NavLink href="/privacy">{t_string!(i18n, footer.privacy)}</NavLink>
                         </li>
                     </ul>
                 </nav>
-                <p class="footer-operator">{t!(i18n, footer.operator)}</p>
+                <p class="footer-operator">{t_string!(i18n, footer.operator)}</p>
             </div>
         </footer>
     }

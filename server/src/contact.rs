@@ -10,13 +10,10 @@
 //!
 //! The same handlers serve JavaScript-off and hydrated browsers: the forms are plain HTML.
 
-use std::{future::Future, pin::Pin, sync::Arc};
-
 use app::routes::contact::FormOutcome;
 use axum::{
-    body::Body,
     extract::{Request, State},
-    http::{header, request::Parts, HeaderValue, Method, StatusCode},
+    http::{header, request::Parts, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::post,
     Extension, Router,
@@ -32,42 +29,8 @@ use time::OffsetDateTime;
 
 use crate::error_page::{render_message_page, MessagePage};
 use crate::language::{is_local_path, language_cookie, request_language};
+use crate::pages::PageRenderer;
 use crate::AppState;
-
-/// A rendered page, later.
-type PageFuture = Pin<Box<dyn Future<Output = Response> + Send + 'static>>;
-
-/// Renders an app page for a request: how a refused form is shown again.
-#[derive(Clone)]
-pub struct PageRenderer(pub Arc<dyn Fn(Request) -> PageFuture + Send + Sync>);
-
-impl PageRenderer {
-    /// The page at the request's path (a GET of it), with `outcome` for the page to show, as
-    /// `422 Unprocessable Content`.
-    pub(crate) async fn again(&self, mut parts: Parts, outcome: FormOutcome) -> Response {
-        parts.method = Method::GET;
-        parts.headers.remove(header::CONTENT_TYPE);
-        parts.headers.remove(header::CONTENT_LENGTH);
-        parts.extensions.insert(outcome);
-        let mut response = (self.0)(Request::from_parts(parts, Body::empty())).await;
-        if response.status().is_success() {
-            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-        }
-        response
-    }
-
-    /// As [`again`](PageRenderer::again), for another path (a form on one page whose errors
-    /// show on another).
-    pub(crate) async fn at(
-        &self,
-        mut parts: Parts,
-        path: &'static str,
-        outcome: FormOutcome,
-    ) -> Response {
-        parts.uri = axum::http::Uri::from_static(path);
-        self.again(parts, outcome).await
-    }
-}
 
 /// The form routes. The pages at the same paths are the app's (GET); these are their POSTs.
 pub fn routes(pages: PageRenderer) -> Router<AppState> {

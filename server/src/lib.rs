@@ -11,6 +11,7 @@ pub mod generate_data;
 pub mod language;
 pub mod notify;
 pub mod page_cache;
+pub mod pages;
 pub mod post_pages;
 pub mod rate_limit;
 pub mod security;
@@ -222,16 +223,23 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         provide_context(agencies.clone());
         provide_context(staleness);
     };
-    // Renders a page again for a form that was refused (see `contact`).
+    // Every page is rendered through `pages` (it reads what a page shows first), also a form
+    // shown again with its errors and the 404 page.
     let pages = {
         let context = context.clone();
         let app_fn = app_fn.clone();
-        contact::PageRenderer(Arc::new(move |request: Request| {
-            leptos_axum::render_app_async_with_context(context.clone(), app_fn.clone())(request)
-        }))
+        pages::PageRenderer::new(
+            Arc::new(move |request: Request| {
+                leptos_axum::render_app_async_with_context(context.clone(), app_fn.clone())(request)
+            }),
+            state.db.clone(),
+        )
     };
     // Anything the router does not know: a public file if there is one, else the app's 404.
-    let not_found = leptos_axum::render_app_to_stream_with_context(context.clone(), app_fn.clone());
+    let not_found = {
+        let pages = pages.clone();
+        move |request: Request| async move { pages.render(request).await }
+    };
     let public_files = ServeDir::new(&site_root)
         .precompressed_br()
         .precompressed_gzip()
@@ -268,11 +276,16 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/auth/backchannel-logout", post(auth::backchannel_logout))
         .route("/auth/frontchannel-logout", get(auth::frontchannel_logout))
         .merge(test_eid::routes())
+        .merge(pages::routes(
+            route_list().iter().map(|listing| listing.path()),
+            &pages,
+        ))
         .merge(contact::routes(pages.clone()))
         .merge(post_pages::routes(pages))
         .nest("/api", api::routes())
         .nest_service("/pkg", pkg)
-        .leptos_routes_with_context(state, route_list(), context, app_fn)
+        // The server functions (the pages are routed above).
+        .leptos_routes_with_context(state, Vec::new(), context, app_fn)
         .fallback_service(public_files)
 }
 

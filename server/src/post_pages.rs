@@ -22,9 +22,10 @@ use borgerportal::{
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use crate::contact::{bad_request, posted_form, see_other, PageRenderer};
+use crate::contact::{bad_request, posted_form, see_other};
 use crate::error_page::{render_message_page, MessagePage};
 use crate::language::request_language;
+use crate::pages::PageRenderer;
 use crate::AppState;
 use app::routes::contact::FormOutcome;
 

@@ -311,3 +311,93 @@ async fn move_mark_unread_delete_restore_folders_and_search() {
         .await
         .contains("ingen egne mapper"));
 }
+
+/// A generated person with `letters` letters in their inbox (the benchmark's data
+/// generator), logged in through the test eID by their national id.
+async fn person_with_letters(letters: u32) -> (TestServer, Browser) {
+    let server = start().await;
+    let plan = borgerportal::storage::GeneratePlan {
+        persons: 2,
+        letters: u64::from(letters),
+        named: vec![letters],
+        seed: 11,
+        now: time::OffsetDateTime::now_utc(),
+    };
+    let report = server.db.generate_data(&plan, |_| {}).await.unwrap();
+    let national_id = report.named[0].national_id.expose().to_owned();
+    let browser = Browser::new();
+    let authorize = server.start_login(&browser, "loa=substantial").await;
+    let response = submit_test_eid_form(
+        &browser,
+        &authorize,
+        &[
+            ("person", "other"),
+            ("other_id", national_id.as_str()),
+            ("level", "substantial"),
+            ("action", "login"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        response.body
+    );
+    let done = browser.get(&location(&response)).await;
+    assert!(set_cookie(&done, SESSION_COOKIE).is_some(), "logged in");
+    (server, browser)
+}
+
+/// The older-page link of a mailbox page, if there is one.
+fn older_link(html: &str) -> Option<String> {
+    let pager = html.split("class=\"pager\"").nth(1)?;
+    let href = pager.split("href=\"").nth(1)?.split('"').next()?;
+    Some(unescape(href))
+}
+
+#[tokio::test]
+async fn the_mailbox_pages_through_its_letters_and_shrugs_off_a_bad_address() {
+    let (server, browser) = person_with_letters(29).await;
+
+    // 29 letters: 20 on the first page and a link to the 9 older ones.
+    let first = server.page(&browser, "/post").await;
+    let first_lines = letters(&first);
+    assert_eq!(first_lines.len(), 20, "{first}");
+    let older = older_link(&first).expect("a link to older letters");
+    assert!(older.starts_with("/post?after="), "{older}");
+    let second = server.page(&browser, &older).await;
+    let second_lines = letters(&second);
+    assert_eq!(second_lines.len(), 9, "{second}");
+    assert!(older_link(&second).is_none(), "{second}");
+    assert!(second_lines
+        .iter()
+        .all(|(id, _)| !first_lines.iter().any(|(first_id, _)| first_id == id)));
+
+    // An address the mailbox cannot make sense of shows the first page of the inbox.
+    for odd in [
+        "/post?after=not-a-cursor",
+        "/post?view=inbox&view=trash",
+        "/post?view=%FF",
+    ] {
+        let page = server.page(&browser, odd).await;
+        assert_eq!(letters(&page), first_lines, "{odd}");
+    }
+}
+
+#[tokio::test]
+async fn the_header_marks_the_link_to_the_page_being_shown() {
+    let (server, browser) = with_letters("substantial").await;
+    let current = |html: &str, href: &str| {
+        html.contains(&format!("<a href=\"{href}\" aria-current=\"page\""))
+    };
+    let inbox = server.page(&browser, "/post").await;
+    assert!(current(&inbox, "/post"), "{inbox}");
+    assert!(!current(&inbox, "/contact"), "{inbox}");
+    let id = letter_with(&inbox, "Skattemeldingen");
+    let letter = server.page(&browser, &format!("/post/letter/{id}")).await;
+    assert!(current(&letter, "/post"), "{letter}");
+    let contact = server.page(&browser, "/contact").await;
+    assert!(current(&contact, "/contact"), "{contact}");
+    assert!(!current(&contact, "/post"), "{contact}");
+}

@@ -14,30 +14,16 @@ const WARN_BEFORE_SECONDS: i64 = 120;
 #[component]
 pub fn IdleWarning() -> impl IntoView {
     let i18n = use_i18n();
-    let Some(current) = use_current_user() else {
-        return ().into_any();
-    };
-    view! {
-        <Suspense>
-            {move || {
-                current
-                    .0
-                    .get()
-                    .and_then(|user| user.ok().flatten())
-                    .map(|user| {
-                        let texts = IdleTexts {
-                            title: t_string!(i18n, idle.title).to_owned(),
-                            text: t_string!(i18n, idle.text).to_owned(),
-                            stay: t_string!(i18n, idle.stay).to_owned(),
-                            ended: t_string!(i18n, idle.ended).to_owned(),
-                            log_in: t_string!(i18n, user.log_in).to_owned(),
-                        };
-                        view! { <IdleTimer timeout_seconds=user.idle_timeout_seconds texts /> }
-                    })
-            }}
-        </Suspense>
-    }
-    .into_any()
+    use_current_user().map(|user| {
+        let texts = IdleTexts {
+            title: t_string!(i18n, idle.title).to_owned(),
+            text: t_string!(i18n, idle.text).to_owned(),
+            stay: t_string!(i18n, idle.stay).to_owned(),
+            ended: t_string!(i18n, idle.ended).to_owned(),
+            log_in: t_string!(i18n, user.log_in).to_owned(),
+        };
+        view! { <IdleTimer timeout_seconds=user.idle_timeout_seconds texts /> }
+    })
 }
 
 /// The warning's texts, in the page's language.

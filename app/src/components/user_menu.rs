@@ -3,10 +3,11 @@
 //! JavaScript.
 
 use crate::auth::{use_current_user, UserView};
+use crate::components::nav_link::NavLink;
 use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
-use leptos_router::{components::A, hooks::use_location};
+use leptos_router::hooks::use_location;
 
 /// The translated name of a level of assurance.
 pub fn loa_name(i18n: I18nContext<Locale>, loa: &str) -> &'static str {
@@ -20,64 +21,47 @@ pub fn loa_name(i18n: I18nContext<Locale>, loa: &str) -> &'static str {
 #[component]
 pub fn UserMenu() -> impl IntoView {
     let i18n = use_i18n();
-    let location = use_location();
-    let Some(current) = use_current_user() else {
-        return ().into_any();
-    };
-    view! {
-        <Suspense>
-            {move || {
-                current
-                    .0
-                    .get()
-                    .map(|user| match user {
-                        Ok(Some(user)) => view! { <LoggedIn user /> }.into_any(),
-                        _ => {
-                            let here = location.pathname.get();
-                            let href = if here.starts_with("/login") || here == "/logged-out" {
-                                "/login".to_owned()
-                            } else {
-                                crate::auth::login_href(&here, None)
-                            };
-                            view! {
-                                <a class="button" href=href>
-                                    {t!(i18n, user.log_in)}
-                                </a>
-                            }
-                                .into_any()
-                        }
-                    })
-            }}
-        </Suspense>
+    match use_current_user() {
+        Some(user) => view! { <LoggedIn user /> }.into_any(),
+        None => {
+            let here = use_location().pathname.get_untracked();
+            let href = if here.starts_with("/login") || here == "/logged-out" {
+                "/login".to_owned()
+            } else {
+                crate::auth::login_href(&here, None)
+            };
+            view! {
+                <a class="button" href=href>
+                    {t_string!(i18n, user.log_in)}
+                </a>
+            }
+            .into_any()
+        }
     }
-    .into_any()
 }
 
 #[component]
 fn LoggedIn(user: UserView) -> impl IntoView {
     let i18n = use_i18n();
-    let loa = user.loa.clone();
+    let unread = user
+        .unread
+        .filter(|n| *n > 0)
+        .map(|n| format!(" ({} {})", unread_shown(n), t_string!(i18n, user.unread)));
     view! {
-        <nav class="user-menu" aria-label=move || t_string!(i18n, user.menu_label)>
+        <nav class="user-menu" aria-label=t_string!(i18n, user.menu_label)>
             <p class="user-name">
-                <span class="muted">{t!(i18n, user.logged_in_as)} " "</span>
-                <strong>{user.name.clone()}</strong>
+                <span class="muted">{t_string!(i18n, user.logged_in_as)} " "</span>
+                <strong>{user.name}</strong>
                 <span class="muted">
-                    " (" {t!(i18n, user.level)} ": " {move || loa_name(i18n, &loa)} ")"
+                    " (" {t_string!(i18n, user.level)} ": " {loa_name(i18n, &user.loa)} ")"
                 </span>
             </p>
-            <A href="/post">
-                {t!(i18n, user.post)}
-                {user
-                    .unread
-                    .filter(|n| *n > 0)
-                    .map(|n| view! { " (" {unread_shown(n)} " " {t!(i18n, user.unread)} ")" })}
-            </A>
-            <A href="/contact">{t!(i18n, user.contact)}</A>
-            <A href="/activity">{t!(i18n, user.activity)}</A>
+            <NavLink href="/post">{t_string!(i18n, user.post)} {unread}</NavLink>
+            <NavLink href="/contact">{t_string!(i18n, user.contact)}</NavLink>
+            <NavLink href="/activity">{t_string!(i18n, user.activity)}</NavLink>
             <form method="post" action="/auth/logout">
                 <button type="submit" class="button button-secondary">
-                    {t!(i18n, user.log_out)}
+                    {t_string!(i18n, user.log_out)}
                 </button>
             </form>
         </nav>

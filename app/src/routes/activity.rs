@@ -2,13 +2,14 @@
 //! paged with a cursor in the address so paging works without JavaScript.
 
 use crate::auth::{login_href, step_up_href, use_current_user};
+use crate::components::nav_link::NavLink;
 use crate::components::user_menu::loa_name;
 use crate::error::AppError;
 use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
 use leptos_meta::Title;
-use leptos_router::{components::A, hooks::use_query_map};
+use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 /// One line of the activity log, ready to show.
@@ -175,7 +176,6 @@ pub fn ActivityPage() -> impl IntoView {
         move || (before(), i18n.get_locale().as_str().to_owned(), only()),
         |(before, lang, only)| my_activity(before, lang, only),
     );
-    let _ = use_current_user();
     // Plain strings for the head (see the shell): fixed when the page is made.
     let contact_only = query.read_untracked().get("only").as_deref() == Some(CONTACT_ONLY);
     let title = if contact_only {
@@ -220,9 +220,7 @@ pub fn ActivityPage() -> impl IntoView {
                             }
                             Err(AppError::NeedsStepUp) => {
                                 let provider = use_current_user()
-                                    .and_then(|u| u.0.get())
-                                    .and_then(|r| r.ok().flatten())
-                                    .map(|u| u.provider)
+                                    .map(|user| user.provider)
                                     .unwrap_or_default();
                                 view! {
                                     <h2>{t!(i18n, login.step_up_title)}</h2>
@@ -293,19 +291,19 @@ fn ActivityTable(page: ActivityPage, first_page: bool, contact_only: bool) -> im
             {older
                 .map(|cursor| {
                     view! {
-                        <A href=format!(
+                        <NavLink href=format!(
                             "/activity?{}before={}",
                             if contact_only { "only=contact&" } else { "" },
                             crate::auth::encode(&cursor),
                         )>
                             {t!(i18n, activity.older)}
-                        </A>
+                        </NavLink>
                     }
                 })}
             {(!first_page)
                 .then(|| {
                     let newest = if contact_only { "/activity?only=contact" } else { "/activity" };
-                    view! { <A href=newest>{t!(i18n, activity.newest)}</A> }
+                    view! { <NavLink href=newest>{t!(i18n, activity.newest)}</NavLink> }
                 })}
         </nav>
     }

@@ -7,14 +7,15 @@
 //! again with the errors and the typed values ([`FormOutcome`]). So each form works the same
 //! with JavaScript off and hydrated, and adds nothing to the WASM but its markup.
 
-use crate::auth::{login_href, use_current_user};
+use crate::auth::login_href;
 use crate::components::language_switcher::ALL_LOCALES;
+use crate::components::nav_link::NavLink;
 use crate::error::AppError;
 use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
 use leptos_meta::Title;
-use leptos_router::{components::A, hooks::use_query_map};
+use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 /// A moment, for `<time datetime>` and for people.
@@ -143,8 +144,7 @@ pub async fn contact_settings(lang: String) -> Result<ContactView, AppError> {
         verified: verified_at.map(when),
         stale: verified_at.is_none_or(|at| now - at >= staleness),
     };
-    let outcome = use_context::<http::request::Parts>()
-        .and_then(|parts| parts.extensions.get::<FormOutcome>().cloned());
+    let outcome = crate::auth::request_extension::<FormOutcome>();
     Ok(ContactView {
         email: info
             .email
@@ -192,7 +192,6 @@ fn with_contact(
     render: impl Fn(ContactView) -> AnyView + Send + Sync + 'static,
 ) -> impl IntoView {
     let i18n = use_i18n();
-    let _ = use_current_user();
     view! {
         <Suspense>
             {move || {
@@ -232,7 +231,7 @@ fn sub_page(
         // The head's title is a plain string (see the shell); the page's text follows the language.
         <Title text=title(i18n) />
         <article class="prose contact">
-            <p><A href="/contact" exact=true>{t!(i18n, contact.back)}</A></p>
+            <p><NavLink href="/contact" exact=true>{t!(i18n, contact.back)}</NavLink></p>
             <h1>{move || title(i18n)}</h1>
             {intro.map(|intro| view! { <p>{move || intro(i18n)}</p> })}
             <DoneNotice />
@@ -484,13 +483,13 @@ fn Overview(view: ContactView) -> impl IntoView {
                     }
                 })}
             <p>
-                <A href="/contact/reservation">
+                <NavLink href="/contact/reservation">
                     {if view.reserved {
                         t!(i18n, contact.reservation_withdraw_link).into_any()
                     } else {
                         t!(i18n, contact.reservation_link).into_any()
                     }}
-                </A>
+                </NavLink>
             </p>
         </section>
         <section aria-labelledby="mailbox-title" class="contact-section">
@@ -504,14 +503,14 @@ fn Overview(view: ContactView) -> impl IntoView {
                     }
                 }}
             </p>
-            <p><A href="/contact/mailbox">{t!(i18n, contact.mailbox_link)}</A></p>
+            <p><NavLink href="/contact/mailbox">{t!(i18n, contact.mailbox_link)}</NavLink></p>
         </section>
         <section aria-labelledby="language-title" class="contact-section">
             <h2 id="language-title">{t!(i18n, contact.language_title)}</h2>
             <p>{move || language_name(i18n, &language)}</p>
-            <p><A href="/contact/language">{t!(i18n, contact.language_link)}</A></p>
+            <p><NavLink href="/contact/language">{t!(i18n, contact.language_link)}</NavLink></p>
         </section>
-        <p><A href="/activity?only=contact">{t!(i18n, contact.history_link)}</A></p>
+        <p><NavLink href="/activity?only=contact">{t!(i18n, contact.history_link)}</NavLink></p>
     }
 }
 
@@ -561,19 +560,19 @@ fn MethodSummary(
                             {t!(i18n, contact.pending)} " " <strong>{pending.new_value}</strong> ". "
                             {t!(i18n, contact.code_valid_until)} " " {time_view(pending.expires)} "."
                         </p>
-                        <p><A href=verify_href>{t!(i18n, contact.enter_code_link)}</A></p>
+                        <p><NavLink href=verify_href>{t!(i18n, contact.enter_code_link)}</NavLink></p>
                     </div>
                 }
             })}
         <p>
-            <A href=change_href>
+            <NavLink href=change_href>
                 {match (method, has_value) {
                     ("email", true) => t!(i18n, contact.change_email).into_any(),
                     ("email", false) => t!(i18n, contact.add_email).into_any(),
                     (_, true) => t!(i18n, contact.change_mobile).into_any(),
                     (_, false) => t!(i18n, contact.add_mobile).into_any(),
                 }}
-            </A>
+            </NavLink>
         </p>
     }
 }
@@ -659,7 +658,7 @@ fn ChangeMethod(method: &'static str) -> impl IntoView {
                             <p>{t!(i18n, contact.code_explained)}</p>
                             <div class="actions">
                                 <button type="submit" class="button">{t!(i18n, contact.send_code)}</button>
-                                <A href="/contact" exact=true>{t!(i18n, contact.cancel)}</A>
+                                <NavLink href="/contact" exact=true>{t!(i18n, contact.cancel)}</NavLink>
                             </div>
                         </form>
                         {current
@@ -744,7 +743,7 @@ fn VerifyMethod(method: &'static str) -> impl IntoView {
             let Some(pending) = pending else {
                 return view! {
                     <p>{t!(i18n, contact.nothing_pending)}</p>
-                    <p><A href="/contact" exact=true>{t!(i18n, contact.back)}</A></p>
+                    <p><NavLink href="/contact" exact=true>{t!(i18n, contact.back)}</NavLink></p>
                 }
                 .into_any();
             };
@@ -821,7 +820,7 @@ pub fn ReservationPage() -> impl IntoView {
                                 <input type="hidden" name="reserved" value="false" />
                                 <div class="actions">
                                     <button type="submit" class="button">{t!(i18n, contact.withdraw_button)}</button>
-                                    <A href="/contact" exact=true>{t!(i18n, contact.cancel)}</A>
+                                    <NavLink href="/contact" exact=true>{t!(i18n, contact.cancel)}</NavLink>
                                 </div>
                             </form>
                         }
@@ -839,7 +838,7 @@ pub fn ReservationPage() -> impl IntoView {
                                 <input type="hidden" name="reserved" value="true" />
                                 <div class="actions">
                                     <button type="submit" class="button">{t!(i18n, contact.reserve_button)}</button>
-                                    <A href="/contact" exact=true>{t!(i18n, contact.cancel)}</A>
+                                    <NavLink href="/contact" exact=true>{t!(i18n, contact.cancel)}</NavLink>
                                 </div>
                             </form>
                         }
@@ -893,7 +892,7 @@ pub fn MailboxPage() -> impl IntoView {
                             </fieldset>
                             <div class="actions">
                                 <button type="submit" class="button">{t!(i18n, contact.save)}</button>
-                                <A href="/contact" exact=true>{t!(i18n, contact.cancel)}</A>
+                                <NavLink href="/contact" exact=true>{t!(i18n, contact.cancel)}</NavLink>
                             </div>
                         </form>
                     }
@@ -932,7 +931,7 @@ pub fn ContactLanguagePage() -> impl IntoView {
                             </fieldset>
                             <div class="actions">
                                 <button type="submit" class="button">{t!(i18n, contact.save)}</button>
-                                <A href="/contact" exact=true>{t!(i18n, contact.cancel)}</A>
+                                <NavLink href="/contact" exact=true>{t!(i18n, contact.cancel)}</NavLink>
                             </div>
                         </form>
                     }
@@ -990,7 +989,7 @@ pub fn ContactCheckPage() -> impl IntoView {
                             <input type="hidden" name="return_to" value=return_to.clone() />
                             <div class="actions">
                                 <button type="submit" class="button">{t!(i18n, contact.confirm_button)}</button>
-                                <A href="/contact" exact=true>{t!(i18n, contact.check_change)}</A>
+                                <NavLink href="/contact" exact=true>{t!(i18n, contact.check_change)}</NavLink>
                                 <a href=return_to.clone()>{t!(i18n, contact.check_later)}</a>
                             </div>
                         </form>

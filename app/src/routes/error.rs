@@ -1,10 +1,10 @@
 //! The translated error page shown when rendering a page fails. It never shows internal
 //! details: the cause goes to the server log, the citizen gets a calm text and a reference.
 
+use crate::components::nav_link::NavLink;
 use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 
 #[component]
 pub fn ErrorPage() -> impl IntoView {
@@ -28,7 +28,7 @@ pub fn ErrorPage() -> impl IntoView {
                     }
                 })}
             <p>
-                <A href="/">{t!(i18n, error.home_link)}</A>
+                <NavLink href="/">{t!(i18n, error.home_link)}</NavLink>
             </p>
         </article>
     }
@@ -38,13 +38,14 @@ pub fn ErrorPage() -> impl IntoView {
 fn request_reference() -> Option<String> {
     #[cfg(feature = "ssr")]
     {
-        use_context::<http::request::Parts>().and_then(|parts| {
+        with_context::<http::request::Parts, _>(|parts| {
             parts
                 .headers
                 .get("x-request-id")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         })
+        .flatten()
     }
     #[cfg(not(feature = "ssr"))]
     {

@@ -2,10 +2,11 @@
 //! page after logout.
 
 use crate::auth::login_providers;
+use crate::components::nav_link::NavLink;
 use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{components::A, hooks::use_query_map};
+use leptos_router::hooks::use_query_map;
 
 /// `/login?return_to=&loa=`: choose an eID provider.
 #[component]
@@ -93,7 +94,7 @@ pub fn LoginFailedPage() -> impl IntoView {
                 <a class="button" href="/login">
                     {t!(i18n, login_failed.try_again)}
                 </a>
-                <A href="/">{t!(i18n, not_found.home_link)}</A>
+                <NavLink href="/">{t!(i18n, not_found.home_link)}</NavLink>
             </p>
         </article>
     }
@@ -109,7 +110,7 @@ pub fn LoggedOutPage() -> impl IntoView {
             <h1>{t!(i18n, logged_out.title)}</h1>
             <p>{t!(i18n, logged_out.text)}</p>
             <p>
-                <A href="/">{t!(i18n, not_found.home_link)}</A>
+                <NavLink href="/">{t!(i18n, not_found.home_link)}</NavLink>
             </p>
         </article>
     }

@@ -1,9 +1,9 @@
 //! The translated "page not found" page; answers with status 404.
 
+use crate::components::nav_link::NavLink;
 use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 
 #[component]
 pub fn NotFoundPage() -> impl IntoView {
@@ -18,7 +18,7 @@ pub fn NotFoundPage() -> impl IntoView {
             <h1>{t!(i18n, not_found.title)}</h1>
             <p>{t!(i18n, not_found.text)}</p>
             <p>
-                <A href="/">{t!(i18n, not_found.home_link)}</A>
+                <NavLink href="/">{t!(i18n, not_found.home_link)}</NavLink>
             </p>
         </article>
     }

@@ -5,17 +5,15 @@
 //! page again with its errors, as the contact pages do. Attachments are served by the server
 //! (`/post/letter/{id}/attachment/{n}`), with a sandboxing CSP.
 
-use crate::auth::{login_href, step_up_href, use_current_user};
+use crate::auth::{login_href, step_up_href};
+use crate::components::nav_link::NavLink;
 use crate::error::AppError;
 use crate::i18n::*;
 use crate::routes::contact::{FormOutcome, When};
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
 use leptos_meta::Title;
-use leptos_router::{
-    components::A,
-    hooks::{use_params_map, use_query_map},
-};
+use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
 /// A line in the mailbox.
@@ -89,9 +87,16 @@ mod server {
         pub provider: String,
     }
 
-    /// The session's proofs: reading always, the sensitive content only at `high`.
+    /// The request's session's proofs.
     pub(super) fn reader() -> Result<Reader, AppError> {
-        let ctx = crate::auth::request_session().ok_or(AppError::NotLoggedIn)?;
+        reader_for(crate::auth::request_session().as_ref())
+    }
+
+    /// The session's proofs: reading always, the sensitive content only at `high`.
+    pub(super) fn reader_for(
+        ctx: Option<&crate::auth::SessionContext>,
+    ) -> Result<Reader, AppError> {
+        let ctx = ctx.ok_or(AppError::NotLoggedIn)?;
         let actor: Actor = ctx.session.actor();
         let read = Policy::authorize::<ReadPost>(&actor, ctx.session.person)
             .map_err(|_| AppError::NotLoggedIn)?;
@@ -157,18 +162,34 @@ mod server {
     }
 }
 
+/// What the address asks the mailbox for: a folder (`view`, `inbox` by default) or the trash,
+/// a search (`q`), and the page (`after`, a cursor).
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct MailboxQuery {
+    pub view: Option<String>,
+    pub after: Option<String>,
+    pub q: Option<String>,
+}
+
+/// The mailbox page's data, read by the server before the page is rendered
+/// ([`load_mailbox`]) and handed to the render in the request's extensions: the page renders
+/// it at once, with no resource or `Suspense` to wait on.
+#[derive(Clone, Debug)]
+pub struct MailboxLoaded(pub Result<MailboxData, AppError>);
+
 /// One page of the mailbox: a folder (`inbox` by default), the trash, or a search.
-#[server]
-pub async fn mailbox(
-    view: Option<String>,
-    after: Option<String>,
-    q: Option<String>,
-    lang: String,
+#[cfg(feature = "ssr")]
+pub async fn load_mailbox(
+    db: &borgerportal::storage::Database,
+    session: Option<&crate::auth::SessionContext>,
+    query: MailboxQuery,
+    lang: &str,
 ) -> Result<MailboxData, AppError> {
     use borgerportal::post::{FolderRef, LetterCursor, MailboxView};
     use borgerportal::storage::PostBox;
-    let reader = server::reader()?;
-    let db = crate::auth::database()?;
+    let MailboxQuery { view, after, q } = query;
+    let reader = server::reader_for(session)?;
+    let db = db.clone();
     let now = time::OffsetDateTime::now_utc();
     let folders = server::own_folders(&db, &reader.read).await?;
     let after = after.as_deref().and_then(|c| LetterCursor::decode(c).ok());
@@ -213,7 +234,7 @@ pub async fn mailbox(
         folders,
         letters: page
             .as_ref()
-            .map(|p| p.letters.iter().map(|l| server::line(l, &lang)).collect())
+            .map(|p| p.letters.iter().map(|l| server::line(l, lang)).collect())
             .unwrap_or_default(),
         next: page.and_then(|p| p.next.map(|c| c.encode())),
         query,
@@ -241,8 +262,7 @@ pub async fn letter(id: String, lang: String) -> Result<Option<LetterData>, AppE
         Err(error) => return Err(server::unavailable(error)),
     };
     let folders = server::own_folders(&db, &reader.read).await?;
-    let outcome = use_context::<http::request::Parts>()
-        .and_then(|parts| parts.extensions.get::<FormOutcome>().cloned());
+    let outcome = crate::auth::request_extension::<FormOutcome>();
     Ok(Some(match view {
         LetterView::Open(letter) => LetterData::Open {
             line: server::line(&letter.summary, &lang),
@@ -272,11 +292,11 @@ pub async fn letter(id: String, lang: String) -> Result<Option<LetterData>, AppE
 fn refusal(i18n: I18nContext<Locale>, error: AppError, here: String) -> AnyView {
     match error {
         AppError::NotLoggedIn => view! {
-            <p>{t!(i18n, post.not_logged_in)}</p>
-            <p><a class="button" href=login_href(&here, None)>{t!(i18n, user.log_in)}</a></p>
+            <p>{t_string!(i18n, post.not_logged_in)}</p>
+            <p><a class="button" href=login_href(&here, None)>{t_string!(i18n, user.log_in)}</a></p>
         }
         .into_any(),
-        _ => view! { <p>{t!(i18n, common.unavailable)}</p> }.into_any(),
+        _ => view! { <p>{t_string!(i18n, common.unavailable)}</p> }.into_any(),
     }
 }
 
@@ -299,33 +319,19 @@ fn folder_name(i18n: I18nContext<Locale>, code: &str, own: &[(String, String)]) 
 #[component]
 pub fn PostPage() -> impl IntoView {
     let i18n = use_i18n();
-    let query = use_query_map();
-    let params = move || {
-        let q = query.read();
-        (
-            q.get("view"),
-            q.get("after"),
-            q.get("q"),
-            i18n.get_locale().as_str().to_owned(),
-        )
-    };
-    let data = Resource::new_blocking(params, |(view, after, q, lang)| {
-        mailbox(view, after, q, lang)
-    });
-    let _ = use_current_user();
+    #[cfg(feature = "ssr")]
+    let data = crate::auth::take_request_extension::<MailboxLoaded>();
+    #[cfg(not(feature = "ssr"))]
+    let data: Option<MailboxLoaded> = None;
+    let data = data.map_or(Err(AppError::Unavailable), |loaded| loaded.0);
     view! {
         <Title text=t_string!(i18n, post.title) />
         <article class="prose wide post">
-            <h1>{t!(i18n, post.title)}</h1>
-            <Suspense>
-                {move || {
-                    data.get()
-                        .map(|result| match result {
-                            Ok(data) => view! { <Mailbox data /> }.into_any(),
-                            Err(error) => refusal(i18n, error, "/post".to_owned()),
-                        })
-                }}
-            </Suspense>
+            <h1>{t_string!(i18n, post.title)}</h1>
+            {match data {
+                Ok(data) => view! { <Mailbox data /> }.into_any(),
+                Err(error) => refusal(i18n, error, "/post".to_owned()),
+            }}
         </article>
     }
 }
@@ -354,13 +360,13 @@ fn Mailbox(data: MailboxData) -> impl IntoView {
     let current = data.view.clone();
     view! {
         <form method="get" action="/post" role="search" class="search">
-            <label for="q">{t!(i18n, post.search_label)}</label>
+            <label for="q">{t_string!(i18n, post.search_label)}</label>
             <div class="actions">
                 <input type="search" id="q" name="q" value=data.query.clone() maxlength="200" />
-                <button type="submit" class="button">{t!(i18n, post.search_button)}</button>
+                <button type="submit" class="button">{t_string!(i18n, post.search_button)}</button>
             </div>
         </form>
-        <nav aria-label=move || t_string!(i18n, post.folders_label) class="folders">
+        <nav aria-label=t_string!(i18n, post.folders_label) class="folders">
             <ul>
                 {views
                     .into_iter()
@@ -376,14 +382,14 @@ fn Mailbox(data: MailboxData) -> impl IntoView {
                     })
                     .collect_view()}
             </ul>
-            <p><A href="/post/folders">{t!(i18n, post.manage_folders)}</A></p>
+            <p><NavLink href="/post/folders">{t_string!(i18n, post.manage_folders)}</NavLink></p>
         </nav>
         <h2>{heading}</h2>
         {data
             .query_refused
-            .then(|| view! { <p class="field-error" role="alert">{t!(i18n, post.search_refused)}</p> })}
+            .then(|| view! { <p class="field-error" role="alert">{t_string!(i18n, post.search_refused)}</p> })}
         {if data.letters.is_empty() {
-            view! { <p>{t!(i18n, post.empty)}</p> }.into_any()
+            view! { <p>{t_string!(i18n, post.empty)}</p> }.into_any()
         } else {
             view! {
                 <ul class="letters">
@@ -399,8 +405,8 @@ fn Mailbox(data: MailboxData) -> impl IntoView {
         {next_href
             .map(|href| {
                 view! {
-                    <nav class="pager" aria-label=move || t_string!(i18n, post.title)>
-                        <a href=href>{t!(i18n, post.older)}</a>
+                    <nav class="pager" aria-label=t_string!(i18n, post.title)>
+                        <a href=href>{t_string!(i18n, post.older)}</a>
                     </nav>
                 }
             })}
@@ -418,14 +424,14 @@ fn LetterItem(letter: LetterLine) -> impl IntoView {
                 <span class="letter-title">
                     {letter
                         .unread
-                        .then(|| view! { <span class="tag">{t!(i18n, post.unread)}</span> " " })}
+                        .then(|| view! { <span class="tag">{t_string!(i18n, post.unread)}</span> " " })}
                     {letter
                         .decision
-                        .then(|| view! { <span class="tag tag-warning">{t!(i18n, post.decision)}</span> " " })}
+                        .then(|| view! { <span class="tag tag-warning">{t_string!(i18n, post.decision)}</span> " " })}
                     {letter.title}
                     {letter
                         .locked
-                        .then(|| view! { " " <span class="muted">"(" {t!(i18n, post.locked)} ")"</span> })}
+                        .then(|| view! { " " <span class="muted">"(" {t_string!(i18n, post.locked)} ")"</span> })}
                 </span>
             </a>
             <span class="letter-meta">
@@ -451,11 +457,10 @@ pub fn LetterPage() -> impl IntoView {
         move || (id(), i18n.get_locale_untracked().as_str().to_owned()),
         |(id, lang)| letter(id, lang),
     );
-    let _ = use_current_user();
     view! {
         <Title text=t_string!(i18n, post.letter_title) />
         <article class="prose wide post">
-            <p><A href="/post" exact=true>{t!(i18n, post.back)}</A></p>
+            <p><NavLink href="/post" exact=true>{t!(i18n, post.back)}</NavLink></p>
             <Suspense>
                 {move || {
                     data.get()
@@ -594,11 +599,10 @@ fn LetterBody(data: LetterData) -> impl IntoView {
 pub fn FoldersPage() -> impl IntoView {
     let i18n = use_i18n();
     let data = Resource::new_blocking(|| (), |_| my_folders());
-    let _ = use_current_user();
     view! {
         <Title text=t_string!(i18n, post.folders_title) />
         <article class="prose post">
-            <p><A href="/post" exact=true>{t!(i18n, post.back)}</A></p>
+            <p><NavLink href="/post" exact=true>{t!(i18n, post.back)}</NavLink></p>
             <h1>{t!(i18n, post.folders_title)}</h1>
             <Suspense>
                 {move || {
@@ -619,8 +623,7 @@ pub async fn my_folders() -> Result<(Vec<(String, String)>, Option<FormOutcome>)
     let reader = server::reader()?;
     let db = crate::auth::database()?;
     let folders = server::own_folders(&db, &reader.read).await?;
-    let outcome = use_context::<http::request::Parts>()
-        .and_then(|parts| parts.extensions.get::<FormOutcome>().cloned());
+    let outcome = crate::auth::request_extension::<FormOutcome>();
     Ok((folders, outcome))
 }
 

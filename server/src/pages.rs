@@ -1,0 +1,105 @@
+//! The app's pages: what the server reads for a page before Leptos renders it, and their routes.
+//!
+//! Every page is rendered by [`PageRenderer::render`], whether it is a `GET`, a form shown
+//! again with its errors (`contact`, `post_pages`) or the 404 page. It first reads what the
+//! page shows and puts it in the request's extensions, then renders:
+//! - every page: the logged-in citizen for the header and the idle warning
+//!   ([`CurrentUser`]);
+//! - `/post`: the page of the mailbox the address asks for ([`MailboxLoaded`]).
+//!
+//! The components read these as plain values. Pages are rendered on the server only (islands),
+//! so a resource and its `Suspense` would only be waited on once and thrown away; reading
+//! first and rendering at once is what made a logged-in page cheap enough (docs/benchmarks.md).
+//! Pages not listed read their own data through resources, as before.
+
+use std::{future::Future, pin::Pin, sync::Arc};
+
+use app::auth::{load_current_user, SessionContext};
+use app::routes::contact::FormOutcome;
+use app::routes::post::{load_mailbox, MailboxLoaded, MailboxQuery};
+use axum::{
+    body::Body,
+    extract::{Query, Request},
+    http::{header, request::Parts, Method, StatusCode},
+    response::Response,
+    routing::get,
+    Router,
+};
+use borgerportal::storage::Database;
+
+use crate::AppState;
+
+/// A rendered page, later.
+pub type PageFuture = Pin<Box<dyn Future<Output = Response> + Send + 'static>>;
+
+/// Leptos' render of the app for a request.
+pub type Render = Arc<dyn Fn(Request) -> PageFuture + Send + Sync>;
+
+/// Renders the app's pages (see the module's documentation).
+#[derive(Clone)]
+pub struct PageRenderer {
+    render: Render,
+    db: Database,
+}
+
+impl PageRenderer {
+    pub fn new(render: Render, db: Database) -> Self {
+        Self { render, db }
+    }
+
+    /// The page at the request's path, with what it shows read first.
+    pub async fn render(&self, mut request: Request) -> Response {
+        let session = request.extensions().get::<SessionContext>().cloned();
+        let user = load_current_user(&self.db, session.as_ref()).await;
+        request.extensions_mut().insert(user);
+        if request.uri().path() == "/post" {
+            let query = Query::<MailboxQuery>::try_from_uri(request.uri())
+                .map(|Query(query)| query)
+                .unwrap_or_default();
+            let lang = crate::language::request_language(request.headers());
+            let mailbox = load_mailbox(&self.db, session.as_ref(), query, lang).await;
+            request.extensions_mut().insert(MailboxLoaded(mailbox));
+        }
+        (self.render)(request).await
+    }
+
+    /// The page at the request's path (a GET of it), with `outcome` for the page to show, as
+    /// `422 Unprocessable Content`.
+    pub(crate) async fn again(&self, mut parts: Parts, outcome: FormOutcome) -> Response {
+        parts.method = Method::GET;
+        parts.headers.remove(header::CONTENT_TYPE);
+        parts.headers.remove(header::CONTENT_LENGTH);
+        parts.extensions.insert(outcome);
+        let mut response = self.render(Request::from_parts(parts, Body::empty())).await;
+        if response.status().is_success() {
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        }
+        response
+    }
+
+    /// As [`again`](PageRenderer::again), for another path (a form on one page whose errors
+    /// show on another).
+    pub(crate) async fn at(
+        &self,
+        mut parts: Parts,
+        path: &'static str,
+        outcome: FormOutcome,
+    ) -> Response {
+        parts.uri = axum::http::Uri::from_static(path);
+        self.again(parts, outcome).await
+    }
+}
+
+/// A `GET` route for each of the app's pages (the paths of its router).
+pub fn routes<'p>(
+    paths: impl IntoIterator<Item = &'p str>,
+    pages: &PageRenderer,
+) -> Router<AppState> {
+    paths.into_iter().fold(Router::new(), |router, path| {
+        let pages = pages.clone();
+        router.route(
+            path,
+            get(move |request: Request| async move { pages.render(request).await }),
+        )
+    })
+}
