@@ -5,7 +5,9 @@
 //! page shows and puts it in the request's extensions, then renders:
 //! - every page: the logged-in citizen for the header and the idle warning
 //!   ([`CurrentUser`]);
-//! - `/post`: the page of the mailbox the address asks for ([`MailboxLoaded`]).
+//! - `/post`: the page of the mailbox the address asks for ([`MailboxLoaded`]);
+//! - `/post/letter/{id}`: the letter, opened ([`LetterLoaded`]);
+//! - `/post/folders`: the citizen's own folders ([`FoldersLoaded`]).
 //!
 //! The components read these as plain values. Pages are rendered on the server only (islands),
 //! so a resource and its `Suspense` would only be waited on once and thrown away; reading
@@ -16,7 +18,10 @@ use std::{future::Future, pin::Pin, sync::Arc};
 
 use app::auth::{load_current_user, SessionContext};
 use app::routes::contact::FormOutcome;
-use app::routes::post::{load_mailbox, MailboxLoaded, MailboxQuery};
+use app::routes::post::{
+    load_folders, load_letter, load_mailbox, FoldersLoaded, LetterLoaded, MailboxLoaded,
+    MailboxQuery,
+};
 use axum::{
     body::Body,
     extract::{Query, Request},
@@ -52,13 +57,27 @@ impl PageRenderer {
         let session = request.extensions().get::<SessionContext>().cloned();
         let user = load_current_user(&self.db, session.as_ref()).await;
         request.extensions_mut().insert(user);
-        if request.uri().path() == "/post" {
-            let query = Query::<MailboxQuery>::try_from_uri(request.uri())
-                .map(|Query(query)| query)
-                .unwrap_or_default();
-            let lang = crate::language::request_language(request.headers());
-            let mailbox = load_mailbox(&self.db, session.as_ref(), query, lang).await;
-            request.extensions_mut().insert(MailboxLoaded(mailbox));
+        let lang = crate::language::request_language(request.headers());
+        let session = session.as_ref();
+        let db = &self.db;
+        let outcome = request.extensions().get::<FormOutcome>().cloned();
+        match Page::of(request.uri().path()) {
+            Some(Page::Mailbox) => {
+                let query = Query::<MailboxQuery>::try_from_uri(request.uri())
+                    .map(|Query(query)| query)
+                    .unwrap_or_default();
+                let mailbox = load_mailbox(db, session, query, lang).await;
+                request.extensions_mut().insert(MailboxLoaded(mailbox));
+            }
+            Some(Page::Letter(id)) => {
+                let letter = load_letter(db, session, &id, lang, outcome).await;
+                request.extensions_mut().insert(LetterLoaded(letter));
+            }
+            Some(Page::Folders) => {
+                let folders = load_folders(db, session, outcome).await;
+                request.extensions_mut().insert(FoldersLoaded(folders));
+            }
+            None => {}
         }
         (self.render)(request).await
     }
@@ -90,6 +109,32 @@ impl PageRenderer {
     }
 }
 
+/// The pages whose data is read here, by their path.
+#[derive(Debug, PartialEq, Eq)]
+enum Page {
+    /// `/post`: a page of a folder, the trash or a search.
+    Mailbox,
+    /// `/post/letter/{id}`: a letter (opening it records it as read).
+    Letter(String),
+    /// `/post/folders`: the citizen's own folders.
+    Folders,
+}
+
+impl Page {
+    /// The page at `path`, if its data is read here. Only the exact paths of the app's
+    /// routes: any other path is the 404 page, which reads nothing (and opens no letter).
+    fn of(path: &str) -> Option<Page> {
+        match path {
+            "/post" => Some(Page::Mailbox),
+            "/post/folders" => Some(Page::Folders),
+            _ => path
+                .strip_prefix("/post/letter/")
+                .filter(|id| !id.is_empty() && !id.contains('/'))
+                .map(|id| Page::Letter(id.to_owned())),
+        }
+    }
+}
+
 /// A `GET` route for each of the app's pages (the paths of its router).
 pub fn routes<'p>(
     paths: impl IntoIterator<Item = &'p str>,
@@ -102,4 +147,28 @@ pub fn routes<'p>(
             get(move |request: Request| async move { pages.render(request).await }),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Page;
+
+    #[test]
+    fn only_the_routes_own_paths_read_data() {
+        assert_eq!(Page::of("/post"), Some(Page::Mailbox));
+        assert_eq!(Page::of("/post/folders"), Some(Page::Folders));
+        assert_eq!(
+            Page::of("/post/letter/abc"),
+            Some(Page::Letter("abc".to_owned()))
+        );
+        for other in [
+            "/",
+            "/post/",
+            "/post/letter/",
+            "/post/letter/abc/",
+            "/post/letter/a/b",
+        ] {
+            assert_eq!(Page::of(other), None, "{other}");
+        }
+    }
 }

@@ -89,11 +89,6 @@ mod server {
         pub provider: String,
     }
 
-    /// The request's session's proofs.
-    pub(super) fn reader() -> Result<Reader, AppError> {
-        reader_for(crate::auth::request_session().as_ref())
-    }
-
     /// The session's proofs: reading always, the sensitive content only at `high`.
     pub(super) fn reader_for(
         ctx: Option<&crate::auth::SessionContext>,
@@ -244,16 +239,27 @@ pub async fn load_mailbox(
     })
 }
 
-/// A letter, opened (recorded as read, and the opening receipt on the first time).
-#[server]
-pub async fn letter(id: String, lang: String) -> Result<Option<LetterData>, AppError> {
+/// The letter page's data, read by the server before the page is rendered ([`load_letter`]),
+/// as [`MailboxLoaded`] for the mailbox: the letter (`None`: no such letter of this person's).
+#[derive(Clone, Debug)]
+pub struct LetterLoaded(pub Result<Option<LetterData>, AppError>);
+
+/// A letter, opened (recorded as read, and the opening receipt on the first time), with the
+/// refused form being shown again (`outcome`), if any.
+#[cfg(feature = "ssr")]
+pub async fn load_letter(
+    db: &borgerportal::storage::Database,
+    session: Option<&crate::auth::SessionContext>,
+    id: &str,
+    lang: &str,
+    outcome: Option<FormOutcome>,
+) -> Result<Option<LetterData>, AppError> {
     use borgerportal::post::{LetterId, LetterView, PostError};
     use borgerportal::storage::PostBox;
-    let reader = server::reader()?;
+    let reader = server::reader_for(session)?;
     let Ok(id) = id.parse::<LetterId>() else {
         return Ok(None);
     };
-    let db = crate::auth::database()?;
     let now = time::OffsetDateTime::now_utc();
     let view = match db
         .open_letter(&reader.read, reader.sensitive.as_ref(), id, now)
@@ -263,11 +269,10 @@ pub async fn letter(id: String, lang: String) -> Result<Option<LetterData>, AppE
         Err(PostError::NotFound) => return Ok(None),
         Err(error) => return Err(server::unavailable(error)),
     };
-    let folders = server::own_folders(&db, &reader.read).await?;
-    let outcome = crate::auth::request_extension::<FormOutcome>();
+    let folders = server::own_folders(db, &reader.read).await?;
     Ok(Some(match view {
         LetterView::Open(letter) => LetterData::Open {
-            line: server::line(&letter.summary, &lang),
+            line: server::line(&letter.summary, lang),
             body_html: letter.body_html.clone(),
             attachments: letter
                 .attachments
@@ -275,7 +280,7 @@ pub async fn letter(id: String, lang: String) -> Result<Option<LetterData>, AppE
                 .map(|a| AttachmentLine {
                     position: a.position,
                     filename: a.filename.clone(),
-                    size: server::size(a.size, &lang),
+                    size: server::size(a.size, lang),
                 })
                 .collect(),
             folder: letter.summary.folder.code(),
@@ -284,7 +289,7 @@ pub async fn letter(id: String, lang: String) -> Result<Option<LetterData>, AppE
             outcome,
         },
         LetterView::NeedsStepUp { summary, .. } => LetterData::NeedsStepUp {
-            line: server::line(&summary, &lang),
+            line: server::line(&summary, lang),
             provider: reader.provider,
         },
     }))
@@ -453,32 +458,30 @@ fn LetterItem(letter: LetterLine) -> impl IntoView {
 #[component]
 pub fn LetterPage() -> impl IntoView {
     let i18n = use_i18n();
-    let params = use_params_map();
-    let id = move || params.read().get("id").unwrap_or_default();
-    let data = Resource::new_blocking(
-        move || (id(), i18n.get_locale_untracked().as_str().to_owned()),
-        |(id, lang)| letter(id, lang),
-    );
+    let id = use_params_map()
+        .read_untracked()
+        .get("id")
+        .unwrap_or_default();
+    #[cfg(feature = "ssr")]
+    let data = crate::auth::take_request_extension::<LetterLoaded>();
+    #[cfg(not(feature = "ssr"))]
+    let data: Option<LetterLoaded> = None;
+    let data = data.map_or(Err(AppError::Unavailable), |loaded| loaded.0);
     view! {
         <Title text=t_string!(i18n, post.letter_title) />
         <article class="prose wide post">
-            <p><NavLink href="/post" exact=true>{t!(i18n, post.back)}</NavLink></p>
-            <Suspense>
-                {move || {
-                    data.get()
-                        .map(|result| match result {
-                            Ok(Some(data)) => view! { <LetterBody data /> }.into_any(),
-                            Ok(None) => {
-                                view! {
-                                    <h1>{t!(i18n, post.not_found_title)}</h1>
-                                    <p>{t!(i18n, post.not_found_text)}</p>
-                                }
-                                    .into_any()
-                            }
-                            Err(error) => refusal(i18n, error, format!("/post/letter/{}", id())),
-                        })
-                }}
-            </Suspense>
+            <p><NavLink href="/post" exact=true>{t_string!(i18n, post.back)}</NavLink></p>
+            {match data {
+                Ok(Some(data)) => view! { <LetterBody data /> }.into_any(),
+                Ok(None) => {
+                    view! {
+                        <h1>{t_string!(i18n, post.not_found_title)}</h1>
+                        <p>{t_string!(i18n, post.not_found_text)}</p>
+                    }
+                        .into_any()
+                }
+                Err(error) => refusal(i18n, error, format!("/post/letter/{id}")),
+            }}
         </article>
     }
 }
@@ -600,33 +603,42 @@ fn LetterBody(data: LetterData) -> impl IntoView {
 #[component]
 pub fn FoldersPage() -> impl IntoView {
     let i18n = use_i18n();
-    let data = Resource::new_blocking(|| (), |_| my_folders());
+    #[cfg(feature = "ssr")]
+    let data = crate::auth::take_request_extension::<FoldersLoaded>();
+    #[cfg(not(feature = "ssr"))]
+    let data: Option<FoldersLoaded> = None;
+    let data = data.map_or(Err(AppError::Unavailable), |loaded| loaded.0);
     view! {
         <Title text=t_string!(i18n, post.folders_title) />
         <article class="prose post">
-            <p><NavLink href="/post" exact=true>{t!(i18n, post.back)}</NavLink></p>
-            <h1>{t!(i18n, post.folders_title)}</h1>
-            <Suspense>
-                {move || {
-                    data.get()
-                        .map(|result| match result {
-                            Ok((folders, outcome)) => view! { <Folders folders outcome /> }.into_any(),
-                            Err(error) => refusal(i18n, error, "/post/folders".to_owned()),
-                        })
-                }}
-            </Suspense>
+            <p><NavLink href="/post" exact=true>{t_string!(i18n, post.back)}</NavLink></p>
+            <h1>{t_string!(i18n, post.folders_title)}</h1>
+            {match data {
+                Ok((folders, outcome)) => view! { <Folders folders outcome /> }.into_any(),
+                Err(error) => refusal(i18n, error, "/post/folders".to_owned()),
+            }}
         </article>
     }
 }
 
+/// The folders page's data, read by the server before the page is rendered
+/// ([`load_folders`]): the citizen's own folders, (id, name), and the refused folder form
+/// being shown again, if any.
+#[derive(Clone, Debug)]
+pub struct FoldersLoaded(pub Result<FoldersData, AppError>);
+
 /// The citizen's own folders, (id, name), and the refused folder form being shown again.
-#[server]
-pub async fn my_folders() -> Result<(Vec<(String, String)>, Option<FormOutcome>), AppError> {
-    let reader = server::reader()?;
-    let db = crate::auth::database()?;
-    let folders = server::own_folders(&db, &reader.read).await?;
-    let outcome = crate::auth::request_extension::<FormOutcome>();
-    Ok((folders, outcome))
+pub type FoldersData = (Vec<(String, String)>, Option<FormOutcome>);
+
+/// The citizen's own folders, (id, name), with the refused form being shown again.
+#[cfg(feature = "ssr")]
+pub async fn load_folders(
+    db: &borgerportal::storage::Database,
+    session: Option<&crate::auth::SessionContext>,
+    outcome: Option<FormOutcome>,
+) -> Result<FoldersData, AppError> {
+    let reader = server::reader_for(session)?;
+    Ok((server::own_folders(db, &reader.read).await?, outcome))
 }
 
 fn folder_error(i18n: I18nContext<Locale>, code: &str) -> &'static str {
