@@ -1,8 +1,7 @@
 //! Digital post: the mailbox (folders, paging, search), a letter, and the citizen's folders.
 //!
-//! The mailbox's page of letters is read by the server before the page is rendered
-//! ([`load_mailbox`], called by `server/src/pages.rs`); a letter and the folders are read
-//! through server functions; every change (mark unread, move, delete, restore, folders)
+//! What the pages show is read by the server before the page is rendered ([`load_mailbox`],
+//! [`load_letter`], [`load_folders`], called by `server/src/pages.rs`); every change (mark unread, move, delete, restore, folders)
 //! is a plain form posted to `server/src/post_pages.rs`, which answers with a redirect or the
 //! page again with its errors, as the contact pages do. Attachments are served by the server
 //! (`/post/letter/{id}/attachment/{n}`), with a sandboxing CSP.
