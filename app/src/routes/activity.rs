@@ -120,10 +120,12 @@ pub(crate) fn local_time(at: time::OffsetDateTime, lang: &str) -> String {
     let Ok(timestamp) = jiff::Timestamp::from_second(at.unix_timestamp()) else {
         return String::new();
     };
-    let Ok(zone) = jiff::tz::TimeZone::get("Europe/Oslo") else {
+    // Looked up once: a page shows up to 20 times, each a look-up by name otherwise.
+    static ZONE: std::sync::OnceLock<Option<jiff::tz::TimeZone>> = std::sync::OnceLock::new();
+    let Some(zone) = ZONE.get_or_init(|| jiff::tz::TimeZone::get("Europe/Oslo").ok()) else {
         return timestamp.to_string();
     };
-    let local = timestamp.to_zoned(zone);
+    let local = timestamp.to_zoned(zone.clone());
     if lang == "en" {
         local.strftime("%-d %b %Y, %H:%M").to_string()
     } else {
