@@ -217,11 +217,13 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     let providers = app::auth::ProviderChoices(state.auth.provider_choices().into());
     let staleness = app::routes::contact::Staleness(state.contact_staleness);
     let agencies = state.agency_names.clone();
-    let context = move || {
-        provide_context(context_state.db.clone());
-        provide_context(providers.clone());
-        provide_context(agencies.clone());
-        provide_context(staleness);
+    let context = {
+        let providers = providers.clone();
+        move || {
+            provide_context(context_state.db.clone());
+            provide_context(providers.clone());
+            provide_context(staleness);
+        }
     };
     // Every page is rendered through `pages` (it reads what a page shows first), also a form
     // shown again with its errors and the 404 page.
@@ -233,6 +235,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
                 leptos_axum::render_app_async_with_context(context.clone(), app_fn.clone())(request)
             }),
             state.db.clone(),
+            providers,
+            agencies,
         )
     };
     // Anything the router does not know: a public file if there is one, else the app's 404.

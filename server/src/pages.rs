@@ -7,7 +7,8 @@
 //!   ([`CurrentUser`]);
 //! - `/post`: the page of the mailbox the address asks for ([`MailboxLoaded`]);
 //! - `/post/letter/{id}`: the letter, opened ([`LetterLoaded`]);
-//! - `/post/folders`: the citizen's own folders ([`FoldersLoaded`]).
+//! - `/post/folders`: the citizen's own folders ([`FoldersLoaded`]);
+//! - `/activity`: a page of the citizen's activity log ([`ActivityLoaded`]).
 //!
 //! The components read these as plain values. Pages are rendered on the server only (islands),
 //! so a resource and its `Suspense` would only be waited on once and thrown away; reading
@@ -16,7 +17,8 @@
 
 use std::{future::Future, pin::Pin, sync::Arc};
 
-use app::auth::{load_current_user, SessionContext};
+use app::auth::{load_current_user, ProviderChoices, SessionContext};
+use app::routes::activity::{load_activity, ActivityLoaded, ActivityQuery, AgencyNames};
 use app::routes::contact::FormOutcome;
 use app::routes::post::{
     load_folders, load_letter, load_mailbox, FoldersLoaded, LetterLoaded, MailboxLoaded,
@@ -45,11 +47,24 @@ pub type Render = Arc<dyn Fn(Request) -> PageFuture + Send + Sync>;
 pub struct PageRenderer {
     render: Render,
     db: Database,
+    /// The eIDs' and the agencies' names, for the activity log.
+    providers: ProviderChoices,
+    agencies: AgencyNames,
 }
 
 impl PageRenderer {
-    pub fn new(render: Render, db: Database) -> Self {
-        Self { render, db }
+    pub fn new(
+        render: Render,
+        db: Database,
+        providers: ProviderChoices,
+        agencies: AgencyNames,
+    ) -> Self {
+        Self {
+            render,
+            db,
+            providers,
+            agencies,
+        }
     }
 
     /// The page at the request's path, with what it shows read first.
@@ -76,6 +91,14 @@ impl PageRenderer {
             Some(Page::Folders) => {
                 let folders = load_folders(db, session, outcome).await;
                 request.extensions_mut().insert(FoldersLoaded(folders));
+            }
+            Some(Page::Activity) => {
+                let query = Query::<ActivityQuery>::try_from_uri(request.uri())
+                    .map(|Query(query)| query)
+                    .unwrap_or_default();
+                let activity =
+                    load_activity(db, session, query, lang, &self.providers, &self.agencies).await;
+                request.extensions_mut().insert(ActivityLoaded(activity));
             }
             None => {}
         }
@@ -118,6 +141,8 @@ enum Page {
     Letter(String),
     /// `/post/folders`: the citizen's own folders.
     Folders,
+    /// `/activity`: a page of the citizen's activity log.
+    Activity,
 }
 
 impl Page {
@@ -127,6 +152,7 @@ impl Page {
         match path {
             "/post" => Some(Page::Mailbox),
             "/post/folders" => Some(Page::Folders),
+            "/activity" => Some(Page::Activity),
             _ => path
                 .strip_prefix("/post/letter/")
                 .filter(|id| !id.is_empty() && !id.contains('/'))
@@ -157,6 +183,7 @@ mod tests {
     fn only_the_routes_own_paths_read_data() {
         assert_eq!(Page::of("/post"), Some(Page::Mailbox));
         assert_eq!(Page::of("/post/folders"), Some(Page::Folders));
+        assert_eq!(Page::of("/activity"), Some(Page::Activity));
         assert_eq!(
             Page::of("/post/letter/abc"),
             Some(Page::Letter("abc".to_owned()))

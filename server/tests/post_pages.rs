@@ -401,3 +401,44 @@ async fn the_header_marks_the_link_to_the_page_being_shown() {
     assert!(current(&contact, "/contact"), "{contact}");
     assert!(!current(&contact, "/post"), "{contact}");
 }
+
+#[tokio::test]
+async fn the_activity_log_pages_through_its_events() {
+    let (server, browser) = with_letters("substantial").await;
+    let inbox = server.page(&browser, "/post").await;
+    let id = letter_with(&inbox, "Skattemeldingen");
+    for n in 0..24 {
+        let to = if n % 2 == 0 { "archive" } else { "inbox" };
+        let moved = post(
+            &server,
+            &browser,
+            &format!("/post/letter/{id}/move"),
+            &[("to", to)],
+        )
+        .await;
+        assert_eq!(moved.status(), StatusCode::SEE_OTHER);
+    }
+
+    // 29 events (the four demo letters' deliveries, the login, 24 moves): 20 on the first
+    // page, newest first, then 9.
+    let rows = |html: &str| html.matches("<tr>").count() - 1;
+    let first = server.page(&browser, "/activity").await;
+    assert_eq!(rows(&first), 20, "{first}");
+    let older = first
+        .split("href=\"/activity?before=")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(|cursor| format!("/activity?before={}", unescape(cursor)))
+        .expect("a link to older events");
+    let second = server.page(&browser, &older).await;
+    assert_eq!(rows(&second), 9, "{second}");
+    assert!(
+        second.contains("Logget inn"),
+        "the login is among the oldest: {second}"
+    );
+    assert!(!first.contains("Logget inn"), "{first}");
+
+    // The history of contact changes has none of them.
+    let contact = server.page(&browser, "/activity?only=contact").await;
+    assert!(!contact.contains("<table class=\"activity\""), "{contact}");
+}

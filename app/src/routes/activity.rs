@@ -1,5 +1,6 @@
 //! "My activity": the citizen's own audit events (logins, logouts, step-ups…), newest first,
-//! paged with a cursor in the address so paging works without JavaScript.
+//! paged with a cursor in the address so paging works without JavaScript. The page is read by
+//! the server before it is rendered ([`load_activity`], called by `server/src/pages.rs`).
 
 use crate::auth::{login_href, step_up_href, use_current_user};
 use crate::components::nav_link::NavLink;
@@ -42,23 +43,40 @@ pub struct ActivityPage {
 #[cfg(feature = "ssr")]
 const PAGE_SIZE: u32 = 20;
 
-/// The logged-in citizen's activity, one page, older than `before`.
-#[server]
-pub async fn my_activity(
-    before: Option<String>,
-    lang: String,
-    only: Option<String>,
+/// What the address asks the activity page for: older than `before` (a cursor), and
+/// `only=contact` for the history of contact changes.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct ActivityQuery {
+    pub before: Option<String>,
+    pub only: Option<String>,
+}
+
+/// The activity page's data, read by the server before the page is rendered
+/// ([`load_activity`], called by `server/src/pages.rs`).
+#[derive(Clone, Debug)]
+pub struct ActivityLoaded(pub Result<ActivityPage, AppError>);
+
+/// The logged-in citizen's activity, one page, older than `before`, with the eIDs' and the
+/// agencies' names.
+#[cfg(feature = "ssr")]
+pub async fn load_activity(
+    db: &borgerportal::storage::Database,
+    session: Option<&crate::auth::SessionContext>,
+    query: ActivityQuery,
+    lang: &str,
+    providers: &crate::auth::ProviderChoices,
+    agencies: &AgencyNames,
 ) -> Result<ActivityPage, AppError> {
     use borgerportal::access::{Policy, ReadOwnActivity};
     use borgerportal::{audit::AuditCursor, storage::AuditLog};
-    let ctx = crate::auth::request_session().ok_or(AppError::NotLoggedIn)?;
+    let ActivityQuery { before, only } = query;
+    let ctx = session.ok_or(AppError::NotLoggedIn)?;
     let access = Policy::authorize::<ReadOwnActivity>(&ctx.session.actor(), ctx.session.person)
         .map_err(|denied| match denied {
             borgerportal::access::Denied::NeedsStepUp { .. } => AppError::NeedsStepUp,
             _ => AppError::NotLoggedIn,
         })?;
     let cursor = before.as_deref().and_then(AuditCursor::from_param);
-    let db = crate::auth::database()?;
     let page = db
         .list_events_of(&access, filter_of(only.as_deref()), cursor, PAGE_SIZE)
         .await
@@ -66,8 +84,6 @@ pub async fn my_activity(
             tracing::error!(%error, "could not read the activity log");
             AppError::Unavailable
         })?;
-    let providers = use_context::<crate::auth::ProviderChoices>().unwrap_or_default();
-    let agencies = use_context::<AgencyNames>().unwrap_or_default();
     let items = page
         .events
         .into_iter()
@@ -76,7 +92,7 @@ pub async fn my_activity(
                 .at
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default(),
-            at_display: local_time(event.at, &lang),
+            at_display: local_time(event.at, lang),
             kind: event.kind.code().to_owned(),
             loa: event.loa.map(|l| l.as_str().to_owned()),
             provider: match (event.provider, event.agency) {
@@ -172,12 +188,12 @@ fn kind_text(i18n: I18nContext<Locale>, code: &str) -> &'static str {
 pub fn ActivityPage() -> impl IntoView {
     let i18n = use_i18n();
     let query = use_query_map();
-    let before = move || query.read().get("before");
-    let only = move || query.read().get("only").filter(|only| only == CONTACT_ONLY);
-    let page = Resource::new_blocking(
-        move || (before(), i18n.get_locale().as_str().to_owned(), only()),
-        |(before, lang, only)| my_activity(before, lang, only),
-    );
+    let first_page = query.read_untracked().get("before").is_none();
+    #[cfg(feature = "ssr")]
+    let page = crate::auth::take_request_extension::<ActivityLoaded>();
+    #[cfg(not(feature = "ssr"))]
+    let page: Option<ActivityLoaded> = None;
+    let page = page.map_or(Err(AppError::Unavailable), |loaded| loaded.0);
     // Plain strings for the head (see the shell): fixed when the page is made.
     let contact_only = query.read_untracked().get("only").as_deref() == Some(CONTACT_ONLY);
     let title = if contact_only {
@@ -201,42 +217,32 @@ pub fn ActivityPage() -> impl IntoView {
                     t!(i18n, activity.intro).into_any()
                 }}
             </p>
-            <Suspense>
-                {move || {
-                    page.get()
-                        .map(|result| match result {
-                            Ok(page) => {
-                                let first_page = before().is_none();
-                                view! { <ActivityTable page first_page contact_only /> }.into_any()
-                            }
-                            Err(AppError::NotLoggedIn) => {
-                                view! {
-                                    <p>{t!(i18n, activity.not_logged_in)}</p>
-                                    <p>
-                                        <a class="button" href=login_href(here, None)>
-                                            {t!(i18n, user.log_in)}
-                                        </a>
-                                    </p>
-                                }
-                                    .into_any()
-                            }
-                            Err(AppError::NeedsStepUp) => {
-                                let provider = use_current_user()
-                                    .map(|user| user.provider)
-                                    .unwrap_or_default();
-                                view! {
-                                    <h2>{t!(i18n, login.step_up_title)}</h2>
-                                    <p>{t!(i18n, login.step_up_text)}</p>
-                                    <a class="button" href=step_up_href(&provider, here) rel="external">
-                                        {t!(i18n, login.step_up_button)}
-                                    </a>
-                                }
-                                    .into_any()
-                            }
-                            Err(_) => view! { <p>{t!(i18n, common.unavailable)}</p> }.into_any(),
-                        })
-                }}
-            </Suspense>
+            {match page {
+                Ok(page) => view! { <ActivityTable page first_page contact_only /> }.into_any(),
+                Err(AppError::NotLoggedIn) => {
+                    view! {
+                        <p>{t_string!(i18n, activity.not_logged_in)}</p>
+                        <p>
+                            <a class="button" href=login_href(here, None)>
+                                {t_string!(i18n, user.log_in)}
+                            </a>
+                        </p>
+                    }
+                        .into_any()
+                }
+                Err(AppError::NeedsStepUp) => {
+                    let provider = use_current_user().map(|user| user.provider).unwrap_or_default();
+                    view! {
+                        <h2>{t_string!(i18n, login.step_up_title)}</h2>
+                        <p>{t_string!(i18n, login.step_up_text)}</p>
+                        <a class="button" href=step_up_href(&provider, here) rel="external">
+                            {t_string!(i18n, login.step_up_button)}
+                        </a>
+                    }
+                        .into_any()
+                }
+                Err(_) => view! { <p>{t_string!(i18n, common.unavailable)}</p> }.into_any(),
+            }}
         </article>
     }
 }
