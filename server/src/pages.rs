@@ -146,9 +146,14 @@ enum Page {
 }
 
 impl Page {
-    /// The page at `path`, if its data is read here. Only the exact paths of the app's
-    /// routes: any other path is the 404 page, which reads nothing (and opens no letter).
+    /// The page at `path`, if its data is read here. Only the paths the app's router matches
+    /// to these pages (with or without one trailing slash): any other path is the 404 page,
+    /// which reads nothing (and opens no letter).
     fn of(path: &str) -> Option<Page> {
+        let path = path
+            .strip_suffix('/')
+            .filter(|path| !path.is_empty())
+            .unwrap_or(path);
         match path {
             "/post" => Some(Page::Mailbox),
             "/post/folders" => Some(Page::Folders),
@@ -190,12 +195,22 @@ mod tests {
         );
         for other in [
             "/",
-            "/post/",
+            "/post//",
             "/post/letter/",
-            "/post/letter/abc/",
             "/post/letter/a/b",
+            "/postbox",
         ] {
             assert_eq!(Page::of(other), None, "{other}");
         }
+    }
+
+    #[test]
+    fn a_trailing_slash_is_the_same_page_as_the_router_says() {
+        assert_eq!(Page::of("/post/"), Some(Page::Mailbox));
+        assert_eq!(Page::of("/activity/"), Some(Page::Activity));
+        assert_eq!(
+            Page::of("/post/letter/abc/"),
+            Some(Page::Letter("abc".to_owned()))
+        );
     }
 }

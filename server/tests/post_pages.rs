@@ -374,8 +374,10 @@ async fn the_mailbox_pages_through_its_letters_and_shrugs_off_a_bad_address() {
         .iter()
         .all(|(id, _)| !first_lines.iter().any(|(first_id, _)| first_id == id)));
 
-    // An address the mailbox cannot make sense of shows the first page of the inbox.
+    // A trailing slash, and an address the mailbox cannot make sense of, show the first page
+    // of the inbox.
     for odd in [
+        "/post/",
         "/post?after=not-a-cursor",
         "/post?view=inbox&view=trash",
         "/post?view=%FF",
