@@ -215,14 +215,12 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     let app_fn = move || shell(assets.clone());
     let context_state = state.clone();
     let providers = app::auth::ProviderChoices(state.auth.provider_choices().into());
-    let staleness = app::routes::contact::Staleness(state.contact_staleness);
     let agencies = state.agency_names.clone();
     let context = {
         let providers = providers.clone();
         move || {
             provide_context(context_state.db.clone());
             provide_context(providers.clone());
-            provide_context(staleness);
         }
     };
     // Every page is rendered through `pages` (it reads what a page shows first), also a form
@@ -237,6 +235,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             state.db.clone(),
             providers,
             agencies,
+            state.contact_staleness,
         )
     };
     // Anything the router does not know: a public file if there is one, else the app's 404.

@@ -8,7 +8,8 @@
 //! - `/post`: the page of the mailbox the address asks for ([`MailboxLoaded`]);
 //! - `/post/letter/{id}`: the letter, opened ([`LetterLoaded`]);
 //! - `/post/folders`: the citizen's own folders ([`FoldersLoaded`]);
-//! - `/activity`: a page of the citizen's activity log ([`ActivityLoaded`]).
+//! - `/activity`: a page of the citizen's activity log ([`ActivityLoaded`]);
+//! - `/contact` and its sub-pages: the citizen's contact entry ([`ContactLoaded`]).
 //!
 //! The components read these as plain values. Pages are rendered on the server only (islands),
 //! so a resource and its `Suspense` would only be waited on once and thrown away; reading
@@ -19,7 +20,7 @@ use std::{future::Future, pin::Pin, sync::Arc};
 
 use app::auth::{load_current_user, ProviderChoices, SessionContext};
 use app::routes::activity::{load_activity, ActivityLoaded, ActivityQuery, AgencyNames};
-use app::routes::contact::FormOutcome;
+use app::routes::contact::{load_contact, ContactLoaded, FormOutcome};
 use app::routes::post::{
     load_folders, load_letter, load_mailbox, FoldersLoaded, LetterLoaded, MailboxLoaded,
     MailboxQuery,
@@ -50,6 +51,8 @@ pub struct PageRenderer {
     /// The eIDs' and the agencies' names, for the activity log.
     providers: ProviderChoices,
     agencies: AgencyNames,
+    /// How old contact data may be before it must be confirmed.
+    staleness: time::Duration,
 }
 
 impl PageRenderer {
@@ -58,12 +61,14 @@ impl PageRenderer {
         db: Database,
         providers: ProviderChoices,
         agencies: AgencyNames,
+        staleness: time::Duration,
     ) -> Self {
         Self {
             render,
             db,
             providers,
             agencies,
+            staleness,
         }
     }
 
@@ -99,6 +104,10 @@ impl PageRenderer {
                 let activity =
                     load_activity(db, session, query, lang, &self.providers, &self.agencies).await;
                 request.extensions_mut().insert(ActivityLoaded(activity));
+            }
+            Some(Page::Contact) => {
+                let contact = load_contact(db, session, lang, self.staleness, outcome).await;
+                request.extensions_mut().insert(ContactLoaded(contact));
             }
             None => {}
         }
@@ -143,6 +152,8 @@ enum Page {
     Folders,
     /// `/activity`: a page of the citizen's activity log.
     Activity,
+    /// `/contact` and its sub-pages: the citizen's contact entry.
+    Contact,
 }
 
 impl Page {
@@ -158,6 +169,15 @@ impl Page {
             "/post" => Some(Page::Mailbox),
             "/post/folders" => Some(Page::Folders),
             "/activity" => Some(Page::Activity),
+            "/contact"
+            | "/contact/email"
+            | "/contact/mobile"
+            | "/contact/verify/email"
+            | "/contact/verify/mobile"
+            | "/contact/reservation"
+            | "/contact/mailbox"
+            | "/contact/language"
+            | "/contact/check" => Some(Page::Contact),
             _ => path
                 .strip_prefix("/post/letter/")
                 .filter(|id| !id.is_empty() && !id.contains('/'))
@@ -189,6 +209,8 @@ mod tests {
         assert_eq!(Page::of("/post"), Some(Page::Mailbox));
         assert_eq!(Page::of("/post/folders"), Some(Page::Folders));
         assert_eq!(Page::of("/activity"), Some(Page::Activity));
+        assert_eq!(Page::of("/contact"), Some(Page::Contact));
+        assert_eq!(Page::of("/contact/verify/mobile"), Some(Page::Contact));
         assert_eq!(
             Page::of("/post/letter/abc"),
             Some(Page::Letter("abc".to_owned()))

@@ -107,36 +107,39 @@ pub struct ContactView {
     pub outcome: Option<FormOutcome>,
 }
 
-/// How old contact data may be before it must be confirmed; provided by the server.
-#[cfg(feature = "ssr")]
-#[derive(Clone, Copy, Debug)]
-pub struct Staleness(pub time::Duration);
+/// The contact pages' data, read by the server before the page is rendered
+/// ([`load_contact`], called by `server/src/pages.rs`).
+#[derive(Clone, Debug)]
+pub struct ContactLoaded(pub Result<ContactView, AppError>);
 
-/// The logged-in citizen's contact information.
-#[server]
-pub async fn contact_settings(lang: String) -> Result<ContactView, AppError> {
+/// The logged-in citizen's contact information, with the refused form being shown again
+/// (`outcome`), if any. `staleness`: how old contact data may be before it must be confirmed.
+#[cfg(feature = "ssr")]
+pub async fn load_contact(
+    db: &borgerportal::storage::Database,
+    session: Option<&crate::auth::SessionContext>,
+    lang: &str,
+    staleness: time::Duration,
+    outcome: Option<FormOutcome>,
+) -> Result<ContactView, AppError> {
     use borgerportal::access::{Policy, ReadContact};
     use borgerportal::storage::ContactRegister;
-    let ctx = crate::auth::request_session().ok_or(AppError::NotLoggedIn)?;
+    let ctx = session.ok_or(AppError::NotLoggedIn)?;
     let access = Policy::authorize::<ReadContact>(&ctx.session.actor(), ctx.session.person)
         .map_err(|denied| match denied {
             borgerportal::access::Denied::NeedsStepUp { .. } => AppError::NeedsStepUp,
             _ => AppError::NotLoggedIn,
         })?;
-    let db = crate::auth::database()?;
     let info = db.find_contact_info(&access).await.map_err(|error| {
         tracing::error!(%error, "could not read the contact register");
         AppError::Unavailable
     })?;
-    let staleness = use_context::<Staleness>()
-        .map(|s| s.0)
-        .unwrap_or(borgerportal::contact::DEFAULT_STALENESS);
     let now = time::OffsetDateTime::now_utc();
     let when = |at: time::OffsetDateTime| When {
         iso: at
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default(),
-        display: crate::routes::activity::local_time(at, &lang),
+        display: crate::routes::activity::local_time(at, lang),
     };
     let value = |value: String, updated_at, verified_at: Option<time::OffsetDateTime>| ValueView {
         value,
@@ -144,7 +147,6 @@ pub async fn contact_settings(lang: String) -> Result<ContactView, AppError> {
         verified: verified_at.map(when),
         stale: verified_at.is_none_or(|at| now - at >= staleness),
     };
-    let outcome = crate::auth::request_extension::<FormOutcome>();
     Ok(ContactView {
         email: info
             .email
@@ -177,43 +179,25 @@ pub async fn contact_settings(lang: String) -> Result<ContactView, AppError> {
     })
 }
 
-/// The page's data: loaded once, blocking, so the whole page comes in the first response.
-fn contact_resource(i18n: I18nContext<Locale>) -> Resource<Result<ContactView, AppError>> {
-    Resource::new_blocking(
-        move || i18n.get_locale_untracked().as_str().to_owned(),
-        contact_settings,
-    )
-}
-
-/// Shows `render(view)` once the data is there, or what to do instead (log in, try later).
-fn with_contact(
-    here: &'static str,
-    resource: Resource<Result<ContactView, AppError>>,
-    render: impl Fn(ContactView) -> AnyView + Send + Sync + 'static,
-) -> impl IntoView {
+/// Shows `render(view)` with the page's data, or what to do instead (log in, try later).
+fn with_contact(here: &'static str, render: impl Fn(ContactView) -> AnyView) -> AnyView {
     let i18n = use_i18n();
-    view! {
-        <Suspense>
-            {move || {
-                resource
-                    .get()
-                    .map(|result| match result {
-                        Ok(view) => render(view),
-                        Err(AppError::NotLoggedIn) => {
-                            view! {
-                                <p>{t!(i18n, contact.not_logged_in)}</p>
-                                <p>
-                                    <a class="button" href=login_href(here, None)>
-                                        {t!(i18n, user.log_in)}
-                                    </a>
-                                </p>
-                            }
-                                .into_any()
-                        }
-                        Err(_) => view! { <p>{t!(i18n, common.unavailable)}</p> }.into_any(),
-                    })
-            }}
-        </Suspense>
+    #[cfg(feature = "ssr")]
+    let data = crate::auth::take_request_extension::<ContactLoaded>();
+    #[cfg(not(feature = "ssr"))]
+    let data: Option<ContactLoaded> = None;
+    match data.map_or(Err(AppError::Unavailable), |loaded| loaded.0) {
+        Ok(view) => render(view),
+        Err(AppError::NotLoggedIn) => view! {
+            <p>{t_string!(i18n, contact.not_logged_in)}</p>
+            <p>
+                <a class="button" href=login_href(here, None)>
+                    {t_string!(i18n, user.log_in)}
+                </a>
+            </p>
+        }
+        .into_any(),
+        Err(_) => view! { <p>{t_string!(i18n, common.unavailable)}</p> }.into_any(),
     }
 }
 
@@ -226,7 +210,6 @@ fn sub_page(
     render: impl Fn(ContactView) -> AnyView + Send + Sync + 'static,
 ) -> impl IntoView {
     let i18n = use_i18n();
-    let resource = contact_resource(i18n);
     view! {
         // The head's title is a plain string (see the shell); the page's text follows the language.
         <Title text=title(i18n) />
@@ -235,7 +218,7 @@ fn sub_page(
             <h1>{move || title(i18n)}</h1>
             {intro.map(|intro| view! { <p>{move || intro(i18n)}</p> })}
             <DoneNotice />
-            {with_contact(here, resource, render)}
+            {with_contact(here, render)}
         </article>
     }
 }
@@ -406,14 +389,13 @@ fn time_view(when: When) -> impl IntoView {
 #[component]
 pub fn ContactPage() -> impl IntoView {
     let i18n = use_i18n();
-    let resource = contact_resource(i18n);
     view! {
         <Title text=t_string!(i18n, contact.title) />
         <article class="prose wide contact">
             <h1>{t!(i18n, contact.title)}</h1>
             <p class="lead">{t!(i18n, contact.intro)}</p>
             <DoneNotice />
-            {with_contact("/contact", resource, move |view| view! { <Overview view /> }.into_any())}
+            {with_contact("/contact", |view| view! { <Overview view /> }.into_any())}
         </article>
     }
 }
@@ -948,7 +930,6 @@ pub fn ContactLanguagePage() -> impl IntoView {
 #[component]
 pub fn ContactCheckPage() -> impl IntoView {
     let i18n = use_i18n();
-    let resource = contact_resource(i18n);
     let query = use_query_map();
     let return_to = query
         .read_untracked()
@@ -962,7 +943,6 @@ pub fn ContactCheckPage() -> impl IntoView {
             <p class="lead">{t!(i18n, contact.check_intro)}</p>
             {with_contact(
                 "/contact/check",
-                resource,
                 move |view| {
                     let return_to = return_to.clone();
                     view! {
