@@ -52,11 +52,6 @@ pub fn take_request_extension<T: Clone + Send + Sync + 'static>() -> Option<T> {
     update_context::<http::request::Parts, _>(|parts| parts.extensions.remove::<T>()).flatten()
 }
 
-#[cfg(feature = "ssr")]
-pub fn database() -> Result<borgerportal::storage::Database, AppError> {
-    use_context::<borgerportal::storage::Database>().ok_or(AppError::Unavailable)
-}
-
 /// The logged-in citizen as the page shows them, read by the server before the page is
 /// rendered (`load_current_user`) and handed to the render in the request's extensions, so that
 /// the header, the idle warning and the pages read it as a plain value: no resource, no

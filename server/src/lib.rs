@@ -213,15 +213,13 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     let site_root = std::path::PathBuf::from(state.leptos_options.site_root.to_string());
     let assets = state.assets.clone();
     let app_fn = move || shell(assets.clone());
-    let context_state = state.clone();
     let providers = app::auth::ProviderChoices(state.auth.provider_choices().into());
     let agencies = state.agency_names.clone();
+    // What the render's server functions read from context (the login page's eID choices);
+    // everything else a page shows is read by `pages` before the render.
     let context = {
         let providers = providers.clone();
-        move || {
-            provide_context(context_state.db.clone());
-            provide_context(providers.clone());
-        }
+        move || provide_context(providers.clone())
     };
     // Every page is rendered through `pages` (it reads what a page shows first), also a form
     // shown again with its errors and the 404 page.
