@@ -52,6 +52,23 @@ pub fn take_request_extension<T: Clone + Send + Sync + 'static>() -> Option<T> {
     update_context::<http::request::Parts, _>(|parts| parts.extensions.remove::<T>()).flatten()
 }
 
+/// A page's data, read by the server before the page is rendered (`server/src/pages.rs`) and
+/// handed to the render in the request's extensions: what the page shows, or why it cannot.
+/// The page renders it at once, with no resource or `Suspense` to wait on.
+#[derive(Clone, Debug)]
+pub struct Loaded<T>(pub Result<T, AppError>);
+
+/// The data the server read for this page ([`Loaded`]), taken out: only the page's one
+/// component uses it. Unavailable where none was read (and in the browser build, which never
+/// renders pages).
+pub fn take_loaded<T: Clone + Send + Sync + 'static>() -> Result<T, AppError> {
+    #[cfg(feature = "ssr")]
+    let loaded = take_request_extension::<Loaded<T>>();
+    #[cfg(not(feature = "ssr"))]
+    let loaded: Option<Loaded<T>> = None;
+    loaded.map_or(Err(AppError::Unavailable), |loaded| loaded.0)
+}
+
 /// The logged-in citizen as the page shows them, read by the server before the page is
 /// rendered (`load_current_user`) and handed to the render in the request's extensions, so that
 /// the header, the idle warning and the pages read it as a plain value: no resource, no

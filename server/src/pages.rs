@@ -4,27 +4,27 @@
 //! again with its errors (`contact`, `post_pages`) or the 404 page. It first reads what the
 //! page shows and puts it in the request's extensions, then renders:
 //! - every page: the logged-in citizen for the header and the idle warning
-//!   ([`CurrentUser`]);
-//! - `/post`: the page of the mailbox the address asks for ([`MailboxLoaded`]);
-//! - `/post/letter/{id}`: the letter, opened ([`LetterLoaded`]);
-//! - `/post/folders`: the citizen's own folders ([`FoldersLoaded`]);
-//! - `/activity`: a page of the citizen's activity log ([`ActivityLoaded`]);
-//! - `/contact` and its sub-pages: the citizen's contact entry ([`ContactLoaded`]).
+//!   ([`app::auth::CurrentUser`]);
+//! - `/post`: the page of the mailbox the address asks for;
+//! - `/post/letter/{id}`: the letter, opened;
+//! - `/post/folders`: the citizen's own folders;
+//! - `/activity`: a page of the citizen's activity log;
+//! - `/contact` and its sub-pages: the citizen's contact entry.
+//!
+//! Each page's data goes in as [`Loaded`] and its component takes it out with
+//! `app::auth::take_loaded`.
 //!
 //! The components read these as plain values. Pages are rendered on the server only (islands),
 //! so a resource and its `Suspense` would only be waited on once and thrown away; reading
-//! first and rendering at once is what made a logged-in page cheap enough (docs/benchmarks.md).
+//! first and rendering at once made a logged-in page half again as fast (docs/benchmarks.md).
 //! Pages not listed read their own data through resources, as before.
 
 use std::{future::Future, pin::Pin, sync::Arc};
 
-use app::auth::{load_current_user, ProviderChoices, SessionContext};
-use app::routes::activity::{load_activity, ActivityLoaded, ActivityQuery, AgencyNames};
-use app::routes::contact::{load_contact, ContactLoaded, FormOutcome};
-use app::routes::post::{
-    load_folders, load_letter, load_mailbox, FoldersLoaded, LetterLoaded, MailboxLoaded,
-    MailboxQuery,
-};
+use app::auth::{load_current_user, Loaded, ProviderChoices, SessionContext};
+use app::routes::activity::{load_activity, ActivityQuery, AgencyNames};
+use app::routes::contact::{load_contact, FormOutcome};
+use app::routes::post::{load_folders, load_letter, load_mailbox, MailboxQuery};
 use axum::{
     body::Body,
     extract::{Query, Request},
@@ -87,15 +87,15 @@ impl PageRenderer {
                     .map(|Query(query)| query)
                     .unwrap_or_default();
                 let mailbox = load_mailbox(db, session, query, lang).await;
-                request.extensions_mut().insert(MailboxLoaded(mailbox));
+                request.extensions_mut().insert(Loaded(mailbox));
             }
             Some(Page::Letter(id)) => {
                 let letter = load_letter(db, session, &id, lang, outcome).await;
-                request.extensions_mut().insert(LetterLoaded(letter));
+                request.extensions_mut().insert(Loaded(letter));
             }
             Some(Page::Folders) => {
                 let folders = load_folders(db, session, outcome).await;
-                request.extensions_mut().insert(FoldersLoaded(folders));
+                request.extensions_mut().insert(Loaded(folders));
             }
             Some(Page::Activity) => {
                 let query = Query::<ActivityQuery>::try_from_uri(request.uri())
@@ -103,11 +103,11 @@ impl PageRenderer {
                     .unwrap_or_default();
                 let activity =
                     load_activity(db, session, query, lang, &self.providers, &self.agencies).await;
-                request.extensions_mut().insert(ActivityLoaded(activity));
+                request.extensions_mut().insert(Loaded(activity));
             }
             Some(Page::Contact) => {
                 let contact = load_contact(db, session, lang, self.staleness, outcome).await;
-                request.extensions_mut().insert(ContactLoaded(contact));
+                request.extensions_mut().insert(Loaded(contact));
             }
             None => {}
         }

@@ -51,11 +51,6 @@ pub struct ActivityQuery {
     pub only: Option<String>,
 }
 
-/// The activity page's data, read by the server before the page is rendered
-/// ([`load_activity`], called by `server/src/pages.rs`).
-#[derive(Clone, Debug)]
-pub struct ActivityLoaded(pub Result<ActivityPage, AppError>);
-
 /// The logged-in citizen's activity, one page, older than `before`, with the eIDs' and the
 /// agencies' names.
 #[cfg(feature = "ssr")]
@@ -189,11 +184,7 @@ pub fn ActivityPage() -> impl IntoView {
     let i18n = use_i18n();
     let query = use_query_map();
     let first_page = query.read_untracked().get("before").is_none();
-    #[cfg(feature = "ssr")]
-    let page = crate::auth::take_request_extension::<ActivityLoaded>();
-    #[cfg(not(feature = "ssr"))]
-    let page: Option<ActivityLoaded> = None;
-    let page = page.map_or(Err(AppError::Unavailable), |loaded| loaded.0);
+    let page = crate::auth::take_loaded::<ActivityPage>();
     // Plain strings for the head (see the shell): fixed when the page is made.
     let contact_only = query.read_untracked().get("only").as_deref() == Some(CONTACT_ONLY);
     let title = if contact_only {

@@ -107,11 +107,6 @@ pub struct ContactView {
     pub outcome: Option<FormOutcome>,
 }
 
-/// The contact pages' data, read by the server before the page is rendered
-/// ([`load_contact`], called by `server/src/pages.rs`).
-#[derive(Clone, Debug)]
-pub struct ContactLoaded(pub Result<ContactView, AppError>);
-
 /// The logged-in citizen's contact information, with the refused form being shown again
 /// (`outcome`), if any. `staleness`: how old contact data may be before it must be confirmed.
 #[cfg(feature = "ssr")]
@@ -182,11 +177,7 @@ pub async fn load_contact(
 /// Shows `render(view)` with the page's data, or what to do instead (log in, try later).
 fn with_contact(here: &'static str, render: impl Fn(ContactView) -> AnyView) -> AnyView {
     let i18n = use_i18n();
-    #[cfg(feature = "ssr")]
-    let data = crate::auth::take_request_extension::<ContactLoaded>();
-    #[cfg(not(feature = "ssr"))]
-    let data: Option<ContactLoaded> = None;
-    match data.map_or(Err(AppError::Unavailable), |loaded| loaded.0) {
+    match crate::auth::take_loaded::<ContactView>() {
         Ok(view) => render(view),
         Err(AppError::NotLoggedIn) => view! {
             <p>{t_string!(i18n, contact.not_logged_in)}</p>

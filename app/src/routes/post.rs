@@ -167,12 +167,6 @@ pub struct MailboxQuery {
     pub q: Option<String>,
 }
 
-/// The mailbox page's data, read by the server before the page is rendered
-/// ([`load_mailbox`]) and handed to the render in the request's extensions: the page renders
-/// it at once, with no resource or `Suspense` to wait on.
-#[derive(Clone, Debug)]
-pub struct MailboxLoaded(pub Result<MailboxData, AppError>);
-
 /// One page of the mailbox: a folder (`inbox` by default), the trash, or a search.
 #[cfg(feature = "ssr")]
 pub async fn load_mailbox(
@@ -237,11 +231,6 @@ pub async fn load_mailbox(
         query_refused,
     })
 }
-
-/// The letter page's data, read by the server before the page is rendered ([`load_letter`]),
-/// as [`MailboxLoaded`] for the mailbox: the letter (`None`: no such letter of this person's).
-#[derive(Clone, Debug)]
-pub struct LetterLoaded(pub Result<Option<LetterData>, AppError>);
 
 /// A letter, opened (recorded as read, and the opening receipt on the first time), with the
 /// refused form being shown again (`outcome`), if any.
@@ -325,11 +314,7 @@ fn folder_name(i18n: I18nContext<Locale>, code: &str, own: &[(String, String)]) 
 #[component]
 pub fn PostPage() -> impl IntoView {
     let i18n = use_i18n();
-    #[cfg(feature = "ssr")]
-    let data = crate::auth::take_request_extension::<MailboxLoaded>();
-    #[cfg(not(feature = "ssr"))]
-    let data: Option<MailboxLoaded> = None;
-    let data = data.map_or(Err(AppError::Unavailable), |loaded| loaded.0);
+    let data = crate::auth::take_loaded::<MailboxData>();
     view! {
         <Title text=t_string!(i18n, post.title) />
         <article class="prose wide post">
@@ -461,11 +446,7 @@ pub fn LetterPage() -> impl IntoView {
         .read_untracked()
         .get("id")
         .unwrap_or_default();
-    #[cfg(feature = "ssr")]
-    let data = crate::auth::take_request_extension::<LetterLoaded>();
-    #[cfg(not(feature = "ssr"))]
-    let data: Option<LetterLoaded> = None;
-    let data = data.map_or(Err(AppError::Unavailable), |loaded| loaded.0);
+    let data = crate::auth::take_loaded::<Option<LetterData>>();
     view! {
         <Title text=t_string!(i18n, post.letter_title) />
         <article class="prose wide post">
@@ -602,11 +583,7 @@ fn LetterBody(data: LetterData) -> impl IntoView {
 #[component]
 pub fn FoldersPage() -> impl IntoView {
     let i18n = use_i18n();
-    #[cfg(feature = "ssr")]
-    let data = crate::auth::take_request_extension::<FoldersLoaded>();
-    #[cfg(not(feature = "ssr"))]
-    let data: Option<FoldersLoaded> = None;
-    let data = data.map_or(Err(AppError::Unavailable), |loaded| loaded.0);
+    let data = crate::auth::take_loaded::<FoldersData>();
     view! {
         <Title text=t_string!(i18n, post.folders_title) />
         <article class="prose post">
@@ -619,12 +596,6 @@ pub fn FoldersPage() -> impl IntoView {
         </article>
     }
 }
-
-/// The folders page's data, read by the server before the page is rendered
-/// ([`load_folders`]): the citizen's own folders, (id, name), and the refused folder form
-/// being shown again, if any.
-#[derive(Clone, Debug)]
-pub struct FoldersLoaded(pub Result<FoldersData, AppError>);
 
 /// The citizen's own folders, (id, name), and the refused folder form being shown again.
 pub type FoldersData = (Vec<(String, String)>, Option<FormOutcome>);
