@@ -27,7 +27,8 @@ pub struct SessionContext {
     pub idle_timeout_seconds: i64,
 }
 
-/// The eID providers a citizen can choose from: (id, name). Provided by the server.
+/// The eID providers a citizen can choose from: (id, name). Provided by the server as context
+/// for the render (the login page lists them).
 #[cfg(feature = "ssr")]
 #[derive(Clone, Debug, Default)]
 pub struct ProviderChoices(pub std::sync::Arc<[(String, String)]>);
@@ -35,38 +36,7 @@ pub struct ProviderChoices(pub std::sync::Arc<[(String, String)]>);
 /// The session of the request being served, if any.
 #[cfg(feature = "ssr")]
 pub fn request_session() -> Option<SessionContext> {
-    request_extension::<SessionContext>()
-}
-
-/// A value the server put in the request's extensions for the render (read in place: taking
-/// the request's `Parts` from context would copy all of it).
-#[cfg(feature = "ssr")]
-pub fn request_extension<T: Clone + Send + Sync + 'static>() -> Option<T> {
-    with_context::<http::request::Parts, _>(|parts| parts.extensions.get::<T>().cloned()).flatten()
-}
-
-/// As [`request_extension`], but takes the value out rather than copying it: for data read
-/// for the page, which only the page's one component uses.
-#[cfg(feature = "ssr")]
-pub fn take_request_extension<T: Clone + Send + Sync + 'static>() -> Option<T> {
-    update_context::<http::request::Parts, _>(|parts| parts.extensions.remove::<T>()).flatten()
-}
-
-/// A page's data, read by the server before the page is rendered (`server/src/pages.rs`) and
-/// handed to the render in the request's extensions: what the page shows, or why it cannot.
-/// The page renders it at once, with no resource or `Suspense` to wait on.
-#[derive(Clone, Debug)]
-pub struct Loaded<T>(pub Result<T, AppError>);
-
-/// The data the server read for this page ([`Loaded`]), taken out: only the page's one
-/// component uses it. Unavailable where none was read (and in the browser build, which never
-/// renders pages).
-pub fn take_loaded<T: Clone + Send + Sync + 'static>() -> Result<T, AppError> {
-    #[cfg(feature = "ssr")]
-    let loaded = take_request_extension::<Loaded<T>>();
-    #[cfg(not(feature = "ssr"))]
-    let loaded: Option<Loaded<T>> = None;
-    loaded.map_or(Err(AppError::Unavailable), |loaded| loaded.0)
+    crate::request::extension::<SessionContext>()
 }
 
 /// The logged-in citizen as the page shows them, read by the server before the page is
@@ -113,15 +83,6 @@ pub async fn load_current_user(
     }))
 }
 
-/// The eID providers to choose from.
-#[server]
-pub async fn login_providers() -> Result<Vec<(String, String)>, AppError> {
-    Ok(use_context::<ProviderChoices>()
-        .unwrap_or_default()
-        .0
-        .to_vec())
-}
-
 /// Keep the session alive (the idle-timeout warning's "stay logged in"). The session
 /// middleware has already recorded the activity; this only says whether a session exists.
 #[server]
@@ -133,7 +94,7 @@ pub async fn keep_alive() -> Result<bool, AppError> {
 /// in where the server did not load one).
 pub fn provide_current_user() {
     #[cfg(feature = "ssr")]
-    let user = request_extension::<CurrentUser>().unwrap_or_default();
+    let user = crate::request::extension::<CurrentUser>().unwrap_or_default();
     #[cfg(not(feature = "ssr"))]
     let user = CurrentUser::default();
     provide_context(user);

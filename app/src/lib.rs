@@ -18,6 +18,7 @@ pub use translations::i18n;
 pub mod auth;
 pub mod components;
 pub mod error;
+pub mod request;
 pub mod routes;
 pub mod shell;
 

@@ -1,4 +1,4 @@
-//! The HTML document around every page, the router and the page chrome (skip link, header,
+//! The HTML document around every page, the page itself and its chrome (skip link, header,
 //! language switcher, main landmark, footer).
 
 use crate::auth::provide_current_user;
@@ -22,13 +22,10 @@ use crate::routes::{
     not_found::NotFoundPage,
     post::{FoldersPage, LetterPage, PostPage},
     privacy::PrivacyPage,
+    ContactForm, Page,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Meta, MetaTags, Title};
-use leptos_router::{
-    components::{Route, Router, Routes},
-    path, SsrMode,
-};
 
 /// The cookie that remembers the chosen language (leptos_i18n's default name).
 pub const LANGUAGE_COOKIE: &str = "i18n_pref_locale";
@@ -102,10 +99,15 @@ const ISLANDS_LOADER: &str = r#"import(SCRIPT).then(async (mod) => {
   document.documentElement.setAttribute('data-hydrated', 'true');
 });"#;
 
-/// The whole HTML document. Server-side only in practice; the browser hydrates `App` inside it.
-pub fn shell(assets: std::sync::Arc<AssetManifest>) -> impl IntoView {
+/// The whole HTML document for `page`, rendered on the server (the browser hydrates only the
+/// islands in it). The server provides the request's `Parts` and leptos_meta's context first.
+pub fn shell(assets: std::sync::Arc<AssetManifest>, page: Page) -> impl IntoView {
     #[cfg(feature = "ssr")]
     provide_request_nonce();
+    #[cfg(feature = "ssr")]
+    provide_server_i18n();
+    provide_meta_context();
+    let locale = use_i18n().get_locale_untracked();
     // Islands: the page is plain HTML apart from the islands, so no hydration markers outside
     // them (as Leptos' `HydrationScripts` does in islands mode).
     if let Some(context) = Owner::current_shared_context() {
@@ -114,7 +116,7 @@ pub fn shell(assets: std::sync::Arc<AssetManifest>) -> impl IntoView {
     let nonce = leptos::nonce::use_nonce();
     view! {
         <!DOCTYPE html>
-        <html>
+        <html lang=locale.as_str() dir=locale.direction().as_str()>
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
@@ -137,16 +139,19 @@ pub fn shell(assets: std::sync::Arc<AssetManifest>) -> impl IntoView {
                 <MetaTags />
             </head>
             <body>
-                <App />
+                <App page />
             </body>
         </html>
     }
 }
 
-/// The translation context for a server render, made before `I18nContextProvider` (which then
-/// uses it rather than making its own) in a child owner whose effects never run.
+/// The translation context for a server render (what `use_i18n` finds), in the language the
+/// server chose for the request: its language middleware leaves that one language in
+/// `Accept-Language` (after the cookie and the browser's wishes), and the page, `<html lang>`
+/// and the server's own pages agree on it. Read in place from the request; leptos_i18n's own
+/// cookie handling is off, since the cookie is set only by `POST /language`.
 ///
-/// Why: leptos_i18n's context keeps the language cookie in step through an isomorphic effect,
+/// The context is made in a child owner whose effects never run. Why: leptos_i18n's context keeps the language cookie in step through an isomorphic effect,
 /// which on the server is a spawned task. Under load that task can first run after the render
 /// finished and the request's reactive owner was disposed; reading the disposed locale signal
 /// then panics ("Tried to access a reactive value that has already been disposed", seen about
@@ -160,7 +165,23 @@ fn provide_server_i18n() {
         return;
     };
     let i18n_owner = owner.child();
-    let context = i18n_owner.with(leptos_i18n::context::init_i18n_context::<Locale>);
+    let language = || {
+        with_context::<http::request::Parts, _>(|parts| {
+            parts
+                .headers
+                .get(http::header::ACCEPT_LANGUAGE)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned)
+        })
+        .flatten()
+    };
+    let options = leptos_i18n::context::I18nContextOptions::<Locale>::default()
+        .enable_cookie(false)
+        .ssr_lang_header_getter(
+            leptos_i18n::context::UseLocalesOptions::default().ssr_lang_header_getter(language),
+        );
+    let context =
+        i18n_owner.with(|| leptos_i18n::context::init_i18n_context_with_options::<Locale>(options));
     i18n_owner.pause();
     provide_context(context);
     on_cleanup(move || drop(i18n_owner));
@@ -170,47 +191,42 @@ fn provide_server_i18n() {
 /// that the hydration script and streaming scripts carry it.
 #[cfg(feature = "ssr")]
 fn provide_request_nonce() {
-    if let Some(CspNonce(nonce)) = crate::auth::request_extension::<CspNonce>() {
+    if let Some(CspNonce(nonce)) = crate::request::extension::<CspNonce>() {
         provide_context(leptos::nonce::Nonce::from_value(nonce));
     }
 }
 
-/// The application: translations, router and page chrome.
+/// The page inside its chrome.
 #[component]
-pub fn App() -> impl IntoView {
-    provide_meta_context();
-    #[cfg(feature = "ssr")]
-    provide_server_i18n();
-    view! {
-        <I18nContextProvider>
-            <Router>
-                <Chrome>
-                    // `Async`: the whole page is rendered before the first byte, so pages with
-                    // data are complete without JavaScript (no streamed-in fragments).
-                    <Routes fallback=NotFoundPage>
-                        <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
-                        <Route path=path!("/accessibility") view=AccessibilityPage ssr=SsrMode::Async />
-                        <Route path=path!("/privacy") view=PrivacyPage ssr=SsrMode::Async />
-                        <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
-                        <Route path=path!("/login/failed") view=LoginFailedPage ssr=SsrMode::Async />
-                        <Route path=path!("/logged-out") view=LoggedOutPage ssr=SsrMode::Async />
-                        <Route path=path!("/activity") view=ActivityPage ssr=SsrMode::Async />
-                        <Route path=path!("/contact") view=ContactPage ssr=SsrMode::Async />
-                        <Route path=path!("/contact/email") view=ChangeEmailPage ssr=SsrMode::Async />
-                        <Route path=path!("/contact/mobile") view=ChangeMobilePage ssr=SsrMode::Async />
-                        <Route path=path!("/contact/verify/email") view=VerifyEmailPage ssr=SsrMode::Async />
-                        <Route path=path!("/contact/verify/mobile") view=VerifyMobilePage ssr=SsrMode::Async />
-                        <Route path=path!("/contact/reservation") view=ReservationPage ssr=SsrMode::Async />
-                        <Route path=path!("/contact/mailbox") view=MailboxPage ssr=SsrMode::Async />
-                        <Route path=path!("/contact/language") view=ContactLanguagePage ssr=SsrMode::Async />
-                        <Route path=path!("/contact/check") view=ContactCheckPage ssr=SsrMode::Async />
-                        <Route path=path!("/post") view=PostPage ssr=SsrMode::Async />
-                        <Route path=path!("/post/folders") view=FoldersPage ssr=SsrMode::Async />
-                        <Route path=path!("/post/letter/:id") view=LetterPage ssr=SsrMode::Async />
-                    </Routes>
-                </Chrome>
-            </Router>
-        </I18nContextProvider>
+pub fn App(page: Page) -> impl IntoView {
+    view! { <Chrome>{page_view(page)}</Chrome> }
+}
+
+/// The view of a page.
+fn page_view(page: Page) -> AnyView {
+    match page {
+        Page::Home => view! { <HomePage /> }.into_any(),
+        Page::Accessibility => view! { <AccessibilityPage /> }.into_any(),
+        Page::Privacy => view! { <PrivacyPage /> }.into_any(),
+        Page::Login => view! { <LoginPage /> }.into_any(),
+        Page::LoginFailed => view! { <LoginFailedPage /> }.into_any(),
+        Page::LoggedOut => view! { <LoggedOutPage /> }.into_any(),
+        Page::Activity => view! { <ActivityPage /> }.into_any(),
+        Page::Contact(form) => match form {
+            ContactForm::Overview => view! { <ContactPage /> }.into_any(),
+            ContactForm::Email => view! { <ChangeEmailPage /> }.into_any(),
+            ContactForm::Mobile => view! { <ChangeMobilePage /> }.into_any(),
+            ContactForm::VerifyEmail => view! { <VerifyEmailPage /> }.into_any(),
+            ContactForm::VerifyMobile => view! { <VerifyMobilePage /> }.into_any(),
+            ContactForm::Reservation => view! { <ReservationPage /> }.into_any(),
+            ContactForm::Mailbox => view! { <MailboxPage /> }.into_any(),
+            ContactForm::Language => view! { <ContactLanguagePage /> }.into_any(),
+            ContactForm::Check => view! { <ContactCheckPage /> }.into_any(),
+        },
+        Page::Mailbox => view! { <PostPage /> }.into_any(),
+        Page::Folders => view! { <FoldersPage /> }.into_any(),
+        Page::Letter(id) => view! { <LetterPage id /> }.into_any(),
+        Page::NotFound => view! { <NotFoundPage /> }.into_any(),
     }
 }
 

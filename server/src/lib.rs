@@ -19,7 +19,7 @@ pub mod telemetry;
 pub mod test_eid;
 pub mod texts;
 
-use app::{shell, App, AssetManifest};
+use app::AssetManifest;
 use axum::{
     body::Body,
     extract::{FromRef, Request, State},
@@ -31,7 +31,7 @@ use axum::{
 };
 use borgerportal::storage::Database;
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::LeptosRoutes;
 use std::{path::Path, sync::Arc};
 use tower::ServiceBuilder;
 use tower_http::{
@@ -197,45 +197,19 @@ impl AppState {
     }
 }
 
-/// The app's routes, generated once per process. Generating them raises a process-wide flag
-/// in Leptos during which pages that load data would wait forever (leptos-rs/leptos#4773), so
-/// it must never run while requests are being served — e.g. by another server in the same test
-/// process.
-fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
-    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
-        std::sync::OnceLock::new();
-    ROUTES.get_or_init(|| generate_route_list(App)).clone()
-}
-
 /// Every route: health checks, the language form, static files and the Leptos pages (with
 /// the app's 404 page for anything else).
 pub fn routes(state: &AppState) -> Router<AppState> {
     let site_root = std::path::PathBuf::from(state.leptos_options.site_root.to_string());
-    let assets = state.assets.clone();
-    let app_fn = move || shell(assets.clone());
-    let providers = app::auth::ProviderChoices(state.auth.provider_choices().into());
-    let agencies = state.agency_names.clone();
-    // What the render's server functions read from context (the login page's eID choices);
-    // everything else a page shows is read by `pages` before the render.
-    let context = {
-        let providers = providers.clone();
-        move || provide_context(providers.clone())
-    };
     // Every page is rendered through `pages` (it reads what a page shows first), also a form
     // shown again with its errors and the 404 page.
-    let pages = {
-        let context = context.clone();
-        let app_fn = app_fn.clone();
-        pages::PageRenderer::new(
-            Arc::new(move |request: Request| {
-                leptos_axum::render_app_async_with_context(context.clone(), app_fn.clone())(request)
-            }),
-            state.db.clone(),
-            providers,
-            agencies,
-            state.contact_staleness,
-        )
-    };
+    let pages = pages::PageRenderer::new(
+        state.db.clone(),
+        state.assets.clone(),
+        app::auth::ProviderChoices(state.auth.provider_choices().into()),
+        state.agency_names.clone(),
+        state.contact_staleness,
+    );
     // Anything the router does not know: a public file if there is one, else the app's 404.
     let not_found = {
         let pages = pages.clone();
@@ -277,16 +251,14 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/auth/backchannel-logout", post(auth::backchannel_logout))
         .route("/auth/frontchannel-logout", get(auth::frontchannel_logout))
         .merge(test_eid::routes())
-        .merge(pages::routes(
-            route_list().iter().map(|listing| listing.path()),
-            &pages,
-        ))
+        .merge(pages::routes(&pages))
         .merge(contact::routes(pages.clone()))
         .merge(post_pages::routes(pages))
         .nest("/api", api::routes())
         .nest_service("/pkg", pkg)
-        // The server functions (the pages are routed above).
-        .leptos_routes_with_context(state, Vec::new(), context, app_fn)
+        // The islands' server functions (the pages are routed above; Leptos' own page routes
+        // are none).
+        .leptos_routes(state, Vec::new(), || ())
         .fallback_service(public_files)
 }
 

@@ -1,8 +1,9 @@
-//! The app's pages: what the server reads for a page before Leptos renders it, and their routes.
+//! The app's pages: what the server reads for a page, and how Leptos renders it.
 //!
 //! Every page is rendered by [`PageRenderer::render`], whether it is a `GET`, a form shown
-//! again with its errors (`contact`, `post_pages`) or the 404 page. It first reads what the
-//! page shows and puts it in the request's extensions, then renders:
+//! again with its errors (`contact`, `post_pages`) or the 404 page. Which page a path shows is
+//! decided by [`Page::of`] (in the app, next to the pages). The renderer first reads what the
+//! page shows and puts it in the request's extensions:
 //! - every page: the logged-in citizen for the header and the idle warning
 //!   ([`app::auth::CurrentUser`]);
 //! - `/post`: the page of the mailbox the address asks for;
@@ -12,43 +13,47 @@
 //! - `/contact` and its sub-pages: the citizen's contact entry.
 //!
 //! Each page's data goes in as [`Loaded`] and its component takes it out with
-//! `app::auth::take_loaded`.
+//! `app::request::take_loaded`. Then Leptos renders the page in one synchronous pass
+//! ([`PageRenderer::render_html`]).
 //!
 //! The components read these as plain values. Pages are rendered on the server only (islands),
-//! so a resource and its `Suspense` would only be waited on once and thrown away; reading
-//! first and rendering at once made a logged-in page half again as fast (docs/benchmarks.md).
-//! Pages not listed read their own data through resources, as before.
+//! so a resource and its `Suspense` would only be waited on once and thrown away, and a
+//! router would only repeat what axum did: reading first and rendering at once is what makes
+//! a page cheap (docs/benchmarks.md).
 
-use std::{future::Future, pin::Pin, sync::Arc};
+use std::sync::Arc;
 
-use app::auth::{load_current_user, Loaded, ProviderChoices, SessionContext};
+use app::auth::{load_current_user, ProviderChoices, SessionContext};
+use app::request::Loaded;
 use app::routes::activity::{load_activity, ActivityQuery, AgencyNames};
 use app::routes::contact::{load_contact, FormOutcome};
 use app::routes::post::{load_folders, load_letter, load_mailbox, MailboxQuery};
+use app::routes::Page;
+use app::AssetManifest;
 use axum::{
     body::Body,
     extract::{Query, Request},
-    http::{header, request::Parts, Method, StatusCode},
-    response::Response,
+    http::{header, request::Parts, HeaderValue, Method, StatusCode},
+    response::{IntoResponse, Response},
     routing::get,
     Router,
 };
 use borgerportal::storage::Database;
+use futures::StreamExt;
+use hydration_context::{SharedContext, SsrSharedContext};
+use leptos::prelude::{provide_context, Owner, RenderHtml};
+use leptos_axum::ResponseOptions;
+use leptos_meta::ServerMetaContext;
 
 use crate::AppState;
-
-/// A rendered page, later.
-pub type PageFuture = Pin<Box<dyn Future<Output = Response> + Send + 'static>>;
-
-/// Leptos' render of the app for a request.
-pub type Render = Arc<dyn Fn(Request) -> PageFuture + Send + Sync>;
 
 /// Renders the app's pages (see the module's documentation).
 #[derive(Clone)]
 pub struct PageRenderer {
-    render: Render,
     db: Database,
-    /// The eIDs' and the agencies' names, for the activity log.
+    /// The built assets' names, for the document's head.
+    assets: Arc<AssetManifest>,
+    /// The eIDs' and the agencies' names, for the login page and the activity log.
     providers: ProviderChoices,
     agencies: AgencyNames,
     /// How old contact data may be before it must be confirmed.
@@ -57,15 +62,17 @@ pub struct PageRenderer {
 
 impl PageRenderer {
     pub fn new(
-        render: Render,
         db: Database,
+        assets: Arc<AssetManifest>,
         providers: ProviderChoices,
         agencies: AgencyNames,
         staleness: time::Duration,
     ) -> Self {
+        // Leptos spawns its tasks (and leptos_meta waits a tick) on this runtime.
+        let _ = any_spawner::Executor::init_tokio();
         Self {
-            render,
             db,
+            assets,
             providers,
             agencies,
             staleness,
@@ -81,23 +88,24 @@ impl PageRenderer {
         let session = session.as_ref();
         let db = &self.db;
         let outcome = request.extensions().get::<FormOutcome>().cloned();
-        match Page::of(request.uri().path()) {
-            Some(Page::Mailbox) => {
+        let page = Page::of(request.uri().path());
+        match &page {
+            Page::Mailbox => {
                 let query = Query::<MailboxQuery>::try_from_uri(request.uri())
                     .map(|Query(query)| query)
                     .unwrap_or_default();
                 let mailbox = load_mailbox(db, session, query, lang).await;
                 request.extensions_mut().insert(Loaded(mailbox));
             }
-            Some(Page::Letter(id)) => {
-                let letter = load_letter(db, session, &id, lang, outcome).await;
+            Page::Letter(id) => {
+                let letter = load_letter(db, session, id, lang, outcome).await;
                 request.extensions_mut().insert(Loaded(letter));
             }
-            Some(Page::Folders) => {
+            Page::Folders => {
                 let folders = load_folders(db, session, outcome).await;
                 request.extensions_mut().insert(Loaded(folders));
             }
-            Some(Page::Activity) => {
+            Page::Activity => {
                 let query = Query::<ActivityQuery>::try_from_uri(request.uri())
                     .map(|Query(query)| query)
                     .unwrap_or_default();
@@ -105,13 +113,75 @@ impl PageRenderer {
                     load_activity(db, session, query, lang, &self.providers, &self.agencies).await;
                 request.extensions_mut().insert(Loaded(activity));
             }
-            Some(Page::Contact) => {
+            Page::Contact(_) => {
                 let contact = load_contact(db, session, lang, self.staleness, outcome).await;
                 request.extensions_mut().insert(Loaded(contact));
             }
-            None => {}
+            Page::Home
+            | Page::Accessibility
+            | Page::Privacy
+            | Page::Login
+            | Page::LoginFailed
+            | Page::LoggedOut
+            | Page::NotFound => {}
         }
-        (self.render)(request).await
+        let (parts, _body) = request.into_parts();
+        self.render_html(parts, page).await
+    }
+
+    /// Leptos renders `page` for the request in `parts`, all at once: everything it shows
+    /// was read before, so nothing in it waits (no resource, no `Suspense`).
+    ///
+    /// What Leptos' own axum integration would do for a request, minus what this app does
+    /// not use: its router (axum has routed the request and [`Page::of`] chose the page), a
+    /// render streamed as a chain of futures (here one `String`, sent with its length), and
+    /// a copy of the request for the router's location.
+    async fn render_html(&self, parts: Parts, page: Page) -> Response {
+        // The islands' props and hydration ids need a shared context.
+        let shared: Arc<dyn SharedContext + Send + Sync> = Arc::new(SsrSharedContext::new());
+        let owner = Owner::new_root(Some(shared.clone()));
+        let (meta, head) = ServerMetaContext::new();
+        let options = ResponseOptions::default();
+        let (html, nonce) = owner.with(|| {
+            provide_context(parts);
+            provide_context(meta);
+            provide_context(options.clone());
+            provide_context(self.providers.clone());
+            let html = app::shell(self.assets.clone(), page).to_html();
+            (html, leptos::nonce::use_nonce())
+        });
+        // The title and the meta tags the page asked for go into the head.
+        let mut html = head
+            .inject_meta_context(futures::stream::iter([html]))
+            .await
+            .collect::<String>()
+            .await;
+        // The shared context's scripts, which the islands' hydration reads (it fails where
+        // they are missing): with nothing loaded in the browser, empty lists.
+        if let Some(scripts) = shared.pending_data() {
+            for script in scripts.collect::<Vec<_>>().await {
+                match &nonce {
+                    Some(nonce) => html.push_str(&format!("<script nonce=\"{nonce}\">")),
+                    None => html.push_str("<script>"),
+                }
+                html.push_str(&script);
+                html.push_str("</script>");
+            }
+        }
+        owner.unset_with_forced_cleanup();
+        let mut response = html.into_response();
+        let mut options = options.0.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(status) = options.status {
+            *response.status_mut() = status;
+        }
+        response
+            .headers_mut()
+            .extend(std::mem::take(&mut options.headers));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        response
     }
 
     /// The page at the request's path (a GET of it), with `outcome` for the page to show, as
@@ -141,98 +211,13 @@ impl PageRenderer {
     }
 }
 
-/// The pages whose data is read here, by their path.
-#[derive(Debug, PartialEq, Eq)]
-enum Page {
-    /// `/post`: a page of a folder, the trash or a search.
-    Mailbox,
-    /// `/post/letter/{id}`: a letter (opening it records it as read).
-    Letter(String),
-    /// `/post/folders`: the citizen's own folders.
-    Folders,
-    /// `/activity`: a page of the citizen's activity log.
-    Activity,
-    /// `/contact` and its sub-pages: the citizen's contact entry.
-    Contact,
-}
-
-impl Page {
-    /// The page at `path`, if its data is read here. Only the paths the app's router matches
-    /// to these pages (with or without one trailing slash): any other path is the 404 page,
-    /// which reads nothing (and opens no letter).
-    fn of(path: &str) -> Option<Page> {
-        let path = path
-            .strip_suffix('/')
-            .filter(|path| !path.is_empty())
-            .unwrap_or(path);
-        match path {
-            "/post" => Some(Page::Mailbox),
-            "/post/folders" => Some(Page::Folders),
-            "/activity" => Some(Page::Activity),
-            "/contact"
-            | "/contact/email"
-            | "/contact/mobile"
-            | "/contact/verify/email"
-            | "/contact/verify/mobile"
-            | "/contact/reservation"
-            | "/contact/mailbox"
-            | "/contact/language"
-            | "/contact/check" => Some(Page::Contact),
-            _ => path
-                .strip_prefix("/post/letter/")
-                .filter(|id| !id.is_empty() && !id.contains('/'))
-                .map(|id| Page::Letter(id.to_owned())),
-        }
-    }
-}
-
-/// A `GET` route for each of the app's pages (the paths of its router).
-pub fn routes<'p>(
-    paths: impl IntoIterator<Item = &'p str>,
-    pages: &PageRenderer,
-) -> Router<AppState> {
-    paths.into_iter().fold(Router::new(), |router, path| {
+/// A `GET` route for each of the app's pages ([`Page::routes`]).
+pub fn routes(pages: &PageRenderer) -> Router<AppState> {
+    Page::routes().fold(Router::new(), |router, path| {
         let pages = pages.clone();
         router.route(
             path,
             get(move |request: Request| async move { pages.render(request).await }),
         )
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Page;
-
-    #[test]
-    fn only_the_routes_own_paths_read_data() {
-        assert_eq!(Page::of("/post"), Some(Page::Mailbox));
-        assert_eq!(Page::of("/post/folders"), Some(Page::Folders));
-        assert_eq!(Page::of("/activity"), Some(Page::Activity));
-        assert_eq!(Page::of("/contact"), Some(Page::Contact));
-        assert_eq!(Page::of("/contact/verify/mobile"), Some(Page::Contact));
-        assert_eq!(
-            Page::of("/post/letter/abc"),
-            Some(Page::Letter("abc".to_owned()))
-        );
-        for other in [
-            "/",
-            "/post//",
-            "/post/letter/",
-            "/post/letter/a/b",
-            "/postbox",
-        ] {
-            assert_eq!(Page::of(other), None, "{other}");
-        }
-    }
-
-    #[test]
-    fn a_trailing_slash_is_the_same_page_as_the_router_says() {
-        assert_eq!(Page::of("/post/"), Some(Page::Mailbox));
-        assert_eq!(Page::of("/activity/"), Some(Page::Activity));
-        assert_eq!(
-            Page::of("/post/letter/abc/"),
-            Some(Page::Letter("abc".to_owned()))
-        );
-    }
 }

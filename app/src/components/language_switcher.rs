@@ -8,7 +8,6 @@
 
 use crate::i18n::*;
 use leptos::prelude::*;
-use leptos_router::hooks::use_location;
 
 /// Every locale, in the order they are offered.
 pub const ALL_LOCALES: [Locale; 4] = [Locale::nb, Locale::nn, Locale::da, Locale::en];
@@ -28,14 +27,7 @@ fn endonym(i18n: leptos_i18n::I18nContext<Locale>, locale: Locale) -> &'static s
 #[component]
 pub fn LanguageSwitcher() -> impl IntoView {
     let i18n = use_i18n();
-    let location = use_location();
-    let path = location.pathname.get_untracked();
-    let query = location.search.get_untracked();
-    let return_to = if query.is_empty() {
-        path
-    } else {
-        format!("{path}?{query}")
-    };
+    let return_to = crate::request::path_and_query();
     let current = i18n.get_locale_untracked();
     let options = ALL_LOCALES
         .into_iter()

@@ -1,7 +1,6 @@
 //! A link that says whether it leads to the page being shown.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_location;
 
 /// A plain `<a>`, marked `aria-current="page"` when it leads to the page being shown (with
 /// `exact`, only at that very path; otherwise also at the paths below it, as `/post` for a
@@ -10,7 +9,7 @@ use leptos_router::hooks::use_location;
 ///
 /// Pages are rendered on the server and never re-rendered in the browser (islands), so the
 /// decision is made once from the request's path. The router's `<A>` would instead build a
-/// memo per link that follows the location, which costs every page and is never used.
+/// memo per link that follows the location, which cost every page and was never used.
 #[component]
 pub fn NavLink(
     #[prop(into)] href: String,
@@ -30,7 +29,7 @@ pub fn NavLink(
 /// `aria-current` for a link to `href` on the page being shown (see [`NavLink`]), for a link
 /// that needs more than `NavLink` gives (a class).
 pub fn aria_current(href: &str, exact: bool) -> Option<&'static str> {
-    let here = use_location().pathname.get_untracked();
+    let here = crate::request::path();
     leads_to(href, &here, exact).then_some("page")
 }
 

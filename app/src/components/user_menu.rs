@@ -7,7 +7,6 @@ use crate::components::nav_link::NavLink;
 use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
-use leptos_router::hooks::use_location;
 
 /// The translated name of a level of assurance.
 pub fn loa_name(i18n: I18nContext<Locale>, loa: &str) -> &'static str {
@@ -24,7 +23,7 @@ pub fn UserMenu() -> impl IntoView {
     match use_current_user() {
         Some(user) => view! { <LoggedIn user /> }.into_any(),
         None => {
-            let here = use_location().pathname.get_untracked();
+            let here = crate::request::path();
             let href = if here.starts_with("/login") || here == "/logged-out" {
                 "/login".to_owned()
             } else {

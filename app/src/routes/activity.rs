@@ -10,7 +10,6 @@ use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 /// One line of the activity log, ready to show.
@@ -182,11 +181,10 @@ fn kind_text(i18n: I18nContext<Locale>, code: &str) -> &'static str {
 #[component]
 pub fn ActivityPage() -> impl IntoView {
     let i18n = use_i18n();
-    let query = use_query_map();
-    let first_page = query.read_untracked().get("before").is_none();
-    let page = crate::auth::take_loaded::<ActivityPage>();
+    let first_page = crate::request::query_param("before").is_none();
+    let page = crate::request::take_loaded::<ActivityPage>();
     // Plain strings for the head (see the shell): fixed when the page is made.
-    let contact_only = query.read_untracked().get("only").as_deref() == Some(CONTACT_ONLY);
+    let contact_only = crate::request::query_param("only").as_deref() == Some(CONTACT_ONLY);
     let title = if contact_only {
         t_string!(i18n, activity.contact_title)
     } else {

@@ -15,7 +15,6 @@ use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 /// A moment, for `<time datetime>` and for people.
@@ -177,7 +176,7 @@ pub async fn load_contact(
 /// Shows `render(view)` with the page's data, or what to do instead (log in, try later).
 fn with_contact(here: &'static str, render: impl Fn(ContactView) -> AnyView) -> AnyView {
     let i18n = use_i18n();
-    match crate::auth::take_loaded::<ContactView>() {
+    match crate::request::take_loaded::<ContactView>() {
         Ok(view) => render(view),
         Err(AppError::NotLoggedIn) => view! {
             <p>{t_string!(i18n, contact.not_logged_in)}</p>
@@ -339,8 +338,7 @@ fn TextField(
 #[component]
 fn DoneNotice() -> impl IntoView {
     let i18n = use_i18n();
-    let query = use_query_map();
-    let done = query.read_untracked().get("done");
+    let done = crate::request::query_param("done");
     done.and_then(|code| {
         let text = match code.as_str() {
             "email_verified" => t_string!(i18n, contact_done.email_verified),
@@ -921,10 +919,7 @@ pub fn ContactLanguagePage() -> impl IntoView {
 #[component]
 pub fn ContactCheckPage() -> impl IntoView {
     let i18n = use_i18n();
-    let query = use_query_map();
-    let return_to = query
-        .read_untracked()
-        .get("return_to")
+    let return_to = crate::request::query_param("return_to")
         .filter(|path| crate::auth::is_local_path(path))
         .unwrap_or_else(|| "/".to_owned());
     view! {

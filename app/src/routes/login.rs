@@ -1,73 +1,69 @@
 //! Logging in and out: the choice of eID, the calm page when a login did not complete, and the
 //! page after logout.
 
-use crate::auth::login_providers;
 use crate::components::nav_link::NavLink;
 use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
 /// `/login?return_to=&loa=`: choose an eID provider.
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let i18n = use_i18n();
-    let query = use_query_map();
-    let providers = Resource::new_blocking(|| (), |_| login_providers());
+    let return_to = crate::request::query_param("return_to")
+        .filter(|path| crate::auth::is_local_path(path))
+        .unwrap_or_else(|| "/".to_owned());
+    let loa = match crate::request::query_param("loa").as_deref() {
+        Some("high") => "high",
+        _ => "substantial",
+    };
     let link = move |id: &str| {
-        let q = query.read();
-        let return_to = q
-            .get("return_to")
-            .filter(|p| p.starts_with('/') && !p.starts_with("//"))
-            .unwrap_or_else(|| "/".to_owned());
-        let loa = q
-            .get("loa")
-            .filter(|l| l == "high")
-            .unwrap_or_else(|| "substantial".to_owned());
         format!(
             "/auth/login/{}?loa={loa}&return_to={}",
             crate::auth::encode(id),
             crate::auth::encode(&return_to)
         )
     };
+    let providers = provider_choices();
     view! {
         <Title text=t_string!(i18n, login.title) />
         <article class="prose">
-            <h1>{t!(i18n, login.title)}</h1>
-            <p class="lead">{t!(i18n, login.intro)}</p>
-            <h2>{t!(i18n, login.choose)}</h2>
-            <Suspense>
-                {move || {
-                    providers
-                        .get()
-                        .map(|result| match result {
-                            Ok(list) => {
+            <h1>{t_string!(i18n, login.title)}</h1>
+            <p class="lead">{t_string!(i18n, login.intro)}</p>
+            <h2>{t_string!(i18n, login.choose)}</h2>
+            {if providers.is_empty() {
+                view! { <p>{t_string!(i18n, common.unavailable)}</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="provider-list">
+                        {providers
+                            .iter()
+                            .map(|(id, name)| {
                                 view! {
-                                    <ul class="provider-list">
-                                        {list
-                                            .into_iter()
-                                            .map(|(id, name)| {
-                                                view! {
-                                                    <li>
-                                                        // `external`: a server route, not a page of
-                                                        // the app, so the router must not take it.
-                                                        <a class="button" href=link(&id) rel="external">
-                                                            {name}
-                                                        </a>
-                                                    </li>
-                                                }
-                                            })
-                                            .collect_view()}
-                                    </ul>
+                                    <li>
+                                        <a class="button" href=link(id)>
+                                            {name.clone()}
+                                        </a>
+                                    </li>
                                 }
-                                    .into_any()
-                            }
-                            Err(_) => view! { <p>{t!(i18n, common.unavailable)}</p> }.into_any(),
-                        })
-                }}
-            </Suspense>
+                            })
+                            .collect_view()}
+                    </ul>
+                }
+                    .into_any()
+            }}
         </article>
     }
+}
+
+/// The eIDs to choose from, as the server configured them (none in the browser build).
+fn provider_choices() -> std::sync::Arc<[(String, String)]> {
+    #[cfg(feature = "ssr")]
+    return use_context::<crate::auth::ProviderChoices>()
+        .unwrap_or_default()
+        .0;
+    #[cfg(not(feature = "ssr"))]
+    return std::sync::Arc::new([]);
 }
 
 /// `/login/failed?reason=`: a login did not complete. Says what happened in plain words and
@@ -75,26 +71,24 @@ pub fn LoginPage() -> impl IntoView {
 #[component]
 pub fn LoginFailedPage() -> impl IntoView {
     let i18n = use_i18n();
-    let query = use_query_map();
-    let reason = move || query.read().get("reason").unwrap_or_default();
-    let text = move || match reason().as_str() {
-        "cancelled" => t_string!(i18n, login_failed.cancelled),
-        "expired" => t_string!(i18n, login_failed.expired),
-        "level" => t_string!(i18n, login_failed.level),
-        "no_national_id" => t_string!(i18n, login_failed.no_national_id),
-        "unavailable" => t_string!(i18n, login_failed.unavailable),
+    let text = match crate::request::query_param("reason").as_deref() {
+        Some("cancelled") => t_string!(i18n, login_failed.cancelled),
+        Some("expired") => t_string!(i18n, login_failed.expired),
+        Some("level") => t_string!(i18n, login_failed.level),
+        Some("no_national_id") => t_string!(i18n, login_failed.no_national_id),
+        Some("unavailable") => t_string!(i18n, login_failed.unavailable),
         _ => t_string!(i18n, login_failed.failed),
     };
     view! {
         <Title text=t_string!(i18n, login_failed.title) />
         <article class="prose">
-            <h1>{t!(i18n, login_failed.title)}</h1>
+            <h1>{t_string!(i18n, login_failed.title)}</h1>
             <p>{text}</p>
             <p class="actions">
                 <a class="button" href="/login">
-                    {t!(i18n, login_failed.try_again)}
+                    {t_string!(i18n, login_failed.try_again)}
                 </a>
-                <NavLink href="/">{t!(i18n, not_found.home_link)}</NavLink>
+                <NavLink href="/">{t_string!(i18n, not_found.home_link)}</NavLink>
             </p>
         </article>
     }

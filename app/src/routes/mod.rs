@@ -1,4 +1,4 @@
-//! One module per page.
+//! One module per page, and [`Page`]: which path shows which page.
 
 pub mod accessibility;
 pub mod activity;
@@ -9,3 +9,175 @@ pub mod login;
 pub mod not_found;
 pub mod post;
 pub mod privacy;
+
+/// Every page of the app. The one place that says which path shows which page: the server
+/// routes [`Page::ROUTES`], decides with [`Page::of`] which page a request is for (and so
+/// what to read for it), and the shell renders that page.
+///
+/// Pages are rendered on the server only and never navigated to in the browser (islands), so
+/// no client-side router is involved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Page {
+    /// `/`
+    Home,
+    /// `/accessibility`: the accessibility statement.
+    Accessibility,
+    /// `/privacy`
+    Privacy,
+    /// `/login`: choose an eID.
+    Login,
+    /// `/login/failed`: a login did not complete.
+    LoginFailed,
+    /// `/logged-out`
+    LoggedOut,
+    /// `/activity`: a page of the citizen's activity log.
+    Activity,
+    /// `/contact` and its sub-pages: the contact entry, or one of its forms.
+    Contact(ContactForm),
+    /// `/post`: a page of a folder, the trash or a search.
+    Mailbox,
+    /// `/post/folders`: the citizen's own folders.
+    Folders,
+    /// `/post/letter/{id}`: a letter (opening it records it as read).
+    Letter(String),
+    /// Any other path.
+    NotFound,
+}
+
+/// The contact pages: the overview and each of its forms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContactForm {
+    /// `/contact`
+    Overview,
+    /// `/contact/email`
+    Email,
+    /// `/contact/mobile`
+    Mobile,
+    /// `/contact/verify/email`
+    VerifyEmail,
+    /// `/contact/verify/mobile`
+    VerifyMobile,
+    /// `/contact/reservation`
+    Reservation,
+    /// `/contact/mailbox`
+    Mailbox,
+    /// `/contact/language`
+    Language,
+    /// `/contact/check`: "is this still right?" after a login.
+    Check,
+}
+
+/// The pages at fixed paths.
+const FIXED: [(&str, Page); 18] = [
+    ("/", Page::Home),
+    ("/accessibility", Page::Accessibility),
+    ("/privacy", Page::Privacy),
+    ("/login", Page::Login),
+    ("/login/failed", Page::LoginFailed),
+    ("/logged-out", Page::LoggedOut),
+    ("/activity", Page::Activity),
+    ("/contact", Page::Contact(ContactForm::Overview)),
+    ("/contact/email", Page::Contact(ContactForm::Email)),
+    ("/contact/mobile", Page::Contact(ContactForm::Mobile)),
+    (
+        "/contact/verify/email",
+        Page::Contact(ContactForm::VerifyEmail),
+    ),
+    (
+        "/contact/verify/mobile",
+        Page::Contact(ContactForm::VerifyMobile),
+    ),
+    (
+        "/contact/reservation",
+        Page::Contact(ContactForm::Reservation),
+    ),
+    ("/contact/mailbox", Page::Contact(ContactForm::Mailbox)),
+    ("/contact/language", Page::Contact(ContactForm::Language)),
+    ("/contact/check", Page::Contact(ContactForm::Check)),
+    ("/post", Page::Mailbox),
+    ("/post/folders", Page::Folders),
+];
+
+/// Where a letter's id follows.
+const LETTER: &str = "/post/letter/";
+
+impl Page {
+    /// The paths of every page, in axum's syntax, for the server to route to the renderer.
+    /// Any other path (also one of these with a trailing slash) reaches the renderer through
+    /// the server's fallback, where [`Page::of`] decides.
+    pub fn routes() -> impl Iterator<Item = &'static str> {
+        FIXED
+            .iter()
+            .map(|(path, _)| *path)
+            .chain(["/post/letter/{id}"])
+    }
+
+    /// The page at `path`. One trailing slash is ignored (`/post/` is the mailbox); anything
+    /// that is not exactly a page's path is [`Page::NotFound`], so a mistyped address never
+    /// reads (or opens) anything.
+    pub fn of(path: &str) -> Page {
+        let path = path
+            .strip_suffix('/')
+            .filter(|path| !path.is_empty())
+            .unwrap_or(path);
+        if let Some((_, page)) = FIXED.iter().find(|(fixed, _)| *fixed == path) {
+            return page.clone();
+        }
+        path.strip_prefix(LETTER)
+            .filter(|id| !id.is_empty() && !id.contains('/'))
+            .map_or(Page::NotFound, |id| Page::Letter(id.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ContactForm, Page};
+
+    #[test]
+    fn each_path_is_its_page_and_nothing_else_is() {
+        assert_eq!(Page::of("/"), Page::Home);
+        assert_eq!(Page::of("/post"), Page::Mailbox);
+        assert_eq!(Page::of("/post/folders"), Page::Folders);
+        assert_eq!(Page::of("/activity"), Page::Activity);
+        assert_eq!(Page::of("/login/failed"), Page::LoginFailed);
+        assert_eq!(Page::of("/contact"), Page::Contact(ContactForm::Overview));
+        assert_eq!(
+            Page::of("/contact/verify/mobile"),
+            Page::Contact(ContactForm::VerifyMobile)
+        );
+        assert_eq!(Page::of("/post/letter/abc"), Page::Letter("abc".to_owned()));
+        for other in [
+            "",
+            "/post//",
+            "/post/letter",
+            "/post/letter/",
+            "/post/letter//",
+            "/post/letter/a/b",
+            "/postbox",
+            "/contact/verify",
+            "/POST",
+        ] {
+            assert_eq!(Page::of(other), Page::NotFound, "{other}");
+        }
+    }
+
+    #[test]
+    fn a_trailing_slash_is_the_same_page() {
+        assert_eq!(Page::of("/post/"), Page::Mailbox);
+        assert_eq!(Page::of("/activity/"), Page::Activity);
+        assert_eq!(
+            Page::of("/post/letter/abc/"),
+            Page::Letter("abc".to_owned())
+        );
+    }
+
+    #[test]
+    fn every_route_is_a_page() {
+        let routes: Vec<_> = Page::routes().collect();
+        assert_eq!(routes.len(), 19);
+        for route in routes {
+            let path = route.replace("{id}", "x");
+            assert_ne!(Page::of(&path), Page::NotFound, "{route}");
+        }
+    }
+}

@@ -14,7 +14,6 @@ use crate::routes::contact::{FormOutcome, When};
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
 /// A line in the mailbox.
@@ -314,7 +313,7 @@ fn folder_name(i18n: I18nContext<Locale>, code: &str, own: &[(String, String)]) 
 #[component]
 pub fn PostPage() -> impl IntoView {
     let i18n = use_i18n();
-    let data = crate::auth::take_loaded::<MailboxData>();
+    let data = crate::request::take_loaded::<MailboxData>();
     view! {
         <Title text=t_string!(i18n, post.title) />
         <article class="prose wide post">
@@ -439,14 +438,11 @@ fn LetterItem(letter: LetterLine) -> impl IntoView {
 // ---------------------------------------------------------------------------------------------
 // A letter
 
+/// `/post/letter/{id}`: the letter `id`, as the server read (and opened) it.
 #[component]
-pub fn LetterPage() -> impl IntoView {
+pub fn LetterPage(id: String) -> impl IntoView {
     let i18n = use_i18n();
-    let id = use_params_map()
-        .read_untracked()
-        .get("id")
-        .unwrap_or_default();
-    let data = crate::auth::take_loaded::<Option<LetterData>>();
+    let data = crate::request::take_loaded::<Option<LetterData>>();
     view! {
         <Title text=t_string!(i18n, post.letter_title) />
         <article class="prose wide post">
@@ -583,7 +579,7 @@ fn LetterBody(data: LetterData) -> impl IntoView {
 #[component]
 pub fn FoldersPage() -> impl IntoView {
     let i18n = use_i18n();
-    let data = crate::auth::take_loaded::<FoldersData>();
+    let data = crate::request::take_loaded::<FoldersData>();
     view! {
         <Title text=t_string!(i18n, post.folders_title) />
         <article class="prose post">
