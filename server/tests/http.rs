@@ -297,6 +297,49 @@ async fn unknown_pages_get_the_translated_404() {
 }
 
 #[tokio::test]
+async fn a_page_is_sent_whole_with_its_length_in_the_request_language() {
+    let server = start().await;
+    // A rendered page (the query keeps it out of the page cache), the 404 and the login page.
+    for (path, status) in [
+        ("/?x=1", StatusCode::OK),
+        ("/no/such/page", StatusCode::NOT_FOUND),
+        ("/login?return_to=/post", StatusCode::OK),
+    ] {
+        let response = server
+            .client
+            .get(server.url(path))
+            .header(header::ACCEPT_LANGUAGE, "da")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{path}");
+        assert!(
+            !response.headers().contains_key(header::TRANSFER_ENCODING),
+            "{path}: not streamed in chunks"
+        );
+        let length: usize = response.headers()[header::CONTENT_LENGTH]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "text/html; charset=utf-8"
+        );
+        let html = response.text().await.unwrap();
+        assert_eq!(html.len(), length, "{path}");
+        assert!(
+            html.starts_with("<!DOCTYPE html><html lang=\"da\" dir=\"ltr\">"),
+            "{path}: {html:.120}"
+        );
+        assert!(
+            html.contains("<title>"),
+            "{path}: the page's title is in the head"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_failing_handler_gives_the_translated_error_page_without_internals() {
     async fn explode() -> &'static str {
         panic!("database password is hunter2");
