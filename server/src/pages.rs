@@ -81,6 +81,25 @@ impl PageRenderer {
 
     /// The page at the request's path, with what it shows read first.
     pub async fn render(&self, mut request: Request) -> Response {
+        let page = Page::of(request.uri().path());
+        // What the page shows, read in one snapshot (`Database::read_together`): the header's
+        // unread count agrees with the letters below it.
+        self.db.read_together(self.read(&page, &mut request)).await;
+        // Opening a letter records it (a write), so it is read after the snapshot.
+        if let Page::Letter(id) = &page {
+            let session = request.extensions().get::<SessionContext>();
+            let lang = crate::language::request_language(request.headers());
+            let outcome = request.extensions().get::<FormOutcome>().cloned();
+            let letter = load_letter(&self.db, session, id, lang, outcome).await;
+            request.extensions_mut().insert(Loaded(letter));
+        }
+        let (parts, _body) = request.into_parts();
+        self.render_html(parts, page).await
+    }
+
+    /// Reads what `page` shows (but a letter, which is opened apart) into the request's
+    /// extensions: the logged-in citizen for every page, and the page's own data.
+    async fn read(&self, page: &Page, request: &mut Request) {
         let session = request.extensions().get::<SessionContext>().cloned();
         let user = load_current_user(&self.db, session.as_ref()).await;
         request.extensions_mut().insert(user);
@@ -88,18 +107,13 @@ impl PageRenderer {
         let session = session.as_ref();
         let db = &self.db;
         let outcome = request.extensions().get::<FormOutcome>().cloned();
-        let page = Page::of(request.uri().path());
-        match &page {
+        match page {
             Page::Mailbox => {
                 let query = Query::<MailboxQuery>::try_from_uri(request.uri())
                     .map(|Query(query)| query)
                     .unwrap_or_default();
                 let mailbox = load_mailbox(db, session, query, lang).await;
                 request.extensions_mut().insert(Loaded(mailbox));
-            }
-            Page::Letter(id) => {
-                let letter = load_letter(db, session, id, lang, outcome).await;
-                request.extensions_mut().insert(Loaded(letter));
             }
             Page::Folders => {
                 let folders = load_folders(db, session, outcome).await;
@@ -117,7 +131,8 @@ impl PageRenderer {
                 let contact = load_contact(db, session, lang, self.staleness, outcome).await;
                 request.extensions_mut().insert(Loaded(contact));
             }
-            Page::Home
+            Page::Letter(_)
+            | Page::Home
             | Page::Accessibility
             | Page::Privacy
             | Page::Login
@@ -125,8 +140,6 @@ impl PageRenderer {
             | Page::LoggedOut
             | Page::NotFound => {}
         }
-        let (parts, _body) = request.into_parts();
-        self.render_html(parts, page).await
     }
 
     /// Leptos renders `page` for the request in `parts`, all at once: everything it shows

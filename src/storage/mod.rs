@@ -270,6 +270,21 @@ impl Database {
         .map_err(StoreError::from_migration)
     }
 
+    /// Runs `reads`, the reads a page makes before it is shown, as reads that belong together:
+    /// on SQLite the short reads in it (the person, the unread count, the folders, a page of
+    /// letters or events, the contact entry) share one connection and one read transaction,
+    /// so they see one snapshot and pay SQLite's per-transaction locking once
+    /// (`readers.rs`). On PostgreSQL, and on an in-memory SQLite, they run as they would alone.
+    ///
+    /// Only for reads: a write in `reads` (through the pools) is not seen by the reads after
+    /// it in the same scope.
+    pub async fn read_together<F: std::future::Future>(&self, reads: F) -> F::Output {
+        match &self.readers {
+            Some(readers) => readers.together(reads).await,
+            None => reads.await,
+        }
+    }
+
     /// Readiness: one round trip (`SELECT 1`).
     pub async fn ping(&self) -> Result<(), StoreError> {
         match &self.pool {
