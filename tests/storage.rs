@@ -3704,6 +3704,124 @@ async fn post_unread_count_stops_at_its_limit(t: &TestDb) {
     assert_eq!(t.db.unread_count(&me, now).await.unwrap(), limit - 1);
 }
 
+/// The count the triggers keep for `person` (migration 0007), and the count of their letters
+/// that it stands for, read straight from the letters.
+async fn kept_and_counted_unread(t: &TestDb, person: PersonId) -> (i64, i64) {
+    let kept = raw_text(
+        t,
+        &format!("SELECT CAST(unread AS TEXT) FROM unread_counts WHERE person_id = '{person}'"),
+        &format!("SELECT unread::text FROM unread_counts WHERE person_id = '{person}'"),
+    )
+    .await
+    .first()
+    .map_or(0, |n| n.parse().unwrap());
+    let counted = raw_text(
+        t,
+        &format!(
+            "SELECT CAST(COUNT(*) AS TEXT) FROM letters WHERE recipient_id = '{person}' \
+             AND unread = 1 AND trashed_at IS NULL AND outcome = 'delivered'"
+        ),
+        &format!(
+            "SELECT COUNT(*)::text FROM letters WHERE recipient_id = '{person}' \
+             AND unread AND trashed_at IS NULL AND outcome = 'delivered'"
+        ),
+    )
+    .await[0]
+        .parse()
+        .unwrap();
+    (kept, counted)
+}
+
+async fn post_kept_unread_count_follows_every_change(t: &TestDb) {
+    let kari = person_with_email(t, 1, "kari@example.no", T0).await;
+    let ola = person_with_email(t, 2, "ola@example.no", T0).await;
+    let nav = deliver_access("nav");
+    let mut letters = Vec::new();
+    for n in 0..3 {
+        let letter = letter_to(&kari, &format!("k-{n}"), &format!("Brev {n}"));
+        letters.push(t.db.deliver_letter(&nav, letter, T0).await.unwrap().letter);
+    }
+    t.db.deliver_letter(&nav, letter_to(&ola, "o-0", "Til Ola"), T0)
+        .await
+        .unwrap();
+    let now = T0 + Duration::minutes(1);
+    let me = read_post(kari.id);
+    let manage = manage_post(kari.id);
+    assert_eq!(t.db.unread_count(&me, now).await.unwrap(), 3);
+    assert_eq!(t.db.unread_count(&read_post(ola.id), now).await.unwrap(), 1);
+
+    // Open, mark unread, trash, restore: the kept count follows each one.
+    let [a, b, c] = letters[..] else {
+        unreachable!()
+    };
+    opened(t.db.open_letter(&me, None, a, now).await.unwrap());
+    assert_eq!(t.db.unread_count(&me, now).await.unwrap(), 2);
+    opened(t.db.open_letter(&me, None, a, now).await.unwrap());
+    assert_eq!(
+        t.db.unread_count(&me, now).await.unwrap(),
+        2,
+        "opened twice"
+    );
+    t.db.mark_unread(&manage, a, now).await.unwrap();
+    t.db.mark_unread(&manage, a, now).await.unwrap();
+    assert_eq!(
+        t.db.unread_count(&me, now).await.unwrap(),
+        3,
+        "marked twice"
+    );
+    t.db.trash_letter(&manage, b, now).await.unwrap();
+    assert_eq!(t.db.unread_count(&me, now).await.unwrap(), 2);
+    t.db.restore_letter(&manage, b, now).await.unwrap();
+    assert_eq!(t.db.unread_count(&me, now).await.unwrap(), 3);
+    // A letter read in the trash comes back read; the purge of the trash changes nothing.
+    t.db.trash_letter(&manage, c, now).await.unwrap();
+    t.db.move_letter(&manage, a, FolderRef::Archive, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        t.db.unread_count(&me, now).await.unwrap(),
+        2,
+        "a moved letter counts"
+    );
+    t.db.purge_trash(now + borgerportal::post::TRASH_RETENTION + Duration::days(1))
+        .await
+        .unwrap();
+    assert_eq!(t.db.unread_count(&me, now).await.unwrap(), 2);
+    assert_eq!(kept_and_counted_unread(t, kari.id).await, (2, 2));
+    assert_eq!(kept_and_counted_unread(t, ola.id).await, (1, 1));
+
+    // Many letters waiting for their effective time: the count of those shown is still right
+    // (it is counted instead), and they count once their time has come.
+    let tomorrow = T0 + Duration::days(1);
+    let waiting = 210;
+    let mut tasks = Vec::new();
+    for n in 0..waiting {
+        let db = t.db.clone();
+        let mut letter = letter_to(&kari, &format!("later-{n}"), &format!("Senere {n}"));
+        letter.attachments.clear();
+        letter.effective_at = Some(tomorrow);
+        tasks.push(tokio::spawn(async move {
+            db.deliver_letter(&deliver_access("nav"), letter, T0).await
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(t.db.unread_count(&me, now).await.unwrap(), 2);
+    assert_eq!(
+        t.db.unread_count(&me, tomorrow).await.unwrap(),
+        borgerportal::post::UNREAD_COUNT_LIMIT,
+        "212 unread: the limit or more"
+    );
+    assert_eq!(kept_and_counted_unread(t, kari.id).await, (212, 212));
+    assert_eq!(
+        t.db.unread_count(&read_post(ola.id), tomorrow)
+            .await
+            .unwrap(),
+        1
+    );
+}
+
 async fn post_folders_moves_unread_trash_restore_and_purge(t: &TestDb) {
     let kari = person_with_email(t, 1, "kari@example.no", T0).await;
     let nav = deliver_access("nav");
@@ -5035,6 +5153,7 @@ on_both_backends!(
     post_receipts_are_polled_with_a_cursor,
     post_mailbox_pages_newest_first_and_hides_letters_before_their_time,
     post_unread_count_stops_at_its_limit,
+    post_kept_unread_count_follows_every_change,
     post_folders_moves_unread_trash_restore_and_purge,
     post_mailbox_changes_are_audited_in_their_transaction,
     post_notification_wishes_choose_the_channels,

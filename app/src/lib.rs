@@ -21,6 +21,7 @@ pub mod error;
 pub mod request;
 pub mod routes;
 pub mod shell;
+pub mod when;
 
 pub use shell::{shell, App, AssetManifest};
 

@@ -42,10 +42,14 @@ use borgerportal::storage::Database;
 use futures::StreamExt;
 use hydration_context::{SharedContext, SsrSharedContext};
 use leptos::prelude::{provide_context, Owner, RenderHtml};
+use leptos::tachys::view::Position;
 use leptos_axum::ResponseOptions;
 use leptos_meta::ServerMetaContext;
 
 use crate::AppState;
+
+/// What a page's HTML is written into at first; a longer page grows it.
+const PAGE_CAPACITY: usize = 32 * 1024;
 
 /// Renders the app's pages (see the module's documentation).
 #[derive(Clone)]
@@ -160,15 +164,24 @@ impl PageRenderer {
             provide_context(meta);
             provide_context(options.clone());
             provide_context(self.providers.clone());
-            let html = app::shell(self.assets.clone(), page).to_html();
+            // Room for a whole page from the start (the mailbox is about 12 kB): grown bit
+            // by bit from Leptos' estimate, the page was copied some forty times.
+            let mut html = String::with_capacity(PAGE_CAPACITY);
+            app::shell(self.assets.clone(), page).to_html_with_buf(
+                &mut html,
+                &mut Position::FirstChild,
+                true,
+                false,
+                Vec::new(),
+            );
             (html, leptos::nonce::use_nonce())
         });
-        // The title and the meta tags the page asked for go into the head.
-        let mut html = head
+        // The title and the meta tags the page asked for go into the head (the one chunk
+        // comes back with them).
+        let injected = head
             .inject_meta_context(futures::stream::iter([html]))
-            .await
-            .collect::<String>()
             .await;
+        let mut html = std::pin::pin!(injected).next().await.unwrap_or_default();
         // The shared context's scripts, which the islands' hydration reads (it fails where
         // they are missing): with nothing loaded in the browser, empty lists.
         if let Some(scripts) = shared.pending_data() {

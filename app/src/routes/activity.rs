@@ -82,11 +82,8 @@ pub async fn load_activity(
         .events
         .into_iter()
         .map(|event| ActivityItem {
-            at: event
-                .at
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
-            at_display: local_time(event.at, lang),
+            at: crate::when::iso(event.at),
+            at_display: crate::when::local_time(event.at, lang),
             kind: event.kind.code().to_owned(),
             loa: event.loa.map(|l| l.as_str().to_owned()),
             provider: match (event.provider, event.agency) {
@@ -123,36 +120,6 @@ fn filter_of(only: Option<&str>) -> borgerportal::audit::EventFilter {
 
 /// `?only=contact`.
 const CONTACT_ONLY: &str = "contact";
-
-/// Nordic local time (Oslo and Copenhagen share the rules), written the way the language does.
-#[cfg(feature = "ssr")]
-pub(crate) fn local_time(at: time::OffsetDateTime, lang: &str) -> String {
-    let Ok(timestamp) = jiff::Timestamp::from_second(at.unix_timestamp()) else {
-        return String::new();
-    };
-    // Looked up once: a page shows up to 20 times, each a look-up by name otherwise.
-    static ZONE: std::sync::OnceLock<Option<jiff::tz::TimeZone>> = std::sync::OnceLock::new();
-    let Some(zone) = ZONE.get_or_init(|| jiff::tz::TimeZone::get("Europe/Oslo").ok()) else {
-        return timestamp.to_string();
-    };
-    let local = zone.to_datetime(timestamp);
-    let (day, month, year) = (local.day(), local.month(), local.year());
-    let (hour, minute) = (local.hour(), local.minute());
-    // Written out rather than with `strftime`, which parses its pattern on every call (a page
-    // writes twenty of these).
-    if lang == "en" {
-        const MONTHS: [&str; 12] = [
-            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-        ];
-        let name = usize::try_from(month - 1)
-            .ok()
-            .and_then(|at| MONTHS.get(at))
-            .unwrap_or(&"");
-        format!("{day} {name} {year}, {hour:02}:{minute:02}")
-    } else {
-        format!("{day:02}.{month:02}.{year} {hour:02}:{minute:02}")
-    }
-}
 
 fn kind_text(i18n: I18nContext<Locale>, code: &str) -> &'static str {
     match code {
@@ -316,28 +283,4 @@ fn ActivityTable(page: ActivityPage, first_page: bool, contact_only: bool) -> im
         </nav>
     }
     .into_any()
-}
-
-#[cfg(all(test, feature = "ssr"))]
-mod tests {
-    use super::local_time;
-    use time::macros::datetime;
-
-    #[test]
-    fn times_are_shown_in_nordic_local_time_as_each_language_writes_them() {
-        // Summer time (UTC+2).
-        let summer = datetime!(2026-07-05 08:03:59 UTC);
-        assert_eq!(local_time(summer, "nb"), "05.07.2026 10:03");
-        assert_eq!(local_time(summer, "da"), "05.07.2026 10:03");
-        assert_eq!(local_time(summer, "en"), "5 Jul 2026, 10:03");
-        // Winter time (UTC+1), into the next day and year.
-        let new_year = datetime!(2026-12-31 23:30:00 UTC);
-        assert_eq!(local_time(new_year, "nn"), "01.01.2027 00:30");
-        assert_eq!(local_time(new_year, "en"), "1 Jan 2027, 00:30");
-        // The hour that is skipped in spring: 01:59 UTC is 03:59 summer time.
-        assert_eq!(
-            local_time(datetime!(2026-03-29 01:59:00 UTC), "nb"),
-            "29.03.2026 03:59"
-        );
-    }
 }

@@ -12,17 +12,11 @@ use crate::components::language_switcher::ALL_LOCALES;
 use crate::components::nav_link::NavLink;
 use crate::error::AppError;
 use crate::i18n::*;
+use crate::when::When;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
-
-/// A moment, for `<time datetime>` and for people.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct When {
-    pub iso: String,
-    pub display: String,
-}
 
 /// An e-mail address or mobile number in force.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,12 +123,7 @@ pub async fn load_contact(
         AppError::Unavailable
     })?;
     let now = time::OffsetDateTime::now_utc();
-    let when = |at: time::OffsetDateTime| When {
-        iso: at
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-        display: crate::routes::activity::local_time(at, lang),
-    };
+    let when = |at: time::OffsetDateTime| When::new(at, lang);
     let value = |value: String, updated_at, verified_at: Option<time::OffsetDateTime>| ValueView {
         value,
         changed: when(updated_at),

@@ -10,7 +10,8 @@ use crate::auth::{login_href, step_up_href};
 use crate::components::nav_link::NavLink;
 use crate::error::AppError;
 use crate::i18n::*;
-use crate::routes::contact::{FormOutcome, When};
+use crate::routes::contact::FormOutcome;
+use crate::when::When;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
 use leptos_meta::Title;
@@ -118,15 +119,6 @@ mod server {
             .collect())
     }
 
-    pub(super) fn when(at: time::OffsetDateTime, lang: &str) -> When {
-        When {
-            iso: at
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
-            display: crate::routes::activity::local_time(at, lang),
-        }
-    }
-
     pub(super) fn line(letter: &LetterSummary, lang: &str) -> LetterLine {
         LetterLine {
             id: letter.id.to_string(),
@@ -135,7 +127,7 @@ mod server {
             locked: letter.locked,
             unread: letter.unread,
             decision: letter.is_decision,
-            at: when(letter.shown_at, lang),
+            at: When::new(letter.shown_at, lang),
             attachments: letter.attachment_count,
         }
     }

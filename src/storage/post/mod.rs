@@ -1403,6 +1403,10 @@ impl PostOffice for Database {
 /// `AND` conditions that make a letter exist for its recipient at `$3`: digital, effective.
 const VISIBLE: &str = "recipient_id = $2 AND outcome = 'delivered' AND shown_at <= $3";
 
+/// Unread letters whose effective time has not come that the unread count subtracts from the
+/// kept count; with more than this many waiting, it counts the shown ones instead.
+const NOT_YET_SHOWN_LIMIT: i64 = 200;
+
 impl Database {
     /// Runs one conditional update on the subject's visible letter; `NotFound` if it touched
     /// nothing because there is no such letter (for this person).
@@ -1551,7 +1555,36 @@ impl PostBox for Database {
     ) -> Result<u64, PostError> {
         let mut conn = self.quick_read().await?;
         let mut ex = conn.ex();
-        // At most UNREAD_COUNT_LIMIT index entries are read, however many letters are unread.
+        let person = Val::Uuid(read.subject().as_uuid());
+        let now = Val::Time(stored_instant(now));
+        let limit = i64::try_from(UNREAD_COUNT_LIMIT).unwrap_or(i64::MAX);
+        let corrupt = || StoreError::Corrupt {
+            what: "unread count",
+        };
+        // The count the triggers keep (migration 0007) less the unread letters whose time has
+        // not come, which are few: counted up to NOT_YET_SHOWN_LIMIT of them.
+        let sql = ex.pick(
+            "SELECT (SELECT unread FROM unread_counts WHERE person_id = $1) AS kept, \
+             (SELECT COUNT(*) FROM (SELECT 1 FROM letters WHERE recipient_id = $1 \
+             AND unread = 1 AND trashed_at IS NULL AND outcome = 'delivered' AND shown_at > $2 \
+             LIMIT $3)) AS not_yet",
+            "SELECT (SELECT unread FROM unread_counts WHERE person_id = $1) AS kept, \
+             (SELECT COUNT(*) FROM (SELECT 1 FROM letters WHERE recipient_id = $1 \
+             AND unread AND trashed_at IS NULL AND outcome = 'delivered' AND shown_at > $2 \
+             LIMIT $3) AS later) AS not_yet",
+        );
+        let row = ex
+            .fetch_optional(sql, &[person, now, Val::Int(NOT_YET_SHOWN_LIMIT)])
+            .await?
+            .ok_or_else(corrupt)?;
+        let kept = row.opt_int("kept", "unread_counts.unread")?.unwrap_or(0);
+        let not_yet = row.int("not_yet", "unread count")?;
+        if not_yet < NOT_YET_SHOWN_LIMIT {
+            let shown = (kept - not_yet).clamp(0, limit);
+            return u64::try_from(shown).map_err(|_| PostError::Store(corrupt()));
+        }
+        // Very many letters are waiting for their time: count the ones shown instead, at
+        // most UNREAD_COUNT_LIMIT index entries however many are unread.
         let sql = ex.pick(
             "SELECT COUNT(*) AS n FROM (SELECT 1 FROM letters WHERE recipient_id = $1 \
              AND unread = 1 AND trashed_at IS NULL AND outcome = 'delivered' AND shown_at <= $2 \
@@ -1561,23 +1594,10 @@ impl PostBox for Database {
              LIMIT $3) AS unread_letters",
         );
         let row = ex
-            .fetch_optional(
-                sql,
-                &[
-                    Val::Uuid(read.subject().as_uuid()),
-                    Val::Time(stored_instant(now)),
-                    Val::Int(i64::try_from(UNREAD_COUNT_LIMIT).unwrap_or(i64::MAX)),
-                ],
-            )
+            .fetch_optional(sql, &[person, now, Val::Int(limit)])
             .await?
-            .ok_or(StoreError::Corrupt {
-                what: "unread count",
-            })?;
-        u64::try_from(row.int("n", "unread count")?).map_err(|_| {
-            PostError::Store(StoreError::Corrupt {
-                what: "unread count",
-            })
-        })
+            .ok_or_else(corrupt)?;
+        u64::try_from(row.int("n", "unread count")?).map_err(|_| PostError::Store(corrupt()))
     }
 
     #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %read.subject()))]

@@ -1,0 +1,174 @@
+//! Moments as pages show them: the text for `<time datetime>` and Nordic local time written
+//! the way each language writes it.
+//!
+//! Written out digit by digit rather than with `format!`, `strftime` or `time`'s formats: a
+//! mailbox page writes forty of these, and those paid more for parsing their patterns and
+//! padding than for the writing.
+
+use serde::{Deserialize, Serialize};
+
+/// A moment, for `<time datetime>` and for people.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct When {
+    /// UTC to the second (`2026-07-05T08:03:59Z`).
+    pub iso: String,
+    /// Local time as the language writes it (`05.07.2026 10:03`, `5 Jul 2026, 10:03`).
+    pub display: String,
+}
+
+#[cfg(feature = "ssr")]
+impl When {
+    /// `at` for a page in `lang`.
+    pub fn new(at: time::OffsetDateTime, lang: &str) -> When {
+        When {
+            iso: iso(at),
+            display: local_time(at, lang),
+        }
+    }
+}
+
+/// `at` in UTC to the second, as `<time datetime>` takes it: `2026-07-05T08:03:59Z`.
+#[cfg(feature = "ssr")]
+pub fn iso(at: time::OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    let mut text = String::with_capacity(20);
+    push_number(&mut text, at.year().unsigned_abs(), 4);
+    text.push('-');
+    push_number(&mut text, u32::from(u8::from(at.month())), 2);
+    text.push('-');
+    push_number(&mut text, u32::from(at.day()), 2);
+    text.push('T');
+    push_number(&mut text, u32::from(at.hour()), 2);
+    text.push(':');
+    push_number(&mut text, u32::from(at.minute()), 2);
+    text.push(':');
+    push_number(&mut text, u32::from(at.second()), 2);
+    text.push('Z');
+    text
+}
+
+/// Nordic local time (Oslo and Copenhagen share the rules), written the way the language does:
+/// `05.07.2026 10:03`, in English `5 Jul 2026, 10:03`.
+#[cfg(feature = "ssr")]
+pub fn local_time(at: time::OffsetDateTime, lang: &str) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let Ok(timestamp) = jiff::Timestamp::from_second(at.unix_timestamp()) else {
+        return String::new();
+    };
+    // Looked up once: a page shows up to 20 times, each a look-up by name otherwise.
+    static ZONE: std::sync::OnceLock<Option<jiff::tz::TimeZone>> = std::sync::OnceLock::new();
+    let Some(zone) = ZONE.get_or_init(|| jiff::tz::TimeZone::get("Europe/Oslo").ok()) else {
+        return timestamp.to_string();
+    };
+    let local = zone.to_datetime(timestamp);
+    let number = |value: i8| u32::try_from(value).unwrap_or_default();
+    let year = u32::try_from(local.year()).unwrap_or_default();
+    let mut text = String::with_capacity(18);
+    if lang == "en" {
+        push_number(&mut text, number(local.day()), 1);
+        text.push(' ');
+        let month = usize::try_from(local.month() - 1).unwrap_or_default();
+        text.push_str(MONTHS.get(month).unwrap_or(&""));
+        text.push(' ');
+        push_number(&mut text, year, 4);
+        text.push_str(", ");
+    } else {
+        push_number(&mut text, number(local.day()), 2);
+        text.push('.');
+        push_number(&mut text, number(local.month()), 2);
+        text.push('.');
+        push_number(&mut text, year, 4);
+        text.push(' ');
+    }
+    push_number(&mut text, number(local.hour()), 2);
+    text.push(':');
+    push_number(&mut text, number(local.minute()), 2);
+    text
+}
+
+/// `value` in decimal, padded with zeros to at least `width` digits.
+#[cfg(feature = "ssr")]
+fn push_number(text: &mut String, value: u32, width: usize) {
+    let mut digits = [0u8; 10];
+    let mut rest = value;
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        // A digit: `rest % 10` is below 10.
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for _ in digits.len() - start..width {
+        text.push('0');
+    }
+    for &digit in &digits[start..] {
+        text.push(char::from(digit));
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::{iso, local_time, push_number};
+    use time::macros::datetime;
+
+    #[test]
+    fn times_are_shown_in_nordic_local_time_as_each_language_writes_them() {
+        // Summer time (UTC+2).
+        let summer = datetime!(2026-07-05 08:03:59 UTC);
+        assert_eq!(local_time(summer, "nb"), "05.07.2026 10:03");
+        assert_eq!(local_time(summer, "da"), "05.07.2026 10:03");
+        assert_eq!(local_time(summer, "en"), "5 Jul 2026, 10:03");
+        // Winter time (UTC+1), into the next day and year.
+        let new_year = datetime!(2026-12-31 23:30:00 UTC);
+        assert_eq!(local_time(new_year, "nn"), "01.01.2027 00:30");
+        assert_eq!(local_time(new_year, "en"), "1 Jan 2027, 00:30");
+        // The hour that is skipped in spring: 01:59 UTC is 03:59 summer time.
+        assert_eq!(
+            local_time(datetime!(2026-03-29 01:59:00 UTC), "nb"),
+            "29.03.2026 03:59"
+        );
+        assert_eq!(
+            local_time(datetime!(2026-11-24 21:05:00 UTC), "en"),
+            "24 Nov 2026, 22:05"
+        );
+    }
+
+    #[test]
+    fn the_machine_readable_time_is_utc_to_the_second() {
+        assert_eq!(
+            iso(datetime!(2026-07-05 10:03:59.999 +02:00)),
+            "2026-07-05T08:03:59Z"
+        );
+        assert_eq!(
+            iso(datetime!(0999-01-02 03:04:05 UTC)),
+            "0999-01-02T03:04:05Z"
+        );
+        let parsed = time::OffsetDateTime::parse(
+            &iso(datetime!(2026-12-31 23:59:00 UTC)),
+            &time::format_description::well_known::Rfc3339,
+        );
+        assert_eq!(parsed.ok(), Some(datetime!(2026-12-31 23:59:00 UTC)));
+    }
+
+    #[test]
+    fn numbers_are_padded_to_their_width() {
+        let mut text = String::new();
+        for (value, width) in [
+            (0, 2),
+            (7, 2),
+            (42, 1),
+            (2026, 4),
+            (5, 4),
+            (4_294_967_295, 2),
+        ] {
+            push_number(&mut text, value, width);
+            text.push('|');
+        }
+        assert_eq!(text, "00|07|42|2026|0005|4294967295|");
+    }
+}
