@@ -371,6 +371,31 @@ mod tests {
     }
 
     #[test]
+    fn the_built_sqlite_does_not_serialise_its_readers() {
+        let (_dir, readers) = readers_on_a_new_file();
+        let mut reader = readers.get().expect("reader");
+        let options: Vec<String> = reader
+            .conn()
+            .prepare("PRAGMA compile_options")
+            .expect("pragma")
+            .query_map([], |row| row.get(0))
+            .expect("options")
+            .collect::<Result<_, _>>()
+            .expect("options");
+        // .cargo/config.toml (LIBSQLITE3_FLAGS): one global page-cache mutex for every
+        // connection, and a global mutex on each allocation, are what these two would add.
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "{options:?}"
+        );
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "{options:?}"
+        );
+        assert!(options.iter().any(|o| o == "THREADSAFE=1"), "{options:?}");
+    }
+
+    #[test]
     fn readers_are_reused_and_a_busy_pool_opens_more() {
         let (_dir, readers) = readers_on_a_new_file();
         let first = readers.get().expect("reader");
