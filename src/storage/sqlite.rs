@@ -343,10 +343,9 @@ pub(super) async fn delete_expired_sessions(
 
 /// A session from a row of either SQLite connection (sqlx's or a reader's).
 fn session_from_row(row: &Row) -> Result<Session, StoreError> {
-    let loa = row.text("loa", "session.loa")?;
     Ok(Session {
         person: PersonId::from_uuid(row.uuid("person_id", "session.person_id")?),
-        loa: Loa::from_str_name(&loa).ok_or(StoreError::Corrupt {
+        loa: Loa::from_str_name(row.str("loa", "session.loa")?).ok_or(StoreError::Corrupt {
             what: "session.loa",
         })?,
         auth_time: row.time("auth_time", "session.auth_time")?,

@@ -151,15 +151,15 @@ impl MailboxForwarding for Database {
             jobs.push(ForwardJob {
                 letter,
                 provider: row.text("provider", what)?,
-                recipient: NationalId::parse(&row.text("recipient_national_id", what)?)
+                recipient: NationalId::parse(row.str("recipient_national_id", what)?)
                     .map_err(|_| StoreError::Corrupt { what })?,
-                agency: AgencyId::parse(&row.text("agency_id", what)?)
+                agency: AgencyId::parse(row.str("agency_id", what)?)
                     .map_err(|_| StoreError::Corrupt { what })?,
                 message_id: row.text("agency_message_id", what)?,
                 sender_name: row.text("sender_name", what)?,
                 title: row.text("title", what)?,
                 safe_title: row.text("safe_title", what)?,
-                required_loa: Loa::from_str_name(&row.text("required_loa", what)?)
+                required_loa: Loa::from_str_name(row.str("required_loa", what)?)
                     .ok_or(StoreError::Corrupt { what })?,
                 body_html: row.text("body_html", what)?,
                 is_decision: row.bool("is_decision", what)?,

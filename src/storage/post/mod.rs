@@ -273,10 +273,11 @@ const SUMMARY_COLUMNS_L: &str = "l.id, l.agency_id, l.sender_name, l.title, l.sa
      l.trashed_at";
 
 fn summary_from_row(row: &Row, may_read_sensitive: bool) -> Result<LetterSummary, StoreError> {
-    let required_loa = Loa::from_str_name(&row.text("required_loa", "letters.required_loa")?)
-        .ok_or(StoreError::Corrupt {
+    let required_loa = Loa::from_str_name(row.str("required_loa", "letters.required_loa")?).ok_or(
+        StoreError::Corrupt {
             what: "letters.required_loa",
-        })?;
+        },
+    )?;
     let locked = required_loa == Loa::High && !may_read_sensitive;
     let title = if locked {
         row.text("safe_title", "letters.safe_title")?
@@ -284,14 +285,14 @@ fn summary_from_row(row: &Row, may_read_sensitive: bool) -> Result<LetterSummary
         row.text("title", "letters.title")?
     };
     let folder = row
-        .opt_text("folder", "letters.folder")?
-        .and_then(|code| FolderRef::from_code(&code))
+        .opt_str("folder", "letters.folder")?
+        .and_then(FolderRef::from_code)
         .ok_or(StoreError::Corrupt {
             what: "letters.folder",
         })?;
     Ok(LetterSummary {
         id: LetterId::from_uuid(row.uuid("id", "letters.id")?),
-        agency: AgencyId::parse(&row.text("agency_id", "letters.agency_id")?).map_err(|_| {
+        agency: AgencyId::parse(row.str("agency_id", "letters.agency_id")?).map_err(|_| {
             StoreError::Corrupt {
                 what: "letters.agency_id",
             }
@@ -317,8 +318,7 @@ fn receipt_from_row(row: &Row) -> Result<Receipt, StoreError> {
     Ok(Receipt {
         message_id: row.text("agency_message_id", what)?,
         letter: row.opt_uuid("letter_id", what)?.map(LetterId::from_uuid),
-        kind: ReceiptKind::from_code(&row.text("kind", what)?)
-            .ok_or(StoreError::Corrupt { what })?,
+        kind: ReceiptKind::from_code(row.str("kind", what)?).ok_or(StoreError::Corrupt { what })?,
         reason: row.opt_text("reason", what)?,
         at: row.time("at", what)?,
     })
@@ -573,7 +573,7 @@ impl Database {
             Ok(DeliveryReceipt {
                 letter: LetterId::from_uuid(row.uuid("id", "letters.id")?),
                 message_id: message_id.clone(),
-                status: DeliveryStatus::from_code(&row.text("outcome", "letters.outcome")?).ok_or(
+                status: DeliveryStatus::from_code(row.str("outcome", "letters.outcome")?).ok_or(
                     StoreError::Corrupt {
                         what: "letters.outcome",
                     },
@@ -1148,9 +1148,9 @@ impl PostOffice for Database {
                 .collect::<Result<_, _>>()?;
             jobs.push(PrintJob {
                 letter,
-                recipient: NationalId::parse(&row.text("recipient_national_id", what)?)
+                recipient: NationalId::parse(row.str("recipient_national_id", what)?)
                     .map_err(|_| StoreError::Corrupt { what })?,
-                agency: AgencyId::parse(&row.text("agency_id", what)?)
+                agency: AgencyId::parse(row.str("agency_id", what)?)
                     .map_err(|_| StoreError::Corrupt { what })?,
                 sender_name: row.text("sender_name", what)?,
                 title: row.text("title", what)?,
@@ -1258,15 +1258,15 @@ impl PostOffice for Database {
             .collect::<Result<_, _>>()?;
         Ok(LetterStatus {
             letter,
-            message_id: MessageId::parse(&row.text("agency_message_id", what)?)
+            message_id: MessageId::parse(row.str("agency_message_id", what)?)
                 .map_err(|_| StoreError::Corrupt { what })?,
-            status: DeliveryStatus::from_code(&row.text("outcome", what)?)
+            status: DeliveryStatus::from_code(row.str("outcome", what)?)
                 .ok_or(StoreError::Corrupt { what })?,
             accepted_at: row.time("delivered_at", what)?,
             effective_at: row.time("effective_at", what)?,
             is_decision: row.bool("is_decision", what)?,
             notification: NotificationWish::from_stored(
-                &row.text("notify_channels", what)?,
+                row.str("notify_channels", what)?,
                 row.opt_int("repeat_after_days", what)?,
             )
             .ok_or(StoreError::Corrupt { what })?,
@@ -1338,10 +1338,10 @@ impl PostOffice for Database {
                 run.skipped += 1;
                 continue;
             };
-            let agency = AgencyId::parse(&row.text("agency_id", what)?)
+            let agency = AgencyId::parse(row.str("agency_id", what)?)
                 .map_err(|_| StoreError::Corrupt { what })?;
             let wish = NotificationWish::from_stored(
-                &row.text("notify_channels", what)?,
+                row.str("notify_channels", what)?,
                 row.opt_int("repeat_after_days", what)?,
             )
             .ok_or(StoreError::Corrupt { what })?;
@@ -1369,7 +1369,7 @@ impl PostOffice for Database {
                 Self::insert_receipt(
                     &mut tx.ex(),
                     &agency,
-                    &row.text("agency_message_id", what)?,
+                    row.str("agency_message_id", what)?,
                     Some(id),
                     ReceiptKind::NotificationFailed,
                     None,
@@ -1676,7 +1676,7 @@ impl PostBox for Database {
                     Self::insert_receipt(
                         &mut ex,
                         &summary.agency,
-                        &row.text("agency_message_id", "letters.agency_message_id")?,
+                        row.str("agency_message_id", "letters.agency_message_id")?,
                         Some(letter),
                         ReceiptKind::Opened,
                         None,
@@ -1706,7 +1706,7 @@ impl PostBox for Database {
             .collect::<Result<_, _>>()?;
         Ok(LetterView::Open(Box::new(Letter {
             summary,
-            body_kind: BodyKind::from_code(&row.text("body_kind", "letters.body_kind")?).ok_or(
+            body_kind: BodyKind::from_code(row.str("body_kind", "letters.body_kind")?).ok_or(
                 StoreError::Corrupt {
                     what: "letters.body_kind",
                 },
@@ -1749,10 +1749,11 @@ impl PostBox for Database {
             )
             .await?
             .ok_or(PostError::NotFound)?;
-        let required = Loa::from_str_name(&row.text("required_loa", "letters.required_loa")?)
-            .ok_or(StoreError::Corrupt {
+        let required = Loa::from_str_name(row.str("required_loa", "letters.required_loa")?).ok_or(
+            StoreError::Corrupt {
                 what: "letters.required_loa",
-            })?;
+            },
+        )?;
         if required == Loa::High && !sensitive_for(read, sensitive) {
             return Err(PostError::NeedsStepUp);
         }

@@ -51,18 +51,69 @@ pub(in crate::storage) enum Row {
     Reader(ReaderRow),
 }
 
-/// A row read by a synchronous reader: its values by column name.
+/// A row read by a synchronous reader: its values by column name. The row's texts and blobs
+/// are kept in one buffer each (a mailbox row has nine texts: one allocation, not nine), and
+/// read back as borrowed slices, so parsing an id or a time allocates nothing.
 pub(in crate::storage) struct ReaderRow {
     columns: std::sync::Arc<[String]>,
-    values: Vec<rusqlite::types::Value>,
+    cells: Vec<Cell>,
+    text: String,
+    blobs: Vec<u8>,
+}
+
+/// A value of a [`ReaderRow`]: texts and blobs as ranges of the row's buffers.
+#[derive(Clone, Copy)]
+enum Cell {
+    Null,
+    Int(i64),
+    Real,
+    Text(usize, usize),
+    Blob(usize, usize),
 }
 
 impl ReaderRow {
-    fn get(&self, column: &str) -> Option<&rusqlite::types::Value> {
+    /// Copies the current row of a query out of SQLite.
+    fn read(
+        columns: &std::sync::Arc<[String]>,
+        row: &rusqlite::Row<'_>,
+    ) -> Result<ReaderRow, StoreError> {
+        use rusqlite::types::ValueRef;
+        let mut read = ReaderRow {
+            columns: columns.clone(),
+            cells: Vec::with_capacity(columns.len()),
+            text: String::new(),
+            blobs: Vec::new(),
+        };
+        for at in 0..columns.len() {
+            let value = row.get_ref(at).map_err(super::super::readers::read_error)?;
+            let cell = match value {
+                ValueRef::Null => Cell::Null,
+                ValueRef::Integer(value) => Cell::Int(value),
+                ValueRef::Real(_) => Cell::Real,
+                ValueRef::Text(bytes) => {
+                    let text = std::str::from_utf8(bytes).map_err(|_| StoreError::Corrupt {
+                        what: "a text that is not UTF-8",
+                    })?;
+                    let start = read.text.len();
+                    read.text.push_str(text);
+                    Cell::Text(start, read.text.len())
+                }
+                ValueRef::Blob(bytes) => {
+                    let start = read.blobs.len();
+                    read.blobs.extend_from_slice(bytes);
+                    Cell::Blob(start, read.blobs.len())
+                }
+            };
+            read.cells.push(cell);
+        }
+        Ok(read)
+    }
+
+    fn get(&self, column: &str) -> Option<Cell> {
         self.columns
             .iter()
             .position(|name| name == column)
-            .map(|at| &self.values[at])
+            .and_then(|at| self.cells.get(at).copied())
     }
 }
 
@@ -124,24 +175,13 @@ fn reader_rows(
         .into_iter()
         .map(str::to_owned)
         .collect();
-    let width = columns.len();
     let mut rows = statement.raw_query();
     let mut out = Vec::new();
     while out.len() < limit {
         let Some(row) = rows.next().map_err(read_error)? else {
             break;
         };
-        let mut values = Vec::with_capacity(width);
-        for at in 0..width {
-            values.push(
-                row.get::<_, rusqlite::types::Value>(at)
-                    .map_err(read_error)?,
-            );
-        }
-        out.push(Row::Reader(ReaderRow {
-            columns: columns.clone(),
-            values,
-        }));
+        out.push(Row::Reader(ReaderRow::read(&columns, row)?));
     }
     Ok(out)
 }
@@ -281,25 +321,25 @@ impl ReaderRow {
         &self,
         column: &str,
         what: &'static str,
-        pick: impl FnOnce(&rusqlite::types::Value) -> Option<T>,
+        pick: impl FnOnce(Cell) -> Option<T>,
     ) -> Result<Option<T>, StoreError> {
         match self.get(column) {
             None => Err(StoreError::Corrupt { what }),
-            Some(rusqlite::types::Value::Null) => Ok(None),
-            Some(value) => pick(value).map(Some).ok_or(StoreError::Corrupt { what }),
+            Some(Cell::Null) => Ok(None),
+            Some(cell) => pick(cell).map(Some).ok_or(StoreError::Corrupt { what }),
         }
     }
 
-    fn opt_text(&self, column: &str, what: &'static str) -> Result<Option<String>, StoreError> {
-        self.value(column, what, |value| match value {
-            rusqlite::types::Value::Text(text) => Some(text.clone()),
+    fn opt_str(&self, column: &str, what: &'static str) -> Result<Option<&str>, StoreError> {
+        self.value(column, what, |cell| match cell {
+            Cell::Text(start, end) => self.text.get(start..end),
             _ => None,
         })
     }
 
     fn opt_int(&self, column: &str, what: &'static str) -> Result<Option<i64>, StoreError> {
-        self.value(column, what, |value| match value {
-            rusqlite::types::Value::Integer(value) => Some(*value),
+        self.value(column, what, |cell| match cell {
+            Cell::Int(value) => Some(value),
             _ => None,
         })
     }
@@ -311,13 +351,7 @@ impl Row {
         column: &str,
         what: &'static str,
     ) -> Result<String, StoreError> {
-        match self {
-            Row::Sqlite(row) => row.try_get(column).map_err(corrupt(what)),
-            Row::Postgres(row) => row.try_get(column).map_err(corrupt(what)),
-            Row::Reader(row) => row
-                .opt_text(column, what)?
-                .ok_or(StoreError::Corrupt { what }),
-        }
+        self.str(column, what).map(str::to_owned)
     }
 
     pub(in crate::storage) fn opt_text(
@@ -325,10 +359,29 @@ impl Row {
         column: &str,
         what: &'static str,
     ) -> Result<Option<String>, StoreError> {
+        Ok(self.opt_str(column, what)?.map(str::to_owned))
+    }
+
+    /// A text column, borrowed from the row (for parsing: nothing is copied).
+    pub(in crate::storage) fn str(
+        &self,
+        column: &str,
+        what: &'static str,
+    ) -> Result<&str, StoreError> {
+        self.opt_str(column, what)?
+            .ok_or(StoreError::Corrupt { what })
+    }
+
+    /// A nullable text column, borrowed from the row.
+    pub(in crate::storage) fn opt_str(
+        &self,
+        column: &str,
+        what: &'static str,
+    ) -> Result<Option<&str>, StoreError> {
         match self {
             Row::Sqlite(row) => row.try_get(column).map_err(corrupt(what)),
             Row::Postgres(row) => row.try_get(column).map_err(corrupt(what)),
-            Row::Reader(row) => row.opt_text(column, what),
+            Row::Reader(row) => row.opt_str(column, what),
         }
     }
 
@@ -349,8 +402,8 @@ impl Row {
         match self {
             Row::Postgres(row) => row.try_get(column).map_err(corrupt(what)),
             _ => self
-                .opt_text(column, what)?
-                .map(|text| Uuid::parse_str(&text).map_err(|_| StoreError::Corrupt { what }))
+                .opt_str(column, what)?
+                .map(|text| Uuid::parse_str(text).map_err(|_| StoreError::Corrupt { what }))
                 .transpose(),
         }
     }
@@ -372,8 +425,8 @@ impl Row {
         match self {
             Row::Postgres(row) => row.try_get(column).map_err(corrupt(what)),
             _ => self
-                .opt_text(column, what)?
-                .map(|text| decode_timestamp(&text).ok_or(StoreError::Corrupt { what }))
+                .opt_str(column, what)?
+                .map(|text| decode_timestamp(text).ok_or(StoreError::Corrupt { what }))
                 .transpose(),
         }
     }
@@ -435,8 +488,8 @@ impl Row {
             Row::Sqlite(row) => row.try_get(column).map_err(corrupt(what)),
             Row::Postgres(row) => row.try_get(column).map_err(corrupt(what)),
             Row::Reader(row) => row
-                .value(column, what, |value| match value {
-                    rusqlite::types::Value::Blob(bytes) => Some(bytes.clone()),
+                .value(column, what, |cell| match cell {
+                    Cell::Blob(start, end) => row.blobs.get(start..end).map(<[u8]>::to_vec),
                     _ => None,
                 })?
                 .ok_or(StoreError::Corrupt { what }),
