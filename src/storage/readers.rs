@@ -28,7 +28,9 @@
 //! lock on the log once instead of once per statement (each round is a few system calls on
 //! the log's index and a check of the page cache; measured at about a sixth of a page's CPU
 //! time). The scope's connection is kept in a task-local; a read inside the scope borrows it,
-//! and a second read at the same time (not awaited in turn) gets a connection of its own.
+//! and a second read at the same time (not awaited in turn) gets a connection of its own. The
+//! transaction starts with the scope's first read, so a scope without reads (a visitor's
+//! page) costs nothing.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -49,9 +51,18 @@ const STATEMENT_CACHE: usize = 32;
 const BUSY_TIMEOUT: Duration = Duration::from_millis(500);
 
 tokio::task_local! {
-    /// The connection of the [`Readers::together`] scope the task is in, inside its read
-    /// transaction; `None` while one of the scope's reads has it.
-    static TOGETHER: RefCell<Option<Connection>>;
+    /// The [`Readers::together`] scope the task is in.
+    static TOGETHER: RefCell<Scope>;
+}
+
+/// A [`Readers::together`] scope's connection.
+enum Scope {
+    /// No read yet: no connection, no transaction.
+    Unopened,
+    /// Inside its read transaction, between reads.
+    Idle(Connection),
+    /// Lent to one of the scope's reads.
+    Lent,
 }
 
 /// The pool of reader connections to one SQLite file.
@@ -113,7 +124,21 @@ impl Readers {
     /// is in one, else an idle connection, or a new one.
     pub(super) fn get(&self) -> Result<Reader<'_>, StoreError> {
         let scoped = TOGETHER
-            .try_with(|scope| scope.borrow_mut().take())
+            .try_with(|scope| {
+                let mut scope = scope.borrow_mut();
+                match std::mem::replace(&mut *scope, Scope::Lent) {
+                    Scope::Idle(conn) => Some(conn),
+                    Scope::Unopened => match self.begin() {
+                        Ok(conn) => Some(conn),
+                        Err(_) => {
+                            // Read alone, and try again with the next read.
+                            *scope = Scope::Unopened;
+                            None
+                        }
+                    },
+                    Scope::Lent => None,
+                }
+            })
             .ok()
             .flatten();
         if let Some(conn) = scoped {
@@ -138,28 +163,36 @@ impl Readers {
         }
     }
 
+    /// A connection inside a (deferred) transaction: its first read starts the snapshot.
+    fn begin(&self) -> Result<Connection, StoreError> {
+        let conn = self.idle_or_new()?;
+        conn.prepare_cached("BEGIN")
+            .and_then(|mut begin| begin.execute([]))
+            .map_err(read_error)?;
+        Ok(conn)
+    }
+
     /// Runs `reads` with the reads in it on one connection, in one read transaction (see the
     /// module's documentation). Only for reads: nothing in the scope may expect to see a write
     /// made in the scope (a write goes through sqlx's pools, which the snapshot does not see).
     /// If no connection can be had, the reads run as they would alone.
     pub(super) async fn together<F: Future>(&self, reads: F) -> F::Output {
-        let conn = self.idle_or_new().and_then(|conn| {
-            conn.execute_batch("BEGIN").map_err(read_error)?;
-            Ok(conn)
-        });
-        let Ok(conn) = conn else {
-            return reads.await;
-        };
-        let (output, conn) = TOGETHER
-            .scope(RefCell::new(Some(conn)), async {
+        let (output, scope) = TOGETHER
+            .scope(RefCell::new(Scope::Unopened), async {
                 let output = reads.await;
-                (output, TOGETHER.with(|scope| scope.borrow_mut().take()))
+                (
+                    output,
+                    TOGETHER.with(|scope| scope.replace(Scope::Unopened)),
+                )
             })
             .await;
         // Ends the read transaction. A connection that cannot (or that a read inside the
         // scope kept, which none does) is not lent out again.
-        if let Some(conn) = conn {
-            if conn.execute_batch("COMMIT").is_ok() && conn.is_autocommit() {
+        if let Scope::Idle(conn) = scope {
+            let ended = conn
+                .prepare_cached("COMMIT")
+                .and_then(|mut commit| commit.execute([]));
+            if ended.is_ok() && conn.is_autocommit() {
                 self.give_back(conn);
             }
         }
@@ -193,7 +226,7 @@ impl Drop for Reader<'_> {
         if self.together {
             // Back to its scope for the next read. (Dropped outside the scope, which a reader
             // never is, it would be closed.)
-            let _ = TOGETHER.try_with(|scope| *scope.borrow_mut() = Some(conn));
+            let _ = TOGETHER.try_with(|scope| *scope.borrow_mut() = Scope::Idle(conn));
             return;
         }
         // A connection left inside a transaction (a read that failed half-way cannot, as
@@ -334,10 +367,10 @@ mod tests {
         assert_eq!(readers.idle_list().len(), 1);
         readers
             .together(async {
-                assert_eq!(readers.idle_list().len(), 0, "the scope has the connection");
                 for _ in 0..3 {
                     count(&readers).await;
                 }
+                assert_eq!(readers.idle_list().len(), 0, "the scope has the connection");
                 // Two reads at once: the second has a connection of its own.
                 let first = readers.get().expect("the scope's reader");
                 let second = readers.get().expect("another reader");
@@ -353,6 +386,18 @@ mod tests {
             "its read transaction ended"
         );
         idle.clear();
+    }
+
+    #[tokio::test]
+    async fn a_scope_without_reads_takes_no_connection() {
+        let (_dir, readers) = readers_on_a_new_file();
+        readers
+            .together(async {
+                assert_eq!(readers.idle_list().len(), 1, "nothing taken before a read");
+            })
+            .await;
+        assert_eq!(readers.idle_list().len(), 1);
+        assert!(readers.idle_list().iter().all(Connection::is_autocommit));
     }
 
     #[tokio::test]
