@@ -151,7 +151,8 @@ pub fn shell(assets: std::sync::Arc<AssetManifest>, page: Page) -> impl IntoView
 /// and the server's own pages agree on it. Read in place from the request; leptos_i18n's own
 /// cookie handling is off, since the cookie is set only by `POST /language`.
 ///
-/// The context is made in a child owner whose effects never run. Why: leptos_i18n's context keeps the language cookie in step through an isomorphic effect,
+/// The context is made in a child owner whose effects never run. Why: leptos_i18n's context
+/// keeps its cookie signal in step through an isomorphic effect (also with the cookie off),
 /// which on the server is a spawned task. Under load that task can first run after the render
 /// finished and the request's reactive owner was disposed; reading the disposed locale signal
 /// then panics ("Tried to access a reactive value that has already been disposed", seen about
