@@ -87,8 +87,10 @@ impl PageRenderer {
     pub async fn render(&self, mut request: Request) -> Response {
         let page = Page::of(request.uri().path());
         // What the page shows, read in one snapshot (`Database::read_together`): the header's
-        // unread count agrees with the letters below it.
+        // unread count agrees with the letters below it. For a `GET` the snapshot is the one
+        // the session was read in (`auth::load_session`); it ends here, with the reads.
         self.db.read_together(self.read(&page, &mut request)).await;
+        self.db.end_read_together();
         // Opening a letter records it (a write), so it is read after the snapshot.
         if let Page::Letter(id) = &page {
             let session = request.extensions().get::<SessionContext>();

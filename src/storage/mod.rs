@@ -277,11 +277,21 @@ impl Database {
     /// (`readers.rs`). On PostgreSQL, and on an in-memory SQLite, they run as they would alone.
     ///
     /// Only for reads: a write in `reads` (through the pools) is not seen by the reads after
-    /// it in the same scope.
+    /// it in the same scope, until [`end_read_together`](Database::end_read_together). Inside
+    /// another such scope (the session middleware's, for a page), `reads` joins it.
     pub async fn read_together<F: std::future::Future>(&self, reads: F) -> F::Output {
         match &self.readers {
             Some(readers) => readers.together(reads).await,
             None => reads.await,
+        }
+    }
+
+    /// Ends the snapshot of the [`read_together`](Database::read_together) scope the task is
+    /// in: the reads after this run alone and see every write made before them. A page calls
+    /// it when its reads are done, before anything that may write. Outside a scope, nothing.
+    pub fn end_read_together(&self) {
+        if let Some(readers) = &self.readers {
+            readers.end_together();
         }
     }
 

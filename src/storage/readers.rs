@@ -31,6 +31,11 @@
 //! and a second read at the same time (not awaited in turn) gets a connection of its own. The
 //! transaction starts with the scope's first read, so a scope without reads (a visitor's
 //! page) costs nothing.
+//!
+//! A scope inside a scope joins it: the session middleware opens one for a page's `GET`, and
+//! the page's own reads then share the session's snapshot. What comes after a page's reads
+//! may write (opening a letter records it), so the page ends the scope's transaction when its
+//! reads are done ([`Readers::end_together`]); reads after that run alone and see every write.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -63,6 +68,10 @@ enum Scope {
     Idle(Connection),
     /// Lent to one of the scope's reads.
     Lent,
+    /// Lent, and the scope was ended meanwhile: the read gives it back to the pool.
+    Ending,
+    /// Ended ([`Readers::end_together`]): reads go alone.
+    Ended,
 }
 
 /// The pool of reader connections to one SQLite file.
@@ -136,7 +145,11 @@ impl Readers {
                             None
                         }
                     },
-                    Scope::Lent => None,
+                    // Another read has it, or the scope has ended: read alone.
+                    taken @ (Scope::Lent | Scope::Ending | Scope::Ended) => {
+                        *scope = taken;
+                        None
+                    }
                 }
             })
             .ok()
@@ -174,9 +187,13 @@ impl Readers {
 
     /// Runs `reads` with the reads in it on one connection, in one read transaction (see the
     /// module's documentation). Only for reads: nothing in the scope may expect to see a write
-    /// made in the scope (a write goes through sqlx's pools, which the snapshot does not see).
+    /// made in the scope (a write goes through sqlx's pools, which the snapshot does not see)
+    /// before [`end_together`](Readers::end_together). Inside another scope, `reads` joins it.
     /// If no connection can be had, the reads run as they would alone.
     pub(super) async fn together<F: Future>(&self, reads: F) -> F::Output {
+        if TOGETHER.try_with(|_| ()).is_ok() {
+            return reads.await;
+        }
         let (output, scope) = TOGETHER
             .scope(RefCell::new(Scope::Unopened), async {
                 let output = reads.await;
@@ -186,17 +203,45 @@ impl Readers {
                 )
             })
             .await;
-        // Ends the read transaction. A connection that cannot (or that a read inside the
-        // scope kept, which none does) is not lent out again.
         if let Scope::Idle(conn) = scope {
-            let ended = conn
-                .prepare_cached("COMMIT")
-                .and_then(|mut commit| commit.execute([]));
-            if ended.is_ok() && conn.is_autocommit() {
-                self.give_back(conn);
-            }
+            self.end_transaction(conn);
         }
         output
+    }
+
+    /// Ends the read transaction of the task's [`together`](Readers::together) scope: the
+    /// reads after this in the scope run alone, each with its own snapshot, and so see the
+    /// writes made before them. A read still running keeps the connection until it is done.
+    /// Outside a scope, nothing.
+    pub(super) fn end_together(&self) {
+        let ended = TOGETHER
+            .try_with(|scope| {
+                let mut scope = scope.borrow_mut();
+                match std::mem::replace(&mut *scope, Scope::Ended) {
+                    Scope::Idle(conn) => Some(conn),
+                    Scope::Lent | Scope::Ending => {
+                        *scope = Scope::Ending;
+                        None
+                    }
+                    Scope::Unopened | Scope::Ended => None,
+                }
+            })
+            .ok()
+            .flatten();
+        if let Some(conn) = ended {
+            self.end_transaction(conn);
+        }
+    }
+
+    /// Commits a scope's read transaction and gives the connection back. A connection that
+    /// cannot (or that a read inside the scope kept, which none does) is not lent out again.
+    fn end_transaction(&self, conn: Connection) {
+        let ended = conn
+            .prepare_cached("COMMIT")
+            .and_then(|mut commit| commit.execute([]));
+        if ended.is_ok() && conn.is_autocommit() {
+            self.give_back(conn);
+        }
     }
 
     fn give_back(&self, conn: Connection) {
@@ -224,9 +269,25 @@ impl Drop for Reader<'_> {
             return;
         };
         if self.together {
-            // Back to its scope for the next read. (Dropped outside the scope, which a reader
-            // never is, it would be closed.)
-            let _ = TOGETHER.try_with(|scope| *scope.borrow_mut() = Scope::Idle(conn));
+            // Back to its scope for the next read, or, when the scope ended while it was
+            // lent, out of its transaction and back to the pool. (Dropped outside the scope,
+            // which a reader never is, it would be closed.)
+            let ending = TOGETHER
+                .try_with(|scope| {
+                    let mut scope = scope.borrow_mut();
+                    if matches!(*scope, Scope::Ending) {
+                        *scope = Scope::Ended;
+                        Some(conn)
+                    } else {
+                        *scope = Scope::Idle(conn);
+                        None
+                    }
+                })
+                .ok()
+                .flatten();
+            if let Some(conn) = ending {
+                self.readers.end_transaction(conn);
+            }
             return;
         }
         // A connection left inside a transaction (a read that failed half-way cannot, as
@@ -300,6 +361,39 @@ mod tests {
             "an integer is not read as text"
         );
         assert!(rows[0].int("missing", "missing").is_err());
+    }
+
+    #[tokio::test]
+    async fn columns_are_found_in_any_order() {
+        let (_dir, readers) = readers_on_a_new_file();
+        let mut reader = readers.get().expect("reader");
+        let rows = Ex::Reader(reader.conn())
+            .fetch_all(
+                "SELECT a, b, a + 10 AS c, b || '!' AS d FROM t ORDER BY a",
+                &[],
+            )
+            .await
+            .expect("query");
+        let row = &rows[1];
+        // In order, backwards, twice the same, from the middle round to the start.
+        let read = |names: &[&str]| -> Vec<String> {
+            names
+                .iter()
+                .map(|name| match *name {
+                    "a" | "c" => row.int(name, "t").expect("int").to_string(),
+                    _ => row.text(name, "t").expect("text"),
+                })
+                .collect()
+        };
+        assert_eq!(read(&["a", "b", "c", "d"]), ["2", "two", "12", "two!"]);
+        assert_eq!(read(&["d", "c", "b", "a"]), ["two!", "12", "two", "2"]);
+        assert_eq!(
+            read(&["b", "b", "c", "a", "d"]),
+            ["two", "two", "12", "2", "two!"]
+        );
+        assert!(row.int("e", "t").is_err(), "no such column");
+        assert_eq!(read(&["c"]), ["12"], "found again after a miss");
+        assert_eq!(rows[0].text("d", "t").expect("text"), "one!");
     }
 
     #[tokio::test]
@@ -386,6 +480,90 @@ mod tests {
             "its read transaction ended"
         );
         idle.clear();
+    }
+
+    #[tokio::test]
+    async fn a_scope_inside_a_scope_joins_its_snapshot() {
+        let (dir, readers) = readers_on_a_new_file();
+        let writer = Connection::open(dir.path().join("r.db")).expect("writer");
+        let seen = readers
+            .together(async {
+                let outer = count(&readers).await;
+                writer
+                    .execute("INSERT INTO t VALUES (3, 'three', NULL)", [])
+                    .expect("a write from elsewhere");
+                let inner = readers.together(count(&readers)).await;
+                let after_inner = count(&readers).await;
+                (outer, inner, after_inner)
+            })
+            .await;
+        assert_eq!(
+            seen,
+            (2, 2, 2),
+            "the inner scope read the outer one's snapshot, and did not end it"
+        );
+        assert_eq!(count(&readers).await, 3);
+    }
+
+    #[tokio::test]
+    async fn reads_after_the_end_of_a_scope_see_the_writes() {
+        let (dir, readers) = readers_on_a_new_file();
+        let writer = Connection::open(dir.path().join("r.db")).expect("writer");
+        readers
+            .together(async {
+                assert_eq!(count(&readers).await, 2);
+                writer
+                    .execute("INSERT INTO t VALUES (3, 'three', NULL)", [])
+                    .expect("a write from elsewhere");
+                readers.end_together();
+                assert_eq!(
+                    readers.idle_list().len(),
+                    1,
+                    "the scope's connection went back to the pool"
+                );
+                assert!(readers.idle_list().iter().all(Connection::is_autocommit));
+                assert_eq!(
+                    count(&readers).await,
+                    3,
+                    "a read after the end sees the write"
+                );
+                let reader = readers.get().expect("reader");
+                assert!(!reader.together, "the ended scope lends nothing");
+                drop(reader);
+                readers.end_together();
+            })
+            .await;
+        assert_eq!(readers.idle_list().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_scope_ended_during_a_read_ends_when_the_read_is_done() {
+        let (_dir, readers) = readers_on_a_new_file();
+        readers
+            .together(async {
+                let reader = readers.get().expect("the scope's reader");
+                assert!(reader.together);
+                readers.end_together();
+                assert_eq!(readers.idle_list().len(), 0, "the read still has it");
+                drop(reader);
+                let idle = readers.idle_list();
+                assert_eq!(idle.len(), 1, "given back when the read was done");
+                assert!(
+                    idle.iter().all(Connection::is_autocommit),
+                    "out of its transaction"
+                );
+                drop(idle);
+                assert!(!readers.get().expect("reader").together);
+            })
+            .await;
+        assert_eq!(readers.idle_list().len(), 1);
+    }
+
+    #[test]
+    fn outside_a_scope_ending_one_does_nothing() {
+        let (_dir, readers) = readers_on_a_new_file();
+        readers.end_together();
+        assert_eq!(readers.idle_list().len(), 1);
     }
 
     #[tokio::test]

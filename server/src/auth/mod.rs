@@ -13,9 +13,10 @@ pub mod logout_token;
 pub mod oidc;
 
 use app::auth::SessionContext;
+use app::routes::Page;
 use axum::{
     extract::{Form, Path, Query, Request, State},
-    http::{header, HeaderMap, HeaderValue, StatusCode},
+    http::{header, HeaderMap, HeaderValue, Method, StatusCode},
     middleware::Next,
     response::{IntoResponse, Redirect, Response},
 };
@@ -164,11 +165,24 @@ impl Auth {
 
 /// Middleware: find the request's session, end it when idle or too old, and hand it to the
 /// pages (request extension `SessionContext`).
-pub async fn load_session(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+///
+/// For a page's `GET` the session is read in the page's snapshot: the lookup opens the
+/// `Database::read_together` scope that the page's own reads join, so a page reads in one
+/// SQLite read transaction instead of two (docs/benchmarks.md). The page ends the scope when
+/// its reads are done (`pages.rs`). Anything else (an API call, a form's `POST`, a login's
+/// callback) reads its session alone: those may write and then read.
+pub async fn load_session(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let page_view = matches!(*request.method(), Method::GET | Method::HEAD)
+        && Page::of(request.uri().path()) != Page::NotFound;
+    if page_view {
+        let db = state.db.clone();
+        db.read_together(with_session(state, request, next)).await
+    } else {
+        with_session(state, request, next).await
+    }
+}
+
+async fn with_session(state: AppState, mut request: Request, next: Next) -> Response {
     let auth = &state.auth;
     if let Some(token) = auth.session_token(request.headers()) {
         let now = OffsetDateTime::now_utc();
