@@ -59,6 +59,9 @@ pub(in crate::storage) struct ReaderRow {
     cells: Vec<Cell>,
     text: String,
     blobs: Vec<u8>,
+    /// Where the next column is looked for first: the one after the last found. Rows are
+    /// mostly read in the order of their columns, so a lookup is then one comparison.
+    next: std::cell::Cell<usize>,
 }
 
 /// A value of a [`ReaderRow`]: texts and blobs as ranges of the row's buffers.
@@ -73,16 +76,20 @@ enum Cell {
 
 impl ReaderRow {
     /// Copies the current row of a query out of SQLite.
+    /// `text_capacity`: room for the row's texts (the previous row's size: the rows of a
+    /// query are alike, so its texts are then copied without growing the buffer).
     fn read(
         columns: &std::sync::Arc<[String]>,
         row: &rusqlite::Row<'_>,
+        text_capacity: usize,
     ) -> Result<ReaderRow, StoreError> {
         use rusqlite::types::ValueRef;
         let mut read = ReaderRow {
             columns: columns.clone(),
             cells: Vec::with_capacity(columns.len()),
-            text: String::new(),
+            text: String::with_capacity(text_capacity),
             blobs: Vec::new(),
+            next: std::cell::Cell::new(0),
         };
         for at in 0..columns.len() {
             let value = row.get_ref(at).map_err(super::super::readers::read_error)?;
@@ -110,10 +117,13 @@ impl ReaderRow {
     }
 
     fn get(&self, column: &str) -> Option<Cell> {
-        self.columns
-            .iter()
-            .position(|name| name == column)
-            .and_then(|at| self.cells.get(at).copied())
+        let count = self.columns.len();
+        let first = self.next.get();
+        let at = (0..count)
+            .map(|offset| (first + offset) % count)
+            .find(|&at| self.columns.get(at).is_some_and(|name| name == column))?;
+        self.next.set(at + 1);
+        self.cells.get(at).copied()
     }
 }
 
@@ -160,6 +170,41 @@ fn reader_bind(
     Ok(())
 }
 
+/// Distinct query texts whose column names a thread keeps (the readers' queries are a few
+/// dozen fixed texts; past this the list starts again).
+const KEPT_COLUMN_LISTS: usize = 128;
+
+thread_local! {
+    /// The column names of each query text this thread has run on a reader, so that a query
+    /// does not copy its names again for every call (a dozen small allocations each).
+    static COLUMN_NAMES: std::cell::RefCell<std::collections::HashMap<String, std::sync::Arc<[String]>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// The names of `statement`'s columns (prepared from `sql`).
+fn column_names(sql: &str, statement: &rusqlite::Statement<'_>) -> std::sync::Arc<[String]> {
+    COLUMN_NAMES.with(|kept| {
+        let mut kept = kept.borrow_mut();
+        // (The same text has the same columns: no reader query selects `*`. The count is
+        // checked all the same.)
+        if let Some(names) = kept.get(sql) {
+            if names.len() == statement.column_count() {
+                return names.clone();
+            }
+        }
+        let names: std::sync::Arc<[String]> = statement
+            .column_names()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        if kept.len() >= KEPT_COLUMN_LISTS {
+            kept.clear();
+        }
+        kept.insert(sql.to_owned(), names.clone());
+        names
+    })
+}
+
 /// Runs a reader's query and collects its rows (at most `limit`).
 fn reader_rows(
     conn: &mut rusqlite::Connection,
@@ -170,18 +215,17 @@ fn reader_rows(
     use super::super::readers::read_error;
     let mut statement = conn.prepare_cached(sql).map_err(read_error)?;
     reader_bind(&mut statement, args)?;
-    let columns: std::sync::Arc<[String]> = statement
-        .column_names()
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
+    let columns = column_names(sql, &statement);
     let mut rows = statement.raw_query();
     let mut out = Vec::new();
+    let mut text_capacity = 0;
     while out.len() < limit {
         let Some(row) = rows.next().map_err(read_error)? else {
             break;
         };
-        out.push(Row::Reader(ReaderRow::read(&columns, row)?));
+        let row = ReaderRow::read(&columns, row, text_capacity)?;
+        text_capacity = text_capacity.max(row.text.len());
+        out.push(Row::Reader(row));
     }
     Ok(out)
 }
