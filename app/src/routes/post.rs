@@ -119,11 +119,12 @@ mod server {
             .collect())
     }
 
-    pub(super) fn line(letter: &LetterSummary, lang: &str) -> LetterLine {
+    /// A letter as the pages show it (its texts moved, not copied).
+    pub(super) fn line(letter: LetterSummary, lang: &str) -> LetterLine {
         LetterLine {
             id: letter.id.to_string(),
-            sender: letter.sender_name.clone(),
-            title: letter.title.clone(),
+            sender: letter.sender_name,
+            title: letter.title,
             locked: letter.locked,
             unread: letter.unread,
             decision: letter.is_decision,
@@ -210,14 +211,19 @@ pub async fn load_mailbox(
         Err(borgerportal::post::PostError::InvalidQuery) => (None, true),
         Err(error) => return Err(server::unavailable(error)),
     };
+    let next = page.as_ref().and_then(|p| p.next);
     Ok(MailboxData {
         view: view_code,
         folders,
         letters: page
-            .as_ref()
-            .map(|p| p.letters.iter().map(|l| server::line(l, lang)).collect())
+            .map(|p| {
+                p.letters
+                    .into_iter()
+                    .map(|l| server::line(l, lang))
+                    .collect()
+            })
             .unwrap_or_default(),
-        next: page.and_then(|p| p.next.map(|c| c.encode())),
+        next: next.map(|c| c.encode()),
         query,
         query_refused,
     })
@@ -251,7 +257,7 @@ pub async fn load_letter(
     let folders = server::own_folders(db, &reader.read).await?;
     Ok(Some(match view {
         LetterView::Open(letter) => LetterData::Open {
-            line: server::line(&letter.summary, lang),
+            line: server::line(letter.summary.clone(), lang),
             body_html: letter.body_html.clone(),
             attachments: letter
                 .attachments
@@ -268,7 +274,7 @@ pub async fn load_letter(
             outcome,
         },
         LetterView::NeedsStepUp { summary, .. } => LetterData::NeedsStepUp {
-            line: server::line(&summary, lang),
+            line: server::line(summary, lang),
             provider: reader.provider,
         },
     }))
@@ -378,7 +384,7 @@ fn Mailbox(data: MailboxData) -> impl IntoView {
                     {data
                         .letters
                         .into_iter()
-                        .map(|letter| view! { <LetterItem letter /> })
+                        .map(|letter| letter_item(i18n, letter))
                         .collect_view()}
                 </ul>
             }
@@ -395,9 +401,9 @@ fn Mailbox(data: MailboxData) -> impl IntoView {
     }
 }
 
-#[component]
-fn LetterItem(letter: LetterLine) -> impl IntoView {
-    let i18n = use_i18n();
+/// A letter in the mailbox's list. (A function, not a component: a page has twenty, and each
+/// looked up the translations' context again.)
+fn letter_item(i18n: I18nContext<Locale>, letter: LetterLine) -> impl IntoView {
     let href = format!("/post/letter/{}", letter.id);
     let attachments = letter.attachments;
     view! {
