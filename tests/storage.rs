@@ -4188,7 +4188,26 @@ async fn post_unread_decisions_are_reminded_once_after_seven_days(t: &TestDb) {
     t.db.deliver_letter(&nav, deliver(&reserved, "paper", true), T0)
         .await
         .unwrap();
-    let after_delivery = all_receipts(t, "nav", 9).await;
+    // Nine letters, and the stale person's: nothing could announce it (its contact entry is
+    // too old), which the agency hears at once, right after `delivered`.
+    let after_delivery = all_receipts(t, "nav", 10).await;
+    let stale_receipts: Vec<_> = after_delivery
+        .iter()
+        .filter(|r| r.letter == Some(stale_letter))
+        .map(|r| r.kind)
+        .collect();
+    assert_eq!(
+        stale_receipts,
+        [ReceiptKind::Delivered, ReceiptKind::NotificationFailed]
+    );
+    assert_eq!(
+        after_delivery
+            .iter()
+            .filter(|r| r.kind == ReceiptKind::NotificationFailed)
+            .count(),
+        1,
+        "the silent letter asked for nothing, and the paper one is not in the mailbox"
+    );
 
     // Opened before the job runs: no reminder.
     opened(
@@ -4247,8 +4266,12 @@ async fn post_unread_decisions_are_reminded_once_after_seven_days(t: &TestDb) {
         .iter()
         .filter(|r| r.kind == ReceiptKind::NotificationFailed)
         .collect();
-    assert_eq!(failed.len(), 1, "{new_receipts:?}");
-    assert_eq!(failed[0].letter, Some(stale_letter));
+    assert_eq!(
+        failed.len(),
+        2,
+        "at delivery and for the reminder: {new_receipts:?}"
+    );
+    assert!(failed.iter().all(|r| r.letter == Some(stale_letter)));
     let status = t.db.letter_status(&nav, unread).await.unwrap();
     assert_eq!(status.receipts.len(), 1, "a reminder queued is no receipt");
     let _ = high;
@@ -4799,6 +4822,8 @@ fn batch_letter(to: &Recipients, m: usize) -> NewLetter {
         0 => letter.recipient = to.reserved.national_id.clone(),
         1 => letter.recipient = to.external.national_id.clone(),
         2 => letter.recipient = synthetic_national_id(900),
+        // Notice by SMS only, to people with no mobile: `notification_failed` at once.
+        3 => letter.notification = wish(Some(&["sms"]), None),
         _ => {}
     }
     letter
@@ -4881,18 +4906,19 @@ async fn post_concurrent_deliveries_and_tokens_share_batches(t: &TestDb) {
     assert_eq!(count_rows(t, "letter_attachments").await, 50);
     assert_eq!(count_rows(t, "print_queue").await, 10);
     assert_eq!(count_rows(t, "mailbox_forwarding").await, 5);
-    let receipts = all_receipts(t, "nav", 45).await;
+    // And the 5 of the 35 whose SMS-only notice no one can get: `notification_failed`.
+    let receipts = all_receipts(t, "nav", 50).await;
     let receipt_letters: HashSet<_> = receipts.iter().map(|r| r.letter.unwrap()).collect();
     assert_eq!(receipt_letters.len(), 45);
-    assert_eq!(
-        receipts
-            .iter()
-            .filter(|r| r.kind == ReceiptKind::Delivered)
-            .count(),
-        35
-    );
-    assert_eq!(messages_of(t, "new_letter").await.len(), 35);
-    assert_eq!(count_rows(t, "letter_notifications").await, 35);
+    let of_kind = |kind: ReceiptKind| receipts.iter().filter(|r| r.kind == kind).count();
+    assert_eq!(of_kind(ReceiptKind::Delivered), 35);
+    assert_eq!(of_kind(ReceiptKind::NotificationFailed), 5);
+    assert!(receipts
+        .iter()
+        .filter(|r| r.kind == ReceiptKind::NotificationFailed)
+        .all(|r| r.message_id.ends_with('3')));
+    assert_eq!(messages_of(t, "new_letter").await.len(), 30);
+    assert_eq!(count_rows(t, "letter_notifications").await, 30);
     let mut in_mailboxes = 0;
     for person in &to.active {
         let letters = inbox(t, person.id, T0 + Duration::seconds(1)).await;
@@ -5040,8 +5066,17 @@ async fn sqlite_batch_with_one_failing_delivery_stores_the_others() {
     )
     .await
     .is_empty());
-    let receipts = all_receipts(&t, "nav", 26).await;
+    // 29 letters, 3 forwarded (no receipt yet), and batch-3's and batch-23's
+    // `notification_failed` (batch-13 was refused, its receipts too).
+    let receipts = all_receipts(&t, "nav", 28).await;
     assert!(receipts.iter().all(|r| r.message_id != "batch-13"));
+    assert_eq!(
+        receipts
+            .iter()
+            .filter(|r| r.kind == ReceiptKind::NotificationFailed)
+            .count(),
+        2
+    );
     let after = t.db.group_commit_stats().unwrap();
     assert!(
         after.one_by_one > before.one_by_one,

@@ -123,8 +123,8 @@ pub struct NotificationParam {
     /// One repeat of the notification if the letter is still never opened this many days
     /// after it was shown: 1 to 30 and only with a channel, else
     /// `post.notification_repeat_invalid`. A decision is reminded after 7 days anyway (or
-    /// after this many days if fewer). If no channel can be used when the repeat is due, you
-    /// get a `notification_failed` receipt.
+    /// after this many days if fewer). If none of the channels can be used when the letter
+    /// is delivered, or when the repeat is due, you get a `notification_failed` receipt.
     #[serde(default)]
     #[schema(minimum = 1, maximum = 30)]
     pub repeat_after_days: Option<i64>,

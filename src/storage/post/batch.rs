@@ -382,7 +382,7 @@ async fn insert_receipts(
 ) -> Result<(), StoreError> {
     let mut rows = Vec::new();
     for one in planned {
-        if let Some(kind) = one.plan.receipt {
+        for kind in one.plan.receipts() {
             rows.push((one, kind, encode_timestamp(one.plan.delivered_at)?));
         }
     }

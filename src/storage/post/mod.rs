@@ -407,9 +407,20 @@ pub(super) struct DeliveryPlan {
     pub(super) audit: Option<AuditEvent>,
     /// The `new_letter` messages.
     pub(super) notifications: Vec<NewNotification>,
+    /// The agency wanted the recipient notified and nothing can be sent (no channel it asked
+    /// for that the person has fresh): a `notification_failed` receipt after `receipt`.
+    pub(super) notification_failed: bool,
 }
 
 impl DeliveryPlan {
+    /// The receipts written with the letter, in order.
+    pub(super) fn receipts(&self) -> impl Iterator<Item = ReceiptKind> {
+        self.receipt.into_iter().chain(
+            self.notification_failed
+                .then_some(ReceiptKind::NotificationFailed),
+        )
+    }
+
     /// Whether the letter lands in the portal's mailbox (so it gets a search entry).
     pub(super) fn in_mailbox(&self) -> bool {
         self.status == DeliveryStatus::Delivered
@@ -520,6 +531,7 @@ pub(super) fn plan_delivery(
         }
         _ => (None, Vec::new()),
     };
+    let notification_failed = in_mailbox && letter.notification.any() && notifications.is_empty();
     Ok(Decision::New(Box::new(DeliveryPlan {
         id,
         status,
@@ -535,6 +547,7 @@ pub(super) fn plan_delivery(
         receipt,
         audit,
         notifications,
+        notification_failed,
     })))
 }
 
@@ -816,7 +829,7 @@ impl Database {
             )
             .await?;
         }
-        if let Some(receipt_kind) = plan.receipt {
+        for receipt_kind in plan.receipts() {
             Self::insert_receipt(
                 &mut ex,
                 agency,
