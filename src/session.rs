@@ -197,6 +197,9 @@ pub struct NewLoginState {
     pub requested_loa: Loa,
     /// Where to send the person after login: a local path, validated by the caller.
     pub return_to: String,
+    /// The provider was asked to log the person in again (`prompt=login`: a step-up): the
+    /// login that comes back must have been made after this one started (`auth_time`).
+    pub reauthenticate: bool,
     /// After this the login is abandoned and its state no longer accepted.
     pub expires_at: OffsetDateTime,
 }
@@ -226,6 +229,10 @@ pub struct LoginState {
     pub requested_loa: Loa,
     /// Where to go after login (as stored; validated when it was stored).
     pub return_to: String,
+    /// The provider was asked to log the person in again.
+    pub reauthenticate: bool,
+    /// When the login was started (stored).
+    pub started_at: OffsetDateTime,
     /// When the pending login would have been abandoned.
     pub expires_at: OffsetDateTime,
 }
@@ -366,6 +373,7 @@ mod tests {
             provider: "idporten".to_owned(),
             requested_loa: Loa::High,
             return_to: "/post".to_owned(),
+            reauthenticate: true,
             expires_at: OffsetDateTime::now_utc(),
         };
         let debug = format!("{new:?}");

@@ -650,6 +650,7 @@ fn new_login_state(state: &str, expires_at: OffsetDateTime) -> NewLoginState {
         provider: "idporten".to_owned(),
         requested_loa: Loa::High,
         return_to: "/post?folder=inbox".to_owned(),
+        reauthenticate: false,
         expires_at,
     }
 }
@@ -1047,12 +1048,16 @@ async fn session_needs_a_registered_person(t: &TestDb) {
 // Pending logins and logout tokens
 
 async fn login_state_is_taken_once(t: &TestDb) {
+    let started = whole_micros(OffsetDateTime::now_utc());
     let expires_at = OffsetDateTime::now_utc() + Duration::minutes(10);
     let request = new_login_state("state-1", expires_at);
     t.db.create_login_state(request.clone()).await.unwrap();
-    t.db.create_login_state(new_login_state("state-2", expires_at))
-        .await
-        .unwrap();
+    let step_up = NewLoginState {
+        reauthenticate: true,
+        ..new_login_state("state-2", expires_at)
+    };
+    t.db.create_login_state(step_up).await.unwrap();
+    let created = OffsetDateTime::now_utc();
 
     let now = OffsetDateTime::now_utc();
     let taken =
@@ -1070,6 +1075,12 @@ async fn login_state_is_taken_once(t: &TestDb) {
     assert_eq!(taken.requested_loa, Loa::High);
     assert_eq!(taken.return_to, "/post?folder=inbox");
     assert_eq!(taken.expires_at, whole_micros(expires_at));
+    assert!(!taken.reauthenticate);
+    assert!(
+        (started..=created).contains(&taken.started_at),
+        "{started} <= {} <= {created}",
+        taken.started_at
+    );
 
     assert!(t
         .db
@@ -1083,13 +1094,13 @@ async fn login_state_is_taken_once(t: &TestDb) {
         .await
         .unwrap()
         .is_none());
-    // The other pending login is untouched.
-    assert!(t
-        .db
-        .take_login_state("state-2", now)
-        .await
-        .unwrap()
-        .is_some());
+    // The other pending login is untouched, and it asked for a new authentication.
+    let step_up =
+        t.db.take_login_state("state-2", now)
+            .await
+            .unwrap()
+            .unwrap();
+    assert!(step_up.reauthenticate);
     assert_eq!(count_rows(t, "login_states").await, 0);
 }
 

@@ -22,7 +22,7 @@ import { OAuth2Server } from 'oauth2-mock-server';
 const SCENARIOS = new Set([
   'valid', 'wrong-aud', 'extra-aud', 'wrong-iss', 'expired', 'iat-future', 'nonce-wrong',
   'nonce-missing', 'acr-substantial', 'acr-low', 'acr-missing', 'no-national-id', 'alg-none',
-  'foreign-key', 'alg-hs256', 'callback-iss-wrong',
+  'foreign-key', 'alg-hs256', 'callback-iss-wrong', 'auth-time-old',
 ]);
 
 const { values: args } = parseArgs({
@@ -92,6 +92,8 @@ server.service.on('beforeTokenSigning', (token, req) => {
     case 'iat-future': Object.assign(payload, { iat: now + 3600, nbf: now + 3600, exp: now + 7200 }); break;
     case 'nonce-wrong': payload.nonce = 'not-the-nonce-the-client-sent'; break;
     case 'nonce-missing': delete payload.nonce; break;
+    // An hour-old authentication, whatever the login asked for (prompt=login ignored).
+    case 'auth-time-old': payload.auth_time = now - 3600; break;
     default: break;
   }
 });

@@ -1089,6 +1089,31 @@ async fn mock_valid_token_is_accepted() {
         .contains(&Profile::Idporten.person().full_name()));
 }
 
+/// A provider that answers a step-up (`prompt=login`) with the old authentication: its
+/// `auth_time` is from before the login started. The first login did not ask for a new
+/// authentication, so the same old `auth_time` is taken there.
+#[tokio::test]
+async fn mock_step_up_without_a_new_authentication_is_refused() {
+    let portal = Portal::start(Idp::Mock("auth-time-old"), Profile::Idporten).await;
+    let browser = Browser::new();
+    let first = portal
+        .login(&browser, Some("substantial"), None)
+        .await
+        .assert_logged_in();
+    assert_eq!(portal.session(&first).await.unwrap().loa, Loa::Substantial);
+
+    let step_up = portal.login(&browser, Some("high"), None).await;
+    assert_eq!(query_value(&step_up.authorize, "prompt").unwrap(), "login");
+    step_up.assert_refused("failed");
+    let session = portal.session(&first).await.expect("still logged in");
+    assert_eq!(session.loa, Loa::Substantial, "not stepped up");
+    let log = portal.log_text();
+    assert!(
+        log.contains("asked to authenticate again and did not"),
+        "the refusal should say why:\n{log}"
+    );
+}
+
 #[tokio::test]
 async fn mock_wrong_audience_is_refused() {
     mock_refuses("wrong-aud", None, "failed", "invalid audiences").await;

@@ -417,6 +417,7 @@ async fn an_expired_state_is_refused() {
                 provider: PROVIDER.to_owned(),
                 requested_loa: Loa::Substantial,
                 return_to: "/activity".to_owned(),
+                reauthenticate: false,
                 expires_at,
             })
             .await

@@ -350,7 +350,8 @@ pub(super) async fn insert_login_state(
     let new_login_state = row.new_login_state;
     sqlx::query(
         "INSERT INTO login_states (state_hash, nonce, pkce_verifier, provider, requested_loa, \
-         return_to, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         return_to, created_at, expires_at, reauthenticate) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&row.state_hash[..])
     .bind(&new_login_state.nonce)
@@ -360,6 +361,7 @@ pub(super) async fn insert_login_state(
     .bind(&new_login_state.return_to)
     .bind(row.now)
     .bind(row.expires_at)
+    .bind(new_login_state.reauthenticate)
     .execute(pool)
     .await
     .map(drop)
@@ -375,7 +377,8 @@ pub(super) async fn take_login_state(
 ) -> Result<Option<LoginState>, StoreError> {
     let row = sqlx::query(
         "DELETE FROM login_states WHERE state_hash = $1 \
-         RETURNING nonce, pkce_verifier, provider, requested_loa, return_to, expires_at",
+         RETURNING nonce, pkce_verifier, provider, requested_loa, return_to, expires_at, \
+         created_at, reauthenticate",
     )
     .bind(&state_hash[..])
     .fetch_optional(pool)
@@ -399,6 +402,10 @@ pub(super) async fn take_login_state(
             what: "login_state.requested_loa",
         })?,
         return_to: row.try_get("return_to").map_err(StoreError::from_query)?,
+        reauthenticate: row
+            .try_get("reauthenticate")
+            .map_err(StoreError::from_query)?,
+        started_at: row.try_get("created_at").map_err(StoreError::from_query)?,
         expires_at: row.try_get("expires_at").map_err(StoreError::from_query)?,
     }))
 }

@@ -369,7 +369,8 @@ pub(super) async fn insert_login_state(
     let new_login_state = row.new_login_state;
     sqlx::query(
         "INSERT INTO login_states (state_hash, nonce, pkce_verifier, provider, requested_loa, \
-         return_to, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+         return_to, created_at, expires_at, reauthenticate) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )
     .bind(&row.state_hash[..])
     .bind(&new_login_state.nonce)
@@ -379,6 +380,7 @@ pub(super) async fn insert_login_state(
     .bind(&new_login_state.return_to)
     .bind(encode_timestamp(row.now)?)
     .bind(encode_timestamp(row.expires_at)?)
+    .bind(i64::from(new_login_state.reauthenticate))
     .execute(pool)
     .await
     .map(drop)
@@ -392,7 +394,8 @@ pub(super) async fn take_login_state(
 ) -> Result<Option<LoginState>, StoreError> {
     let row = sqlx::query(
         "DELETE FROM login_states WHERE state_hash = ?1 \
-         RETURNING nonce, pkce_verifier, provider, requested_loa, return_to, expires_at",
+         RETURNING nonce, pkce_verifier, provider, requested_loa, return_to, expires_at, \
+         created_at, reauthenticate",
     )
     .bind(&state_hash[..])
     .fetch_optional(pool)
@@ -416,6 +419,11 @@ pub(super) async fn take_login_state(
             what: "login_state.requested_loa",
         })?,
         return_to: row.try_get("return_to").map_err(StoreError::from_query)?,
+        reauthenticate: row
+            .try_get::<i64, _>("reauthenticate")
+            .map_err(StoreError::from_query)?
+            != 0,
+        started_at: timestamp_column(&row, "created_at", "login_state.created_at")?,
         expires_at: timestamp_column(&row, "expires_at", "login_state.expires_at")?,
     }))
 }

@@ -259,6 +259,7 @@ pub async fn login_start(
         provider: provider_id.clone(),
         requested_loa: loa,
         return_to,
+        reauthenticate: force_login,
         expires_at: OffsetDateTime::now_utc() + LOGIN_STATE_LIFETIME,
     };
     if let Err(error) = state.db.create_login_state(pending).await {
@@ -346,6 +347,7 @@ async fn callback_outcome(
             &pending.pkce_verifier,
             &pending.nonce,
             pending.requested_loa,
+            pending.reauthenticate.then_some(pending.started_at),
         )
         .await
     {

@@ -123,7 +123,7 @@ const ALLOWED_ALGS: [CoreJwsSigningAlgorithm; 5] = [
     CoreJwsSigningAlgorithm::EdDsa,
 ];
 
-/// Clock skew allowed on `iat`.
+/// Clock skew allowed on `iat` and on `auth_time` after a forced login.
 const IAT_SKEW_SECONDS: i64 = 60;
 
 /// Why a login could not complete. Each maps to a calm, translated page; the details go to the
@@ -148,6 +148,8 @@ pub enum LoginError {
     NoNationalId,
     #[error("the private_key_jwt key could not be used: {0}")]
     ClientKey(String),
+    #[error("the provider was asked to authenticate again and did not (auth_time before the login started)")]
+    NotReauthenticated,
 }
 
 /// What a verified login tells the portal.
@@ -311,13 +313,18 @@ impl Provider {
         }
     }
 
-    /// Exchange the code and verify the id_token; `requested` is the level the login asked for.
+    /// Exchange the code and verify the id_token; `requested` is the level the login asked
+    /// for. `reauthenticated_since`: the login asked the provider to authenticate the person
+    /// again (`prompt=login`) at that time, so an `auth_time` before it (beyond the clocks'
+    /// skew) is refused. A token without `auth_time` cannot be checked and is taken: OIDC
+    /// makes the claim required only with `max_age`, and the level is checked all the same.
     pub async fn finish(
         &self,
         code: &str,
         pkce_verifier: &SecretString,
         nonce: &str,
         requested: Loa,
+        reauthenticated_since: Option<time::OffsetDateTime>,
     ) -> Result<VerifiedLogin, LoginError> {
         let discovered = self.discovered().await?;
         let mut exchange = discovered
@@ -405,6 +412,11 @@ impl Provider {
         let auth_time = claims
             .auth_time()
             .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t.timestamp()).ok());
+        if let (Some(since), Some(at)) = (reauthenticated_since, auth_time) {
+            if at < since - time::Duration::seconds(IAT_SKEW_SECONDS) {
+                return Err(LoginError::NotReauthenticated);
+            }
+        }
         Ok(VerifiedLogin {
             national_id,
             loa,
