@@ -442,12 +442,11 @@ async fn reservation(State(state): State<AppState>, request: Request) -> Respons
     }
 }
 
+/// `mailbox`: `portal`, or `external:<id>` for one of the configured providers.
 #[derive(Deserialize)]
 struct MailboxForm {
     #[serde(default)]
     mailbox: String,
-    #[serde(default)]
-    provider: String,
 }
 
 async fn mailbox(
@@ -460,31 +459,24 @@ async fn mailbox(
         Err(response) => return response,
     };
     let form = &posted.form;
-    let keep_typed = |mut outcome: FormOutcome| {
-        outcome
-            .values
-            .push(("mailbox".to_owned(), form.mailbox.clone()));
-        outcome
+    // Only a provider the portal forwards to: any other would send the letters to paper.
+    let offered = |id: &&str| {
+        state
+            .mailbox_providers
+            .0
+            .iter()
+            .any(|(known, _)| known == id)
     };
     let chosen = match form.mailbox.as_str() {
-        "portal" => Mailbox::Portal,
-        "external" => match Mailbox::external(&form.provider) {
-            Ok(mailbox) => mailbox,
-            Err(input) => {
-                let outcome = keep_typed(FormOutcome::error(
-                    "provider",
-                    input.code(),
-                    None,
-                    Some(&form.provider),
-                ));
-                return pages.again(posted.parts, outcome).await;
-            }
-        },
-        _ => {
-            let outcome =
-                FormOutcome::error("mailbox-portal", "contact.choice_missing", None, None);
-            return pages.again(posted.parts, outcome).await;
-        }
+        "portal" => Some(Mailbox::Portal),
+        other => other
+            .strip_prefix(app::routes::contact::EXTERNAL_MAILBOX)
+            .filter(offered)
+            .and_then(|id| Mailbox::external(id).ok()),
+    };
+    let Some(chosen) = chosen else {
+        let outcome = FormOutcome::error("mailbox-portal", "contact.choice_missing", None, None);
+        return pages.again(posted.parts, outcome).await;
     };
     match state
         .db

@@ -78,6 +78,8 @@ pub struct AppStateInner {
     pub api: Arc<api::ApiState>,
     /// The agencies' names by id, for the activity log.
     pub agency_names: app::routes::activity::AgencyNames,
+    /// The external mailbox providers a citizen may choose (`[[mailbox_providers]]`).
+    pub mailbox_providers: app::routes::contact::MailboxProviders,
 }
 
 /// Why the portal could not start.
@@ -193,6 +195,13 @@ impl AppState {
                     .map(|a| (a.id.clone(), a.name.clone()))
                     .collect(),
             ),
+            mailbox_providers: app::routes::contact::MailboxProviders(
+                config
+                    .mailbox_providers
+                    .iter()
+                    .map(|p| (p.id.clone(), p.name.clone()))
+                    .collect(),
+            ),
         })))
     }
 }
@@ -208,6 +217,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         state.assets.clone(),
         app::auth::ProviderChoices(state.auth.provider_choices().into()),
         state.agency_names.clone(),
+        state.mailbox_providers.clone(),
         state.contact_staleness,
     );
     // Anything the router does not know: a public file if there is one, else the app's 404.

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use app::auth::{load_current_user, ProviderChoices, SessionContext};
 use app::request::Loaded;
 use app::routes::activity::{load_activity, ActivityQuery, AgencyNames};
-use app::routes::contact::{load_contact, FormOutcome};
+use app::routes::contact::{load_contact, FormOutcome, MailboxProviders};
 use app::routes::post::{load_folders, load_letter, load_mailbox, MailboxQuery};
 use app::routes::Page;
 use app::AssetManifest;
@@ -60,6 +60,8 @@ pub struct PageRenderer {
     /// The eIDs' and the agencies' names, for the login page and the activity log.
     providers: ProviderChoices,
     agencies: AgencyNames,
+    /// The external mailboxes a citizen may choose, for `/contact/mailbox`.
+    mailboxes: MailboxProviders,
     /// How old contact data may be before it must be confirmed.
     staleness: time::Duration,
 }
@@ -70,6 +72,7 @@ impl PageRenderer {
         assets: Arc<AssetManifest>,
         providers: ProviderChoices,
         agencies: AgencyNames,
+        mailboxes: MailboxProviders,
         staleness: time::Duration,
     ) -> Self {
         // Leptos spawns its tasks (and leptos_meta waits a tick) on this runtime.
@@ -79,6 +82,7 @@ impl PageRenderer {
             assets,
             providers,
             agencies,
+            mailboxes,
             staleness,
         }
     }
@@ -166,6 +170,7 @@ impl PageRenderer {
             provide_context(meta);
             provide_context(options.clone());
             provide_context(self.providers.clone());
+            provide_context(self.mailboxes.clone());
             // Room for a whole page from the start (the mailbox is about 12 kB): grown bit
             // by bit from Leptos' estimate, the page was copied some forty times.
             let mut html = String::with_capacity(PAGE_CAPACITY);

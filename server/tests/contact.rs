@@ -154,9 +154,54 @@ async fn change_and_verify_the_email_address_through_the_forms() {
     );
 }
 
+/// Two external mailboxes the portal forwards to (nothing listens at their addresses: no
+/// letter is delivered in these tests).
+const MAILBOX_PROVIDERS: &str = r#"
+[[mailbox_providers]]
+id = "digipost"
+name = "Digipost"
+url = "http://127.0.0.1:9/digipost"
+token = "digipost-test-token"
+
+[[mailbox_providers]]
+id = "e-boks"
+name = "e-Boks"
+url = "http://127.0.0.1:9/e-boks"
+token = "e-boks-test-token"
+"#;
+
+#[tokio::test]
+async fn the_mailbox_page_offers_the_configured_providers_only() {
+    let server = start_with(MAILBOX_PROVIDERS).await;
+    let (browser, _) = logged_in(&server, INGRID).await;
+    let page = server.page(&browser, "/contact/mailbox").await;
+    for (value, name) in [
+        ("external:digipost", "Digipost"),
+        ("external:e-boks", "e-Boks"),
+    ] {
+        assert!(page.contains(&format!("value=\"{value}\"")), "{page}");
+        assert!(page.contains(&format!(">{name}</label>")), "{page}");
+    }
+    assert!(
+        page.contains(r#"value="portal" checked"#),
+        "the portal's mailbox is chosen: {page}"
+    );
+    assert!(!page.contains("name=\"provider\""), "no free text: {page}");
+
+    // Without providers: the portal's mailbox only, and the page says so.
+    let server = start().await;
+    let (browser, _) = logged_in(&server, INGRID).await;
+    let page = server.page(&browser, "/contact/mailbox").await;
+    assert!(!page.contains("external:"), "{page}");
+    assert!(
+        page.contains("Det finnes ingen andre postkasseleverandører her"),
+        "{page}"
+    );
+}
+
 #[tokio::test]
 async fn refused_input_is_shown_again_translated_and_changes_nothing() {
-    let server = start().await;
+    let server = start_with(MAILBOX_PROVIDERS).await;
     let (browser, ingrid) = logged_in(&server, INGRID).await;
 
     let refused = post(
@@ -193,27 +238,38 @@ async fn refused_input_is_shown_again_translated_and_changes_nothing() {
     );
     assert!(contact_of(&server, &ingrid).await.pending_mobile.is_none());
 
-    let refused = post(
-        &server,
-        &browser,
-        "/contact/mailbox",
-        &[("mailbox", "external"), ("provider", "<script>")],
-    )
-    .await;
-    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        !refused.body.contains("value=\"<script>"),
-        "typed text is escaped"
-    );
-    assert!(
-        refused.body.contains("value=\"&lt;script&gt;\""),
-        "{}",
-        refused.body
-    );
-    assert_eq!(
-        contact_of(&server, &ingrid).await.mailbox,
-        borgerportal::contact::Mailbox::Portal
-    );
+    // Only the providers the portal forwards to: another name (the form's old free text, or
+    // one made up) is refused, and nothing of it is shown back.
+    for mailbox in [
+        "external:netpost",
+        "external:<script>",
+        "external",
+        "digipost",
+        "",
+    ] {
+        let refused = post(
+            &server,
+            &browser,
+            "/contact/mailbox",
+            &[("mailbox", mailbox), ("provider", "digipost")],
+        )
+        .await;
+        assert_eq!(
+            refused.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{mailbox}"
+        );
+        assert!(
+            refused.body.contains("Velg ett av alternativene."),
+            "{mailbox}"
+        );
+        assert!(!refused.body.contains("<script>"), "{mailbox}");
+        assert_eq!(
+            contact_of(&server, &ingrid).await.mailbox,
+            borgerportal::contact::Mailbox::Portal,
+            "{mailbox}"
+        );
+    }
 
     // The same refusal in English for an English-speaking browser.
     browser.set("i18n_pref_locale", "en", "/");
@@ -277,7 +333,7 @@ async fn an_expired_code_is_refused_and_a_new_one_can_be_sent() {
 
 #[tokio::test]
 async fn reservation_mailbox_and_language_are_saved_and_recorded() {
-    let server = start().await;
+    let server = start_with(MAILBOX_PROVIDERS).await;
     let (browser, ingrid) = logged_in(&server, INGRID).await;
 
     let page = server.page(&browser, "/contact/reservation").await;
@@ -316,7 +372,7 @@ async fn reservation_mailbox_and_language_are_saved_and_recorded() {
         &server,
         &browser,
         "/contact/mailbox",
-        &[("mailbox", "external"), ("provider", " Digipost ")],
+        &[("mailbox", "external:digipost")],
     )
     .await;
     assert_eq!(location(&saved), "/contact?done=mailbox");
@@ -495,7 +551,7 @@ async fn forms_need_a_login_and_a_same_site_post() {
 
 #[tokio::test]
 async fn one_citizen_never_sees_or_changes_another_s_settings() {
-    let server = start().await;
+    let server = start_with(MAILBOX_PROVIDERS).await;
     let (ingrid_browser, ingrid) = logged_in(&server, INGRID).await;
     let (torbjorn_browser, torbjorn) = logged_in(&server, TORBJORN).await;
 
@@ -503,7 +559,7 @@ async fn one_citizen_never_sees_or_changes_another_s_settings() {
         &server,
         &ingrid_browser,
         "/contact/mailbox",
-        &[("mailbox", "external"), ("provider", "e-boks")],
+        &[("mailbox", "external:e-boks")],
     )
     .await;
     post(

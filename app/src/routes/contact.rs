@@ -808,48 +808,61 @@ pub fn ReservationPage() -> impl IntoView {
     )
 }
 
+/// The external mailbox providers the portal forwards letters to (the configuration's
+/// `[[mailbox_providers]]`): `(id, name)`, in the configuration's order. The mailbox page
+/// offers only these, and the form's handler takes only these.
+#[derive(Clone, Debug, Default)]
+pub struct MailboxProviders(pub std::sync::Arc<[(String, String)]>);
+
+/// The mailbox form's value for an external provider: `external:<id>`.
+pub const EXTERNAL_MAILBOX: &str = "external:";
+
 #[component]
 pub fn MailboxPage() -> impl IntoView {
     let i18n = use_i18n();
+    let providers = use_context::<MailboxProviders>().unwrap_or_default();
     sub_page(
         |i18n| t_string!(i18n, contact.mailbox_title),
         "/contact/mailbox",
         Some(|i18n| t_string!(i18n, contact.mailbox_explained)),
         move |view| {
-            let outcome = view.outcome.clone().unwrap_or_default();
-            let external_typed = outcome
-                .value_of("provider")
-                .or_else(|| view.mailbox_provider.clone());
-            let external = outcome
-                .value_of("mailbox")
-                .map(|m| m == "external")
-                .unwrap_or(view.mailbox_provider.is_some());
-            let error = outcome.error_for("provider").cloned();
+            // What the form shows chosen: what was posted, else what is stored.
+            let chosen = view
+                .outcome
+                .as_ref()
+                .and_then(|outcome| outcome.value_of("mailbox"))
+                .unwrap_or_else(|| match &view.mailbox_provider {
+                    Some(id) => format!("{EXTERNAL_MAILBOX}{id}"),
+                    None => "portal".to_owned(),
+                });
+            let options = providers
+                .0
+                .iter()
+                .map(|(id, name)| {
+                    let value = format!("{EXTERNAL_MAILBOX}{id}");
+                    let input_id = format!("mailbox-{id}");
+                    let checked = chosen == value;
+                    view! {
+                        <div class="choice">
+                            <input type="radio" id=input_id.clone() name="mailbox" value=value checked=checked />
+                            <label for=input_id>{name.clone()}</label>
+                        </div>
+                    }
+                })
+                .collect_view();
+            let none_other = providers.0.is_empty();
             view! {
                         <ErrorSummary outcome=view.outcome.clone() />
                         <form method="post" action="/contact/mailbox" novalidate>
                             <fieldset>
                                 <legend>{t!(i18n, contact.mailbox_legend)}</legend>
                                 <div class="choice">
-                                    <input type="radio" id="mailbox-portal" name="mailbox" value="portal" checked=!external />
+                                    <input type="radio" id="mailbox-portal" name="mailbox" value="portal" checked=chosen == "portal" />
                                     <label for="mailbox-portal">{t!(i18n, contact.mailbox_portal)}</label>
                                 </div>
-                                <div class="choice">
-                                    <input type="radio" id="mailbox-external" name="mailbox" value="external" checked=external />
-                                    <label for="mailbox-external">{t!(i18n, contact.mailbox_external_choice)}</label>
-                                </div>
-                                <div class="indented">
-                                    <TextField
-                                        id="provider"
-                                        label=t_string!(i18n, contact.provider_label).to_owned()
-                                        hint=t_string!(i18n, contact.provider_hint).to_owned()
-                                        input_type="text"
-                                        autocomplete="off"
-                                        value=external_typed
-                                        error
-                                    />
-                                </div>
+                                {options}
                             </fieldset>
+                            {none_other.then(|| view! { <p class="hint">{t!(i18n, contact.no_other_mailboxes)}</p> })}
                             <div class="actions">
                                 <button type="submit" class="button">{t!(i18n, contact.save)}</button>
                                 <NavLink href="/contact" exact=true>{t!(i18n, contact.cancel)}</NavLink>
