@@ -13,7 +13,8 @@
 //!
 //! Note: an ID-porten or MitID id_token holds the national identity number (`pid`,
 //! `dk.cpr`), and [`Session::id_token`] is stored so that logout at the provider can send it
-//! as `id_token_hint`. The sessions table is therefore as sensitive as the person register.
+//! as `id_token_hint`. The portal stores it sealed under a server key
+//! (`server/src/auth/seal.rs`); this crate keeps whatever text it is given.
 
 use std::fmt;
 
@@ -102,7 +103,8 @@ pub struct Session {
     /// The provider's session id (`sid`), for front- and back-channel logout; not every
     /// provider sends one.
     pub sid: Option<String>,
-    /// The id_token from the login, sent back as `id_token_hint` at logout.
+    /// The id_token from the login, sent back as `id_token_hint` at logout (as the portal
+    /// stored it: sealed).
     pub id_token: SecretString,
     /// When the session was created (UTC).
     pub created_at: OffsetDateTime,

@@ -393,6 +393,20 @@ pub struct SessionConfig {
     pub idle_timeout_minutes: u32,
     /// Logged out this many hours after login, however active.
     pub absolute_lifetime_hours: u32,
+    /// The key that seals the id_token each session keeps for logout (`auth/seal.rs`): 32
+    /// bytes, made at the first start if the file is missing. Default `data_dir/id-token.key`.
+    /// Every instance sharing a database must use the same file. A secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_key_file: Option<PathBuf>,
+}
+
+impl SessionConfig {
+    /// Where the id_token key is: the configured file, or `data_dir/id-token.key`.
+    pub fn id_token_key_path(&self, data_dir: &std::path::Path) -> PathBuf {
+        self.id_token_key_file
+            .clone()
+            .unwrap_or_else(|| data_dir.join("id-token.key"))
+    }
 }
 
 /// The test eID inside the binary: a real OpenID Connect provider with synthetic persons.
@@ -520,6 +534,7 @@ impl Default for Defaults {
             session: SessionConfig {
                 idle_timeout_minutes: 30,
                 absolute_lifetime_hours: 12,
+                id_token_key_file: None,
             },
             test_eid: TestEidConfig { enabled: false },
             login_rate_limit_per_minute: 30,

@@ -91,6 +91,8 @@ pub enum StartupError {
     HttpClient(#[from] reqwest::Error),
     #[error(transparent)]
     AgencyKey(#[from] api::AgencyKeyError),
+    #[error(transparent)]
+    IdTokenKey(#[from] auth::seal::SealKeyError),
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -169,7 +171,10 @@ impl AppState {
         };
         let extra = test_eid.as_ref().map(|t| t.providers()).unwrap_or_default();
         let form_targets = security::FormTargets::default();
-        let auth = auth::Auth::new(config, extra, form_targets.clone())?;
+        let seal = auth::seal::IdTokenSeal::load_or_create(
+            &config.session.id_token_key_path(&config.data_dir),
+        )?;
+        let auth = auth::Auth::new(config, extra, form_targets.clone(), seal)?;
         let api = api::ApiState::load(config)?;
         Ok(Self(Arc::new(AppStateInner {
             leptos_options: site.leptos_options,

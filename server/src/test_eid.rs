@@ -319,7 +319,8 @@ impl TestEid {
 }
 
 /// Write a file only its owner can read.
-fn write_private(path: &FsPath, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes a new file only the portal's user may read (it fails if the file exists).
+pub(crate) fn write_private(path: &FsPath, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

@@ -48,7 +48,12 @@ async fn start_with(config_toml: &str, extra: Router<AppState>) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let site_root = dir.path().join("site");
     fake_site(&site_root);
-    let config = Config::from_toml(config_toml).unwrap();
+    // The portal's own files (the id_token key) in the test's folder, not the working one.
+    let config = Config::from_toml(&format!(
+        "data_dir = '{}'\n{config_toml}",
+        dir.path().join("data").display()
+    ))
+    .unwrap();
     let db = Database::connect(&format!(
         "sqlite://{}?mode=rwc",
         dir.path().join("t.db").display()

@@ -444,6 +444,19 @@ impl Portal {
     }
 
     /// The stored session for a cookie value.
+    /// The id_token `session` keeps, opened with the portal's key (it is stored sealed).
+    fn id_token_of(&self, session: &Session) -> String {
+        use secrecy::ExposeSecret;
+        let key = self._dir.path().join("id-token.key");
+        let seal = server::auth::seal::IdTokenSeal::load_or_create(&key).unwrap();
+        let stored = &session.id_token;
+        assert!(
+            stored.expose_secret().starts_with("sealed.v1."),
+            "kept sealed"
+        );
+        seal.open(stored).unwrap().expose_secret().to_owned()
+    }
+
     async fn session(&self, cookie: &str) -> Option<Session> {
         let token = SessionToken::from_cookie_value(cookie).expect("a session token");
         self.db
@@ -721,10 +734,7 @@ async fn provider_login_at_substantial_works_end_to_end() {
         session.sid.is_some(),
         "the provider's sid is kept for logout"
     );
-    let id_token = {
-        use secrecy::ExposeSecret;
-        jwt_claims(session.id_token.expose_secret())
-    };
+    let id_token = jwt_claims(&portal.id_token_of(&session));
     assert_eq!(
         id_token["pid"],
         Profile::Idporten.person().national_id.expose()
@@ -813,16 +823,7 @@ async fn provider_rp_initiated_logout_ends_at_the_portal() {
         .login(&browser, None, Some("person:substantial"))
         .await
         .assert_logged_in();
-    let id_token = {
-        use secrecy::ExposeSecret;
-        portal
-            .session(&cookie)
-            .await
-            .unwrap()
-            .id_token
-            .expose_secret()
-            .to_owned()
-    };
+    let id_token = portal.id_token_of(&portal.session(&cookie).await.unwrap());
 
     let logout = browser
         .post_form(&portal.url("/auth/logout"), &[], Some(&portal.base))
@@ -844,6 +845,7 @@ async fn provider_rp_initiated_logout_ends_at_the_portal() {
             .starts_with(&format!("{}/session/end?", portal.idp.issuer)),
         "{end_session}"
     );
+    // The hint is the provider's own token, opened again from its sealed copy.
     assert_eq!(
         query_value(&end_session, "id_token_hint").unwrap(),
         id_token
@@ -1222,10 +1224,7 @@ async fn provider_as_mitid_broker_logs_in_with_cpr_and_nsis_level() {
     let cookie = callback.assert_logged_in();
     let session = portal.session(&cookie).await.unwrap();
     assert_eq!(session.loa, Loa::Substantial);
-    let claims = {
-        use secrecy::ExposeSecret;
-        jwt_claims(session.id_token.expose_secret())
-    };
+    let claims = jwt_claims(&portal.id_token_of(&session));
     let person = Profile::MitidBroker.person();
     assert_eq!(claims["dk.cpr"], person.national_id.expose());
     assert_eq!(claims["loa"], NSIS_SUBSTANTIAL);

@@ -118,7 +118,14 @@ async fn login_creates_the_person_a_session_and_an_activity_entry() {
     assert_eq!(session.loa, Loa::Substantial);
     assert_eq!(session.provider, PROVIDER);
     assert!(session.sid.is_some());
-    assert!(session.id_token.expose_secret().starts_with("ey"));
+    // Its id_token is kept for the logout hint, sealed: no national id, no usable token.
+    let stored = session.id_token.expose_secret();
+    assert!(stored.starts_with("sealed.v1."), "{stored}");
+    assert!(!stored.contains("eyJ"), "{stored}");
+    assert!(
+        !stored.contains(ingrid.national_id.expose()),
+        "no national id in the row"
+    );
 
     // The activity log: one login, shown on her page.
     let events = server.events(&ingrid).await;

@@ -11,6 +11,7 @@
 
 pub mod logout_token;
 pub mod oidc;
+pub mod seal;
 
 use app::auth::SessionContext;
 use app::routes::Page;
@@ -49,6 +50,8 @@ pub struct Auth {
     absolute_lifetime: Duration,
     secure_cookies: bool,
     public_url: String,
+    /// Seals the id_token a session keeps for logout.
+    seal: seal::IdTokenSeal,
 }
 
 impl Auth {
@@ -57,6 +60,7 @@ impl Auth {
         config: &Config,
         extra: Vec<ProviderConfig>,
         form_targets: crate::security::FormTargets,
+        seal: seal::IdTokenSeal,
     ) -> Result<Self, reqwest::Error> {
         // Never follow redirects from a provider's back channel (token, discovery, keys).
         let http = reqwest::Client::builder()
@@ -91,6 +95,7 @@ impl Auth {
             absolute_lifetime: Duration::hours(i64::from(config.session.absolute_lifetime_hours)),
             secure_cookies: config.is_https(),
             public_url,
+            seal,
         })
     }
 
@@ -398,6 +403,11 @@ async fn callback_outcome(
         .as_ref()
         .is_some_and(|p| p.person == person.id && p.loa < verified.loa);
 
+    // Kept for the logout hint, sealed: it holds the national id (`auth/seal.rs`).
+    let Some(id_token) = state.auth.seal.seal(&verified.id_token) else {
+        tracing::error!("could not seal the id_token");
+        return failure("unavailable");
+    };
     let new_session = NewSession {
         person: person.id,
         loa: verified.loa,
@@ -405,7 +415,7 @@ async fn callback_outcome(
         provider: pending.provider.clone(),
         subject_claim: verified.subject,
         sid: verified.sid,
-        id_token: verified.id_token,
+        id_token,
         absolute_lifetime: state.auth.absolute_lifetime,
     };
     let token = match state.db.create_session(new_session).await {
@@ -545,8 +555,15 @@ pub async fn logout(
             if let Some(endpoint) = provider.end_session_endpoint().await {
                 if let Ok(mut url) = url::Url::parse(&endpoint) {
                     use secrecy::ExposeSecret;
+                    match state.auth.seal.open(&ctx.session.id_token) {
+                        Some(id_token) => {
+                            url.query_pairs_mut()
+                                .append_pair("id_token_hint", id_token.expose_secret());
+                        }
+                        // Sealed under another key (an instance with another key file).
+                        None => tracing::warn!("the session's id_token could not be opened"),
+                    }
                     url.query_pairs_mut()
-                        .append_pair("id_token_hint", ctx.session.id_token.expose_secret())
                         .append_pair(
                             "post_logout_redirect_uri",
                             &format!("{}/logged-out", state.auth.public_url),
