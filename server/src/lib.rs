@@ -13,6 +13,7 @@ pub mod notify;
 pub mod page_cache;
 pub mod pages;
 pub mod post_pages;
+mod private_file;
 pub mod rate_limit;
 pub mod security;
 pub mod telemetry;

@@ -179,7 +179,7 @@ impl TestEid {
                 let document =
                     EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
                         .map_err(|_| TestEidError::Key)?;
-                write_private(&path, document.as_ref())
+                crate::private_file::write_private(&path, document.as_ref())
                     .map_err(|e| TestEidError::KeyFile(path.display().to_string(), e))?;
                 document.as_ref().to_vec()
             }
@@ -316,20 +316,6 @@ impl TestEid {
         hasher.update(national_id.as_bytes());
         B64.encode(&hasher.finalize()[..18])
     }
-}
-
-/// Write a file only its owner can read.
-/// Writes a new file only the portal's user may read (it fails if the file exists).
-pub(crate) fn write_private(path: &FsPath, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)?.write_all(bytes)
 }
 
 /// The test eID's routes, under `/test-eid/{idporten|mitid}/`. They answer 404 when the test

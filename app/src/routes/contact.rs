@@ -826,15 +826,12 @@ pub fn MailboxPage() -> impl IntoView {
         "/contact/mailbox",
         Some(|i18n| t_string!(i18n, contact.mailbox_explained)),
         move |view| {
-            // What the form shows chosen: what was posted, else what is stored.
-            let chosen = view
-                .outcome
-                .as_ref()
-                .and_then(|outcome| outcome.value_of("mailbox"))
-                .unwrap_or_else(|| match &view.mailbox_provider {
-                    Some(id) => format!("{EXTERNAL_MAILBOX}{id}"),
-                    None => "portal".to_owned(),
-                });
+            // What the form shows chosen: what is stored (a refused choice is not one of the
+            // offered values, so there is nothing posted to keep).
+            let chosen = match &view.mailbox_provider {
+                Some(id) => format!("{EXTERNAL_MAILBOX}{id}"),
+                None => "portal".to_owned(),
+            };
             let options = providers
                 .0
                 .iter()

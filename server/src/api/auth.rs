@@ -252,7 +252,7 @@ fn ensure_demo_key_pair(agency: &str, public_key_file: &Path) -> Result<(), Agen
         std::fs::create_dir_all(folder).map_err(|e| fail(e.to_string()))?;
     }
     let private = demo_private_key_path(public_key_file);
-    write_private(&private, pem("PRIVATE KEY", pkcs8.as_ref()).as_bytes())
+    crate::private_file::write_private(&private, pem("PRIVATE KEY", pkcs8.as_ref()).as_bytes())
         .map_err(|e| fail(e.to_string()))?;
     std::fs::write(public_key_file, pem("PUBLIC KEY", &spki)).map_err(|e| fail(e.to_string()))?;
     tracing::warn!(
@@ -274,19 +274,6 @@ fn pem(label: &str, der: &[u8]) -> String {
         "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
         lines.join("\n")
     )
-}
-
-/// A private key file readable by its owner only.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    options.open(path)?.write_all(bytes)
 }
 
 /// The claims the portal reads; others are ignored.

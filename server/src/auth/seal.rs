@@ -55,7 +55,7 @@ impl IdTokenSeal {
                     std::fs::create_dir_all(folder)
                         .map_err(|error| SealKeyError::File(shown(), error))?;
                 }
-                crate::test_eid::write_private(path, &key)
+                crate::private_file::write_private(path, &key)
                     .map_err(|error| SealKeyError::File(shown(), error))?;
                 key.to_vec()
             }
