@@ -16,6 +16,9 @@ use std::{fmt, net::SocketAddr, path::PathBuf};
 pub struct Config {
     /// Address to listen on.
     pub listen: SocketAddr,
+    /// Threads serving HTTP requests, each with its own connections (`server::serve`); 0
+    /// means one per available core.
+    pub workers: usize,
     /// The address citizens use to reach the portal, e.g. `https://borgerportal.example`.
     /// Decides whether HSTS is sent and which `Origin` state-changing requests must carry.
     pub public_url: String,
@@ -506,6 +509,7 @@ pub enum LogFormat {
 #[derive(Serialize)]
 struct Defaults {
     listen: SocketAddr,
+    workers: usize,
     public_url: &'static str,
     data_dir: &'static str,
     database_url: &'static str,
@@ -522,6 +526,7 @@ impl Default for Defaults {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            workers: 0,
             public_url: "http://127.0.0.1:3000",
             data_dir: "data",
             database_url: "",
@@ -719,6 +724,13 @@ impl Config {
     }
 
     /// Served over https: send HSTS and mark cookies `Secure` with the `__Host-` prefix.
+    /// How many threads serve HTTP: `workers`, or one per available core when it is 0.
+    pub fn http_workers(&self) -> std::num::NonZeroUsize {
+        std::num::NonZeroUsize::new(self.workers)
+            .or_else(|| std::thread::available_parallelism().ok())
+            .unwrap_or(std::num::NonZeroUsize::MIN)
+    }
+
     pub fn is_https(&self) -> bool {
         self.public_url.starts_with("https://")
     }
@@ -738,6 +750,7 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
             .field("listen", &self.listen)
+            .field("workers", &self.workers)
             .field("public_url", &self.public_url)
             .field("data_dir", &self.data_dir)
             .field("database_url", &"[redacted]")

@@ -16,6 +16,7 @@ pub mod post_pages;
 mod private_file;
 pub mod rate_limit;
 pub mod security;
+pub mod serve;
 pub mod telemetry;
 pub mod test_eid;
 pub mod texts;
