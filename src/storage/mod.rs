@@ -193,12 +193,16 @@ impl Database {
                     .min_connections(1)
                     .acquire_timeout(ACQUIRE_TIMEOUT)
                     .test_before_acquire(false)
-                    .connect_with(options.clone())
+                    // The group writer's connection leaves checkpoints to its checkpoint task
+                    // (`post/writer.rs`), so that no caller waits for one.
+                    .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
                     .await
                     .map_err(StoreError::from_query)?,
             )
         };
-        let writer = write.clone().map(post::writer::GroupWriter::start);
+        let writer = write
+            .clone()
+            .map(|write| post::writer::GroupWriter::start(write, pool.clone()));
         let readers = if in_memory {
             None
         } else {
@@ -1122,6 +1126,49 @@ mod tests {
         assert_eq!(foreign_keys, 1);
         assert_eq!(synchronous, 2, "FULL");
         assert_eq!(busy_timeout, 5000);
+        database.close().await;
+    }
+
+    #[tokio::test]
+    async fn the_group_writer_never_checkpoints_and_the_checkpoint_task_does() {
+        let folder = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", folder.path().join("portal.db").display());
+        let database = Database::connect(&url).await.unwrap();
+        database.migrate().await.unwrap();
+        let autocheckpoint = |pool: SqlitePool| async move {
+            sqlx::query_scalar::<_, i64>("PRAGMA wal_autocheckpoint")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        };
+        let write = database.write.clone().unwrap();
+        let others = database.sqlite_pool().unwrap().clone();
+        assert_eq!(autocheckpoint(write).await, 0, "the writer's connection");
+        assert_eq!(
+            autocheckpoint(others).await,
+            1000,
+            "SQLite's default elsewhere"
+        );
+        let before = database.group_commit_stats().unwrap().checkpoints;
+        // Writes through the group writer put frames in the log ...
+        let agency = AgencyId::parse("checkpoint-test").unwrap();
+        let expires = OffsetDateTime::now_utc() + time::Duration::minutes(5);
+        for n in 0..50 {
+            let jti = format!("jti-{n}");
+            assert!(database
+                .remember_agency_token(&agency, &jti, expires)
+                .await
+                .unwrap());
+        }
+        // ... which the task copies back within a few of its rounds.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while database.group_commit_stats().unwrap().checkpoints == before {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no checkpoint within 5 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         database.close().await;
     }
 
