@@ -382,6 +382,10 @@ async fn reservation_mailbox_and_language_are_saved_and_recorded() {
             provider: "digipost".to_owned()
         }
     );
+    // The overview names the provider as the configuration does, not by its id.
+    let page = server.page(&browser, "/contact?done=mailbox").await;
+    assert!(page.contains("<strong>Digipost</strong>"), "{page}");
+    assert!(!page.contains("<strong>digipost</strong>"), "{page}");
 
     let saved = post(
         &server,

@@ -384,7 +384,19 @@ fn Overview(view: ContactView) -> impl IntoView {
     let has_any = view.email.is_some() || view.mobile.is_some();
     let warn_unreachable = !view.reserved && !view.can_be_notified;
     let language = view.language.clone();
-    let provider = view.mailbox_provider.clone();
+    // The provider by the name the configuration gives it (its id if it is no longer
+    // configured: the letters then go on paper, and the citizen can choose again).
+    let provider = view.mailbox_provider.clone().map(|id| {
+        use_context::<MailboxProviders>()
+            .and_then(|providers| {
+                providers
+                    .0
+                    .iter()
+                    .find(|(known, _)| *known == id)
+                    .map(|(_, name)| name.clone())
+            })
+            .unwrap_or(id)
+    });
     view! {
         <ErrorSummary outcome=view.outcome.clone() />
         {view
