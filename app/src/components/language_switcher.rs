@@ -23,49 +23,45 @@ fn endonym(i18n: leptos_i18n::I18nContext<Locale>, locale: Locale) -> &'static s
     }
 }
 
-/// The switcher with the request's language, texts and path (server side).
+/// The switcher with the request's language, texts and path (server side). The form's fields
+/// are rendered here, on the server, as the island's children: the island itself only takes
+/// over the submit, so nothing of the form travels as island props (serialised as JSON into
+/// an attribute on every page).
 #[component]
 pub fn LanguageSwitcher() -> impl IntoView {
     let i18n = use_i18n();
     let return_to = crate::request::path_and_query();
     let current = i18n.get_locale_untracked();
-    let options = ALL_LOCALES
-        .into_iter()
-        .map(|locale| LanguageOption {
-            value: locale.as_str().to_owned(),
-            name: endonym(i18n, locale).to_owned(),
-            selected: locale == current,
-        })
-        .collect();
     view! {
-        <LanguageSwitcherForm
-            return_to
-            label=t_string!(i18n, language.label).to_owned()
-            change=t_string!(i18n, language.change).to_owned()
-            options
-        />
+        <LanguageSwitcherForm>
+            <input type="hidden" name="return_to" value=return_to />
+            <label for="language-select">{t_string!(i18n, language.label)}</label>
+            <select id="language-select" name="lang">
+                {ALL_LOCALES
+                    .into_iter()
+                    .map(|locale| {
+                        view! {
+                            <option
+                                value=locale.as_str()
+                                lang=locale.as_str()
+                                selected=locale == current
+                            >
+                                {endonym(i18n, locale)}
+                            </option>
+                        }
+                    })
+                    .collect_view()}
+            </select>
+            <button type="submit" class="button button-secondary">
+                {t_string!(i18n, language.change)}
+            </button>
+        </LanguageSwitcherForm>
     }
 }
 
-/// One choice in the switcher.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct LanguageOption {
-    /// The language tag (`nb`, …), the form's value.
-    pub value: String,
-    /// The language's name for itself.
-    pub name: String,
-    /// The page's language.
-    pub selected: bool,
-}
-
-/// The form itself, hydrated in the browser.
+/// The form itself, hydrated in the browser: its fields are the server-rendered children.
 #[island]
-fn LanguageSwitcherForm(
-    return_to: String,
-    label: String,
-    change: String,
-    options: Vec<LanguageOption>,
-) -> impl IntoView {
+fn LanguageSwitcherForm(children: Children) -> impl IntoView {
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         #[cfg(target_arch = "wasm32")]
         {
@@ -83,27 +79,7 @@ fn LanguageSwitcherForm(
     };
     view! {
         <form class="language-switcher" method="post" action="/language" on:submit=on_submit>
-            <input type="hidden" name="return_to" value=return_to />
-            <label for="language-select">{label}</label>
-            <select id="language-select" name="lang">
-                {options
-                    .into_iter()
-                    .map(|option| {
-                        view! {
-                            <option
-                                value=option.value.clone()
-                                lang=option.value
-                                selected=option.selected
-                            >
-                                {option.name}
-                            </option>
-                        }
-                    })
-                    .collect_view()}
-            </select>
-            <button type="submit" class="button button-secondary">
-                {change}
-            </button>
+            {children()}
         </form>
     }
 }
