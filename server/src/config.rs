@@ -792,6 +792,14 @@ mod tests {
     }
 
     #[test]
+    fn http_workers_are_one_per_core_unless_configured() {
+        let cores = std::thread::available_parallelism().unwrap();
+        assert_eq!(Config::from_toml("").unwrap().http_workers(), cores);
+        let config = Config::from_toml("workers = 3").unwrap();
+        assert_eq!(config.http_workers().get(), 3);
+    }
+
+    #[test]
     fn debug_never_shows_the_database_password() {
         let config =
             Config::from_toml(r#"database_url = "postgres://portal:hunter2@db/portal""#).unwrap();
