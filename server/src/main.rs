@@ -114,11 +114,12 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     };
     let app = with_http_stack(routes(&state), state);
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
-    let mut workers = Workers::start(config.http_workers(), app)?;
+    let http_workers = config.http_workers();
+    let mut workers = Workers::start(http_workers, app)?;
     tracing::info!(
         address = %listener.local_addr()?,
         public_url = %config.public_url,
-        workers = config.http_workers().get(),
+        workers = http_workers.get(),
         "listening"
     );
     workers.serve(listener, shutdown_signal()).await;

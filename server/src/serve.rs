@@ -73,7 +73,6 @@ impl Workers {
             let (release, released) = oneshot::channel();
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
-                .thread_name(format!("http-worker-{n}"))
                 .build()?;
             let listener = Handoffs {
                 incoming,
@@ -255,8 +254,8 @@ impl axum::serve::Listener for Handoffs {
 }
 
 /// A worker's connection, counted as open until it is dropped.
-pub struct Counted {
-    pub stream: TcpStream,
+struct Counted {
+    stream: TcpStream,
     open: Arc<AtomicUsize>,
 }
 

@@ -409,12 +409,12 @@ fn authorize<C: AgencyCapability>(
     })
 }
 
-/// Content type, size (413 before reading when `Content-Length` is too large), JSON shape.
 /// A delivery body of at most this many bytes is parsed on the request's own thread: a
 /// letter without attachments parses in microseconds, less than a hand-over would cost.
 const PARSE_INLINE_BYTES: usize = 64 * 1024;
 
-/// The letter's JSON body, read whole (within the size limit).
+/// The letter's body, read whole: its content type (415), its size (413, before reading when
+/// `Content-Length` is too large). Its JSON shape is `parse_letter`'s.
 async fn read_body(headers: &HeaderMap, body: Body) -> Result<axum::body::Bytes, Problem> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
@@ -461,6 +461,7 @@ fn letter_from_body(
     new_letter(parse_letter(bytes)?, sender_name, now)
 }
 
+/// The body's JSON shape (400).
 fn parse_letter(bytes: &[u8]) -> Result<LetterRequest, Problem> {
     // serde_json's messages can quote the input, so only the position goes into the answer.
     serde_json::from_slice(bytes).map_err(|error| {
