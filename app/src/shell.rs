@@ -84,7 +84,7 @@ const ISLANDS_LOADER: &str = r#"import(SCRIPT).then(async (mod) => {
         stack[stack.length - 1]?.();
         await island(node);
       } else {
-        console.warn(`no WASM function for the island ${node.dataset.component}`);
+        console.warn(`the module has no function for the island ${node.dataset.component}`);
       }
     } else if (tag === 'leptos-children') {
       stack.push(node.$$on_hydrate);

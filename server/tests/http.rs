@@ -304,11 +304,20 @@ async fn unknown_pages_get_the_translated_404() {
 #[tokio::test]
 async fn a_page_is_sent_whole_with_its_length_in_the_request_language() {
     let server = start().await;
-    // A rendered page (the query keeps it out of the page cache), the 404 and the login page.
-    for (path, status) in [
-        ("/?x=1", StatusCode::OK),
-        ("/no/such/page", StatusCode::NOT_FOUND),
-        ("/login?return_to=/post", StatusCode::OK),
+    // A rendered page (the query keeps it out of the page cache), the 404 and the login page,
+    // each with its own title in the head.
+    for (path, status, title) in [
+        ("/?x=1", StatusCode::OK, "<title>Borgerportal</title>"),
+        (
+            "/no/such/page",
+            StatusCode::NOT_FOUND,
+            "<title>Vi kunne ikke finde siden – Borgerportal</title>",
+        ),
+        (
+            "/login?return_to=/post",
+            StatusCode::OK,
+            "<title>Log ind – Borgerportal</title>",
+        ),
     ] {
         let response = server
             .client
@@ -337,10 +346,9 @@ async fn a_page_is_sent_whole_with_its_length_in_the_request_language() {
             html.starts_with("<!DOCTYPE html><html lang=\"da\" dir=\"ltr\">"),
             "{path}: {html:.120}"
         );
-        assert!(
-            html.contains("<title>"),
-            "{path}: the page's title is in the head"
-        );
+        let head = &html[..html.find("</head>").expect("a head")];
+        assert!(head.contains(title), "{path}: {title} in {head}");
+        assert_eq!(html.matches("<title>").count(), 1, "{path}: one title");
     }
 }
 

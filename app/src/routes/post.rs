@@ -360,7 +360,7 @@ fn Mailbox(data: MailboxData) -> impl IntoView {
                     .into_iter()
                     .map(|code| {
                         let name = folder_name(i18n, &code, &folders);
-                        let href = format!("/post?view={}", crate::auth::encode(&code));
+                        let href = ["/post?view=", &crate::auth::encode(&code)].concat();
                         let here = !searching && code == current;
                         view! {
                             <li>
@@ -404,7 +404,8 @@ fn Mailbox(data: MailboxData) -> impl IntoView {
 /// A letter in the mailbox's list. (A function, not a component: a page has twenty, and each
 /// looked up the translations' context again.)
 fn letter_item(i18n: I18nContext<Locale>, letter: LetterLine) -> impl IntoView {
-    let href = format!("/post/letter/{}", letter.id);
+    // (`concat`, not `format!`: twenty to a page, and the formatting machinery costs more.)
+    let href = ["/post/letter/", &letter.id].concat();
     let attachments = letter.attachments;
     view! {
         <li class="letter" class:unread=letter.unread>
