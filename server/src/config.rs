@@ -723,7 +723,6 @@ impl Config {
         }
     }
 
-    /// Served over https: send HSTS and mark cookies `Secure` with the `__Host-` prefix.
     /// How many threads serve HTTP: `workers`, or one per available core when it is 0.
     pub fn http_workers(&self) -> std::num::NonZeroUsize {
         std::num::NonZeroUsize::new(self.workers)
@@ -731,6 +730,7 @@ impl Config {
             .unwrap_or(std::num::NonZeroUsize::MIN)
     }
 
+    /// Served over https: send HSTS and mark cookies `Secure` with the `__Host-` prefix.
     pub fn is_https(&self) -> bool {
         self.public_url.starts_with("https://")
     }

@@ -460,13 +460,7 @@ async fn mailbox(
     };
     let form = &posted.form;
     // Only a provider the portal forwards to: any other would send the letters to paper.
-    let offered = |id: &&str| {
-        state
-            .mailbox_providers
-            .0
-            .iter()
-            .any(|(known, _)| known == id)
-    };
+    let offered = |id: &&str| state.mailbox_providers.name_of(id).is_some();
     let chosen = match form.mailbox.as_str() {
         "portal" => Some(Mailbox::Portal),
         other => other

@@ -229,10 +229,8 @@ impl axum::serve::Listener for Handoffs {
                 return std::future::pending().await;
             };
             // In this worker's runtime, so the stream is registered with its I/O driver.
-            match stream
-                .set_nonblocking(true)
-                .and_then(|()| TcpStream::from_std(stream))
-            {
+            // (Still non-blocking: tokio's `into_std` leaves it so, as `from_std` needs.)
+            match TcpStream::from_std(stream) {
                 Ok(stream) => {
                     let open = self.open.clone();
                     return (Counted { stream, open }, peer);

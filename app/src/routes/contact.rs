@@ -388,13 +388,7 @@ fn Overview(view: ContactView) -> impl IntoView {
     // configured: the letters then go on paper, and the citizen can choose again).
     let provider = view.mailbox_provider.clone().map(|id| {
         use_context::<MailboxProviders>()
-            .and_then(|providers| {
-                providers
-                    .0
-                    .iter()
-                    .find(|(known, _)| *known == id)
-                    .map(|(_, name)| name.clone())
-            })
+            .and_then(|providers| providers.name_of(&id).map(str::to_owned))
             .unwrap_or(id)
     });
     view! {
@@ -825,6 +819,16 @@ pub fn ReservationPage() -> impl IntoView {
 /// offers only these, and the form's handler takes only these.
 #[derive(Clone, Debug, Default)]
 pub struct MailboxProviders(pub std::sync::Arc<[(String, String)]>);
+
+impl MailboxProviders {
+    /// The configured name of the provider `id`; `None` for a provider not offered.
+    pub fn name_of(&self, id: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(known, _)| known == id)
+            .map(|(_, name)| name.as_str())
+    }
+}
 
 /// The mailbox form's value for an external provider: `external:<id>`.
 pub const EXTERNAL_MAILBOX: &str = "external:";
