@@ -114,9 +114,11 @@ pub fn shell(assets: std::sync::Arc<AssetManifest>, page: Page) -> impl IntoView
         context.set_is_hydrating(false);
     }
     let nonce = leptos::nonce::use_nonce();
+    // All four languages are written left to right. (leptos_i18n's `direction()` gives `auto`
+    // for bokmål and nynorsk, which its locale data does not know, and `ltr` for the others.)
     view! {
         <!DOCTYPE html>
-        <html lang=locale.as_str() dir=locale.direction().as_str()>
+        <html lang=locale.as_str() dir="ltr">
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />

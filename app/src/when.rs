@@ -1,7 +1,7 @@
 //! Moments as pages show them: the text for `<time datetime>` and Nordic local time written
 //! the way each language writes it.
 //!
-//! Written out digit by digit rather than with `format!`, `strftime` or `time`'s formats: a
+//! Written out number by number rather than with `format!`, `strftime` or `time`'s formats: a
 //! mailbox page writes forty of these, and those paid more for parsing their patterns and
 //! padding than for the writing.
 
@@ -31,18 +31,21 @@ impl When {
 #[cfg(feature = "ssr")]
 pub fn iso(at: time::OffsetDateTime) -> String {
     let at = at.to_offset(time::UtcOffset::UTC);
+    // (The date's fields at once: each of `month()` and `day()` works them out anew.)
+    let (year, month, day) = at.to_calendar_date();
+    let (hour, minute, second) = at.to_hms();
     let mut text = String::with_capacity(20);
-    push_number(&mut text, at.year().unsigned_abs(), 4);
+    push_number(&mut text, year.unsigned_abs(), 4);
     text.push('-');
-    push_number(&mut text, u32::from(u8::from(at.month())), 2);
+    push_number(&mut text, u32::from(u8::from(month)), 2);
     text.push('-');
-    push_number(&mut text, u32::from(at.day()), 2);
+    push_number(&mut text, u32::from(day), 2);
     text.push('T');
-    push_number(&mut text, u32::from(at.hour()), 2);
+    push_number(&mut text, u32::from(hour), 2);
     text.push(':');
-    push_number(&mut text, u32::from(at.minute()), 2);
+    push_number(&mut text, u32::from(minute), 2);
     text.push(':');
-    push_number(&mut text, u32::from(at.second()), 2);
+    push_number(&mut text, u32::from(second), 2);
     text.push('Z');
     text
 }
@@ -91,24 +94,12 @@ pub fn local_time(at: time::OffsetDateTime, lang: &str) -> String {
 /// `value` in decimal, padded with zeros to at least `width` digits.
 #[cfg(feature = "ssr")]
 fn push_number(text: &mut String, value: u32, width: usize) {
-    let mut digits = [0u8; 10];
-    let mut rest = value;
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        // A digit: `rest % 10` is below 10.
-        digits[start] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    for _ in digits.len() - start..width {
+    let mut buffer = itoa::Buffer::new();
+    let digits = buffer.format(value);
+    for _ in digits.len()..width {
         text.push('0');
     }
-    for &digit in &digits[start..] {
-        text.push(char::from(digit));
-    }
+    text.push_str(digits);
 }
 
 #[cfg(all(test, feature = "ssr"))]

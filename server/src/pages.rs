@@ -165,7 +165,7 @@ impl PageRenderer {
         let owner = Owner::new_root(Some(shared.clone()));
         let (meta, head) = ServerMetaContext::new();
         let options = ResponseOptions::default();
-        let (html, nonce) = owner.with(|| {
+        let (mut html, nonce) = owner.with(|| {
             provide_context(parts);
             provide_context(meta);
             provide_context(options.clone());
@@ -183,24 +183,29 @@ impl PageRenderer {
             );
             (html, leptos::nonce::use_nonce())
         });
+        // The shared context's scripts, which the islands' hydration reads (it fails where
+        // they are missing): with nothing loaded in the browser, empty lists. Added before
+        // the head's tags, while the buffer has room: leptos_meta copies the page once into a
+        // buffer of its exact size, which another push would have to copy again.
+        if let Some(scripts) = shared.pending_data() {
+            for script in scripts.collect::<Vec<_>>().await {
+                html.push_str("<script");
+                if let Some(nonce) = &nonce {
+                    html.push_str(" nonce=\"");
+                    html.push_str(nonce);
+                    html.push('"');
+                }
+                html.push('>');
+                html.push_str(&script);
+                html.push_str("</script>");
+            }
+        }
         // The title and the meta tags the page asked for go into the head (the one chunk
         // comes back with them).
         let injected = head
             .inject_meta_context(futures::stream::iter([html]))
             .await;
-        let mut html = std::pin::pin!(injected).next().await.unwrap_or_default();
-        // The shared context's scripts, which the islands' hydration reads (it fails where
-        // they are missing): with nothing loaded in the browser, empty lists.
-        if let Some(scripts) = shared.pending_data() {
-            for script in scripts.collect::<Vec<_>>().await {
-                match &nonce {
-                    Some(nonce) => html.push_str(&format!("<script nonce=\"{nonce}\">")),
-                    None => html.push_str("<script>"),
-                }
-                html.push_str(&script);
-                html.push_str("</script>");
-            }
-        }
+        let html = std::pin::pin!(injected).next().await.unwrap_or_default();
         owner.unset_with_forced_cleanup();
         let mut response = html.into_response();
         let mut options = options.0.write().unwrap_or_else(|e| e.into_inner());

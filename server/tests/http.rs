@@ -171,7 +171,10 @@ async fn hsts_is_sent_when_served_over_https() {
 async fn the_language_follows_accept_language_then_the_cookie() {
     let server = start().await;
     let html = server.get("/").await.text().await.unwrap();
-    assert!(html.contains("lang=\"nb\""), "bokmål by default");
+    assert!(
+        html.starts_with("<!DOCTYPE html><html lang=\"nb\" dir=\"ltr\">"),
+        "bokmål by default, written left to right: {html:.80}"
+    );
     let english = server
         .client
         .get(server.url("/"))
@@ -182,7 +185,8 @@ async fn the_language_follows_accept_language_then_the_cookie() {
         .text()
         .await
         .unwrap();
-    assert!(english.contains("lang=\"en\"") && english.contains("Welcome to Borgerportal"));
+    assert!(english.contains("<html lang=\"en\" dir=\"ltr\">"));
+    assert!(english.contains("Welcome to Borgerportal"));
     let danish = server
         .client
         .get(server.url("/"))

@@ -98,6 +98,15 @@ macro_rules! uuid_id {
             pub fn as_uuid(&self) -> Uuid {
                 self.0
             }
+
+            /// The id as text, hyphenated (as `Display` writes it, without the formatting
+            /// machinery: a mailbox page writes twenty).
+            pub fn to_text(&self) -> String {
+                self.0
+                    .hyphenated()
+                    .encode_lower(&mut Uuid::encode_buffer())
+                    .to_owned()
+            }
         }
 
         impl Default for $name {

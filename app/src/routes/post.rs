@@ -122,7 +122,7 @@ mod server {
     /// A letter as the pages show it (its texts moved, not copied).
     pub(super) fn line(letter: LetterSummary, lang: &str) -> LetterLine {
         LetterLine {
-            id: letter.id.to_string(),
+            id: letter.id.to_text(),
             sender: letter.sender_name,
             title: letter.title,
             locked: letter.locked,

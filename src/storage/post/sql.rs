@@ -116,12 +116,15 @@ impl ReaderRow {
         Ok(read)
     }
 
+    /// The cell of `column`: the one after the last found if that is it (one comparison for a
+    /// row read in column order), else found by name.
     fn get(&self, column: &str) -> Option<Cell> {
-        let count = self.columns.len();
-        let first = self.next.get();
-        let at = (0..count)
-            .map(|offset| (first + offset) % count)
-            .find(|&at| self.columns.get(at).is_some_and(|name| name == column))?;
+        let next = self.next.get();
+        let at = if self.columns.get(next).is_some_and(|name| name == column) {
+            next
+        } else {
+            self.columns.iter().position(|name| name == column)?
+        };
         self.next.set(at + 1);
         self.cells.get(at).copied()
     }
@@ -149,10 +152,8 @@ fn reader_bind(
         let value: ToSqlOutput<'_> = match *arg {
             Val::Text(text) => ToSqlOutput::from(text),
             Val::OptText(text) => text.map_or(ToSqlOutput::Owned(V::Null), ToSqlOutput::from),
-            Val::Uuid(id) => ToSqlOutput::Owned(V::Text(id.hyphenated().to_string())),
-            Val::OptUuid(id) => {
-                ToSqlOutput::Owned(id.map_or(V::Null, |id| V::Text(id.hyphenated().to_string())))
-            }
+            Val::Uuid(id) => ToSqlOutput::Owned(V::Text(uuid_text(id))),
+            Val::OptUuid(id) => ToSqlOutput::Owned(id.map_or(V::Null, |id| V::Text(uuid_text(id)))),
             Val::Time(at) => ToSqlOutput::Owned(V::Text(encode_timestamp(at)?)),
             Val::OptTime(at) => ToSqlOutput::Owned(match at {
                 Some(at) => V::Text(encode_timestamp(at)?),
@@ -170,6 +171,13 @@ fn reader_bind(
     Ok(())
 }
 
+/// A UUID as SQLite stores it: hyphenated text (written without the formatting machinery).
+fn uuid_text(id: Uuid) -> String {
+    id.hyphenated()
+        .encode_lower(&mut Uuid::encode_buffer())
+        .to_owned()
+}
+
 /// Distinct query texts whose column names a thread keeps (the readers' queries are a few
 /// dozen fixed texts; past this the list starts again).
 const KEPT_COLUMN_LISTS: usize = 128;
@@ -177,8 +185,9 @@ const KEPT_COLUMN_LISTS: usize = 128;
 thread_local! {
     /// The column names of each query text this thread has run on a reader, so that a query
     /// does not copy its names again for every call (a dozen small allocations each).
-    static COLUMN_NAMES: std::cell::RefCell<std::collections::HashMap<String, std::sync::Arc<[String]>>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
+    /// (Fx, not SipHash: the keys are the program's own query texts, hashed on every query.)
+    static COLUMN_NAMES: std::cell::RefCell<rustc_hash::FxHashMap<String, std::sync::Arc<[String]>>> =
+        std::cell::RefCell::new(rustc_hash::FxHashMap::default());
 }
 
 /// The names of `statement`'s columns (prepared from `sql`).
@@ -205,6 +214,11 @@ fn column_names(sql: &str, statement: &rusqlite::Statement<'_>) -> std::sync::Ar
     })
 }
 
+/// Rows a reader's query makes room for at first (a page of letters is 21).
+const ROWS_CAPACITY: usize = 32;
+/// Room for the texts of a query's first row (a letter's list columns are about 150 bytes).
+const FIRST_ROW_TEXT: usize = 256;
+
 /// Runs a reader's query and collects its rows (at most `limit`).
 fn reader_rows(
     conn: &mut rusqlite::Connection,
@@ -217,8 +231,9 @@ fn reader_rows(
     reader_bind(&mut statement, args)?;
     let columns = column_names(sql, &statement);
     let mut rows = statement.raw_query();
-    let mut out = Vec::new();
-    let mut text_capacity = 0;
+    let mut out = Vec::with_capacity(limit.min(ROWS_CAPACITY));
+    // The first row's texts are sized by a guess, the next ones by the rows before them.
+    let mut text_capacity = FIRST_ROW_TEXT;
     while out.len() < limit {
         let Some(row) = rows.next().map_err(read_error)? else {
             break;
@@ -360,7 +375,9 @@ fn corrupt(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
 
 impl ReaderRow {
     /// The column's value: `None` for NULL; `Corrupt` when there is no such column or the
-    /// value has another storage class than `pick` takes.
+    /// value has another storage class than `pick` takes. (Errors are made only when one
+    /// occurs: this runs for every column of every row a page reads.)
+    #[inline]
     fn value<T>(
         &self,
         column: &str,
@@ -370,7 +387,10 @@ impl ReaderRow {
         match self.get(column) {
             None => Err(StoreError::Corrupt { what }),
             Some(Cell::Null) => Ok(None),
-            Some(cell) => pick(cell).map(Some).ok_or(StoreError::Corrupt { what }),
+            Some(cell) => match pick(cell) {
+                Some(value) => Ok(Some(value)),
+                None => Err(StoreError::Corrupt { what }),
+            },
         }
     }
 
@@ -413,7 +433,7 @@ impl Row {
         what: &'static str,
     ) -> Result<&str, StoreError> {
         self.opt_str(column, what)?
-            .ok_or(StoreError::Corrupt { what })
+            .ok_or_else(|| StoreError::Corrupt { what })
     }
 
     /// A nullable text column, borrowed from the row.
@@ -435,7 +455,7 @@ impl Row {
         what: &'static str,
     ) -> Result<Uuid, StoreError> {
         self.opt_uuid(column, what)?
-            .ok_or(StoreError::Corrupt { what })
+            .ok_or_else(|| StoreError::Corrupt { what })
     }
 
     pub(in crate::storage) fn opt_uuid(
@@ -458,7 +478,7 @@ impl Row {
         what: &'static str,
     ) -> Result<OffsetDateTime, StoreError> {
         self.opt_time(column, what)?
-            .ok_or(StoreError::Corrupt { what })
+            .ok_or_else(|| StoreError::Corrupt { what })
     }
 
     pub(in crate::storage) fn opt_time(
@@ -470,7 +490,7 @@ impl Row {
             Row::Postgres(row) => row.try_get(column).map_err(corrupt(what)),
             _ => self
                 .opt_str(column, what)?
-                .map(|text| decode_timestamp(text).ok_or(StoreError::Corrupt { what }))
+                .map(|text| decode_timestamp(text).ok_or_else(|| StoreError::Corrupt { what }))
                 .transpose(),
         }
     }
@@ -519,7 +539,7 @@ impl Row {
                 .map_err(corrupt(what)),
             Row::Reader(row) => row
                 .opt_int(column, what)?
-                .ok_or(StoreError::Corrupt { what }),
+                .ok_or_else(|| StoreError::Corrupt { what }),
         }
     }
 
@@ -536,7 +556,7 @@ impl Row {
                     Cell::Blob(start, end) => row.blobs.get(start..end).map(<[u8]>::to_vec),
                     _ => None,
                 })?
-                .ok_or(StoreError::Corrupt { what }),
+                .ok_or_else(|| StoreError::Corrupt { what }),
         }
     }
 }
