@@ -19,7 +19,7 @@ use sha2::{Digest as _, Sha256};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use self::sql::{is_unique_violation, Ex, Row, Val};
+use self::sql::{is_unique_violation, Columns, Ex, Row, Val};
 use super::contact::ContactParts;
 use super::{postgres, sqlite, stored_instant, Database, Pool, StoreError, Tx};
 use crate::access::{
@@ -272,44 +272,51 @@ const SUMMARY_COLUMNS_L: &str = "l.id, l.agency_id, l.sender_name, l.title, l.sa
      l.required_loa, l.unread, l.is_decision, l.shown_at, l.attachment_count, l.folder, \
      l.trashed_at";
 
-fn summary_from_row(row: &Row, may_read_sensitive: bool) -> Result<LetterSummary, StoreError> {
-    let required_loa = Loa::from_str_name(row.str("required_loa", "letters.required_loa")?).ok_or(
-        StoreError::Corrupt {
+/// A letter's summary from a row that starts with [`SUMMARY_COLUMNS`], in their order.
+fn summary_from_row(
+    row: Columns<'_>,
+    may_read_sensitive: bool,
+) -> Result<LetterSummary, StoreError> {
+    let required_loa = Loa::from_str_name(row.str(5, "required_loa", "letters.required_loa")?)
+        .ok_or(StoreError::Corrupt {
             what: "letters.required_loa",
-        },
-    )?;
+        })?;
     let locked = required_loa == Loa::High && !may_read_sensitive;
     let title = if locked {
-        row.text("safe_title", "letters.safe_title")?
+        row.text(4, "safe_title", "letters.safe_title")?
     } else {
-        row.text("title", "letters.title")?
+        row.text(3, "title", "letters.title")?
     };
     let folder = row
-        .opt_str("folder", "letters.folder")?
+        .opt_str(10, "folder", "letters.folder")?
         .and_then(FolderRef::from_code)
         .ok_or(StoreError::Corrupt {
             what: "letters.folder",
         })?;
     Ok(LetterSummary {
-        id: LetterId::from_uuid(row.uuid("id", "letters.id")?),
-        agency: AgencyId::parse(row.str("agency_id", "letters.agency_id")?).map_err(|_| {
+        id: LetterId::from_uuid(row.uuid(0, "id", "letters.id")?),
+        agency: AgencyId::parse(row.str(1, "agency_id", "letters.agency_id")?).map_err(|_| {
             StoreError::Corrupt {
                 what: "letters.agency_id",
             }
         })?,
-        sender_name: row.text("sender_name", "letters.sender_name")?,
+        sender_name: row.text(2, "sender_name", "letters.sender_name")?,
         title,
         locked,
         required_loa,
-        unread: row.bool("unread", "letters.unread")?,
-        is_decision: row.bool("is_decision", "letters.is_decision")?,
-        shown_at: row.time("shown_at", "letters.shown_at")?,
-        attachment_count: u32::try_from(row.int("attachment_count", "letters.attachment_count")?)
-            .map_err(|_| StoreError::Corrupt {
+        unread: row.bool(6, "unread", "letters.unread")?,
+        is_decision: row.bool(7, "is_decision", "letters.is_decision")?,
+        shown_at: row.time(8, "shown_at", "letters.shown_at")?,
+        attachment_count: u32::try_from(row.int(
+            9,
+            "attachment_count",
+            "letters.attachment_count",
+        )?)
+        .map_err(|_| StoreError::Corrupt {
             what: "letters.attachment_count",
         })?,
         folder,
-        trashed_at: row.opt_time("trashed_at", "letters.trashed_at")?,
+        trashed_at: row.opt_time(11, "trashed_at", "letters.trashed_at")?,
     })
 }
 
@@ -1552,11 +1559,9 @@ impl PostBox for Database {
                 Val::Text(&id_text),
             ]
         };
-        let rows = ex.fetch_all(&sql, &args).await?;
-        let letters = rows
-            .iter()
-            .map(|row| summary_from_row(row, may_read_sensitive))
-            .collect::<Result<Vec<_>, _>>()?;
+        let letters = ex
+            .fetch_decoded(&sql, &args, |row| summary_from_row(row, may_read_sensitive))
+            .await?;
         Ok(page(letters, limit))
     }
 
@@ -1651,7 +1656,7 @@ impl PostBox for Database {
         let mut conn = Conn::acquire(&self.pool).await?;
         let row = Self::letter_row(&mut conn.ex(), person, letter, now).await?;
         drop(conn);
-        let mut summary = summary_from_row(&row, may_read_sensitive)?;
+        let mut summary = summary_from_row(Columns::Named(&row), may_read_sensitive)?;
         if summary.locked {
             return Ok(LetterView::NeedsStepUp {
                 summary,
@@ -1833,8 +1838,8 @@ impl PostBox for Database {
         } else {
             (cursor.shown_at, LetterId::from_uuid(Uuid::max()))
         };
-        let rows = ex
-            .fetch_all(
+        let letters = ex
+            .fetch_decoded(
                 &sql,
                 &[
                     Val::Text(&expression),
@@ -1844,12 +1849,9 @@ impl PostBox for Database {
                     Val::Time(cursor_at),
                     Val::Uuid(cursor_id.as_uuid()),
                 ],
+                |row| summary_from_row(row, may_read_sensitive),
             )
             .await?;
-        let letters = rows
-            .iter()
-            .map(|row| summary_from_row(row, may_read_sensitive))
-            .collect::<Result<Vec<_>, _>>()?;
         Ok(page(letters, limit))
     }
 

@@ -245,6 +245,25 @@ fn reader_rows(
     Ok(out)
 }
 
+/// Runs a reader's query and decodes each row where it is, by position: the hot lists (a
+/// mailbox page's letters) skip the copied [`ReaderRow`] and its lookups by name.
+fn reader_decoded<T>(
+    conn: &mut rusqlite::Connection,
+    sql: &str,
+    args: &[Val<'_>],
+    decode: impl Fn(Columns<'_>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    use super::super::readers::read_error;
+    let mut statement = conn.prepare_cached(sql).map_err(read_error)?;
+    reader_bind(&mut statement, args)?;
+    let mut rows = statement.raw_query();
+    let mut out = Vec::with_capacity(ROWS_CAPACITY);
+    while let Some(row) = rows.next().map_err(read_error)? {
+        out.push(decode(Columns::Reader(row))?);
+    }
+    Ok(out)
+}
+
 fn sqlite_query<'q>(
     sql: &'q str,
     args: &[Val<'q>],
@@ -347,6 +366,25 @@ impl Ex<'_> {
             Ex::Reader(conn) => return reader_rows(conn, sql, args, usize::MAX),
         }
         .map_err(StoreError::from_query)
+    }
+
+    /// Every row of a query, each decoded by `decode` from its [`Columns`]: on a reader by
+    /// position, with nothing copied but what `decode` keeps.
+    pub(in crate::storage) async fn fetch_decoded<T>(
+        &mut self,
+        sql: &str,
+        args: &[Val<'_>],
+        decode: impl Fn(Columns<'_>) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        match self {
+            Ex::Reader(conn) => reader_decoded(conn, sql, args, decode),
+            _ => self
+                .fetch_all(sql, args)
+                .await?
+                .iter()
+                .map(|row| decode(Columns::Named(row)))
+                .collect(),
+        }
     }
 
     pub(in crate::storage) async fn fetch_optional(
@@ -557,6 +595,139 @@ impl Row {
                     _ => None,
                 })?
                 .ok_or_else(|| StoreError::Corrupt { what }),
+        }
+    }
+}
+
+/// One row's columns for a decoder that knows the query's column order: a reader's row is
+/// read by position (`at`), any other by name (`column`). Both are given, so that one decoder
+/// serves both backends; debug builds (the tests) check that they name the same column.
+#[derive(Clone, Copy)]
+pub(in crate::storage) enum Columns<'r> {
+    Named(&'r Row),
+    Reader(&'r rusqlite::Row<'r>),
+}
+
+impl<'r> Columns<'r> {
+    /// A reader row's value at `at` (which must be `column`).
+    fn reader_value(
+        row: &'r rusqlite::Row<'r>,
+        at: usize,
+        column: &str,
+        what: &'static str,
+    ) -> Result<rusqlite::types::ValueRef<'r>, StoreError> {
+        debug_assert_eq!(
+            row.as_ref().column_name(at).ok(),
+            Some(column),
+            "column {at} of {what}"
+        );
+        row.get_ref(at).map_err(|_| StoreError::Corrupt { what })
+    }
+
+    /// A nullable text column, borrowed from the row.
+    pub(in crate::storage) fn opt_str(
+        self,
+        at: usize,
+        column: &str,
+        what: &'static str,
+    ) -> Result<Option<&'r str>, StoreError> {
+        use rusqlite::types::ValueRef;
+        match self {
+            Columns::Named(row) => row.opt_str(column, what),
+            Columns::Reader(row) => match Self::reader_value(row, at, column, what)? {
+                ValueRef::Null => Ok(None),
+                ValueRef::Text(bytes) => std::str::from_utf8(bytes)
+                    .map(Some)
+                    .map_err(|_| StoreError::Corrupt { what }),
+                _ => Err(StoreError::Corrupt { what }),
+            },
+        }
+    }
+
+    /// A text column, borrowed from the row.
+    pub(in crate::storage) fn str(
+        self,
+        at: usize,
+        column: &str,
+        what: &'static str,
+    ) -> Result<&'r str, StoreError> {
+        self.opt_str(at, column, what)?
+            .ok_or_else(|| StoreError::Corrupt { what })
+    }
+
+    pub(in crate::storage) fn text(
+        self,
+        at: usize,
+        column: &str,
+        what: &'static str,
+    ) -> Result<String, StoreError> {
+        self.str(at, column, what).map(str::to_owned)
+    }
+
+    pub(in crate::storage) fn uuid(
+        self,
+        at: usize,
+        column: &str,
+        what: &'static str,
+    ) -> Result<Uuid, StoreError> {
+        match self {
+            Columns::Named(row) => row.uuid(column, what),
+            Columns::Reader(_) => Uuid::parse_str(self.str(at, column, what)?)
+                .map_err(|_| StoreError::Corrupt { what }),
+        }
+    }
+
+    pub(in crate::storage) fn opt_time(
+        self,
+        at: usize,
+        column: &str,
+        what: &'static str,
+    ) -> Result<Option<OffsetDateTime>, StoreError> {
+        match self {
+            Columns::Named(row) => row.opt_time(column, what),
+            Columns::Reader(_) => self
+                .opt_str(at, column, what)?
+                .map(|text| decode_timestamp(text).ok_or_else(|| StoreError::Corrupt { what }))
+                .transpose(),
+        }
+    }
+
+    pub(in crate::storage) fn time(
+        self,
+        at: usize,
+        column: &str,
+        what: &'static str,
+    ) -> Result<OffsetDateTime, StoreError> {
+        self.opt_time(at, column, what)?
+            .ok_or_else(|| StoreError::Corrupt { what })
+    }
+
+    /// An integer column (INTEGER on SQLite; INTEGER or BIGINT on PostgreSQL).
+    pub(in crate::storage) fn int(
+        self,
+        at: usize,
+        column: &str,
+        what: &'static str,
+    ) -> Result<i64, StoreError> {
+        use rusqlite::types::ValueRef;
+        match self {
+            Columns::Named(row) => row.int(column, what),
+            Columns::Reader(row) => match Self::reader_value(row, at, column, what)? {
+                ValueRef::Integer(value) => Ok(value),
+                _ => Err(StoreError::Corrupt { what }),
+            },
+        }
+    }
+
+    pub(in crate::storage) fn bool(
+        self,
+        at: usize,
+        column: &str,
+        what: &'static str,
+    ) -> Result<bool, StoreError> {
+        match self {
+            Columns::Named(row) => row.bool(column, what),
+            Columns::Reader(_) => self.int(at, column, what).map(|value| value != 0),
         }
     }
 }
