@@ -1376,8 +1376,12 @@ pub(super) fn encode_id(id: PersonId) -> String {
     encode_uuid(id.as_uuid())
 }
 
+/// A UUID as SQLite stores it: hyphenated text (written without the formatting machinery:
+/// every id a query binds passes here).
 pub(super) fn encode_uuid(id: Uuid) -> String {
-    id.hyphenated().to_string()
+    id.hyphenated()
+        .encode_lower(&mut Uuid::encode_buffer())
+        .to_owned()
 }
 
 /// Reads a timestamp column; `what` names it in the error if the text does not parse.

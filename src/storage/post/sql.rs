@@ -9,7 +9,7 @@ use sqlx::Row as _;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::super::sqlite::{decode_timestamp, encode_timestamp};
+use super::super::sqlite::{decode_timestamp, encode_timestamp, encode_uuid};
 use super::super::{StoreError, Tx};
 
 /// A value to bind.
@@ -152,8 +152,10 @@ fn reader_bind(
         let value: ToSqlOutput<'_> = match *arg {
             Val::Text(text) => ToSqlOutput::from(text),
             Val::OptText(text) => text.map_or(ToSqlOutput::Owned(V::Null), ToSqlOutput::from),
-            Val::Uuid(id) => ToSqlOutput::Owned(V::Text(uuid_text(id))),
-            Val::OptUuid(id) => ToSqlOutput::Owned(id.map_or(V::Null, |id| V::Text(uuid_text(id)))),
+            Val::Uuid(id) => ToSqlOutput::Owned(V::Text(encode_uuid(id))),
+            Val::OptUuid(id) => {
+                ToSqlOutput::Owned(id.map_or(V::Null, |id| V::Text(encode_uuid(id))))
+            }
             Val::Time(at) => ToSqlOutput::Owned(V::Text(encode_timestamp(at)?)),
             Val::OptTime(at) => ToSqlOutput::Owned(match at {
                 Some(at) => V::Text(encode_timestamp(at)?),
@@ -169,13 +171,6 @@ fn reader_bind(
             .map_err(super::super::readers::read_error)?;
     }
     Ok(())
-}
-
-/// A UUID as SQLite stores it: hyphenated text (written without the formatting machinery).
-fn uuid_text(id: Uuid) -> String {
-    id.hyphenated()
-        .encode_lower(&mut Uuid::encode_buffer())
-        .to_owned()
 }
 
 /// Distinct query texts whose column names a thread keeps (the readers' queries are a few
@@ -273,8 +268,8 @@ fn sqlite_query<'q>(
         query = match *arg {
             Val::Text(text) => query.bind(text),
             Val::OptText(text) => query.bind(text),
-            Val::Uuid(id) => query.bind(id.hyphenated().to_string()),
-            Val::OptUuid(id) => query.bind(id.map(|id| id.hyphenated().to_string())),
+            Val::Uuid(id) => query.bind(encode_uuid(id)),
+            Val::OptUuid(id) => query.bind(id.map(encode_uuid)),
             Val::Time(at) => query.bind(encode_timestamp(at)?),
             Val::OptTime(at) => query.bind(at.map(encode_timestamp).transpose()?),
             Val::Bool(value) => query.bind(i64::from(value)),
