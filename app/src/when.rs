@@ -65,7 +65,7 @@ pub fn local_time(at: time::OffsetDateTime, lang: &str) -> String {
     let Some(zone) = ZONE.get_or_init(|| jiff::tz::TimeZone::get("Europe/Oslo").ok()) else {
         return timestamp.to_string();
     };
-    let local = zone.to_datetime(timestamp);
+    let local = offset_at(zone, timestamp).to_datetime(timestamp);
     let number = |value: i8| u32::try_from(value).unwrap_or_default();
     let year = u32::try_from(local.year()).unwrap_or_default();
     let mut text = String::with_capacity(18);
@@ -89,6 +89,37 @@ pub fn local_time(at: time::OffsetDateTime, lang: &str) -> String {
     text.push(':');
     push_number(&mut text, number(local.minute()), 2);
     text
+}
+
+/// `zone`'s offset from UTC at `at`. The offset is kept with the span of time it holds for
+/// (from the zone's last transition up to its next): a page's letters mostly fall in one span,
+/// and working the offset out from the zone's rules for each of them was most of what writing
+/// their times cost.
+#[cfg(feature = "ssr")]
+fn offset_at(zone: &jiff::tz::TimeZone, at: jiff::Timestamp) -> jiff::tz::Offset {
+    type Span = (jiff::Timestamp, jiff::Timestamp, jiff::tz::Offset);
+    thread_local! {
+        /// The span last looked up on this thread: from (inclusive), until (exclusive), offset.
+        static SPAN: std::cell::Cell<Option<Span>> = const { std::cell::Cell::new(None) };
+    }
+    if let Some((from, until, offset)) = SPAN.get() {
+        if from <= at && at < until {
+            return offset;
+        }
+    }
+    let offset = zone.to_offset(at);
+    // A transition exactly at `at` starts the span (`preceding` gives earlier ones only).
+    let from = at
+        .checked_add(jiff::SignedDuration::from_nanos(1))
+        .ok()
+        .and_then(|after| zone.preceding(after).next())
+        .map_or(jiff::Timestamp::MIN, |transition| transition.timestamp());
+    let until = zone
+        .following(at)
+        .next()
+        .map_or(jiff::Timestamp::MAX, |transition| transition.timestamp());
+    SPAN.set(Some((from, until, offset)));
+    offset
 }
 
 /// `value` in decimal, padded with zeros to at least `width` digits.
@@ -127,6 +158,27 @@ mod tests {
             local_time(datetime!(2026-11-24 21:05:00 UTC), "en"),
             "24 Nov 2026, 22:05"
         );
+    }
+
+    #[test]
+    fn local_times_on_both_sides_of_a_change_of_offset_are_each_right() {
+        // In turn, so that each falls after one on the other side of the change: the offset
+        // kept for the last one must not be used for the next.
+        let cases = [
+            (datetime!(2026-03-29 00:59:59 UTC), "29.03.2026 01:59"),
+            (datetime!(2026-03-29 01:00:00 UTC), "29.03.2026 03:00"),
+            (datetime!(2026-03-29 00:59:59 UTC), "29.03.2026 01:59"),
+            (datetime!(2026-10-25 00:59:59 UTC), "25.10.2026 02:59"),
+            (datetime!(2026-10-25 01:00:00 UTC), "25.10.2026 02:00"),
+            (datetime!(2026-07-05 08:03:59 UTC), "05.07.2026 10:03"),
+            (datetime!(2026-10-25 01:00:00 UTC), "25.10.2026 02:00"),
+            (datetime!(2026-10-25 00:59:59 UTC), "25.10.2026 02:59"),
+            (datetime!(2027-03-28 01:00:00 UTC), "28.03.2027 03:00"),
+            (datetime!(2026-12-31 23:30:00 UTC), "01.01.2027 00:30"),
+        ];
+        for (at, shown) in cases {
+            assert_eq!(local_time(at, "nb"), shown, "{at}");
+        }
     }
 
     #[test]

@@ -61,18 +61,16 @@ fn accept_language(headers: &HeaderMap) -> Option<&'static str> {
     best.filter(|(q, _)| *q > 0.0).map(|(_, l)| l)
 }
 
-/// Middleware: decide the request's language once (cookie, else `Accept-Language`, else
-/// bokmål) and hand it to the renderer as the request's only accepted language, so the pages,
-/// `<html lang>` and the server's own pages all agree.
-pub async fn resolve_language(
-    mut request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
+/// Middleware (a plain map of the request, `ServiceBuilder::map_request`: nothing to await and
+/// nothing to do on the way back): decide the request's language once (cookie, else
+/// `Accept-Language`, else bokmål) and hand it to the renderer as the request's only accepted
+/// language, so the pages, `<html lang>` and the server's own pages all agree.
+pub fn resolve_language(mut request: axum::extract::Request) -> axum::extract::Request {
     let language = request_language(request.headers());
     request
         .headers_mut()
         .insert(header::ACCEPT_LANGUAGE, HeaderValue::from_static(language));
-    next.run(request).await
+    request
 }
 
 pub use app::auth::is_local_path;

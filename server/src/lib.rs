@@ -304,7 +304,7 @@ pub fn with_http_stack(router: Router<AppState>, state: AppState) -> Router {
             security::secure,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), error_pages))
-        .layer(middleware::from_fn(language::resolve_language))
+        .map_request(language::resolve_language)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::load_session,
