@@ -214,49 +214,46 @@ const ROWS_CAPACITY: usize = 32;
 /// Room for the texts of a query's first row (a letter's list columns are about 150 bytes).
 const FIRST_ROW_TEXT: usize = 256;
 
-/// Runs a reader's query and collects its rows (at most `limit`).
+/// Runs a reader's query and turns each of its rows (at most `limit`) into a `T` with `each`,
+/// where the row is: what is kept is `each`'s to copy.
+fn reader_each<T>(
+    conn: &mut rusqlite::Connection,
+    sql: &str,
+    args: &[Val<'_>],
+    limit: usize,
+    mut each: impl FnMut(&rusqlite::Row<'_>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    use super::super::readers::read_error;
+    let mut statement = conn.prepare_cached(sql).map_err(read_error)?;
+    reader_bind(&mut statement, args)?;
+    let mut rows = statement.raw_query();
+    let mut out = Vec::with_capacity(limit.min(ROWS_CAPACITY));
+    while out.len() < limit {
+        let Some(row) = rows.next().map_err(read_error)? else {
+            break;
+        };
+        out.push(each(row)?);
+    }
+    Ok(out)
+}
+
+/// Runs a reader's query and collects its rows (at most `limit`), each copied into a
+/// [`ReaderRow`] to be read by column name.
 fn reader_rows(
     conn: &mut rusqlite::Connection,
     sql: &str,
     args: &[Val<'_>],
     limit: usize,
 ) -> Result<Vec<Row>, StoreError> {
-    use super::super::readers::read_error;
-    let mut statement = conn.prepare_cached(sql).map_err(read_error)?;
-    reader_bind(&mut statement, args)?;
-    let columns = column_names(sql, &statement);
-    let mut rows = statement.raw_query();
-    let mut out = Vec::with_capacity(limit.min(ROWS_CAPACITY));
+    let mut columns = None;
     // The first row's texts are sized by a guess, the next ones by the rows before them.
     let mut text_capacity = FIRST_ROW_TEXT;
-    while out.len() < limit {
-        let Some(row) = rows.next().map_err(read_error)? else {
-            break;
-        };
-        let row = ReaderRow::read(&columns, row, text_capacity)?;
+    reader_each(conn, sql, args, limit, |row| {
+        let columns = columns.get_or_insert_with(|| column_names(sql, row.as_ref()));
+        let row = ReaderRow::read(columns, row, text_capacity)?;
         text_capacity = text_capacity.max(row.text.len());
-        out.push(Row::Reader(row));
-    }
-    Ok(out)
-}
-
-/// Runs a reader's query and decodes each row where it is, by position: the hot lists (a
-/// mailbox page's letters) skip the copied [`ReaderRow`] and its lookups by name.
-fn reader_decoded<T>(
-    conn: &mut rusqlite::Connection,
-    sql: &str,
-    args: &[Val<'_>],
-    decode: impl Fn(Columns<'_>) -> Result<T, StoreError>,
-) -> Result<Vec<T>, StoreError> {
-    use super::super::readers::read_error;
-    let mut statement = conn.prepare_cached(sql).map_err(read_error)?;
-    reader_bind(&mut statement, args)?;
-    let mut rows = statement.raw_query();
-    let mut out = Vec::with_capacity(ROWS_CAPACITY);
-    while let Some(row) = rows.next().map_err(read_error)? {
-        out.push(decode(Columns::Reader(row))?);
-    }
-    Ok(out)
+        Ok(Row::Reader(row))
+    })
 }
 
 fn sqlite_query<'q>(
@@ -372,7 +369,11 @@ impl Ex<'_> {
         decode: impl Fn(Columns<'_>) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
         match self {
-            Ex::Reader(conn) => reader_decoded(conn, sql, args, decode),
+            // By position, where the row is: the hot lists (a mailbox page's letters) skip
+            // the copied `ReaderRow` and its lookups by name.
+            Ex::Reader(conn) => reader_each(conn, sql, args, usize::MAX, |row| {
+                decode(Columns::Reader(row))
+            }),
             _ => self
                 .fetch_all(sql, args)
                 .await?
@@ -400,6 +401,16 @@ impl Ex<'_> {
         }
         .map_err(StoreError::from_query)
     }
+}
+
+/// A UUID as SQLite stores it (hyphenated text); `Corrupt` naming `what` if it is not one.
+fn uuid_from_text(text: &str, what: &'static str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(text).map_err(|_| StoreError::Corrupt { what })
+}
+
+/// A time as SQLite stores it (`encode_timestamp`); `Corrupt` naming `what` if it is not one.
+fn time_from_text(text: &str, what: &'static str) -> Result<OffsetDateTime, StoreError> {
+    decode_timestamp(text).ok_or_else(|| StoreError::Corrupt { what })
 }
 
 fn corrupt(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
@@ -500,7 +511,7 @@ impl Row {
             Row::Postgres(row) => row.try_get(column).map_err(corrupt(what)),
             _ => self
                 .opt_str(column, what)?
-                .map(|text| Uuid::parse_str(text).map_err(|_| StoreError::Corrupt { what }))
+                .map(|text| uuid_from_text(text, what))
                 .transpose(),
         }
     }
@@ -523,7 +534,7 @@ impl Row {
             Row::Postgres(row) => row.try_get(column).map_err(corrupt(what)),
             _ => self
                 .opt_str(column, what)?
-                .map(|text| decode_timestamp(text).ok_or_else(|| StoreError::Corrupt { what }))
+                .map(|text| time_from_text(text, what))
                 .transpose(),
         }
     }
@@ -667,8 +678,7 @@ impl<'r> Columns<'r> {
     ) -> Result<Uuid, StoreError> {
         match self {
             Columns::Named(row) => row.uuid(column, what),
-            Columns::Reader(_) => Uuid::parse_str(self.str(at, column, what)?)
-                .map_err(|_| StoreError::Corrupt { what }),
+            Columns::Reader(_) => uuid_from_text(self.str(at, column, what)?, what),
         }
     }
 
@@ -682,7 +692,7 @@ impl<'r> Columns<'r> {
             Columns::Named(row) => row.opt_time(column, what),
             Columns::Reader(_) => self
                 .opt_str(at, column, what)?
-                .map(|text| decode_timestamp(text).ok_or_else(|| StoreError::Corrupt { what }))
+                .map(|text| time_from_text(text, what))
                 .transpose(),
         }
     }
