@@ -559,6 +559,32 @@ impl Server {
         self.child.as_ref().map(Child::id)
     }
 
+    /// SIGTERM, then wait up to 30 s for the process to exit (it finishes what it is doing
+    /// and, when instrumented, writes its profile); killed if it does not.
+    pub(crate) fn terminate(&mut self) -> Result<()> {
+        let Some(mut child) = self.child.take() else {
+            return Ok(());
+        };
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) if status.success() => return Ok(()),
+                Ok(Some(status)) => return Err(format!("{} exited with {status}", self.name)),
+                Ok(None) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(format!("{} did not exit within 30 s of SIGTERM", self.name));
+                }
+            }
+        }
+    }
+
     pub(crate) fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -803,6 +829,16 @@ fn wrk(url: &str, seconds: u64, headers: &[&str]) -> Result<Load> {
     command.arg(url);
     let text = output(&mut command)?;
     parse_wrk(&text).map_err(|e| format!("{e} in wrk's output for {url}:\n{text}"))
+}
+
+/// Load on `url` for `seconds`, without a warm-up or a report: for the PGO training run, which
+/// wants the work done, not measured. A page that answers with errors is said, not fatal.
+pub(crate) fn wrk_quietly(url: &str, seconds: u64, headers: &[&str]) -> Result<()> {
+    let load = wrk(url, seconds, headers)?;
+    if load.errors > 0 {
+        println!("  {url}: {} error answers", load.errors);
+    }
+    Ok(())
 }
 
 const MIB: f64 = 1024.0 * 1024.0;

@@ -1,5 +1,5 @@
-//! `cargo xtask bench-post`: digital post under load, measured (never asserted). Release
-//! build, then:
+//! `cargo xtask bench-post [--pgo]`: digital post under load, measured (never asserted).
+//! Release build (`--pgo`: the profile-optimised production build, `pgo.rs`), then:
 //!
 //! 1. **The disk**: `fsync` rate of the data directory's disk (4 KiB write + `fdatasync`, in a
 //!    loop, for 3 s), the bound on any one-commit-at-a-time design.
@@ -62,11 +62,19 @@ fn part(name: &str) -> bool {
 struct Settings {
     seconds: u64,
     quiet_wait: u64,
+    /// Which build is measured, for the report.
+    build: &'static str,
 }
 
-pub fn run() -> Result<()> {
+/// `pgo`: measure the profile-optimised production build (`pgo.rs`) instead of the plain
+/// release build.
+pub fn run(pgo: bool) -> Result<()> {
     tools::ensure_build_tools()?;
-    let built = site::build(true)?;
+    let built = if pgo {
+        crate::pgo::build()?
+    } else {
+        site::build(true)?
+    };
     ensure_wrk()?;
     // The ceiling is plain axum and changes with nothing here: building it again would
     // rebuild the server library with the example's dev-dependency features, and the next
@@ -80,6 +88,11 @@ pub fn run() -> Result<()> {
     let settings = Settings {
         seconds: env_number("XTASK_BENCH_SECONDS", 10),
         quiet_wait: env_number("XTASK_BENCH_QUIET_WAIT", 300),
+        build: if pgo {
+            "release, profile-guided (`cargo xtask build --release --pgo`)"
+        } else {
+            "release (`cargo xtask build --release`)"
+        },
     };
     in_work_dir("tmp-bench-post", "bench-post-report.md", |work| {
         measure(&built, &ceiling_bin, work, &settings)
@@ -87,6 +100,7 @@ pub fn run() -> Result<()> {
 }
 
 struct Sections {
+    build: &'static str,
     fsync: f64,
     fsync_others: Option<f64>,
     sqlite: Vec<DeliveryRun>,
@@ -138,6 +152,7 @@ fn measure(
         println!("  inbox: {error}");
     }
     Ok(report(&Sections {
+        build: settings.build,
         fsync,
         fsync_others,
         sqlite,
@@ -173,7 +188,7 @@ fn fsync_rate(dir: &Path, time: Duration) -> Result<f64> {
 /// and the agencies' demo keys), no demo data, logs at `warn`, the notification worker off
 /// (the outbox rows are still written in each delivery's transaction; sending them is not
 /// part of accepting a letter), and `AGENCIES` agencies allowed to deliver.
-fn write_config(dir: &Path, host: &str, database_url: &str) -> Result<PathBuf> {
+pub(crate) fn write_config(dir: &Path, host: &str, database_url: &str) -> Result<PathBuf> {
     let data = dir.join("data");
     let mut toml = format!(
         "listen = \"{host}\"\npublic_url = \"http://{host}\"\ndata_dir = \"{}\"\n\
@@ -197,7 +212,7 @@ fn write_config(dir: &Path, host: &str, database_url: &str) -> Result<PathBuf> {
     Ok(path)
 }
 
-fn portal_command(built: &site::Built, config: &Path) -> Command {
+pub(crate) fn portal_command(built: &site::Built, config: &Path) -> Command {
     let mut command = Command::new(&built.server);
     command
         .current_dir(workspace_root())
@@ -209,7 +224,7 @@ fn portal_command(built: &site::Built, config: &Path) -> Command {
 }
 
 /// `borgerportal generate-data` into the configured database.
-fn generate(built: &site::Built, config: &Path, args: &[&str]) -> Result<String> {
+pub(crate) fn generate(built: &site::Built, config: &Path, args: &[&str]) -> Result<String> {
     let started = Instant::now();
     let text = output(
         portal_command(built, config)
@@ -358,6 +373,38 @@ fn delivery(
         println!("  WARNING: portal: {problem}");
     }
     Ok(runs)
+}
+
+/// For the PGO training run (`pgo.rs`): small letters and letters with a PDF from every
+/// agency through the API of the portal at `host`, `seconds` each.
+pub(crate) fn train_deliveries(
+    built: &site::Built,
+    config: &Path,
+    host: &str,
+    data: &Path,
+    seconds: u64,
+) -> Result<()> {
+    let recipients = recipients(data)?;
+    let pdf = base64(&pdf_of(100 * 1024));
+    for (index, mode) in MODES.iter().enumerate().skip(2).step_by(2) {
+        let per_second = if mode.attachment { 1_000 } else { 6_000 };
+        let budget = (per_second * seconds as usize) / mode.agencies + 200;
+        let mut lists = Vec::new();
+        for agency in 1..=mode.agencies {
+            lists.push(tokens(built, config, agency, budget)?);
+        }
+        deliver_load(&DeliverLoad {
+            host,
+            mode,
+            run: index,
+            tokens: lists,
+            recipients: &recipients,
+            attachment: mode.attachment.then_some(pdf.as_str()),
+            seconds,
+            server: None,
+        })?;
+    }
+    Ok(())
 }
 
 fn postgres_server() -> Option<String> {
@@ -837,7 +884,7 @@ fn inbox(
 }
 
 /// `letters \t unread \t national id` per line, as `generate-data` writes them.
-fn named_persons(data: &Path) -> Result<Vec<(u32, String)>> {
+pub(crate) fn named_persons(data: &Path) -> Result<Vec<(u32, String)>> {
     let path = data.join("named-persons.tsv");
     let text = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     text.lines()
@@ -858,7 +905,7 @@ fn named_persons(data: &Path) -> Result<Vec<(u32, String)>> {
 
 /// Logs in as a browser does, through the built-in test eID (ID-porten flavour, "another
 /// person" with the national id typed in): the session cookie (`name=value`).
-fn login(host: &str, national_id: &str) -> Result<String> {
+pub(crate) fn login(host: &str, national_id: &str) -> Result<String> {
     let start = http(
         host,
         "GET",
@@ -903,10 +950,10 @@ fn local(url: &str) -> &str {
         .unwrap_or(url)
 }
 
-struct Answer {
+pub(crate) struct Answer {
     status: u16,
     headers: Vec<(String, String)>,
-    body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Answer {
@@ -929,7 +976,7 @@ impl Answer {
     }
 }
 
-fn http(
+pub(crate) fn http(
     host: &str,
     method: &str,
     path: &str,
@@ -1017,6 +1064,7 @@ fn report(s: &Sections) -> String {
     );
     let _ = writeln!(md, "- machine: {} CPU cores, {}", cpu_count(), cpu_model());
     let _ = writeln!(md, "- commit: {}", git_commit());
+    let _ = writeln!(md, "- build: {}", s.build);
     let _ = writeln!(
         md,
         "- disk: {:.0} write+fdatasync per second (4 KiB appends, 3 s, others' CPU {})\n",

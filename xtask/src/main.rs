@@ -4,16 +4,19 @@
 //! - `cargo xtask test`  every check: fmt, clippy (server and WASM), unit and integration
 //!   tests against SQLite and PostgreSQL, and the browser tests (`--browser-only`: just those,
 //!   for a developer; `XTASK_PLAYWRIGHT_ARGS` narrows them, e.g. to one spec file)
-//! - `cargo xtask build [--release]`  build the site (WASM, JS, CSS) and the server
+//! - `cargo xtask build [--release [--pgo]]`  build the site (WASM, JS, CSS) and the server;
+//!   `--pgo`: the production build, optimised with a profile of a training run (`pgo.rs`)
 //! - `cargo xtask bench`  release build, then first-load size and throughput numbers
-//! - `cargo xtask bench-post`  release build, then digital post: fsync rate, delivery
-//!   letters/s (SQLite, PostgreSQL), inbox pages at 10, 1,000 and 10,000 letters
+//! - `cargo xtask bench-post [--pgo]`  release build (`--pgo`: the profile-optimised one),
+//!   then digital post: fsync rate, delivery letters/s (SQLite, PostgreSQL), inbox pages at
+//!   10, 1,000 and 10,000 letters
 //!
 //! Build output goes to `CARGO_TARGET_DIR` (default `target/`); point it outside the clone to
 //! reuse builds between fresh clones, as `.ci/run` does.
 
 mod bench;
 mod bench_post;
+mod pgo;
 mod postgres;
 mod site;
 mod test;
@@ -26,19 +29,24 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let command = args.first().map(String::as_str).unwrap_or("help");
     let release = args.iter().any(|a| a == "--release");
+    let pgo = args.iter().any(|a| a == "--pgo");
     let result = match command {
         "run" => run(release),
+        "build" if pgo && !release => Err("--pgo is a release build: add --release".into()),
+        "build" if pgo => tools::ensure_build_tools().and_then(|()| {
+            pgo::build().map(|built| println!("xtask: server at {}", built.server.display()))
+        }),
         "build" => tools::ensure_build_tools().and_then(|()| site::build(release).map(|_| ())),
         "test" => test::run_all(args.iter().any(|a| a == "--browser-only")),
         "bench" => bench::run(),
-        "bench-post" => bench_post::run(),
+        "bench-post" => bench_post::run(pgo),
         "setup" => tools::ensure_build_tools().and_then(|()| tools::ensure_test_tools()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run|test [--browser-only]|build [--release]|bench|bench-post|setup>\n\
+                "usage: cargo xtask <run|test [--browser-only]|build [--release [--pgo]]|bench|bench-post [--pgo]|setup>\n\
                  run    build and start the portal at http://127.0.0.1:3000 (demo data, test eID)\n\
                  test   every check and test (what CI runs)\n\
-                 build  build the site and the server\n\
+                 build  build the site and the server (--release --pgo: profile-optimised)\n\
                  bench  release build, then first-load size and throughput\n\
                  bench-post  release build, then delivery and inbox throughput (digital post)\n\
                  setup  install the tools the build and the tests need"
