@@ -682,7 +682,7 @@ pub(crate) fn build_ceiling() -> Result<PathBuf> {
 // ---------------------------------------------------------------------------------------------
 // The load generator
 
-fn find_on_path(program: &str) -> Option<PathBuf> {
+pub(crate) fn find_on_path(program: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|dir| dir.join(program))

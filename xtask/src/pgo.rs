@@ -3,9 +3,9 @@
 //!
 //! 1. An instrumented release build (`-Cprofile-generate`) in `$CARGO_TARGET_DIR/pgo-generate`.
 //! 2. A training run: that server on its own small generated database (not the benchmark's),
-//!    asked for every page a logged-in citizen reaches from the mailbox, the anonymous pages,
-//!    and letters delivered through the agency API, a few seconds each; then stopped with
-//!    SIGTERM, so that it writes its profile as it exits.
+//!    asked for every page a logged-in citizen reaches from the mailbox, searches, the
+//!    anonymous pages, and letters delivered through the agency API, a few seconds each; then
+//!    stopped with SIGTERM, so that it writes its profile as it exits.
 //! 3. The profile merged with `llvm-profdata` of rustc's own LLVM version (rustup's
 //!    `llvm-tools`, or Debian's `llvm-N`, installed when missing and root).
 //! 4. The release build again with `-Cprofile-use`, in `$CARGO_TARGET_DIR/pgo-use`.
@@ -15,7 +15,7 @@
 //! time. The code is the same; the compiler lays out and inlines the hot paths by the profile
 //! (docs/benchmarks.md has what it changed).
 
-use crate::bench::{wrk_quietly, Server};
+use crate::bench::{find_on_path, wrk_quietly, Server};
 use crate::bench_post::{
     generate, http, login, named_persons, portal_command, train_deliveries, write_config,
 };
@@ -34,6 +34,9 @@ use std::{
 const SECONDS_PER_PAGE: u64 = 2;
 /// At most this many of the paths linked from the mailbox are asked for.
 const MOST_PATHS: usize = 24;
+/// Searches, which are a form on the mailbox and not a link (words in the generated titles
+/// and bodies, Norwegian and Danish).
+const SEARCHES: [&str; 2] = ["/post?q=vedtak", "/post?q=afg%C3%B8relse"];
 
 /// Build the site and the profile-optimised server.
 pub fn build() -> Result<site::Built> {
@@ -145,14 +148,7 @@ fn llvm_profdata(rustc: &Rustc) -> Result<PathBuf> {
         return Ok(rustup);
     }
     let versioned = format!("llvm-profdata-{}", rustc.llvm_major);
-    let on_path = |name: &str| {
-        std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|dir| dir.join(name))
-                .find(|candidate| candidate.is_file())
-        })
-    };
-    if let Some(found) = on_path(&versioned) {
+    if let Some(found) = find_on_path(&versioned) {
         return Ok(found);
     }
     println!(
@@ -166,7 +162,7 @@ fn llvm_profdata(rustc: &Rustc) -> Result<PathBuf> {
             rustc.llvm_major
         )
     })?;
-    on_path(&versioned).ok_or_else(|| format!("{versioned} is still not on PATH"))
+    find_on_path(&versioned).ok_or_else(|| format!("{versioned} is still not on PATH"))
 }
 
 /// `cargo build --release` of the server for the host, with `flags` added to RUSTFLAGS, in
@@ -234,7 +230,8 @@ fn train(built: &site::Built, work: &Path) -> Result<()> {
         let header = format!("Cookie: {cookie}");
         let mailbox = http(&host, "GET", "/post", &[("Cookie", &cookie)], "")
             .map_err(|e| portal.failed(e))?;
-        for path in linked_paths(&String::from_utf8_lossy(&mailbox.body)) {
+        let paths = linked_paths(&String::from_utf8_lossy(&mailbox.body));
+        for path in paths.iter().map(String::as_str).chain(SEARCHES) {
             wrk_quietly(
                 &format!("http://{host}{path}"),
                 SECONDS_PER_PAGE,
