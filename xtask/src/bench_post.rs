@@ -212,7 +212,7 @@ pub(crate) fn write_config(dir: &Path, host: &str, database_url: &str) -> Result
     Ok(path)
 }
 
-pub(crate) fn portal_command(built: &site::Built, config: &Path) -> Command {
+fn portal_command(built: &site::Built, config: &Path) -> Command {
     let mut command = Command::new(&built.server);
     command
         .current_dir(workspace_root())
@@ -221,6 +221,22 @@ pub(crate) fn portal_command(built: &site::Built, config: &Path) -> Command {
         .env("RUST_LOG", "warn")
         .env("RUST_BACKTRACE", "1");
     command
+}
+
+/// The portal with `config`, listening on `host`, its log in `dir`: once it is ready.
+pub(crate) fn start_portal(
+    built: &site::Built,
+    config: &Path,
+    host: &str,
+    dir: &Path,
+) -> Result<Server> {
+    let mut portal = Server::spawn(
+        "portal",
+        &mut portal_command(built, config),
+        &dir.join("portal.log"),
+    )?;
+    wait_for_http(host, "/readyz", 120).map_err(|e| portal.failed(e))?;
+    Ok(portal)
 }
 
 /// `borgerportal generate-data` into the configured database.
@@ -337,12 +353,7 @@ fn delivery(
         &["--persons", "20000", "--letters", "100000", "--big", "1000"],
     )?;
     let recipients = recipients(&dir.join("data"))?;
-    let mut portal = Server::spawn(
-        "portal",
-        &mut portal_command(built, &config),
-        &dir.join("portal.log"),
-    )?;
-    wait_for_http(&host, "/readyz", 60).map_err(|e| portal.failed(e))?;
+    let mut portal = start_portal(built, &config, &host, &dir)?;
     let pdf = base64(&pdf_of(100 * 1024));
     let mut runs = Vec::new();
     for (index, mode) in MODES.iter().enumerate() {
@@ -821,12 +832,7 @@ fn inbox(
         }
     };
     let named = named_persons(&data_dir)?;
-    let mut portal = Server::spawn(
-        "portal",
-        &mut portal_command(built, &config),
-        &dir.join("portal.log"),
-    )?;
-    wait_for_http(&host, "/readyz", 120).map_err(|e| portal.failed(e))?;
+    let mut portal = start_portal(built, &config, &host, &dir)?;
     let mut runs = Vec::new();
     let mut first_page = None;
     for (letters, national_id) in &named {

@@ -15,15 +15,12 @@
 //! time. The code is the same; the compiler lays out and inlines the hot paths by the profile
 //! (docs/benchmarks.md has what it changed).
 
-use crate::bench::{find_on_path, wrk_quietly, Server};
+use crate::bench::{find_on_path, step, wrk_quietly};
 use crate::bench_post::{
-    generate, http, login, named_persons, portal_command, train_deliveries, write_config,
+    generate, http, login, named_persons, start_portal, train_deliveries, write_config,
 };
 use crate::site;
-use crate::util::{
-    apt_install, free_port, output, run, target_dir, wait_for_http, workspace_root, Result,
-};
-use sha2::{Digest, Sha256};
+use crate::util::{apt_install, free_port, output, run, target_dir, workspace_root, Result};
 use std::{
     fs,
     path::{Path, PathBuf},
@@ -50,24 +47,23 @@ pub fn build() -> Result<site::Built> {
     let _ = fs::remove_dir_all(&data);
     fs::create_dir_all(&raw).map_err(|e| format!("{}: {e}", raw.display()))?;
 
-    crate::bench::step("PGO 1/4: the instrumented server");
+    step("PGO 1/4: the instrumented server");
     let instrumented = build_server(
         &rustc,
         "pgo-generate",
         &format!("-Cprofile-generate={}", raw.display()),
     )?;
-    crate::bench::step("PGO 2/4: the training run");
+    step("PGO 2/4: the training run");
     let training = site::Built {
         site_root: site_root.clone(),
         server: instrumented,
     };
     let work = data.join("train");
-    let _ = fs::remove_dir_all(&work);
     fs::create_dir_all(&work).map_err(|e| e.to_string())?;
     train(&training, &work)?;
     let _ = fs::remove_dir_all(&work);
 
-    crate::bench::step("PGO 3/4: merging the profile");
+    step("PGO 3/4: merging the profile");
     let profiles: Vec<PathBuf> = fs::read_dir(&raw)
         .map_err(|e| e.to_string())?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
@@ -85,17 +81,10 @@ pub fn build() -> Result<site::Built> {
     // Named by its content: cargo rebuilds when RUSTFLAGS change, not when a file they name
     // does, and every crate must be optimised with the new profile.
     let bytes = fs::read(&merged).map_err(|e| format!("{}: {e}", merged.display()))?;
-    let digest = Sha256::digest(&bytes);
-    let named = data.join(format!(
-        "{}.profdata",
-        digest[..8]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    ));
+    let named = data.join(format!("{}.profdata", site::content_hash(&bytes)));
     fs::rename(&merged, &named).map_err(|e| e.to_string())?;
 
-    crate::bench::step("PGO 4/4: the server built with the profile");
+    step("PGO 4/4: the server built with the profile");
     let server = build_server(
         &rustc,
         "pgo-use",
@@ -213,12 +202,7 @@ fn train(built: &site::Built, work: &Path) -> Result<()> {
         ],
     )?;
     let named = named_persons(&work.join("data"))?;
-    let mut portal = Server::spawn(
-        "portal (training)",
-        &mut portal_command(built, &config),
-        &work.join("portal.log"),
-    )?;
-    wait_for_http(&host, "/readyz", 120).map_err(|e| portal.failed(e))?;
+    let mut portal = start_portal(built, &config, &host, work)?;
     let mut asked = 0;
     for path in ["/", "/accessibility", "/privacy", "/post"] {
         wrk_quietly(&format!("http://{host}{path}"), SECONDS_PER_PAGE, &[])

@@ -134,12 +134,20 @@ pub fn build_site(release: bool, site_root: &Path) -> Result<()> {
 /// return the hash.
 fn place(file: &Path, dir: &Path, ext: &str) -> Result<String> {
     let bytes = fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let digest = Sha256::digest(&bytes);
-    let hash: String = digest.iter().take(10).map(|b| format!("{b:02x}")).collect();
+    let hash = content_hash(&bytes);
     let name = dir.join(format!("{OUTPUT_NAME}.{hash}.{ext}"));
     fs::write(&name, &bytes).map_err(|e| e.to_string())?;
     compress_beside(&name, &bytes)?;
     Ok(hash)
+}
+
+/// A name for `bytes` that changes when they do: the first 10 bytes of their SHA-256, in hex.
+pub(crate) fn content_hash(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .take(10)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Write `<file>.br` (best brotli) and `<file>.gz` (best gzip).
