@@ -42,7 +42,7 @@ use sqlx::Connection as _;
 use time::{Date, Duration, Month, OffsetDateTime};
 use uuid::Uuid;
 
-use super::sqlite::encode_timestamp;
+use super::sql::encode::encode_timestamp;
 use super::{stored_instant, Database, Pool, StoreError};
 use crate::access::Loa;
 use crate::contact::{EmailAddress, MobileNumber};

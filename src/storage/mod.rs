@@ -1,10 +1,12 @@
 //! Storage: one interface, two databases.
 //!
 //! SQLite is the embedded default (a fresh clone runs with no server); PostgreSQL is the
-//! production store that many portal instances share. [`Database`] is the handle to either;
-//! the registers are traits that `Database` implements by dispatching to the `sqlite` or
-//! `postgres` module, so callers see one API and the shared test suite (`tests/storage.rs`)
-//! runs it against both:
+//! production store that many portal instances share. [`Database`] is the handle to either.
+//! Every register reaches both through one query layer (`sql/`): one SQL text per statement,
+//! values bound in each database's encoding, rows read by the same getters; where the SQL
+//! really differs (row locks, arrays, full-text search) the statement is a named `Dialect`
+//! with both texts side by side. Callers see one API and the shared test suite
+//! (`tests/storage.rs`) runs it against both:
 //!
 //! - [`PersonRegister`]: who the portal knows.
 //! - [`SessionStore`]: logged-in sessions (by the hash of their cookie), and the logout tokens
@@ -26,52 +28,50 @@
 //! equals the value written.
 //!
 //! Queries are checked at run time (`sqlx::query` with `bind`), not by the compile-time macros,
-//! so building needs no database. They name their columns and are kept per backend, because
-//! the column types differ (see `migrations/README.md`). On SQLite, the short reads every
-//! logged-in page makes (session, person, mailbox page, unread count, activity page, contact
-//! entry) run on synchronous reader connections (`readers.rs`) instead of sqlx's, through the
-//! same SQL (`post/sql.rs`).
+//! so building needs no database. They name their columns; the column types differ by database
+//! (see `migrations/README.md`), which the query layer's bindings and getters absorb. On
+//! SQLite, the short reads every logged-in page makes (session, person, mailbox page, unread
+//! count, activity page, contact entry) run on synchronous reader connections (`readers.rs`)
+//! instead of sqlx's, through the same SQL and the same layer.
 //!
 //! Operations that read, decide and write (a contact change with its audit event and its
 //! message) run in one transaction (`Tx`): `BEGIN IMMEDIATE` on SQLite (the write lock is
 //! taken at the start, so a read cannot go stale before the write), and row locks
 //! (`FOR UPDATE`) on PostgreSQL. The decision is written once, in Rust, over the
-//! transaction's primitive reads and writes, which dispatch to the backend modules.
+//! transaction's statements.
 
+mod audit;
 mod contact;
 mod error;
 mod generate;
 mod outbox;
+mod person;
 mod post;
-mod postgres;
 mod readers;
-mod sqlite;
+mod session;
+mod sql;
 
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use time::OffsetDateTime;
-use uuid::Uuid;
 
+pub use audit::AuditLog;
 pub use contact::ContactRegister;
 pub use error::{Conflict, DatabaseCause, StoreError};
 pub use generate::{GenerateError, GeneratePlan, GenerateReport, NamedPerson};
 pub use outbox::{Outbox, MAX_CLAIM_BATCH};
+pub use person::{PersonPage, PersonRegister};
 pub use post::writer::GroupCommitStats;
 pub use post::{MailboxForwarding, PostBox, PostOffice, ReminderRun};
+pub use session::{AgencyTokenStore, LoginStateStore, SessionStore};
 
-use crate::access::{Access, ReadOwnActivity};
-use crate::agency::AgencyId;
-use crate::audit::{AuditCursor, AuditEvent, AuditPage, EventFilter, NewAuditEvent};
 use crate::contact::DEFAULT_STALENESS;
-use crate::identity::NationalId;
-use crate::person::{NewPerson, Person, PersonId};
-use crate::session::{sha256, LoginState, NewLoginState, NewSession, Session, SessionToken};
+use sql::{Conn, Tx};
 
 /// SQLite has one writer at a time whatever the pool size; a few connections let readers run
 /// beside it. Sized for a small (2-core) machine.
@@ -333,6 +333,20 @@ impl Database {
         }
     }
 
+    /// A connection from the pool, for one call's statements.
+    async fn conn(&self) -> Result<Conn<'static>, StoreError> {
+        Conn::acquire(&self.pool).await
+    }
+
+    /// A connection for a short, index-bounded read: a synchronous reader on SQLite (no
+    /// hand-off to sqlx's connection thread), the pool otherwise.
+    async fn quick_read(&self) -> Result<Conn<'_>, StoreError> {
+        match &self.readers {
+            Some(readers) => readers.get().map(Conn::Reader),
+            None => Conn::acquire(&self.pool).await,
+        }
+    }
+
     /// The SQLite pool, for tests that check connection settings.
     #[cfg(test)]
     pub(crate) fn sqlite_pool(&self) -> Option<&SqlitePool> {
@@ -360,728 +374,6 @@ fn create_parent_folder(options: &SqliteConnectOptions) -> Result<bool, StoreErr
     }
 }
 
-/// One page of persons, in id order (about the order they were registered).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PersonPage {
-    /// The persons on this page.
-    pub persons: Vec<Person>,
-    /// Pass as `after` to get the next page; `None` on the last page.
-    pub next_after: Option<PersonId>,
-}
-
-/// The person register: who the portal knows.
-///
-/// Implemented by [`Database`] for both backends. An `async_trait` (not inherent methods) so
-/// that the app can hold an `Arc<dyn PersonRegister>` and tests above this layer can stand in
-/// their own.
-#[async_trait]
-pub trait PersonRegister: Send + Sync {
-    /// Registers a new person with a fresh id.
-    ///
-    /// Fails with [`Conflict::NationalIdTaken`] if the national id is already registered.
-    async fn create_person(&self, new_person: NewPerson) -> Result<Person, StoreError>;
-
-    /// The person with this id, if registered.
-    async fn find_person(&self, id: PersonId) -> Result<Option<Person>, StoreError>;
-
-    /// The person with this national id, if registered.
-    async fn find_person_by_national_id(
-        &self,
-        national_id: &NationalId,
-    ) -> Result<Option<Person>, StoreError>;
-
-    /// At login: registers the person if new, otherwise updates their names to what the eID
-    /// says now (names change at marriage, and the register should follow). The stored
-    /// language is kept: it is the person's own choice in the portal and wins over the
-    /// default. One atomic statement, so two logins at once cannot make two persons.
-    async fn upsert_person_by_national_id(
-        &self,
-        new_person: NewPerson,
-    ) -> Result<Person, StoreError>;
-
-    /// How many persons are registered.
-    async fn count_persons(&self) -> Result<u64, StoreError>;
-
-    /// Up to `limit` persons (clamped to 1..=[`MAX_PAGE_SIZE`]) with ids after `after`, in id
-    /// order. Keyset paging: pages stay correct and fast while persons are added.
-    async fn list_persons(
-        &self,
-        limit: u32,
-        after: Option<PersonId>,
-    ) -> Result<PersonPage, StoreError>;
-}
-
-#[async_trait]
-impl PersonRegister for Database {
-    #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn create_person(&self, new_person: NewPerson) -> Result<Person, StoreError> {
-        let person = match &self.pool {
-            Pool::Sqlite(pool) => sqlite::create_person(pool, &new_person).await?,
-            Pool::Postgres(pool) => postgres::create_person(pool, &new_person).await?,
-        };
-        tracing::debug!(person.id = %person.id, "person registered");
-        Ok(person)
-    }
-
-    #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %id))]
-    async fn find_person(&self, id: PersonId) -> Result<Option<Person>, StoreError> {
-        match &self.pool {
-            Pool::Sqlite(_) => sqlite::find_person(&mut self.quick_read().await?.ex(), id).await,
-            Pool::Postgres(pool) => postgres::find_person(pool, id).await,
-        }
-    }
-
-    #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn find_person_by_national_id(
-        &self,
-        national_id: &NationalId,
-    ) -> Result<Option<Person>, StoreError> {
-        match &self.pool {
-            Pool::Sqlite(pool) => sqlite::find_person_by_national_id(pool, national_id).await,
-            Pool::Postgres(pool) => postgres::find_person_by_national_id(pool, national_id).await,
-        }
-    }
-
-    #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn upsert_person_by_national_id(
-        &self,
-        new_person: NewPerson,
-    ) -> Result<Person, StoreError> {
-        let person = match &self.pool {
-            Pool::Sqlite(pool) => sqlite::upsert_person(pool, &new_person).await?,
-            Pool::Postgres(pool) => postgres::upsert_person(pool, &new_person).await?,
-        };
-        tracing::debug!(person.id = %person.id, "person registered or updated at login");
-        Ok(person)
-    }
-
-    async fn count_persons(&self) -> Result<u64, StoreError> {
-        let count = match &self.pool {
-            Pool::Sqlite(pool) => sqlite::count_persons(pool).await?,
-            Pool::Postgres(pool) => postgres::count_persons(pool).await?,
-        };
-        u64::try_from(count).map_err(|_| StoreError::Corrupt {
-            what: "person count",
-        })
-    }
-
-    async fn list_persons(
-        &self,
-        limit: u32,
-        after: Option<PersonId>,
-    ) -> Result<PersonPage, StoreError> {
-        let limit = limit.clamp(1, MAX_PAGE_SIZE);
-        // One row more than asked tells whether there is a next page.
-        let fetch = i64::from(limit) + 1;
-        let mut persons = match &self.pool {
-            Pool::Sqlite(pool) => sqlite::list_persons(pool, fetch, after).await?,
-            Pool::Postgres(pool) => postgres::list_persons(pool, fetch, after).await?,
-        };
-        let has_more = persons.len() > limit as usize;
-        persons.truncate(limit as usize);
-        let next_after = if has_more {
-            persons.last().map(|person| person.id)
-        } else {
-            None
-        };
-        Ok(PersonPage {
-            persons,
-            next_after,
-        })
-    }
-}
-
-/// Server-side sessions, and the logout tokens already seen.
-///
-/// Sessions are found by the SHA-256 of their token, never by the token itself: the table holds
-/// no live cookie. Expiry is decided here, from the caller's `now` and idle timeout, so every
-/// instance applies the same rule: a session is valid while `now < expires_at` and
-/// `now < last_seen_at + idle_timeout` (see [`Session::is_expired`]).
-#[async_trait]
-pub trait SessionStore: Send + Sync {
-    /// Starts a session for a completed login: a fresh token (returned once, for the cookie;
-    /// only its hash is stored), `created_at` and `last_seen_at` now, and `expires_at` now plus
-    /// `absolute_lifetime`. Timestamps are cut to whole microseconds.
-    ///
-    /// After a step-up, create a new session and delete the old one rather than changing the
-    /// old one's level: a fresh token at every change of privilege.
-    async fn create_session(
-        &self,
-        new_session: NewSession,
-    ) -> Result<(SessionToken, Session), StoreError>;
-
-    /// The session for this token, if it exists and has not expired at `now`. An expired
-    /// session (idle for `idle_timeout`, or past its absolute end) is deleted and `None`
-    /// returned, so it cannot come back. Does not update `last_seen_at`: see
-    /// [`touch_session`](SessionStore::touch_session).
-    async fn find_session(
-        &self,
-        token: &SessionToken,
-        now: OffsetDateTime,
-        idle_timeout: time::Duration,
-    ) -> Result<Option<Session>, StoreError>;
-
-    /// Records that the session was used at `now`, restarting its idle timeout (never moving
-    /// `last_seen_at` back). A write per request would be too many: callers touch only when
-    /// the stored `last_seen_at` is older than a minute or so. `false` when there is no such
-    /// session.
-    async fn touch_session(
-        &self,
-        token: &SessionToken,
-        now: OffsetDateTime,
-    ) -> Result<bool, StoreError>;
-
-    /// Ends the session (logout). `false` when there was none.
-    async fn delete_session(&self, token: &SessionToken) -> Result<bool, StoreError>;
-
-    /// Ends every session the provider knows as `sid` (front- and back-channel logout).
-    /// Returns whose sessions ended (one entry per session), for their activity logs.
-    async fn delete_sessions_by_sid(
-        &self,
-        provider: &str,
-        sid: &str,
-    ) -> Result<Vec<PersonId>, StoreError>;
-
-    /// Ends every session of the provider's subject `subject_claim` (a back-channel logout
-    /// token without `sid`). Returns whose sessions ended (one entry per session).
-    async fn delete_sessions_by_subject(
-        &self,
-        provider: &str,
-        subject_claim: &str,
-    ) -> Result<Vec<PersonId>, StoreError>;
-
-    /// Deletes every session expired at `now` (by either rule). For a periodic job; safe to run
-    /// from several instances at once. Returns how many.
-    async fn delete_expired_sessions(
-        &self,
-        now: OffsetDateTime,
-        idle_timeout: time::Duration,
-    ) -> Result<u64, StoreError>;
-
-    /// Remembers a verified logout token's `jti` from `issuer` until `expires_at` (the token's
-    /// `exp`). `true` the first time; `false` if it was seen before (a replay), also when the
-    /// other instance that saw it did so a moment ago: the database's unique rule decides.
-    async fn remember_logout_token(
-        &self,
-        issuer: &str,
-        jti: &str,
-        expires_at: OffsetDateTime,
-    ) -> Result<bool, StoreError>;
-
-    /// Forgets logout tokens whose `expires_at` has passed at `now` (they would be refused as
-    /// expired anyway). For a periodic job. Returns how many.
-    async fn forget_expired_logout_tokens(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
-}
-
-/// Agency API tokens already accepted, by agency and token id (`jti`): the replay check.
-#[async_trait]
-pub trait AgencyTokenStore: Send + Sync {
-    /// Remembers a verified token's `jti` from `agency` until `expires_at` (the token's
-    /// `exp`). `true` the first time; `false` if it was seen before (a replay), also when
-    /// another instance saw it a moment ago: the database's unique key decides.
-    async fn remember_agency_token(
-        &self,
-        agency: &AgencyId,
-        jti: &str,
-        expires_at: OffsetDateTime,
-    ) -> Result<bool, StoreError>;
-
-    /// Forgets token ids whose `expires_at` has passed at `now` (such a token is refused as
-    /// expired anyway). For the housekeeping job; returns how many.
-    async fn forget_expired_agency_tokens(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
-}
-
-#[async_trait]
-impl AgencyTokenStore for Database {
-    #[tracing::instrument(skip_all, fields(backend = self.backend().name(), agency = %agency))]
-    async fn remember_agency_token(
-        &self,
-        agency: &AgencyId,
-        jti: &str,
-        expires_at: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        if let Some(writer) = &self.writer {
-            return writer.remember_token(agency, jti, expires_at).await;
-        }
-        let expires_at = stored_instant(expires_at);
-        let inserted = match &self.pool {
-            Pool::Sqlite(pool) => {
-                sqlite::insert_agency_token_id(pool, agency, jti, expires_at).await
-            }
-            Pool::Postgres(pool) => {
-                postgres::insert_agency_token_id(pool, agency, jti, expires_at).await
-            }
-        };
-        match inserted {
-            Ok(()) => Ok(true),
-            Err(StoreError::Conflict(Conflict::AgencyTokenSeen)) => Ok(false),
-            Err(error) => Err(error),
-        }
-    }
-
-    #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn forget_expired_agency_tokens(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        let now = stored_instant(now);
-        match &self.pool {
-            Pool::Sqlite(pool) => sqlite::delete_expired_agency_token_ids(pool, now).await,
-            Pool::Postgres(pool) => postgres::delete_expired_agency_token_ids(pool, now).await,
-        }
-    }
-}
-
-/// Pending logins: what the OIDC callback needs, stored under the hash of `state`.
-#[async_trait]
-pub trait LoginStateStore: Send + Sync {
-    /// Stores a pending login. Fails with [`Conflict::LoginStateTaken`] if the state is in use.
-    async fn create_login_state(&self, new_login_state: NewLoginState) -> Result<(), StoreError>;
-
-    /// Takes the pending login for `state`: deletes it and returns it, in one statement, so
-    /// that of two callbacks with the same state (a replay, a double click) exactly one gets
-    /// it. `None` when there is none, and when it expired at `now` (it is deleted all the
-    /// same).
-    async fn take_login_state(
-        &self,
-        state: &str,
-        now: OffsetDateTime,
-    ) -> Result<Option<LoginState>, StoreError>;
-
-    /// Deletes pending logins expired at `now` (abandoned at the eID). For a periodic job.
-    /// Returns how many.
-    async fn delete_expired_login_states(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
-}
-
-/// Each person's activity log.
-#[async_trait]
-pub trait AuditLog: Send + Sync {
-    /// Adds an event to its subject's log, with a fresh id (UUID v7); `at` is cut to whole
-    /// microseconds. Returns the event as stored.
-    async fn record_event(&self, new_event: NewAuditEvent) -> Result<AuditEvent, StoreError>;
-
-    /// Up to `limit` (clamped to 1..=[`MAX_AUDIT_PAGE_SIZE`]) events from the log of
-    /// `access.subject()`, newest first, older than `before` if given. Keyset paging on
-    /// (`at`, `id`): events with the same time keep a fixed order and none is skipped or shown
-    /// twice while new ones arrive.
-    async fn list_events(
-        &self,
-        access: &Access<ReadOwnActivity>,
-        before: Option<AuditCursor>,
-        limit: u32,
-    ) -> Result<AuditPage, StoreError> {
-        self.list_events_of(access, EventFilter::All, before, limit)
-            .await
-    }
-
-    /// As [`list_events`](AuditLog::list_events), only the events `kinds` lets through (the
-    /// cursor of such a page only pages on within the same filter).
-    async fn list_events_of(
-        &self,
-        access: &Access<ReadOwnActivity>,
-        kinds: EventFilter,
-        before: Option<AuditCursor>,
-        limit: u32,
-    ) -> Result<AuditPage, StoreError>;
-}
-
-#[async_trait]
-impl SessionStore for Database {
-    #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn create_session(
-        &self,
-        new_session: NewSession,
-    ) -> Result<(SessionToken, Session), StoreError> {
-        let token = SessionToken::generate();
-        let now = now_utc_micros();
-        let expires_at = stored_instant(now.saturating_add(new_session.absolute_lifetime));
-        let row = NewSessionRow {
-            token_hash: token.hash(),
-            new_session: &new_session,
-            auth_time: stored_instant(new_session.auth_time),
-            now,
-            expires_at,
-        };
-        let session = match &self.pool {
-            Pool::Sqlite(pool) => sqlite::insert_session(pool, &row).await?,
-            Pool::Postgres(pool) => postgres::insert_session(pool, &row).await?,
-        };
-        tracing::debug!(person.id = %session.person, loa = %session.loa, "session created");
-        Ok((token, session))
-    }
-
-    #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn find_session(
-        &self,
-        token: &SessionToken,
-        now: OffsetDateTime,
-        idle_timeout: time::Duration,
-    ) -> Result<Option<Session>, StoreError> {
-        let hash = token.hash();
-        let now = stored_instant(now);
-        let session = match &self.pool {
-            Pool::Sqlite(_) => {
-                sqlite::find_session(&mut self.quick_read().await?.ex(), &hash).await?
-            }
-            Pool::Postgres(pool) => postgres::find_session(pool, &hash).await?,
-        };
-        let Some(session) = session else {
-            return Ok(None);
-        };
-        if !session.is_expired(now, idle_timeout) {
-            return Ok(Some(session));
-        }
-        // Deleted only if still expired by the same rule, so that a touch from another
-        // instance in between is not undone.
-        let idle_cutoff = stored_instant(now.saturating_sub(idle_timeout));
-        match &self.pool {
-            Pool::Sqlite(pool) => sqlite::delete_session_if_expired(pool, &hash, now, idle_cutoff)
-                .await
-                .map(drop)?,
-            Pool::Postgres(pool) => {
-                postgres::delete_session_if_expired(pool, &hash, now, idle_cutoff)
-                    .await
-                    .map(drop)?
-            }
-        }
-        tracing::debug!(person.id = %session.person, "expired session ended");
-        Ok(None)
-    }
-
-    #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn touch_session(
-        &self,
-        token: &SessionToken,
-        now: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        let hash = token.hash();
-        let now = stored_instant(now);
-        let touched = match &self.pool {
-            Pool::Sqlite(pool) => sqlite::touch_session(pool, &hash, now).await?,
-            Pool::Postgres(pool) => postgres::touch_session(pool, &hash, now).await?,
-        };
-        Ok(touched > 0)
-    }
-
-    #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn delete_session(&self, token: &SessionToken) -> Result<bool, StoreError> {
-        let hash = token.hash();
-        let deleted = match &self.pool {
-            Pool::Sqlite(pool) => sqlite::delete_session(pool, &hash).await?,
-            Pool::Postgres(pool) => postgres::delete_session(pool, &hash).await?,
-        };
-        Ok(deleted > 0)
-    }
-
-    #[tracing::instrument(
-        skip_all,
-        fields(backend = self.backend().name(), provider = %provider)
-    )]
-    async fn delete_sessions_by_sid(
-        &self,
-        provider: &str,
-        sid: &str,
-    ) -> Result<Vec<PersonId>, StoreError> {
-        let ended = match &self.pool {
-            Pool::Sqlite(pool) => sqlite::delete_sessions_by_sid(pool, provider, sid).await?,
-            Pool::Postgres(pool) => postgres::delete_sessions_by_sid(pool, provider, sid).await?,
-        };
-        tracing::debug!(deleted = ended.len(), "sessions ended by sid");
-        Ok(ended)
-    }
-
-    #[tracing::instrument(
-        skip_all,
-        fields(backend = self.backend().name(), provider = %provider)
-    )]
-    async fn delete_sessions_by_subject(
-        &self,
-        provider: &str,
-        subject_claim: &str,
-    ) -> Result<Vec<PersonId>, StoreError> {
-        let ended = match &self.pool {
-            Pool::Sqlite(pool) => {
-                sqlite::delete_sessions_by_subject(pool, provider, subject_claim).await?
-            }
-            Pool::Postgres(pool) => {
-                postgres::delete_sessions_by_subject(pool, provider, subject_claim).await?
-            }
-        };
-        tracing::debug!(deleted = ended.len(), "sessions ended by subject");
-        Ok(ended)
-    }
-
-    #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn delete_expired_sessions(
-        &self,
-        now: OffsetDateTime,
-        idle_timeout: time::Duration,
-    ) -> Result<u64, StoreError> {
-        let now = stored_instant(now);
-        let idle_cutoff = stored_instant(now.saturating_sub(idle_timeout));
-        let deleted = match &self.pool {
-            Pool::Sqlite(pool) => sqlite::delete_expired_sessions(pool, now, idle_cutoff).await?,
-            Pool::Postgres(pool) => {
-                postgres::delete_expired_sessions(pool, now, idle_cutoff).await?
-            }
-        };
-        tracing::debug!(deleted, "expired sessions deleted");
-        Ok(deleted)
-    }
-
-    #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn remember_logout_token(
-        &self,
-        issuer: &str,
-        jti: &str,
-        expires_at: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        let expires_at = stored_instant(expires_at);
-        let inserted = match &self.pool {
-            Pool::Sqlite(pool) => sqlite::insert_logout_token(pool, issuer, jti, expires_at).await,
-            Pool::Postgres(pool) => {
-                postgres::insert_logout_token(pool, issuer, jti, expires_at).await
-            }
-        };
-        match inserted {
-            Ok(()) => Ok(true),
-            Err(StoreError::Conflict(Conflict::LogoutTokenSeen)) => {
-                tracing::info!("logout token replayed");
-                Ok(false)
-            }
-            Err(error) => Err(error),
-        }
-    }
-
-    #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn forget_expired_logout_tokens(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        let now = stored_instant(now);
-        match &self.pool {
-            Pool::Sqlite(pool) => sqlite::delete_expired_logout_tokens(pool, now).await,
-            Pool::Postgres(pool) => postgres::delete_expired_logout_tokens(pool, now).await,
-        }
-    }
-}
-
-#[async_trait]
-impl LoginStateStore for Database {
-    #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn create_login_state(&self, new_login_state: NewLoginState) -> Result<(), StoreError> {
-        let row = NewLoginStateRow {
-            state_hash: sha256(new_login_state.state.as_bytes()),
-            new_login_state: &new_login_state,
-            now: now_utc_micros(),
-            expires_at: stored_instant(new_login_state.expires_at),
-        };
-        match &self.pool {
-            Pool::Sqlite(pool) => sqlite::insert_login_state(pool, &row).await,
-            Pool::Postgres(pool) => postgres::insert_login_state(pool, &row).await,
-        }
-    }
-
-    #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn take_login_state(
-        &self,
-        state: &str,
-        now: OffsetDateTime,
-    ) -> Result<Option<LoginState>, StoreError> {
-        let hash = sha256(state.as_bytes());
-        let taken = match &self.pool {
-            Pool::Sqlite(pool) => sqlite::take_login_state(pool, &hash, state).await?,
-            Pool::Postgres(pool) => postgres::take_login_state(pool, &hash, state).await?,
-        };
-        match taken {
-            Some(login_state) if stored_instant(now) < login_state.expires_at => {
-                Ok(Some(login_state))
-            }
-            Some(_) => {
-                tracing::debug!("expired pending login taken and dropped");
-                Ok(None)
-            }
-            None => Ok(None),
-        }
-    }
-
-    #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn delete_expired_login_states(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        let now = stored_instant(now);
-        match &self.pool {
-            Pool::Sqlite(pool) => sqlite::delete_expired_login_states(pool, now).await,
-            Pool::Postgres(pool) => postgres::delete_expired_login_states(pool, now).await,
-        }
-    }
-}
-
-#[async_trait]
-impl AuditLog for Database {
-    #[tracing::instrument(
-        skip_all,
-        fields(backend = self.backend().name(), kind = new_event.kind.code())
-    )]
-    async fn record_event(&self, new_event: NewAuditEvent) -> Result<AuditEvent, StoreError> {
-        let event = AuditEvent {
-            id: Uuid::now_v7(),
-            subject: new_event.subject,
-            actor: new_event.actor,
-            agency: new_event.agency,
-            kind: new_event.kind,
-            loa: new_event.loa,
-            provider: new_event.provider,
-            at: stored_instant(new_event.at),
-        };
-        match &self.pool {
-            Pool::Sqlite(pool) => sqlite::insert_audit_event(pool, &event).await?,
-            Pool::Postgres(pool) => postgres::insert_audit_event(pool, &event).await?,
-        }
-        Ok(event)
-    }
-
-    #[tracing::instrument(
-        skip_all,
-        fields(backend = self.backend().name(), person.id = %access.subject())
-    )]
-    async fn list_events_of(
-        &self,
-        access: &Access<ReadOwnActivity>,
-        kinds: EventFilter,
-        before: Option<AuditCursor>,
-        limit: u32,
-    ) -> Result<AuditPage, StoreError> {
-        let limit = limit.clamp(1, MAX_AUDIT_PAGE_SIZE);
-        // One row more than asked tells whether there is a next page.
-        let fetch = i64::from(limit) + 1;
-        let subject = access.subject();
-        let mut events = match &self.pool {
-            Pool::Sqlite(_) => {
-                sqlite::list_audit_events(
-                    &mut self.quick_read().await?.ex(),
-                    subject,
-                    kinds,
-                    before,
-                    fetch,
-                )
-                .await?
-            }
-            Pool::Postgres(pool) => {
-                postgres::list_audit_events(pool, subject, kinds, before, fetch).await?
-            }
-        };
-        let has_more = events.len() > limit as usize;
-        events.truncate(limit as usize);
-        let next = if has_more {
-            events.last().map(AuditCursor::after)
-        } else {
-            None
-        };
-        Ok(AuditPage { events, next })
-    }
-}
-
-/// An open transaction on either backend. Dropped without [`commit`](Tx::commit), it rolls
-/// back: a failed step leaves nothing half-written (no audit event without its change, no
-/// message without its audit event).
-pub(super) enum Tx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
-    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
-}
-
-impl Tx {
-    /// Starts a read-decide-write transaction. SQLite: `BEGIN IMMEDIATE`, so the write lock is
-    /// held from the first read (a deferred transaction that reads and then writes fails with
-    /// `SQLITE_BUSY` when another writer got in between, and waits for nothing).
-    async fn begin(pool: &Pool) -> Result<Tx, StoreError> {
-        match pool {
-            Pool::Sqlite(pool) => pool.begin_with("BEGIN IMMEDIATE").await.map(Tx::Sqlite),
-            Pool::Postgres(pool) => pool.begin().await.map(Tx::Postgres),
-        }
-        .map_err(StoreError::from_query)
-    }
-
-    async fn commit(self) -> Result<(), StoreError> {
-        match self {
-            Tx::Sqlite(tx) => tx.commit().await,
-            Tx::Postgres(tx) => tx.commit().await,
-        }
-        .map_err(StoreError::from_query)
-    }
-
-    async fn insert_audit_event(&mut self, event: &AuditEvent) -> Result<(), StoreError> {
-        match self {
-            Tx::Sqlite(tx) => sqlite::insert_audit_event(&mut **tx, event).await,
-            Tx::Postgres(tx) => postgres::insert_audit_event(&mut **tx, event).await,
-        }
-    }
-
-    /// Many events in one statement.
-    async fn insert_audit_events(&mut self, events: &[AuditEvent]) -> Result<(), StoreError> {
-        match self {
-            Tx::Sqlite(tx) => sqlite::insert_audit_events(tx, events).await,
-            Tx::Postgres(tx) => postgres::insert_audit_events(tx, events).await,
-        }
-    }
-}
-
-/// A session row to insert: the caller's fields and what the store adds.
-struct NewSessionRow<'a> {
-    token_hash: [u8; 32],
-    new_session: &'a NewSession,
-    auth_time: OffsetDateTime,
-    now: OffsetDateTime,
-    expires_at: OffsetDateTime,
-}
-
-/// A pending-login row to insert.
-struct NewLoginStateRow<'a> {
-    state_hash: [u8; 32],
-    new_login_state: &'a NewLoginState,
-    now: OffsetDateTime,
-    expires_at: OffsetDateTime,
-}
-
-/// Which conflict a unique violation stands for, from the constraint (PostgreSQL) or the
-/// column list in the message (SQLite names no constraint for UNIQUE failures).
-fn conflict_of(error: &sqlx::Error) -> Option<Conflict> {
-    let sqlx::Error::Database(database_error) = error else {
-        return None;
-    };
-    if database_error.kind() != sqlx::error::ErrorKind::UniqueViolation {
-        return None;
-    }
-    let by_constraint = match database_error.constraint() {
-        Some("persons_national_id_unique") => Some(Conflict::NationalIdTaken),
-        Some("persons_pkey") => Some(Conflict::PersonIdTaken),
-        Some("sessions_pkey") => Some(Conflict::SessionTokenTaken),
-        Some("login_states_pkey") => Some(Conflict::LoginStateTaken),
-        Some("logout_tokens_pkey") => Some(Conflict::LogoutTokenSeen),
-        Some("agency_token_ids_pkey") => Some(Conflict::AgencyTokenSeen),
-        _ => None,
-    };
-    by_constraint.or_else(|| {
-        let message = database_error.message();
-        if message.ends_with("persons.national_id") {
-            Some(Conflict::NationalIdTaken)
-        } else if message.ends_with("persons.id") {
-            Some(Conflict::PersonIdTaken)
-        } else if message.ends_with("sessions.token_hash") {
-            Some(Conflict::SessionTokenTaken)
-        } else if message.ends_with("login_states.state_hash") {
-            Some(Conflict::LoginStateTaken)
-        } else if message.ends_with("logout_tokens.issuer, logout_tokens.jti") {
-            Some(Conflict::LogoutTokenSeen)
-        } else if message.ends_with("agency_token_ids.agency_id, agency_token_ids.jti") {
-            Some(Conflict::AgencyTokenSeen)
-        } else {
-            None
-        }
-    })
-}
-
-/// Maps a failed write: known unique violations become [`StoreError::Conflict`] (without the
-/// driver error, whose detail would quote the national id); the rest keep their cause.
-fn write_error(error: sqlx::Error) -> StoreError {
-    match conflict_of(&error) {
-        Some(conflict) => StoreError::Conflict(conflict),
-        None => StoreError::from_query(error),
-    }
-}
-
 /// The same instant cut to whole microseconds: PostgreSQL keeps no more, and a value read back
 /// should equal the value written, whatever the backend.
 fn now_utc_micros() -> OffsetDateTime {
@@ -1099,6 +391,7 @@ fn stored_instant(at: OffsetDateTime) -> OffsetDateTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::agency::AgencyId;
 
     #[tokio::test]
     async fn sqlite_connections_use_wal_foreign_keys_and_full_sync() {

@@ -312,7 +312,7 @@ pub(super) fn read_error(error: rusqlite::Error) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::post::sql::{Ex, Val};
+    use crate::storage::sql::{Ex, Val};
 
     fn readers_on_a_new_file() -> (tempfile::TempDir, Readers) {
         let dir = tempfile::tempdir().expect("temporary folder");

@@ -16,11 +16,13 @@ use sqlx::{QueryBuilder, Row as _};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::super::contact::ContactParts;
-use super::super::outbox::NotificationRow;
-use super::super::sqlite::{
-    self, decode_timestamp, encode_optional_timestamp, encode_timestamp, encode_uuid, MAX_VARIABLES,
+use super::super::audit;
+use super::super::contact::{rows as contact_rows, ContactParts};
+use super::super::outbox::{self, NotificationRow};
+use super::super::sql::encode::{
+    decode_timestamp, encode_optional_timestamp, encode_timestamp, encode_uuid, MAX_VARIABLES,
 };
+use super::super::sql::Ex;
 use super::super::{stored_instant, StoreError};
 use super::DeliveryPlan;
 use crate::agency::AgencyId;
@@ -154,7 +156,7 @@ pub(super) async fn recipients(
 ) -> Result<HashMap<String, ContactInfo>, StoreError> {
     let mut found = HashMap::with_capacity(national_ids.len());
     for chunk in national_ids.chunks(rows_per_statement(1)) {
-        for parts in sqlite::find_contacts_by_national_ids(conn, chunk).await? {
+        for parts in contact_rows::find_by_national_ids(&mut Ex::Sqlite(conn), chunk).await? {
             let national_id = parts.national_id.clone();
             found.insert(national_id, ContactParts::into_contact_info(parts)?);
         }
@@ -181,9 +183,7 @@ pub(super) async fn write_deliveries(
         .iter()
         .filter_map(|one| one.plan.audit.clone())
         .collect();
-    for chunk in events.chunks(rows_per_statement(8)) {
-        sqlite::insert_audit_events(conn, chunk).await?;
-    }
+    audit::insert_many(&mut Ex::Sqlite(conn), &events).await?;
     insert_messages(conn, planned).await
 }
 
@@ -426,7 +426,7 @@ async fn insert_messages(
             links.push((id, one.plan.id));
         }
     }
-    sqlite::insert_notifications(conn, &rows).await?;
+    outbox::insert_many(&mut Ex::Sqlite(conn), &rows).await?;
     for chunk in links.chunks(rows_per_statement(2)) {
         let mut query = QueryBuilder::<Sqlite>::new(
             "INSERT INTO letter_notifications (notification_id, letter_id) ",

@@ -8,7 +8,7 @@
 use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
 
-use super::sql::{Ex, Val};
+use super::super::sql::{Ex, Val};
 use super::{attachment_info_from_row, Conn, Database, ReceiptKind, StoreError};
 use crate::access::Loa;
 use crate::agency::AgencyId;

@@ -9,7 +9,6 @@
 
 mod batch;
 mod forward;
-pub(super) mod sql;
 pub(super) mod writer;
 
 pub use forward::MailboxForwarding;
@@ -19,9 +18,10 @@ use sha2::{Digest as _, Sha256};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use self::sql::{is_unique_violation, Columns, Ex, Row, Val};
-use super::contact::ContactParts;
-use super::{postgres, sqlite, stored_instant, Database, Pool, StoreError, Tx};
+use super::contact::{rows as contact_rows, ContactParts};
+use super::sql::{is_unique_violation, Columns, Ex, Row, Val};
+use super::sql::{Conn, Tx};
+use super::{stored_instant, Database, StoreError};
 use crate::access::{
     Access, Actor, AgencyAccess, Capability, DeliverPost, Loa, ManagePost, PrintPost, ReadPost,
     ReadSensitivePost,
@@ -565,10 +565,7 @@ impl Database {
         national_id: &NationalId,
     ) -> Result<Option<ContactInfo>, StoreError> {
         let ids = [national_id.expose()];
-        let found = match tx {
-            Tx::Sqlite(tx) => sqlite::find_contacts_by_national_ids(tx, &ids).await?,
-            Tx::Postgres(tx) => postgres::find_contacts_by_national_ids(tx, &ids).await?,
-        };
+        let found = contact_rows::find_by_national_ids(&mut tx.ex(), &ids).await?;
         found
             .into_iter()
             .next()
@@ -978,10 +975,7 @@ impl Database {
 
     /// The person's contact entry (by person id), in the transaction.
     async fn contact_of(tx: &mut Tx, person: PersonId) -> Result<Option<ContactInfo>, StoreError> {
-        let found = match tx {
-            Tx::Sqlite(tx) => sqlite::find_contact(&mut Ex::Sqlite(tx), person).await?,
-            Tx::Postgres(tx) => postgres::find_contact(tx, person).await?,
-        };
+        let found = contact_rows::find(&mut tx.ex(), person).await?;
         found.map(|parts| parts.into_contact_info()).transpose()
     }
 }
@@ -1007,43 +1001,6 @@ impl Tx {
             )
             .await
             .map(drop)
-    }
-}
-
-/// A connection from the pool, for reads.
-pub(super) enum Conn<'r> {
-    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
-    Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
-    /// A synchronous SQLite reader (`storage/readers.rs`), for short index-bounded reads.
-    Reader(super::readers::Reader<'r>),
-}
-
-impl Database {
-    /// A connection for a short, index-bounded read: a synchronous reader on SQLite (no
-    /// hand-off to sqlx's connection thread), the pool otherwise.
-    pub(super) async fn quick_read(&self) -> Result<Conn<'_>, StoreError> {
-        match &self.readers {
-            Some(readers) => readers.get().map(Conn::Reader),
-            None => Conn::acquire(&self.pool).await,
-        }
-    }
-}
-
-impl Conn<'_> {
-    async fn acquire(pool: &Pool) -> Result<Conn<'static>, StoreError> {
-        match pool {
-            Pool::Sqlite(pool) => pool.acquire().await.map(Conn::Sqlite),
-            Pool::Postgres(pool) => pool.acquire().await.map(Conn::Postgres),
-        }
-        .map_err(StoreError::from_query)
-    }
-
-    pub(super) fn ex(&mut self) -> Ex<'_> {
-        match self {
-            Conn::Sqlite(conn) => Ex::Sqlite(conn),
-            Conn::Postgres(conn) => Ex::Postgres(conn),
-            Conn::Reader(reader) => Ex::Reader(reader.conn()),
-        }
     }
 }
 

@@ -62,8 +62,8 @@ use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument as _;
 
+use super::super::sql::Val;
 use super::super::{stored_instant, DatabaseCause, StoreError, Tx};
-use super::sql::Val;
 use super::{batch, log_delivered, plan_delivery, Decision, Delivery};
 use crate::agency::AgencyId;
 use crate::post::{DeliveryReceipt, PostError, ValidLetter};

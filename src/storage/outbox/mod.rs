@@ -10,7 +10,12 @@ use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::{now_utc_micros, postgres, sqlite, stored_instant, Database, Pool, StoreError, Tx};
+mod rows;
+
+pub(super) use rows::insert_many;
+
+use super::sql::Tx;
+use super::{now_utc_micros, stored_instant, Database, StoreError};
 use crate::contact::{EmailAddress, MobileNumber};
 use crate::notify::{next_allowed_sms_time, NordicTimeZone};
 use crate::outbox::{
@@ -258,18 +263,12 @@ impl Tx {
             })?,
             created_at: stored_instant(now),
         };
-        let inserted = match self {
-            Tx::Sqlite(tx) => sqlite::insert_notification(tx, &row).await?,
-            Tx::Postgres(tx) => postgres::insert_notification(tx, &row).await?,
-        };
+        let inserted = rows::insert(&mut self.ex(), &row).await?;
         if let Some(id) = inserted {
             return Ok(EnqueueOutcome::Queued(id));
         }
         let key = notification.idempotency_key();
-        let existing = match self {
-            Tx::Sqlite(tx) => sqlite::find_notification_id_by_key(tx, key).await?,
-            Tx::Postgres(tx) => postgres::find_notification_id_by_key(tx, key).await?,
-        };
+        let existing = rows::find_id_by_key(&mut self.ex(), key).await?;
         existing
             .map(EnqueueOutcome::AlreadyQueued)
             .ok_or(StoreError::Corrupt {
@@ -308,31 +307,16 @@ impl Outbox for Database {
         let lease_until = stored_instant(now.saturating_add(lease));
         let limit = i64::from(limit.clamp(1, MAX_CLAIM_BATCH));
         let mut tx = self.begin_tx().await?;
-        let (expired, rows) = match &mut tx {
-            Tx::Sqlite(tx) => (
-                sqlite::expire_overdue_notifications(tx, now).await?,
-                sqlite::claim_notifications(tx, now, worker, limit, lease_until).await?,
-            ),
-            Tx::Postgres(tx) => (
-                postgres::expire_overdue_notifications(tx, now).await?,
-                postgres::claim_notifications(tx, now, worker, limit, lease_until).await?,
-            ),
-        };
-        let mut claimed = Vec::with_capacity(rows.len());
+        let expired = rows::expire_overdue(&mut tx.ex(), now).await?;
+        let due = rows::claim(&mut tx.ex(), now, worker, limit, lease_until).await?;
+        let mut claimed = Vec::with_capacity(due.len());
         let mut held_back = 0_u32;
-        for row in rows {
+        for row in due {
             let (notification, quiet_zone) = row.decode()?;
             let allowed_at = quiet_zone.map_or(now, |zone| next_allowed_sms_time(now, zone));
             if allowed_at > now {
                 let id = notification.id;
-                match &mut tx {
-                    Tx::Sqlite(tx) => {
-                        sqlite::release_notification(tx, id, worker, allowed_at).await?
-                    }
-                    Tx::Postgres(tx) => {
-                        postgres::release_notification(tx, id, worker, allowed_at).await?
-                    }
-                }
+                rows::release(&mut tx.ex(), id, worker, allowed_at).await?;
                 held_back += 1;
             } else {
                 claimed.push(notification);
@@ -362,10 +346,7 @@ impl Outbox for Database {
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let now = stored_instant(now);
-        let updated = match &self.pool {
-            Pool::Sqlite(pool) => sqlite::mark_notification_sent(pool, id, worker, now).await?,
-            Pool::Postgres(pool) => postgres::mark_notification_sent(pool, id, worker, now).await?,
-        };
+        let updated = rows::mark_sent(&mut self.conn().await?.ex(), id, worker, now).await?;
         if updated == 0 {
             tracing::info!("sent notification was no longer claimed by this worker");
         }
@@ -387,10 +368,7 @@ impl Outbox for Database {
         let now = stored_instant(now);
         let error_code = storable_error_code(error_code);
         let mut tx = self.begin_tx().await?;
-        let retry = match &mut tx {
-            Tx::Sqlite(tx) => sqlite::lock_claimed_notification(tx, id, worker).await?,
-            Tx::Postgres(tx) => postgres::lock_claimed_notification(tx, id, worker).await?,
-        };
+        let retry = rows::lock_claimed(&mut tx.ex(), id, worker).await?;
         let Some(retry) = retry else {
             tracing::info!("failed notification was no longer claimed by this worker");
             return Ok(FailedAttempt::NotClaimed);
@@ -398,14 +376,7 @@ impl Outbox for Database {
         let attempts = decode_attempts(retry.attempts)?.saturating_add(1);
         let outcome = if attempts >= policy.max_attempts {
             let stored = encode_attempts(attempts);
-            match &mut tx {
-                Tx::Sqlite(tx) => {
-                    sqlite::give_up_notification(tx, id, stored, &error_code, now).await?
-                }
-                Tx::Postgres(tx) => {
-                    postgres::give_up_notification(tx, id, stored, &error_code, now).await?
-                }
-            }
+            rows::give_up(&mut tx.ex(), id, stored, &error_code, now).await?;
             // A "new letter" message given up on is a receipt for the sending agency.
             tx.record_notification_failed(id, now).await?;
             FailedAttempt::GaveUp
@@ -415,14 +386,7 @@ impl Outbox for Database {
                 next = stored_instant(next_allowed_sms_time(next, zone));
             }
             let stored = encode_attempts(attempts);
-            match &mut tx {
-                Tx::Sqlite(tx) => {
-                    sqlite::schedule_notification_retry(tx, id, stored, next, &error_code).await?
-                }
-                Tx::Postgres(tx) => {
-                    postgres::schedule_notification_retry(tx, id, stored, next, &error_code).await?
-                }
-            }
+            rows::schedule_retry(&mut tx.ex(), id, stored, next, &error_code).await?;
             FailedAttempt::RetryAt(next)
         };
         tx.commit().await?;
@@ -440,10 +404,7 @@ impl Outbox for Database {
         &self,
         id: NotificationId,
     ) -> Result<Option<NotificationRecord>, StoreError> {
-        let parts = match &self.pool {
-            Pool::Sqlite(pool) => sqlite::find_notification(pool, id).await?,
-            Pool::Postgres(pool) => postgres::find_notification(pool, id).await?,
-        };
+        let parts = rows::find(&mut self.conn().await?.ex(), id).await?;
         parts.map(RecordParts::decode).transpose()
     }
 
@@ -452,12 +413,7 @@ impl Outbox for Database {
         &self,
         idempotency_key: &str,
     ) -> Result<Option<NotificationRecord>, StoreError> {
-        let parts = match &self.pool {
-            Pool::Sqlite(pool) => sqlite::find_notification_by_key(pool, idempotency_key).await?,
-            Pool::Postgres(pool) => {
-                postgres::find_notification_by_key(pool, idempotency_key).await?
-            }
-        };
+        let parts = rows::find_by_key(&mut self.conn().await?.ex(), idempotency_key).await?;
         parts.map(RecordParts::decode).transpose()
     }
 
@@ -468,11 +424,8 @@ impl Outbox for Database {
         limit: u32,
     ) -> Result<Vec<NotificationRecord>, StoreError> {
         let limit = i64::from(limit.clamp(1, MAX_NOTIFICATION_PAGE_SIZE));
-        let rows = match &self.pool {
-            Pool::Sqlite(pool) => sqlite::list_failed_notifications(pool, after, limit).await?,
-            Pool::Postgres(pool) => postgres::list_failed_notifications(pool, after, limit).await?,
-        };
-        rows.into_iter().map(RecordParts::decode).collect()
+        let failed = rows::list_failed(&mut self.conn().await?.ex(), after, limit).await?;
+        failed.into_iter().map(RecordParts::decode).collect()
     }
 
     #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
@@ -481,10 +434,7 @@ impl Outbox for Database {
         before: OffsetDateTime,
     ) -> Result<u64, StoreError> {
         let before = stored_instant(before);
-        let deleted = match &self.pool {
-            Pool::Sqlite(pool) => sqlite::delete_finished_notifications(pool, before).await?,
-            Pool::Postgres(pool) => postgres::delete_finished_notifications(pool, before).await?,
-        };
+        let deleted = rows::delete_finished(&mut self.conn().await?.ex(), before).await?;
         tracing::debug!(deleted, "finished notifications deleted");
         Ok(deleted)
     }

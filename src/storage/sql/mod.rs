@@ -1,16 +1,26 @@
-//! A thin layer for the post register's queries: one SQL text for both databases where the
-//! dialects agree (`$1` placeholders work on both), values bound in each backend's encoding
-//! (see `migrations/README.md`: UUIDs and timestamps as text on SQLite, native on
-//! PostgreSQL), and rows read back through the same getters.
+//! The query layer every register uses: one SQL text for both databases where the dialects
+//! agree (`$1` placeholders work on both), values bound in each backend's encoding (see
+//! `migrations/README.md` and [`encode`]: UUIDs, dates and timestamps as text on SQLite,
+//! native on PostgreSQL), and rows read back through the same getters.
+//!
+//! Where the SQL really differs (row locks, `SKIP LOCKED`, arrays, full-text search), the
+//! query is a [`Dialect`] constant: both texts side by side, named, in the register that runs
+//! it. Nothing else in storage looks at which database it is on.
+
+pub(in crate::storage) mod encode;
+mod reader;
+
+use std::fmt::Write as _;
 
 use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::Row as _;
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use super::super::sqlite::{decode_timestamp, encode_timestamp, encode_uuid};
-use super::super::{StoreError, Tx};
+use self::encode::{decode_date, decode_timestamp, encode_date, encode_timestamp, encode_uuid};
+use self::reader::{reader_bind, reader_each, reader_rows, Cell, ReaderRow};
+use super::{Conflict, Pool, StoreError};
 
 /// A value to bind.
 #[derive(Clone, Copy)]
@@ -21,10 +31,29 @@ pub(in crate::storage) enum Val<'a> {
     OptUuid(Option<Uuid>),
     Time(OffsetDateTime),
     OptTime(Option<OffsetDateTime>),
+    Date(Date),
     Bool(bool),
     Int(i64),
     OptInt(Option<i64>),
     Bytes(&'a [u8]),
+    /// A JSON document (text on SQLite, `JSONB` on PostgreSQL).
+    Json(&'a str),
+    /// A list of texts as one value: a JSON array on SQLite (for `json_each`), a `text[]` on
+    /// PostgreSQL (for `= ANY`). Used through a [`Dialect`] query.
+    TextList(&'a [&'a str]),
+}
+
+/// A list of texts as the JSON array SQLite's `json_each` reads.
+fn json_list(texts: &[&str]) -> Result<String, StoreError> {
+    serde_json::to_string(texts).map_err(|_| StoreError::Corrupt {
+        what: "a list of texts",
+    })
+}
+
+/// A query whose text differs by database: the one place such a difference is written.
+pub(in crate::storage) struct Dialect {
+    pub(in crate::storage) sqlite: &'static str,
+    pub(in crate::storage) postgres: &'static str,
 }
 
 /// A connection of either backend: a transaction's or one from the pool, or a synchronous
@@ -35,11 +64,65 @@ pub(in crate::storage) enum Ex<'c> {
     Reader(&'c mut rusqlite::Connection),
 }
 
+/// An open transaction on either backend. Dropped without [`commit`](Tx::commit), it rolls
+/// back: a failed step leaves nothing half-written (no audit event without its change, no
+/// message without its audit event).
+pub(in crate::storage) enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
 impl Tx {
+    /// Starts a read-decide-write transaction on `pool`. SQLite: `BEGIN IMMEDIATE`, so the
+    /// write lock is held from the first read (a deferred transaction that reads and then
+    /// writes fails with `SQLITE_BUSY` when another writer got in between, and waits for
+    /// nothing).
+    pub(in crate::storage) async fn begin(pool: &Pool) -> Result<Tx, StoreError> {
+        match pool {
+            Pool::Sqlite(pool) => pool.begin_with("BEGIN IMMEDIATE").await.map(Tx::Sqlite),
+            Pool::Postgres(pool) => pool.begin().await.map(Tx::Postgres),
+        }
+        .map_err(StoreError::from_query)
+    }
+
+    pub(in crate::storage) async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await,
+            Tx::Postgres(tx) => tx.commit().await,
+        }
+        .map_err(StoreError::from_query)
+    }
+
     pub(in crate::storage) fn ex(&mut self) -> Ex<'_> {
         match self {
             Tx::Sqlite(tx) => Ex::Sqlite(tx),
             Tx::Postgres(tx) => Ex::Postgres(tx),
+        }
+    }
+}
+
+/// A connection lent by a pool (or a synchronous SQLite reader), for one call's statements.
+pub(in crate::storage) enum Conn<'r> {
+    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+    Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
+    /// A synchronous SQLite reader (`storage/readers.rs`), for short index-bounded reads.
+    Reader(super::readers::Reader<'r>),
+}
+
+impl Conn<'_> {
+    pub(in crate::storage) async fn acquire(pool: &Pool) -> Result<Conn<'static>, StoreError> {
+        match pool {
+            Pool::Sqlite(pool) => pool.acquire().await.map(Conn::Sqlite),
+            Pool::Postgres(pool) => pool.acquire().await.map(Conn::Postgres),
+        }
+        .map_err(StoreError::from_query)
+    }
+
+    pub(in crate::storage) fn ex(&mut self) -> Ex<'_> {
+        match self {
+            Conn::Sqlite(conn) => Ex::Sqlite(conn),
+            Conn::Postgres(conn) => Ex::Postgres(conn),
+            Conn::Reader(reader) => Ex::Reader(reader.conn()),
         }
     }
 }
@@ -49,211 +132,6 @@ pub(in crate::storage) enum Row {
     Sqlite(SqliteRow),
     Postgres(PgRow),
     Reader(ReaderRow),
-}
-
-/// A row read by a synchronous reader: its values by column name. The row's texts and blobs
-/// are kept in one buffer each (a mailbox row has nine texts: one allocation, not nine), and
-/// read back as borrowed slices, so parsing an id or a time allocates nothing.
-pub(in crate::storage) struct ReaderRow {
-    columns: std::sync::Arc<[String]>,
-    cells: Vec<Cell>,
-    text: String,
-    blobs: Vec<u8>,
-    /// Where the next column is looked for first: the one after the last found. Rows are
-    /// mostly read in the order of their columns, so a lookup is then one comparison.
-    next: std::cell::Cell<usize>,
-}
-
-/// A value of a [`ReaderRow`]: texts and blobs as ranges of the row's buffers.
-#[derive(Clone, Copy)]
-enum Cell {
-    Null,
-    Int(i64),
-    Real,
-    Text(usize, usize),
-    Blob(usize, usize),
-}
-
-impl ReaderRow {
-    /// Copies the current row of a query out of SQLite.
-    /// `text_capacity`: room for the row's texts (the previous row's size: the rows of a
-    /// query are alike, so its texts are then copied without growing the buffer).
-    fn read(
-        columns: &std::sync::Arc<[String]>,
-        row: &rusqlite::Row<'_>,
-        text_capacity: usize,
-    ) -> Result<ReaderRow, StoreError> {
-        use rusqlite::types::ValueRef;
-        let mut read = ReaderRow {
-            columns: columns.clone(),
-            cells: Vec::with_capacity(columns.len()),
-            text: String::with_capacity(text_capacity),
-            blobs: Vec::new(),
-            next: std::cell::Cell::new(0),
-        };
-        for at in 0..columns.len() {
-            let value = row.get_ref(at).map_err(super::super::readers::read_error)?;
-            let cell = match value {
-                ValueRef::Null => Cell::Null,
-                ValueRef::Integer(value) => Cell::Int(value),
-                ValueRef::Real(_) => Cell::Real,
-                ValueRef::Text(bytes) => {
-                    let text = std::str::from_utf8(bytes).map_err(|_| StoreError::Corrupt {
-                        what: "a text that is not UTF-8",
-                    })?;
-                    let start = read.text.len();
-                    read.text.push_str(text);
-                    Cell::Text(start, read.text.len())
-                }
-                ValueRef::Blob(bytes) => {
-                    let start = read.blobs.len();
-                    read.blobs.extend_from_slice(bytes);
-                    Cell::Blob(start, read.blobs.len())
-                }
-            };
-            read.cells.push(cell);
-        }
-        Ok(read)
-    }
-
-    /// The cell of `column`: the one after the last found if that is it (one comparison for a
-    /// row read in column order), else found by name.
-    fn get(&self, column: &str) -> Option<Cell> {
-        let next = self.next.get();
-        let at = if self.columns.get(next).is_some_and(|name| name == column) {
-            next
-        } else {
-            self.columns.iter().position(|name| name == column)?
-        };
-        self.next.set(at + 1);
-        self.cells.get(at).copied()
-    }
-}
-
-/// Binds `args` to a reader's statement. Placeholders are `$N` (as in every SQL text here:
-/// SQLite numbers named parameters in the order they first appear, so each one is looked up
-/// by its name) or `?N`.
-fn reader_bind(
-    statement: &mut rusqlite::CachedStatement<'_>,
-    args: &[Val<'_>],
-) -> Result<(), StoreError> {
-    use rusqlite::types::{ToSqlOutput, Value as V};
-    for index in 1..=statement.parameter_count() {
-        let number = statement
-            .parameter_name(index)
-            .and_then(|name| name.get(1..))
-            .and_then(|digits| digits.parse::<usize>().ok())
-            .unwrap_or(index);
-        let arg = args
-            .get(number.wrapping_sub(1))
-            .ok_or(StoreError::Corrupt {
-                what: "a query's parameters",
-            })?;
-        let value: ToSqlOutput<'_> = match *arg {
-            Val::Text(text) => ToSqlOutput::from(text),
-            Val::OptText(text) => text.map_or(ToSqlOutput::Owned(V::Null), ToSqlOutput::from),
-            Val::Uuid(id) => ToSqlOutput::Owned(V::Text(encode_uuid(id))),
-            Val::OptUuid(id) => {
-                ToSqlOutput::Owned(id.map_or(V::Null, |id| V::Text(encode_uuid(id))))
-            }
-            Val::Time(at) => ToSqlOutput::Owned(V::Text(encode_timestamp(at)?)),
-            Val::OptTime(at) => ToSqlOutput::Owned(match at {
-                Some(at) => V::Text(encode_timestamp(at)?),
-                None => V::Null,
-            }),
-            Val::Bool(value) => ToSqlOutput::Owned(V::Integer(i64::from(value))),
-            Val::Int(value) => ToSqlOutput::Owned(V::Integer(value)),
-            Val::OptInt(value) => ToSqlOutput::Owned(value.map_or(V::Null, V::Integer)),
-            Val::Bytes(bytes) => ToSqlOutput::from(bytes),
-        };
-        statement
-            .raw_bind_parameter(index, value)
-            .map_err(super::super::readers::read_error)?;
-    }
-    Ok(())
-}
-
-/// Distinct query texts whose column names a thread keeps (the readers' queries are a few
-/// dozen fixed texts; past this the list starts again).
-const KEPT_COLUMN_LISTS: usize = 128;
-
-thread_local! {
-    /// The column names of each query text this thread has run on a reader, so that a query
-    /// does not copy its names again for every call (a dozen small allocations each).
-    /// (Fx, not SipHash: the keys are the program's own query texts, hashed on every query.)
-    static COLUMN_NAMES: std::cell::RefCell<rustc_hash::FxHashMap<String, std::sync::Arc<[String]>>> =
-        std::cell::RefCell::new(rustc_hash::FxHashMap::default());
-}
-
-/// The names of `statement`'s columns (prepared from `sql`).
-fn column_names(sql: &str, statement: &rusqlite::Statement<'_>) -> std::sync::Arc<[String]> {
-    COLUMN_NAMES.with(|kept| {
-        let mut kept = kept.borrow_mut();
-        // (The same text has the same columns: no reader query selects `*`. The count is
-        // checked all the same.)
-        if let Some(names) = kept.get(sql) {
-            if names.len() == statement.column_count() {
-                return names.clone();
-            }
-        }
-        let names: std::sync::Arc<[String]> = statement
-            .column_names()
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
-        if kept.len() >= KEPT_COLUMN_LISTS {
-            kept.clear();
-        }
-        kept.insert(sql.to_owned(), names.clone());
-        names
-    })
-}
-
-/// Rows a reader's query makes room for at first (a page of letters is 21).
-const ROWS_CAPACITY: usize = 32;
-/// Room for the texts of a query's first row (a letter's list columns are about 150 bytes).
-const FIRST_ROW_TEXT: usize = 256;
-
-/// Runs a reader's query and turns each of its rows (at most `limit`) into a `T` with `each`,
-/// where the row is: what is kept is `each`'s to copy.
-fn reader_each<T>(
-    conn: &mut rusqlite::Connection,
-    sql: &str,
-    args: &[Val<'_>],
-    limit: usize,
-    mut each: impl FnMut(&rusqlite::Row<'_>) -> Result<T, StoreError>,
-) -> Result<Vec<T>, StoreError> {
-    use super::super::readers::read_error;
-    let mut statement = conn.prepare_cached(sql).map_err(read_error)?;
-    reader_bind(&mut statement, args)?;
-    let mut rows = statement.raw_query();
-    let mut out = Vec::with_capacity(limit.min(ROWS_CAPACITY));
-    while out.len() < limit {
-        let Some(row) = rows.next().map_err(read_error)? else {
-            break;
-        };
-        out.push(each(row)?);
-    }
-    Ok(out)
-}
-
-/// Runs a reader's query and collects its rows (at most `limit`), each copied into a
-/// [`ReaderRow`] to be read by column name.
-fn reader_rows(
-    conn: &mut rusqlite::Connection,
-    sql: &str,
-    args: &[Val<'_>],
-    limit: usize,
-) -> Result<Vec<Row>, StoreError> {
-    let mut columns = None;
-    // The first row's texts are sized by a guess, the next ones by the rows before them.
-    let mut text_capacity = FIRST_ROW_TEXT;
-    reader_each(conn, sql, args, limit, |row| {
-        let columns = columns.get_or_insert_with(|| column_names(sql, row.as_ref()));
-        let row = ReaderRow::read(columns, row, text_capacity)?;
-        text_capacity = text_capacity.max(row.text.len());
-        Ok(Row::Reader(row))
-    })
 }
 
 fn sqlite_query<'q>(
@@ -269,6 +147,9 @@ fn sqlite_query<'q>(
             Val::OptUuid(id) => query.bind(id.map(encode_uuid)),
             Val::Time(at) => query.bind(encode_timestamp(at)?),
             Val::OptTime(at) => query.bind(at.map(encode_timestamp).transpose()?),
+            Val::Date(date) => query.bind(encode_date(date)?),
+            Val::Json(json) => query.bind(json),
+            Val::TextList(texts) => query.bind(json_list(texts)?),
             Val::Bool(value) => query.bind(i64::from(value)),
             Val::Int(value) => query.bind(value),
             Val::OptInt(value) => query.bind(value),
@@ -281,10 +162,19 @@ fn sqlite_query<'q>(
 fn postgres_query<'q>(
     sql: &'q str,
     args: &[Val<'q>],
-) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+) -> Result<sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>, StoreError> {
     let mut query = sqlx::query(sql);
     for arg in args {
         query = match *arg {
+            Val::Date(date) => query.bind(date),
+            Val::TextList(texts) => query.bind(texts),
+            Val::Json(json) => query.bind(sqlx::types::Json(
+                serde_json::from_str::<serde_json::Value>(json).map_err(|_| {
+                    StoreError::Corrupt {
+                        what: "a JSON value",
+                    }
+                })?,
+            )),
             Val::Text(text) => query.bind(text),
             Val::OptText(text) => query.bind(text),
             Val::Uuid(id) => query.bind(id),
@@ -297,7 +187,7 @@ fn postgres_query<'q>(
             Val::Bytes(bytes) => query.bind(bytes),
         };
     }
-    query
+    Ok(query)
 }
 
 impl Ex<'_> {
@@ -313,6 +203,76 @@ impl Ex<'_> {
         matches!(self, Ex::Sqlite(_) | Ex::Reader(_))
     }
 
+    /// This database's text of a query that differs by database.
+    pub(in crate::storage) fn dialect(&self, query: &Dialect) -> &'static str {
+        self.pick(query.sqlite, query.postgres)
+    }
+
+    /// One row that must be there (an `INSERT … RETURNING`, a count).
+    pub(in crate::storage) async fn fetch_one(
+        &mut self,
+        sql: &str,
+        args: &[Val<'_>],
+    ) -> Result<Row, StoreError> {
+        self.fetch_optional(sql, args)
+            .await?
+            .ok_or(StoreError::Corrupt {
+                what: "a row the statement returns",
+            })
+    }
+
+    /// Inserts many rows in one statement: `head` is `INSERT INTO t (a, b, …)`, each row gives
+    /// the same number of values, and the statement is cut into chunks that stay under
+    /// SQLite's limit on bound values (PostgreSQL's is higher).
+    pub(in crate::storage) async fn insert_rows(
+        &mut self,
+        head: &str,
+        rows: &[Vec<Val<'_>>],
+    ) -> Result<u64, StoreError> {
+        let Some(width) = rows.first().map(Vec::len).filter(|width| *width > 0) else {
+            return Ok(0);
+        };
+        let mut inserted = 0;
+        for chunk in rows.chunks(encode::MAX_VARIABLES / width) {
+            let mut sql = String::with_capacity(head.len() + chunk.len() * width * 5 + 16);
+            sql.push_str(head);
+            sql.push_str(" VALUES ");
+            let mut args = Vec::with_capacity(chunk.len() * width);
+            for (n, row) in chunk.iter().enumerate() {
+                sql.push_str(if n == 0 { "(" } else { ", (" });
+                for (m, value) in row.iter().enumerate() {
+                    args.push(*value);
+                    if m > 0 {
+                        sql.push_str(", ");
+                    }
+                    let _ = write!(sql, "${}", args.len());
+                }
+                sql.push(')');
+            }
+            inserted += self.execute_once(&sql, &args).await?;
+        }
+        Ok(inserted)
+    }
+
+    /// As [`execute`](Ex::execute), for a text made for this one call: not kept as a prepared
+    /// statement (a multi-row insert's text depends on its row count).
+    async fn execute_once(&mut self, sql: &str, args: &[Val<'_>]) -> Result<u64, StoreError> {
+        match self {
+            Ex::Sqlite(conn) => sqlite_query(sql, args)?
+                .persistent(false)
+                .execute(&mut **conn)
+                .await
+                .map(|done| done.rows_affected()),
+            Ex::Postgres(conn) => postgres_query(sql, args)?
+                .persistent(false)
+                .execute(&mut **conn)
+                .await
+                .map(|done| done.rows_affected()),
+            Ex::Reader(_) => return self.execute(sql, args).await,
+        }
+        .map_err(write_error)
+    }
+
     /// Runs a statement; the number of rows it touched.
     pub(in crate::storage) async fn execute(
         &mut self,
@@ -324,12 +284,12 @@ impl Ex<'_> {
                 .execute(&mut **conn)
                 .await
                 .map(|done| done.rows_affected()),
-            Ex::Postgres(conn) => postgres_query(sql, args)
+            Ex::Postgres(conn) => postgres_query(sql, args)?
                 .execute(&mut **conn)
                 .await
                 .map(|done| done.rows_affected()),
             Ex::Reader(conn) => {
-                use super::super::readers::read_error;
+                use super::readers::read_error;
                 let mut statement = conn.prepare_cached(sql).map_err(read_error)?;
                 reader_bind(&mut statement, args)?;
                 return statement
@@ -338,7 +298,7 @@ impl Ex<'_> {
                     .map_err(read_error);
             }
         }
-        .map_err(StoreError::from_query)
+        .map_err(write_error)
     }
 
     pub(in crate::storage) async fn fetch_all(
@@ -351,13 +311,13 @@ impl Ex<'_> {
                 .fetch_all(&mut **conn)
                 .await
                 .map(|rows| rows.into_iter().map(Row::Sqlite).collect()),
-            Ex::Postgres(conn) => postgres_query(sql, args)
+            Ex::Postgres(conn) => postgres_query(sql, args)?
                 .fetch_all(&mut **conn)
                 .await
                 .map(|rows| rows.into_iter().map(Row::Postgres).collect()),
             Ex::Reader(conn) => return reader_rows(conn, sql, args, usize::MAX),
         }
-        .map_err(StoreError::from_query)
+        .map_err(write_error)
     }
 
     /// Every row of a query, each decoded by `decode` from its [`Columns`]: on a reader by
@@ -393,13 +353,13 @@ impl Ex<'_> {
                 .fetch_optional(&mut **conn)
                 .await
                 .map(|row| row.map(Row::Sqlite)),
-            Ex::Postgres(conn) => postgres_query(sql, args)
+            Ex::Postgres(conn) => postgres_query(sql, args)?
                 .fetch_optional(&mut **conn)
                 .await
                 .map(|row| row.map(Row::Postgres)),
             Ex::Reader(conn) => return Ok(reader_rows(conn, sql, args, 1)?.pop()),
         }
-        .map_err(StoreError::from_query)
+        .map_err(write_error)
     }
 }
 
@@ -415,42 +375,6 @@ fn time_from_text(text: &str, what: &'static str) -> Result<OffsetDateTime, Stor
 
 fn corrupt(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
     move |_| StoreError::Corrupt { what }
-}
-
-impl ReaderRow {
-    /// The column's value: `None` for NULL; `Corrupt` when there is no such column or the
-    /// value has another storage class than `pick` takes. (Errors are made only when one
-    /// occurs: this runs for every column of every row a page reads.)
-    #[inline]
-    fn value<T>(
-        &self,
-        column: &str,
-        what: &'static str,
-        pick: impl FnOnce(Cell) -> Option<T>,
-    ) -> Result<Option<T>, StoreError> {
-        match self.get(column) {
-            None => Err(StoreError::Corrupt { what }),
-            Some(Cell::Null) => Ok(None),
-            Some(cell) => match pick(cell) {
-                Some(value) => Ok(Some(value)),
-                None => Err(StoreError::Corrupt { what }),
-            },
-        }
-    }
-
-    fn opt_str(&self, column: &str, what: &'static str) -> Result<Option<&str>, StoreError> {
-        self.value(column, what, |cell| match cell {
-            Cell::Text(start, end) => self.text.get(start..end),
-            _ => None,
-        })
-    }
-
-    fn opt_int(&self, column: &str, what: &'static str) -> Result<Option<i64>, StoreError> {
-        self.value(column, what, |cell| match cell {
-            Cell::Int(value) => Some(value),
-            _ => None,
-        })
-    }
 }
 
 impl Row {
@@ -547,6 +471,44 @@ impl Row {
         match self {
             Row::Postgres(row) => row.try_get(column).map_err(corrupt(what)),
             _ => self.int(column, what).map(|value| value != 0),
+        }
+    }
+
+    /// A nullable boolean column.
+    pub(in crate::storage) fn opt_bool(
+        &self,
+        column: &str,
+        what: &'static str,
+    ) -> Result<Option<bool>, StoreError> {
+        match self {
+            Row::Postgres(row) => row.try_get(column).map_err(corrupt(what)),
+            _ => Ok(self.opt_int(column, what)?.map(|value| value != 0)),
+        }
+    }
+
+    pub(in crate::storage) fn date(
+        &self,
+        column: &str,
+        what: &'static str,
+    ) -> Result<Date, StoreError> {
+        match self {
+            Row::Postgres(row) => row.try_get(column).map_err(corrupt(what)),
+            _ => decode_date(self.str(column, what)?).ok_or(StoreError::Corrupt { what }),
+        }
+    }
+
+    /// A JSON column as its text.
+    pub(in crate::storage) fn json(
+        &self,
+        column: &str,
+        what: &'static str,
+    ) -> Result<String, StoreError> {
+        match self {
+            Row::Postgres(row) => row
+                .try_get::<sqlx::types::Json<serde_json::Value>, _>(column)
+                .map(|json| json.0.to_string())
+                .map_err(corrupt(what)),
+            _ => self.text(column, what),
         }
     }
 
@@ -734,6 +696,53 @@ impl<'r> Columns<'r> {
             Columns::Named(row) => row.bool(column, what),
             Columns::Reader(_) => self.int(at, column, what).map(|value| value != 0),
         }
+    }
+}
+
+/// Which conflict a unique violation stands for, from the constraint (PostgreSQL) or the
+/// column list in the message (SQLite names no constraint for UNIQUE failures).
+fn conflict_of(error: &sqlx::Error) -> Option<Conflict> {
+    let sqlx::Error::Database(database_error) = error else {
+        return None;
+    };
+    if database_error.kind() != sqlx::error::ErrorKind::UniqueViolation {
+        return None;
+    }
+    let by_constraint = match database_error.constraint() {
+        Some("persons_national_id_unique") => Some(Conflict::NationalIdTaken),
+        Some("persons_pkey") => Some(Conflict::PersonIdTaken),
+        Some("sessions_pkey") => Some(Conflict::SessionTokenTaken),
+        Some("login_states_pkey") => Some(Conflict::LoginStateTaken),
+        Some("logout_tokens_pkey") => Some(Conflict::LogoutTokenSeen),
+        Some("agency_token_ids_pkey") => Some(Conflict::AgencyTokenSeen),
+        _ => None,
+    };
+    by_constraint.or_else(|| {
+        let message = database_error.message();
+        if message.ends_with("persons.national_id") {
+            Some(Conflict::NationalIdTaken)
+        } else if message.ends_with("persons.id") {
+            Some(Conflict::PersonIdTaken)
+        } else if message.ends_with("sessions.token_hash") {
+            Some(Conflict::SessionTokenTaken)
+        } else if message.ends_with("login_states.state_hash") {
+            Some(Conflict::LoginStateTaken)
+        } else if message.ends_with("logout_tokens.issuer, logout_tokens.jti") {
+            Some(Conflict::LogoutTokenSeen)
+        } else if message.ends_with("agency_token_ids.agency_id, agency_token_ids.jti") {
+            Some(Conflict::AgencyTokenSeen)
+        } else {
+            None
+        }
+    })
+}
+
+/// Maps a failed write: known unique violations become [`StoreError::Conflict`] (without the
+/// driver error, whose detail would quote the national id); the rest keep their cause.
+pub(in crate::storage) fn write_error(error: sqlx::Error) -> StoreError {
+    match conflict_of(&error) {
+        Some(conflict) => StoreError::Conflict(conflict),
+        None => StoreError::from_query(error),
     }
 }
 

@@ -1,5 +1,5 @@
-//! The contact register on both backends: the rules are written here once, over the primitive
-//! reads and writes of a [`Tx`], which dispatch to `sqlite.rs` and `postgres.rs`.
+//! The contact register on both backends: the rules are written here once, over the statements
+//! in `rows.rs`, which both databases run.
 //!
 //! Every change runs in one transaction that first locks the person's row (creating an empty
 //! one if needed), then decides, then writes the change, its audit event and any message to
@@ -9,7 +9,10 @@ use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::{postgres, sqlite, stored_instant, Database, Pool, StoreError, Tx};
+pub(super) mod rows;
+
+use super::sql::Tx;
+use super::{stored_instant, Database, StoreError};
 use crate::access::{
     Access, Actor, AgencyAccess, Capability, LookupContact, ManageContact, ReadContact,
 };
@@ -306,34 +309,10 @@ impl Tx {
         person: PersonId,
         now: OffsetDateTime,
     ) -> Result<Option<ContactInfo>, StoreError> {
-        let parts = match self {
-            Tx::Sqlite(tx) => sqlite::lock_contact(tx, person, now).await?,
-            Tx::Postgres(tx) => postgres::lock_contact(tx, person, now).await?,
-        };
-        parts.map(ContactParts::into_contact_info).transpose()
-    }
-
-    /// The entries of the persons with these national ids (normalised digits).
-    async fn find_contacts_by_national_ids(
-        &mut self,
-        national_ids: &[&str],
-    ) -> Result<Vec<ContactParts>, StoreError> {
-        match self {
-            Tx::Sqlite(tx) => sqlite::find_contacts_by_national_ids(tx, national_ids).await,
-            Tx::Postgres(tx) => postgres::find_contacts_by_national_ids(tx, national_ids).await,
-        }
-    }
-
-    async fn verifications(
-        &mut self,
-        person: PersonId,
-    ) -> Result<Vec<StoredVerification>, StoreError> {
-        match self {
-            Tx::Sqlite(tx) => {
-                sqlite::list_verifications(&mut super::post::sql::Ex::Sqlite(tx), person).await
-            }
-            Tx::Postgres(tx) => postgres::list_verifications(tx, person).await,
-        }
+        rows::lock(&mut self.ex(), person, now)
+            .await?
+            .map(ContactParts::into_contact_info)
+            .transpose()
     }
 
     async fn verification(
@@ -341,96 +320,13 @@ impl Tx {
         person: PersonId,
         method: ContactMethod,
     ) -> Result<Option<StoredVerification>, StoreError> {
-        let all = self.verifications(person).await?;
+        let all = rows::verifications(&mut self.ex(), person).await?;
         Ok(all.into_iter().find(|pending| pending.method == method))
-    }
-
-    async fn put_verification(
-        &mut self,
-        person: PersonId,
-        verification: &StoredVerification,
-    ) -> Result<(), StoreError> {
-        match self {
-            Tx::Sqlite(tx) => sqlite::upsert_verification(tx, person, verification).await,
-            Tx::Postgres(tx) => postgres::upsert_verification(tx, person, verification).await,
-        }
-    }
-
-    async fn set_verification_attempts(
-        &mut self,
-        id: Uuid,
-        attempts: u32,
-    ) -> Result<(), StoreError> {
-        match self {
-            Tx::Sqlite(tx) => sqlite::set_verification_attempts(tx, id, attempts).await,
-            Tx::Postgres(tx) => postgres::set_verification_attempts(tx, id, attempts).await,
-        }
-    }
-
-    async fn delete_verification(
-        &mut self,
-        person: PersonId,
-        method: ContactMethod,
-    ) -> Result<(), StoreError> {
-        match self {
-            Tx::Sqlite(tx) => sqlite::delete_verification(tx, person, method).await,
-            Tx::Postgres(tx) => postgres::delete_verification(tx, person, method).await,
-        }
-    }
-
-    async fn recent_code_sends(
-        &mut self,
-        person: PersonId,
-        method: ContactMethod,
-        since: OffsetDateTime,
-    ) -> Result<Vec<OffsetDateTime>, StoreError> {
-        match self {
-            Tx::Sqlite(tx) => sqlite::recent_code_sends(tx, person, method, since).await,
-            Tx::Postgres(tx) => postgres::recent_code_sends(tx, person, method, since).await,
-        }
-    }
-
-    async fn record_code_send(
-        &mut self,
-        person: PersonId,
-        method: ContactMethod,
-        at: OffsetDateTime,
-        forget_before: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        match self {
-            Tx::Sqlite(tx) => sqlite::record_code_send(tx, person, method, at, forget_before).await,
-            Tx::Postgres(tx) => {
-                postgres::record_code_send(tx, person, method, at, forget_before).await
-            }
-        }
-    }
-
-    async fn write_contact(
-        &mut self,
-        info: &ContactInfo,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        match self {
-            Tx::Sqlite(tx) => sqlite::write_contact(tx, info, now).await,
-            Tx::Postgres(tx) => postgres::write_contact(tx, info, now).await,
-        }
-    }
-
-    async fn write_language(
-        &mut self,
-        person: PersonId,
-        language: Language,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        match self {
-            Tx::Sqlite(tx) => sqlite::write_language(tx, person, language, now).await,
-            Tx::Postgres(tx) => postgres::write_language(tx, person, language, now).await,
-        }
     }
 
     /// `info` with the changes waiting for a code filled in.
     async fn with_pending(&mut self, info: ContactInfo) -> Result<ContactInfo, StoreError> {
-        let pending = self.verifications(info.person).await?;
+        let pending = rows::verifications(&mut self.ex(), info.person).await?;
         with_pending(info, pending)
     }
 }
@@ -605,7 +501,7 @@ impl Database {
         };
         let method = method_of(&new_value);
         let window_start = stored_instant(now - CODE_WINDOW);
-        let sent = tx.recent_code_sends(person, method, window_start).await?;
+        let sent = rows::recent_code_sends(&mut tx.ex(), person, method, window_start).await?;
         if let Some(retry_after) = code_wait(&sent, now) {
             tracing::info!(
                 method = method.code(),
@@ -627,9 +523,8 @@ impl Database {
             created_at: now,
             expires_at,
         };
-        tx.put_verification(person, &verification).await?;
-        tx.record_code_send(person, method, now, window_start)
-            .await?;
+        rows::put_verification(&mut tx.ex(), person, &verification).await?;
+        rows::record_code_send(&mut tx.ex(), person, method, now, window_start).await?;
         let params = serde_json::json!({
             "code": code.expose(),
             "language": info.language.code(),
@@ -677,7 +572,7 @@ impl Database {
             .ok_or(ContactError::UnknownPerson)?;
         let info = match change(&info)? {
             Some((changed, kind)) => {
-                tx.write_contact(&changed, now).await?;
+                rows::write(&mut tx.ex(), &changed, now).await?;
                 tx.insert_audit_event(&audit_event(access, kind, now))
                     .await?;
                 changed
@@ -701,21 +596,10 @@ impl ContactRegister for Database {
         access: &Access<ReadContact>,
     ) -> Result<ContactInfo, ContactError> {
         let person = access.subject();
-        let (parts, pending) = match &self.pool {
-            Pool::Sqlite(_) => {
-                let mut reader = self.quick_read().await?;
-                let mut ex = reader.ex();
-                let parts = sqlite::find_contact(&mut ex, person).await?;
-                let pending = sqlite::list_verifications(&mut ex, person).await?;
-                (parts, pending)
-            }
-            Pool::Postgres(pool) => {
-                let mut connection = pool.acquire().await.map_err(StoreError::from_query)?;
-                let parts = postgres::find_contact(&mut connection, person).await?;
-                let pending = postgres::list_verifications(&mut connection, person).await?;
-                (parts, pending)
-            }
-        };
+        let mut conn = self.quick_read().await?;
+        let mut ex = conn.ex();
+        let parts = rows::find(&mut ex, person).await?;
+        let pending = rows::verifications(&mut ex, person).await?;
         let info = parts
             .ok_or(ContactError::UnknownPerson)?
             .into_contact_info()?;
@@ -805,7 +689,7 @@ impl ContactRegister for Database {
         };
         if !hashes_match(&code_hash(&pending.code_salt, &typed), &pending.code_hash) {
             let attempts = pending.attempts.saturating_add(1);
-            tx.set_verification_attempts(pending.id, attempts).await?;
+            rows::set_verification_attempts(&mut tx.ex(), pending.id, attempts).await?;
             if attempts >= MAX_CODE_ATTEMPTS {
                 tx.insert_audit_event(&audit_event(
                     access,
@@ -853,8 +737,8 @@ impl ContactRegister for Database {
             }
         };
         changed.status = ContactStatus::Active;
-        tx.write_contact(&changed, now).await?;
-        tx.delete_verification(person, method).await?;
+        rows::write(&mut tx.ex(), &changed, now).await?;
+        rows::delete_verification(&mut tx.ex(), person, method).await?;
         if let Some(old_address) = old_address.filter(|_| is_new_value) {
             // Tell the old address: if someone else made the change, its owner finds out.
             let params = serde_json::json!({
@@ -903,7 +787,7 @@ impl ContactRegister for Database {
             .lock_contact(access.subject(), now)
             .await?
             .ok_or(ContactError::UnknownPerson)?;
-        tx.delete_verification(access.subject(), method).await?;
+        rows::delete_verification(&mut tx.ex(), access.subject(), method).await?;
         let info = tx.with_pending(info).await?;
         tx.commit().await?;
         Ok(info)
@@ -967,12 +851,12 @@ impl ContactRegister for Database {
                 AuditKind::ContactMobileRemoved,
             ),
         };
-        tx.delete_verification(person, method).await?;
+        rows::delete_verification(&mut tx.ex(), person, method).await?;
         let info = if had_value {
             if changed.email.is_none() && changed.mobile.is_none() {
                 changed.status = ContactStatus::Deleted;
             }
-            tx.write_contact(&changed, now).await?;
+            rows::write(&mut tx.ex(), &changed, now).await?;
             tx.insert_audit_event(&audit_event(access, kind, now))
                 .await?;
             changed
@@ -1056,7 +940,7 @@ impl ContactRegister for Database {
             .await?
             .ok_or(ContactError::UnknownPerson)?;
         if info.language != language {
-            tx.write_language(person, language, now).await?;
+            rows::write_language(&mut tx.ex(), person, language, now).await?;
             tx.insert_audit_event(&audit_event(access, AuditKind::ContactLanguageChanged, now))
                 .await?;
             info.language = language;
@@ -1085,7 +969,7 @@ impl ContactRegister for Database {
         distinct.sort_unstable();
         distinct.dedup();
         let mut tx = self.begin_tx().await?;
-        let found = tx.find_contacts_by_national_ids(&distinct).await?;
+        let found = rows::find_by_national_ids(&mut tx.ex(), &distinct).await?;
         let mut entries = std::collections::HashMap::with_capacity(found.len());
         let mut events = Vec::with_capacity(found.len());
         for parts in found {
@@ -1124,10 +1008,8 @@ impl ContactRegister for Database {
         before: OffsetDateTime,
     ) -> Result<u64, StoreError> {
         let before = stored_instant(before);
-        let deleted = match &self.pool {
-            Pool::Sqlite(pool) => sqlite::delete_expired_verifications(pool, before).await?,
-            Pool::Postgres(pool) => postgres::delete_expired_verifications(pool, before).await?,
-        };
+        let deleted =
+            rows::delete_expired_verifications(&mut self.conn().await?.ex(), before).await?;
         tracing::debug!(deleted, "expired contact verifications deleted");
         Ok(deleted)
     }
