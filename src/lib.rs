@@ -30,6 +30,7 @@
 pub mod access;
 pub mod agency;
 pub mod audit;
+pub mod clock;
 pub mod contact;
 pub mod demo;
 pub mod identity;

@@ -22,6 +22,7 @@
 
 pub mod demo;
 pub mod pdf;
+pub mod plan;
 pub mod sanitize;
 
 use std::fmt;

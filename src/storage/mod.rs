@@ -54,12 +54,6 @@ mod sql;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
-use time::OffsetDateTime;
-
 pub use audit::AuditLog;
 pub use contact::ContactRegister;
 pub use error::{Conflict, DatabaseCause, StoreError};
@@ -69,7 +63,12 @@ pub use person::{PersonPage, PersonRegister};
 pub use post::writer::GroupCommitStats;
 pub use post::{MailboxForwarding, PostBox, PostOffice, ReminderRun};
 pub use session::{AgencyTokenStore, LoginStateStore, SessionStore};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
+pub(crate) use crate::clock::{now_utc_micros, stored_instant};
 use crate::contact::DEFAULT_STALENESS;
 use sql::{Conn, Tx};
 
@@ -374,24 +373,11 @@ fn create_parent_folder(options: &SqliteConnectOptions) -> Result<bool, StoreErr
     }
 }
 
-/// The same instant cut to whole microseconds: PostgreSQL keeps no more, and a value read back
-/// should equal the value written, whatever the backend.
-fn now_utc_micros() -> OffsetDateTime {
-    stored_instant(OffsetDateTime::now_utc())
-}
-
-/// An instant as the database keeps it: in UTC, cut to whole microseconds. Applied to every
-/// time the store writes or compares with, so that both backends decide alike and a value
-/// read back equals the value written.
-fn stored_instant(at: OffsetDateTime) -> OffsetDateTime {
-    let at = at.to_offset(time::UtcOffset::UTC);
-    at.replace_microsecond(at.microsecond()).unwrap_or(at)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::agency::AgencyId;
+    use time::OffsetDateTime;
 
     #[tokio::test]
     async fn sqlite_connections_use_wal_foreign_keys_and_full_sync() {
@@ -494,11 +480,5 @@ mod tests {
         assert!(matches!(error, StoreError::InvalidUrl(_)), "{error:?}");
         let shown = format!("{error} / {error:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
-    }
-
-    #[test]
-    fn microsecond_cut_is_exact() {
-        let now = now_utc_micros();
-        assert_eq!(now.nanosecond() % 1_000, 0);
     }
 }

@@ -24,10 +24,10 @@ use super::super::sql::encode::{
 };
 use super::super::sql::Ex;
 use super::super::{stored_instant, StoreError};
-use super::DeliveryPlan;
 use crate::agency::AgencyId;
 use crate::contact::ContactInfo;
 use crate::outbox::NotificationId;
+use crate::post::plan::DeliveryPlan;
 use crate::post::{DeliveryStatus, LetterId, ValidLetter};
 
 /// A planned delivery with what it is about.

@@ -28,13 +28,15 @@ use crate::access::{
 };
 use crate::agency::AgencyId;
 use crate::audit::{AuditEvent, AuditKind};
-use crate::contact::{ContactInfo, ContactStatus, Mailbox};
+use crate::contact::ContactInfo;
 use crate::identity::NationalId;
-use crate::notify::NordicTimeZone;
 use crate::outbox::{NewNotification, NotificationId, Template};
 use crate::person::PersonId;
+use crate::post::plan::{
+    letter_notifications, plan_delivery, Decision, DeliveryPlan, LetterNotice,
+};
 use crate::post::{
-    folder_name, query_words, search_config, Attachment, AttachmentInfo, BodyKind, DeliveryReceipt,
+    folder_name, query_words, Attachment, AttachmentInfo, BodyKind, DeliveryReceipt,
     DeliveryStatus, Folder, FolderId, FolderRef, Letter, LetterCursor, LetterId, LetterPage,
     LetterStatus, LetterSummary, LetterView, MailboxView, MessageId, NewLetter, NotificationWish,
     PostError, PrintJob, Receipt, ReceiptCursor, ReceiptKind, ReceiptPage, ValidLetter,
@@ -386,178 +388,6 @@ fn citizen_event<C: Capability>(
 // ---------------------------------------------------------------------------------------------
 // Delivery
 
-/// A new delivery as decided by [`plan_delivery`], before anything is written: every row it
-/// needs. Both write paths take it as it is: one delivery in its own transaction
-/// ([`Database::write_delivery`], PostgreSQL and SQLite's fallback) and a batch of them in
-/// multi-row statements (`batch.rs`, SQLite's group writer).
-pub(super) struct DeliveryPlan {
-    pub(super) id: LetterId,
-    pub(super) status: DeliveryStatus,
-    /// The recipient, when the portal knows them.
-    pub(super) person: Option<PersonId>,
-    /// PostgreSQL's text search configuration for the recipient's language.
-    pub(super) search_config: &'static str,
-    /// `Some("inbox")` for a letter in the portal's mailbox.
-    pub(super) folder: Option<&'static str>,
-    pub(super) effective_at: OffsetDateTime,
-    pub(super) shown_at: OffsetDateTime,
-    pub(super) remind_at: Option<OffsetDateTime>,
-    /// `now`, as the store keeps it.
-    pub(super) delivered_at: OffsetDateTime,
-    /// The external mailbox provider that gets the letter (the forwarding queue).
-    pub(super) forward_to: Option<String>,
-    /// The letter goes to the print queue.
-    pub(super) print: bool,
-    /// The receipt written now (none while a provider has yet to take it).
-    pub(super) receipt: Option<ReceiptKind>,
-    /// `post.delivered`, for a letter in the mailbox.
-    pub(super) audit: Option<AuditEvent>,
-    /// The `new_letter` messages.
-    pub(super) notifications: Vec<NewNotification>,
-    /// The agency wanted the recipient notified and nothing can be sent (no channel it asked
-    /// for that the person has fresh): a `notification_failed` receipt after `receipt`.
-    pub(super) notification_failed: bool,
-}
-
-impl DeliveryPlan {
-    /// The receipts written with the letter, in order.
-    pub(super) fn receipts(&self) -> impl Iterator<Item = ReceiptKind> {
-        self.receipt.into_iter().chain(
-            self.notification_failed
-                .then_some(ReceiptKind::NotificationFailed),
-        )
-    }
-
-    /// Whether the letter lands in the portal's mailbox (so it gets a search entry).
-    pub(super) fn in_mailbox(&self) -> bool {
-        self.status == DeliveryStatus::Delivered
-    }
-
-    /// The owner token of the letter's SQLite search entry (the person's own word, so a
-    /// search only meets their letters).
-    pub(super) fn search_owner(&self) -> Option<String> {
-        self.person
-            .map(|person| format!("p{}", person.as_uuid().simple()))
-    }
-
-    /// The answer to the agency once this plan is committed.
-    pub(super) fn receipt(&self, message_id: MessageId) -> DeliveryReceipt {
-        DeliveryReceipt {
-            letter: self.id,
-            message_id,
-            status: self.status,
-            delivered_at: self.delivered_at,
-            replayed: false,
-        }
-    }
-}
-
-/// What [`plan_delivery`] decided.
-pub(super) enum Decision {
-    /// The message id was delivered before: answer its first receipt, write nothing.
-    Replay(DeliveryReceipt),
-    /// A new letter: write these rows.
-    New(Box<DeliveryPlan>),
-}
-
-/// Every decision of a delivery, in one place and without the database: from the checked
-/// letter, the receipt of an earlier delivery with its message id (if any) and the
-/// recipient's contact entry (if the portal knows them), what to store. A recipient who is
-/// active and not reserved (or any known person, for demo letters: `force_mailbox`) gets the
-/// letter in the inbox with a `delivered` receipt, an audit event and the `new_letter`
-/// messages by the wished channels that are fresh within `staleness`; one who chose an
-/// external mailbox gets it through the forwarding queue; anyone else on paper.
-pub(super) fn plan_delivery(
-    agency: &AgencyId,
-    letter: &ValidLetter,
-    existing: Option<DeliveryReceipt>,
-    recipient: Option<&ContactInfo>,
-    now: OffsetDateTime,
-    force_mailbox: bool,
-    staleness: Duration,
-) -> Result<Decision, StoreError> {
-    if let Some(first) = existing {
-        return Ok(Decision::Replay(first));
-    }
-    let now = stored_instant(now);
-    let digital = recipient.is_some_and(|info| {
-        force_mailbox || (info.status == ContactStatus::Active && !info.reserved)
-    });
-    // A citizen who chose an external mailbox gets the letter there (the forwarding queue),
-    // not in the portal's; demo letters always go to the portal's.
-    let forward_to = recipient.and_then(|info| match &info.mailbox {
-        Mailbox::External { provider } if digital && !force_mailbox => Some(provider.clone()),
-        _ => None,
-    });
-    let status = match (&forward_to, digital) {
-        (Some(_), _) => DeliveryStatus::Forwarding,
-        (None, true) => DeliveryStatus::Delivered,
-        (None, false) => DeliveryStatus::ReturnedToPaper,
-    };
-    let in_mailbox = status == DeliveryStatus::Delivered;
-    let id = LetterId::new();
-    let effective_at = stored_instant(letter.effective_at);
-    let shown_at = effective_at.max(now);
-    let language = recipient.map_or(crate::person::Language::Nb, |info| info.language);
-    let remind_at = if in_mailbox {
-        letter
-            .notification
-            .remind_at(letter.is_decision, shown_at)
-            .map(stored_instant)
-    } else {
-        None
-    };
-    let receipt = match status {
-        // The receipt comes when the provider has it (or it goes on paper).
-        DeliveryStatus::Forwarding => None,
-        DeliveryStatus::Delivered => Some(ReceiptKind::Delivered),
-        _ => Some(ReceiptKind::ReturnedToPaper),
-    };
-    let (audit, notifications) = match recipient {
-        Some(info) if in_mailbox => {
-            let audit = AuditEvent {
-                id: Uuid::now_v7(),
-                subject: info.person,
-                actor: None,
-                agency: Some(agency.clone()),
-                kind: AuditKind::PostDelivered,
-                loa: None,
-                provider: None,
-                at: now,
-            };
-            let about = LetterNotice {
-                id,
-                sender_name: &letter.sender_name,
-                title: (letter.required_loa != Loa::High).then_some(letter.title.as_str()),
-                wish: letter.notification,
-                not_before: letter.effective_at,
-            };
-            let notifications =
-                letter_notifications(info, &about, Template::NewLetter, now, staleness)?;
-            (Some(audit), notifications)
-        }
-        _ => (None, Vec::new()),
-    };
-    let notification_failed = in_mailbox && letter.notification.any() && notifications.is_empty();
-    Ok(Decision::New(Box::new(DeliveryPlan {
-        id,
-        status,
-        person: recipient.map(|info| info.person),
-        search_config: search_config(language),
-        folder: in_mailbox.then_some("inbox"),
-        effective_at,
-        shown_at,
-        remind_at,
-        delivered_at: now,
-        print: status == DeliveryStatus::ReturnedToPaper,
-        forward_to,
-        receipt,
-        audit,
-        notifications,
-        notification_failed,
-    })))
-}
-
 impl Database {
     /// The contact entry of the person with this national id, if the portal knows them.
     async fn recipient(
@@ -712,7 +542,8 @@ impl Database {
             now,
             force_mailbox,
             staleness,
-        )?;
+        )
+        .map_err(plan_corrupt)?;
         match decision {
             Decision::Replay(first) => {
                 tracing::info!("delivery retried: first receipt returned");
@@ -858,6 +689,13 @@ impl Database {
 
 /// The log line of a committed delivery: the letter, its outcome, how many attachments;
 /// never the recipient, title or content.
+/// A message the plan could not build (a bug: its parts were checked at delivery).
+pub(super) fn plan_corrupt(_: crate::outbox::NotificationError) -> StoreError {
+    StoreError::Corrupt {
+        what: "notification.params",
+    }
+}
+
 fn log_delivered(receipt: &DeliveryReceipt, attachments: usize) {
     tracing::info!(
         letter.id = %receipt.letter,
@@ -876,78 +714,6 @@ pub(super) enum Delivery {
     /// The insert found the message id taken by a delivery that committed meanwhile
     /// (PostgreSQL): nothing written; the caller reads the first receipt anew.
     Raced(MessageId),
-}
-
-/// What a notification about a letter may say, and how the agency wants it sent.
-struct LetterNotice<'a> {
-    id: LetterId,
-    sender_name: &'a str,
-    /// `None` when the letter needs `high`: its title is not put in a notification.
-    title: Option<&'a str>,
-    wish: NotificationWish,
-    not_before: OffsetDateTime,
-}
-
-/// The messages about a letter (`new_letter` or `unread_reminder`): one per channel the
-/// agency wants and the person has fresh (verified or confirmed within `staleness`), when
-/// the person may be notified at all; not before `not_before`; the title only when the letter
-/// does not need `high`. Empty when nothing can be sent.
-fn letter_notifications(
-    info: &ContactInfo,
-    letter: &LetterNotice<'_>,
-    template: Template,
-    now: OffsetDateTime,
-    staleness: Duration,
-) -> Result<Vec<NewNotification>, StoreError> {
-    if !info.can_be_notified(now, staleness) {
-        return Ok(Vec::new());
-    }
-    let mut params = serde_json::json!({
-        "language": info.language.code(),
-        "sender": letter.sender_name,
-    });
-    if let Some(title) = letter.title {
-        params["title"] = serde_json::Value::String(title.to_owned());
-    }
-    let bug = |_| StoreError::Corrupt {
-        what: "notification.params",
-    };
-    let key = match template {
-        Template::UnreadReminder => "post.unread_reminder",
-        _ => "post.new_letter",
-    };
-    let id = letter.id;
-    let mut messages = Vec::new();
-    if let (true, Some(email)) = (letter.wish.email, info.fresh_email(now, staleness)) {
-        messages.push(
-            NewNotification::email(
-                info.person,
-                email,
-                template,
-                params.clone(),
-                format!("{key}:{id}:email"),
-                now,
-            )
-            .map_err(bug)?
-            .not_before(letter.not_before),
-        );
-    }
-    if let (true, Some(mobile)) = (letter.wish.sms, info.fresh_mobile(now, staleness)) {
-        messages.push(
-            NewNotification::sms(
-                info.person,
-                mobile,
-                template,
-                params,
-                format!("{key}:{id}:sms"),
-                now,
-                NordicTimeZone::for_country(info.country),
-            )
-            .map_err(bug)?
-            .not_before(letter.not_before),
-        );
-    }
-    Ok(messages)
 }
 
 impl Database {
@@ -1339,7 +1105,8 @@ impl PostOffice for Database {
                     Template::UnreadReminder,
                     now,
                     self.contact_staleness,
-                )?,
+                )
+                .map_err(plan_corrupt)?,
                 None => Vec::new(),
             };
             if messages.is_empty() {

@@ -64,8 +64,9 @@ use tracing::Instrument as _;
 
 use super::super::sql::Val;
 use super::super::{stored_instant, DatabaseCause, StoreError, Tx};
-use super::{batch, log_delivered, plan_delivery, Decision, Delivery};
+use super::{batch, log_delivered, plan_corrupt, Delivery};
 use crate::agency::AgencyId;
+use crate::post::plan::{plan_delivery, Decision};
 use crate::post::{DeliveryReceipt, PostError, ValidLetter};
 use crate::storage::Database;
 
@@ -478,7 +479,9 @@ async fn batched_in(
             now,
             force_mailbox,
             staleness,
-        )? {
+        )
+        .map_err(plan_corrupt)?
+        {
             Decision::Replay(first) => {
                 span.in_scope(|| tracing::info!("delivery retried: first receipt returned"));
                 answers[index] = Some(Answer::Deliver(first, None));
