@@ -62,9 +62,9 @@ use rand::Rng as _;
 use sha2::{Digest as _, Sha256};
 use time::{Duration, OffsetDateTime};
 
+use crate::error::StoreError;
 use crate::identity::Country;
 use crate::person::{Language, PersonId};
-use crate::storage::StoreError;
 
 /// How long a verification code is valid after it is sent.
 pub const CODE_LIFETIME: Duration = Duration::minutes(10);

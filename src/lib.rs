@@ -33,6 +33,7 @@ pub mod audit;
 pub mod clock;
 pub mod contact;
 pub mod demo;
+pub mod error;
 pub mod identity;
 pub mod notify;
 pub mod outbox;

@@ -35,8 +35,8 @@ use uuid::Uuid;
 
 use crate::access::Loa;
 use crate::agency::AgencyId;
+use crate::error::StoreError;
 use crate::identity::NationalId;
-use crate::storage::StoreError;
 
 /// The most attachments one letter may carry.
 pub const MAX_ATTACHMENTS: usize = 20;

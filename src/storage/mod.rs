@@ -42,7 +42,6 @@
 
 mod audit;
 mod contact;
-mod error;
 mod generate;
 mod outbox;
 mod person;
@@ -54,9 +53,9 @@ mod sql;
 use std::str::FromStr;
 use std::time::Duration;
 
+pub use crate::error::{Conflict, DatabaseCause, StoreError};
 pub use audit::AuditLog;
 pub use contact::ContactRegister;
-pub use error::{Conflict, DatabaseCause, StoreError};
 pub use generate::{GenerateError, GeneratePlan, GenerateReport, NamedPerson};
 pub use outbox::{Outbox, MAX_CLAIM_BATCH};
 pub use person::{PersonPage, PersonRegister};

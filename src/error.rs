@@ -1,4 +1,6 @@
-//! The storage layer's one error type.
+//! The registers' one error type: what a database call can fail with. Storage returns it; the
+//! domain's errors wrap it (`ContactError::Store`, `PostError::Store`) without depending on
+//! storage.
 //!
 //! Rule: no variant's text carries a national identity number, a name or a connection string.
 //! The database's own error is kept as `source` for the logs, but through [`DatabaseCause`],
