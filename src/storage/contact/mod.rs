@@ -19,10 +19,10 @@ use crate::access::{
 use crate::agency::{ContactLookup, MAX_LOOKUP_BATCH};
 use crate::audit::{AuditEvent, AuditKind};
 use crate::contact::{
-    code_hash, code_salt, hashes_match, normalise_typed_code, CodeSent, ContactError, ContactInfo,
-    ContactMethod, ContactStatus, ContactValue, EmailAddress, Mailbox, MobileNumber, PendingChange,
-    VerificationCode, VerifyOutcome, CODE_LIFETIME, CODE_RESEND_INTERVAL, CODE_WINDOW,
-    MAX_CODES_PER_WINDOW, MAX_CODE_ATTEMPTS,
+    check_code, code_hash, code_salt, code_wait, verified_change, CodeCheck, CodeSent,
+    ContactError, ContactInfo, ContactMethod, ContactStatus, ContactValue, EmailAddress, Mailbox,
+    MobileNumber, PendingChange, VerificationCode, VerifiedChange, VerifyOutcome, WaitingCode,
+    CODE_LIFETIME, CODE_RESEND_INTERVAL, CODE_WINDOW, MAX_CODE_ATTEMPTS,
 };
 use crate::identity::NationalId;
 use crate::notify::NordicTimeZone;
@@ -394,22 +394,6 @@ fn audit_event<C: Capability>(
     }
 }
 
-/// The wait before another code may be sent, given the times codes were sent within the
-/// window (oldest first); `None` when one may be sent now.
-fn code_wait(sent: &[OffsetDateTime], now: OffsetDateTime) -> Option<Duration> {
-    let mut wait = Duration::ZERO;
-    if let Some(last) = sent.last() {
-        wait = wait.max(*last + CODE_RESEND_INTERVAL - now);
-    }
-    if sent.len() >= MAX_CODES_PER_WINDOW {
-        let index = sent.len() - MAX_CODES_PER_WINDOW;
-        if let Some(oldest_counted) = sent.get(index) {
-            wait = wait.max(*oldest_counted + CODE_WINDOW - now);
-        }
-    }
-    (wait > Duration::ZERO).then_some(wait)
-}
-
 fn method_of(address: &Address) -> ContactMethod {
     match address {
         Address::Email(_) => ContactMethod::Email,
@@ -676,70 +660,46 @@ impl ContactRegister for Database {
         let Some(pending) = tx.verification(person, method).await? else {
             return Ok(VerifyOutcome::NoPending);
         };
-        if pending.attempts >= MAX_CODE_ATTEMPTS {
-            return Ok(VerifyOutcome::TooManyAttempts);
-        }
-        if now >= pending.expires_at {
-            return Ok(VerifyOutcome::Expired);
-        }
-        let Some(typed) = normalise_typed_code(typed_code) else {
-            return Ok(VerifyOutcome::WrongCode {
-                attempts_left: pending.attempts_left(),
-            });
+        let waiting = WaitingCode {
+            attempts: pending.attempts,
+            expires_at: pending.expires_at,
+            salt: &pending.code_salt,
+            hash: &pending.code_hash,
         };
-        if !hashes_match(&code_hash(&pending.code_salt, &typed), &pending.code_hash) {
-            let attempts = pending.attempts.saturating_add(1);
-            rows::set_verification_attempts(&mut tx.ex(), pending.id, attempts).await?;
-            if attempts >= MAX_CODE_ATTEMPTS {
-                tx.insert_audit_event(&audit_event(
-                    access,
-                    AuditKind::ContactVerificationLocked,
-                    now,
-                ))
-                .await?;
+        match check_code(waiting, typed_code, now) {
+            CodeCheck::Right => {}
+            CodeCheck::TooManyAttempts => return Ok(VerifyOutcome::TooManyAttempts),
+            CodeCheck::Expired => return Ok(VerifyOutcome::Expired),
+            CodeCheck::NotACode => {
+                return Ok(VerifyOutcome::WrongCode {
+                    attempts_left: pending.attempts_left(),
+                })
             }
-            tx.commit().await?;
-            tracing::info!(attempts, "wrong verification code");
-            return Ok(VerifyOutcome::WrongCode {
-                attempts_left: MAX_CODE_ATTEMPTS.saturating_sub(attempts),
-            });
+            CodeCheck::Wrong { attempts } => {
+                rows::set_verification_attempts(&mut tx.ex(), pending.id, attempts).await?;
+                if attempts >= MAX_CODE_ATTEMPTS {
+                    tx.insert_audit_event(&audit_event(
+                        access,
+                        AuditKind::ContactVerificationLocked,
+                        now,
+                    ))
+                    .await?;
+                }
+                tx.commit().await?;
+                tracing::info!(attempts, "wrong verification code");
+                return Ok(VerifyOutcome::WrongCode {
+                    attempts_left: MAX_CODE_ATTEMPTS.saturating_sub(attempts),
+                });
+            }
         }
-
-        let mut changed = info.clone();
-        let (old_address, is_new_value, kind) = match pending_address(&pending)? {
-            Address::Email(value) => {
-                let old = info.email.clone();
-                let is_new = old.as_ref().is_none_or(|old| old.value != value);
-                changed.email = Some(ContactValue {
-                    value,
-                    updated_at: match &old {
-                        Some(old) if !is_new => old.updated_at,
-                        _ => now,
-                    },
-                    verified_at: Some(now),
-                });
-                let old_address = old.map(|old| Address::Email(old.value));
-                (old_address, is_new, AuditKind::ContactEmailChanged)
-            }
-            Address::Sms(value) => {
-                let old = info.mobile.clone();
-                let is_new = old.as_ref().is_none_or(|old| old.value != value);
-                changed.mobile = Some(ContactValue {
-                    value,
-                    updated_at: match &old {
-                        Some(old) if !is_new => old.updated_at,
-                        _ => now,
-                    },
-                    verified_at: Some(now),
-                });
-                let old_address = old.map(|old| Address::Sms(old.value));
-                (old_address, is_new, AuditKind::ContactMobileChanged)
-            }
-        };
-        changed.status = ContactStatus::Active;
+        let VerifiedChange {
+            changed,
+            tell,
+            kind,
+        } = verified_change(&info, pending_address(&pending)?, now);
         rows::write(&mut tx.ex(), &changed, now).await?;
         rows::delete_verification(&mut tx.ex(), person, method).await?;
-        if let Some(old_address) = old_address.filter(|_| is_new_value) {
+        if let Some(old_address) = tell {
             // Tell the old address: if someone else made the change, its owner finds out.
             let params = serde_json::json!({
                 "method": method.code(),
@@ -755,11 +715,6 @@ impl ContactRegister for Database {
             )?;
             tx.enqueue(&notice, now).await?;
         }
-        let kind = if is_new_value {
-            kind
-        } else {
-            AuditKind::ContactVerified
-        };
         tx.insert_audit_event(&audit_event(access, kind, now))
             .await?;
         tx.commit().await?;
@@ -1012,28 +967,5 @@ impl ContactRegister for Database {
             rows::delete_expired_verifications(&mut self.conn().await?.ex(), before).await?;
         tracing::debug!(deleted, "expired contact verifications deleted");
         Ok(deleted)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use time::macros::datetime;
-
-    #[test]
-    fn code_wait_follows_both_limits() {
-        let t0 = datetime!(2025-05-01 12:00 UTC);
-        assert_eq!(code_wait(&[], t0), None);
-        assert_eq!(
-            code_wait(&[t0], t0 + Duration::seconds(20)),
-            Some(Duration::seconds(40))
-        );
-        assert_eq!(code_wait(&[t0], t0 + Duration::seconds(60)), None);
-        let five: Vec<_> = (0..5).map(|i| t0 + Duration::minutes(i)).collect();
-        assert_eq!(
-            code_wait(&five, t0 + Duration::minutes(10)),
-            Some(Duration::minutes(50))
-        );
-        assert_eq!(code_wait(&five[1..], t0 + Duration::minutes(10)), None);
     }
 }

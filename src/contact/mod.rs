@@ -56,10 +56,15 @@
 //! }
 //! ```
 
+mod codes;
+
 use std::fmt;
 
-use rand::Rng as _;
-use sha2::{Digest as _, Sha256};
+pub use codes::{
+    check_code, code_wait, verified_change, CodeCheck, VerificationCode, VerifiedChange,
+    WaitingCode,
+};
+pub(crate) use codes::{code_hash, code_salt};
 use time::{Duration, OffsetDateTime};
 
 use crate::error::StoreError;
@@ -705,67 +710,6 @@ impl ContactInfo {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Verification codes
-
-/// A freshly made verification code: 6 digits, to be sent to the new address and typed back.
-///
-/// Only [`ContactRegister`](crate::ContactRegister)'s request calls make one, and they hand it
-/// out once. The register keeps only a salted hash; the queued message that carries it has it
-/// until it is sent (see [`Outbox`](crate::Outbox)). `Debug` hides it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct VerificationCode(String);
-
-impl VerificationCode {
-    /// A random code from the operating system's random source, leading zeros kept.
-    pub(crate) fn generate() -> VerificationCode {
-        let number: u32 = rand::rngs::OsRng.gen_range(0..1_000_000);
-        VerificationCode(format!("{number:06}"))
-    }
-
-    /// The digits, to put into the message.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for VerificationCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("VerificationCode(…)")
-    }
-}
-
-/// A code as typed back: white space removed; `None` unless exactly 6 ASCII digits remain.
-pub(crate) fn normalise_typed_code(typed: &str) -> Option<String> {
-    let code: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
-    (code.len() == CODE_DIGITS && code.bytes().all(|b| b.is_ascii_digit())).then_some(code)
-}
-
-/// A fresh random salt for one code.
-pub(crate) fn code_salt() -> [u8; CODE_SALT_BYTES] {
-    let mut salt = [0_u8; CODE_SALT_BYTES];
-    rand::rngs::OsRng.fill(&mut salt);
-    salt
-}
-
-/// The stored form of a code: SHA-256 over a fixed context, the row's random salt and the code.
-///
-/// Why not a slow hash: a 6-digit code has a million values, so no hash can keep it from
-/// someone holding the table; what protects it is that it lives 10 minutes and allows 5 tries.
-/// The salt keeps equal codes from looking equal and makes a hash useless for any other row.
-pub(crate) fn code_hash(salt: &[u8], code: &str) -> [u8; 32] {
-    let mut hasher = Sha256::new();
-    hasher.update(CODE_HASH_CONTEXT);
-    hasher.update(salt);
-    hasher.update(code.as_bytes());
-    hasher.finalize().into()
-}
-
-/// Compares two hashes in time independent of where they differ.
-pub(crate) fn hashes_match(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0_u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// What a request for a code gives back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeSent {
@@ -867,6 +811,7 @@ impl ContactError {
 
 #[cfg(test)]
 mod tests {
+    use super::codes::{hashes_match, normalise_typed_code};
     use super::*;
 
     #[test]
