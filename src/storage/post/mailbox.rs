@@ -1,0 +1,678 @@
+//! [`PostBox`] on both databases: the citizen's mailbox (pages, letters, attachments,
+//! search, folders, moves and the trash), always through an access proof.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::super::sql::Conn;
+use super::super::sql::{is_unique_violation, Columns, Ex, Row, Val};
+use super::super::{stored_instant, Database, StoreError};
+use super::{
+    attachment_info_from_row, citizen_event, clamp_letters, page, sensitive_for, summary_from_row,
+    PostBox, SUMMARY_COLUMNS, SUMMARY_COLUMNS_L,
+};
+use crate::access::{Access, Loa, ManagePost, ReadPost, ReadSensitivePost};
+use crate::audit::AuditKind;
+use crate::person::PersonId;
+use crate::post::{
+    folder_name, query_words, Attachment, BodyKind, Folder, FolderId, FolderRef, Letter,
+    LetterCursor, LetterId, LetterPage, LetterView, MailboxView, PostError, ReceiptKind,
+    MAX_FOLDERS, UNREAD_COUNT_LIMIT,
+};
+
+// ---------------------------------------------------------------------------------------------
+// The mailbox
+
+/// `AND` conditions that make a letter exist for its recipient at `$3`: digital, effective.
+const VISIBLE: &str = "recipient_id = $2 AND outcome = 'delivered' AND shown_at <= $3";
+
+/// Unread letters whose effective time has not come that the unread count subtracts from the
+/// kept count; with more than this many waiting, it counts the shown ones instead.
+const NOT_YET_SHOWN_LIMIT: i64 = 200;
+
+impl Database {
+    /// Runs one conditional update on the subject's visible letter; `NotFound` if it touched
+    /// nothing because there is no such letter (for this person).
+    async fn update_letter(
+        &self,
+        manage: &Access<ManagePost>,
+        letter: LetterId,
+        now: OffsetDateTime,
+        set_and_where: &str,
+        kind: AuditKind,
+    ) -> Result<(), PostError> {
+        let person = manage.subject();
+        let now = stored_instant(now);
+        let sql = format!("UPDATE letters SET {set_and_where} AND {VISIBLE}");
+        let args = [
+            Val::Uuid(letter.as_uuid()),
+            Val::Uuid(person.as_uuid()),
+            Val::Time(now),
+        ];
+        let mut tx = self.begin_tx().await?;
+        let touched = tx.ex().execute(&sql, &args).await?;
+        if touched == 0 {
+            return Err(PostError::NotFound);
+        }
+        tx.insert_audit_event(&citizen_event(manage, kind, now))
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn own_folder_exists(
+        ex: &mut Ex<'_>,
+        person: PersonId,
+        folder: FolderId,
+    ) -> Result<bool, StoreError> {
+        Ok(ex
+            .fetch_optional(
+                "SELECT id FROM post_folders WHERE id = $1 AND person_id = $2",
+                &[Val::Uuid(folder.as_uuid()), Val::Uuid(person.as_uuid())],
+            )
+            .await?
+            .is_some())
+    }
+
+    /// The visible letter's row with everything but the content of attachments.
+    async fn letter_row(
+        ex: &mut Ex<'_>,
+        person: PersonId,
+        letter: LetterId,
+        now: OffsetDateTime,
+    ) -> Result<Row, PostError> {
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS}, body_kind, body_html, created_at, delivered_at, opened_at, \
+             wants_opening_receipt, agency_message_id FROM letters WHERE id = $1 AND {VISIBLE}"
+        );
+        ex.fetch_optional(
+            &sql,
+            &[
+                Val::Uuid(letter.as_uuid()),
+                Val::Uuid(person.as_uuid()),
+                Val::Time(stored_instant(now)),
+            ],
+        )
+        .await?
+        .ok_or(PostError::NotFound)
+    }
+}
+
+#[async_trait]
+impl PostBox for Database {
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %read.subject()))]
+    async fn list_letters(
+        &self,
+        read: &Access<ReadPost>,
+        sensitive: Option<&Access<ReadSensitivePost>>,
+        view: MailboxView,
+        after: Option<LetterCursor>,
+        limit: u32,
+        now: OffsetDateTime,
+    ) -> Result<LetterPage, PostError> {
+        let limit = clamp_letters(limit);
+        let may_read_sensitive = sensitive_for(read, sensitive);
+        let folder_code = match view {
+            MailboxView::Folder(folder) => Some(folder.code()),
+            MailboxView::Trash => None,
+        };
+        let place = match view {
+            MailboxView::Folder(_) => "folder = $1 AND trashed_at IS NULL",
+            MailboxView::Trash => "length($1) >= 0 AND trashed_at IS NOT NULL",
+        };
+        let keyset = if after.is_some() {
+            "AND (shown_at, id) < ($5, $6)"
+        } else {
+            "AND length($5) >= 0 AND length($6) >= 0"
+        };
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS} FROM letters WHERE {place} AND {VISIBLE} {keyset} \
+             ORDER BY shown_at DESC, id DESC LIMIT $4"
+        );
+        let cursor = after.unwrap_or(LetterCursor {
+            shown_at: now,
+            id: LetterId::from_uuid(Uuid::max()),
+        });
+        let mut conn = self.quick_read().await?;
+        let mut ex = conn.ex();
+        // The unused parameters are bound as text so that both branches take the same list.
+        let (shown, id_text);
+        let args: Vec<Val<'_>> = if after.is_some() {
+            // `shown_at <= $3` is the index range SQLite walks (it does not bound a range by
+            // the row value), so $3 is the cursor's time when that is earlier than now: a
+            // page deep in a mailbox of 10,000 then starts at the cursor instead of walking
+            // every newer letter (measured on 5M letters: 0.7 ms → 0.1 ms for the last page).
+            vec![
+                Val::Text(folder_code.as_deref().unwrap_or("")),
+                Val::Uuid(read.subject().as_uuid()),
+                Val::Time(stored_instant(now).min(stored_instant(cursor.shown_at))),
+                Val::Int(i64::from(limit) + 1),
+                Val::Time(stored_instant(cursor.shown_at)),
+                Val::Uuid(cursor.id.as_uuid()),
+            ]
+        } else {
+            shown = String::new();
+            id_text = String::new();
+            vec![
+                Val::Text(folder_code.as_deref().unwrap_or("")),
+                Val::Uuid(read.subject().as_uuid()),
+                Val::Time(stored_instant(now)),
+                Val::Int(i64::from(limit) + 1),
+                Val::Text(&shown),
+                Val::Text(&id_text),
+            ]
+        };
+        let letters = ex
+            .fetch_decoded(&sql, &args, |row| summary_from_row(row, may_read_sensitive))
+            .await?;
+        Ok(page(letters, limit))
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %read.subject()))]
+    async fn unread_count(
+        &self,
+        read: &Access<ReadPost>,
+        now: OffsetDateTime,
+    ) -> Result<u64, PostError> {
+        let mut conn = self.quick_read().await?;
+        let mut ex = conn.ex();
+        let person = Val::Uuid(read.subject().as_uuid());
+        let now = Val::Time(stored_instant(now));
+        let limit = i64::try_from(UNREAD_COUNT_LIMIT).unwrap_or(i64::MAX);
+        let corrupt = || StoreError::Corrupt {
+            what: "unread count",
+        };
+        // The count the triggers keep (migration 0007) less the unread letters whose time has
+        // not come, which are few: counted up to NOT_YET_SHOWN_LIMIT of them.
+        let sql = ex.pick(
+            "SELECT (SELECT unread FROM unread_counts WHERE person_id = $1) AS kept, \
+             (SELECT COUNT(*) FROM (SELECT 1 FROM letters WHERE recipient_id = $1 \
+             AND unread = 1 AND trashed_at IS NULL AND outcome = 'delivered' AND shown_at > $2 \
+             LIMIT $3)) AS not_yet",
+            "SELECT (SELECT unread FROM unread_counts WHERE person_id = $1) AS kept, \
+             (SELECT COUNT(*) FROM (SELECT 1 FROM letters WHERE recipient_id = $1 \
+             AND unread AND trashed_at IS NULL AND outcome = 'delivered' AND shown_at > $2 \
+             LIMIT $3) AS later) AS not_yet",
+        );
+        let row = ex
+            .fetch_optional(sql, &[person, now, Val::Int(NOT_YET_SHOWN_LIMIT)])
+            .await?
+            .ok_or_else(corrupt)?;
+        let kept = row.opt_int("kept", "unread_counts.unread")?.unwrap_or(0);
+        let not_yet = row.int("not_yet", "unread count")?;
+        if not_yet < NOT_YET_SHOWN_LIMIT {
+            let shown = (kept - not_yet).clamp(0, limit);
+            return u64::try_from(shown).map_err(|_| PostError::Store(corrupt()));
+        }
+        // Very many letters are waiting for their time: count the ones shown instead, at
+        // most UNREAD_COUNT_LIMIT index entries however many are unread.
+        let sql = ex.pick(
+            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM letters WHERE recipient_id = $1 \
+             AND unread = 1 AND trashed_at IS NULL AND outcome = 'delivered' AND shown_at <= $2 \
+             LIMIT $3)",
+            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM letters WHERE recipient_id = $1 \
+             AND unread AND trashed_at IS NULL AND outcome = 'delivered' AND shown_at <= $2 \
+             LIMIT $3) AS unread_letters",
+        );
+        let row = ex
+            .fetch_optional(sql, &[person, now, Val::Int(limit)])
+            .await?
+            .ok_or_else(corrupt)?;
+        u64::try_from(row.int("n", "unread count")?).map_err(|_| PostError::Store(corrupt()))
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %read.subject()))]
+    async fn list_folders(&self, read: &Access<ReadPost>) -> Result<Vec<Folder>, PostError> {
+        let mut conn = self.quick_read().await?;
+        let rows = conn
+            .ex()
+            .fetch_all(
+                "SELECT id, name, created_at FROM post_folders WHERE person_id = $1 ORDER BY name, id",
+                &[Val::Uuid(read.subject().as_uuid())],
+            )
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Folder {
+                    id: FolderId::from_uuid(row.uuid("id", "post_folders.id")?),
+                    name: row.text("name", "post_folders.name")?,
+                    created_at: row.time("created_at", "post_folders.created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    #[tracing::instrument(
+        skip_all,
+        fields(backend = self.backend().name(), person.id = %read.subject(), letter.id = %letter)
+    )]
+    async fn open_letter(
+        &self,
+        read: &Access<ReadPost>,
+        sensitive: Option<&Access<ReadSensitivePost>>,
+        letter: LetterId,
+        now: OffsetDateTime,
+    ) -> Result<LetterView, PostError> {
+        let now = stored_instant(now);
+        let person = read.subject();
+        let may_read_sensitive = sensitive_for(read, sensitive);
+        let mut conn = Conn::acquire(&self.pool).await?;
+        let row = Self::letter_row(&mut conn.ex(), person, letter, now).await?;
+        drop(conn);
+        let mut summary = summary_from_row(Columns::Named(&row), may_read_sensitive)?;
+        if summary.locked {
+            return Ok(LetterView::NeedsStepUp {
+                summary,
+                required: Loa::High,
+            });
+        }
+        let mut opened_at = row.opt_time("opened_at", "letters.opened_at")?;
+        if summary.unread || opened_at.is_none() {
+            let mut tx = self.begin_tx().await?;
+            let first = tx
+                .ex()
+                .execute(
+                    "UPDATE letters SET opened_at = $3, remind_at = NULL WHERE id = $1 \
+                     AND recipient_id = $2 AND opened_at IS NULL",
+                    &[
+                        Val::Uuid(letter.as_uuid()),
+                        Val::Uuid(person.as_uuid()),
+                        Val::Time(now),
+                    ],
+                )
+                .await?
+                > 0;
+            let mut ex = tx.ex();
+            let sql = ex.pick(
+                "UPDATE letters SET unread = 0 WHERE id = $1 AND recipient_id = $2",
+                "UPDATE letters SET unread = FALSE WHERE id = $1 AND recipient_id = $2",
+            );
+            ex.execute(
+                sql,
+                &[Val::Uuid(letter.as_uuid()), Val::Uuid(person.as_uuid())],
+            )
+            .await?;
+            if first {
+                if row.bool("wants_opening_receipt", "letters.wants_opening_receipt")? {
+                    Self::insert_receipt(
+                        &mut ex,
+                        &summary.agency,
+                        row.str("agency_message_id", "letters.agency_message_id")?,
+                        Some(letter),
+                        ReceiptKind::Opened,
+                        None,
+                        now,
+                    )
+                    .await?;
+                }
+                tx.insert_audit_event(&citizen_event(read, AuditKind::PostOpened, now))
+                    .await?;
+                opened_at = Some(now);
+                tracing::info!("letter opened for the first time");
+            }
+            tx.commit().await?;
+            summary.unread = false;
+        }
+        let mut conn = Conn::acquire(&self.pool).await?;
+        let attachments = conn
+            .ex()
+            .fetch_all(
+                "SELECT position, filename, size FROM letter_attachments WHERE letter_id = $1 \
+                 ORDER BY position",
+                &[Val::Uuid(letter.as_uuid())],
+            )
+            .await?
+            .iter()
+            .map(attachment_info_from_row)
+            .collect::<Result<_, _>>()?;
+        Ok(LetterView::Open(Box::new(Letter {
+            summary,
+            body_kind: BodyKind::from_code(row.str("body_kind", "letters.body_kind")?).ok_or(
+                StoreError::Corrupt {
+                    what: "letters.body_kind",
+                },
+            )?,
+            body_html: row.text("body_html", "letters.body_html")?,
+            attachments,
+            created_at: row.time("created_at", "letters.created_at")?,
+            delivered_at: row.time("delivered_at", "letters.delivered_at")?,
+            opened_at,
+        })))
+    }
+
+    #[tracing::instrument(
+        skip_all,
+        fields(backend = self.backend().name(), person.id = %read.subject(), letter.id = %letter)
+    )]
+    async fn read_attachment(
+        &self,
+        read: &Access<ReadPost>,
+        sensitive: Option<&Access<ReadSensitivePost>>,
+        letter: LetterId,
+        position: u32,
+        now: OffsetDateTime,
+    ) -> Result<Attachment, PostError> {
+        const SQL: &str = "SELECT l.required_loa, a.position, a.filename, a.size, a.content \
+             FROM letters l JOIN letter_attachments a ON a.letter_id = l.id \
+             WHERE l.id = $1 AND a.position = $4 AND l.recipient_id = $2 \
+             AND l.outcome = 'delivered' AND l.shown_at <= $3";
+        let mut conn = Conn::acquire(&self.pool).await?;
+        let row = conn
+            .ex()
+            .fetch_optional(
+                SQL,
+                &[
+                    Val::Uuid(letter.as_uuid()),
+                    Val::Uuid(read.subject().as_uuid()),
+                    Val::Time(stored_instant(now)),
+                    Val::Int(i64::from(position)),
+                ],
+            )
+            .await?
+            .ok_or(PostError::NotFound)?;
+        let required = Loa::from_str_name(row.str("required_loa", "letters.required_loa")?).ok_or(
+            StoreError::Corrupt {
+                what: "letters.required_loa",
+            },
+        )?;
+        if required == Loa::High && !sensitive_for(read, sensitive) {
+            return Err(PostError::NeedsStepUp);
+        }
+        Ok(Attachment {
+            info: attachment_info_from_row(&row)?,
+            content: row.bytes("content", "letter_attachments.content")?,
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %read.subject()))]
+    async fn search_letters(
+        &self,
+        read: &Access<ReadPost>,
+        sensitive: Option<&Access<ReadSensitivePost>>,
+        query: &str,
+        after: Option<LetterCursor>,
+        limit: u32,
+        now: OffsetDateTime,
+    ) -> Result<LetterPage, PostError> {
+        let words = query_words(query)?;
+        let limit = clamp_letters(limit);
+        let may_read_sensitive = sensitive_for(read, sensitive);
+        let person = read.subject();
+        let cursor = after.unwrap_or(LetterCursor {
+            shown_at: stored_instant(now) + time::Duration::microseconds(1),
+            id: LetterId::from_uuid(Uuid::nil()),
+        });
+        let loa_filter = if may_read_sensitive {
+            ""
+        } else {
+            "AND l.required_loa <> 'high'"
+        };
+        let mut conn = Conn::acquire(&self.pool).await?;
+        let mut ex = conn.ex();
+        let (sql, expression) = if ex.is_sqlite() {
+            let terms: Vec<String> = words.iter().map(|word| format!("\"{word}\"*")).collect();
+            let expression = format!(
+                "owner : p{} AND {{sender title body}} : ({})",
+                person.as_uuid().simple(),
+                terms.join(" AND ")
+            );
+            let sql = format!(
+                "SELECT {SUMMARY_COLUMNS_L} FROM letters_fts f JOIN letters l ON l.doc = f.rowid \
+                 WHERE letters_fts MATCH $1 AND l.recipient_id = $2 AND l.outcome = 'delivered' \
+                 AND l.shown_at <= $3 AND l.trashed_at IS NULL {loa_filter} \
+                 AND (l.shown_at, l.id) < ($5, $6) ORDER BY l.shown_at DESC, l.id DESC LIMIT $4"
+            );
+            (sql, expression)
+        } else {
+            let terms: Vec<String> = words.iter().map(|word| format!("{word}:*")).collect();
+            let sql = format!(
+                "SELECT {SUMMARY_COLUMNS_L} FROM letters l \
+                 WHERE l.recipient_id = $2 AND l.outcome = 'delivered' AND l.shown_at <= $3 \
+                 AND l.trashed_at IS NULL {loa_filter} AND (l.shown_at, l.id) < ($5, $6) \
+                 AND (l.search @@ to_tsquery(CAST((SELECT CASE p.language WHEN 'da' THEN 'danish' \
+                 WHEN 'en' THEN 'english' ELSE 'norwegian' END FROM persons p WHERE p.id = $2) \
+                 AS regconfig), $1) OR l.search @@ to_tsquery('simple', $1)) \
+                 ORDER BY l.shown_at DESC, l.id DESC LIMIT $4"
+            );
+            (sql, terms.join(" & "))
+        };
+        let (cursor_at, cursor_id) = if after.is_some() {
+            (stored_instant(cursor.shown_at), cursor.id)
+        } else {
+            (cursor.shown_at, LetterId::from_uuid(Uuid::max()))
+        };
+        let letters = ex
+            .fetch_decoded(
+                &sql,
+                &[
+                    Val::Text(&expression),
+                    Val::Uuid(person.as_uuid()),
+                    Val::Time(stored_instant(now)),
+                    Val::Int(i64::from(limit) + 1),
+                    Val::Time(cursor_at),
+                    Val::Uuid(cursor_id.as_uuid()),
+                ],
+                |row| summary_from_row(row, may_read_sensitive),
+            )
+            .await?;
+        Ok(page(letters, limit))
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %manage.subject()))]
+    async fn create_folder(
+        &self,
+        manage: &Access<ManagePost>,
+        name: &str,
+        now: OffsetDateTime,
+    ) -> Result<Folder, PostError> {
+        let name = folder_name(name)?;
+        let person = manage.subject();
+        let mut tx = self.begin_tx().await?;
+        let mut ex = tx.ex();
+        let count = ex
+            .fetch_optional(
+                "SELECT COUNT(*) AS n FROM post_folders WHERE person_id = $1",
+                &[Val::Uuid(person.as_uuid())],
+            )
+            .await?
+            .map(|row| row.int("n", "folder count"))
+            .transpose()?
+            .unwrap_or(0);
+        if usize::try_from(count).unwrap_or(usize::MAX) >= MAX_FOLDERS {
+            return Err(PostError::TooManyFolders);
+        }
+        let folder = Folder {
+            id: FolderId::new(),
+            name,
+            created_at: stored_instant(now),
+        };
+        let inserted = ex
+            .execute(
+                "INSERT INTO post_folders (id, person_id, name, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (person_id, name) DO NOTHING",
+                &[
+                    Val::Uuid(folder.id.as_uuid()),
+                    Val::Uuid(person.as_uuid()),
+                    Val::Text(&folder.name),
+                    Val::Time(folder.created_at),
+                ],
+            )
+            .await?;
+        if inserted == 0 {
+            return Err(PostError::FolderNameTaken);
+        }
+        tx.insert_audit_event(&citizen_event(
+            manage,
+            AuditKind::PostFolderCreated,
+            folder.created_at,
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(folder)
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %manage.subject()))]
+    async fn rename_folder(
+        &self,
+        manage: &Access<ManagePost>,
+        folder: FolderId,
+        name: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), PostError> {
+        let name = folder_name(name)?;
+        let now = stored_instant(now);
+        let mut tx = self.begin_tx().await?;
+        let renamed = tx
+            .ex()
+            .execute(
+                "UPDATE post_folders SET name = $3 WHERE id = $1 AND person_id = $2",
+                &[
+                    Val::Uuid(folder.as_uuid()),
+                    Val::Uuid(manage.subject().as_uuid()),
+                    Val::Text(&name),
+                ],
+            )
+            .await;
+        match renamed {
+            Ok(0) => Err(PostError::NotFound),
+            Ok(_) => {
+                tx.insert_audit_event(&citizen_event(manage, AuditKind::PostFolderRenamed, now))
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+            Err(error) if is_unique_violation(&error) => Err(PostError::FolderNameTaken),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %manage.subject()))]
+    async fn delete_folder(
+        &self,
+        manage: &Access<ManagePost>,
+        folder: FolderId,
+        now: OffsetDateTime,
+    ) -> Result<(), PostError> {
+        let person = manage.subject();
+        let now = stored_instant(now);
+        let code = FolderRef::Own(folder).code();
+        let mut tx = self.begin_tx().await?;
+        let mut ex = tx.ex();
+        if !Self::own_folder_exists(&mut ex, person, folder).await? {
+            return Err(PostError::NotFound);
+        }
+        let holds = ex
+            .fetch_optional(
+                "SELECT id FROM letters WHERE recipient_id = $1 AND folder = $2 \
+                 AND trashed_at IS NULL LIMIT 1",
+                &[Val::Uuid(person.as_uuid()), Val::Text(&code)],
+            )
+            .await?;
+        if holds.is_some() {
+            return Err(PostError::FolderNotEmpty);
+        }
+        ex.execute(
+            "UPDATE letters SET folder = 'inbox' WHERE recipient_id = $1 AND folder = $2",
+            &[Val::Uuid(person.as_uuid()), Val::Text(&code)],
+        )
+        .await?;
+        ex.execute(
+            "DELETE FROM post_folders WHERE id = $1 AND person_id = $2",
+            &[Val::Uuid(folder.as_uuid()), Val::Uuid(person.as_uuid())],
+        )
+        .await?;
+        tx.insert_audit_event(&citizen_event(manage, AuditKind::PostFolderDeleted, now))
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %manage.subject()))]
+    async fn move_letter(
+        &self,
+        manage: &Access<ManagePost>,
+        letter: LetterId,
+        to: FolderRef,
+        now: OffsetDateTime,
+    ) -> Result<(), PostError> {
+        let person = manage.subject();
+        let code = to.code();
+        let now = stored_instant(now);
+        let mut tx = self.begin_tx().await?;
+        let mut ex = tx.ex();
+        if let FolderRef::Own(folder) = to {
+            if !Self::own_folder_exists(&mut ex, person, folder).await? {
+                return Err(PostError::NotFound);
+            }
+        }
+        let sql = format!(
+            "UPDATE letters SET folder = $4 WHERE id = $1 AND trashed_at IS NULL AND {VISIBLE}"
+        );
+        let touched = ex
+            .execute(
+                &sql,
+                &[
+                    Val::Uuid(letter.as_uuid()),
+                    Val::Uuid(person.as_uuid()),
+                    Val::Time(now),
+                    Val::Text(&code),
+                ],
+            )
+            .await?;
+        if touched == 0 {
+            return Err(PostError::NotFound);
+        }
+        tx.insert_audit_event(&citizen_event(manage, AuditKind::PostMoved, now))
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %manage.subject()))]
+    async fn mark_unread(
+        &self,
+        manage: &Access<ManagePost>,
+        letter: LetterId,
+        now: OffsetDateTime,
+    ) -> Result<(), PostError> {
+        // (`TRUE` is 1 in SQLite.)
+        let set = "unread = TRUE WHERE id = $1";
+        self.update_letter(manage, letter, now, set, AuditKind::PostMarkedUnread)
+            .await
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %manage.subject()))]
+    async fn trash_letter(
+        &self,
+        manage: &Access<ManagePost>,
+        letter: LetterId,
+        now: OffsetDateTime,
+    ) -> Result<(), PostError> {
+        self.update_letter(
+            manage,
+            letter,
+            now,
+            "trashed_at = COALESCE(trashed_at, $3) WHERE id = $1",
+            AuditKind::PostTrashed,
+        )
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %manage.subject()))]
+    async fn restore_letter(
+        &self,
+        manage: &Access<ManagePost>,
+        letter: LetterId,
+        now: OffsetDateTime,
+    ) -> Result<(), PostError> {
+        self.update_letter(
+            manage,
+            letter,
+            now,
+            "trashed_at = NULL WHERE id = $1",
+            AuditKind::PostRestored,
+        )
+        .await
+    }
+}
