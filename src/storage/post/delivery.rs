@@ -1,13 +1,13 @@
 //! Delivery: one letter in its own transaction (PostgreSQL, and SQLite without its group
 //! writer): the plan (`crate::post::plan`), then its rows; and the messages about letters.
 
-use sha2::{Digest as _, Sha256};
 use time::{Duration, OffsetDateTime};
 
 use super::super::contact::{rows as contact_rows, ContactParts};
 use super::super::sql::Tx;
 use super::super::sql::{Ex, Val};
 use super::super::{stored_instant, Database, StoreError};
+use super::write::{self, Planned};
 use crate::agency::AgencyId;
 use crate::contact::ContactInfo;
 use crate::identity::NationalId;
@@ -194,121 +194,20 @@ impl Database {
         letter: ValidLetter,
         plan: DeliveryPlan,
     ) -> Result<Delivery, PostError> {
-        let id = plan.id;
-        let now = plan.delivered_at;
-        let args = [
-            Val::Uuid(id.as_uuid()),
-            Val::Text(agency.as_str()),
-            Val::Text(letter.message_id.as_str()),
-            Val::Text(letter.recipient.expose()),
-            Val::OptUuid(plan.person.map(|person| person.as_uuid())),
-            Val::Text(plan.status.code()),
-            Val::Text(&letter.sender_name),
-            Val::Text(&letter.title),
-            Val::Text(&letter.safe_title),
-            Val::Text(letter.body_kind.code()),
-            Val::Text(&letter.body),
-            Val::Text(&letter.body_html),
-            Val::Text(letter.required_loa.as_str()),
-            Val::Time(plan.effective_at),
-            Val::Time(plan.shown_at),
-            Val::Bool(letter.wants_opening_receipt),
-            Val::Bool(letter.is_decision),
-            Val::Int(i64::try_from(letter.attachments.len()).unwrap_or(i64::MAX)),
-            Val::Time(stored_instant(letter.created_at)),
-            Val::Time(now),
-            Val::OptText(plan.folder),
-            Val::Text(&letter.search_text),
-            Val::Text(plan.search_config),
-            Val::Text(letter.notification.channels_code()),
-            Val::OptInt(letter.notification.repeat_after_days.map(i64::from)),
-            Val::OptTime(plan.remind_at),
-        ];
+        let (id, now) = (plan.id, plan.delivered_at);
+        let one = [Planned {
+            agency,
+            letter: &letter,
+            plan,
+        }];
         let mut ex = tx.ex();
-        let sql = ex.pick(
-            "INSERT INTO letters (id, agency_id, agency_message_id, recipient_national_id, \
-             recipient_id, outcome, sender_name, title, safe_title, body_kind, body, body_html, \
-             required_loa, effective_at, shown_at, wants_opening_receipt, is_decision, \
-             attachment_count, created_at, delivered_at, folder, unread, notify_channels, \
-             repeat_after_days, remind_at) \
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19, $20, $21, 1, $24, $25, $26 WHERE length($22) >= 0 AND length($23) >= 0 \
-             ON CONFLICT (agency_id, agency_message_id) DO NOTHING RETURNING doc",
-            "INSERT INTO letters (id, agency_id, agency_message_id, recipient_national_id, \
-             recipient_id, outcome, sender_name, title, safe_title, body_kind, body, body_html, \
-             required_loa, effective_at, shown_at, wants_opening_receipt, is_decision, \
-             attachment_count, created_at, delivered_at, folder, unread, search, \
-             notify_channels, repeat_after_days, remind_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19, $20, $21, TRUE, \
-             setweight(to_tsvector($23::regconfig, $7), 'A') \
-             || setweight(to_tsvector($23::regconfig, $8), 'B') \
-             || setweight(to_tsvector($23::regconfig, $22), 'C') \
-             || to_tsvector('simple', $7 || ' ' || $8 || ' ' || $22), \
-             $24, $25::integer, $26) \
-             ON CONFLICT (agency_id, agency_message_id) DO NOTHING RETURNING 0::bigint AS doc",
-        );
-        let Some(inserted) = ex.fetch_optional(sql, &args).await? else {
+        if write::insert_letters(&mut ex, &one, true).await?.is_empty() {
             return Ok(Delivery::Raced(letter.message_id));
-        };
-        if plan.in_mailbox() && ex.is_sqlite() {
-            let owner = plan.search_owner();
-            ex.execute(
-                "INSERT INTO letters_fts (rowid, owner, sender, title, body) \
-                 VALUES ($1, $2, $3, $4, $5)",
-                &[
-                    Val::Int(inserted.int("doc", "letters.doc")?),
-                    Val::OptText(owner.as_deref()),
-                    Val::Text(&letter.sender_name),
-                    Val::Text(&letter.title),
-                    Val::Text(&letter.search_text),
-                ],
-            )
-            .await?;
         }
-        for (position, attachment) in letter.attachments.iter().enumerate() {
-            let hash: [u8; 32] = Sha256::digest(&attachment.content).into();
-            ex.execute(
-                "INSERT INTO letter_attachments (letter_id, position, filename, size, sha256, content) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-                &[
-                    Val::Uuid(id.as_uuid()),
-                    Val::Int(i64::try_from(position).unwrap_or(i64::MAX)),
-                    Val::Text(&attachment.filename),
-                    Val::Int(i64::try_from(attachment.content.len()).unwrap_or(i64::MAX)),
-                    Val::Bytes(&hash),
-                    Val::Bytes(&attachment.content),
-                ],
-            )
-            .await?;
-        }
-        if let Some(provider) = &plan.forward_to {
-            ex.execute(
-                "INSERT INTO mailbox_forwarding (letter_id, provider, status, attempts, \
-                 next_attempt_at) VALUES ($1, $2, 'pending', 0, $3)",
-                &[Val::Uuid(id.as_uuid()), Val::Text(provider), Val::Time(now)],
-            )
-            .await?;
-        }
-        if plan.print {
-            ex.execute(
-                "INSERT INTO print_queue (letter_id, queued_at) VALUES ($1, $2)",
-                &[Val::Uuid(id.as_uuid()), Val::Time(now)],
-            )
-            .await?;
-        }
-        for receipt_kind in plan.receipts() {
-            Self::insert_receipt(
-                &mut ex,
-                agency,
-                letter.message_id.as_str(),
-                Some(id),
-                receipt_kind,
-                None,
-                now,
-            )
-            .await?;
-        }
+        write::insert_attachments(&mut ex, &one).await?;
+        write::insert_queues(&mut ex, &one).await?;
+        write::insert_receipts(&mut ex, &one).await?;
+        let [Planned { plan, .. }] = one;
         if let Some(event) = &plan.audit {
             tx.insert_audit_event(event).await?;
         }

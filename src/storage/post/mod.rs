@@ -12,6 +12,7 @@ mod delivery;
 mod forward;
 mod mailbox;
 mod office;
+mod write;
 pub(super) mod writer;
 
 use delivery::{log_delivered, plan_corrupt, Delivery};

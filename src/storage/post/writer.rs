@@ -62,8 +62,9 @@ use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument as _;
 
-use super::super::sql::Val;
+use super::super::sql::{Ex, Val};
 use super::super::{stored_instant, DatabaseCause, StoreError, Tx};
+use super::write::Planned;
 use super::{batch, log_delivered, plan_corrupt, Delivery};
 use crate::agency::AgencyId;
 use crate::post::plan::{plan_delivery, Decision};
@@ -391,7 +392,7 @@ async fn batched_in(
             }
         }
     }
-    let new_tokens = batch::insert_tokens(conn, &tokens).await?;
+    let new_tokens = batch::insert_tokens(&mut Ex::Sqlite(conn), &tokens).await?;
     for (index, job) in jobs.iter().enumerate() {
         if let Job::Token { agency, jti, .. } = job {
             let key = (agency.as_str(), jti.as_str());
@@ -434,7 +435,7 @@ async fn batched_in(
             keys.push(key);
         }
     }
-    let existing = batch::existing_deliveries(conn, &keys).await?;
+    let existing = batch::existing_deliveries(&mut Ex::Sqlite(conn), &keys).await?;
     let mut national_ids = Vec::new();
     let mut seen = HashSet::new();
     for (_, agency, letter, ..) in &deliveries {
@@ -446,11 +447,11 @@ async fn batched_in(
             national_ids.push(letter.recipient.expose());
         }
     }
-    let recipients = batch::recipients(conn, &national_ids).await?;
+    let recipients = batch::recipients(&mut Ex::Sqlite(conn), &national_ids).await?;
 
     // Decide each in call order; a message id already planned in this batch answers the
     // first's receipt, `replayed` (sent only after the commit, like every answer).
-    let mut planned: Vec<batch::Planned<'_>> = Vec::new();
+    let mut planned: Vec<Planned<'_>> = Vec::new();
     let mut first_delivery: HashMap<(&str, &str), usize> = HashMap::new();
     for (index, agency, letter, now, force_mailbox, staleness, span) in deliveries {
         let key = (agency.as_str(), letter.message_id.as_str());
@@ -490,7 +491,7 @@ async fn batched_in(
                 let receipt = plan.receipt(letter.message_id.clone());
                 answers[index] = Some(Answer::Deliver(receipt, Some(letter.attachments.len())));
                 first_delivery.insert(key, planned.len());
-                planned.push(batch::Planned {
+                planned.push(Planned {
                     agency,
                     letter,
                     plan: *plan,
@@ -498,7 +499,7 @@ async fn batched_in(
             }
         }
     }
-    batch::write_deliveries(conn, &planned).await?;
+    batch::write_deliveries(&mut Ex::Sqlite(conn), &planned).await?;
     answers
         .into_iter()
         .map(|answer| {

@@ -27,12 +27,6 @@ pub(in crate::storage) fn encode_uuid(id: Uuid) -> String {
         .to_owned()
 }
 
-pub(in crate::storage) fn encode_optional_timestamp(
-    at: Option<OffsetDateTime>,
-) -> Result<Option<String>, StoreError> {
-    at.map(encode_timestamp).transpose()
-}
-
 pub(in crate::storage) fn encode_date(date: Date) -> Result<String, StoreError> {
     date.format(DATE_FORMAT)
         .map_err(|_| StoreError::Corrupt { what: "date" })

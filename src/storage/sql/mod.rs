@@ -223,35 +223,55 @@ impl Ex<'_> {
 
     /// Inserts many rows in one statement: `head` is `INSERT INTO t (a, b, …)`, each row gives
     /// the same number of values, and the statement is cut into chunks that stay under
-    /// SQLite's limit on bound values (PostgreSQL's is higher).
+    /// SQLite's limit on bound values (PostgreSQL's is higher). The number of rows inserted.
     pub(in crate::storage) async fn insert_rows(
         &mut self,
         head: &str,
         rows: &[Vec<Val<'_>>],
     ) -> Result<u64, StoreError> {
-        let Some(width) = rows.first().map(Vec::len).filter(|width| *width > 0) else {
+        let width = rows.first().map_or(0, Vec::len);
+        if width == 0 {
             return Ok(0);
-        };
+        }
+        let plain = plain_row(width);
         let mut inserted = 0;
-        for chunk in rows.chunks(encode::MAX_VARIABLES / width) {
-            let mut sql = String::with_capacity(head.len() + chunk.len() * width * 5 + 16);
-            sql.push_str(head);
-            sql.push_str(" VALUES ");
-            let mut args = Vec::with_capacity(chunk.len() * width);
-            for (n, row) in chunk.iter().enumerate() {
-                sql.push_str(if n == 0 { "(" } else { ", (" });
-                for (m, value) in row.iter().enumerate() {
-                    args.push(*value);
-                    if m > 0 {
-                        sql.push_str(", ");
-                    }
-                    let _ = write!(sql, "${}", args.len());
-                }
-                sql.push(')');
-            }
+        for chunk in rows.chunks(chunk_rows(width)) {
+            let (sql, args) = multi_row(head, &plain, chunk, "");
             inserted += self.execute_once(&sql, &args).await?;
         }
         Ok(inserted)
+    }
+
+    /// As [`insert_rows`](Ex::insert_rows), with each row's group written from `row` (`{k}`
+    /// for the row's k-th value, so a value may be used twice or inside an expression) and
+    /// `tail` after the values (`ON CONFLICT …`, `RETURNING …`); the rows `RETURNING` gives.
+    pub(in crate::storage) async fn insert_rows_returning(
+        &mut self,
+        head: &str,
+        row: &str,
+        rows: &[Vec<Val<'_>>],
+        tail: &str,
+    ) -> Result<Vec<Row>, StoreError> {
+        let width = rows.first().map_or(0, Vec::len);
+        let mut returned = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(chunk_rows(width)) {
+            let (sql, args) = multi_row(head, row, chunk, tail);
+            returned.extend(self.fetch_all_once(&sql, &args).await?);
+        }
+        Ok(returned)
+    }
+
+    /// A query over a list of value rows: `head`, then `VALUES (…), (…)` (columns `column1`,
+    /// `column2`, … on both databases), then `tail`; cut into chunks as
+    /// [`insert_rows`](Ex::insert_rows) is. Every chunk's result rows.
+    pub(in crate::storage) async fn select_values(
+        &mut self,
+        head: &str,
+        rows: &[Vec<Val<'_>>],
+        tail: &str,
+    ) -> Result<Vec<Row>, StoreError> {
+        let plain = plain_row(rows.first().map_or(0, Vec::len));
+        self.insert_rows_returning(head, &plain, rows, tail).await
     }
 
     /// As [`execute`](Ex::execute), for a text made for this one call: not kept as a prepared
@@ -269,6 +289,28 @@ impl Ex<'_> {
                 .await
                 .map(|done| done.rows_affected()),
             Ex::Reader(_) => return self.execute(sql, args).await,
+        }
+        .map_err(write_error)
+    }
+
+    /// As [`fetch_all`](Ex::fetch_all), for a text made for this one call.
+    async fn fetch_all_once(
+        &mut self,
+        sql: &str,
+        args: &[Val<'_>],
+    ) -> Result<Vec<Row>, StoreError> {
+        match self {
+            Ex::Sqlite(conn) => sqlite_query(sql, args)?
+                .persistent(false)
+                .fetch_all(&mut **conn)
+                .await
+                .map(|rows| rows.into_iter().map(Row::Sqlite).collect()),
+            Ex::Postgres(conn) => postgres_query(sql, args)?
+                .persistent(false)
+                .fetch_all(&mut **conn)
+                .await
+                .map(|rows| rows.into_iter().map(Row::Postgres).collect()),
+            Ex::Reader(_) => return self.fetch_all(sql, args).await,
         }
         .map_err(write_error)
     }
@@ -361,6 +403,66 @@ impl Ex<'_> {
         }
         .map_err(write_error)
     }
+}
+
+/// Rows of `width` values per statement: under SQLite's limit on bound values.
+fn chunk_rows(width: usize) -> usize {
+    (encode::MAX_VARIABLES / width.max(1)).max(1)
+}
+
+/// A row group of `width` plain placeholders: `({0}, {1}, …)`.
+fn plain_row(width: usize) -> String {
+    let mut row = String::from("(");
+    for k in 0..width {
+        if k > 0 {
+            row.push_str(", ");
+        }
+        let _ = write!(row, "{{{k}}}");
+    }
+    row.push(')');
+    row
+}
+
+/// `head VALUES <row>, <row>, … tail` with each row's `{k}` numbered in turn, and the values
+/// in that order.
+fn multi_row<'v>(
+    head: &str,
+    row: &str,
+    rows: &[Vec<Val<'v>>],
+    tail: &str,
+) -> (String, Vec<Val<'v>>) {
+    let mut sql = String::with_capacity(head.len() + tail.len() + rows.len() * (row.len() + 8));
+    sql.push_str(head);
+    sql.push_str(" VALUES ");
+    let mut args = Vec::with_capacity(rows.iter().map(Vec::len).sum());
+    for (n, values) in rows.iter().enumerate() {
+        if n > 0 {
+            sql.push_str(", ");
+        }
+        let first = args.len();
+        let mut rest = row;
+        while let Some(open) = rest.find('{') {
+            sql.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            match after
+                .find('}')
+                .and_then(|close| Some((close, after[..close].parse::<usize>().ok()?)))
+            {
+                Some((close, k)) => {
+                    let _ = write!(sql, "${}", first + k + 1);
+                    rest = &after[close + 1..];
+                }
+                None => {
+                    sql.push('{');
+                    rest = after;
+                }
+            }
+        }
+        sql.push_str(rest);
+        args.extend_from_slice(values);
+    }
+    sql.push_str(tail);
+    (sql, args)
 }
 
 /// A UUID as SQLite stores it (hyphenated text); `Corrupt` naming `what` if it is not one.
