@@ -43,6 +43,7 @@ use time::{Date, Duration, Month, OffsetDateTime};
 use uuid::Uuid;
 
 use super::sql::encode::encode_timestamp;
+use super::sql::{Ex, Val};
 use super::{stored_instant, Database, Pool, StoreError};
 use crate::access::Loa;
 use crate::contact::{EmailAddress, MobileNumber};
@@ -200,97 +201,51 @@ enum Sink {
     Postgres(PgConnection),
 }
 
-/// A value to bind: booleans as 0/1 on SQLite, times and ids as text (cast on PostgreSQL).
-#[derive(Clone, Copy)]
-enum V<'a> {
-    Str(&'a str),
-    Opt(Option<&'a str>),
-    Int(i64),
-    Bool(bool),
-    Bytes(&'a [u8]),
-}
-
 impl Sink {
     fn is_sqlite(&self) -> bool {
         matches!(self, Sink::Sqlite(_))
     }
 
-    async fn exec(&mut self, sql: &str) -> Result<(), StoreError> {
+    fn ex(&mut self) -> Ex<'_> {
         match self {
-            Sink::Sqlite(conn) => sqlx::query(sql).execute(conn).await.map(drop),
-            Sink::Postgres(conn) => sqlx::query(sql).execute(conn).await.map(drop),
+            Sink::Sqlite(conn) => Ex::Sqlite(conn),
+            Sink::Postgres(conn) => Ex::Postgres(conn),
         }
-        .map_err(StoreError::from_query)
     }
 
+    async fn exec(&mut self, sql: &str) -> Result<(), StoreError> {
+        self.ex().execute(sql, &[]).await.map(drop)
+    }
+
+    /// The one text column of every row of `sql`.
     async fn texts(&mut self, sql: &str) -> Result<Vec<String>, StoreError> {
-        match self {
-            Sink::Sqlite(conn) => sqlx::query_scalar::<_, String>(sql).fetch_all(conn).await,
-            Sink::Postgres(conn) => sqlx::query_scalar::<_, String>(sql).fetch_all(conn).await,
-        }
-        .map_err(StoreError::from_query)
+        self.ex()
+            .fetch_all(sql, &[])
+            .await?
+            .iter()
+            .map(|row| row.text("value", "a generated value"))
+            .collect()
     }
 
     /// A multi-row `INSERT`: `head`, then `VALUES` with one group per row from `row` (the
-    /// backend's template, `{k}` for the row's k-th value), the rows' values in order.
+    /// backend's template, `{k}` for the row's k-th value; ids and times are bound as text
+    /// and cast on PostgreSQL), the rows' values in order.
     async fn insert(
         &mut self,
         head: &str,
         row: &str,
         rows: usize,
-        values: &[V<'_>],
+        values: &[Val<'_>],
     ) -> Result<(), StoreError> {
         if rows == 0 {
             return Ok(());
         }
         let per_row = values.len() / rows;
-        let sqlite = self.is_sqlite();
-        let mut sql = format!("{head} VALUES ");
-        for r in 0..rows {
-            if r > 0 {
-                sql.push_str(", ");
-            }
-            let mut group = row.to_owned();
-            for k in (0..per_row).rev() {
-                let n = r * per_row + k + 1;
-                let mark = if sqlite {
-                    format!("?{n}")
-                } else {
-                    format!("${n}")
-                };
-                group = group.replace(&format!("{{{k}}}"), &mark);
-            }
-            sql.push_str(&group);
-        }
-        match self {
-            Sink::Sqlite(conn) => {
-                let mut query = sqlx::query(&sql);
-                for value in values {
-                    query = match *value {
-                        V::Str(text) => query.bind(text),
-                        V::Opt(text) => query.bind(text),
-                        V::Int(n) => query.bind(n),
-                        V::Bool(b) => query.bind(i64::from(b)),
-                        V::Bytes(bytes) => query.bind(bytes),
-                    };
-                }
-                query.execute(conn).await.map(drop)
-            }
-            Sink::Postgres(conn) => {
-                let mut query = sqlx::query(&sql);
-                for value in values {
-                    query = match *value {
-                        V::Str(text) => query.bind(text),
-                        V::Opt(text) => query.bind(text),
-                        V::Int(n) => query.bind(n),
-                        V::Bool(b) => query.bind(b),
-                        V::Bytes(bytes) => query.bind(bytes),
-                    };
-                }
-                query.execute(conn).await.map(drop)
-            }
-        }
-        .map_err(StoreError::from_query)
+        let rows: Vec<Vec<Val<'_>>> = values.chunks(per_row).map(<[Val<'_>]>::to_vec).collect();
+        self.ex()
+            .insert_rows_returning(head, row, &rows, "")
+            .await
+            .map(drop)
     }
 
     async fn close(self) -> Result<(), StoreError> {
@@ -319,7 +274,7 @@ async fn generate_on(
 
     // Taken: the register's numbers, and the demo persons' (seeded at a later start).
     let mut taken: HashSet<String> = conn
-        .texts("SELECT national_id FROM persons")
+        .texts("SELECT national_id AS value FROM persons")
         .await?
         .into_iter()
         .collect();
@@ -356,7 +311,7 @@ async fn generate_on(
         .collect();
     let mut named_unread = vec![0u32; plan.named.len()];
     let first_doc: i64 = if conn.is_sqlite() {
-        conn.texts("SELECT CAST(COALESCE(MAX(doc), 0) AS TEXT) FROM letters")
+        conn.texts("SELECT CAST(COALESCE(MAX(doc), 0) AS TEXT) AS value FROM letters")
             .await?
             .first()
             .and_then(|n| n.parse().ok())
@@ -608,13 +563,13 @@ async fn write_persons(
         let mut values = Vec::with_capacity(chunk.len() * 7);
         for (person, (birth, created)) in chunk.iter().zip(&texts) {
             values.extend([
-                V::Str(&person.id_text),
-                V::Str(person.national_id.expose()),
-                V::Str(person.given_name),
-                V::Str(person.family_name),
-                V::Str(birth),
-                V::Str(person.language.code()),
-                V::Str(created),
+                Val::Text(&person.id_text),
+                Val::Text(person.national_id.expose()),
+                Val::Text(person.given_name),
+                Val::Text(person.family_name),
+                Val::Text(birth),
+                Val::Text(person.language.code()),
+                Val::Text(created),
             ]);
         }
         conn.insert(
@@ -694,17 +649,17 @@ async fn write_persons(
             let email_at = c.email.is_some();
             let mobile_at = c.mobile.is_some();
             values.extend([
-                V::Str(&c.person),
-                V::Str(c.status),
-                V::Opt(c.email.as_deref()),
-                V::Opt(email_at.then_some(c.updated.as_str())),
-                V::Opt(email_at.then_some(c.verified.as_str())),
-                V::Opt(c.mobile.as_deref()),
-                V::Opt(mobile_at.then_some(c.updated.as_str())),
-                V::Opt(mobile_at.then_some(c.verified.as_str())),
-                V::Bool(c.reserved),
-                V::Opt(c.reserved.then_some(c.updated.as_str())),
-                V::Str(&c.updated),
+                Val::Text(&c.person),
+                Val::Text(c.status),
+                Val::OptText(c.email.as_deref()),
+                Val::OptText(email_at.then_some(c.updated.as_str())),
+                Val::OptText(email_at.then_some(c.verified.as_str())),
+                Val::OptText(c.mobile.as_deref()),
+                Val::OptText(mobile_at.then_some(c.updated.as_str())),
+                Val::OptText(mobile_at.then_some(c.verified.as_str())),
+                Val::Bool(c.reserved),
+                Val::OptText(c.reserved.then_some(c.updated.as_str())),
+                Val::Text(&c.updated),
             ]);
         }
         conn.insert(
@@ -1044,46 +999,46 @@ async fn write_letters(conn: &mut Sink, rows: &[LetterRow<'_>]) -> Result<Writte
         for row in chunk {
             let c = row.content;
             if sqlite {
-                values.push(V::Int(row.doc));
+                values.push(Val::Int(row.doc));
             }
             values.extend([
-                V::Str(&row.id),
-                V::Str(c.agency),
-                V::Str(&row.message_id),
-                V::Str(row.person.national_id.expose()),
-                V::Str(&row.person.id_text),
-                V::Str(if row.digital {
+                Val::Text(&row.id),
+                Val::Text(c.agency),
+                Val::Text(&row.message_id),
+                Val::Text(row.person.national_id.expose()),
+                Val::Text(&row.person.id_text),
+                Val::Text(if row.digital {
                     "delivered"
                 } else {
                     "returned_to_paper"
                 }),
-                V::Str(&c.sender),
-                V::Str(&c.title),
-                V::Str(&c.safe_title),
-                V::Str(c.body_kind.code()),
-                V::Str(&c.body),
-                V::Str(&c.body_html),
-                V::Str(if c.high {
+                Val::Text(&c.sender),
+                Val::Text(&c.title),
+                Val::Text(&c.safe_title),
+                Val::Text(c.body_kind.code()),
+                Val::Text(&c.body),
+                Val::Text(&c.body_html),
+                Val::Text(if c.high {
                     Loa::High.as_str()
                 } else {
                     Loa::Substantial.as_str()
                 }),
-                V::Str(&row.effective_at),
-                V::Str(&row.shown_at),
-                V::Bool(c.decision),
-                V::Bool(c.decision),
-                V::Int(i64::from(c.pdf.is_some())),
-                V::Str(&row.created_at),
-                V::Str(&row.delivered_at),
-                V::Opt(row.folder),
-                V::Bool(row.unread),
-                V::Opt(row.opened_at.as_deref()),
-                V::Opt(row.trashed_at.as_deref()),
+                Val::Text(&row.effective_at),
+                Val::Text(&row.shown_at),
+                Val::Bool(c.decision),
+                Val::Bool(c.decision),
+                Val::Int(i64::from(c.pdf.is_some())),
+                Val::Text(&row.created_at),
+                Val::Text(&row.delivered_at),
+                Val::OptText(row.folder),
+                Val::Bool(row.unread),
+                Val::OptText(row.opened_at.as_deref()),
+                Val::OptText(row.trashed_at.as_deref()),
             ]);
             if !sqlite {
                 values.extend([
-                    V::Str(search_config(row.person.language)),
-                    V::Str(&c.search_text),
+                    Val::Text(search_config(row.person.language)),
+                    Val::Text(&c.search_text),
                 ]);
             }
         }
@@ -1095,11 +1050,11 @@ async fn write_letters(conn: &mut Sink, rows: &[LetterRow<'_>]) -> Result<Writte
             let mut values = Vec::with_capacity(digital.len() * 5);
             for row in &digital {
                 values.extend([
-                    V::Int(row.doc),
-                    V::Str(&row.person.owner),
-                    V::Str(&row.content.sender),
-                    V::Str(&row.content.title),
-                    V::Str(&row.content.search_text),
+                    Val::Int(row.doc),
+                    Val::Text(&row.person.owner),
+                    Val::Text(&row.content.sender),
+                    Val::Text(&row.content.title),
+                    Val::Text(&row.content.search_text),
                 ]);
             }
             conn.insert(
@@ -1114,15 +1069,15 @@ async fn write_letters(conn: &mut Sink, rows: &[LetterRow<'_>]) -> Result<Writte
         let mut values = Vec::with_capacity(chunk.len() * 5);
         for row in chunk {
             values.extend([
-                V::Str(row.content.agency),
-                V::Str(&row.message_id),
-                V::Str(&row.id),
-                V::Str(if row.digital {
+                Val::Text(row.content.agency),
+                Val::Text(&row.message_id),
+                Val::Text(&row.id),
+                Val::Text(if row.digital {
                     "delivered"
                 } else {
                     "returned_to_paper"
                 }),
-                V::Str(&row.delivered_at),
+                Val::Text(&row.delivered_at),
             ]);
         }
         conn.insert(
@@ -1142,11 +1097,11 @@ async fn write_letters(conn: &mut Sink, rows: &[LetterRow<'_>]) -> Result<Writte
         for row in chunk {
             if let Some((filename, content, hash)) = &row.content.pdf {
                 values.extend([
-                    V::Str(&row.id),
-                    V::Str(filename),
-                    V::Int(i64::try_from(content.len()).unwrap_or(i64::MAX)),
-                    V::Bytes(&hash[..]),
-                    V::Bytes(content),
+                    Val::Text(&row.id),
+                    Val::Text(filename),
+                    Val::Int(i64::try_from(content.len()).unwrap_or(i64::MAX)),
+                    Val::Bytes(&hash[..]),
+                    Val::Bytes(content),
                 ]);
                 count += 1;
             }
@@ -1167,7 +1122,7 @@ async fn write_letters(conn: &mut Sink, rows: &[LetterRow<'_>]) -> Result<Writte
         let mut values = Vec::new();
         let mut count = 0;
         for row in chunk.iter().filter(|row| !row.digital) {
-            values.extend([V::Str(&row.id), V::Str(&row.delivered_at)]);
+            values.extend([Val::Text(&row.id), Val::Text(&row.delivered_at)]);
             count += 1;
         }
         conn.insert(
