@@ -4,11 +4,141 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{mailbox_columns, ContactParts, StoredVerification};
-use crate::contact::{ContactInfo, ContactMethod};
+use crate::contact::{
+    ContactInfo, ContactMethod, ContactStatus, ContactValue, EmailAddress, Mailbox, MobileNumber,
+    MAX_CODE_ATTEMPTS,
+};
+use crate::identity::NationalId;
 use crate::person::{Language, PersonId};
 use crate::storage::sql::{Dialect, Ex, Row, Val};
 use crate::storage::StoreError;
+
+/// A `contact_info` row joined to its person; the contact columns are `None` when the person
+/// has no row yet.
+pub(in crate::storage) struct ContactParts {
+    pub person: PersonId,
+    pub national_id: String,
+    pub language: String,
+    pub status: Option<String>,
+    pub email: Option<String>,
+    pub email_updated_at: Option<OffsetDateTime>,
+    pub email_verified_at: Option<OffsetDateTime>,
+    pub mobile: Option<String>,
+    pub mobile_updated_at: Option<OffsetDateTime>,
+    pub mobile_verified_at: Option<OffsetDateTime>,
+    pub reserved: Option<bool>,
+    pub reservation_changed_at: Option<OffsetDateTime>,
+    pub mailbox: Option<String>,
+    pub mailbox_provider: Option<String>,
+}
+
+impl ContactParts {
+    /// The stored entry as a [`ContactInfo`] (changes waiting for a code not yet filled in).
+    pub(in crate::storage) fn into_contact_info(self) -> Result<ContactInfo, StoreError> {
+        let country = NationalId::parse(&self.national_id)
+            .map(|id| id.country())
+            .map_err(|_| StoreError::Corrupt {
+                what: "person.national_id",
+            })?;
+        let language = Language::from_code(&self.language).ok_or(StoreError::Corrupt {
+            what: "person.language",
+        })?;
+        let Some(status) = self.status else {
+            return Ok(ContactInfo::not_registered(self.person, country, language));
+        };
+        let status = ContactStatus::from_code(&status).ok_or(StoreError::Corrupt {
+            what: "contact_info.status",
+        })?;
+        let email = contact_value(
+            self.email,
+            self.email_updated_at,
+            self.email_verified_at,
+            |value| EmailAddress::parse(value).ok(),
+            "contact_info.email",
+        )?;
+        let mobile = contact_value(
+            self.mobile,
+            self.mobile_updated_at,
+            self.mobile_verified_at,
+            |value| MobileNumber::from_e164(value).ok(),
+            "contact_info.mobile",
+        )?;
+        let mailbox = match (self.mailbox.as_deref(), self.mailbox_provider) {
+            (Some("portal"), _) => Mailbox::Portal,
+            (Some("external"), Some(provider)) => {
+                Mailbox::external(&provider).map_err(|_| StoreError::Corrupt {
+                    what: "contact_info.mailbox_provider",
+                })?
+            }
+            _ => {
+                return Err(StoreError::Corrupt {
+                    what: "contact_info.mailbox",
+                })
+            }
+        };
+        Ok(ContactInfo {
+            person: self.person,
+            country,
+            status,
+            email,
+            mobile,
+            pending_email: None,
+            pending_mobile: None,
+            reserved: self.reserved.unwrap_or(false),
+            reservation_changed_at: self.reservation_changed_at,
+            mailbox,
+            language,
+        })
+    }
+}
+
+fn contact_value<T>(
+    value: Option<String>,
+    updated_at: Option<OffsetDateTime>,
+    verified_at: Option<OffsetDateTime>,
+    parse: impl Fn(&str) -> Option<T>,
+    what: &'static str,
+) -> Result<Option<ContactValue<T>>, StoreError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let value = parse(&value).ok_or(StoreError::Corrupt { what })?;
+    let updated_at = updated_at.ok_or(StoreError::Corrupt { what })?;
+    Ok(Some(ContactValue {
+        value,
+        updated_at,
+        verified_at,
+    }))
+}
+
+/// How a [`ContactInfo`] is written back: the mailbox as a code and a provider.
+pub(in crate::storage) fn mailbox_columns(mailbox: &Mailbox) -> (&'static str, Option<&str>) {
+    match mailbox {
+        Mailbox::Portal => ("portal", None),
+        Mailbox::External { provider } => ("external", Some(provider.as_str())),
+    }
+}
+
+/// A `contact_verifications` row.
+pub(in crate::storage) struct StoredVerification {
+    pub id: Uuid,
+    pub method: ContactMethod,
+    pub new_value: String,
+    pub code_salt: Vec<u8>,
+    pub code_hash: Vec<u8>,
+    pub attempts: u32,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+impl StoredVerification {
+    pub(in crate::storage) fn attempts_left(&self) -> u32 {
+        MAX_CODE_ATTEMPTS.saturating_sub(self.attempts)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Contact entries
 
 /// The columns a [`ContactParts`] is read from (`p` the person, `c` the entry).
 macro_rules! contact_columns {
