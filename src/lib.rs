@@ -72,7 +72,9 @@ pub use post::{
     ReceiptKind, ReceiptPage, MAX_ATTACHMENTS, MAX_ATTACHMENT_BYTES, MAX_TOTAL_ATTACHMENT_BYTES,
     TRASH_RETENTION,
 };
-pub use session::{LoginState, NewLoginState, NewSession, Session, SessionToken};
+pub use session::{
+    CompletedLogin, LoginRecord, LoginState, NewLoginState, NewSession, Session, SessionToken,
+};
 pub use storage::{
     AgencyTokenStore, AuditLog, Backend, Conflict, ContactRegister, Database, DatabaseCause,
     GenerateError, GeneratePlan, GenerateReport, GroupCommitStats, LoginStateStore,

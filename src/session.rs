@@ -26,7 +26,7 @@ use sha2::{Digest as _, Sha256};
 use time::{Duration, OffsetDateTime};
 
 use crate::access::{Actor, Loa};
-use crate::person::PersonId;
+use crate::person::{NewPerson, Person, PersonId};
 
 /// Random bytes in a session token: 256 bits, beyond guessing.
 const TOKEN_BYTES: usize = 32;
@@ -249,6 +249,66 @@ impl fmt::Debug for LoginState {
     }
 }
 
+/// A login the eID provider has vouched for, ready to become a session: what the login
+/// callback hands to [`Database::complete_login`](crate::Database::complete_login), which
+/// registers the person, ends the browser's previous session, starts the new one and records
+/// the login, all in one transaction.
+pub struct CompletedLogin {
+    /// Who logged in, with the names the eID sent.
+    pub person: NewPerson,
+    /// Whether the eID sent names: then they replace the register's (names change at
+    /// marriage); else the register's are kept (a new person gets empty ones).
+    pub names_sent: bool,
+    /// The level of assurance from the verified id_token.
+    pub loa: Loa,
+    /// The id_token's `auth_time`.
+    pub auth_time: OffsetDateTime,
+    /// Which eID provider.
+    pub provider: String,
+    /// The id_token's `sub`.
+    pub subject_claim: String,
+    /// The id_token's `sid`, if any.
+    pub sid: Option<String>,
+    /// The id_token as kept for the logout hint (sealed by the caller).
+    pub id_token: SecretString,
+    /// How long the session may last at most.
+    pub absolute_lifetime: Duration,
+    /// The browser's session before this login, if its cookie came along: it ends here, and
+    /// a login that raises its level for the same person is a step-up.
+    pub previous: Option<SessionToken>,
+    /// The idle timeout, to tell whether the previous session was still alive.
+    pub idle_timeout: Duration,
+}
+
+impl fmt::Debug for CompletedLogin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CompletedLogin")
+            .field("loa", &self.loa)
+            .field("provider", &self.provider)
+            .field("names_sent", &self.names_sent)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a completed login made.
+#[derive(Debug)]
+pub struct LoginRecord {
+    /// The new session's token, for the cookie (only its hash is stored).
+    pub token: SessionToken,
+    /// The new session.
+    pub session: Session,
+    /// The person, as the register has them now.
+    pub person: Person,
+    /// Whether the login raised the level of the same person's live session.
+    pub stepped_up: bool,
+}
+
+/// Whether a login at `loa` by `person` raises the level of the browser's live `previous`
+/// session: a step-up (audited as such), not a new login.
+pub fn is_step_up(previous: Option<&Session>, person: PersonId, loa: Loa) -> bool {
+    previous.is_some_and(|previous| previous.person == person && previous.loa < loa)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,6 +352,34 @@ mod tests {
             assert!(SessionToken::from_cookie_value(bad).is_none(), "{bad:?}");
         }
         assert!(SessionToken::from_cookie_value(&canonical).is_some());
+    }
+
+    #[test]
+    fn only_a_higher_level_for_the_same_person_is_a_step_up() {
+        let now = OffsetDateTime::now_utc();
+        let kari = PersonId::new();
+        let running = Session {
+            person: kari,
+            loa: Loa::Substantial,
+            auth_time: now,
+            provider: "idporten".to_owned(),
+            subject_claim: "sub".to_owned(),
+            sid: None,
+            id_token: SecretString::from("token"),
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + Duration::hours(8),
+        };
+        assert!(is_step_up(Some(&running), kari, Loa::High));
+        assert!(
+            !is_step_up(Some(&running), kari, Loa::Substantial),
+            "same level"
+        );
+        assert!(
+            !is_step_up(Some(&running), PersonId::new(), Loa::High),
+            "another person"
+        );
+        assert!(!is_step_up(None, kari, Loa::High), "no session before");
     }
 
     #[test]

@@ -13,13 +13,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use borgerportal::{
     demo_persons, seed_demo_data, Access, Actor, AuditCursor, AuditEvent, AuditKind, AuditLog,
-    Backend, Channel, Conflict, ContactError, ContactInfo, ContactMethod, ContactRegister,
-    ContactStatus, Country, Database, Denied, EmailAddress, EnqueueOutcome, FailedAttempt,
-    Language, Loa, LoginStateStore, Mailbox, ManageContact, MobileNumber, NationalId,
-    NationalIdKind, NewAuditEvent, NewLoginState, NewNotification, NewPerson, NewSession,
-    NordicTimeZone, NotificationStatus, Outbox, Person, PersonId, PersonRegister, Policy,
-    ReadContact, ReadOwnActivity, RetryPolicy, Session, SessionStore, SessionToken, StoreError,
-    Template, VerifyOutcome, DEFAULT_STALENESS, MAX_AUDIT_PAGE_SIZE,
+    Backend, Channel, CompletedLogin, Conflict, ContactError, ContactInfo, ContactMethod,
+    ContactRegister, ContactStatus, Country, Database, Denied, EmailAddress, EnqueueOutcome,
+    FailedAttempt, Language, Loa, LoginStateStore, Mailbox, ManageContact, MobileNumber,
+    NationalId, NationalIdKind, NewAuditEvent, NewLoginState, NewNotification, NewPerson,
+    NewSession, NordicTimeZone, NotificationStatus, Outbox, Person, PersonId, PersonRegister,
+    Policy, ReadContact, ReadOwnActivity, RetryPolicy, Session, SessionStore, SessionToken,
+    StoreError, Template, VerifyOutcome, DEFAULT_STALENESS, MAX_AUDIT_PAGE_SIZE,
 };
 use borgerportal::{
     seed_demo_post, BodyKind, DeliverPost, DeliveryStatus, FolderId, FolderRef, ForwardOutcome,
@@ -605,6 +605,149 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .iter()
         .map(|byte| format!("{byte:02x}"))
         .collect()
+}
+
+fn completed_login(n: u16, names: Option<(&str, &str)>, loa: Loa) -> CompletedLogin {
+    let (given, family) = names.unwrap_or(("", ""));
+    CompletedLogin {
+        person: new_person(n, given, family),
+        names_sent: names.is_some(),
+        loa,
+        auth_time: OffsetDateTime::now_utc() - Duration::seconds(2),
+        provider: "idporten".to_owned(),
+        subject_claim: format!("sub-{n}"),
+        sid: Some(format!("sid-{n}")),
+        id_token: SecretString::from(format!("header.claims-{n}.signature")),
+        absolute_lifetime: LIFETIME,
+        previous: None,
+        idle_timeout: IDLE,
+    }
+}
+
+async fn a_completed_login_registers_starts_and_records_in_one_unit(t: &TestDb) {
+    let now = OffsetDateTime::now_utc();
+    let first =
+        t.db.complete_login(
+            completed_login(70, Some(("Kari", "Nordmann")), Loa::Substantial),
+            now,
+        )
+        .await
+        .unwrap();
+    assert!(!first.stepped_up);
+    assert_eq!(first.person.given_name, "Kari");
+    assert_eq!(first.session.person, first.person.id);
+    let found =
+        t.db.find_session(&first.token, now, IDLE)
+            .await
+            .unwrap()
+            .unwrap();
+    assert_same_session(&found, &first.session);
+    assert_eq!(
+        audit_kinds(t, first.person.id).await,
+        [AuditKind::LoginSucceeded]
+    );
+
+    // Again at `high` from the same browser: a step-up. The old session is gone, a new one
+    // (a new token) runs, and the provider sent no names this time: the register's stay.
+    let mut again = completed_login(70, None, Loa::High);
+    again.previous = Some(first.token.clone());
+    let second = t.db.complete_login(again, now).await.unwrap();
+    assert!(second.stepped_up);
+    assert_eq!(second.person.id, first.person.id);
+    assert_eq!(second.person.given_name, "Kari");
+    assert_ne!(second.token.as_cookie_value(), first.token.as_cookie_value());
+    assert!(t
+        .db
+        .find_session(&first.token, now, IDLE)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        t.db.find_session(&second.token, now, IDLE)
+            .await
+            .unwrap()
+            .unwrap()
+            .loa,
+        Loa::High
+    );
+    assert_eq!(
+        audit_kinds(t, first.person.id).await,
+        [AuditKind::LoginSucceeded, AuditKind::SteppedUp]
+    );
+
+    // Another person in the same browser: the first one's session ends, no step-up for anyone.
+    let mut other = completed_login(71, None, Loa::High);
+    other.previous = Some(second.token.clone());
+    let third = t.db.complete_login(other, now).await.unwrap();
+    assert!(!third.stepped_up);
+    assert_eq!(
+        third.person.given_name, "",
+        "a new person without names from the eID"
+    );
+    assert!(t
+        .db
+        .find_session(&second.token, now, IDLE)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        audit_kinds(t, third.person.id).await,
+        [AuditKind::LoginSucceeded]
+    );
+}
+
+async fn a_login_that_cannot_finish_leaves_nothing_behind(t: &TestDb) {
+    let now = OffsetDateTime::now_utc();
+    let first =
+        t.db.complete_login(
+            completed_login(72, Some(("Ola", "Nordmann")), Loa::Substantial),
+            now,
+        )
+        .await
+        .unwrap();
+    // The unit's last step (the activity log) fails for a step-up: nothing before it stays.
+    match t.backend {
+        Backend::Sqlite => {
+            raw_execute(
+                t,
+                "CREATE TRIGGER refuse_step_up BEFORE INSERT ON audit_events \
+                 WHEN NEW.kind = 'login.stepped_up' BEGIN SELECT RAISE(ABORT, 'refused'); END",
+            )
+            .await
+        }
+        Backend::Postgres => {
+            raw_execute(
+                t,
+                "CREATE FUNCTION refuse_step_up() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN RAISE EXCEPTION 'refused'; END $$",
+            )
+            .await;
+            raw_execute(
+                t,
+                "CREATE TRIGGER refuse_step_up BEFORE INSERT ON audit_events FOR EACH ROW \
+                 WHEN (NEW.kind = 'login.stepped_up') EXECUTE FUNCTION refuse_step_up()",
+            )
+            .await
+        }
+    }
+    let mut step_up = completed_login(72, Some(("Olav", "Nordmann")), Loa::High);
+    step_up.previous = Some(first.token.clone());
+    assert!(t.db.complete_login(step_up, now).await.is_err());
+    // The previous session still runs, the names are the old ones, and no second session
+    // or event exists.
+    assert!(t
+        .db
+        .find_session(&first.token, now, IDLE)
+        .await
+        .unwrap()
+        .is_some());
+    let person = t.db.find_person(first.person.id).await.unwrap().unwrap();
+    assert_eq!(person.given_name, "Ola");
+    assert_eq!(count_rows(t, "sessions").await, 1);
+    assert_eq!(
+        audit_kinds(t, first.person.id).await,
+        [AuditKind::LoginSucceeded]
+    );
 }
 
 async fn registered_person(t: &TestDb, n: u16) -> Person {
@@ -5151,6 +5294,8 @@ on_both_backends!(
     unreadable_rows_are_reported_not_hidden,
     schema_refuses_malformed_national_ids,
     session_is_created_and_found_by_its_cookie,
+    a_completed_login_registers_starts_and_records_in_one_unit,
+    a_login_that_cannot_finish_leaves_nothing_behind,
     session_table_holds_only_hashes,
     idle_session_expires_and_is_deleted,
     absolute_expiry_ends_even_an_active_session,

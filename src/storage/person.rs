@@ -179,6 +179,36 @@ pub(super) async fn insert(
     person_from_row(&row)
 }
 
+/// The person with this national id as the register has them; registered now (with
+/// `new_person`'s names) if new. Two logins at once make one person: the second insert does
+/// nothing and both read the same row.
+pub(super) async fn insert_or_keep(
+    ex: &mut Ex<'_>,
+    new_person: &NewPerson,
+    now: time::OffsetDateTime,
+) -> Result<Person, StoreError> {
+    ex.execute(
+        "INSERT INTO persons (id, national_id, given_name, family_name, birth_date, language, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+         ON CONFLICT (national_id) DO NOTHING",
+        &[
+            Val::Uuid(PersonId::new().as_uuid()),
+            Val::Text(new_person.national_id.expose()),
+            Val::Text(&new_person.given_name),
+            Val::Text(&new_person.family_name),
+            Val::Date(new_person.national_id.birth_date()),
+            Val::Text(new_person.language.code()),
+            Val::Time(now),
+        ],
+    )
+    .await?;
+    find_by_national_id(ex, &new_person.national_id)
+        .await?
+        .ok_or(StoreError::Corrupt {
+            what: "persons.national_id",
+        })
+}
+
 /// The person with this id.
 pub(super) async fn find(ex: &mut Ex<'_>, id: PersonId) -> Result<Option<Person>, StoreError> {
     let row = ex

@@ -7,8 +7,13 @@ use time::OffsetDateTime;
 
 use crate::access::Loa;
 use crate::agency::AgencyId;
+use crate::audit::{AuditEvent, AuditKind};
 use crate::person::PersonId;
-use crate::session::{sha256, LoginState, NewLoginState, NewSession, Session, SessionToken};
+use crate::session::{
+    is_step_up, sha256, CompletedLogin, LoginRecord, LoginState, NewLoginState, NewSession,
+    Session, SessionToken,
+};
+use uuid::Uuid;
 
 use super::sql::{Ex, Row, Val};
 use super::{now_utc_micros, stored_instant, Conflict, Database, StoreError};
@@ -347,6 +352,83 @@ impl LoginStateStore for Database {
     async fn delete_expired_login_states(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         let now = stored_instant(now);
         delete_expired_login_states(&mut self.conn().await?.ex(), now).await
+    }
+}
+
+impl Database {
+    /// The login callback's one unit of work, in one transaction: the person registered (or
+    /// their names refreshed), the browser's previous session ended, the new session started
+    /// (a fresh token at every login) and the login recorded in the person's activity log,
+    /// as a step-up when it raised the level of the same person's live session. Nothing of it
+    /// stays if any step fails.
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name(), provider = %login.provider))]
+    pub async fn complete_login(
+        &self,
+        login: CompletedLogin,
+        now: OffsetDateTime,
+    ) -> Result<LoginRecord, StoreError> {
+        let now = stored_instant(now);
+        let mut tx = self.begin_tx().await?;
+        let mut ex = tx.ex();
+        let person = if login.names_sent {
+            super::person::insert(&mut ex, &login.person, now, true).await?
+        } else {
+            super::person::insert_or_keep(&mut ex, &login.person, now).await?
+        };
+        let previous = match &login.previous {
+            Some(token) => {
+                let hash = token.hash();
+                let found = find(&mut ex, &hash)
+                    .await?
+                    .filter(|session| !session.is_expired(now, login.idle_timeout));
+                delete(&mut ex, &hash).await?;
+                found
+            }
+            None => None,
+        };
+        let stepped_up = is_step_up(previous.as_ref(), person.id, login.loa);
+        let token = SessionToken::generate();
+        let new_session = NewSession {
+            person: person.id,
+            loa: login.loa,
+            auth_time: login.auth_time,
+            provider: login.provider,
+            subject_claim: login.subject_claim,
+            sid: login.sid,
+            id_token: login.id_token,
+            absolute_lifetime: login.absolute_lifetime,
+        };
+        let row = NewSessionRow {
+            token_hash: token.hash(),
+            new_session: &new_session,
+            auth_time: stored_instant(new_session.auth_time),
+            now,
+            expires_at: stored_instant(now.saturating_add(new_session.absolute_lifetime)),
+        };
+        let session = insert(&mut ex, &row).await?;
+        let event = AuditEvent {
+            id: Uuid::now_v7(),
+            subject: person.id,
+            actor: Some(person.id),
+            agency: None,
+            kind: if stepped_up {
+                AuditKind::SteppedUp
+            } else {
+                AuditKind::LoginSucceeded
+            },
+            loa: Some(session.loa),
+            provider: Some(session.provider.clone()),
+            at: now,
+        };
+        tx.insert_audit_event(&event).await?;
+        tx.commit().await?;
+        tracing::debug!(person.id = %person.id, loa = %session.loa, stepped_up, "login completed");
+        Ok(LoginRecord {
+            token,
+            session,
+            person,
+            stepped_up,
+        })
     }
 }
 

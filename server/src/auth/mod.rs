@@ -24,8 +24,8 @@ use axum::{
 use borgerportal::{
     access::Loa,
     audit::{AuditKind, NewAuditEvent},
-    person::NewPerson,
-    session::{NewLoginState, NewSession, SessionToken},
+    person::{Language, NewPerson},
+    session::{CompletedLogin, LoginRecord, NewLoginState, SessionToken},
     storage::{AuditLog, Database, LoginStateStore, PersonRegister, SessionStore},
 };
 use serde::Deserialize;
@@ -375,41 +375,20 @@ async fn callback_outcome(
         }
     };
 
-    let person = match find_or_register(&state.db, &verified).await {
-        Ok(person) => person,
-        Err(error) => {
-            tracing::error!(%error, "could not look up the person");
-            return failure("unavailable");
-        }
-    };
-
-    // A new session id at every login: a cookie planted before login is worthless after it.
-    let previous = match state.auth.session_token(headers) {
-        Some(old) => {
-            let old_session = state
-                .db
-                .find_session(&old, now, state.auth.idle_timeout)
-                .await
-                .ok()
-                .flatten();
-            if let Err(error) = state.db.delete_session(&old).await {
-                tracing::warn!(%error, "could not end the previous session");
-            }
-            old_session
-        }
-        None => None,
-    };
-    let stepped_up = previous
-        .as_ref()
-        .is_some_and(|p| p.person == person.id && p.loa < verified.loa);
-
     // Kept for the logout hint, sealed: it holds the national id (`auth/seal.rs`).
     let Some(id_token) = state.auth.seal.seal(&verified.id_token) else {
         tracing::error!("could not seal the id_token");
         return failure("unavailable");
     };
-    let new_session = NewSession {
-        person: person.id,
+    let language = Language::default_for(verified.national_id.country());
+    let login = CompletedLogin {
+        person: NewPerson::new(
+            verified.national_id.clone(),
+            verified.given_name.as_deref().unwrap_or(""),
+            verified.family_name.as_deref().unwrap_or(""),
+            language,
+        ),
+        names_sent: verified.given_name.is_some(),
         loa: verified.loa,
         auth_time: verified.auth_time.unwrap_or(now),
         provider: pending.provider.clone(),
@@ -417,26 +396,22 @@ async fn callback_outcome(
         sid: verified.sid,
         id_token,
         absolute_lifetime: state.auth.absolute_lifetime,
+        // A new session id at every login: a cookie planted before login is worthless after it.
+        previous: state.auth.session_token(headers),
+        idle_timeout: state.auth.idle_timeout,
     };
-    let token = match state.db.create_session(new_session).await {
-        Ok((token, _)) => token,
+    let LoginRecord {
+        token,
+        person,
+        stepped_up,
+        ..
+    } = match state.db.complete_login(login, now).await {
+        Ok(record) => record,
         Err(error) => {
-            tracing::error!(%error, "could not create the session");
+            tracing::error!(%error, "could not complete the login");
             return failure("unavailable");
         }
     };
-    let kind = if stepped_up {
-        AuditKind::SteppedUp
-    } else {
-        AuditKind::LoginSucceeded
-    };
-    let mut event = NewAuditEvent::new(person.id, kind);
-    event.actor = Some(person.id);
-    event.loa = Some(verified.loa);
-    event.provider = Some(pending.provider.clone());
-    if let Err(error) = state.db.record_event(event).await {
-        tracing::error!(%error, "could not record the login in the activity log");
-    }
     tracing::info!(person = %person.id, provider = %pending.provider, loa = verified.loa.as_str(), stepped_up, "logged in");
 
     let return_to = if is_local_path(&pending.return_to) {
@@ -479,41 +454,6 @@ async fn contact_must_be_confirmed(
             tracing::warn!(%error, "could not read the contact register at login");
             false
         }
-    }
-}
-
-/// The person for a verified login: the register's record (names refreshed from the claims
-/// when the provider sends them), or a new one.
-async fn find_or_register(
-    db: &Database,
-    verified: &oidc::VerifiedLogin,
-) -> Result<borgerportal::person::Person, borgerportal::storage::StoreError> {
-    match (&verified.given_name, &verified.family_name) {
-        (Some(given), family) => {
-            let language =
-                borgerportal::person::Language::default_for(verified.national_id.country());
-            db.upsert_person_by_national_id(NewPerson::new(
-                verified.national_id.clone(),
-                given,
-                family.as_deref().unwrap_or(""),
-                language,
-            ))
-            .await
-        }
-        (None, _) => match db.find_person_by_national_id(&verified.national_id).await? {
-            Some(person) => Ok(person),
-            None => {
-                let language =
-                    borgerportal::person::Language::default_for(verified.national_id.country());
-                db.create_person(NewPerson::new(
-                    verified.national_id.clone(),
-                    "",
-                    "",
-                    language,
-                ))
-                .await
-            }
-        },
     }
 }
 
