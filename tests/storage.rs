@@ -655,7 +655,10 @@ async fn a_completed_login_registers_starts_and_records_in_one_unit(t: &TestDb) 
     assert!(second.stepped_up);
     assert_eq!(second.person.id, first.person.id);
     assert_eq!(second.person.given_name, "Kari");
-    assert_ne!(second.token.as_cookie_value(), first.token.as_cookie_value());
+    assert_ne!(
+        second.token.as_cookie_value(),
+        first.token.as_cookie_value()
+    );
     assert!(t
         .db
         .find_session(&first.token, now, IDLE)

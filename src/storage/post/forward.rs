@@ -8,7 +8,7 @@
 use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
 
-use super::super::sql::{Ex, Val};
+use super::super::sql::{Dialect, Ex, Val};
 use super::{attachment_info_from_row, Conn, Database, ReceiptKind, StoreError};
 use crate::access::Loa;
 use crate::agency::AgencyId;
@@ -18,6 +18,33 @@ use crate::post::{Attachment, ForwardJob, ForwardOutcome, LetterId};
 use crate::storage::stored_instant;
 
 /// The forwarding worker's side of the queue.
+/// The due forwarding jobs with their letters. PostgreSQL locks the jobs it takes and skips
+/// those another worker is taking; SQLite's transaction holds the write lock.
+const CLAIM_DUE: Dialect = Dialect {
+    sqlite: "SELECT f.letter_id, f.provider, f.attempts, l.recipient_national_id, l.agency_id, \
+             l.agency_message_id, l.sender_name, l.title, l.safe_title, l.required_loa, \
+             l.body_html, l.is_decision, l.delivered_at FROM mailbox_forwarding f \
+             JOIN letters l ON l.id = f.letter_id \
+             WHERE f.status = 'pending' AND f.next_attempt_at <= $1 \
+             AND (f.lease_until IS NULL OR f.lease_until <= $1) \
+             ORDER BY f.next_attempt_at LIMIT $2",
+    postgres: "SELECT f.letter_id, f.provider, f.attempts, l.recipient_national_id, l.agency_id, \
+               l.agency_message_id, l.sender_name, l.title, l.safe_title, l.required_loa, \
+               l.body_html, l.is_decision, l.delivered_at FROM mailbox_forwarding f \
+               JOIN letters l ON l.id = f.letter_id \
+               WHERE f.status = 'pending' AND f.next_attempt_at <= $1 \
+               AND (f.lease_until IS NULL OR f.lease_until <= $1) \
+               ORDER BY f.next_attempt_at LIMIT $2 FOR UPDATE OF f SKIP LOCKED",
+};
+
+/// A claimed job's attempts, locked for the transaction on PostgreSQL.
+const LOCK_CLAIMED: Dialect = Dialect {
+    sqlite: "SELECT attempts FROM mailbox_forwarding \
+             WHERE letter_id = $1 AND claimed_by = $2 AND status = 'pending'",
+    postgres: "SELECT attempts FROM mailbox_forwarding \
+               WHERE letter_id = $1 AND claimed_by = $2 AND status = 'pending' FOR UPDATE",
+};
+
 #[async_trait]
 pub trait MailboxForwarding: Send + Sync {
     /// Claims up to `limit` letters due at `now` for `worker`, for `lease`; each with its
@@ -114,22 +141,7 @@ impl MailboxForwarding for Database {
         }
         let mut tx = self.begin_tx().await?;
         let mut ex = tx.ex();
-        let sql = ex.pick(
-            "SELECT f.letter_id, f.provider, f.attempts, l.recipient_national_id, l.agency_id, \
-             l.agency_message_id, l.sender_name, l.title, l.safe_title, l.required_loa, \
-             l.body_html, l.is_decision, l.delivered_at FROM mailbox_forwarding f \
-             JOIN letters l ON l.id = f.letter_id \
-             WHERE f.status = 'pending' AND f.next_attempt_at <= $1 \
-             AND (f.lease_until IS NULL OR f.lease_until <= $1) \
-             ORDER BY f.next_attempt_at LIMIT $2",
-            "SELECT f.letter_id, f.provider, f.attempts, l.recipient_national_id, l.agency_id, \
-             l.agency_message_id, l.sender_name, l.title, l.safe_title, l.required_loa, \
-             l.body_html, l.is_decision, l.delivered_at FROM mailbox_forwarding f \
-             JOIN letters l ON l.id = f.letter_id \
-             WHERE f.status = 'pending' AND f.next_attempt_at <= $1 \
-             AND (f.lease_until IS NULL OR f.lease_until <= $1) \
-             ORDER BY f.next_attempt_at LIMIT $2 FOR UPDATE OF f SKIP LOCKED",
-        );
+        let sql = ex.dialect(&CLAIM_DUE);
         let rows = ex
             .fetch_all(sql, &[Val::Time(now), Val::Int(limit)])
             .await?;
@@ -218,12 +230,7 @@ impl MailboxForwarding for Database {
         let what = "mailbox_forwarding";
         let mut tx = self.begin_tx().await?;
         let mut ex = tx.ex();
-        let sql = ex.pick(
-            "SELECT attempts FROM mailbox_forwarding \
-             WHERE letter_id = $1 AND claimed_by = $2 AND status = 'pending'",
-            "SELECT attempts FROM mailbox_forwarding \
-             WHERE letter_id = $1 AND claimed_by = $2 AND status = 'pending' FOR UPDATE",
-        );
+        let sql = ex.dialect(&LOCK_CLAIMED);
         let Some(row) = ex
             .fetch_optional(sql, &[Val::Uuid(letter.as_uuid()), Val::Text(worker)])
             .await?

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::super::sql::Conn;
-use super::super::sql::{is_unique_violation, Columns, Ex, Row, Val};
+use super::super::sql::{is_unique_violation, Columns, Dialect, Ex, Row, Val};
 use super::super::{stored_instant, Database, StoreError};
 use super::{
     attachment_info_from_row, citizen_event, clamp_letters, page, sensitive_for, summary_from_row,
@@ -30,6 +30,31 @@ const VISIBLE: &str = "recipient_id = $2 AND outcome = 'delivered' AND shown_at 
 /// Unread letters whose effective time has not come that the unread count subtracts from the
 /// kept count; with more than this many waiting, it counts the shown ones instead.
 const NOT_YET_SHOWN_LIMIT: i64 = 200;
+
+/// The kept unread count and the unread letters not shown yet (at most `$3`). The filter is
+/// written as each database's partial index `letters_unread` spells it (`unread = 1` on
+/// SQLite, `unread` on PostgreSQL): a planner uses a partial index only for its own words.
+const UNREAD_KEPT: Dialect = Dialect {
+    sqlite: "SELECT (SELECT unread FROM unread_counts WHERE person_id = $1) AS kept, \
+             (SELECT COUNT(*) FROM (SELECT 1 FROM letters WHERE recipient_id = $1 \
+             AND unread = 1 AND trashed_at IS NULL AND outcome = 'delivered' AND shown_at > $2 \
+             LIMIT $3) AS later) AS not_yet",
+    postgres: "SELECT (SELECT unread FROM unread_counts WHERE person_id = $1) AS kept, \
+               (SELECT COUNT(*) FROM (SELECT 1 FROM letters WHERE recipient_id = $1 \
+               AND unread AND trashed_at IS NULL AND outcome = 'delivered' AND shown_at > $2 \
+               LIMIT $3) AS later) AS not_yet",
+};
+
+/// The unread letters shown by `$2`, counted up to `$3` (the partial index's spelling, as in
+/// [`UNREAD_KEPT`]).
+const UNREAD_SHOWN: Dialect = Dialect {
+    sqlite: "SELECT COUNT(*) AS n FROM (SELECT 1 FROM letters WHERE recipient_id = $1 \
+             AND unread = 1 AND trashed_at IS NULL AND outcome = 'delivered' AND shown_at <= $2 \
+             LIMIT $3) AS unread_letters",
+    postgres: "SELECT COUNT(*) AS n FROM (SELECT 1 FROM letters WHERE recipient_id = $1 \
+               AND unread AND trashed_at IS NULL AND outcome = 'delivered' AND shown_at <= $2 \
+               LIMIT $3) AS unread_letters",
+};
 
 impl Database {
     /// Runs one conditional update on the subject's visible letter; `NotFound` if it touched
@@ -185,16 +210,7 @@ impl PostBox for Database {
         };
         // The count the triggers keep (migration 0007) less the unread letters whose time has
         // not come, which are few: counted up to NOT_YET_SHOWN_LIMIT of them.
-        let sql = ex.pick(
-            "SELECT (SELECT unread FROM unread_counts WHERE person_id = $1) AS kept, \
-             (SELECT COUNT(*) FROM (SELECT 1 FROM letters WHERE recipient_id = $1 \
-             AND unread = 1 AND trashed_at IS NULL AND outcome = 'delivered' AND shown_at > $2 \
-             LIMIT $3)) AS not_yet",
-            "SELECT (SELECT unread FROM unread_counts WHERE person_id = $1) AS kept, \
-             (SELECT COUNT(*) FROM (SELECT 1 FROM letters WHERE recipient_id = $1 \
-             AND unread AND trashed_at IS NULL AND outcome = 'delivered' AND shown_at > $2 \
-             LIMIT $3) AS later) AS not_yet",
-        );
+        let sql = ex.dialect(&UNREAD_KEPT);
         let row = ex
             .fetch_optional(sql, &[person, now, Val::Int(NOT_YET_SHOWN_LIMIT)])
             .await?
@@ -207,14 +223,7 @@ impl PostBox for Database {
         }
         // Very many letters are waiting for their time: count the ones shown instead, at
         // most UNREAD_COUNT_LIMIT index entries however many are unread.
-        let sql = ex.pick(
-            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM letters WHERE recipient_id = $1 \
-             AND unread = 1 AND trashed_at IS NULL AND outcome = 'delivered' AND shown_at <= $2 \
-             LIMIT $3)",
-            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM letters WHERE recipient_id = $1 \
-             AND unread AND trashed_at IS NULL AND outcome = 'delivered' AND shown_at <= $2 \
-             LIMIT $3) AS unread_letters",
-        );
+        let sql = ex.dialect(&UNREAD_SHOWN);
         let row = ex
             .fetch_optional(sql, &[person, now, Val::Int(limit)])
             .await?
@@ -284,10 +293,7 @@ impl PostBox for Database {
                 .await?
                 > 0;
             let mut ex = tx.ex();
-            let sql = ex.pick(
-                "UPDATE letters SET unread = 0 WHERE id = $1 AND recipient_id = $2",
-                "UPDATE letters SET unread = FALSE WHERE id = $1 AND recipient_id = $2",
-            );
+            let sql = "UPDATE letters SET unread = FALSE WHERE id = $1 AND recipient_id = $2";
             ex.execute(
                 sql,
                 &[Val::Uuid(letter.as_uuid()), Val::Uuid(person.as_uuid())],

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use super::super::sql::Conn;
-use super::super::sql::Val;
+use super::super::sql::{Dialect, Val};
 use super::super::{stored_instant, Database, StoreError};
 use super::{attachment_info_from_row, plan_corrupt, receipt_from_row, PostOffice, ReminderRun};
 use crate::access::{AgencyAccess, DeliverPost, Loa, PrintPost};
@@ -18,6 +18,19 @@ use crate::post::{
     Attachment, DeliveryReceipt, DeliveryStatus, LetterId, LetterStatus, MessageId, NewLetter,
     NotificationWish, PostError, PrintJob, ReceiptCursor, ReceiptKind, ReceiptPage,
     MAX_RECEIPT_PAGE_SIZE, TRASH_RETENTION,
+};
+
+/// The letters whose reminder is due; PostgreSQL locks those it takes and skips those another
+/// instance is taking (SQLite's transaction holds the write lock).
+const DUE_REMINDERS: Dialect = Dialect {
+    sqlite: "SELECT id, recipient_id, agency_id, agency_message_id, sender_name, title, \
+             required_loa, notify_channels, repeat_after_days, opened_at, trashed_at \
+             FROM letters WHERE remind_at IS NOT NULL AND reminded_at IS NULL \
+             AND remind_at <= $1 ORDER BY remind_at LIMIT $2",
+    postgres: "SELECT id, recipient_id, agency_id, agency_message_id, sender_name, title, \
+               required_loa, notify_channels, repeat_after_days, opened_at, trashed_at \
+               FROM letters WHERE remind_at IS NOT NULL AND reminded_at IS NULL \
+               AND remind_at <= $1 ORDER BY remind_at LIMIT $2 FOR UPDATE SKIP LOCKED",
 };
 
 #[async_trait]
@@ -295,16 +308,7 @@ impl PostOffice for Database {
         let mut ex = tx.ex();
         // The same condition as the partial index `letters_reminders_due`. PostgreSQL: rows
         // another worker is taking are skipped; SQLite's write lock serialises the workers.
-        let sql = ex.pick(
-            "SELECT id, recipient_id, agency_id, agency_message_id, sender_name, title, \
-             required_loa, notify_channels, repeat_after_days, opened_at, trashed_at \
-             FROM letters WHERE remind_at IS NOT NULL AND reminded_at IS NULL \
-             AND remind_at <= $1 ORDER BY remind_at LIMIT $2",
-            "SELECT id, recipient_id, agency_id, agency_message_id, sender_name, title, \
-             required_loa, notify_channels, repeat_after_days, opened_at, trashed_at \
-             FROM letters WHERE remind_at IS NOT NULL AND reminded_at IS NULL \
-             AND remind_at <= $1 ORDER BY remind_at LIMIT $2 FOR UPDATE SKIP LOCKED",
-        );
+        let sql = ex.dialect(&DUE_REMINDERS);
         let due = ex
             .fetch_all(
                 sql,

@@ -192,7 +192,7 @@ fn postgres_query<'q>(
 
 impl Ex<'_> {
     /// `sqlite` on SQLite, `postgres` on PostgreSQL.
-    pub(in crate::storage) fn pick<'s>(&self, sqlite: &'s str, postgres: &'s str) -> &'s str {
+    fn pick<'s>(&self, sqlite: &'s str, postgres: &'s str) -> &'s str {
         match self {
             Ex::Sqlite(_) | Ex::Reader(_) => sqlite,
             Ex::Postgres(_) => postgres,
