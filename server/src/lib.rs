@@ -221,6 +221,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     // shown again with its errors and the 404 page.
     let pages = pages::PageRenderer::new(
         state.db.clone(),
+        state.auth.clone(),
         state.assets.clone(),
         app::auth::ProviderChoices(state.auth.provider_choices().into()),
         state.agency_names.clone(),
@@ -311,7 +312,7 @@ pub fn with_http_stack(router: Router<AppState>, state: AppState) -> Router {
         ))
         // Pages that are the same for every visitor without a session: from memory.
         .layer(middleware::from_fn_with_state(
-            page_cache::PageCache::default(),
+            page_cache::PageCache::new(state.auth.cookie_name()),
             page_cache::serve,
         ))
         .layer(CatchPanicLayer::custom(

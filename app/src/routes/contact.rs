@@ -162,10 +162,18 @@ pub async fn load_contact(
     })
 }
 
+/// What a contact page is given: the citizen's entry as the server read it ([`load_contact`]),
+/// or why it cannot be shown.
+pub type ContactData = Result<ContactView, AppError>;
+
 /// Shows `render(view)` with the page's data, or what to do instead (log in, try later).
-fn with_contact(here: &'static str, render: impl Fn(ContactView) -> AnyView) -> AnyView {
+fn with_contact(
+    here: &'static str,
+    data: ContactData,
+    render: impl FnOnce(ContactView) -> AnyView,
+) -> AnyView {
     let i18n = use_i18n();
-    match crate::request::take_loaded::<ContactView>() {
+    match data {
         Ok(view) => render(view),
         Err(AppError::NotLoggedIn) => view! {
             <p>{t_string!(i18n, contact.not_logged_in)}</p>
@@ -186,7 +194,8 @@ fn sub_page(
     title: impl Fn(I18nContext<Locale>) -> &'static str + Copy + Send + Sync + 'static,
     here: &'static str,
     intro: Option<fn(I18nContext<Locale>) -> &'static str>,
-    render: impl Fn(ContactView) -> AnyView + Send + Sync + 'static,
+    data: ContactData,
+    render: impl FnOnce(ContactView) -> AnyView,
 ) -> impl IntoView {
     let i18n = use_i18n();
     view! {
@@ -197,7 +206,7 @@ fn sub_page(
             <h1>{move || title(i18n)}</h1>
             {intro.map(|intro| view! { <p>{move || intro(i18n)}</p> })}
             <DoneNotice />
-            {with_contact(here, render)}
+            {with_contact(here, data, render)}
         </article>
     }
 }
@@ -365,7 +374,7 @@ fn time_view(when: When) -> impl IntoView {
 // The overview
 
 #[component]
-pub fn ContactPage() -> impl IntoView {
+pub fn ContactPage(data: ContactData) -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <Title text=t_string!(i18n, contact.title) />
@@ -373,7 +382,7 @@ pub fn ContactPage() -> impl IntoView {
             <h1>{t!(i18n, contact.title)}</h1>
             <p class="lead">{t!(i18n, contact.intro)}</p>
             <DoneNotice />
-            {with_contact("/contact", |view| view! { <Overview view /> }.into_any())}
+            {with_contact("/contact", data, |view| view! { <Overview view /> }.into_any())}
         </article>
     }
 }
@@ -547,17 +556,17 @@ fn MethodSummary(
 // Changing e-mail or mobile
 
 #[component]
-pub fn ChangeEmailPage() -> impl IntoView {
-    view! { <ChangeMethod method="email" /> }
+pub fn ChangeEmailPage(data: ContactData) -> impl IntoView {
+    view! { <ChangeMethod method="email" data /> }
 }
 
 #[component]
-pub fn ChangeMobilePage() -> impl IntoView {
-    view! { <ChangeMethod method="mobile" /> }
+pub fn ChangeMobilePage(data: ContactData) -> impl IntoView {
+    view! { <ChangeMethod method="mobile" data /> }
 }
 
 #[component]
-fn ChangeMethod(method: &'static str) -> impl IntoView {
+fn ChangeMethod(method: &'static str, data: ContactData) -> impl IntoView {
     let i18n = use_i18n();
     let is_email = method == "email";
     let here = if is_email {
@@ -575,6 +584,7 @@ fn ChangeMethod(method: &'static str) -> impl IntoView {
         },
         here,
         None,
+        data,
         move |view| {
             let outcome = view.outcome.clone().unwrap_or_default();
             let current = if is_email {
@@ -677,17 +687,17 @@ fn ChangeMethod(method: &'static str) -> impl IntoView {
 // Typing back the code
 
 #[component]
-pub fn VerifyEmailPage() -> impl IntoView {
-    view! { <VerifyMethod method="email" /> }
+pub fn VerifyEmailPage(data: ContactData) -> impl IntoView {
+    view! { <VerifyMethod method="email" data /> }
 }
 
 #[component]
-pub fn VerifyMobilePage() -> impl IntoView {
-    view! { <VerifyMethod method="mobile" /> }
+pub fn VerifyMobilePage(data: ContactData) -> impl IntoView {
+    view! { <VerifyMethod method="mobile" data /> }
 }
 
 #[component]
-fn VerifyMethod(method: &'static str) -> impl IntoView {
+fn VerifyMethod(method: &'static str, data: ContactData) -> impl IntoView {
     let i18n = use_i18n();
     let is_email = method == "email";
     let here = if is_email {
@@ -699,6 +709,7 @@ fn VerifyMethod(method: &'static str) -> impl IntoView {
         |i18n| t_string!(i18n, contact.verify_title),
         here,
         None,
+        data,
         move |view| {
             let pending = if is_email {
                 view.pending_email.clone()
@@ -771,12 +782,13 @@ fn VerifyMethod(method: &'static str) -> impl IntoView {
 // Reservation, mailbox, language
 
 #[component]
-pub fn ReservationPage() -> impl IntoView {
+pub fn ReservationPage(data: ContactData) -> impl IntoView {
     let i18n = use_i18n();
     sub_page(
         |i18n| t_string!(i18n, contact.reservation_title),
         "/contact/reservation",
         None,
+        data,
         move |view| {
             if view.reserved {
                 view! {
@@ -834,13 +846,14 @@ impl MailboxProviders {
 pub const EXTERNAL_MAILBOX: &str = "external:";
 
 #[component]
-pub fn MailboxPage() -> impl IntoView {
+pub fn MailboxPage(data: ContactData) -> impl IntoView {
     let i18n = use_i18n();
     let providers = use_context::<MailboxProviders>().unwrap_or_default();
     sub_page(
         |i18n| t_string!(i18n, contact.mailbox_title),
         "/contact/mailbox",
         Some(|i18n| t_string!(i18n, contact.mailbox_explained)),
+        data,
         move |view| {
             // What the form shows chosen: what is stored (a refused choice is not one of the
             // offered values, so there is nothing posted to keep).
@@ -888,12 +901,13 @@ pub fn MailboxPage() -> impl IntoView {
 }
 
 #[component]
-pub fn ContactLanguagePage() -> impl IntoView {
+pub fn ContactLanguagePage(data: ContactData) -> impl IntoView {
     let i18n = use_i18n();
     sub_page(
         |i18n| t_string!(i18n, contact.language_title),
         "/contact/language",
         Some(|i18n| t_string!(i18n, contact.language_explained)),
+        data,
         move |view| {
             let current = view.language.clone();
             view! {
@@ -932,7 +946,7 @@ pub fn ContactLanguagePage() -> impl IntoView {
 /// "Is your contact information still right?" — shown after login when none of it was
 /// confirmed within the staleness limit. Confirm, change, or go on (asked again next login).
 #[component]
-pub fn ContactCheckPage() -> impl IntoView {
+pub fn ContactCheckPage(data: ContactData) -> impl IntoView {
     let i18n = use_i18n();
     let return_to = crate::request::query_param("return_to")
         .filter(|path| crate::auth::is_local_path(path))
@@ -944,6 +958,7 @@ pub fn ContactCheckPage() -> impl IntoView {
             <p class="lead">{t!(i18n, contact.check_intro)}</p>
             {with_contact(
                 "/contact/check",
+                data,
                 move |view| {
                     let return_to = return_to.clone();
                     view! {

@@ -308,10 +308,10 @@ fn folder_name(i18n: I18nContext<Locale>, code: &str, own: &[(String, String)]) 
 // ---------------------------------------------------------------------------------------------
 // The mailbox
 
+/// `/post`: the page of the mailbox the server read ([`load_mailbox`]), or why not.
 #[component]
-pub fn PostPage() -> impl IntoView {
+pub fn PostPage(data: Result<MailboxData, AppError>) -> impl IntoView {
     let i18n = use_i18n();
-    let data = crate::request::take_loaded::<MailboxData>();
     view! {
         <Title text=t_string!(i18n, post.title) />
         <article class="prose wide post">
@@ -437,11 +437,10 @@ fn letter_item(i18n: I18nContext<Locale>, letter: LetterLine) -> impl IntoView {
 // ---------------------------------------------------------------------------------------------
 // A letter
 
-/// `/post/letter/{id}`: the letter `id`, as the server read (and opened) it.
+/// `/post/letter/{id}`: the letter `id`, as the server read (and opened) it ([`load_letter`]).
 #[component]
-pub fn LetterPage(id: String) -> impl IntoView {
+pub fn LetterPage(id: String, data: Result<Option<LetterData>, AppError>) -> impl IntoView {
     let i18n = use_i18n();
-    let data = crate::request::take_loaded::<Option<LetterData>>();
     view! {
         <Title text=t_string!(i18n, post.letter_title) />
         <article class="prose wide post">
@@ -575,10 +574,10 @@ fn LetterBody(data: LetterData) -> impl IntoView {
 // ---------------------------------------------------------------------------------------------
 // Own folders
 
+/// `/post/folders`: the citizen's own folders as the server read them ([`load_folders`]).
 #[component]
-pub fn FoldersPage() -> impl IntoView {
+pub fn FoldersPage(data: Result<FoldersData, AppError>) -> impl IntoView {
     let i18n = use_i18n();
-    let data = crate::request::take_loaded::<FoldersData>();
     view! {
         <Title text=t_string!(i18n, post.folders_title) />
         <article class="prose post">
