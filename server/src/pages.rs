@@ -23,8 +23,9 @@
 use std::sync::Arc;
 
 use app::auth::{load_current_user, CurrentUser, ProviderChoices, SessionContext};
+use app::components::form::FormOutcome;
 use app::routes::activity::{load_activity, ActivityQuery, AgencyNames};
-use app::routes::contact::{load_contact, FormOutcome, MailboxProviders};
+use app::routes::contact::{load_contact, MailboxProviders};
 use app::routes::post::{load_folders, load_letter, load_mailbox, MailboxQuery};
 use app::routes::{Page, PageData};
 use app::AssetManifest;

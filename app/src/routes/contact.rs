@@ -4,10 +4,12 @@
 //!
 //! Every change is a plain HTML form that posts to the server (`server/src/contact.rs`), which
 //! checks the policy, calls the domain and answers with a redirect (success) or this same page
-//! again with the errors and the typed values ([`FormOutcome`]). So each form works the same
+//! again with the errors and the typed values ([`FormOutcome`], shown with the shared form
+//! pieces of `components/form.rs`). So each form works the same
 //! with JavaScript off and hydrated, and adds nothing to the WASM but its markup.
 
 use crate::auth::login_href;
+use crate::components::form::{ErrorSummary, FieldError, FormOutcome, TextField};
 use crate::components::language_switcher::ALL_LOCALES;
 use crate::components::nav_link::NavLink;
 use crate::error::AppError;
@@ -34,50 +36,6 @@ pub struct PendingView {
     pub new_value: String,
     pub expires: When,
     pub attempts_left: u32,
-}
-
-/// One refused field of a posted form: a stable code the page translates, and a number some
-/// messages need (tries left, minutes to wait).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FieldError {
-    pub field: String,
-    pub code: String,
-    pub count: Option<u32>,
-}
-
-/// What became of a posted form that is shown again: its errors and what was typed (so
-/// nothing has to be typed twice). Put in the request by the server's form handler.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FormOutcome {
-    pub errors: Vec<FieldError>,
-    pub values: Vec<(String, String)>,
-}
-
-impl FormOutcome {
-    /// An outcome with one refused field and the typed value kept.
-    pub fn error(field: &str, code: &str, count: Option<u32>, typed: Option<&str>) -> Self {
-        FormOutcome {
-            errors: vec![FieldError {
-                field: field.to_owned(),
-                code: code.to_owned(),
-                count,
-            }],
-            values: typed
-                .map(|t| vec![(field.to_owned(), t.to_owned())])
-                .unwrap_or_default(),
-        }
-    }
-
-    fn error_for(&self, field: &str) -> Option<&FieldError> {
-        self.errors.iter().find(|e| e.field == field)
-    }
-
-    fn value_of(&self, field: &str) -> Option<String> {
-        self.values
-            .iter()
-            .find(|(f, _)| f == field)
-            .map(|(_, v)| v.clone())
-    }
 }
 
 /// The logged-in citizen's register entry, as the pages show it.
@@ -211,7 +169,7 @@ fn sub_page(
     }
 }
 
-/// The translated message for a refused field.
+/// The translated message for a refused field ([`ErrorText`](crate::components::form::ErrorText)).
 fn error_view(i18n: I18nContext<Locale>, error: &FieldError) -> AnyView {
     let count = error.count.unwrap_or(0);
     match error.code.as_str() {
@@ -253,82 +211,6 @@ fn error_text(i18n: I18nContext<Locale>, code: &str) -> &'static str {
         }
         "contact.choice_missing" => t_string!(i18n, contact_errors.choice_missing),
         _ => t_string!(i18n, contact_errors.other),
-    }
-}
-
-/// The error summary at the top of a form shown again: each error links to its field.
-#[component]
-fn ErrorSummary(outcome: Option<FormOutcome>) -> impl IntoView {
-    let i18n = use_i18n();
-    let errors = outcome.map(|o| o.errors).unwrap_or_default();
-    (!errors.is_empty()).then(|| {
-        view! {
-            <div class="error-summary" role="alert" aria-labelledby="error-summary-title" tabindex="-1">
-                <h2 id="error-summary-title">{t!(i18n, contact.error_summary)}</h2>
-                <ul>
-                    {errors
-                        .into_iter()
-                        .map(|error| {
-                            let href = format!("#{}", error.field);
-                            view! { <li><a href=href>{error_view(i18n, &error)}</a></li> }
-                        })
-                        .collect_view()}
-                </ul>
-            </div>
-        }
-    })
-}
-
-/// A labelled text field with its error (if any) tied to it for screen readers.
-#[component]
-fn TextField(
-    id: &'static str,
-    label: String,
-    #[prop(optional)] hint: Option<String>,
-    input_type: &'static str,
-    autocomplete: &'static str,
-    #[prop(optional)] inputmode: Option<&'static str>,
-    value: Option<String>,
-    error: Option<FieldError>,
-) -> impl IntoView {
-    let i18n = use_i18n();
-    let hint_id = format!("{id}-hint");
-    let error_id = format!("{id}-error");
-    let described = [
-        hint.as_ref().map(|_| hint_id.clone()),
-        error.as_ref().map(|_| error_id.clone()),
-    ]
-    .into_iter()
-    .flatten()
-    .collect::<Vec<_>>()
-    .join(" ");
-    let invalid = error.is_some().then_some("true");
-    let has_error = error.is_some();
-    view! {
-        <div class="field" class:field-invalid=has_error>
-            <label for=id>{label}</label>
-            {hint.map(|hint| view! { <p class="hint" id=hint_id.clone()>{hint}</p> })}
-            {error
-                .map(|error| {
-                    view! {
-                        <p class="field-error" id=error_id.clone()>
-                            <span class="sr-only">{t!(i18n, contact.error_prefix)} " "</span>
-                            {error_view(i18n, &error)}
-                        </p>
-                    }
-                })}
-            <input
-                type=input_type
-                id=id
-                name=id
-                autocomplete=autocomplete
-                inputmode=inputmode
-                value=value
-                aria-invalid=invalid
-                aria-describedby=(!described.is_empty()).then_some(described)
-                spellcheck="false"
-            />
-        </div>
     }
 }
 
@@ -401,7 +283,7 @@ fn Overview(view: ContactView) -> impl IntoView {
             .unwrap_or(id)
     });
     view! {
-        <ErrorSummary outcome=view.outcome.clone() />
+        <ErrorSummary outcome=view.outcome.clone() text=error_view />
         {view
             .must_confirm
             .then(|| {
@@ -602,7 +484,7 @@ fn ChangeMethod(method: &'static str, data: ContactData) -> impl IntoView {
             let error = outcome.error_for(method).cloned();
             let removal_error = outcome.error_for("remove").cloned();
             view! {
-                        <ErrorSummary outcome=view.outcome.clone() />
+                        <ErrorSummary outcome=view.outcome.clone() text=error_view />
                         {current
                             .as_ref()
                             .map(|current| {
@@ -630,6 +512,7 @@ fn ChangeMethod(method: &'static str, data: ContactData) -> impl IntoView {
                                 autocomplete=if is_email { "email" } else { "tel" }
                                 value=typed
                                 error
+                                text=error_view
                             />
                             <p>{t!(i18n, contact.code_explained)}</p>
                             <div class="actions">
@@ -727,7 +610,7 @@ fn VerifyMethod(method: &'static str, data: ContactData) -> impl IntoView {
             let error = outcome.error_for("code").cloned();
             let resend_error = outcome.error_for("resend").cloned();
             view! {
-                        <ErrorSummary outcome=view.outcome.clone() />
+                        <ErrorSummary outcome=view.outcome.clone() text=error_view />
                         <p>
                             {if is_email {
                                 t!(i18n, contact.code_sent_email).into_any()
@@ -746,6 +629,7 @@ fn VerifyMethod(method: &'static str, data: ContactData) -> impl IntoView {
                                 inputmode="numeric"
                                 value=None
                                 error
+                                text=error_view
                             />
                             <div class="actions">
                                 <button type="submit" class="button">{t!(i18n, contact.verify_button)}</button>
@@ -878,7 +762,7 @@ pub fn MailboxPage(data: ContactData) -> impl IntoView {
                 .collect_view();
             let none_other = providers.0.is_empty();
             view! {
-                        <ErrorSummary outcome=view.outcome.clone() />
+                        <ErrorSummary outcome=view.outcome.clone() text=error_view />
                         <form method="post" action="/contact/mailbox" novalidate>
                             <fieldset>
                                 <legend>{t!(i18n, contact.mailbox_legend)}</legend>
@@ -911,7 +795,7 @@ pub fn ContactLanguagePage(data: ContactData) -> impl IntoView {
         move |view| {
             let current = view.language.clone();
             view! {
-                        <ErrorSummary outcome=view.outcome.clone() />
+                        <ErrorSummary outcome=view.outcome.clone() text=error_view />
                         <form method="post" action="/contact/language">
                             <fieldset id="language">
                                 <legend>{t!(i18n, contact.language_legend)}</legend>
@@ -962,7 +846,7 @@ pub fn ContactCheckPage(data: ContactData) -> impl IntoView {
                 move |view| {
                     let return_to = return_to.clone();
                     view! {
-                        <ErrorSummary outcome=view.outcome.clone() />
+                        <ErrorSummary outcome=view.outcome.clone() text=error_view />
                         <dl class="facts">
                             <dt>{t!(i18n, contact.email_title)}</dt>
                             <dd>

@@ -7,10 +7,10 @@
 //! (`/post/letter/{id}/attachment/{n}`), with a sandboxing CSP.
 
 use crate::auth::{login_href, step_up_href};
+use crate::components::form::FormOutcome;
 use crate::components::nav_link::NavLink;
 use crate::error::AppError;
 use crate::i18n::*;
-use crate::routes::contact::FormOutcome;
 use crate::when::When;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
@@ -617,10 +617,8 @@ fn folder_error(i18n: I18nContext<Locale>, code: &str) -> &'static str {
 #[component]
 fn Folders(folders: Vec<(String, String)>, outcome: Option<FormOutcome>) -> impl IntoView {
     let i18n = use_i18n();
-    let error = outcome.as_ref().and_then(|o| o.errors.first().cloned());
-    let typed = outcome
-        .as_ref()
-        .and_then(|o| o.values.first().map(|(_, v)| v.clone()));
+    let error = outcome.as_ref().and_then(|o| o.error_for("name").cloned());
+    let typed = outcome.as_ref().and_then(|o| o.value_of("name"));
     view! {
         {error
             .clone()
