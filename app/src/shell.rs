@@ -16,7 +16,7 @@ use crate::routes::{
         ChangeEmailPage, ChangeMobilePage, ContactCheckPage, ContactLanguagePage, ContactPage,
         MailboxPage, ReservationPage, VerifyEmailPage, VerifyMobilePage,
     },
-    error::ErrorPage,
+    error::{ErrorPage, MessagePage},
     home::HomePage,
     login::{LoggedOutPage, LoginFailedPage, LoginPage},
     not_found::NotFoundPage,
@@ -236,6 +236,7 @@ fn page_view(page: PageData) -> AnyView {
         PageData::Folders(data) => view! { <FoldersPage data /> }.into_any(),
         PageData::Letter(id, data) => view! { <LetterPage id data /> }.into_any(),
         PageData::NotFound => view! { <NotFoundPage /> }.into_any(),
+        PageData::Message(message) => view! { <MessagePage message /> }.into_any(),
     }
 }
 

@@ -87,7 +87,7 @@ async fn posted<F: for<'de> Deserialize<'de>>(
     let posted = Posted::<ManageContact, F>::read(state, request, return_to).await?;
     let manage = &posted.access;
     let Ok(read) = Policy::authorize::<ReadContact>(manage.actor(), manage.subject()) else {
-        return Err(bad_request(state, &posted.parts));
+        return Err(bad_request(state, posted.parts).await);
     };
     Ok(Citizen { posted, read })
 }

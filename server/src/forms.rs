@@ -13,6 +13,7 @@
 //! The same handlers serve JavaScript-off and hydrated browsers: the forms are plain HTML.
 
 use app::components::form::FormOutcome;
+use app::routes::error::Message;
 use axum::{
     extract::Request,
     http::{header, request::Parts, HeaderValue, StatusCode},
@@ -21,8 +22,6 @@ use axum::{
 use borgerportal::access::{Access, Capability, Denied, Policy};
 use serde::Deserialize;
 
-use crate::error_page::{render_message_page, MessagePage};
-use crate::language::request_language;
 use crate::AppState;
 
 /// Forms here are a few short fields; anything bigger is not one of ours.
@@ -57,13 +56,13 @@ impl<C: Capability, F: for<'de> Deserialize<'de>> Posted<C, F> {
                     return_to,
                 )))
             }
-            Err(_) => return Err(bad_request(state, &parts)),
+            Err(_) => return Err(bad_request(state, parts).await),
         };
         let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
-            return Err(bad_request(state, &parts));
+            return Err(bad_request(state, parts).await);
         };
         let Ok(form) = serde_urlencoded::from_bytes::<F>(&bytes) else {
-            return Err(bad_request(state, &parts));
+            return Err(bad_request(state, parts).await);
         };
         Ok(Self {
             parts,
@@ -106,9 +105,12 @@ impl Answer {
             Answer::Done(location) => see_other(&location),
             Answer::Again(outcome) => state.pages.again(parts, outcome).await,
             Answer::AgainAt(path, outcome) => state.pages.at(parts, path, outcome).await,
-            Answer::BadRequest => bad_request(state, &parts),
-            Answer::NotFound => not_found(state, &parts),
-            Answer::Unavailable => unavailable(state, &parts),
+            Answer::BadRequest => bad_request(state, parts).await,
+            Answer::NotFound => state.pages.not_found(parts).await,
+            Answer::Unavailable => {
+                let status = StatusCode::SERVICE_UNAVAILABLE;
+                state.pages.message(parts, status, Message::Error).await
+            }
         }
     }
 }
@@ -122,37 +124,10 @@ pub(crate) fn see_other(location: &str) -> Response {
 }
 
 /// `400`: the translated bad-request page.
-pub(crate) fn bad_request(state: &AppState, parts: &Parts) -> Response {
-    render_message_page(
-        StatusCode::BAD_REQUEST,
-        MessagePage::BadRequest,
-        request_language(&parts.headers),
-        None,
-        &state.assets.stylesheet,
-    )
-}
-
-/// `404`: the same for something missing as for another person's.
-pub(crate) fn not_found(state: &AppState, parts: &Parts) -> Response {
-    render_message_page(
-        StatusCode::NOT_FOUND,
-        MessagePage::NotFound,
-        request_language(&parts.headers),
-        None,
-        &state.assets.stylesheet,
-    )
-}
-
-/// `503`: the error page with the request's reference; nothing was changed.
-pub(crate) fn unavailable(state: &AppState, parts: &Parts) -> Response {
-    render_message_page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        MessagePage::InternalError,
-        request_language(&parts.headers),
-        parts
-            .headers
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok()),
-        &state.assets.stylesheet,
-    )
+pub(crate) async fn bad_request(state: &AppState, parts: Parts) -> Response {
+    let status = StatusCode::BAD_REQUEST;
+    state
+        .pages
+        .message(parts, status, Message::BadRequest)
+        .await
 }

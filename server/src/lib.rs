@@ -47,7 +47,6 @@ use tower_http::{
 };
 
 use crate::config::Config;
-use crate::error_page::{render_message_page, MessagePage};
 use crate::security::SecurityPolicy;
 
 /// Everything a request handler may need: one shared [`AppStateInner`]. Cloning is one
@@ -359,13 +358,7 @@ async fn error_pages(State(state): State<AppState>, request: Request, next: Next
             return api::Problem::internal().into_response();
         }
         tracing::error!("a request handler failed; answered with the error page");
-        return render_message_page(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            MessagePage::InternalError,
-            lang,
-            reference.as_deref(),
-            &state.assets.stylesheet,
-        );
+        return error_page::internal_error(lang, reference.as_deref(), &state.assets.stylesheet);
     }
     response
 }

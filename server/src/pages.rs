@@ -1,7 +1,8 @@
 //! The app's pages: what the server reads for a page, and how Leptos renders it.
 //!
 //! Every page is rendered by [`PageRenderer`], whether it is a `GET`, a form shown again with
-//! its errors (`contact`, `post_pages`) or the 404 page. Which page a path shows is decided by
+//! its errors (`forms.rs`), the 404 page or a page shown instead of the one asked for (the
+//! error, bad-request and too-many-attempts pages, [`PageRenderer::message`]). Which page a path shows is decided by
 //! [`Page::of`] (in the app, next to the pages). The renderer first reads, in one snapshot:
 //! - the session (for a page's `GET`: `auth::load_session` leaves it to the page) and the
 //!   logged-in citizen for the header and the idle warning ([`app::auth::CurrentUser`]);
@@ -27,7 +28,7 @@ use app::components::form::FormOutcome;
 use app::routes::activity::{load_activity, ActivityQuery, AgencyNames};
 use app::routes::contact::{load_contact, MailboxProviders};
 use app::routes::post::{load_folders, load_letter, load_mailbox, MailboxQuery};
-use app::routes::{Page, PageData};
+use app::routes::{error::Message, Page, PageData};
 use app::AssetManifest;
 use axum::{
     extract::{Query, Request},
@@ -262,6 +263,37 @@ impl PageRenderer {
         if response.status().is_success() {
             *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         }
+        response
+    }
+
+    /// The 404 page, for something that is not there or not the person's (a resource the
+    /// server serves itself, a form's target).
+    pub(crate) async fn not_found(&self, parts: Parts) -> Response {
+        self.show(parts, Page::NotFound, None).await
+    }
+
+    /// `message`'s page, shown instead of the one asked for, as `status` (never cached).
+    pub(crate) async fn message(
+        &self,
+        parts: Parts,
+        status: StatusCode,
+        message: Message,
+    ) -> Response {
+        // After a failure the database may be what failed: the header then shows no one.
+        let user = match parts.extensions.get::<SessionContext>() {
+            Some(session) if message != Message::Error => {
+                let user = load_current_user(&self.db, Some(session));
+                self.db.read_together(user).await
+            }
+            _ => CurrentUser::default(),
+        };
+        let mut response = self
+            .render_html(parts, user, PageData::Message(message))
+            .await;
+        *response.status_mut() = status;
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response
     }
 

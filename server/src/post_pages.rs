@@ -23,7 +23,7 @@ use borgerportal::{
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use crate::forms::{not_found, see_other, Answer, NoFields, Posted};
+use crate::forms::{see_other, Answer, NoFields, Posted};
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -57,11 +57,11 @@ async fn attachment(
     };
     let actor = ctx.session.actor();
     let Ok(read) = Policy::authorize::<ReadPost>(&actor, ctx.session.person) else {
-        return not_found(&state, &parts);
+        return state.pages.not_found(parts).await;
     };
     let sensitive = Policy::authorize::<ReadSensitivePost>(&actor, ctx.session.person).ok();
     let Ok(letter) = id.parse::<LetterId>() else {
-        return not_found(&state, &parts);
+        return state.pages.not_found(parts).await;
     };
     let found = state
         .db
@@ -75,7 +75,7 @@ async fn attachment(
         .await;
     let attachment = match found {
         Ok(attachment) => attachment,
-        Err(PostError::NotFound) => return not_found(&state, &parts),
+        Err(PostError::NotFound) => return state.pages.not_found(parts).await,
         Err(PostError::NeedsStepUp) => {
             return see_other(&app::auth::step_up_href(&ctx.session.provider, &here))
         }

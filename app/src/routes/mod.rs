@@ -68,6 +68,8 @@ pub enum PageData {
     /// The letter's id from the address, and the letter (`None`: not there, or not theirs).
     Letter(String, Result<Option<post::LetterData>, AppError>),
     NotFound,
+    /// A page shown instead of the one asked for (the server sets its status).
+    Message(error::Message),
 }
 
 /// The contact pages: the overview and each of its forms.
