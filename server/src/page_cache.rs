@@ -113,13 +113,14 @@ impl Page {
 /// a listed path, without a session cookie, in one of the portal's languages (set by
 /// `language::resolve_language`, which runs before this).
 fn key(request: &Request, session_cookie: &str) -> Option<Key> {
-    if request.method() != Method::GET
-        || request.uri().query().is_some()
-        || crate::cookies::cookie(request.headers(), session_cookie).is_some()
-    {
+    if request.method() != Method::GET || request.uri().query().is_some() {
         return None;
     }
+    // The path first: the cookie is looked for only on the pages that may be kept.
     let path = PATHS.into_iter().find(|p| *p == request.uri().path())?;
+    if crate::cookies::cookie(request.headers(), session_cookie).is_some() {
+        return None;
+    }
     let language = request.headers().get(header::ACCEPT_LANGUAGE)?;
     let language = LANGUAGES.into_iter().find(|l| language == *l)?;
     Some((path, language))
