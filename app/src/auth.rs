@@ -19,7 +19,8 @@ pub struct UserView {
     pub unread: Option<u64>,
 }
 
-/// The request's session, put into the request's extensions by the server's session middleware.
+/// The request's session: put into the request's extensions by the server's session middleware
+/// (a server function, a form), or read by the page renderer for a page's `GET`.
 #[cfg(feature = "ssr")]
 #[derive(Clone, Debug)]
 pub struct SessionContext {
