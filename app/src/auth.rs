@@ -19,7 +19,8 @@ pub struct UserView {
     pub unread: Option<u64>,
 }
 
-/// The request's session, put into the request's extensions by the server's session middleware.
+/// The request's session: put into the request's extensions by the server's session middleware
+/// (a server function, a form), or read by the page renderer for a page's `GET`.
 #[cfg(feature = "ssr")]
 #[derive(Clone, Debug)]
 pub struct SessionContext {
@@ -40,7 +41,7 @@ pub fn request_session() -> Option<SessionContext> {
 }
 
 /// The logged-in citizen as the page shows them, read by the server before the page is
-/// rendered (`load_current_user`) and handed to the render in the request's extensions, so that
+/// rendered (`load_current_user`) and handed to the shell, which provides it as context, so that
 /// the header, the idle warning and the pages read it as a plain value: no resource, no
 /// `Suspense` on every page. `None` for a visitor without a session, and also when the person
 /// could not be read just now (logged; the page then offers a login, as for a visitor).
@@ -88,16 +89,6 @@ pub async fn load_current_user(
 #[server]
 pub async fn keep_alive() -> Result<bool, AppError> {
     Ok(request_session().is_some())
-}
-
-/// Put the request's [`CurrentUser`] in context for the page (server side; nobody is logged
-/// in where the server did not load one).
-pub fn provide_current_user() {
-    #[cfg(feature = "ssr")]
-    let user = crate::request::extension::<CurrentUser>().unwrap_or_default();
-    #[cfg(not(feature = "ssr"))]
-    let user = CurrentUser::default();
-    provide_context(user);
 }
 
 /// The logged-in citizen, if any.

@@ -1,5 +1,6 @@
 //! What a page knows of the request it is rendered for: its path and query, and what the
-//! server read for it and put in the request's extensions.
+//! server's middleware put in the request's extensions (the CSP nonce, a server function's
+//! session). A page's own data is not here: the shell is given it ([`crate::routes::PageData`]).
 //!
 //! The server provides the request's `Parts` as context for the render (`server/src/pages.rs`).
 //! They are read in place: taking them from context would copy all of them. In the browser
@@ -7,37 +8,12 @@
 //! the path is empty and nothing is found.
 
 #[cfg(feature = "ssr")]
-use leptos::prelude::{update_context, with_context};
-
-use crate::error::AppError;
+use leptos::prelude::with_context;
 
 /// A value the server put in the request's extensions for the render.
 #[cfg(feature = "ssr")]
 pub fn extension<T: Clone + Send + Sync + 'static>() -> Option<T> {
     with_context::<http::request::Parts, _>(|parts| parts.extensions.get::<T>().cloned()).flatten()
-}
-
-/// As [`extension`], but takes the value out rather than copying it: for data read for the
-/// page, which only the page's one component uses.
-#[cfg(feature = "ssr")]
-fn take_extension<T: Clone + Send + Sync + 'static>() -> Option<T> {
-    update_context::<http::request::Parts, _>(|parts| parts.extensions.remove::<T>()).flatten()
-}
-
-/// A page's data, read by the server before the page is rendered (`server/src/pages.rs`) and
-/// handed to the render in the request's extensions: what the page shows, or why it cannot.
-/// The page renders it at once, with no resource or `Suspense` to wait on.
-#[derive(Clone, Debug)]
-pub struct Loaded<T>(pub Result<T, AppError>);
-
-/// The data the server read for this page ([`Loaded`]), taken out: only the page's one
-/// component uses it. Unavailable where none was read.
-pub fn take_loaded<T: Clone + Send + Sync + 'static>() -> Result<T, AppError> {
-    #[cfg(feature = "ssr")]
-    let loaded = take_extension::<Loaded<T>>();
-    #[cfg(not(feature = "ssr"))]
-    let loaded: Option<Loaded<T>> = None;
-    loaded.map_or(Err(AppError::Unavailable), |loaded| loaded.0)
 }
 
 /// Reads the request's URI (nothing in the browser build).

@@ -1,7 +1,7 @@
 //! The HTML document around every page, the page itself and its chrome (skip link, header,
 //! language switcher, main landmark, footer).
 
-use crate::auth::provide_current_user;
+use crate::auth::CurrentUser;
 use crate::components::{
     idle_warning::IdleWarning,
     language_switcher::LanguageSwitcher,
@@ -16,13 +16,13 @@ use crate::routes::{
         ChangeEmailPage, ChangeMobilePage, ContactCheckPage, ContactLanguagePage, ContactPage,
         MailboxPage, ReservationPage, VerifyEmailPage, VerifyMobilePage,
     },
-    error::ErrorPage,
+    error::{ErrorPage, MessagePage},
     home::HomePage,
     login::{LoggedOutPage, LoginFailedPage, LoginPage},
     not_found::NotFoundPage,
     post::{FoldersPage, LetterPage, PostPage},
     privacy::PrivacyPage,
-    ContactForm, Page,
+    ContactForm, PageData,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Meta, MetaTags, Title};
@@ -99,9 +99,14 @@ const ISLANDS_LOADER: &str = r#"import(SCRIPT).then(async (mod) => {
   document.documentElement.setAttribute('data-hydrated', 'true');
 });"#;
 
-/// The whole HTML document for `page`, rendered on the server (the browser hydrates only the
-/// islands in it). The server provides the request's `Parts` and leptos_meta's context first.
-pub fn shell(assets: std::sync::Arc<AssetManifest>, page: Page) -> impl IntoView {
+/// The whole HTML document for `page`, with what the server read for it, for `user` (the
+/// logged-in citizen, if any), rendered on the server (the browser hydrates only the islands in
+/// it). The server provides the request's `Parts` and leptos_meta's context first.
+pub fn shell(
+    assets: std::sync::Arc<AssetManifest>,
+    user: CurrentUser,
+    page: PageData,
+) -> impl IntoView {
     #[cfg(feature = "ssr")]
     provide_request_nonce();
     #[cfg(feature = "ssr")]
@@ -141,7 +146,7 @@ pub fn shell(assets: std::sync::Arc<AssetManifest>, page: Page) -> impl IntoView
                 <MetaTags />
             </head>
             <body>
-                <App page />
+                <App user page />
             </body>
         </html>
     }
@@ -199,37 +204,39 @@ fn provide_request_nonce() {
     }
 }
 
-/// The page inside its chrome.
+/// The page inside its chrome, for `user` (the header and the idle warning show them).
 #[component]
-pub fn App(page: Page) -> impl IntoView {
+pub fn App(user: CurrentUser, page: PageData) -> impl IntoView {
+    provide_context(user);
     view! { <Chrome>{page_view(page)}</Chrome> }
 }
 
-/// The view of a page.
-fn page_view(page: Page) -> AnyView {
+/// The view of a page, given the data read for it.
+fn page_view(page: PageData) -> AnyView {
     match page {
-        Page::Home => view! { <HomePage /> }.into_any(),
-        Page::Accessibility => view! { <AccessibilityPage /> }.into_any(),
-        Page::Privacy => view! { <PrivacyPage /> }.into_any(),
-        Page::Login => view! { <LoginPage /> }.into_any(),
-        Page::LoginFailed => view! { <LoginFailedPage /> }.into_any(),
-        Page::LoggedOut => view! { <LoggedOutPage /> }.into_any(),
-        Page::Activity => view! { <ActivityPage /> }.into_any(),
-        Page::Contact(form) => match form {
-            ContactForm::Overview => view! { <ContactPage /> }.into_any(),
-            ContactForm::Email => view! { <ChangeEmailPage /> }.into_any(),
-            ContactForm::Mobile => view! { <ChangeMobilePage /> }.into_any(),
-            ContactForm::VerifyEmail => view! { <VerifyEmailPage /> }.into_any(),
-            ContactForm::VerifyMobile => view! { <VerifyMobilePage /> }.into_any(),
-            ContactForm::Reservation => view! { <ReservationPage /> }.into_any(),
-            ContactForm::Mailbox => view! { <MailboxPage /> }.into_any(),
-            ContactForm::Language => view! { <ContactLanguagePage /> }.into_any(),
-            ContactForm::Check => view! { <ContactCheckPage /> }.into_any(),
+        PageData::Home => view! { <HomePage /> }.into_any(),
+        PageData::Accessibility => view! { <AccessibilityPage /> }.into_any(),
+        PageData::Privacy => view! { <PrivacyPage /> }.into_any(),
+        PageData::Login => view! { <LoginPage /> }.into_any(),
+        PageData::LoginFailed => view! { <LoginFailedPage /> }.into_any(),
+        PageData::LoggedOut => view! { <LoggedOutPage /> }.into_any(),
+        PageData::Activity(data) => view! { <ActivityPage data /> }.into_any(),
+        PageData::Contact(form, data) => match form {
+            ContactForm::Overview => view! { <ContactPage data /> }.into_any(),
+            ContactForm::Email => view! { <ChangeEmailPage data /> }.into_any(),
+            ContactForm::Mobile => view! { <ChangeMobilePage data /> }.into_any(),
+            ContactForm::VerifyEmail => view! { <VerifyEmailPage data /> }.into_any(),
+            ContactForm::VerifyMobile => view! { <VerifyMobilePage data /> }.into_any(),
+            ContactForm::Reservation => view! { <ReservationPage data /> }.into_any(),
+            ContactForm::Mailbox => view! { <MailboxPage data /> }.into_any(),
+            ContactForm::Language => view! { <ContactLanguagePage data /> }.into_any(),
+            ContactForm::Check => view! { <ContactCheckPage data /> }.into_any(),
         },
-        Page::Mailbox => view! { <PostPage /> }.into_any(),
-        Page::Folders => view! { <FoldersPage /> }.into_any(),
-        Page::Letter(id) => view! { <LetterPage id /> }.into_any(),
-        Page::NotFound => view! { <NotFoundPage /> }.into_any(),
+        PageData::Mailbox(data) => view! { <PostPage data /> }.into_any(),
+        PageData::Folders(data) => view! { <FoldersPage data /> }.into_any(),
+        PageData::Letter(id, data) => view! { <LetterPage id data /> }.into_any(),
+        PageData::NotFound => view! { <NotFoundPage /> }.into_any(),
+        PageData::Message(message) => view! { <MessagePage message /> }.into_any(),
     }
 }
 
@@ -237,7 +244,6 @@ fn page_view(page: Page) -> AnyView {
 #[component]
 fn Chrome(children: Children) -> impl IntoView {
     let i18n = use_i18n();
-    provide_current_user();
     // Head texts are read when `<MetaTags/>` renders, possibly after this component's reactive
     // owner is gone (under load that panicked), so they are plain strings taken now.
     let app_name = t_string!(i18n, app_name);

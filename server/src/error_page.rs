@@ -1,6 +1,8 @@
-//! Pages the server answers with itself, outside the Leptos app: the translated error page for
-//! a failure (a panic, an unreadable request) and the bad-request page. Nothing internal is
-//! ever shown: the cause goes to the log, the citizen gets a calm text and the request id.
+//! The last-resort error page, for a request whose handler panicked (`lib.rs`'s `error_pages`).
+//! Every other page, the error and bad-request pages too, is rendered by the app's shell
+//! (`pages.rs`); this one is made from the small shared template (`texts::page`) without
+//! Leptos, whose render may be what failed. Nothing internal is ever shown: the cause goes to
+//! the log, the citizen gets a calm, translated text and the request's reference.
 
 use axum::{
     http::{header, HeaderValue, StatusCode},
@@ -9,27 +11,11 @@ use axum::{
 
 use crate::texts::{escape, html_text, page};
 
-/// Which server-made page.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MessagePage {
-    InternalError,
-    BadRequest,
-    TooManyRequests,
-    /// A server-served resource (an attachment) that is not there, or not the reader's.
-    NotFound,
-}
-
-/// Render a server-made page in `lang` as a response.
-pub fn render_message_page(
-    status: StatusCode,
-    which: MessagePage,
-    lang: &str,
-    reference: Option<&str>,
-    stylesheet: &str,
-) -> Response {
+/// `500` with the error page in `lang`, showing `reference` (the request id).
+pub fn internal_error(lang: &str, reference: Option<&str>, stylesheet: &str) -> Response {
     html_response(
-        status,
-        message_page_html(which, lang, reference, stylesheet),
+        StatusCode::INTERNAL_SERVER_ERROR,
+        internal_error_html(lang, reference, stylesheet),
     )
 }
 
@@ -46,20 +32,9 @@ pub fn html_response(status: StatusCode, html: String) -> Response {
     response
 }
 
-/// The HTML of a server-made page.
-pub fn message_page_html(
-    which: MessagePage,
-    lang: &str,
-    reference: Option<&str>,
-    stylesheet: &str,
-) -> String {
-    let (title_key, text_key) = match which {
-        MessagePage::InternalError => ("error.title", "error.text"),
-        MessagePage::BadRequest => ("error.bad_request_title", "error.bad_request_text"),
-        MessagePage::TooManyRequests => ("error.too_many_title", "error.too_many_text"),
-        MessagePage::NotFound => ("not_found.title", "not_found.text"),
-    };
-    let title = html_text(lang, title_key);
+/// The HTML of the last-resort error page.
+fn internal_error_html(lang: &str, reference: Option<&str>, stylesheet: &str) -> String {
+    let title = html_text(lang, "error.title");
     let reference = reference
         .map(|r| {
             format!(
@@ -72,7 +47,7 @@ pub fn message_page_html(
     let body = format!(
         "<article class=\"prose\"><h1>{title}</h1><p>{}</p>{reference}\
          <p><a href=\"/\">{}</a></p></article>",
-        html_text(lang, text_key),
+        html_text(lang, "error.text"),
         html_text(lang, "error.home_link"),
     );
     page(lang, &title, None, &body, stylesheet)
@@ -84,12 +59,7 @@ mod tests {
 
     #[test]
     fn the_page_is_translated_and_escaped() {
-        let html = message_page_html(
-            MessagePage::InternalError,
-            "da",
-            Some("<script>alert(1)</script>"),
-            "/pkg/x.css",
-        );
+        let html = internal_error_html("da", Some("<script>alert(1)</script>"), "/pkg/x.css");
         assert!(html.contains("<html lang=\"da\">"));
         assert!(html.contains("Noget gik galt"));
         assert!(!html.contains("<script>"));

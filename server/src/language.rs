@@ -2,15 +2,15 @@
 //! no-JavaScript language switcher (`POST /language`), which sets the same cookie the
 //! hydrated switcher sets and sends the citizen back to where they were.
 
+use app::routes::error::Message;
 use app::shell::LANGUAGE_COOKIE;
 use axum::{
     extract::{Form, State},
-    http::{header, HeaderMap, HeaderValue, StatusCode},
+    http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
 
-use crate::error_page::{render_message_page, MessagePage};
 use crate::AppState;
 
 /// The interface languages, in the order of preference when nothing else decides.
@@ -94,24 +94,24 @@ pub fn language_cookie(language: &str, secure: bool) -> Option<HeaderValue> {
 /// `POST /language`: remember the chosen language and go back.
 pub async fn change_language(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    parts: Parts,
     Form(form): Form<LanguageForm>,
 ) -> Response {
     let Some(language) = LANGUAGES.into_iter().find(|l| *l == form.lang) else {
-        return bad_request(&state, &headers);
+        return bad_request(&state, parts).await;
     };
     let return_to = if form.return_to.is_empty() {
         "/"
     } else if is_local_path(&form.return_to) {
         form.return_to.as_str()
     } else {
-        return bad_request(&state, &headers);
+        return bad_request(&state, parts).await;
     };
     let (Some(cookie), Ok(location)) = (
         language_cookie(language, state.security.hsts),
         HeaderValue::from_str(return_to),
     ) else {
-        return bad_request(&state, &headers);
+        return bad_request(&state, parts).await;
     };
     let mut response = StatusCode::SEE_OTHER.into_response();
     response.headers_mut().insert(header::SET_COOKIE, cookie);
@@ -119,14 +119,13 @@ pub async fn change_language(
     response
 }
 
-fn bad_request(state: &AppState, headers: &HeaderMap) -> Response {
-    render_message_page(
-        StatusCode::BAD_REQUEST,
-        MessagePage::BadRequest,
-        request_language(headers),
-        None,
-        &state.assets.stylesheet,
-    )
+/// The bad-request page, in the language the request already had.
+async fn bad_request(state: &AppState, parts: Parts) -> Response {
+    let status = StatusCode::BAD_REQUEST;
+    state
+        .pages
+        .message(parts, status, Message::BadRequest)
+        .await
 }
 
 #[cfg(test)]

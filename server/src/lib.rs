@@ -7,6 +7,7 @@ pub mod config;
 pub mod contact;
 pub mod cookies;
 pub mod error_page;
+mod forms;
 pub mod generate_data;
 pub mod language;
 pub mod notify;
@@ -46,7 +47,6 @@ use tower_http::{
 };
 
 use crate::config::Config;
-use crate::error_page::{render_message_page, MessagePage};
 use crate::security::SecurityPolicy;
 
 /// Everything a request handler may need: one shared [`AppStateInner`]. Cloning is one
@@ -82,6 +82,8 @@ pub struct AppStateInner {
     pub agency_names: app::routes::activity::AgencyNames,
     /// The external mailbox providers a citizen may choose (`[[mailbox_providers]]`).
     pub mailbox_providers: app::routes::contact::MailboxProviders,
+    /// Renders every page: a page's `GET`, a form shown again, the 404.
+    pub pages: pages::PageRenderer,
 }
 
 /// Why the portal could not start.
@@ -178,37 +180,52 @@ impl AppState {
         )?;
         let auth = auth::Auth::new(config, extra, form_targets.clone(), seal)?;
         let api = api::ApiState::load(config)?;
+        // Letters' notifications follow the same staleness limit as the look-up API.
+        let db = db.with_contact_staleness(config.contact.staleness());
+        let auth = Arc::new(auth);
+        let assets = Arc::new(site.assets);
+        let agency_names = app::routes::activity::AgencyNames(
+            config
+                .agencies
+                .iter()
+                .map(|a| (a.id.clone(), a.name.clone()))
+                .collect(),
+        );
+        let mailbox_providers = app::routes::contact::MailboxProviders(
+            config
+                .mailbox_providers
+                .iter()
+                .map(|p| (p.id.clone(), p.name.clone()))
+                .collect(),
+        );
+        let pages = pages::PageRenderer::new(
+            db.clone(),
+            auth.clone(),
+            assets.clone(),
+            app::auth::ProviderChoices(auth.provider_choices().into()),
+            agency_names.clone(),
+            mailbox_providers.clone(),
+            config.contact.staleness(),
+        );
         Ok(Self(Arc::new(AppStateInner {
             leptos_options: site.leptos_options,
-            // Letters' notifications follow the same staleness limit as the look-up API.
-            db: db.with_contact_staleness(config.contact.staleness()),
-            assets: Arc::new(site.assets),
+            db,
+            assets,
             security: SecurityPolicy {
                 public_origin: Arc::from(config.public_origin()),
                 hsts: config.is_https(),
                 form_targets,
             },
-            auth: Arc::new(auth),
+            auth,
             test_eid,
             login_rate_limit: rate_limit::LoginRateLimit::per_minute(
                 config.login_rate_limit_per_minute,
             ),
             contact_staleness: config.contact.staleness(),
             api: Arc::new(api),
-            agency_names: app::routes::activity::AgencyNames(
-                config
-                    .agencies
-                    .iter()
-                    .map(|a| (a.id.clone(), a.name.clone()))
-                    .collect(),
-            ),
-            mailbox_providers: app::routes::contact::MailboxProviders(
-                config
-                    .mailbox_providers
-                    .iter()
-                    .map(|p| (p.id.clone(), p.name.clone()))
-                    .collect(),
-            ),
+            agency_names,
+            mailbox_providers,
+            pages,
         })))
     }
 }
@@ -219,14 +236,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     let site_root = std::path::PathBuf::from(state.leptos_options.site_root.to_string());
     // Every page is rendered through `pages` (it reads what a page shows first), also a form
     // shown again with its errors and the 404 page.
-    let pages = pages::PageRenderer::new(
-        state.db.clone(),
-        state.assets.clone(),
-        app::auth::ProviderChoices(state.auth.provider_choices().into()),
-        state.agency_names.clone(),
-        state.mailbox_providers.clone(),
-        state.contact_staleness,
-    );
+    let pages = state.pages.clone();
     // Anything the router does not know: a public file if there is one, else the app's 404.
     let not_found = {
         let pages = pages.clone();
@@ -269,8 +279,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/auth/frontchannel-logout", get(auth::frontchannel_logout))
         .merge(test_eid::routes())
         .merge(pages::routes(&pages))
-        .merge(contact::routes(pages.clone()))
-        .merge(post_pages::routes(pages))
+        .merge(contact::routes())
+        .merge(post_pages::routes())
         .nest("/api", api::routes())
         .nest_service("/pkg", pkg)
         // The islands' server functions (the pages are routed above; Leptos' own page routes
@@ -311,7 +321,7 @@ pub fn with_http_stack(router: Router<AppState>, state: AppState) -> Router {
         ))
         // Pages that are the same for every visitor without a session: from memory.
         .layer(middleware::from_fn_with_state(
-            page_cache::PageCache::default(),
+            page_cache::PageCache::new(state.auth.cookie_name()),
             page_cache::serve,
         ))
         .layer(CatchPanicLayer::custom(
@@ -348,13 +358,7 @@ async fn error_pages(State(state): State<AppState>, request: Request, next: Next
             return api::Problem::internal().into_response();
         }
         tracing::error!("a request handler failed; answered with the error page");
-        return render_message_page(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            MessagePage::InternalError,
-            lang,
-            reference.as_deref(),
-            &state.assets.stylesheet,
-        );
+        return error_page::internal_error(lang, reference.as_deref(), &state.assets.stylesheet);
     }
     response
 }

@@ -7,12 +7,12 @@
 //! What such a page depends on is fixed for the life of the process (compiled-in translations,
 //! the asset names read at start) apart from the language, the path and the nonce, so a copy
 //! with the nonce cut out is exact. Anything that could make a page differ is sent to the
-//! renderer instead: a session, a query string, a method other than GET, a path not listed.
+//! renderer instead: a session cookie, a query string, a method other than GET, a path not
+//! listed. (The cookie, not the session: a page's session is read by its renderer, after this.)
 //! Only a plain `200` HTML answer without cookies is kept.
 
 use crate::language::LANGUAGES;
 use crate::InternalFailure;
-use app::auth::SessionContext;
 use app::shell::CspNonce;
 use axum::{
     body::{Body, Bytes},
@@ -32,9 +32,22 @@ const PATHS: [&str; 3] = ["/", "/accessibility", "/privacy"];
 /// A kept page's key: its path and language.
 type Key = (&'static str, &'static str);
 
-/// The kept pages, by path and language. Cheap to clone.
-#[derive(Clone, Default)]
-pub struct PageCache(Arc<RwLock<HashMap<Key, Arc<Page>>>>);
+/// The kept pages, by path and language, and the session cookie's name. Cheap to clone.
+#[derive(Clone)]
+pub struct PageCache {
+    pages: Arc<RwLock<HashMap<Key, Arc<Page>>>>,
+    session_cookie: &'static str,
+}
+
+impl PageCache {
+    /// An empty cache for visitors without a cookie named `session_cookie`.
+    pub fn new(session_cookie: &'static str) -> Self {
+        Self {
+            pages: Arc::default(),
+            session_cookie,
+        }
+    }
+}
 
 /// A rendered page with the nonce cut out: `parts` joined by the nonce give the page.
 #[derive(Debug, PartialEq)]
@@ -97,16 +110,17 @@ impl Page {
 }
 
 /// The cache key of a request whose page may come from the cache: a GET without a query for
-/// a listed path, without a session, in one of the portal's languages (set by
+/// a listed path, without a session cookie, in one of the portal's languages (set by
 /// `language::resolve_language`, which runs before this).
-fn key(request: &Request) -> Option<Key> {
-    if request.method() != Method::GET
-        || request.uri().query().is_some()
-        || request.extensions().get::<SessionContext>().is_some()
-    {
+fn key(request: &Request, session_cookie: &str) -> Option<Key> {
+    if request.method() != Method::GET || request.uri().query().is_some() {
         return None;
     }
+    // The path first: the cookie is looked for only on the pages that may be kept.
     let path = PATHS.into_iter().find(|p| *p == request.uri().path())?;
+    if crate::cookies::cookie(request.headers(), session_cookie).is_some() {
+        return None;
+    }
     let language = request.headers().get(header::ACCEPT_LANGUAGE)?;
     let language = LANGUAGES.into_iter().find(|l| language == *l)?;
     Some((path, language))
@@ -116,13 +130,13 @@ fn key(request: &Request) -> Option<Key> {
 /// answer from the cache, or render and keep the page when it qualifies.
 pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next) -> Response {
     let (Some(key), Some(CspNonce(nonce))) = (
-        key(&request),
+        key(&request, cache.session_cookie),
         request.extensions().get::<CspNonce>().cloned(),
     ) else {
         return next.run(request).await;
     };
     let kept = cache
-        .0
+        .pages
         .read()
         .ok()
         .and_then(|pages| pages.get(&key).cloned());
@@ -152,7 +166,7 @@ pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next)
         }
     };
     if let Some(page) = Page::split(&body, &nonce, content_type) {
-        if let Ok(mut pages) = cache.0.write() {
+        if let Ok(mut pages) = cache.pages.write() {
             pages.entry(key).or_insert_with(|| Arc::new(page));
         }
     }

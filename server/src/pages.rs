@@ -1,19 +1,19 @@
 //! The app's pages: what the server reads for a page, and how Leptos renders it.
 //!
-//! Every page is rendered by [`PageRenderer::render`], whether it is a `GET`, a form shown
-//! again with its errors (`contact`, `post_pages`) or the 404 page. Which page a path shows is
-//! decided by [`Page::of`] (in the app, next to the pages). The renderer first reads what the
-//! page shows and puts it in the request's extensions:
-//! - every page: the logged-in citizen for the header and the idle warning
-//!   ([`app::auth::CurrentUser`]);
+//! Every page is rendered by [`PageRenderer`], whether it is a `GET`, a form shown again with
+//! its errors (`forms.rs`), the 404 page or a page shown instead of the one asked for (the
+//! error, bad-request and too-many-attempts pages, [`PageRenderer::message`]). Which page a path shows is decided by
+//! [`Page::of`] (in the app, next to the pages). The renderer first reads, in one snapshot:
+//! - the session (for a page's `GET`: `auth::load_session` leaves it to the page) and the
+//!   logged-in citizen for the header and the idle warning ([`app::auth::CurrentUser`]);
 //! - `/post`: the page of the mailbox the address asks for;
-//! - `/post/letter/{id}`: the letter, opened;
 //! - `/post/folders`: the citizen's own folders;
 //! - `/activity`: a page of the citizen's activity log;
-//! - `/contact` and its sub-pages: the citizen's contact entry.
+//! - `/contact` and its sub-pages: the citizen's contact entry;
 //!
-//! Each page's data goes in as [`Loaded`] and its component takes it out with
-//! `app::request::take_loaded`. Then Leptos renders the page in one synchronous pass
+//! and then, after the snapshot, opens a letter (`/post/letter/{id}`: a write). What was read
+//! becomes a [`PageData`], made by matching on the [`Page`], and the shell is given it: a page
+//! can only get the data of its own type. Then Leptos renders the page in one synchronous pass
 //! ([`PageRenderer::render_html`]).
 //!
 //! The components read these as plain values. Pages are rendered on the server only (islands),
@@ -23,15 +23,14 @@
 
 use std::sync::Arc;
 
-use app::auth::{load_current_user, ProviderChoices, SessionContext};
-use app::request::Loaded;
+use app::auth::{load_current_user, CurrentUser, ProviderChoices, SessionContext};
+use app::components::form::FormOutcome;
 use app::routes::activity::{load_activity, ActivityQuery, AgencyNames};
-use app::routes::contact::{load_contact, FormOutcome, MailboxProviders};
+use app::routes::contact::{load_contact, MailboxProviders};
 use app::routes::post::{load_folders, load_letter, load_mailbox, MailboxQuery};
-use app::routes::Page;
+use app::routes::{error::Message, Page, PageData};
 use app::AssetManifest;
 use axum::{
-    body::Body,
     extract::{Query, Request},
     http::{header, request::Parts, HeaderValue, Method, StatusCode},
     response::{IntoResponse, Response},
@@ -46,6 +45,8 @@ use leptos::tachys::view::Position;
 use leptos_axum::ResponseOptions;
 use leptos_meta::ServerMetaContext;
 
+use crate::auth::{find_session, page_reads_session, Auth};
+use crate::language::request_language;
 use crate::AppState;
 
 /// What a page's HTML is written into at first; a longer page grows it.
@@ -55,6 +56,8 @@ const PAGE_CAPACITY: usize = 32 * 1024;
 #[derive(Clone)]
 pub struct PageRenderer {
     db: Database,
+    /// Reads a page's session (its cookie's name, the idle timeout).
+    auth: Arc<Auth>,
     /// The built assets' names, for the document's head.
     assets: Arc<AssetManifest>,
     /// The eIDs' and the agencies' names, for the login page and the activity log.
@@ -66,9 +69,18 @@ pub struct PageRenderer {
     staleness: time::Duration,
 }
 
+/// What a page shows as read in the snapshot, or the letter to open after it.
+#[allow(clippy::large_enum_variant)] // moved once, as `PageData` is
+enum Read {
+    Page(PageData),
+    /// Opening a letter records it (a write): the letter's id, and the form shown again.
+    OpenLetter(String, Option<FormOutcome>),
+}
+
 impl PageRenderer {
     pub fn new(
         db: Database,
+        auth: Arc<Auth>,
         assets: Arc<AssetManifest>,
         providers: ProviderChoices,
         agencies: AgencyNames,
@@ -79,6 +91,7 @@ impl PageRenderer {
         let _ = any_spawner::Executor::init_tokio();
         Self {
             db,
+            auth,
             assets,
             providers,
             agencies,
@@ -88,68 +101,85 @@ impl PageRenderer {
     }
 
     /// The page at the request's path, with what it shows read first.
-    pub async fn render(&self, mut request: Request) -> Response {
-        let page = Page::of(request.uri().path());
-        // What the page shows, read in one snapshot (`Database::read_together`): the header's
-        // unread count agrees with the letters below it. For a `GET` the snapshot is the one
-        // the session was read in (`auth::load_session`); it ends here, with the reads.
-        self.db.read_together(self.read(&page, &mut request)).await;
-        self.db.end_read_together();
-        // Opening a letter records it (a write), so it is read after the snapshot.
-        if let Page::Letter(id) = &page {
-            let session = request.extensions().get::<SessionContext>();
-            let lang = crate::language::request_language(request.headers());
-            let outcome = request.extensions().get::<FormOutcome>().cloned();
-            let letter = load_letter(&self.db, session, id, lang, outcome).await;
-            request.extensions_mut().insert(Loaded(letter));
-        }
+    pub async fn render(&self, request: Request) -> Response {
         let (parts, _body) = request.into_parts();
-        self.render_html(parts, page).await
+        let page = Page::of(parts.uri.path());
+        self.show(parts, page, None).await
     }
 
-    /// Reads what `page` shows (but a letter, which is opened apart) into the request's
-    /// extensions: the logged-in citizen for every page, and the page's own data.
-    async fn read(&self, page: &Page, request: &mut Request) {
-        let session = request.extensions().get::<SessionContext>().cloned();
-        let user = load_current_user(&self.db, session.as_ref()).await;
-        request.extensions_mut().insert(user);
-        let lang = crate::language::request_language(request.headers());
-        let session = session.as_ref();
+    /// Reads what `page` shows (with `outcome`, a form shown again), then renders it.
+    async fn show(&self, parts: Parts, page: Page, outcome: Option<FormOutcome>) -> Response {
+        let lang = request_language(&parts.headers);
+        // The session and what the page shows, read in one snapshot (`Database::read_together`,
+        // one SQLite read transaction): the header's unread count agrees with the letters below
+        // it. The snapshot is this scope: it ends with the reads, before anything that writes.
+        let (session, user, read) = self
+            .db
+            .read_together(async {
+                let session = match parts.extensions.get::<SessionContext>() {
+                    // Read by `auth::load_session` (a form's `POST`, the 404 page).
+                    Some(session) => Some(session.clone()),
+                    None if page_reads_session(&parts.method, parts.uri.path()) => {
+                        find_session(&self.auth, &self.db, &parts.headers).await
+                    }
+                    None => None,
+                };
+                let user = load_current_user(&self.db, session.as_ref()).await;
+                let read = self
+                    .read(page, &parts, session.as_ref(), lang, outcome)
+                    .await;
+                (session, user, read)
+            })
+            .await;
+        let data = match read {
+            Read::Page(data) => data,
+            Read::OpenLetter(id, outcome) => {
+                let letter = load_letter(&self.db, session.as_ref(), &id, lang, outcome).await;
+                PageData::Letter(id, letter)
+            }
+        };
+        self.render_html(parts, user, data).await
+    }
+
+    /// Reads what `page` shows (but a letter, which is opened after the snapshot).
+    async fn read(
+        &self,
+        page: Page,
+        parts: &Parts,
+        session: Option<&SessionContext>,
+        lang: &'static str,
+        outcome: Option<FormOutcome>,
+    ) -> Read {
         let db = &self.db;
-        let outcome = request.extensions().get::<FormOutcome>().cloned();
-        match page {
+        Read::Page(match page {
+            Page::Home => PageData::Home,
+            Page::Accessibility => PageData::Accessibility,
+            Page::Privacy => PageData::Privacy,
+            Page::Login => PageData::Login,
+            Page::LoginFailed => PageData::LoginFailed,
+            Page::LoggedOut => PageData::LoggedOut,
+            Page::NotFound => PageData::NotFound,
             Page::Mailbox => {
-                let query = Query::<MailboxQuery>::try_from_uri(request.uri())
+                let query = Query::<MailboxQuery>::try_from_uri(&parts.uri)
                     .map(|Query(query)| query)
                     .unwrap_or_default();
-                let mailbox = load_mailbox(db, session, query, lang).await;
-                request.extensions_mut().insert(Loaded(mailbox));
+                PageData::Mailbox(load_mailbox(db, session, query, lang).await)
             }
-            Page::Folders => {
-                let folders = load_folders(db, session, outcome).await;
-                request.extensions_mut().insert(Loaded(folders));
-            }
+            Page::Folders => PageData::Folders(load_folders(db, session, outcome).await),
             Page::Activity => {
-                let query = Query::<ActivityQuery>::try_from_uri(request.uri())
+                let query = Query::<ActivityQuery>::try_from_uri(&parts.uri)
                     .map(|Query(query)| query)
                     .unwrap_or_default();
                 let activity =
                     load_activity(db, session, query, lang, &self.providers, &self.agencies).await;
-                request.extensions_mut().insert(Loaded(activity));
+                PageData::Activity(activity)
             }
-            Page::Contact(_) => {
+            Page::Contact(form) => {
                 let contact = load_contact(db, session, lang, self.staleness, outcome).await;
-                request.extensions_mut().insert(Loaded(contact));
+                PageData::Contact(form, contact)
             }
-            Page::Letter(_)
-            | Page::Home
-            | Page::Accessibility
-            | Page::Privacy
-            | Page::Login
-            | Page::LoginFailed
-            | Page::LoggedOut
-            | Page::NotFound => {}
-        }
+            Page::Letter(id) => return Read::OpenLetter(id, outcome),
+        })
     }
 
     /// Leptos renders `page` for the request in `parts`, all at once: everything it shows
@@ -159,7 +189,7 @@ impl PageRenderer {
     /// not use: its router (axum has routed the request and [`Page::of`] chose the page), a
     /// render streamed as a chain of futures (here one `String`, sent with its length), and
     /// a copy of the request for the router's location.
-    async fn render_html(&self, parts: Parts, page: Page) -> Response {
+    async fn render_html(&self, parts: Parts, user: CurrentUser, page: PageData) -> Response {
         // The islands' props and hydration ids need a shared context.
         let shared: Arc<dyn SharedContext + Send + Sync> = Arc::new(SsrSharedContext::new());
         let owner = Owner::new_root(Some(shared.clone()));
@@ -174,7 +204,7 @@ impl PageRenderer {
             // Room for a whole page from the start (the mailbox is about 12 kB): grown bit
             // by bit from Leptos' estimate, the page was copied some forty times.
             let mut html = String::with_capacity(PAGE_CAPACITY);
-            app::shell(self.assets.clone(), page).to_html_with_buf(
+            app::shell(self.assets.clone(), user, page).to_html_with_buf(
                 &mut html,
                 &mut Position::FirstChild,
                 true,
@@ -228,11 +258,42 @@ impl PageRenderer {
         parts.method = Method::GET;
         parts.headers.remove(header::CONTENT_TYPE);
         parts.headers.remove(header::CONTENT_LENGTH);
-        parts.extensions.insert(outcome);
-        let mut response = self.render(Request::from_parts(parts, Body::empty())).await;
+        let page = Page::of(parts.uri.path());
+        let mut response = self.show(parts, page, Some(outcome)).await;
         if response.status().is_success() {
             *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         }
+        response
+    }
+
+    /// The 404 page, for something that is not there or not the person's (a resource the
+    /// server serves itself, a form's target).
+    pub(crate) async fn not_found(&self, parts: Parts) -> Response {
+        self.show(parts, Page::NotFound, None).await
+    }
+
+    /// `message`'s page, shown instead of the one asked for, as `status` (never cached).
+    pub(crate) async fn message(
+        &self,
+        parts: Parts,
+        status: StatusCode,
+        message: Message,
+    ) -> Response {
+        // After a failure the database may be what failed: the header then shows no one.
+        let user = match parts.extensions.get::<SessionContext>() {
+            Some(session) if message != Message::Error => {
+                let user = load_current_user(&self.db, Some(session));
+                self.db.read_together(user).await
+            }
+            _ => CurrentUser::default(),
+        };
+        let mut response = self
+            .render_html(parts, user, PageData::Message(message))
+            .await;
+        *response.status_mut() = status;
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response
     }
 

@@ -4,15 +4,16 @@
 //!   letter is the same 404 as one that does not exist), with `Content-Disposition`,
 //!   `nosniff`, `no-store` and a sandboxing CSP, so nothing in it can script this origin.
 //! - `POST /post/letter/{id}/{unread|move|trash|restore}` and the folder forms: a redirect when
-//!   done, or the page again with the error (as the contact forms do, see `contact.rs`).
+//!   done, or the page again with the error, as every form answers (`forms.rs`).
 
+use app::components::form::FormOutcome;
 use axum::{
     body::Body,
     extract::{Path, Query, Request, State},
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
-    Extension, Router,
+    Router,
 };
 use borgerportal::{
     access::{Access, ManagePost, Policy, ReadPost, ReadSensitivePost},
@@ -22,14 +23,10 @@ use borgerportal::{
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use crate::contact::{bad_request, posted_form, see_other};
-use crate::error_page::{render_message_page, MessagePage};
-use crate::language::request_language;
-use crate::pages::PageRenderer;
+use crate::forms::{see_other, Answer, NoFields, Posted};
 use crate::AppState;
-use app::routes::contact::FormOutcome;
 
-pub fn routes(pages: PageRenderer) -> Router<AppState> {
+pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/post/letter/{id}/attachment/{position}", get(attachment))
         .route("/post/letter/{id}/unread", post(mark_unread))
@@ -39,28 +36,6 @@ pub fn routes(pages: PageRenderer) -> Router<AppState> {
         .route("/post/folders", post(create_folder))
         .route("/post/folders/{id}/rename", post(rename_folder))
         .route("/post/folders/{id}/delete", post(delete_folder))
-        .layer(Extension(pages))
-}
-
-fn not_found(state: &AppState, headers: &axum::http::HeaderMap) -> Response {
-    render_message_page(
-        StatusCode::NOT_FOUND,
-        MessagePage::NotFound,
-        request_language(headers),
-        None,
-        &state.assets.stylesheet,
-    )
-}
-
-fn unavailable(state: &AppState, headers: &axum::http::HeaderMap, error: &PostError) -> Response {
-    tracing::error!(%error, "a mailbox request failed");
-    render_message_page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        MessagePage::InternalError,
-        request_language(headers),
-        headers.get("x-request-id").and_then(|v| v.to_str().ok()),
-        &state.assets.stylesheet,
-    )
 }
 
 #[derive(Deserialize)]
@@ -75,22 +50,18 @@ async fn attachment(
     Query(query): Query<AttachmentQuery>,
     request: Request,
 ) -> Response {
-    let headers = request.headers().clone();
+    let (parts, _body) = request.into_parts();
     let here = format!("/post/letter/{id}");
-    let Some(ctx) = request
-        .extensions()
-        .get::<app::auth::SessionContext>()
-        .cloned()
-    else {
+    let Some(ctx) = parts.extensions.get::<app::auth::SessionContext>().cloned() else {
         return see_other(&app::auth::login_href(&here, None));
     };
     let actor = ctx.session.actor();
     let Ok(read) = Policy::authorize::<ReadPost>(&actor, ctx.session.person) else {
-        return not_found(&state, &headers);
+        return state.pages.not_found(parts).await;
     };
     let sensitive = Policy::authorize::<ReadSensitivePost>(&actor, ctx.session.person).ok();
     let Ok(letter) = id.parse::<LetterId>() else {
-        return not_found(&state, &headers);
+        return state.pages.not_found(parts).await;
     };
     let found = state
         .db
@@ -104,11 +75,11 @@ async fn attachment(
         .await;
     let attachment = match found {
         Ok(attachment) => attachment,
-        Err(PostError::NotFound) => return not_found(&state, &headers),
+        Err(PostError::NotFound) => return state.pages.not_found(parts).await,
         Err(PostError::NeedsStepUp) => {
             return see_other(&app::auth::step_up_href(&ctx.session.provider, &here))
         }
-        Err(error) => return unavailable(&state, &headers, &error),
+        Err(error) => return unavailable(&error).respond(&state, parts).await,
     };
     let disposition = if query.download.is_some() {
         "attachment"
@@ -176,21 +147,29 @@ fn content_disposition(disposition: &str, filename: &str) -> HeaderValue {
 // ---------------------------------------------------------------------------------------------
 // Forms
 
-/// The manage proof for the session, with the form; or the response (log in, step up...).
-async fn manage<F: for<'de> Deserialize<'de>>(
-    state: &AppState,
-    request: Request,
-    return_to: &str,
-) -> Result<(axum::http::request::Parts, Access<ManagePost>, F), Response> {
-    posted_form::<ManagePost, F>(state, request, return_to).await
-}
-
-#[derive(Deserialize)]
-struct NoFields {}
-
 /// The letter id from the path; a malformed one is the same 404 as an unknown one.
 fn letter_id(id: &str) -> Option<LetterId> {
     id.parse().ok()
+}
+
+/// The database failed: nothing was changed, and the person is told to try again.
+fn unavailable(error: &PostError) -> Answer {
+    tracing::error!(%error, "a mailbox request failed");
+    Answer::Unavailable
+}
+
+/// A refusal the person can act on, shown on the folders page again (with `typed`, if kept).
+fn folder_refusal(error: PostError, typed: Option<&str>) -> Answer {
+    match error {
+        PostError::FolderNameInvalid
+        | PostError::FolderNameTaken
+        | PostError::FolderNotEmpty
+        | PostError::TooManyFolders => {
+            let outcome = FormOutcome::error("name", error.code(), None, typed);
+            Answer::AgainAt("/post/folders", outcome)
+        }
+        error => unavailable(&error),
+    }
 }
 
 async fn letter_action(
@@ -201,18 +180,19 @@ async fn letter_action(
     done: &str,
 ) -> Response {
     let here = format!("/post/letter/{id}");
-    let (parts, manage, _): (_, _, NoFields) = match manage(&state, request, &here).await {
+    let posted = match Posted::<ManagePost, NoFields>::read(&state, request, &here).await {
         Ok(posted) => posted,
         Err(response) => return response,
     };
-    let Some(letter) = letter_id(&id) else {
-        return not_found(&state, &parts.headers);
+    let answer = match letter_id(&id) {
+        None => Answer::NotFound,
+        Some(letter) => match act(&state, &posted.access, letter).await {
+            Ok(()) => Answer::done(done),
+            Err(PostError::NotFound) => Answer::NotFound,
+            Err(error) => unavailable(&error),
+        },
     };
-    match act(&state, &manage, letter).await {
-        Ok(()) => see_other(done),
-        Err(PostError::NotFound) => not_found(&state, &parts.headers),
-        Err(error) => unavailable(&state, &parts.headers, &error),
-    }
+    answer.respond(&state, posted.parts).await
 }
 
 async fn mark_unread(
@@ -288,27 +268,30 @@ async fn move_letter(
     request: Request,
 ) -> Response {
     let here = format!("/post/letter/{id}");
-    let (parts, manage, form): (_, _, MoveForm) = match manage(&state, request, &here).await {
+    let posted = match Posted::<ManagePost, MoveForm>::read(&state, request, &here).await {
         Ok(posted) => posted,
         Err(response) => return response,
     };
-    let (Some(letter), Some(to)) = (letter_id(&id), FolderRef::from_code(&form.to)) else {
-        return bad_request(&state, &parts);
+    let answer = match (letter_id(&id), FolderRef::from_code(&posted.form.to)) {
+        (Some(letter), Some(to)) => {
+            let view = match &to {
+                FolderRef::Inbox => "inbox".to_owned(),
+                FolderRef::Archive => "archive".to_owned(),
+                FolderRef::Own(folder) => folder.to_string(),
+            };
+            match state
+                .db
+                .move_letter(&posted.access, letter, to, OffsetDateTime::now_utc())
+                .await
+            {
+                Ok(()) => Answer::done(format!("/post?view={view}")),
+                Err(PostError::NotFound) => Answer::NotFound,
+                Err(error) => unavailable(&error),
+            }
+        }
+        _ => Answer::BadRequest,
     };
-    let view = match &to {
-        FolderRef::Inbox => "inbox".to_owned(),
-        FolderRef::Archive => "archive".to_owned(),
-        FolderRef::Own(folder) => folder.to_string(),
-    };
-    match state
-        .db
-        .move_letter(&manage, letter, to, OffsetDateTime::now_utc())
-        .await
-    {
-        Ok(()) => see_other(&format!("/post?view={view}")),
-        Err(PostError::NotFound) => not_found(&state, &parts.headers),
-        Err(error) => unavailable(&state, &parts.headers, &error),
-    }
+    answer.respond(&state, posted.parts).await
 }
 
 #[derive(Deserialize)]
@@ -317,97 +300,77 @@ struct FolderForm {
     name: String,
 }
 
-/// A refusal the person can act on, shown on the folders page again.
-fn folder_refusal(error: &PostError) -> bool {
-    matches!(
-        error,
-        PostError::FolderNameInvalid
-            | PostError::FolderNameTaken
-            | PostError::FolderNotEmpty
-            | PostError::TooManyFolders
-    )
-}
-
-async fn create_folder(
-    State(state): State<AppState>,
-    Extension(pages): Extension<PageRenderer>,
-    request: Request,
-) -> Response {
-    let (parts, manage, form): (_, _, FolderForm) =
-        match manage(&state, request, "/post/folders").await {
+async fn create_folder(State(state): State<AppState>, request: Request) -> Response {
+    let posted =
+        match Posted::<ManagePost, FolderForm>::read(&state, request, "/post/folders").await {
             Ok(posted) => posted,
             Err(response) => return response,
         };
-    match state
+    let name = posted.form.name.as_str();
+    let answer = match state
         .db
-        .create_folder(&manage, &form.name, OffsetDateTime::now_utc())
+        .create_folder(&posted.access, name, OffsetDateTime::now_utc())
         .await
     {
-        Ok(_) => see_other("/post/folders"),
-        Err(error) if folder_refusal(&error) => {
-            let outcome = FormOutcome::error("name", error.code(), None, Some(&form.name));
-            pages.again(parts, outcome).await
-        }
-        Err(error) => unavailable(&state, &parts.headers, &error),
-    }
+        Ok(_) => Answer::done("/post/folders"),
+        Err(error) => folder_refusal(error, Some(name)),
+    };
+    answer.respond(&state, posted.parts).await
 }
 
 async fn rename_folder(
     State(state): State<AppState>,
-    Extension(pages): Extension<PageRenderer>,
     Path(id): Path<String>,
     request: Request,
 ) -> Response {
-    let (parts, manage, form): (_, _, FolderForm) =
-        match manage(&state, request, "/post/folders").await {
+    let posted =
+        match Posted::<ManagePost, FolderForm>::read(&state, request, "/post/folders").await {
             Ok(posted) => posted,
             Err(response) => return response,
         };
-    let Ok(folder) = id.parse::<FolderId>() else {
-        return not_found(&state, &parts.headers);
+    let answer = match id.parse::<FolderId>() {
+        Err(_) => Answer::NotFound,
+        Ok(folder) => match state
+            .db
+            .rename_folder(
+                &posted.access,
+                folder,
+                &posted.form.name,
+                OffsetDateTime::now_utc(),
+            )
+            .await
+        {
+            Ok(_) => Answer::done("/post/folders"),
+            Err(PostError::NotFound) => Answer::NotFound,
+            Err(error) => folder_refusal(error, None),
+        },
     };
-    match state
-        .db
-        .rename_folder(&manage, folder, &form.name, OffsetDateTime::now_utc())
-        .await
-    {
-        Ok(_) => see_other("/post/folders"),
-        Err(error) if folder_refusal(&error) => {
-            let outcome = FormOutcome::error("name", error.code(), None, None);
-            pages.at(parts, "/post/folders", outcome).await
-        }
-        Err(PostError::NotFound) => not_found(&state, &parts.headers),
-        Err(error) => unavailable(&state, &parts.headers, &error),
-    }
+    answer.respond(&state, posted.parts).await
 }
 
 async fn delete_folder(
     State(state): State<AppState>,
-    Extension(pages): Extension<PageRenderer>,
     Path(id): Path<String>,
     request: Request,
 ) -> Response {
-    let (parts, manage, _): (_, _, NoFields) = match manage(&state, request, "/post/folders").await
+    let posted = match Posted::<ManagePost, NoFields>::read(&state, request, "/post/folders").await
     {
         Ok(posted) => posted,
         Err(response) => return response,
     };
-    let Ok(folder) = id.parse::<FolderId>() else {
-        return not_found(&state, &parts.headers);
+    let answer = match id.parse::<FolderId>() {
+        Err(_) => Answer::NotFound,
+        Ok(folder) => match state
+            .db
+            .delete_folder(&posted.access, folder, OffsetDateTime::now_utc())
+            .await
+        {
+            Ok(()) => Answer::done("/post/folders"),
+            Err(PostError::NotFound) => Answer::NotFound,
+            Err(error) => folder_refusal(error, None),
+        },
     };
-    match state
-        .db
-        .delete_folder(&manage, folder, OffsetDateTime::now_utc())
-        .await
-    {
-        Ok(()) => see_other("/post/folders"),
-        Err(error) if folder_refusal(&error) => {
-            let outcome = FormOutcome::error("name", error.code(), None, None);
-            pages.at(parts, "/post/folders", outcome).await
-        }
-        Err(PostError::NotFound) => not_found(&state, &parts.headers),
-        Err(error) => unavailable(&state, &parts.headers, &error),
-    }
+    answer.respond(&state, posted.parts).await
 }
 
 #[cfg(test)]

@@ -15,8 +15,8 @@ use std::{
     sync::Arc,
 };
 
-use crate::error_page::{render_message_page, MessagePage};
-use crate::language::request_language;
+use app::routes::error::Message;
+
 use crate::AppState;
 
 /// A per-address limiter.
@@ -61,13 +61,12 @@ pub async fn limit_logins(State(state): State<AppState>, request: Request, next:
         return next.run(request).await;
     }
     tracing::warn!("login rate limit reached for a client address");
-    let mut response = render_message_page(
-        StatusCode::TOO_MANY_REQUESTS,
-        MessagePage::TooManyRequests,
-        request_language(request.headers()),
-        None,
-        &state.assets.stylesheet,
-    );
+    let (parts, _body) = request.into_parts();
+    let status = StatusCode::TOO_MANY_REQUESTS;
+    let mut response = state
+        .pages
+        .message(parts, status, Message::TooManyRequests)
+        .await;
     response
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));

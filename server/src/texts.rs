@@ -1,13 +1,12 @@
-//! The translations for pages the server renders itself (error pages, the test eID). They come
+//! The translations and the one small template for the pages the server makes without the
+//! app's shell (the last-resort error page, the test eID) and for the notifications. They come
 //! from the same `locales/*.json` files as the Leptos app, so every text exists in every
 //! language (`app/tests/translations.rs` proves it).
 
 use serde_json::Value;
 use std::{collections::HashMap, sync::OnceLock};
 
-use crate::language::LANGUAGES;
-
-/// The translation files, compiled in.
+/// The translation files, compiled in; the first is the fallback.
 const LOCALE_FILES: [(&str, &str); 4] = [
     ("nb", include_str!("../../locales/nb.json")),
     ("nn", include_str!("../../locales/nn.json")),
@@ -36,7 +35,7 @@ pub fn text(lang: &str, key: &str) -> String {
         value.as_str().map(str::to_owned)
     };
     lookup(lang)
-        .or_else(|| lookup(LANGUAGES[0]))
+        .or_else(|| lookup(LOCALE_FILES[0].0))
         .unwrap_or_else(|| key.to_owned())
 }
 
@@ -90,7 +89,7 @@ mod tests {
 
     #[test]
     fn every_language_has_the_server_texts() {
-        for lang in LANGUAGES {
+        for (lang, _) in LOCALE_FILES {
             for key in [
                 "error.title",
                 "error.text",

@@ -156,11 +156,12 @@ fn kind_text(i18n: I18nContext<Locale>, code: &str) -> &'static str {
     }
 }
 
+/// `/activity`: the page of the log the server read ([`load_activity`]), or why not.
 #[component]
-pub fn ActivityPage() -> impl IntoView {
+pub fn ActivityPage(data: Result<ActivityPage, AppError>) -> impl IntoView {
     let i18n = use_i18n();
     let first_page = crate::request::query_param("before").is_none();
-    let page = crate::request::take_loaded::<ActivityPage>();
+    let page = data;
     // Plain strings for the head (see the shell): fixed when the page is made.
     let contact_only = crate::request::query_param("only").as_deref() == Some(CONTACT_ONLY);
     let title = if contact_only {

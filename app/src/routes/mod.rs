@@ -10,6 +10,8 @@ pub mod not_found;
 pub mod post;
 pub mod privacy;
 
+use crate::error::AppError;
+
 /// Every page of the app. The one place that says which path shows which page: the server
 /// routes [`Page::ROUTES`], decides with [`Page::of`] which page a request is for (and so
 /// what to read for it), and the shell renders that page.
@@ -42,6 +44,32 @@ pub enum Page {
     Letter(String),
     /// Any other path.
     NotFound,
+}
+
+/// A page with what the server read for it: the variant says which page, and its value is the
+/// only data that page can be given (`server/src/pages.rs` makes it by matching on [`Page`],
+/// the shell shows it by matching on this), so a page and its data cannot be mismatched.
+/// `Err` is why the page cannot show its data (not logged in, step up, unavailable).
+// Made once per request and moved into the render: boxing the big variants (the contact
+// entry) would only add an allocation to every page.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum PageData {
+    Home,
+    Accessibility,
+    Privacy,
+    Login,
+    LoginFailed,
+    LoggedOut,
+    Activity(Result<activity::ActivityPage, AppError>),
+    Contact(ContactForm, Result<contact::ContactView, AppError>),
+    Mailbox(Result<post::MailboxData, AppError>),
+    Folders(Result<post::FoldersData, AppError>),
+    /// The letter's id from the address, and the letter (`None`: not there, or not theirs).
+    Letter(String, Result<Option<post::LetterData>, AppError>),
+    NotFound,
+    /// A page shown instead of the one asked for (the server sets its status).
+    Message(error::Message),
 }
 
 /// The contact pages: the overview and each of its forms.

@@ -7,10 +7,10 @@
 //! (`/post/letter/{id}/attachment/{n}`), with a sandboxing CSP.
 
 use crate::auth::{login_href, step_up_href};
+use crate::components::form::FormOutcome;
 use crate::components::nav_link::NavLink;
 use crate::error::AppError;
 use crate::i18n::*;
-use crate::routes::contact::FormOutcome;
 use crate::when::When;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
@@ -308,10 +308,10 @@ fn folder_name(i18n: I18nContext<Locale>, code: &str, own: &[(String, String)]) 
 // ---------------------------------------------------------------------------------------------
 // The mailbox
 
+/// `/post`: the page of the mailbox the server read ([`load_mailbox`]), or why not.
 #[component]
-pub fn PostPage() -> impl IntoView {
+pub fn PostPage(data: Result<MailboxData, AppError>) -> impl IntoView {
     let i18n = use_i18n();
-    let data = crate::request::take_loaded::<MailboxData>();
     view! {
         <Title text=t_string!(i18n, post.title) />
         <article class="prose wide post">
@@ -437,11 +437,10 @@ fn letter_item(i18n: I18nContext<Locale>, letter: LetterLine) -> impl IntoView {
 // ---------------------------------------------------------------------------------------------
 // A letter
 
-/// `/post/letter/{id}`: the letter `id`, as the server read (and opened) it.
+/// `/post/letter/{id}`: the letter `id`, as the server read (and opened) it ([`load_letter`]).
 #[component]
-pub fn LetterPage(id: String) -> impl IntoView {
+pub fn LetterPage(id: String, data: Result<Option<LetterData>, AppError>) -> impl IntoView {
     let i18n = use_i18n();
-    let data = crate::request::take_loaded::<Option<LetterData>>();
     view! {
         <Title text=t_string!(i18n, post.letter_title) />
         <article class="prose wide post">
@@ -575,10 +574,10 @@ fn LetterBody(data: LetterData) -> impl IntoView {
 // ---------------------------------------------------------------------------------------------
 // Own folders
 
+/// `/post/folders`: the citizen's own folders as the server read them ([`load_folders`]).
 #[component]
-pub fn FoldersPage() -> impl IntoView {
+pub fn FoldersPage(data: Result<FoldersData, AppError>) -> impl IntoView {
     let i18n = use_i18n();
-    let data = crate::request::take_loaded::<FoldersData>();
     view! {
         <Title text=t_string!(i18n, post.folders_title) />
         <article class="prose post">
@@ -618,10 +617,8 @@ fn folder_error(i18n: I18nContext<Locale>, code: &str) -> &'static str {
 #[component]
 fn Folders(folders: Vec<(String, String)>, outcome: Option<FormOutcome>) -> impl IntoView {
     let i18n = use_i18n();
-    let error = outcome.as_ref().and_then(|o| o.errors.first().cloned());
-    let typed = outcome
-        .as_ref()
-        .and_then(|o| o.values.first().map(|(_, v)| v.clone()));
+    let error = outcome.as_ref().and_then(|o| o.error_for("name").cloned());
+    let typed = outcome.as_ref().and_then(|o| o.value_of("name"));
     view! {
         {error
             .clone()

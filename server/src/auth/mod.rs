@@ -169,45 +169,58 @@ impl Auth {
 }
 
 /// Middleware: find the request's session, end it when idle or too old, and hand it to the
-/// pages (request extension `SessionContext`).
+/// handlers (request extension `SessionContext`).
 ///
-/// For a page's `GET` the session is read in the page's snapshot: the lookup opens the
-/// `Database::read_together` scope that the page's own reads join, so a page reads in one
-/// SQLite read transaction instead of two (docs/benchmarks.md). The page ends the scope when
-/// its reads are done (`pages.rs`). Anything else (an API call, a form's `POST`, a login's
-/// callback) reads its session alone: those may write and then read.
-pub async fn load_session(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let page_view = matches!(*request.method(), Method::GET | Method::HEAD)
-        && Page::of(request.uri().path()) != Page::NotFound;
-    if page_view {
-        let db = state.db.clone();
-        db.read_together(with_session(state, request, next)).await
-    } else {
-        with_session(state, request, next).await
-    }
-}
-
-async fn with_session(state: AppState, mut request: Request, next: Next) -> Response {
-    let auth = &state.auth;
-    if let Some(token) = auth.session_token(request.headers()) {
-        let now = OffsetDateTime::now_utc();
-        match state.db.find_session(&token, now, auth.idle_timeout).await {
-            Ok(Some(session)) => {
-                if now - session.last_seen_at > TOUCH_INTERVAL {
-                    if let Err(error) = state.db.touch_session(&token, now).await {
-                        tracing::warn!(%error, "could not record session activity");
-                    }
-                }
-                request.extensions_mut().insert(SessionContext {
-                    session: Arc::new(session),
-                    idle_timeout_seconds: auth.idle_timeout.whole_seconds(),
-                });
-            }
-            Ok(None) => {}
-            Err(error) => tracing::error!(%error, "could not read the session"),
+/// Not for a page's `GET` ([`page_reads_session`]): the page renderer reads its session itself,
+/// in the snapshot its own reads share (`pages.rs`), so a page reads in one SQLite read
+/// transaction instead of two (docs/benchmarks.md). Anything else (an API call, a form's
+/// `POST`, a login's callback) reads its session here, alone: those may write and then read.
+pub async fn load_session(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if !page_reads_session(request.method(), request.uri().path()) {
+        if let Some(session) = find_session(&state.auth, &state.db, request.headers()).await {
+            request.extensions_mut().insert(session);
         }
     }
     next.run(request).await
+}
+
+/// Whether the page renderer reads this request's session itself (a page's `GET`), rather than
+/// [`load_session`].
+pub fn page_reads_session(method: &Method, path: &str) -> bool {
+    matches!(*method, Method::GET | Method::HEAD) && Page::of(path) != Page::NotFound
+}
+
+/// The live session the request's cookie names, if any, with its activity recorded (at most
+/// once a minute). A session past its idle or absolute timeout is none.
+pub async fn find_session(
+    auth: &Auth,
+    db: &Database,
+    headers: &HeaderMap,
+) -> Option<SessionContext> {
+    let token = auth.session_token(headers)?;
+    let now = OffsetDateTime::now_utc();
+    match db.find_session(&token, now, auth.idle_timeout).await {
+        Ok(Some(session)) => {
+            if now - session.last_seen_at > TOUCH_INTERVAL {
+                if let Err(error) = db.touch_session(&token, now).await {
+                    tracing::warn!(%error, "could not record session activity");
+                }
+            }
+            Some(SessionContext {
+                session: Arc::new(session),
+                idle_timeout_seconds: auth.idle_timeout.whole_seconds(),
+            })
+        }
+        Ok(None) => None,
+        Err(error) => {
+            tracing::error!(%error, "could not read the session");
+            None
+        }
+    }
 }
 
 #[derive(Deserialize)]

@@ -4,10 +4,21 @@
 //!
 //! Every change is a plain HTML form that posts to the server (`server/src/contact.rs`), which
 //! checks the policy, calls the domain and answers with a redirect (success) or this same page
-//! again with the errors and the typed values ([`FormOutcome`]). So each form works the same
-//! with JavaScript off and hydrated, and adds nothing to the WASM but its markup.
+//! again with the errors and the typed values (`FormOutcome`, shown with the shared form
+//! pieces of `components/form.rs`). So each form works the same with JavaScript off and
+//! hydrated, and adds nothing to the WASM but its markup. What the pages show is read by
+//! `load_contact` (`data.rs`).
+
+mod data;
+
+#[cfg(feature = "ssr")]
+pub use data::load_contact;
+pub use data::{
+    ContactData, ContactView, MailboxProviders, PendingView, ValueView, EXTERNAL_MAILBOX,
+};
 
 use crate::auth::login_href;
+use crate::components::form::{ErrorSummary, FieldError, TextField};
 use crate::components::language_switcher::ALL_LOCALES;
 use crate::components::nav_link::NavLink;
 use crate::error::AppError;
@@ -16,156 +27,15 @@ use crate::when::When;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
 use leptos_meta::Title;
-use serde::{Deserialize, Serialize};
-
-/// An e-mail address or mobile number in force.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ValueView {
-    pub value: String,
-    pub changed: When,
-    pub verified: Option<When>,
-    /// Not verified or confirmed within the staleness limit.
-    pub stale: bool,
-}
-
-/// A change waiting for its code.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PendingView {
-    pub new_value: String,
-    pub expires: When,
-    pub attempts_left: u32,
-}
-
-/// One refused field of a posted form: a stable code the page translates, and a number some
-/// messages need (tries left, minutes to wait).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FieldError {
-    pub field: String,
-    pub code: String,
-    pub count: Option<u32>,
-}
-
-/// What became of a posted form that is shown again: its errors and what was typed (so
-/// nothing has to be typed twice). Put in the request by the server's form handler.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FormOutcome {
-    pub errors: Vec<FieldError>,
-    pub values: Vec<(String, String)>,
-}
-
-impl FormOutcome {
-    /// An outcome with one refused field and the typed value kept.
-    pub fn error(field: &str, code: &str, count: Option<u32>, typed: Option<&str>) -> Self {
-        FormOutcome {
-            errors: vec![FieldError {
-                field: field.to_owned(),
-                code: code.to_owned(),
-                count,
-            }],
-            values: typed
-                .map(|t| vec![(field.to_owned(), t.to_owned())])
-                .unwrap_or_default(),
-        }
-    }
-
-    fn error_for(&self, field: &str) -> Option<&FieldError> {
-        self.errors.iter().find(|e| e.field == field)
-    }
-
-    fn value_of(&self, field: &str) -> Option<String> {
-        self.values
-            .iter()
-            .find(|(f, _)| f == field)
-            .map(|(_, v)| v.clone())
-    }
-}
-
-/// The logged-in citizen's register entry, as the pages show it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ContactView {
-    pub email: Option<ValueView>,
-    pub mobile: Option<ValueView>,
-    pub pending_email: Option<PendingView>,
-    pub pending_mobile: Option<PendingView>,
-    pub reserved: bool,
-    pub reservation_changed: Option<When>,
-    /// `None`: the portal's own mailbox.
-    pub mailbox_provider: Option<String>,
-    /// `nb`, `nn`, `da` or `en`.
-    pub language: String,
-    pub can_be_notified: bool,
-    /// Nothing registered is fresh: the "is this still right?" question is due.
-    pub must_confirm: bool,
-    /// A posted form being shown again.
-    pub outcome: Option<FormOutcome>,
-}
-
-/// The logged-in citizen's contact information, with the refused form being shown again
-/// (`outcome`), if any. `staleness`: how old contact data may be before it must be confirmed.
-#[cfg(feature = "ssr")]
-pub async fn load_contact(
-    db: &borgerportal::storage::Database,
-    session: Option<&crate::auth::SessionContext>,
-    lang: &str,
-    staleness: time::Duration,
-    outcome: Option<FormOutcome>,
-) -> Result<ContactView, AppError> {
-    use borgerportal::access::{Policy, ReadContact};
-    use borgerportal::storage::ContactRegister;
-    let ctx = session.ok_or(AppError::NotLoggedIn)?;
-    let access = Policy::authorize::<ReadContact>(&ctx.session.actor(), ctx.session.person)
-        .map_err(|denied| match denied {
-            borgerportal::access::Denied::NeedsStepUp { .. } => AppError::NeedsStepUp,
-            _ => AppError::NotLoggedIn,
-        })?;
-    let info = db.find_contact_info(&access).await.map_err(|error| {
-        tracing::error!(%error, "could not read the contact register");
-        AppError::Unavailable
-    })?;
-    let now = time::OffsetDateTime::now_utc();
-    let when = |at: time::OffsetDateTime| When::new(at, lang);
-    let value = |value: String, updated_at, verified_at: Option<time::OffsetDateTime>| ValueView {
-        value,
-        changed: when(updated_at),
-        verified: verified_at.map(when),
-        stale: verified_at.is_none_or(|at| now - at >= staleness),
-    };
-    Ok(ContactView {
-        email: info
-            .email
-            .as_ref()
-            .map(|e| value(e.value.as_str().to_owned(), e.updated_at, e.verified_at)),
-        mobile: info
-            .mobile
-            .as_ref()
-            .map(|m| value(m.value.as_str().to_owned(), m.updated_at, m.verified_at)),
-        pending_email: info.pending_email.as_ref().map(|p| PendingView {
-            new_value: p.new_value.as_str().to_owned(),
-            expires: when(p.expires_at),
-            attempts_left: p.attempts_left,
-        }),
-        pending_mobile: info.pending_mobile.as_ref().map(|p| PendingView {
-            new_value: p.new_value.as_str().to_owned(),
-            expires: when(p.expires_at),
-            attempts_left: p.attempts_left,
-        }),
-        reserved: info.reserved,
-        reservation_changed: info.reservation_changed_at.map(when),
-        mailbox_provider: match &info.mailbox {
-            borgerportal::contact::Mailbox::Portal => None,
-            borgerportal::contact::Mailbox::External { provider } => Some(provider.clone()),
-        },
-        language: info.language.code().to_owned(),
-        can_be_notified: info.can_be_notified(now, staleness),
-        must_confirm: info.must_be_confirmed(now, staleness),
-        outcome,
-    })
-}
 
 /// Shows `render(view)` with the page's data, or what to do instead (log in, try later).
-fn with_contact(here: &'static str, render: impl Fn(ContactView) -> AnyView) -> AnyView {
+fn with_contact(
+    here: &'static str,
+    data: ContactData,
+    render: impl FnOnce(ContactView) -> AnyView,
+) -> AnyView {
     let i18n = use_i18n();
-    match crate::request::take_loaded::<ContactView>() {
+    match data {
         Ok(view) => render(view),
         Err(AppError::NotLoggedIn) => view! {
             <p>{t_string!(i18n, contact.not_logged_in)}</p>
@@ -186,7 +56,8 @@ fn sub_page(
     title: impl Fn(I18nContext<Locale>) -> &'static str + Copy + Send + Sync + 'static,
     here: &'static str,
     intro: Option<fn(I18nContext<Locale>) -> &'static str>,
-    render: impl Fn(ContactView) -> AnyView + Send + Sync + 'static,
+    data: ContactData,
+    render: impl FnOnce(ContactView) -> AnyView,
 ) -> impl IntoView {
     let i18n = use_i18n();
     view! {
@@ -197,12 +68,12 @@ fn sub_page(
             <h1>{move || title(i18n)}</h1>
             {intro.map(|intro| view! { <p>{move || intro(i18n)}</p> })}
             <DoneNotice />
-            {with_contact(here, render)}
+            {with_contact(here, data, render)}
         </article>
     }
 }
 
-/// The translated message for a refused field.
+/// The translated message for a refused field ([`ErrorText`](crate::components::form::ErrorText)).
 fn error_view(i18n: I18nContext<Locale>, error: &FieldError) -> AnyView {
     let count = error.count.unwrap_or(0);
     match error.code.as_str() {
@@ -244,82 +115,6 @@ fn error_text(i18n: I18nContext<Locale>, code: &str) -> &'static str {
         }
         "contact.choice_missing" => t_string!(i18n, contact_errors.choice_missing),
         _ => t_string!(i18n, contact_errors.other),
-    }
-}
-
-/// The error summary at the top of a form shown again: each error links to its field.
-#[component]
-fn ErrorSummary(outcome: Option<FormOutcome>) -> impl IntoView {
-    let i18n = use_i18n();
-    let errors = outcome.map(|o| o.errors).unwrap_or_default();
-    (!errors.is_empty()).then(|| {
-        view! {
-            <div class="error-summary" role="alert" aria-labelledby="error-summary-title" tabindex="-1">
-                <h2 id="error-summary-title">{t!(i18n, contact.error_summary)}</h2>
-                <ul>
-                    {errors
-                        .into_iter()
-                        .map(|error| {
-                            let href = format!("#{}", error.field);
-                            view! { <li><a href=href>{error_view(i18n, &error)}</a></li> }
-                        })
-                        .collect_view()}
-                </ul>
-            </div>
-        }
-    })
-}
-
-/// A labelled text field with its error (if any) tied to it for screen readers.
-#[component]
-fn TextField(
-    id: &'static str,
-    label: String,
-    #[prop(optional)] hint: Option<String>,
-    input_type: &'static str,
-    autocomplete: &'static str,
-    #[prop(optional)] inputmode: Option<&'static str>,
-    value: Option<String>,
-    error: Option<FieldError>,
-) -> impl IntoView {
-    let i18n = use_i18n();
-    let hint_id = format!("{id}-hint");
-    let error_id = format!("{id}-error");
-    let described = [
-        hint.as_ref().map(|_| hint_id.clone()),
-        error.as_ref().map(|_| error_id.clone()),
-    ]
-    .into_iter()
-    .flatten()
-    .collect::<Vec<_>>()
-    .join(" ");
-    let invalid = error.is_some().then_some("true");
-    let has_error = error.is_some();
-    view! {
-        <div class="field" class:field-invalid=has_error>
-            <label for=id>{label}</label>
-            {hint.map(|hint| view! { <p class="hint" id=hint_id.clone()>{hint}</p> })}
-            {error
-                .map(|error| {
-                    view! {
-                        <p class="field-error" id=error_id.clone()>
-                            <span class="sr-only">{t!(i18n, contact.error_prefix)} " "</span>
-                            {error_view(i18n, &error)}
-                        </p>
-                    }
-                })}
-            <input
-                type=input_type
-                id=id
-                name=id
-                autocomplete=autocomplete
-                inputmode=inputmode
-                value=value
-                aria-invalid=invalid
-                aria-describedby=(!described.is_empty()).then_some(described)
-                spellcheck="false"
-            />
-        </div>
     }
 }
 
@@ -365,7 +160,7 @@ fn time_view(when: When) -> impl IntoView {
 // The overview
 
 #[component]
-pub fn ContactPage() -> impl IntoView {
+pub fn ContactPage(data: ContactData) -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <Title text=t_string!(i18n, contact.title) />
@@ -373,7 +168,7 @@ pub fn ContactPage() -> impl IntoView {
             <h1>{t!(i18n, contact.title)}</h1>
             <p class="lead">{t!(i18n, contact.intro)}</p>
             <DoneNotice />
-            {with_contact("/contact", |view| view! { <Overview view /> }.into_any())}
+            {with_contact("/contact", data, |view| view! { <Overview view /> }.into_any())}
         </article>
     }
 }
@@ -392,7 +187,7 @@ fn Overview(view: ContactView) -> impl IntoView {
             .unwrap_or(id)
     });
     view! {
-        <ErrorSummary outcome=view.outcome.clone() />
+        <ErrorSummary outcome=view.outcome.clone() text=error_view />
         {view
             .must_confirm
             .then(|| {
@@ -547,17 +342,17 @@ fn MethodSummary(
 // Changing e-mail or mobile
 
 #[component]
-pub fn ChangeEmailPage() -> impl IntoView {
-    view! { <ChangeMethod method="email" /> }
+pub fn ChangeEmailPage(data: ContactData) -> impl IntoView {
+    view! { <ChangeMethod method="email" data /> }
 }
 
 #[component]
-pub fn ChangeMobilePage() -> impl IntoView {
-    view! { <ChangeMethod method="mobile" /> }
+pub fn ChangeMobilePage(data: ContactData) -> impl IntoView {
+    view! { <ChangeMethod method="mobile" data /> }
 }
 
 #[component]
-fn ChangeMethod(method: &'static str) -> impl IntoView {
+fn ChangeMethod(method: &'static str, data: ContactData) -> impl IntoView {
     let i18n = use_i18n();
     let is_email = method == "email";
     let here = if is_email {
@@ -575,6 +370,7 @@ fn ChangeMethod(method: &'static str) -> impl IntoView {
         },
         here,
         None,
+        data,
         move |view| {
             let outcome = view.outcome.clone().unwrap_or_default();
             let current = if is_email {
@@ -592,7 +388,7 @@ fn ChangeMethod(method: &'static str) -> impl IntoView {
             let error = outcome.error_for(method).cloned();
             let removal_error = outcome.error_for("remove").cloned();
             view! {
-                        <ErrorSummary outcome=view.outcome.clone() />
+                        <ErrorSummary outcome=view.outcome.clone() text=error_view />
                         {current
                             .as_ref()
                             .map(|current| {
@@ -620,6 +416,7 @@ fn ChangeMethod(method: &'static str) -> impl IntoView {
                                 autocomplete=if is_email { "email" } else { "tel" }
                                 value=typed
                                 error
+                                text=error_view
                             />
                             <p>{t!(i18n, contact.code_explained)}</p>
                             <div class="actions">
@@ -677,17 +474,17 @@ fn ChangeMethod(method: &'static str) -> impl IntoView {
 // Typing back the code
 
 #[component]
-pub fn VerifyEmailPage() -> impl IntoView {
-    view! { <VerifyMethod method="email" /> }
+pub fn VerifyEmailPage(data: ContactData) -> impl IntoView {
+    view! { <VerifyMethod method="email" data /> }
 }
 
 #[component]
-pub fn VerifyMobilePage() -> impl IntoView {
-    view! { <VerifyMethod method="mobile" /> }
+pub fn VerifyMobilePage(data: ContactData) -> impl IntoView {
+    view! { <VerifyMethod method="mobile" data /> }
 }
 
 #[component]
-fn VerifyMethod(method: &'static str) -> impl IntoView {
+fn VerifyMethod(method: &'static str, data: ContactData) -> impl IntoView {
     let i18n = use_i18n();
     let is_email = method == "email";
     let here = if is_email {
@@ -699,6 +496,7 @@ fn VerifyMethod(method: &'static str) -> impl IntoView {
         |i18n| t_string!(i18n, contact.verify_title),
         here,
         None,
+        data,
         move |view| {
             let pending = if is_email {
                 view.pending_email.clone()
@@ -716,7 +514,7 @@ fn VerifyMethod(method: &'static str) -> impl IntoView {
             let error = outcome.error_for("code").cloned();
             let resend_error = outcome.error_for("resend").cloned();
             view! {
-                        <ErrorSummary outcome=view.outcome.clone() />
+                        <ErrorSummary outcome=view.outcome.clone() text=error_view />
                         <p>
                             {if is_email {
                                 t!(i18n, contact.code_sent_email).into_any()
@@ -735,6 +533,7 @@ fn VerifyMethod(method: &'static str) -> impl IntoView {
                                 inputmode="numeric"
                                 value=None
                                 error
+                                text=error_view
                             />
                             <div class="actions">
                                 <button type="submit" class="button">{t!(i18n, contact.verify_button)}</button>
@@ -771,12 +570,13 @@ fn VerifyMethod(method: &'static str) -> impl IntoView {
 // Reservation, mailbox, language
 
 #[component]
-pub fn ReservationPage() -> impl IntoView {
+pub fn ReservationPage(data: ContactData) -> impl IntoView {
     let i18n = use_i18n();
     sub_page(
         |i18n| t_string!(i18n, contact.reservation_title),
         "/contact/reservation",
         None,
+        data,
         move |view| {
             if view.reserved {
                 view! {
@@ -814,33 +614,15 @@ pub fn ReservationPage() -> impl IntoView {
     )
 }
 
-/// The external mailbox providers the portal forwards letters to (the configuration's
-/// `[[mailbox_providers]]`): `(id, name)`, in the configuration's order. The mailbox page
-/// offers only these, and the form's handler takes only these.
-#[derive(Clone, Debug, Default)]
-pub struct MailboxProviders(pub std::sync::Arc<[(String, String)]>);
-
-impl MailboxProviders {
-    /// The configured name of the provider `id`; `None` for a provider not offered.
-    pub fn name_of(&self, id: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(known, _)| known == id)
-            .map(|(_, name)| name.as_str())
-    }
-}
-
-/// The mailbox form's value for an external provider: `external:<id>`.
-pub const EXTERNAL_MAILBOX: &str = "external:";
-
 #[component]
-pub fn MailboxPage() -> impl IntoView {
+pub fn MailboxPage(data: ContactData) -> impl IntoView {
     let i18n = use_i18n();
     let providers = use_context::<MailboxProviders>().unwrap_or_default();
     sub_page(
         |i18n| t_string!(i18n, contact.mailbox_title),
         "/contact/mailbox",
         Some(|i18n| t_string!(i18n, contact.mailbox_explained)),
+        data,
         move |view| {
             // What the form shows chosen: what is stored (a refused choice is not one of the
             // offered values, so there is nothing posted to keep).
@@ -865,7 +647,7 @@ pub fn MailboxPage() -> impl IntoView {
                 .collect_view();
             let none_other = providers.0.is_empty();
             view! {
-                        <ErrorSummary outcome=view.outcome.clone() />
+                        <ErrorSummary outcome=view.outcome.clone() text=error_view />
                         <form method="post" action="/contact/mailbox" novalidate>
                             <fieldset>
                                 <legend>{t!(i18n, contact.mailbox_legend)}</legend>
@@ -888,16 +670,17 @@ pub fn MailboxPage() -> impl IntoView {
 }
 
 #[component]
-pub fn ContactLanguagePage() -> impl IntoView {
+pub fn ContactLanguagePage(data: ContactData) -> impl IntoView {
     let i18n = use_i18n();
     sub_page(
         |i18n| t_string!(i18n, contact.language_title),
         "/contact/language",
         Some(|i18n| t_string!(i18n, contact.language_explained)),
+        data,
         move |view| {
             let current = view.language.clone();
             view! {
-                        <ErrorSummary outcome=view.outcome.clone() />
+                        <ErrorSummary outcome=view.outcome.clone() text=error_view />
                         <form method="post" action="/contact/language">
                             <fieldset id="language">
                                 <legend>{t!(i18n, contact.language_legend)}</legend>
@@ -932,7 +715,7 @@ pub fn ContactLanguagePage() -> impl IntoView {
 /// "Is your contact information still right?" — shown after login when none of it was
 /// confirmed within the staleness limit. Confirm, change, or go on (asked again next login).
 #[component]
-pub fn ContactCheckPage() -> impl IntoView {
+pub fn ContactCheckPage(data: ContactData) -> impl IntoView {
     let i18n = use_i18n();
     let return_to = crate::request::query_param("return_to")
         .filter(|path| crate::auth::is_local_path(path))
@@ -944,10 +727,11 @@ pub fn ContactCheckPage() -> impl IntoView {
             <p class="lead">{t!(i18n, contact.check_intro)}</p>
             {with_contact(
                 "/contact/check",
+                data,
                 move |view| {
                     let return_to = return_to.clone();
                     view! {
-                        <ErrorSummary outcome=view.outcome.clone() />
+                        <ErrorSummary outcome=view.outcome.clone() text=error_view />
                         <dl class="facts">
                             <dt>{t!(i18n, contact.email_title)}</dt>
                             <dd>
