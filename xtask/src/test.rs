@@ -4,7 +4,9 @@
 use crate::postgres::Cluster;
 use crate::site;
 use crate::tools;
-use crate::util::{describe, free_port, run, target_dir, wait_for_http, workspace_root, Result};
+use crate::util::{
+    describe, free_port, run, step, target_dir, wait_for_http, workspace_root, Result,
+};
 use std::{
     io::{BufRead, BufReader},
     process::{Command, Stdio},
@@ -321,10 +323,6 @@ fn start_sink(
             ))
         }
     }
-}
-
-fn step(name: &str) {
-    println!("\n=== {name} ===");
 }
 
 fn tempdir(purpose: &str) -> Result<std::path::PathBuf> {
