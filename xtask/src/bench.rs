@@ -153,21 +153,14 @@ fn measure(
             .map_err(|e| portal.failed(e))?;
         assets.push((kind, part.url.clone(), part.bytes, measured));
     }
-    portal.stop();
-    portal.keep_log_if_it_panicked();
     let mut problems: Vec<String> = portal
-        .problems()
+        .stop_and_report()
         .into_iter()
         .map(|p| format!("portal: {p}"))
         .collect();
-    problems.extend(
-        ceiling
-            .problems()
-            .into_iter()
-            .map(|p| format!("static_ceiling: {p}")),
-    );
-    for problem in &problems {
-        println!("  WARNING: {problem}");
+    for problem in ceiling.problems() {
+        println!("  WARNING: static_ceiling: {problem}");
+        problems.push(format!("static_ceiling: {problem}"));
     }
 
     Ok(report(&Report {

@@ -225,11 +225,7 @@ fn delivery(
         .map_err(|e| portal.failed(e))?;
         runs.push(run);
     }
-    portal.stop();
-    portal.keep_log_if_it_panicked();
-    for problem in portal.problems() {
-        println!("  WARNING: portal: {problem}");
-    }
+    portal.stop_and_report();
     Ok(runs)
 }
 
@@ -360,11 +356,7 @@ fn inbox(
             page_bytes: page.body.len(),
         });
     }
-    portal.stop();
-    portal.keep_log_if_it_panicked();
-    for problem in portal.problems() {
-        println!("  WARNING: portal: {problem}");
-    }
+    portal.stop_and_report();
     let page_file = dir.join("inbox-page.html");
     fs::write(&page_file, first_page.unwrap_or_default()).map_err(|e| e.to_string())?;
     let (mut ceiling, ceiling_host) = start_ceiling(ceiling_bin, &page_file, &dir)?;

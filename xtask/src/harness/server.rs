@@ -70,6 +70,17 @@ impl Server {
         }
     }
 
+    /// Stops the server; when it panicked, keeps its log and says each panic. Its panics.
+    pub fn stop_and_report(&mut self) -> Vec<String> {
+        self.stop();
+        self.keep_log_if_it_panicked();
+        let problems = self.problems();
+        for problem in &problems {
+            println!("  WARNING: {}: {problem}", self.name);
+        }
+        problems
+    }
+
     /// When the server panicked: its log (with the backtraces, `RUST_BACKTRACE=1`) copied
     /// beside the reports, since the working folder is removed at the end. Prints where.
     pub fn keep_log_if_it_panicked(&self) {
