@@ -14,7 +14,7 @@
 //!
 //! Each page's data goes in as [`Loaded`] and its component takes it out with
 //! `app::request::take_loaded`. Then Leptos renders the page in one synchronous pass
-//! ([`PageRenderer::render_html`]).
+//! (`PageRenderer::render_html`).
 //!
 //! The components read these as plain values. Pages are rendered on the server only (islands),
 //! so a resource and its `Suspense` would only be waited on once and thrown away, and a
