@@ -14,7 +14,7 @@
 //! and then, after the snapshot, opens a letter (`/post/letter/{id}`: a write). What was read
 //! becomes a [`PageData`], made by matching on the [`Page`], and the shell is given it: a page
 //! can only get the data of its own type. Then Leptos renders the page in one synchronous pass
-//! ([`PageRenderer::render_html`]).
+//! (`PageRenderer::render_html`).
 //!
 //! The components read these as plain values. Pages are rendered on the server only (islands),
 //! so a resource and its `Suspense` would only be waited on once and thrown away, and a

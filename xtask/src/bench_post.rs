@@ -23,22 +23,26 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`; default that one; `none` skips
 //! PostgreSQL). The report goes to `$CARGO_TARGET_DIR/bench-post-report.md`.
 
-use crate::bench::{
-    build_ceiling, cpu_count, cpu_model, ensure_wrk, env_number, git_commit, in_work_dir, load,
-    pass, process_ticks, start_ceiling, step, wait_for_quiet, CpuSnapshot, Load, Server,
+use crate::harness::delivery::{
+    base64, deliver_load, pdf_of, show_cores, DeliverLoad, DeliveryRun, MODES,
 };
+use crate::harness::http;
+use crate::harness::machine::{cpu_count, cpu_model, git_commit, wait_for_quiet, CpuSnapshot};
+use crate::harness::portal::{
+    generate, login, named_persons, recipients, start_portal, write_config,
+};
+use crate::harness::server::{build_ceiling, start_ceiling};
+use crate::harness::wrk::{ensure_wrk, load, Load};
+use crate::harness::{env_number, in_work_dir, pass};
 use crate::site;
 use crate::tools;
-use crate::util::{free_port, output, target_dir, wait_for_http, workspace_root, Result};
+use crate::util::{free_port, output, step, target_dir, Result};
 use std::{
     fmt::Write as _,
     fs,
-    io::{BufRead, BufReader, Read, Write},
-    net::TcpStream,
+    io::Write,
     path::{Path, PathBuf},
     process::Command,
-    sync::atomic::{AtomicUsize, Ordering},
-    sync::Mutex,
     time::{Duration, Instant},
 };
 
@@ -47,8 +51,6 @@ const DELIVERY_TARGET: f64 = 2_000.0;
 /// Target: inbox requests per second, and p99 below this many milliseconds.
 const INBOX_TARGET: f64 = 15_000.0;
 const INBOX_P99_TARGET_MS: f64 = 10.0;
-/// Agencies in the several-agencies runs.
-const AGENCIES: usize = 4;
 
 /// Whether `XTASK_BENCH_POST_PARTS` (a comma-separated list of `sqlite`, `postgres`,
 /// `inbox`; default all) names this part. The disk's fsync rate is always measured.
@@ -182,158 +184,7 @@ fn fsync_rate(dir: &Path, time: Duration) -> Result<f64> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The portal under test
-
-/// The configuration the benchmark's portal runs with: release build, test eID (for logins
-/// and the agencies' demo keys), no demo data, logs at `warn`, the notification worker off
-/// (the outbox rows are still written in each delivery's transaction; sending them is not
-/// part of accepting a letter), and `AGENCIES` agencies allowed to deliver.
-pub(crate) fn write_config(dir: &Path, host: &str, database_url: &str) -> Result<PathBuf> {
-    let data = dir.join("data");
-    let mut toml = format!(
-        "listen = \"{host}\"\npublic_url = \"http://{host}\"\ndata_dir = \"{}\"\n\
-         database_url = \"{database_url}\"\ndemo_data = false\n\n[log]\nformat = \"json\"\n\
-         filter = \"warn\"\n\n[test_eid]\nenabled = true\n\n[mail]\ntransport = \"file\"\n\
-         from = \"Borgerportal <ikke-svar@borgerportal.invalid>\"\n\n[sms]\ngateway = \"file\"\n\n\
-         [notify]\nenabled = false\n",
-        data.display()
-    );
-    for n in 1..=AGENCIES {
-        let _ = write!(
-            toml,
-            "\n[[agencies]]\nid = \"bench-{n}\"\nname = \"Benchmark agency {n}\"\n\
-             algorithm = \"ES256\"\npublic_key_file = \"{}\"\ngenerate_key_pair = true\n\
-             capabilities = [\"deliver_post\"]\n",
-            data.join(format!("agency-{n}/public.pem")).display()
-        );
-    }
-    let path = dir.join("bench.toml");
-    fs::write(&path, toml).map_err(|e| e.to_string())?;
-    Ok(path)
-}
-
-fn portal_command(built: &site::Built, config: &Path) -> Command {
-    let mut command = Command::new(&built.server);
-    command
-        .current_dir(workspace_root())
-        .env("BORGERPORTAL_CONFIG", config)
-        .env("BORGERPORTAL_SITE_ROOT", &built.site_root)
-        .env("RUST_LOG", "warn")
-        .env("RUST_BACKTRACE", "1");
-    command
-}
-
-/// The portal with `config`, listening on `host`, its log in `dir`: once it is ready.
-pub(crate) fn start_portal(
-    built: &site::Built,
-    config: &Path,
-    host: &str,
-    dir: &Path,
-) -> Result<Server> {
-    let mut portal = Server::spawn(
-        "portal",
-        &mut portal_command(built, config),
-        &dir.join("portal.log"),
-    )?;
-    wait_for_http(host, "/readyz", 120).map_err(|e| portal.failed(e))?;
-    Ok(portal)
-}
-
-/// `borgerportal generate-data` into the configured database.
-pub(crate) fn generate(built: &site::Built, config: &Path, args: &[&str]) -> Result<String> {
-    let started = Instant::now();
-    let text = output(
-        portal_command(built, config)
-            .arg("generate-data")
-            .args(args),
-    )?;
-    let last = text.lines().last().unwrap_or("").to_owned();
-    println!(
-        "  {last} (command took {:.1} s)",
-        started.elapsed().as_secs_f64()
-    );
-    Ok(last)
-}
-
-fn tokens(built: &site::Built, config: &Path, agency: usize, count: usize) -> Result<Vec<String>> {
-    let text = output(portal_command(built, config).args([
-        "api-token",
-        "--count",
-        &count.to_string(),
-        &format!("bench-{agency}"),
-    ]))?;
-    Ok(text.lines().map(str::to_owned).collect())
-}
-
-// ---------------------------------------------------------------------------------------------
 // Delivery
-
-struct DeliveryMode {
-    name: &'static str,
-    agencies: usize,
-    connections_per_agency: usize,
-    attachment: bool,
-}
-
-const MODES: [DeliveryMode; 5] = [
-    DeliveryMode {
-        name: "small, 1 agency, 1 connection (one at a time)",
-        agencies: 1,
-        connections_per_agency: 1,
-        attachment: false,
-    },
-    DeliveryMode {
-        name: "small, 1 agency, 64 connections",
-        agencies: 1,
-        connections_per_agency: 64,
-        attachment: false,
-    },
-    DeliveryMode {
-        name: "small, 4 agencies × 16 connections",
-        agencies: AGENCIES,
-        connections_per_agency: 16,
-        attachment: false,
-    },
-    DeliveryMode {
-        name: "100 KB PDF, 1 agency, 16 connections",
-        agencies: 1,
-        connections_per_agency: 16,
-        attachment: true,
-    },
-    DeliveryMode {
-        name: "100 KB PDF, 4 agencies × 4 connections",
-        agencies: AGENCIES,
-        connections_per_agency: 4,
-        attachment: true,
-    },
-];
-
-struct DeliveryRun {
-    mode: &'static str,
-    accepted: u64,
-    other: Vec<(u16, u64)>,
-    failed: u64,
-    seconds: f64,
-    per_second: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    others_cpu: Option<f64>,
-    /// CPU the portal and the load generator (this process) used, in cores.
-    server_cores: Option<f64>,
-    client_cores: Option<f64>,
-    tokens_ran_out: bool,
-}
-
-/// The recipients: a sample of generated persons' national ids.
-fn recipients(data: &Path) -> Result<Vec<String>> {
-    let path = data.join("sample-persons.txt");
-    let text = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let ids: Vec<String> = text.lines().map(str::to_owned).collect();
-    if ids.is_empty() {
-        return Err("no sample persons".into());
-    }
-    Ok(ids)
-}
 
 fn delivery(
     built: &site::Built,
@@ -357,13 +208,9 @@ fn delivery(
     let pdf = base64(&pdf_of(100 * 1024));
     let mut runs = Vec::new();
     for (index, mode) in MODES.iter().enumerate() {
-        // Enough tokens for the run at up to 6,000 letters/s (small) or 1,000/s (100 KB).
-        let per_second = if mode.attachment { 1_000 } else { 6_000 };
-        let budget = (per_second * settings.seconds as usize) / mode.agencies + 200;
-        let mut lists = Vec::new();
-        for agency in 1..=mode.agencies {
-            lists.push(tokens(built, &config, agency, budget).map_err(|e| portal.failed(e))?);
-        }
+        let lists = mode
+            .tokens(built, &config, settings.seconds)
+            .map_err(|e| portal.failed(e))?;
         wait_for_quiet(settings.quiet_wait);
         let run = deliver_load(&DeliverLoad {
             host: &host,
@@ -378,44 +225,8 @@ fn delivery(
         .map_err(|e| portal.failed(e))?;
         runs.push(run);
     }
-    portal.stop();
-    portal.keep_log_if_it_panicked();
-    for problem in portal.problems() {
-        println!("  WARNING: portal: {problem}");
-    }
+    portal.stop_and_report();
     Ok(runs)
-}
-
-/// For the PGO training run (`pgo.rs`): small letters and letters with a PDF from every
-/// agency through the API of the portal at `host`, `seconds` each.
-pub(crate) fn train_deliveries(
-    built: &site::Built,
-    config: &Path,
-    host: &str,
-    data: &Path,
-    seconds: u64,
-) -> Result<()> {
-    let recipients = recipients(data)?;
-    let pdf = base64(&pdf_of(100 * 1024));
-    for (index, mode) in MODES.iter().enumerate().skip(2).step_by(2) {
-        let per_second = if mode.attachment { 1_000 } else { 6_000 };
-        let budget = (per_second * seconds as usize) / mode.agencies + 200;
-        let mut lists = Vec::new();
-        for agency in 1..=mode.agencies {
-            lists.push(tokens(built, config, agency, budget)?);
-        }
-        deliver_load(&DeliverLoad {
-            host,
-            mode,
-            run: index,
-            tokens: lists,
-            recipients: &recipients,
-            attachment: mode.attachment.then_some(pdf.as_str()),
-            seconds,
-            server: None,
-        })?;
-    }
-    Ok(())
 }
 
 fn postgres_server() -> Option<String> {
@@ -451,326 +262,6 @@ fn delivery_postgres(
         println!("  WARNING: could not drop {name}: {error}");
     }
     Ok((runs?, durability.trim().to_owned()))
-}
-
-struct DeliverLoad<'a> {
-    host: &'a str,
-    mode: &'a DeliveryMode,
-    run: usize,
-    tokens: Vec<Vec<String>>,
-    recipients: &'a [String],
-    attachment: Option<&'a str>,
-    seconds: u64,
-    server: Option<u32>,
-}
-
-/// What one call saw.
-struct Shot {
-    status: u16,
-    micros: u64,
-}
-
-/// One thread per connection, each on its own keep-alive connection, each taking the next
-/// token of its agency: a closed loop (a new call when the answer is in).
-fn deliver_load(load: &DeliverLoad<'_>) -> Result<DeliveryRun> {
-    let DeliverLoad {
-        host,
-        mode,
-        run,
-        tokens,
-        recipients,
-        attachment,
-        seconds,
-        server,
-    } = load;
-    let next: Vec<AtomicUsize> = tokens.iter().map(|_| AtomicUsize::new(0)).collect();
-    let shots = Mutex::new(Vec::<Shot>::new());
-    let failures = AtomicUsize::new(0);
-    let ran_out = AtomicUsize::new(0);
-    let first_error = Mutex::new(None::<String>);
-    let deadline = Instant::now() + Duration::from_secs(*seconds);
-    let before = CpuSnapshot::take(*server);
-    let server_stat = server.map(|pid| format!("/proc/{pid}/stat"));
-    let ticks = || {
-        (
-            server_stat
-                .as_deref()
-                .and_then(|path| process_ticks(path, false)),
-            process_ticks("/proc/self/stat", false),
-        )
-    };
-    let ticks_before = ticks();
-    let started = Instant::now();
-    std::thread::scope(|scope| {
-        for (agency, list) in tokens.iter().enumerate() {
-            for _ in 0..mode.connections_per_agency {
-                let next = &next[agency];
-                let shots = &shots;
-                let failures = &failures;
-                let ran_out = &ran_out;
-                let first_error = &first_error;
-                scope.spawn(move || {
-                    let mut mine = Vec::new();
-                    let mut connection: Option<Connection> = None;
-                    while Instant::now() < deadline {
-                        let index = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(token) = list.get(index) else {
-                            ran_out.fetch_add(1, Ordering::Relaxed);
-                            break;
-                        };
-                        let body = letter_json(
-                            &format!("r{run}-a{}-{index}", agency + 1),
-                            &recipients[(index * 7_919 + agency * 104_729) % recipients.len()],
-                            *attachment,
-                        );
-                        let sent = Instant::now();
-                        let answer = match connection.as_mut() {
-                            Some(c) => c.post(host, "/api/v1/letters", token, &body),
-                            None => Connection::open(host).and_then(|mut c| {
-                                let answer = c.post(host, "/api/v1/letters", token, &body);
-                                connection = Some(c);
-                                answer
-                            }),
-                        };
-                        match answer {
-                            Ok(status) => mine.push(Shot {
-                                status,
-                                micros: sent.elapsed().as_micros() as u64,
-                            }),
-                            Err(error) => {
-                                failures.fetch_add(1, Ordering::Relaxed);
-                                connection = None;
-                                if let Ok(mut first) = first_error.lock() {
-                                    first.get_or_insert(error);
-                                }
-                            }
-                        }
-                    }
-                    if let Ok(mut all) = shots.lock() {
-                        all.extend(mine);
-                    }
-                });
-            }
-        }
-    });
-    let elapsed = started.elapsed().as_secs_f64();
-    let ticks_after = ticks();
-    // Clock ticks are 1/100 s on Linux.
-    let cores = |a: Option<u64>, b: Option<u64>| {
-        a.zip(b)
-            .map(|(a, b)| b.saturating_sub(a) as f64 / 100.0 / elapsed)
-    };
-    let server_cores = cores(ticks_before.0, ticks_after.0);
-    let client_cores = cores(ticks_before.1, ticks_after.1);
-    let others_cpu = before
-        .zip(CpuSnapshot::take(*server))
-        .map(|(b, a)| b.others_until(&a));
-    let shots = shots.into_inner().map_err(|_| "a load thread panicked")?;
-    let mut latencies: Vec<u64> = shots
-        .iter()
-        .filter(|s| s.status == 201)
-        .map(|s| s.micros)
-        .collect();
-    latencies.sort_unstable();
-    let accepted = latencies.len() as u64;
-    let mut other: Vec<(u16, u64)> = Vec::new();
-    for shot in shots.iter().filter(|s| s.status != 201) {
-        match other.iter_mut().find(|(status, _)| *status == shot.status) {
-            Some((_, n)) => *n += 1,
-            None => other.push((shot.status, 1)),
-        }
-    }
-    let percentile = |p: f64| -> f64 {
-        if latencies.is_empty() {
-            return 0.0;
-        }
-        let at = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
-        latencies[at] as f64 / 1000.0
-    };
-    let result = DeliveryRun {
-        mode: mode.name,
-        accepted,
-        other,
-        failed: failures.load(Ordering::Relaxed) as u64,
-        seconds: elapsed,
-        per_second: accepted as f64 / elapsed,
-        p50_ms: percentile(0.50),
-        p99_ms: percentile(0.99),
-        others_cpu,
-        server_cores,
-        client_cores,
-        tokens_ran_out: ran_out.load(Ordering::Relaxed) > 0,
-    };
-    println!(
-        "  {}: {:.0} letters/s accepted (201), p50 {:.2} ms, p99 {:.2} ms, {} in {:.1} s, \
-         CPU: portal {}, load generator {}{}{}{}",
-        result.mode,
-        result.per_second,
-        result.p50_ms,
-        result.p99_ms,
-        result.accepted,
-        result.seconds,
-        show_cores(result.server_cores),
-        show_cores(result.client_cores),
-        result
-            .others_cpu
-            .map(|o| format!(", others {:.0} % CPU", o * 100.0))
-            .unwrap_or_default(),
-        if result.other.is_empty() && result.failed == 0 {
-            String::new()
-        } else {
-            format!(
-                "; WARNING: other answers {:?}, {} failed calls{}",
-                result.other,
-                result.failed,
-                first_error
-                    .into_inner()
-                    .ok()
-                    .flatten()
-                    .map(|e| format!(" (first: {e})"))
-                    .unwrap_or_default()
-            )
-        },
-        if result.tokens_ran_out {
-            "; tokens ran out before the time was up"
-        } else {
-            ""
-        }
-    );
-    Ok(result)
-}
-
-fn show_cores(cores: Option<f64>) -> String {
-    cores
-        .map(|c| format!("{c:.2} cores"))
-        .unwrap_or_else(|| "?".into())
-}
-
-/// A letter as an agency's system sends it.
-fn letter_json(message_id: &str, recipient: &str, attachment: Option<&str>) -> String {
-    let attachments = match attachment {
-        Some(pdf) => format!("[{{\"filename\": \"vedtak.pdf\", \"content_base64\": \"{pdf}\"}}]"),
-        None => "[]".to_owned(),
-    };
-    format!(
-        "{{\"recipient\": \"{recipient}\", \"message_id\": \"{message_id}\", \
-         \"title\": \"Vedtak om bostøtte\", \"non_sensitive_title\": \"Brev fra Husbanken\", \
-         \"body\": \"<h2>Vedtak</h2><p>Du har fått innvilget bostøtte fra 1. desember. \
-         Begrunnelsen står i vedlegget. Du kan klage innen seks uker.</p>\
-         <p>Med vennlig hilsen<br>Husbanken</p>\", \"body_kind\": \"html\", \
-         \"opening_receipt\": true, \"is_decision\": true, \"attachments\": {attachments}}}"
-    )
-}
-
-/// A PDF of about `size` bytes that passes the portal's content check.
-fn pdf_of(size: usize) -> Vec<u8> {
-    let mut pdf = b"%PDF-1.4\n".to_vec();
-    while pdf.len() + 64 < size {
-        pdf.extend_from_slice(b"% filler line of a benchmark attachment, not a real page....\n");
-    }
-    pdf.extend_from_slice(b"startxref\n9\n%%EOF\n");
-    pdf
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// A keep-alive HTTP/1.1 connection for the load generator.
-struct Connection {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
-}
-
-impl Connection {
-    fn open(host: &str) -> std::result::Result<Connection, String> {
-        let stream = TcpStream::connect(host).map_err(|e| e.to_string())?;
-        stream.set_nodelay(true).map_err(|e| e.to_string())?;
-        stream
-            .set_read_timeout(Some(Duration::from_secs(60)))
-            .map_err(|e| e.to_string())?;
-        let writer = stream.try_clone().map_err(|e| e.to_string())?;
-        Ok(Connection {
-            reader: BufReader::new(stream),
-            writer,
-        })
-    }
-
-    /// Sends the letter, reads the whole answer; its status.
-    fn post(
-        &mut self,
-        host: &str,
-        path: &str,
-        token: &str,
-        body: &str,
-    ) -> std::result::Result<u16, String> {
-        let head = format!(
-            "POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        );
-        self.writer
-            .write_all(head.as_bytes())
-            .and_then(|()| self.writer.write_all(body.as_bytes()))
-            .map_err(|e| e.to_string())?;
-        let mut line = String::new();
-        self.reader
-            .read_line(&mut line)
-            .map_err(|e| e.to_string())?;
-        let status: u16 = line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| format!("no status line: {line:?}"))?;
-        let mut length = 0usize;
-        let mut close = false;
-        loop {
-            line.clear();
-            self.reader
-                .read_line(&mut line)
-                .map_err(|e| e.to_string())?;
-            let header = line.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.trim().parse().unwrap_or(0);
-                } else if name.eq_ignore_ascii_case("connection")
-                    && value.trim().eq_ignore_ascii_case("close")
-                {
-                    close = true;
-                }
-            }
-        }
-        let mut body = vec![0; length];
-        self.reader
-            .read_exact(&mut body)
-            .map_err(|e| e.to_string())?;
-        if close {
-            return Err(format!(
-                "the server closed the connection (status {status})"
-            ));
-        }
-        Ok(status)
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -837,7 +328,7 @@ fn inbox(
     let mut first_page = None;
     for (letters, national_id) in &named {
         let cookie = login(&host, national_id).map_err(|e| portal.failed(e))?;
-        let page = http(&host, "GET", "/post", &[("Cookie", &cookie)], "")
+        let page = http::request(&host, "GET", "/post", &[("Cookie", &cookie)], "")
             .map_err(|e| portal.failed(e))?;
         if page.status != 200 {
             return Err(portal.failed(format!(
@@ -865,11 +356,7 @@ fn inbox(
             page_bytes: page.body.len(),
         });
     }
-    portal.stop();
-    portal.keep_log_if_it_panicked();
-    for problem in portal.problems() {
-        println!("  WARNING: portal: {problem}");
-    }
+    portal.stop_and_report();
     let page_file = dir.join("inbox-page.html");
     fs::write(&page_file, first_page.unwrap_or_default()).map_err(|e| e.to_string())?;
     let (mut ceiling, ceiling_host) = start_ceiling(ceiling_bin, &page_file, &dir)?;
@@ -886,131 +373,6 @@ fn inbox(
         data: given.unwrap_or_else(|| "generated here: 20,000 persons, 300,000 letters".into()),
         runs,
         ceiling: top,
-    })
-}
-
-/// `letters \t unread \t national id` per line, as `generate-data` writes them.
-pub(crate) fn named_persons(data: &Path) -> Result<Vec<(u32, String)>> {
-    let path = data.join("named-persons.tsv");
-    let text = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    text.lines()
-        .map(|line| {
-            let fields: Vec<&str> = line.split('\t').collect();
-            match fields.as_slice() {
-                [letters, _, id] => Ok((
-                    letters
-                        .parse()
-                        .map_err(|_| format!("{}: bad line", path.display()))?,
-                    (*id).to_owned(),
-                )),
-                _ => Err(format!("{}: bad line", path.display())),
-            }
-        })
-        .collect()
-}
-
-/// Logs in as a browser does, through the built-in test eID (ID-porten flavour, "another
-/// person" with the national id typed in): the session cookie (`name=value`).
-pub(crate) fn login(host: &str, national_id: &str) -> Result<String> {
-    let start = http(
-        host,
-        "GET",
-        "/auth/login/testid-no?loa=substantial&return_to=/post",
-        &[],
-        "",
-    )?;
-    let authorize = start
-        .location()
-        .ok_or_else(|| format!("login start: {} without a Location", start.status))?;
-    let binding = start.cookies();
-    let (path_and_query, query) = local(&authorize)
-        .split_once('?')
-        .map(|(p, q)| (p.to_owned(), q.to_owned()))
-        .ok_or("the authorize URL has no query")?;
-    let form =
-        format!("{query}&person=other&other_id={national_id}&level=substantial&action=login");
-    let submitted = http(
-        host,
-        "POST",
-        &path_and_query,
-        &[("Content-Type", "application/x-www-form-urlencoded")],
-        &form,
-    )?;
-    let callback = submitted
-        .location()
-        .ok_or_else(|| format!("test eID: {} without a Location", submitted.status))?;
-    let done = http(host, "GET", local(&callback), &[("Cookie", &binding)], "")?;
-    let session = done
-        .cookies()
-        .split("; ")
-        .find(|c| c.starts_with("borgerportal_session="))
-        .map(str::to_owned)
-        .ok_or_else(|| format!("callback: {} without a session cookie", done.status))?;
-    Ok(session)
-}
-
-/// The path and query of an absolute URL on this host.
-fn local(url: &str) -> &str {
-    url.strip_prefix("http://")
-        .and_then(|rest| rest.find('/').map(|at| &rest[at..]))
-        .unwrap_or(url)
-}
-
-pub(crate) struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    pub(crate) body: Vec<u8>,
-}
-
-impl Answer {
-    fn location(&self) -> Option<String> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("location"))
-            .map(|(_, v)| v.clone())
-    }
-
-    /// Every `Set-Cookie`'s `name=value`, joined as a `Cookie` header.
-    fn cookies(&self) -> String {
-        self.headers
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
-            .filter_map(|(_, v)| v.split(';').next())
-            .map(str::trim)
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-}
-
-pub(crate) fn http(
-    host: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Result<Answer> {
-    let fail = |e: std::io::Error| format!("{method} http://{host}{path}: {e}");
-    let mut stream = TcpStream::connect(host).map_err(fail)?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .map_err(fail)?;
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        let _ = write!(request, "{name}: {value}\r\n");
-    }
-    request.push_str("\r\n");
-    request.push_str(body);
-    stream.write_all(request.as_bytes()).map_err(fail)?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).map_err(fail)?;
-    let parsed = crate::bench::parse_response(&raw)?;
-    Ok(Answer {
-        status: parsed.status,
-        headers: parsed.headers,
-        body: parsed.body,
     })
 }
 
@@ -1160,33 +522,4 @@ fn report(s: &Sections) -> String {
         }
     }
     md
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn base64_matches_the_standard_alphabet_with_padding() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
-    }
-
-    #[test]
-    fn the_filler_pdf_has_the_size_and_the_markers() {
-        let pdf = pdf_of(100 * 1024);
-        assert!(pdf.len() <= 100 * 1024 && pdf.len() > 99 * 1024);
-        assert!(pdf.starts_with(b"%PDF-1.4"));
-        assert!(pdf.ends_with(b"%%EOF\n"));
-    }
-
-    #[test]
-    fn urls_become_local_paths() {
-        assert_eq!(local("http://127.0.0.1:3000/a/b?c=d"), "/a/b?c=d");
-        assert_eq!(local("/x"), "/x");
-    }
 }

@@ -16,6 +16,7 @@
 
 mod bench;
 mod bench_post;
+mod harness;
 mod pgo;
 mod postgres;
 mod site;

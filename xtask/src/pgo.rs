@@ -15,12 +15,16 @@
 //! time. The code is the same; the compiler lays out and inlines the hot paths by the profile
 //! (docs/benchmarks.md has what it changed).
 
-use crate::bench::{find_on_path, step, wrk_quietly};
-use crate::bench_post::{
-    generate, http, login, named_persons, start_portal, train_deliveries, write_config,
+use crate::harness::delivery::{base64, deliver_load, pdf_of, DeliverLoad, MODES};
+use crate::harness::http;
+use crate::harness::portal::{
+    generate, login, named_persons, recipients, start_portal, write_config,
 };
+use crate::harness::wrk::wrk_quietly;
 use crate::site;
-use crate::util::{apt_install, free_port, output, run, target_dir, workspace_root, Result};
+use crate::util::{
+    apt_install, find_on_path, free_port, output, run, step, target_dir, workspace_root, Result,
+};
 use std::{
     fs,
     path::{Path, PathBuf},
@@ -212,7 +216,7 @@ fn train(built: &site::Built, work: &Path) -> Result<()> {
     for (_, national_id) in &named {
         let cookie = login(&host, national_id).map_err(|e| portal.failed(e))?;
         let header = format!("Cookie: {cookie}");
-        let mailbox = http(&host, "GET", "/post", &[("Cookie", &cookie)], "")
+        let mailbox = http::request(&host, "GET", "/post", &[("Cookie", &cookie)], "")
             .map_err(|e| portal.failed(e))?;
         let paths = linked_paths(&String::from_utf8_lossy(&mailbox.body));
         for path in paths.iter().map(String::as_str).chain(SEARCHES) {
@@ -243,6 +247,32 @@ fn train(built: &site::Built, work: &Path) -> Result<()> {
         ));
     }
     println!("  {asked} paths and the delivery API, {SECONDS_PER_PAGE} s each");
+    Ok(())
+}
+
+/// Small letters and letters with a PDF from every agency through the API of the portal at
+/// `host`, `seconds` each.
+fn train_deliveries(
+    built: &site::Built,
+    config: &Path,
+    host: &str,
+    data: &Path,
+    seconds: u64,
+) -> Result<()> {
+    let recipients = recipients(data)?;
+    let pdf = base64(&pdf_of(100 * 1024));
+    for (index, mode) in MODES.iter().enumerate().skip(2).step_by(2) {
+        deliver_load(&DeliverLoad {
+            host,
+            mode,
+            run: index,
+            tokens: mode.tokens(built, config, seconds)?,
+            recipients: &recipients,
+            attachment: mode.attachment.then_some(pdf.as_str()),
+            seconds,
+            server: None,
+        })?;
+    }
     Ok(())
 }
 

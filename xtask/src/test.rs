@@ -4,7 +4,9 @@
 use crate::postgres::Cluster;
 use crate::site;
 use crate::tools;
-use crate::util::{describe, free_port, run, target_dir, wait_for_http, workspace_root, Result};
+use crate::util::{
+    describe, free_port, run, step, target_dir, wait_for_http, workspace_root, Result,
+};
 use std::{
     io::{BufRead, BufReader},
     process::{Command, Stdio},
@@ -37,7 +39,8 @@ pub fn run_all(browser_only: bool) -> Result<()> {
     browser_tests(&root, &python, &mut tally)
 }
 
-/// Formatting, clippy, the WASM tree check and every Rust test.
+/// Formatting, the dependency checks (cargo deny), clippy, the WASM tree check, the
+/// documentation (warnings denied) and every Rust test.
 fn rust_checks_and_tests(
     cargo: &dyn Fn() -> Command,
     python: &std::path::Path,
@@ -45,6 +48,18 @@ fn rust_checks_and_tests(
 ) -> Result<()> {
     step("formatting");
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+
+    // `advisories` is left out: it fetches the RustSec database from GitHub, which the
+    // machines this runs on cannot reach (deny.toml).
+    step("dependencies: licences, banned and duplicate crates, sources (cargo deny)");
+    run(cargo().args([
+        "deny",
+        "--workspace",
+        "check",
+        "bans",
+        "licenses",
+        "sources",
+    ]))?;
 
     step("clippy: server build");
     run(cargo().args([
@@ -95,6 +110,15 @@ fn rust_checks_and_tests(
             ));
         }
     }
+
+    step("documentation: cargo doc, warnings denied");
+    let rustdocflags = match std::env::var("RUSTDOCFLAGS") {
+        Ok(given) if !given.trim().is_empty() => format!("{given} -D warnings"),
+        _ => "-D warnings".to_owned(),
+    };
+    run(cargo()
+        .args(["doc", "--no-deps", "--workspace"])
+        .env("RUSTDOCFLAGS", rustdocflags))?;
 
     step("unit and integration tests (SQLite and PostgreSQL)");
     let external = std::env::var("DATABASE_URL")
@@ -321,10 +345,6 @@ fn start_sink(
             ))
         }
     }
-}
-
-fn step(name: &str) {
-    println!("\n=== {name} ===");
 }
 
 fn tempdir(purpose: &str) -> Result<std::path::PathBuf> {

@@ -76,10 +76,40 @@ pub fn ensure_sink_python() -> Result<std::path::PathBuf> {
     Ok(python)
 }
 
-/// Chromium for the browser tests, PostgreSQL's server binaries, the end2end npm packages, and
-/// the Python with aiosmtpd for the notification sinks.
+/// The cargo-deny that `cargo xtask test` checks licences, bans and sources with (`deny.toml`).
+/// 0.20.2 needs rustc 1.88 or later.
+pub const CARGO_DENY_VERSION: &str = "0.20.2";
+
+/// cargo-deny from crates.io, when it is missing or another version. Built without its fat
+/// LTO and single codegen unit (its manifest's release profile): the install is the cost here,
+/// and a check of this tree takes seconds either way.
+pub fn ensure_cargo_deny() -> Result<()> {
+    let installed = output(Command::new("cargo").args(["deny", "--version"])).unwrap_or_default();
+    if installed
+        .split_whitespace()
+        .any(|word| word == CARGO_DENY_VERSION)
+    {
+        return Ok(());
+    }
+    println!("xtask: installing cargo-deny {CARGO_DENY_VERSION} (about 4 minutes of CPU, once)");
+    run(Command::new("cargo").args([
+        "install",
+        "cargo-deny",
+        "--locked",
+        "--version",
+        CARGO_DENY_VERSION,
+        "--config",
+        "profile.release.lto=false",
+        "--config",
+        "profile.release.codegen-units=16",
+    ]))
+}
+
+/// Chromium for the browser tests, PostgreSQL's server binaries, the end2end npm packages,
+/// the Python with aiosmtpd for the notification sinks, and cargo-deny.
 pub fn ensure_test_tools() -> Result<()> {
     ensure_sink_python()?;
+    ensure_cargo_deny()?;
     let mut missing = Vec::new();
     if !std::path::Path::new("/usr/bin/chromium").exists() {
         missing.extend(["chromium", "fonts-dejavu-core"]);

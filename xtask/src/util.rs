@@ -35,6 +35,11 @@ pub fn target_dir() -> PathBuf {
     }
 }
 
+/// A step's heading in the output.
+pub fn step(name: &str) {
+    println!("\n=== {name} ===");
+}
+
 /// Describe a command for messages.
 pub fn describe(command: &Command) -> String {
     let mut text = command.get_program().to_string_lossy().into_owned();
@@ -81,6 +86,15 @@ pub fn have(program: &str) -> bool {
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false)
+}
+
+/// The first file named `program` in a folder on PATH.
+pub fn find_on_path(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|candidate| candidate.is_file())
+    })
 }
 
 /// Are we root (so apt-get can install what is missing)?

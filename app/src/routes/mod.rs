@@ -13,7 +13,7 @@ pub mod privacy;
 use crate::error::AppError;
 
 /// Every page of the app. The one place that says which path shows which page: the server
-/// routes [`Page::ROUTES`], decides with [`Page::of`] which page a request is for (and so
+/// routes [`Page::routes`], decides with [`Page::of`] which page a request is for (and so
 /// what to read for it), and the shell renders that page.
 ///
 /// Pages are rendered on the server only and never navigated to in the browser (islands), so

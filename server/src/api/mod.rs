@@ -3,7 +3,7 @@
 //! documents ([`problem`]), described by an OpenAPI document generated from this code
 //! ([`openapi`], served at `/api/v1/openapi.json`).
 //!
-//! Endpoints: `POST /api/v1/contact-info/lookup` ([`contact`]); digital post ([`post`]):
+//! Endpoints: `POST /api/v1/contact-info/lookup` ([`contact`]); digital post ([`post`](mod@post)):
 //! `POST /api/v1/letters`, `GET /api/v1/letters/{letter_id}`, `GET /api/v1/receipts`, and for the print provider
 //! `GET /api/v1/print/letters`, `GET .../{letter_id}/attachments/{position}` and
 //! `POST .../{letter_id}/ack`. What each agency may call is its configured capabilities
