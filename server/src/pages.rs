@@ -2,8 +2,8 @@
 //!
 //! Every page is rendered by [`PageRenderer`], whether it is a `GET`, a form shown again with
 //! its errors (`forms.rs`), the 404 page or a page shown instead of the one asked for (the
-//! error, bad-request and too-many-attempts pages, [`PageRenderer::message`]). Which page a path shows is decided by
-//! [`Page::of`] (in the app, next to the pages). The renderer first reads, in one snapshot:
+//! error, bad-request and too-many-attempts pages, `PageRenderer::message`). Which page a path
+//! shows is decided by [`Page::of`] (in the app, next to the pages). The renderer first reads, in one snapshot:
 //! - the session (for a page's `GET`: `auth::load_session` leaves it to the page) and the
 //!   logged-in citizen for the header and the idle warning ([`app::auth::CurrentUser`]);
 //! - `/post`: the page of the mailbox the address asks for;

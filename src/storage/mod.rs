@@ -12,7 +12,7 @@
 //! - [`SessionStore`]: logged-in sessions (by the hash of their cookie), and the logout tokens
 //!   already seen (replay protection for back-channel logout).
 //! - [`LoginStateStore`]: logins sent to the eID provider and not back yet (OIDC `state`).
-//! - [`AuditLog`]: each person's activity log, read through an [`Access`] proof.
+//! - [`AuditLog`]: each person's activity log, read through an [`Access`](crate::access::Access) proof.
 //! - [`ContactRegister`]: contact information, reservation, mailbox and language (KRR), with
 //!   codes to verify new addresses; every change is audited in the same transaction.
 //! - [`AgencyTokenStore`]: the token ids (`jti`) of agency API calls already accepted, so
@@ -273,27 +273,18 @@ impl Database {
     }
 
     /// Runs `reads`, the reads a page makes before it is shown, as reads that belong together:
-    /// on SQLite the short reads in it (the person, the unread count, the folders, a page of
-    /// letters or events, the contact entry) share one connection and one read transaction,
-    /// so they see one snapshot and pay SQLite's per-transaction locking once
+    /// on SQLite the short reads in it (the session, the person, the unread count, the folders,
+    /// a page of letters or events, the contact entry) share one connection and one read
+    /// transaction, so they see one snapshot and pay SQLite's per-transaction locking once
     /// (`readers.rs`). On PostgreSQL, and on an in-memory SQLite, they run as they would alone.
+    /// The scope ends when `reads` returns; inside another scope, `reads` joins it.
     ///
     /// Only for reads: a write in `reads` (through the pools) is not seen by the reads after
-    /// it in the same scope, until [`end_read_together`](Database::end_read_together). Inside
-    /// another such scope (the session middleware's, for a page), `reads` joins it.
+    /// it in the same scope.
     pub async fn read_together<F: std::future::Future>(&self, reads: F) -> F::Output {
         match &self.readers {
             Some(readers) => readers.together(reads).await,
             None => reads.await,
-        }
-    }
-
-    /// Ends the snapshot of the [`read_together`](Database::read_together) scope the task is
-    /// in: the reads after this run alone and see every write made before them. A page calls
-    /// it when its reads are done, before anything that may write. Outside a scope, nothing.
-    pub fn end_read_together(&self) {
-        if let Some(readers) = &self.readers {
-            readers.end_together();
         }
     }
 

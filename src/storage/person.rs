@@ -26,7 +26,7 @@ pub struct PersonPage {
 pub trait PersonRegister: Send + Sync {
     /// Registers a new person with a fresh id.
     ///
-    /// Fails with [`Conflict::NationalIdTaken`] if the national id is already registered.
+    /// Fails with [`Conflict::NationalIdTaken`](crate::error::Conflict::NationalIdTaken) if the national id is already registered.
     async fn create_person(&self, new_person: NewPerson) -> Result<Person, StoreError>;
 
     /// The person with this id, if registered.

@@ -32,10 +32,10 @@
 //! transaction starts with the scope's first read, so a scope without reads (a visitor's
 //! page) costs nothing.
 //!
-//! A scope inside a scope joins it: the session middleware opens one for a page's `GET`, and
-//! the page's own reads then share the session's snapshot. What comes after a page's reads
-//! may write (opening a letter records it), so the page ends the scope's transaction when its
-//! reads are done ([`Readers::end_together`]); reads after that run alone and see every write.
+//! The page renderer opens the one scope a page has (`server/src/pages.rs`): the session and
+//! everything the page shows are read inside it, and the scope (with its transaction) ends
+//! when those reads return, before anything that may write (opening a letter records it).
+//! A scope inside a scope joins it.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -68,10 +68,6 @@ enum Scope {
     Idle(Connection),
     /// Lent to one of the scope's reads.
     Lent,
-    /// Lent, and the scope was ended meanwhile: the read gives it back to the pool.
-    Ending,
-    /// Ended ([`Readers::end_together`]): reads go alone.
-    Ended,
 }
 
 /// The pool of reader connections to one SQLite file.
@@ -145,11 +141,8 @@ impl Readers {
                             None
                         }
                     },
-                    // Another read has it, or the scope has ended: read alone.
-                    taken @ (Scope::Lent | Scope::Ending | Scope::Ended) => {
-                        *scope = taken;
-                        None
-                    }
+                    // Another read has it: read alone.
+                    Scope::Lent => None,
                 }
             })
             .ok()
@@ -187,8 +180,8 @@ impl Readers {
 
     /// Runs `reads` with the reads in it on one connection, in one read transaction (see the
     /// module's documentation). Only for reads: nothing in the scope may expect to see a write
-    /// made in the scope (a write goes through sqlx's pools, which the snapshot does not see)
-    /// before [`end_together`](Readers::end_together). Inside another scope, `reads` joins it.
+    /// made in the scope (a write goes through sqlx's pools, which the snapshot does not see).
+    /// Inside another scope, `reads` joins it.
     /// If no connection can be had, the reads run as they would alone.
     pub(super) async fn together<F: Future>(&self, reads: F) -> F::Output {
         if TOGETHER.try_with(|_| ()).is_ok() {
@@ -207,30 +200,6 @@ impl Readers {
             self.end_transaction(conn);
         }
         output
-    }
-
-    /// Ends the read transaction of the task's [`together`](Readers::together) scope: the
-    /// reads after this in the scope run alone, each with its own snapshot, and so see the
-    /// writes made before them. A read still running keeps the connection until it is done.
-    /// Outside a scope, nothing.
-    pub(super) fn end_together(&self) {
-        let ended = TOGETHER
-            .try_with(|scope| {
-                let mut scope = scope.borrow_mut();
-                match std::mem::replace(&mut *scope, Scope::Ended) {
-                    Scope::Idle(conn) => Some(conn),
-                    Scope::Lent | Scope::Ending => {
-                        *scope = Scope::Ending;
-                        None
-                    }
-                    Scope::Unopened | Scope::Ended => None,
-                }
-            })
-            .ok()
-            .flatten();
-        if let Some(conn) = ended {
-            self.end_transaction(conn);
-        }
     }
 
     /// Commits a scope's read transaction and gives the connection back. A connection that
@@ -269,25 +238,9 @@ impl Drop for Reader<'_> {
             return;
         };
         if self.together {
-            // Back to its scope for the next read, or, when the scope ended while it was
-            // lent, out of its transaction and back to the pool. (Dropped outside the scope,
-            // which a reader never is, it would be closed.)
-            let ending = TOGETHER
-                .try_with(|scope| {
-                    let mut scope = scope.borrow_mut();
-                    if matches!(*scope, Scope::Ending) {
-                        *scope = Scope::Ended;
-                        Some(conn)
-                    } else {
-                        *scope = Scope::Idle(conn);
-                        None
-                    }
-                })
-                .ok()
-                .flatten();
-            if let Some(conn) = ending {
-                self.readers.end_transaction(conn);
-            }
+            // Back to its scope for the next read. (Dropped outside the scope, which a reader
+            // never is, it would be closed.)
+            let _ = TOGETHER.try_with(|scope| *scope.borrow_mut() = Scope::Idle(conn));
             return;
         }
         // A connection left inside a transaction (a read that failed half-way cannot, as
@@ -503,67 +456,6 @@ mod tests {
             "the inner scope read the outer one's snapshot, and did not end it"
         );
         assert_eq!(count(&readers).await, 3);
-    }
-
-    #[tokio::test]
-    async fn reads_after_the_end_of_a_scope_see_the_writes() {
-        let (dir, readers) = readers_on_a_new_file();
-        let writer = Connection::open(dir.path().join("r.db")).expect("writer");
-        readers
-            .together(async {
-                assert_eq!(count(&readers).await, 2);
-                writer
-                    .execute("INSERT INTO t VALUES (3, 'three', NULL)", [])
-                    .expect("a write from elsewhere");
-                readers.end_together();
-                assert_eq!(
-                    readers.idle_list().len(),
-                    1,
-                    "the scope's connection went back to the pool"
-                );
-                assert!(readers.idle_list().iter().all(Connection::is_autocommit));
-                assert_eq!(
-                    count(&readers).await,
-                    3,
-                    "a read after the end sees the write"
-                );
-                let reader = readers.get().expect("reader");
-                assert!(!reader.together, "the ended scope lends nothing");
-                drop(reader);
-                readers.end_together();
-            })
-            .await;
-        assert_eq!(readers.idle_list().len(), 1);
-    }
-
-    #[tokio::test]
-    async fn a_scope_ended_during_a_read_ends_when_the_read_is_done() {
-        let (_dir, readers) = readers_on_a_new_file();
-        readers
-            .together(async {
-                let reader = readers.get().expect("the scope's reader");
-                assert!(reader.together);
-                readers.end_together();
-                assert_eq!(readers.idle_list().len(), 0, "the read still has it");
-                drop(reader);
-                let idle = readers.idle_list();
-                assert_eq!(idle.len(), 1, "given back when the read was done");
-                assert!(
-                    idle.iter().all(Connection::is_autocommit),
-                    "out of its transaction"
-                );
-                drop(idle);
-                assert!(!readers.get().expect("reader").together);
-            })
-            .await;
-        assert_eq!(readers.idle_list().len(), 1);
-    }
-
-    #[test]
-    fn outside_a_scope_ending_one_does_nothing() {
-        let (_dir, readers) = readers_on_a_new_file();
-        readers.end_together();
-        assert_eq!(readers.idle_list().len(), 1);
     }
 
     #[tokio::test]

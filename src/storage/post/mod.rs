@@ -51,7 +51,7 @@ pub trait PostOffice: Send + Sync {
     /// `delivered` receipt, an audit event, and — if they can be notified — a `new_letter`
     /// e-mail and/or SMS, not before the effective time and without the title when the letter
     /// needs `high`; one who chose an external mailbox provider gets it there: the forwarding
-    /// queue (see [`MailboxForwarding`]), status [`DeliveryStatus::Forwarding`] and no receipt
+    /// queue (see [`MailboxForwarding`]), status [`DeliveryStatus::Forwarding`](crate::post::DeliveryStatus::Forwarding) and no receipt
     /// until the provider has it; anyone else (reserved, not registered, deleted, unknown
     /// national id) gets it on paper: the print queue and a `returned_to_paper` receipt.
     async fn deliver_letter(
@@ -62,7 +62,7 @@ pub trait PostOffice: Send + Sync {
     ) -> Result<DeliveryReceipt, PostError>;
 
     /// The proof's agency's receipts after `after` (oldest first, at most `limit`, clamped to
-    /// 1..=[`MAX_RECEIPT_PAGE_SIZE`]). Poll with the returned cursor: no receipt is skipped,
+    /// 1..=[`MAX_RECEIPT_PAGE_SIZE`](crate::post::MAX_RECEIPT_PAGE_SIZE)). Poll with the returned cursor: no receipt is skipped,
     /// also on PostgreSQL with many writers (see `migrations/postgres/0005_post.sql`).
     async fn list_receipts(
         &self,
@@ -95,7 +95,7 @@ pub trait PostOffice: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<(), PostError>;
 
-    /// Deletes letters that have been in the trash for [`TRASH_RETENTION`] at `now`, with
+    /// Deletes letters that have been in the trash for [`TRASH_RETENTION`](crate::post::TRASH_RETENTION) at `now`, with
     /// their attachments and search entries. For a periodic job; returns how many.
     async fn purge_trash(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 
@@ -109,7 +109,7 @@ pub trait PostOffice: Send + Sync {
 
     /// The reminder job (run periodically by the notification worker): takes up to `limit`
     /// letters whose one reminder is due at `now` (a decision 7 days after it was shown, or
-    /// the agency's repeat; see [`NotificationWish::remind_at`]) and were not taken before.
+    /// the agency's repeat; see [`NotificationWish::remind_at`](crate::post::NotificationWish::remind_at)) and were not taken before.
     /// For each, in one transaction with marking it taken, so it happens once also with
     /// several workers: a letter still never opened and not in the trash gets an
     /// `unread_reminder` by the channels the agency wanted and the person has fresh; if there
@@ -155,7 +155,7 @@ pub trait PostBox: Send + Sync {
     ) -> Result<LetterPage, PostError>;
 
     /// Unread letters outside the trash (for the header), counted up to
-    /// [`UNREAD_COUNT_LIMIT`]: that many means "that many or more".
+    /// [`UNREAD_COUNT_LIMIT`](crate::post::UNREAD_COUNT_LIMIT): that many means "that many or more".
     async fn unread_count(
         &self,
         read: &Access<ReadPost>,
@@ -243,7 +243,7 @@ pub trait PostBox: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<(), PostError>;
 
-    /// Moves a letter to the trash (it is deleted for good [`TRASH_RETENTION`] later).
+    /// Moves a letter to the trash (it is deleted for good [`TRASH_RETENTION`](crate::post::TRASH_RETENTION) later).
     async fn trash_letter(
         &self,
         manage: &Access<ManagePost>,
