@@ -40,6 +40,7 @@
 
 mod contact;
 mod error;
+#[cfg(feature = "dev")]
 mod generate;
 mod outbox;
 mod post;
@@ -60,6 +61,7 @@ use uuid::Uuid;
 
 pub use contact::ContactRegister;
 pub use error::{Conflict, DatabaseCause, StoreError};
+#[cfg(feature = "dev")]
 pub use generate::{GenerateError, GeneratePlan, GenerateReport, NamedPerson};
 pub use outbox::{Outbox, MAX_CLAIM_BATCH};
 pub use post::writer::GroupCommitStats;
