@@ -23,7 +23,8 @@
 //!   over one
 //!   [`Database`] handle, with two implementations: SQLite (embedded default) and PostgreSQL
 //!   (production).
-//! - [`demo`]: synthetic demo persons for development and the built-in test eID.
+//! - `demo` (with the `dev` feature only): synthetic demo persons for development and the
+//!   built-in test eID.
 //!
 //! Server-side only: the UI crate uses this behind its `ssr` feature, never in WASM.
 
@@ -32,6 +33,7 @@ pub mod agency;
 pub mod audit;
 pub mod clock;
 pub mod contact;
+#[cfg(feature = "dev")]
 pub mod demo;
 pub mod error;
 pub mod identity;
@@ -54,6 +56,7 @@ pub use contact::{
     ContactValue, EmailAddress, Mailbox, MobileNumber, PendingChange, VerificationCode,
     VerifyOutcome, DEFAULT_STALENESS,
 };
+#[cfg(feature = "dev")]
 pub use demo::{demo_persons, seed_demo_data};
 pub use identity::{Country, IdentityError, NationalId, NationalIdKind};
 pub use notify::{is_sms_allowed_at, next_allowed_sms_time, NordicTimeZone};
@@ -63,6 +66,7 @@ pub use outbox::{
     Template,
 };
 pub use person::{Language, NewPerson, Person, PersonId};
+#[cfg(feature = "dev")]
 pub use post::demo::seed_demo_post;
 pub use post::{
     Attachment, AttachmentInfo, BodyKind, DeliveryReceipt, DeliveryStatus, Folder, FolderId,
@@ -77,7 +81,9 @@ pub use session::{
 };
 pub use storage::{
     AgencyTokenStore, AuditLog, Backend, Conflict, ContactRegister, Database, DatabaseCause,
-    GenerateError, GeneratePlan, GenerateReport, GroupCommitStats, LoginStateStore,
-    MailboxForwarding, NamedPerson, Outbox, PersonPage, PersonRegister, PostBox, PostOffice,
-    ReminderRun, SessionStore, StoreError, MAX_AUDIT_PAGE_SIZE, MAX_CLAIM_BATCH, MAX_PAGE_SIZE,
+    GroupCommitStats, LoginStateStore, MailboxForwarding, Outbox, PersonPage, PersonRegister,
+    PostBox, PostOffice, ReminderRun, SessionStore, StoreError, MAX_AUDIT_PAGE_SIZE,
+    MAX_CLAIM_BATCH, MAX_PAGE_SIZE,
 };
+#[cfg(feature = "dev")]
+pub use storage::{GenerateError, GeneratePlan, GenerateReport, NamedPerson};

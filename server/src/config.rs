@@ -29,13 +29,15 @@ pub struct Config {
     pub database_url: SecretString,
     /// Directory holding the built site (`pkg/` with the WASM, JS and CSS, and public files).
     pub site_root: PathBuf,
-    /// Load the synthetic demo persons on start (development and demonstrations only).
+    /// Load the synthetic demo persons on start (development and demonstrations only: a
+    /// build without the `dev` feature refuses to start with it).
     pub demo_data: bool,
     /// Logging.
     pub log: LogConfig,
     /// Login sessions.
     pub session: SessionConfig,
-    /// The built-in test eID (development only).
+    /// The built-in test eID (development only: a build without the `dev` feature refuses to
+    /// start with it).
     pub test_eid: TestEidConfig,
     /// Requests per minute per client address to the login endpoints.
     pub login_rate_limit_per_minute: u32,
@@ -420,6 +422,30 @@ pub struct TestEidConfig {
     pub enabled: bool,
 }
 
+/// Whether this binary holds the development-only code (the `dev` cargo feature): the built-in
+/// test eID, the demo data and `borgerportal generate-data`. The production build has not.
+pub const DEV_BUILD: bool = cfg!(feature = "dev");
+
+/// Development-only code that a build without the `dev` feature was asked for: it refuses to
+/// start, naming what and why.
+#[derive(Debug, thiserror::Error)]
+pub enum DevOnlyError {
+    /// By the configuration (the test eID, the demo data).
+    #[error(
+        "the configuration asks for {0}, which is development-only, and this binary was built \
+         without it (a production build, without the `dev` cargo feature): turn it off in the \
+         configuration, or use a development build (`cargo xtask run`, or `--features dev`)"
+    )]
+    Configured(&'static str),
+    /// By a command (`generate-data`).
+    #[error(
+        "{0} is development-only, and this binary was built without it (a production build, \
+         without the `dev` cargo feature): use a development build (`cargo xtask run`, or \
+         `--features dev`)"
+    )]
+    Command(&'static str),
+}
+
 /// The eID providers.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -703,6 +729,25 @@ impl Config {
         Ok(config)
     }
 
+    /// Refuses, in a build without the development-only code (`dev_build` false: pass
+    /// [`DEV_BUILD`]), a configuration that asks for the test eID or the demo data. Checked
+    /// before anything starts (`main`, and `AppState::new`).
+    pub fn check_dev_only(&self, dev_build: bool) -> Result<(), DevOnlyError> {
+        if dev_build {
+            Ok(())
+        } else if self.test_eid.enabled {
+            Err(DevOnlyError::Configured(
+                "the built-in test eID (`[test_eid] enabled = true`)",
+            ))
+        } else if self.demo_data {
+            Err(DevOnlyError::Configured(
+                "the demo data (`demo_data = true`)",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
     /// The `aud` agency API tokens must carry: `api.audience`, or else `public_url`.
     pub fn api_audience(&self) -> &str {
         if self.api.audience.is_empty() {
@@ -879,6 +924,31 @@ mod tests {
         );
         assert_eq!(development.agencies.len(), 1, "the demo agency");
         assert!(production.agencies.iter().all(|a| !a.generate_key_pair));
+    }
+
+    #[test]
+    fn a_build_without_dev_refuses_the_test_eid_and_demo_data_and_says_why() {
+        let development = Config::from_toml(include_str!("../../config/development.toml")).unwrap();
+        let production =
+            Config::from_toml(include_str!("../../config/production.example.toml")).unwrap();
+        // A development build takes either; a production build only the production example.
+        assert!(development.check_dev_only(true).is_ok());
+        assert!(production.check_dev_only(true).is_ok());
+        assert!(production.check_dev_only(false).is_ok());
+        let refusal = development.check_dev_only(false).unwrap_err().to_string();
+        assert!(refusal.contains("test eID (`[test_eid] enabled = true`)"));
+        assert!(refusal.contains("built without it") && refusal.contains("`dev` cargo feature"));
+        let demo_only = Config::from_toml("demo_data = true").unwrap();
+        let refusal = demo_only.check_dev_only(false).unwrap_err().to_string();
+        assert!(refusal.starts_with(
+            "the configuration asks for the demo data (`demo_data = true`), which is development-only"
+        ));
+        assert_eq!(
+            Config::from_toml("").unwrap().check_dev_only(false).ok(),
+            Some(()),
+            "the defaults ask for neither"
+        );
+        assert_eq!(DEV_BUILD, cfg!(feature = "dev"));
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod contact;
 pub mod cookies;
 pub mod error_page;
 mod forms;
+#[cfg(feature = "dev")]
 pub mod generate_data;
 pub mod language;
 pub mod notify;
@@ -19,6 +20,7 @@ pub mod rate_limit;
 pub mod security;
 pub mod serve;
 pub mod telemetry;
+#[cfg(feature = "dev")]
 pub mod test_eid;
 pub mod texts;
 
@@ -71,6 +73,7 @@ pub struct AppStateInner {
     pub security: SecurityPolicy,
     pub auth: Arc<auth::Auth>,
     /// The built-in test eID, when configured.
+    #[cfg(feature = "dev")]
     pub test_eid: Option<test_eid::TestEid>,
     /// Per-address limit on starting and finishing logins.
     pub login_rate_limit: rate_limit::LoginRateLimit,
@@ -89,6 +92,9 @@ pub struct AppStateInner {
 /// Why the portal could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
+    #[error(transparent)]
+    DevOnly(#[from] config::DevOnlyError),
+    #[cfg(feature = "dev")]
     #[error(transparent)]
     TestEid(#[from] test_eid::TestEidError),
     #[error("the HTTP client for the eID providers could not be built: {0}")]
@@ -164,6 +170,9 @@ impl Site {
 
 impl AppState {
     pub fn new(config: &Config, site: Site, db: Database) -> Result<Self, StartupError> {
+        // A build without the `dev` feature refuses the test eID and demo data.
+        config.check_dev_only(config::DEV_BUILD)?;
+        #[cfg(feature = "dev")]
         let test_eid = if config.test_eid.enabled {
             tracing::warn!("the built-in TEST eID is enabled: never do this in production");
             Some(test_eid::TestEid::load_or_create(
@@ -173,7 +182,10 @@ impl AppState {
         } else {
             None
         };
+        #[cfg(feature = "dev")]
         let extra = test_eid.as_ref().map(|t| t.providers()).unwrap_or_default();
+        #[cfg(not(feature = "dev"))]
+        let extra = Vec::new();
         let form_targets = security::FormTargets::default();
         let seal = auth::seal::IdTokenSeal::load_or_create(
             &config.session.id_token_key_path(&config.data_dir),
@@ -217,6 +229,7 @@ impl AppState {
                 form_targets,
             },
             auth,
+            #[cfg(feature = "dev")]
             test_eid,
             login_rate_limit: rate_limit::LoginRateLimit::per_minute(
                 config.login_rate_limit_per_minute,
@@ -277,7 +290,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/auth/logout", post(auth::logout))
         .route("/auth/backchannel-logout", post(auth::backchannel_logout))
         .route("/auth/frontchannel-logout", get(auth::frontchannel_logout))
-        .merge(test_eid::routes())
+        .merge(dev_routes())
         .merge(pages::routes(&pages))
         .merge(contact::routes())
         .merge(post_pages::routes())
@@ -287,6 +300,18 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         // are none).
         .leptos_routes(state, Vec::new(), || ())
         .fallback_service(public_files)
+}
+
+/// The development-only routes: the test eID's.
+#[cfg(feature = "dev")]
+fn dev_routes() -> Router<AppState> {
+    test_eid::routes()
+}
+
+/// A build without the `dev` feature has no development-only routes.
+#[cfg(not(feature = "dev"))]
+fn dev_routes() -> Router<AppState> {
+    Router::new()
 }
 
 /// The layers every response passes through, outermost first: a request id on every request

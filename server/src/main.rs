@@ -1,7 +1,11 @@
 //! `borgerportal`: start one portal instance. `borgerportal api-token [--count N] [agency]`
 //! prints short-lived agency API tokens for a development demo agency instead;
 //! `borgerportal generate-data [...]` fills the database with synthetic volume for the
-//! benchmarks (`server/src/generate_data.rs`).
+//! benchmarks (`server/src/generate_data.rs`; only in a build with the `dev` feature).
+//!
+//! A build without `dev` (the production build) whose configuration asks for the test eID or
+//! demo data, or that is asked to generate data, says why and exits with a failure, having
+//! started nothing.
 
 use borgerportal::storage::Database;
 use borgerportal::storage::{AgencyTokenStore, LoginStateStore, SessionStore};
@@ -27,10 +31,23 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Err(refused) = config.check_dev_only(server::config::DEV_BUILD) {
+        eprintln!("borgerportal: refusing to start: {refused}");
+        return ExitCode::FAILURE;
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         // `borgerportal api-token [--count N] [agency]`: tokens for a development demo agency.
         Some("api-token") => return api_tokens(&config, &args[1..]),
+        #[cfg(not(feature = "dev"))]
+        Some("generate-data") => {
+            let refused = server::config::DevOnlyError::Command(
+                "the data generator (`borgerportal generate-data`)",
+            );
+            eprintln!("borgerportal generate-data: refusing to start: {refused}");
+            return ExitCode::FAILURE;
+        }
+        #[cfg(feature = "dev")]
         Some("generate-data") => {
             return match server::generate_data::parse(&args[1..]) {
                 Ok(options) => match server::generate_data::run(&config, options).await {
@@ -95,6 +112,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         .await?
         .with_contact_staleness(config.contact.staleness());
     db.migrate().await?;
+    #[cfg(feature = "dev")]
     if config.demo_data {
         let added = borgerportal::demo::seed_demo_data(&db).await?;
         let letters = borgerportal::seed_demo_post(&db, time::OffsetDateTime::now_utc()).await?;

@@ -20,6 +20,7 @@
 //! The storage side is [`PostOffice`](crate::PostOffice) (agencies, print provider,
 //! housekeeping) and [`PostBox`](crate::PostBox) (the citizen, through access proofs).
 
+#[cfg(feature = "dev")]
 pub mod demo;
 mod error;
 mod letter;

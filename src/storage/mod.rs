@@ -42,6 +42,7 @@
 
 mod audit;
 mod contact;
+#[cfg(feature = "dev")]
 mod generate;
 mod outbox;
 mod person;
@@ -56,6 +57,7 @@ use std::time::Duration;
 pub use crate::error::{Conflict, DatabaseCause, StoreError};
 pub use audit::AuditLog;
 pub use contact::ContactRegister;
+#[cfg(feature = "dev")]
 pub use generate::{GenerateError, GeneratePlan, GenerateReport, NamedPerson};
 pub use outbox::{Outbox, MAX_CLAIM_BATCH};
 pub use person::{PersonPage, PersonRegister};

@@ -73,7 +73,7 @@ struct Settings {
 pub fn run(pgo: bool) -> Result<()> {
     tools::ensure_build_tools()?;
     let built = if pgo {
-        crate::pgo::build()?
+        crate::pgo::build(site::Code::Development)?
     } else {
         site::build(true)?
     };

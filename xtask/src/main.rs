@@ -4,8 +4,10 @@
 //! - `cargo xtask test`  every check: fmt, clippy (server and WASM), unit and integration
 //!   tests against SQLite and PostgreSQL, and the browser tests (`--browser-only`: just those,
 //!   for a developer; `XTASK_PLAYWRIGHT_ARGS` narrows them, e.g. to one spec file)
-//! - `cargo xtask build [--release [--pgo]]`  build the site (WASM, JS, CSS) and the server;
-//!   `--pgo`: the production build, optimised with a profile of a training run (`pgo.rs`)
+//! - `cargo xtask build [--release [--pgo]]`  build the site (WASM, JS, CSS) and the server
+//!   without the development-only code (the `dev` feature: test eID, demo data, generator),
+//!   which `run`, `test` and the benchmarks build with; `--pgo`: the production build,
+//!   optimised with a profile of a training run (`pgo.rs`)
 //! - `cargo xtask bench`  release build, then first-load size and throughput numbers
 //! - `cargo xtask bench-post [--pgo]`  release build (`--pgo`: the profile-optimised one),
 //!   then digital post: fsync rate, delivery letters/s (SQLite, PostgreSQL), inbox pages at
@@ -35,9 +37,11 @@ fn main() -> ExitCode {
         "run" => run(release),
         "build" if pgo && !release => Err("--pgo is a release build: add --release".into()),
         "build" if pgo => tools::ensure_build_tools().and_then(|()| {
-            pgo::build().map(|built| println!("xtask: server at {}", built.server.display()))
+            pgo::build(site::Code::Production)
+                .map(|built| println!("xtask: server at {}", built.server.display()))
         }),
-        "build" => tools::ensure_build_tools().and_then(|()| site::build(release).map(|_| ())),
+        "build" => tools::ensure_build_tools()
+            .and_then(|()| site::build_as(release, site::Code::Production).map(|_| ())),
         "test" => test::run_all(args.iter().any(|a| a == "--browser-only")),
         "bench" => bench::run(),
         "bench-post" => bench_post::run(pgo),
@@ -47,7 +51,7 @@ fn main() -> ExitCode {
                 "usage: cargo xtask <run|test [--browser-only]|build [--release [--pgo]]|bench|bench-post [--pgo]|setup>\n\
                  run    build and start the portal at http://127.0.0.1:3000 (demo data, test eID)\n\
                  test   every check and test (what CI runs)\n\
-                 build  build the site and the server (--release --pgo: profile-optimised)\n\
+                 build  build the site and the server without the dev code (--release --pgo: profile-optimised)\n\
                  bench  release build, then first-load size and throughput\n\
                  bench-post  release build, then delivery and inbox throughput (digital post)\n\
                  setup  install the tools the build and the tests need"

@@ -1,14 +1,18 @@
 //! The production build of the server, optimised with a profile of its own work (profile-guided
 //! optimisation, PGO): `cargo xtask build --release --pgo`, and `cargo xtask bench-post --pgo`.
 //!
-//! 1. An instrumented release build (`-Cprofile-generate`) in `$CARGO_TARGET_DIR/pgo-generate`.
+//! 1. An instrumented release build (`-Cprofile-generate`) in `$CARGO_TARGET_DIR/pgo-generate`,
+//!    with the development-only code (the generator and the test eID drive the training run),
+//!    turned on by `--cfg` rather than `--features dev` (`util::with_dev_code_by_cfg` says why).
 //! 2. A training run: that server on its own small generated database (not the benchmark's),
 //!    asked for every page a logged-in citizen reaches from the mailbox, searches, the
 //!    anonymous pages, and letters delivered through the agency API, a few seconds each; then
 //!    stopped with SIGTERM, so that it writes its profile as it exits.
 //! 3. The profile merged with `llvm-profdata` of rustc's own LLVM version (rustup's
 //!    `llvm-tools`, or Debian's `llvm-N`, installed when missing and root).
-//! 4. The release build again with `-Cprofile-use`, in `$CARGO_TARGET_DIR/pgo-use`.
+//! 4. The release build again with `-Cprofile-use`, in `$CARGO_TARGET_DIR/pgo-use`: the
+//!    production build, without the development-only code (or, for `bench-post --pgo`, which
+//!    logs in through the test eID, with it as in step 1, in `pgo-use-dev`).
 //!
 //! Only the server binary is built this way; build scripts and proc macros are built for the
 //! host without the flags (`--target` given explicitly). Takes about three release builds'
@@ -23,7 +27,8 @@ use crate::harness::portal::{
 use crate::harness::wrk::wrk_quietly;
 use crate::site;
 use crate::util::{
-    apt_install, find_on_path, free_port, output, run, step, target_dir, workspace_root, Result,
+    apt_install, find_on_path, free_port, output, run, step, target_dir, with_dev_code_by_cfg,
+    workspace_root, Result,
 };
 use std::{
     fs,
@@ -39,8 +44,9 @@ const MOST_PATHS: usize = 24;
 /// and bodies, Norwegian and Danish).
 const SEARCHES: [&str; 2] = ["/post?q=vedtak", "/post?q=afg%C3%B8relse"];
 
-/// Build the site and the profile-optimised server.
-pub fn build() -> Result<site::Built> {
+/// Build the site and the profile-optimised server: the production build, or
+/// (`site::Code::Development`) the same with the development-only code, for the benchmark.
+pub fn build(code: site::Code) -> Result<site::Built> {
     let site_root = target_dir().join("site-release");
     site::build_site(true, &site_root)?;
     let rustc = Rustc::read()?;
@@ -56,6 +62,7 @@ pub fn build() -> Result<site::Built> {
         &rustc,
         "pgo-generate",
         &format!("-Cprofile-generate={}", raw.display()),
+        site::Code::Development,
     )?;
     step("PGO 2/4: the training run");
     let training = site::Built {
@@ -91,8 +98,12 @@ pub fn build() -> Result<site::Built> {
     step("PGO 4/4: the server built with the profile");
     let server = build_server(
         &rustc,
-        "pgo-use",
+        match code {
+            site::Code::Production => "pgo-use",
+            site::Code::Development => "pgo-use-dev",
+        },
         &format!("-Cprofile-use={}", named.display()),
+        code,
     )?;
     Ok(site::Built { site_root, server })
 }
@@ -159,28 +170,32 @@ fn llvm_profdata(rustc: &Rustc) -> Result<PathBuf> {
 }
 
 /// `cargo build --release` of the server for the host, with `flags` added to RUSTFLAGS, in
-/// `$CARGO_TARGET_DIR/<dir>`: the binary's path.
-fn build_server(rustc: &Rustc, dir: &str, flags: &str) -> Result<PathBuf> {
+/// `$CARGO_TARGET_DIR/<dir>`: the binary's path. `code`: with the development-only code or
+/// without; never by `--features dev`, so that both have the same symbol names.
+fn build_server(rustc: &Rustc, dir: &str, flags: &str, code: site::Code) -> Result<PathBuf> {
     let target = target_dir().join(dir);
     let rustflags = match std::env::var("RUSTFLAGS") {
         Ok(given) if !given.trim().is_empty() => format!("{given} {flags}"),
         _ => flags.to_owned(),
     };
-    run(
-        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .current_dir(workspace_root())
-            .args([
-                "build",
-                "-p",
-                "server",
-                "--bin",
-                "borgerportal",
-                "--release",
-            ])
-            .args(["--target", &rustc.host])
-            .env("CARGO_TARGET_DIR", &target)
-            .env("RUSTFLAGS", rustflags),
-    )?;
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command
+        .current_dir(workspace_root())
+        .args([
+            "build",
+            "-p",
+            "server",
+            "--bin",
+            "borgerportal",
+            "--release",
+        ])
+        .args(["--target", &rustc.host])
+        .env("CARGO_TARGET_DIR", &target)
+        .env("RUSTFLAGS", &rustflags);
+    if code == site::Code::Development {
+        with_dev_code_by_cfg(&mut command, &target, &rustflags)?;
+    }
+    run(&mut command)?;
     Ok(target
         .join(&rustc.host)
         .join("release")

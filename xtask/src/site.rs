@@ -22,12 +22,29 @@ pub struct Built {
     pub server: PathBuf,
 }
 
-/// Build the site and the server. `release` gives the size-optimised WASM and an optimised,
+/// Which code the server binary holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Code {
+    /// With the development-only code (the `dev` feature: the test eID, the demo data,
+    /// `generate-data`): `cargo xtask run`, `test` and the benchmarks, which drive the portal
+    /// with them.
+    Development,
+    /// Without it: what is shipped, `cargo xtask build [--release [--pgo]]`.
+    Production,
+}
+
+/// Build the site and the server to run here, with the development-only code
+/// ([`Code::Development`]). `release` gives the size-optimised WASM and an optimised,
 /// LTO-linked server.
 pub fn build(release: bool) -> Result<Built> {
+    build_as(release, Code::Development)
+}
+
+/// Build the site and the server with `code`.
+pub fn build_as(release: bool, code: Code) -> Result<Built> {
     let site_root = target_dir().join(if release { "site-release" } else { "site" });
     build_site(release, &site_root)?;
-    let server = build_server(release)?;
+    let server = build_server(release, code)?;
     Ok(Built { site_root, server })
 }
 
@@ -37,11 +54,14 @@ fn cargo() -> Command {
     command
 }
 
-fn build_server(release: bool) -> Result<PathBuf> {
+fn build_server(release: bool, code: Code) -> Result<PathBuf> {
     let mut command = cargo();
     command.args(["build", "-p", "server", "--bin", "borgerportal"]);
     if release {
         command.arg("--release");
+    }
+    if code == Code::Development {
+        command.args(["--features", "dev"]);
     }
     run(&mut command)?;
     Ok(target_dir()

@@ -6,6 +6,7 @@ use crate::site;
 use crate::tools;
 use crate::util::{
     describe, free_port, run, step, target_dir, wait_for_http, workspace_root, Result,
+    DEV_FEATURES,
 };
 use std::{
     io::{BufRead, BufReader},
@@ -61,7 +62,19 @@ fn rust_checks_and_tests(
         "sources",
     ]))?;
 
-    step("clippy: server build");
+    // With and without the development-only code, so dead code in either is caught.
+    step("clippy: server build (with the dev feature)");
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--features",
+        DEV_FEATURES,
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    step("clippy: server build (production, without dev)");
     run(cargo().args([
         "clippy",
         "--workspace",
@@ -136,9 +149,20 @@ fn rust_checks_and_tests(
     };
     counted(
         cargo()
-            .args(["test", "--workspace", "--no-fail-fast"])
+            .args([
+                "test",
+                "--workspace",
+                "--no-fail-fast",
+                "--features",
+                DEV_FEATURES,
+            ])
             .env("BORGERPORTAL_TEST_POSTGRES_URL", &postgres_url)
             .env(tools::TEST_PYTHON_VARIABLE, python),
+        tally,
+    )?;
+    step("the production build (without dev) refuses the test eID, demo data, generate-data");
+    counted(
+        cargo().args(["test", "-p", "server", "--test", "production_build"]),
         tally,
     )
 }

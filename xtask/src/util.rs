@@ -154,3 +154,97 @@ pub fn apt_install(packages: &[&str]) -> Result<()> {
         .args(packages)
         .env("DEBIAN_FRONTEND", "noninteractive"))
 }
+
+/// The cargo features that turn on the development-only code (the test eID, the demo data,
+/// `generate-data`) for a whole-workspace command (`cargo test`/`clippy --workspace`).
+pub const DEV_FEATURES: &str = "server/dev,borgerportal/dev";
+
+/// Makes `command` (a `cargo build` of the server into `target`) compile the development-only
+/// code as `--features dev` would, but without telling cargo: for the PGO builds (`pgo.rs`).
+///
+/// Cargo mixes the enabled features into each crate's `-C metadata`, and that into every
+/// symbol name of the crate (and of generic code instantiated with its types); a profile is
+/// matched to the code by those names. So a training binary built with `--features dev` would
+/// leave the profile unmatched for all of borgerportal's, app's and the server's code in the
+/// production build without it. A rustc wrapper that adds `--cfg feature="dev"` to the two
+/// crates that have the feature keeps their metadata (RUSTFLAGS and wrappers do not enter it):
+/// the functions both builds have keep their names, and the profile fits them. Functions that
+/// only the training binary has (the test eID, the generator) and the few that differ (the
+/// startup around them) find no or a mismatching profile, which is harmless: LLVM then
+/// optimises them without one.
+///
+/// A marker in RUSTFLAGS makes cargo rebuild when a target directory switches between the two
+/// (it tracks RUSTFLAGS, not the wrapper). The `dev` feature must therefore stay free of
+/// optional dependencies, which this cannot turn on.
+pub fn with_dev_code_by_cfg(command: &mut Command, target: &Path, rustflags: &str) -> Result<()> {
+    let inner = match std::env::var("RUSTC_WRAPPER") {
+        Ok(wrapper) if wrapper.contains('\'') => {
+            return Err(format!("RUSTC_WRAPPER {wrapper:?}: a quote in its path"))
+        }
+        Ok(wrapper) if !wrapper.trim().is_empty() => format!("'{wrapper}' "),
+        _ => String::new(),
+    };
+    let script = format!(
+        "#!/bin/sh\n\
+         # Written by xtask (util.rs, with_dev_code_by_cfg): rustc for the crates with the `dev`\n\
+         # feature gets --cfg feature=\"dev\"; every other call is passed on as it is.\n\
+         case \" $* \" in\n  \
+           *\" --crate-name borgerportal \"*|*\" --crate-name server \"*)\n    \
+             exec {inner}\"$@\" --cfg 'feature=\"dev\"' ;;\n\
+         esac\n\
+         exec {inner}\"$@\"\n"
+    );
+    std::fs::create_dir_all(target).map_err(|e| format!("{}: {e}", target.display()))?;
+    let path = target.join("rustc-with-dev-code.sh");
+    std::fs::write(&path, script).map_err(|e| format!("{}: {e}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    command.env("RUSTC_WRAPPER", &path).env(
+        "RUSTFLAGS",
+        format!("{rustflags} --cfg borgerportal_dev_code"),
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_dev_code_wrapper_adds_the_cfg_to_borgerportal_and_the_server_only() {
+        if std::env::var_os("RUSTC_WRAPPER").is_some() {
+            return; // the script would call it; `echo` stands in for rustc here.
+        }
+        let dir = std::env::temp_dir().join(format!("xtask-wrapper-{}", std::process::id()));
+        let mut cargo = Command::new("cargo");
+        with_dev_code_by_cfg(&mut cargo, &dir, "-Cprofile-use=x").unwrap();
+        let env = |name: &str| {
+            cargo
+                .get_envs()
+                .find(|(key, _)| *key == name)
+                .and_then(|(_, value)| value)
+                .map(|value| value.to_string_lossy().into_owned())
+                .unwrap()
+        };
+        assert_eq!(
+            env("RUSTFLAGS"),
+            "-Cprofile-use=x --cfg borgerportal_dev_code"
+        );
+        let wrapper = env("RUSTC_WRAPPER");
+        let said = |args: &[&str]| output(Command::new(&wrapper).arg("echo").args(args)).unwrap();
+        for crate_name in ["borgerportal", "server"] {
+            assert_eq!(
+                said(&["--crate-name", crate_name, "--edition=2021"]),
+                format!("--crate-name {crate_name} --edition=2021 --cfg feature=\"dev\"\n")
+            );
+        }
+        assert_eq!(said(&["--crate-name", "app"]), "--crate-name app\n");
+        assert_eq!(said(&["-vV"]), "-vV\n");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
