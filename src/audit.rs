@@ -4,7 +4,7 @@
 //! came from: no free text. Nothing personal (a national id, a name, an error message quoting
 //! input) can end up in the log by accident, and every event can be shown in each of the
 //! portal's languages by translating its [`AuditKind::code`]. The storage side is
-//! [`AuditLog`](crate::AuditLog): written by the system, read by the subject through
+//! the activity log: written by the system, read by the subject through
 //! [`Access<ReadOwnActivity>`](crate::Access).
 
 use std::fmt;

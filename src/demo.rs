@@ -9,7 +9,7 @@
 
 use crate::identity::NationalId;
 use crate::person::{Language, NewPerson};
-use crate::storage::{Conflict, PersonRegister, StoreError};
+use crate::storage::{Conflict, Database, StoreError};
 
 /// (national id, given name, family name, language).
 const DEMO_PERSONS: [(&str, &str, &str, Language); 8] = [
@@ -54,9 +54,7 @@ pub fn demo_persons() -> Vec<NewPerson> {
 /// are, names and chosen language included, and a second instance seeding at the same time is
 /// harmless (its conflicts count as "already there").
 #[tracing::instrument(skip_all)]
-pub async fn seed_demo_data(
-    register: &(impl PersonRegister + ?Sized),
-) -> Result<usize, StoreError> {
+pub async fn seed_demo_data(register: &Database) -> Result<usize, StoreError> {
     let mut added = 0;
     for new_person in demo_persons() {
         if register

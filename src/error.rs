@@ -63,12 +63,12 @@ pub enum Conflict {
     #[error("a pending login with this state already exists")]
     LoginStateTaken,
     /// This logout token (issuer and `jti`) was seen before: a replay.
-    /// [`SessionStore::remember_logout_token`](crate::SessionStore::remember_logout_token)
+    /// [`Database::remember_logout_token`](crate::Database::remember_logout_token)
     /// answers `false` for it rather than failing.
     #[error("this logout token was already used")]
     LogoutTokenSeen,
     /// This agency API token (agency and `jti`) was seen before: a replay.
-    /// [`AgencyTokenStore::remember_agency_token`](crate::AgencyTokenStore::remember_agency_token)
+    /// [`Database::remember_agency_token`](crate::Database::remember_agency_token)
     /// answers `false` for it rather than failing.
     #[error("this agency token was already used")]
     AgencyTokenSeen,

@@ -18,8 +18,8 @@
 //! - [`post`]: digital post: letters ([`NewLetter`]) checked and sanitized at delivery,
 //!   receipts for agencies, the print queue, the mailbox's folders, trash and search.
 //! - [`notify`]: SMS quiet hours ([`next_allowed_sms_time`]).
-//! - [`storage`]: one storage interface ([`PersonRegister`], [`SessionStore`],
-//!   [`LoginStateStore`], [`AuditLog`], [`ContactRegister`], [`Outbox`], [`AgencyTokenStore`])
+//! - [`storage`]: one storage interface (the person register, the session register,
+//!   the pending logins, the activity log, the contact register, the outbox, the agency token ids)
 //!   over one
 //!   [`Database`] handle, with two implementations: SQLite (embedded default) and PostgreSQL
 //!   (production).
@@ -80,10 +80,8 @@ pub use session::{
     CompletedLogin, LoginRecord, LoginState, NewLoginState, NewSession, Session, SessionToken,
 };
 pub use storage::{
-    AgencyTokenStore, AuditLog, Backend, Conflict, ContactRegister, Database, DatabaseCause,
-    GroupCommitStats, LoginStateStore, MailboxForwarding, Outbox, PersonPage, PersonRegister,
-    PostBox, PostOffice, ReminderRun, SessionStore, StoreError, MAX_AUDIT_PAGE_SIZE,
-    MAX_CLAIM_BATCH, MAX_PAGE_SIZE,
+    Backend, Conflict, Database, DatabaseCause, GroupCommitStats, PersonPage, ReminderRun,
+    StoreError, MAX_AUDIT_PAGE_SIZE, MAX_CLAIM_BATCH, MAX_PAGE_SIZE,
 };
 #[cfg(feature = "dev")]
 pub use storage::{GenerateError, GeneratePlan, GenerateReport, NamedPerson};

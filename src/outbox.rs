@@ -5,7 +5,7 @@
 //! changed", "you have a new letter") are written in the same database transaction, so
 //! neither exists without the other; sending happens afterwards, from the table, by any
 //! portal instance. Delivery is *at least once*: a worker that crashes between sending and
-//! [`mark_sent`](crate::Outbox::mark_sent) leaves a lease that runs out, and another worker
+//! [`mark_sent`](crate::Database::mark_sent) leaves a lease that runs out, and another worker
 //! sends again. Each message carries an [`idempotency_key`](NewNotification::idempotency_key)
 //! that senders pass to the gateway, which drops the duplicate.
 //!
@@ -38,7 +38,7 @@ const MAX_ERROR_CODE_LEN: usize = 64;
 const UNSPECIFIED_ERROR: &str = "unspecified";
 /// The error code of a message whose `send_by` passed before it could be sent.
 pub const EXPIRED_ERROR: &str = "expired";
-/// The most records one [`list_failed`](crate::Outbox::list_failed) page returns.
+/// The most records one [`list_failed`](crate::Database::list_failed) page returns.
 pub const MAX_NOTIFICATION_PAGE_SIZE: u32 = 200;
 
 /// The id of a queued notification: UUID version 7, so later ones sort later.

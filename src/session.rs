@@ -3,7 +3,7 @@
 //! Sessions live in the database (not in a signed cookie) so that any portal instance can
 //! serve any request, and so that a logout, here or at the eID provider (back-channel logout
 //! by `sid`), ends the session everywhere at once. The storage side is
-//! [`SessionStore`](crate::SessionStore) and [`LoginStateStore`](crate::LoginStateStore).
+//! the session register and the pending logins.
 //!
 //! The cookie holds a [`SessionToken`]: 32 random bytes. The database keeps only the token's
 //! SHA-256, so a copy of the sessions table (a backup, a replica, an SQL injection elsewhere)
@@ -111,7 +111,7 @@ pub struct Session {
     /// When the session was last used, as far as [`touch_session`] was told: the idle timeout
     /// counts from here.
     ///
-    /// [`touch_session`]: crate::SessionStore::touch_session
+    /// [`touch_session`]: crate::Database::touch_session
     pub last_seen_at: OffsetDateTime,
     /// The absolute end of the session, however active it is.
     pub expires_at: OffsetDateTime,
@@ -147,7 +147,7 @@ impl fmt::Debug for Session {
     }
 }
 
-/// What a login hands to [`SessionStore::create_session`](crate::SessionStore::create_session);
+/// What a login hands to [`Database::create_session`](crate::Database::create_session);
 /// the store adds the token and the timestamps.
 #[derive(Clone)]
 pub struct NewSession {

@@ -7,8 +7,7 @@
 use borgerportal::post::UNREAD_COUNT_LIMIT;
 use borgerportal::{
     Access, Actor, AgencyAccess, AgencyGrants, AgencyId, Database, DeliverPost, FolderRef,
-    GeneratePlan, Loa, MailboxView, NewLetter, PersonId, PersonRegister, Policy, PostBox,
-    PostOffice, ReadPost,
+    GeneratePlan, Loa, MailboxView, NewLetter, PersonId, Policy, ReadPost,
 };
 use borgerportal::{BodyKind, DeliveryStatus};
 use sqlx::Connection as _;

@@ -12,25 +12,22 @@ use std::collections::HashSet;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use borgerportal::{
-    demo_persons, seed_demo_data, Access, Actor, AuditCursor, AuditEvent, AuditKind, AuditLog,
-    Backend, Channel, CompletedLogin, Conflict, ContactError, ContactInfo, ContactMethod,
-    ContactRegister, ContactStatus, Country, Database, Denied, EmailAddress, EnqueueOutcome,
-    FailedAttempt, Language, Loa, LoginStateStore, Mailbox, ManageContact, MobileNumber,
-    NationalId, NationalIdKind, NewAuditEvent, NewLoginState, NewNotification, NewPerson,
-    NewSession, NordicTimeZone, NotificationStatus, Outbox, Person, PersonId, PersonRegister,
-    Policy, ReadContact, ReadOwnActivity, RetryPolicy, Session, SessionStore, SessionToken,
-    StoreError, Template, VerifyOutcome, DEFAULT_STALENESS, MAX_AUDIT_PAGE_SIZE,
+    demo_persons, seed_demo_data, Access, Actor, AuditCursor, AuditEvent, AuditKind, Backend,
+    Channel, CompletedLogin, Conflict, ContactError, ContactInfo, ContactMethod, ContactStatus,
+    Country, Database, Denied, EmailAddress, EnqueueOutcome, FailedAttempt, Language, Loa, Mailbox,
+    ManageContact, MobileNumber, NationalId, NationalIdKind, NewAuditEvent, NewLoginState,
+    NewNotification, NewPerson, NewSession, NordicTimeZone, NotificationStatus, Person, PersonId,
+    Policy, ReadContact, ReadOwnActivity, RetryPolicy, Session, SessionToken, StoreError, Template,
+    VerifyOutcome, DEFAULT_STALENESS, MAX_AUDIT_PAGE_SIZE,
 };
 use borgerportal::{
     seed_demo_post, BodyKind, DeliverPost, DeliveryStatus, FolderId, FolderRef, ForwardOutcome,
-    Letter, LetterCursor, LetterId, LetterPage, LetterSummary, LetterView, MailboxForwarding,
-    MailboxView, ManagePost, NewAttachment, NewLetter, NotificationRequest, PostBox, PostError,
-    PostOffice, PrintPost, ReadPost, ReadSensitivePost, Receipt, ReceiptCursor, ReceiptKind,
-    MAX_ATTACHMENT_BYTES,
+    Letter, LetterCursor, LetterId, LetterPage, LetterSummary, LetterView, MailboxView, ManagePost,
+    NewAttachment, NewLetter, NotificationRequest, PostError, PrintPost, ReadPost,
+    ReadSensitivePost, Receipt, ReceiptCursor, ReceiptKind, MAX_ATTACHMENT_BYTES,
 };
 use borgerportal::{
-    AgencyAccess, AgencyGrants, AgencyId, AgencyTokenStore, ContactLookup, LookupContact,
-    MAX_LOOKUP_BATCH,
+    AgencyAccess, AgencyGrants, AgencyId, ContactLookup, LookupContact, MAX_LOOKUP_BATCH,
 };
 use secrecy::{ExposeSecret as _, SecretString};
 use sha2::{Digest as _, Sha256};

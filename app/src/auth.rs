@@ -55,7 +55,7 @@ pub async fn load_current_user(
     ctx: Option<&SessionContext>,
 ) -> CurrentUser {
     use borgerportal::access::{Policy, ReadPost};
-    use borgerportal::storage::{PersonRegister, PostBox};
+
     let Some(ctx) = ctx else {
         return CurrentUser(None);
     };

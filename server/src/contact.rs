@@ -16,7 +16,6 @@ use borgerportal::{
     access::{Access, ManageContact, Policy, ReadContact},
     contact::{ContactError, ContactMethod, EmailAddress, Mailbox, MobileNumber, VerifyOutcome},
     person::Language,
-    storage::ContactRegister,
 };
 use serde::Deserialize;
 use time::OffsetDateTime;

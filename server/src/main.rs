@@ -8,7 +8,7 @@
 //! started nothing.
 
 use borgerportal::storage::Database;
-use borgerportal::storage::{AgencyTokenStore, LoginStateStore, SessionStore};
+
 use secrecy::ExposeSecret;
 use server::{
     config::Config, notify, routes, serve::Workers, telemetry, with_http_stack, AppState, Site,

@@ -18,7 +18,6 @@ use axum::{
 use borgerportal::{
     access::{Access, ManagePost, Policy, ReadPost, ReadSensitivePost},
     post::{FolderId, FolderRef, LetterId, PostError},
-    storage::PostBox,
 };
 use serde::Deserialize;
 use time::OffsetDateTime;

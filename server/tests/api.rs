@@ -16,7 +16,7 @@ use borgerportal::{
     audit::AuditKind,
     identity::NationalId,
     person::{Language, NewPerson, Person},
-    storage::{AuditLog, ContactRegister, Database, PersonRegister},
+    storage::Database,
     ContactMethod, EmailAddress, ManageContact,
 };
 use common::agency::{es256_pair, LogCapture};

@@ -13,7 +13,6 @@ use borgerportal::{
     contact::{ContactInfo, ContactMethod, EmailAddress},
     outbox::Template,
     person::Person,
-    storage::{ContactRegister, Outbox, PersonRegister},
 };
 use reqwest::StatusCode;
 use time::{Duration, OffsetDateTime};
@@ -598,7 +597,6 @@ async fn one_citizen_never_sees_or_changes_another_s_settings() {
 
 #[tokio::test]
 async fn a_look_up_by_an_agency_shows_in_the_activity_log_by_its_name() {
-    use borgerportal::storage::AuditLog;
     let key = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/test-only-rsa-public.pem"

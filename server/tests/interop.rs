@@ -21,7 +21,7 @@ use borgerportal::{
     identity::Country,
     person::NewPerson,
     session::{Session, SessionToken},
-    storage::{Database, SessionStore},
+    storage::Database,
 };
 use reqwest::{header, redirect::Policy, Client, RequestBuilder, Response, StatusCode};
 use serde_json::{json, Value};

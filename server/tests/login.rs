@@ -15,7 +15,6 @@ use borgerportal::{
     access::Loa,
     audit::AuditKind,
     session::{NewLoginState, SessionToken},
-    storage::LoginStateStore,
 };
 use reqwest::{header, StatusCode};
 use secrecy::{ExposeSecret as _, SecretString};
@@ -957,7 +956,6 @@ async fn the_test_eid_refuses_authorization_requests_without_pkce_s256() {
 
 #[tokio::test]
 async fn the_test_eid_takes_any_synthetic_number_and_refuses_real_ones() {
-    use borgerportal::storage::PersonRegister as _;
     let server = start().await;
     let browser = Browser::new();
     // A synthetic number (month + 80) nobody has used: a new person logs in.

@@ -21,10 +21,9 @@ use axum::routing::post;
 use axum::{Json, Router};
 use base64::{engine::general_purpose, Engine as _};
 use borgerportal::{
-    Access, Actor, ContactMethod, ContactRegister, Database, EmailAddress, Language, Loa,
-    ManageContact, MobileNumber, NationalId, NewNotification, NewPerson, NordicTimeZone,
-    NotificationStatus, Outbox, PersonId, PersonRegister, Policy, ReadContact, RetryPolicy,
-    Template, VerifyOutcome,
+    Access, Actor, ContactMethod, Database, EmailAddress, Language, Loa, ManageContact,
+    MobileNumber, NationalId, NewNotification, NewPerson, NordicTimeZone, NotificationStatus,
+    PersonId, Policy, ReadContact, RetryPolicy, Template, VerifyOutcome,
 };
 use secrecy::SecretString;
 use server::config::{MailConfig, MailTransport, SmsConfig, SmsGatewayKind, SmtpTls};
@@ -690,7 +689,7 @@ async fn the_worker_reminds_an_unread_decision_once_seven_days_after_it_was_show
         created_at: t0,
         notification: borgerportal::NotificationRequest::default(),
     };
-    use borgerportal::PostOffice as _;
+
     db.deliver_letter(&nav, letter, t0).await.unwrap();
     let sink = dir.path().join("mail");
     let worker = Worker::new(
@@ -800,7 +799,7 @@ async fn letters_for_an_external_mailbox_are_forwarded_over_http_or_go_on_paper(
 }
 
 async fn forward_on(db: Database) {
-    use borgerportal::{MailboxForwarding as _, PostOffice as _, ReceiptKind};
+    use borgerportal::ReceiptKind;
     let (base, seen) = start_providers().await;
     let config = server::config::Config::from_toml(&format!(
         r#"

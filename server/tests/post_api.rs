@@ -20,8 +20,8 @@ use borgerportal::{
     identity::NationalId,
     person::{Language, NewPerson, Person},
     post::pdf::minimal_pdf,
-    storage::{ContactRegister, Database, Outbox as _, PersonRegister},
-    ContactMethod, EmailAddress, FolderRef, MailboxView, ManageContact, PostBox, ReadPost,
+    storage::Database,
+    ContactMethod, EmailAddress, FolderRef, MailboxView, ManageContact, ReadPost,
 };
 use common::agency::{es256_pair, LogCapture};
 use common::{fake_site, serve};

@@ -18,9 +18,9 @@ use crate::outbox::Address;
 
 /// A freshly made verification code: 6 digits, to be sent to the new address and typed back.
 ///
-/// Only [`ContactRegister`](crate::ContactRegister)'s request calls make one, and they hand it
+/// Only the contact register's request calls make one, and they hand it
 /// out once. The register keeps only a salted hash; the queued message that carries it has it
-/// until it is sent (see [`Outbox`](crate::Outbox)). `Debug` hides it.
+/// until it is sent (see the outbox). `Debug` hides it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct VerificationCode(pub(super) String);
 

@@ -13,14 +13,14 @@
 //!   (a 6-digit code sent to it, stored only as a salted hash) and the old value stays in
 //!   force until the code comes back ([`VerifyOutcome`]).
 //!
-//! The storage side is [`ContactRegister`](crate::ContactRegister): reading takes an
+//! The storage side is the contact register: reading takes an
 //! [`Access<ReadContact>`](crate::ReadContact), changing an
 //! [`Access<ManageContact>`](crate::ManageContact). A server function asks the policy, parses
 //! the input with the person's country, and calls the register:
 //!
 //! ```no_run
 //! use borgerportal::{
-//!     Actor, ContactError, ContactRegister, Database, ManageContact, MobileNumber, Policy,
+//!     Actor, ContactError, Database, ManageContact, MobileNumber, Policy,
 //!     ReadContact,
 //! };
 //! use time::OffsetDateTime;
@@ -46,7 +46,7 @@
 //! A proof for one capability does not stand in for the other:
 //!
 //! ```compile_fail
-//! use borgerportal::{Actor, ContactRegister, Database, Loa, ManageContact, Policy, ReadContact};
+//! use borgerportal::{Actor, Database, Loa, ManageContact, Policy, ReadContact};
 //!
 //! async fn reserve(db: &Database, actor: &Actor) {
 //!     let me = match actor { Actor::Citizen { person, .. } => *person, _ => return };

@@ -9,7 +9,7 @@ use crate::agency::AgencyId;
 use crate::demo::demo_persons;
 use crate::identity::Country;
 use crate::post::{pdf, BodyKind, NewAttachment, NewLetter, PostError};
-use crate::storage::{Database, PersonRegister};
+use crate::storage::Database;
 
 /// (agency, sender name, title, non-sensitive title, body kind, body, PDF name, needs high,
 /// decision, days ago).

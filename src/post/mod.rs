@@ -17,8 +17,8 @@
 //! - The citizen's mailbox: folders ([`FolderRef`]), pages newest first with a keyset
 //!   [`LetterCursor`], a trash that empties after [`TRASH_RETENTION`], search.
 //!
-//! The storage side is [`PostOffice`](crate::PostOffice) (agencies, print provider,
-//! housekeeping) and [`PostBox`](crate::PostBox) (the citizen, through access proofs).
+//! The storage side is the post office (agencies, print provider,
+//! housekeeping) and the mailbox (the citizen, through access proofs).
 
 #[cfg(feature = "dev")]
 pub mod demo;
@@ -75,7 +75,7 @@ pub const MAX_MESSAGE_ID_LEN: usize = 100;
 pub const MAX_FILENAME_CHARS: usize = 200;
 /// How far ahead an effective time may lie.
 pub const MAX_EFFECTIVE_DELAY: Duration = Duration::days(366);
-/// How long a letter stays in the trash before [`purge_trash`](crate::PostOffice::purge_trash)
+/// How long a letter stays in the trash before [`purge_trash`](crate::Database::purge_trash)
 /// deletes it for good.
 pub const TRASH_RETENTION: Duration = Duration::days(30);
 /// The unread count stops counting here: a result of this many means "this many or more" (the

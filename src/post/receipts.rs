@@ -190,7 +190,7 @@ pub struct PrintJob {
     pub title: String,
     /// The sanitized body.
     pub body_html: String,
-    /// The attachments (fetch each with [`PostOffice::print_attachment`](crate::PostOffice::print_attachment)).
+    /// The attachments (fetch each with [`Database::print_attachment`](crate::Database::print_attachment)).
     pub attachments: Vec<AttachmentInfo>,
     /// When it was queued.
     pub queued_at: OffsetDateTime,

@@ -1,6 +1,5 @@
 //! The activity log's statements: each person's audit events.
 
-use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::access::{Access, Loa, ReadOwnActivity};
@@ -12,44 +11,14 @@ use super::sql::{Ex, Row, Tx, Val};
 use super::{stored_instant, Database, StoreError, MAX_AUDIT_PAGE_SIZE};
 
 /// Each person's activity log.
-#[async_trait]
-pub trait AuditLog: Send + Sync {
-    /// Adds an event to its subject's log, with a fresh id (UUID v7); `at` is cut to whole
-    /// microseconds. Returns the event as stored.
-    async fn record_event(&self, new_event: NewAuditEvent) -> Result<AuditEvent, StoreError>;
-
-    /// Up to `limit` (clamped to 1..=[`MAX_AUDIT_PAGE_SIZE`]) events from the log of
-    /// `access.subject()`, newest first, older than `before` if given. Keyset paging on
-    /// (`at`, `id`): events with the same time keep a fixed order and none is skipped or shown
-    /// twice while new ones arrive.
-    async fn list_events(
-        &self,
-        access: &Access<ReadOwnActivity>,
-        before: Option<AuditCursor>,
-        limit: u32,
-    ) -> Result<AuditPage, StoreError> {
-        self.list_events_of(access, EventFilter::All, before, limit)
-            .await
-    }
-
-    /// As [`list_events`](AuditLog::list_events), only the events `kinds` lets through (the
-    /// cursor of such a page only pages on within the same filter).
-    async fn list_events_of(
-        &self,
-        access: &Access<ReadOwnActivity>,
-        kinds: EventFilter,
-        before: Option<AuditCursor>,
-        limit: u32,
-    ) -> Result<AuditPage, StoreError>;
-}
-
-#[async_trait]
-impl AuditLog for Database {
+impl Database {
     #[tracing::instrument(
         skip_all,
         fields(backend = self.backend().name(), kind = new_event.kind.code())
     )]
-    async fn record_event(&self, new_event: NewAuditEvent) -> Result<AuditEvent, StoreError> {
+    /// Adds an event to its subject's log, with a fresh id (UUID v7); `at` is cut to whole
+    /// microseconds. Returns the event as stored.
+    pub async fn record_event(&self, new_event: NewAuditEvent) -> Result<AuditEvent, StoreError> {
         let event = AuditEvent {
             id: Uuid::now_v7(),
             subject: new_event.subject,
@@ -68,7 +37,9 @@ impl AuditLog for Database {
         skip_all,
         fields(backend = self.backend().name(), person.id = %access.subject())
     )]
-    async fn list_events_of(
+    /// As [`list_events`](crate::Database::list_events), only the events `kinds` lets through (the
+    /// cursor of such a page only pages on within the same filter).
+    pub async fn list_events_of(
         &self,
         access: &Access<ReadOwnActivity>,
         kinds: EventFilter,
@@ -95,6 +66,20 @@ impl AuditLog for Database {
             None
         };
         Ok(AuditPage { events, next })
+    }
+
+    /// Up to `limit` (clamped to 1..=[`MAX_AUDIT_PAGE_SIZE`]) events from the log of
+    /// `access.subject()`, newest first, older than `before` if given. Keyset paging on
+    /// (`at`, `id`): events with the same time keep a fixed order and none is skipped or shown
+    /// twice while new ones arrive.
+    pub async fn list_events(
+        &self,
+        access: &Access<ReadOwnActivity>,
+        before: Option<AuditCursor>,
+        limit: u32,
+    ) -> Result<AuditPage, StoreError> {
+        self.list_events_of(access, EventFilter::All, before, limit)
+            .await
     }
 }
 

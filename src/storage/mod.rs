@@ -8,18 +8,18 @@
 //! with both texts side by side. Callers see one API and the shared test suite
 //! (`tests/storage.rs`) runs it against both:
 //!
-//! - [`PersonRegister`]: who the portal knows.
-//! - [`SessionStore`]: logged-in sessions (by the hash of their cookie), and the logout tokens
+//! - the person register: who the portal knows.
+//! - the session register: logged-in sessions (by the hash of their cookie), and the logout tokens
 //!   already seen (replay protection for back-channel logout).
-//! - [`LoginStateStore`]: logins sent to the eID provider and not back yet (OIDC `state`).
-//! - [`AuditLog`]: each person's activity log, read through an [`Access`](crate::access::Access) proof.
-//! - [`ContactRegister`]: contact information, reservation, mailbox and language (KRR), with
+//! - the pending logins: logins sent to the eID provider and not back yet (OIDC `state`).
+//! - the activity log: each person's activity log, read through an [`Access`](crate::access::Access) proof.
+//! - the contact register: contact information, reservation, mailbox and language (KRR), with
 //!   codes to verify new addresses; every change is audited in the same transaction.
-//! - [`AgencyTokenStore`]: the token ids (`jti`) of agency API calls already accepted, so
+//! - the agency token ids: the token ids (`jti`) of agency API calls already accepted, so
 //!   that a replayed token is refused on every instance.
-//! - [`PostOffice`] and [`PostBox`]: digital post: delivery by agencies (with receipts and a
+//! - the post office and the mailbox: digital post: delivery by agencies (with receipts and a
 //!   print queue) and the citizen's mailbox (folders, trash, search).
-//! - [`Outbox`]: e-mails and SMS queued durably (often in the same transaction as the change
+//! - the outbox: e-mails and SMS queued durably (often in the same transaction as the change
 //!   they are about) and claimed by workers with a lease.
 //!
 //! Time: operations that decide by time (expiry) take `now` from the caller, so that tests and
@@ -55,15 +55,14 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub use crate::error::{Conflict, DatabaseCause, StoreError};
-pub use audit::AuditLog;
-pub use contact::ContactRegister;
+
 #[cfg(feature = "dev")]
 pub use generate::{GenerateError, GeneratePlan, GenerateReport, NamedPerson};
-pub use outbox::{Outbox, MAX_CLAIM_BATCH};
-pub use person::{PersonPage, PersonRegister};
+pub use outbox::MAX_CLAIM_BATCH;
+pub use person::PersonPage;
 pub use post::writer::GroupCommitStats;
-pub use post::{MailboxForwarding, PostBox, PostOffice, ReminderRun};
-pub use session::{AgencyTokenStore, LoginStateStore, SessionStore};
+pub use post::ReminderRun;
+
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -83,9 +82,9 @@ const POSTGRES_MAX_CONNECTIONS: u32 = 8;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long SQLite waits for the write lock before giving up with "database is locked".
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// The most persons one page of [`PersonRegister::list_persons`] returns.
+/// The most persons one page of [`Database::list_persons`](crate::Database::list_persons) returns.
 pub const MAX_PAGE_SIZE: u32 = 500;
-/// The most events one page of [`AuditLog::list_events`] returns: a screenful or two for a
+/// The most events one page of [`Database::list_events`](crate::Database::list_events) returns: a screenful or two for a
 /// person, not an export.
 pub const MAX_AUDIT_PAGE_SIZE: u32 = 100;
 

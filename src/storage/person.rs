@@ -1,7 +1,5 @@
 //! The person register's statements: who the portal knows.
 
-use async_trait::async_trait;
-
 use crate::identity::NationalId;
 use crate::person::{Language, NewPerson, Person, PersonId};
 
@@ -18,51 +16,12 @@ pub struct PersonPage {
 }
 
 /// The person register: who the portal knows.
-///
-/// Implemented by [`Database`] for both backends. An `async_trait` (not inherent methods) so
-/// that the app can hold an `Arc<dyn PersonRegister>` and tests above this layer can stand in
-/// their own.
-#[async_trait]
-pub trait PersonRegister: Send + Sync {
+impl Database {
     /// Registers a new person with a fresh id.
     ///
     /// Fails with [`Conflict::NationalIdTaken`](crate::error::Conflict::NationalIdTaken) if the national id is already registered.
-    async fn create_person(&self, new_person: NewPerson) -> Result<Person, StoreError>;
-
-    /// The person with this id, if registered.
-    async fn find_person(&self, id: PersonId) -> Result<Option<Person>, StoreError>;
-
-    /// The person with this national id, if registered.
-    async fn find_person_by_national_id(
-        &self,
-        national_id: &NationalId,
-    ) -> Result<Option<Person>, StoreError>;
-
-    /// At login: registers the person if new, otherwise updates their names to what the eID
-    /// says now (names change at marriage, and the register should follow). The stored
-    /// language is kept: it is the person's own choice in the portal and wins over the
-    /// default. One atomic statement, so two logins at once cannot make two persons.
-    async fn upsert_person_by_national_id(
-        &self,
-        new_person: NewPerson,
-    ) -> Result<Person, StoreError>;
-
-    /// How many persons are registered.
-    async fn count_persons(&self) -> Result<u64, StoreError>;
-
-    /// Up to `limit` persons (clamped to 1..=[`MAX_PAGE_SIZE`]) with ids after `after`, in id
-    /// order. Keyset paging: pages stay correct and fast while persons are added.
-    async fn list_persons(
-        &self,
-        limit: u32,
-        after: Option<PersonId>,
-    ) -> Result<PersonPage, StoreError>;
-}
-
-#[async_trait]
-impl PersonRegister for Database {
     #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn create_person(&self, new_person: NewPerson) -> Result<Person, StoreError> {
+    pub async fn create_person(&self, new_person: NewPerson) -> Result<Person, StoreError> {
         let person = insert(
             &mut self.conn().await?.ex(),
             &new_person,
@@ -74,21 +33,27 @@ impl PersonRegister for Database {
         Ok(person)
     }
 
+    /// The person with this id, if registered.
     #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %id))]
-    async fn find_person(&self, id: PersonId) -> Result<Option<Person>, StoreError> {
+    pub async fn find_person(&self, id: PersonId) -> Result<Option<Person>, StoreError> {
         find(&mut self.quick_read().await?.ex(), id).await
     }
 
+    /// The person with this national id, if registered.
     #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn find_person_by_national_id(
+    pub async fn find_person_by_national_id(
         &self,
         national_id: &NationalId,
     ) -> Result<Option<Person>, StoreError> {
         find_by_national_id(&mut self.conn().await?.ex(), national_id).await
     }
 
+    /// At login: registers the person if new, otherwise updates their names to what the eID
+    /// says now (names change at marriage, and the register should follow). The stored
+    /// language is kept: it is the person's own choice in the portal and wins over the
+    /// default. One atomic statement, so two logins at once cannot make two persons.
     #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn upsert_person_by_national_id(
+    pub async fn upsert_person_by_national_id(
         &self,
         new_person: NewPerson,
     ) -> Result<Person, StoreError> {
@@ -103,14 +68,17 @@ impl PersonRegister for Database {
         Ok(person)
     }
 
-    async fn count_persons(&self) -> Result<u64, StoreError> {
+    /// How many persons are registered.
+    pub async fn count_persons(&self) -> Result<u64, StoreError> {
         let count = count_rows(&mut self.conn().await?.ex()).await?;
         u64::try_from(count).map_err(|_| StoreError::Corrupt {
             what: "person count",
         })
     }
 
-    async fn list_persons(
+    /// Up to `limit` persons (clamped to 1..=[`MAX_PAGE_SIZE`]) with ids after `after`, in id
+    /// order. Keyset paging: pages stay correct and fast while persons are added.
+    pub async fn list_persons(
         &self,
         limit: u32,
         after: Option<PersonId>,

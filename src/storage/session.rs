@@ -1,7 +1,6 @@
 //! The login registers' statements: sessions, pending logins, and the token ids already seen
 //! (logout tokens and agency API tokens: the replay checks).
 
-use async_trait::async_trait;
 use secrecy::{ExposeSecret as _, SecretString};
 use time::OffsetDateTime;
 
@@ -24,125 +23,15 @@ use super::{now_utc_micros, stored_instant, Conflict, Database, StoreError};
 /// no live cookie. Expiry is decided here, from the caller's `now` and idle timeout, so every
 /// instance applies the same rule: a session is valid while `now < expires_at` and
 /// `now < last_seen_at + idle_timeout` (see [`Session::is_expired`]).
-#[async_trait]
-pub trait SessionStore: Send + Sync {
+impl Database {
     /// Starts a session for a completed login: a fresh token (returned once, for the cookie;
     /// only its hash is stored), `created_at` and `last_seen_at` now, and `expires_at` now plus
     /// `absolute_lifetime`. Timestamps are cut to whole microseconds.
     ///
     /// After a step-up, create a new session and delete the old one rather than changing the
     /// old one's level: a fresh token at every change of privilege.
-    async fn create_session(
-        &self,
-        new_session: NewSession,
-    ) -> Result<(SessionToken, Session), StoreError>;
-
-    /// The session for this token, if it exists and has not expired at `now`. An expired
-    /// session (idle for `idle_timeout`, or past its absolute end) is deleted and `None`
-    /// returned, so it cannot come back. Does not update `last_seen_at`: see
-    /// [`touch_session`](SessionStore::touch_session).
-    async fn find_session(
-        &self,
-        token: &SessionToken,
-        now: OffsetDateTime,
-        idle_timeout: time::Duration,
-    ) -> Result<Option<Session>, StoreError>;
-
-    /// Records that the session was used at `now`, restarting its idle timeout (never moving
-    /// `last_seen_at` back). A write per request would be too many: callers touch only when
-    /// the stored `last_seen_at` is older than a minute or so. `false` when there is no such
-    /// session.
-    async fn touch_session(
-        &self,
-        token: &SessionToken,
-        now: OffsetDateTime,
-    ) -> Result<bool, StoreError>;
-
-    /// Ends the session (logout). `false` when there was none.
-    async fn delete_session(&self, token: &SessionToken) -> Result<bool, StoreError>;
-
-    /// Ends every session the provider knows as `sid` (front- and back-channel logout).
-    /// Returns whose sessions ended (one entry per session), for their activity logs.
-    async fn delete_sessions_by_sid(
-        &self,
-        provider: &str,
-        sid: &str,
-    ) -> Result<Vec<PersonId>, StoreError>;
-
-    /// Ends every session of the provider's subject `subject_claim` (a back-channel logout
-    /// token without `sid`). Returns whose sessions ended (one entry per session).
-    async fn delete_sessions_by_subject(
-        &self,
-        provider: &str,
-        subject_claim: &str,
-    ) -> Result<Vec<PersonId>, StoreError>;
-
-    /// Deletes every session expired at `now` (by either rule). For a periodic job; safe to run
-    /// from several instances at once. Returns how many.
-    async fn delete_expired_sessions(
-        &self,
-        now: OffsetDateTime,
-        idle_timeout: time::Duration,
-    ) -> Result<u64, StoreError>;
-
-    /// Remembers a verified logout token's `jti` from `issuer` until `expires_at` (the token's
-    /// `exp`). `true` the first time; `false` if it was seen before (a replay), also when the
-    /// other instance that saw it did so a moment ago: the database's unique rule decides.
-    async fn remember_logout_token(
-        &self,
-        issuer: &str,
-        jti: &str,
-        expires_at: OffsetDateTime,
-    ) -> Result<bool, StoreError>;
-
-    /// Forgets logout tokens whose `expires_at` has passed at `now` (they would be refused as
-    /// expired anyway). For a periodic job. Returns how many.
-    async fn forget_expired_logout_tokens(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
-}
-
-/// Agency API tokens already accepted, by agency and token id (`jti`): the replay check.
-#[async_trait]
-pub trait AgencyTokenStore: Send + Sync {
-    /// Remembers a verified token's `jti` from `agency` until `expires_at` (the token's
-    /// `exp`). `true` the first time; `false` if it was seen before (a replay), also when
-    /// another instance saw it a moment ago: the database's unique key decides.
-    async fn remember_agency_token(
-        &self,
-        agency: &AgencyId,
-        jti: &str,
-        expires_at: OffsetDateTime,
-    ) -> Result<bool, StoreError>;
-
-    /// Forgets token ids whose `expires_at` has passed at `now` (such a token is refused as
-    /// expired anyway). For the housekeeping job; returns how many.
-    async fn forget_expired_agency_tokens(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
-}
-
-/// Pending logins: what the OIDC callback needs, stored under the hash of `state`.
-#[async_trait]
-pub trait LoginStateStore: Send + Sync {
-    /// Stores a pending login. Fails with [`Conflict::LoginStateTaken`] if the state is in use.
-    async fn create_login_state(&self, new_login_state: NewLoginState) -> Result<(), StoreError>;
-
-    /// Takes the pending login for `state`: deletes it and returns it, in one statement, so
-    /// that of two callbacks with the same state (a replay, a double click) exactly one gets
-    /// it. `None` when there is none, and when it expired at `now` (it is deleted all the
-    /// same).
-    async fn take_login_state(
-        &self,
-        state: &str,
-        now: OffsetDateTime,
-    ) -> Result<Option<LoginState>, StoreError>;
-
-    /// Deletes pending logins expired at `now` (abandoned at the eID). For a periodic job.
-    /// Returns how many.
-    async fn delete_expired_login_states(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
-}
-
-#[async_trait]
-impl SessionStore for Database {
     #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn create_session(
+    pub async fn create_session(
         &self,
         new_session: NewSession,
     ) -> Result<(SessionToken, Session), StoreError> {
@@ -161,8 +50,12 @@ impl SessionStore for Database {
         Ok((token, session))
     }
 
+    /// The session for this token, if it exists and has not expired at `now`. An expired
+    /// session (idle for `idle_timeout`, or past its absolute end) is deleted and `None`
+    /// returned, so it cannot come back. Does not update `last_seen_at`: see
+    /// [`touch_session`](crate::Database::touch_session).
     #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn find_session(
+    pub async fn find_session(
         &self,
         token: &SessionToken,
         now: OffsetDateTime,
@@ -185,8 +78,12 @@ impl SessionStore for Database {
         Ok(None)
     }
 
+    /// Records that the session was used at `now`, restarting its idle timeout (never moving
+    /// `last_seen_at` back). A write per request would be too many: callers touch only when
+    /// the stored `last_seen_at` is older than a minute or so. `false` when there is no such
+    /// session.
     #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn touch_session(
+    pub async fn touch_session(
         &self,
         token: &SessionToken,
         now: OffsetDateTime,
@@ -197,8 +94,9 @@ impl SessionStore for Database {
         Ok(touched > 0)
     }
 
+    /// Ends the session (logout). `false` when there was none.
     #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn delete_session(&self, token: &SessionToken) -> Result<bool, StoreError> {
+    pub async fn delete_session(&self, token: &SessionToken) -> Result<bool, StoreError> {
         let hash = token.hash();
         let deleted = delete(&mut self.conn().await?.ex(), &hash).await?;
         Ok(deleted > 0)
@@ -208,7 +106,9 @@ impl SessionStore for Database {
         skip_all,
         fields(backend = self.backend().name(), provider = %provider)
     )]
-    async fn delete_sessions_by_sid(
+    /// Ends every session the provider knows as `sid` (front- and back-channel logout).
+    /// Returns whose sessions ended (one entry per session), for their activity logs.
+    pub async fn delete_sessions_by_sid(
         &self,
         provider: &str,
         sid: &str,
@@ -222,7 +122,9 @@ impl SessionStore for Database {
         skip_all,
         fields(backend = self.backend().name(), provider = %provider)
     )]
-    async fn delete_sessions_by_subject(
+    /// Ends every session of the provider's subject `subject_claim` (a back-channel logout
+    /// token without `sid`). Returns whose sessions ended (one entry per session).
+    pub async fn delete_sessions_by_subject(
         &self,
         provider: &str,
         subject_claim: &str,
@@ -234,8 +136,10 @@ impl SessionStore for Database {
         Ok(ended)
     }
 
+    /// Deletes every session expired at `now` (by either rule). For a periodic job; safe to run
+    /// from several instances at once. Returns how many.
     #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn delete_expired_sessions(
+    pub async fn delete_expired_sessions(
         &self,
         now: OffsetDateTime,
         idle_timeout: time::Duration,
@@ -247,8 +151,11 @@ impl SessionStore for Database {
         Ok(deleted)
     }
 
+    /// Remembers a verified logout token's `jti` from `issuer` until `expires_at` (the token's
+    /// `exp`). `true` the first time; `false` if it was seen before (a replay), also when the
+    /// other instance that saw it did so a moment ago: the database's unique rule decides.
     #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn remember_logout_token(
+    pub async fn remember_logout_token(
         &self,
         issuer: &str,
         jti: &str,
@@ -273,17 +180,25 @@ impl SessionStore for Database {
         }
     }
 
+    /// Forgets logout tokens whose `expires_at` has passed at `now` (they would be refused as
+    /// expired anyway). For a periodic job. Returns how many.
     #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn forget_expired_logout_tokens(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+    pub async fn forget_expired_logout_tokens(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
         let now = stored_instant(now);
         delete_expired_seen_tokens(&mut self.conn().await?.ex(), SeenTokens::Logout, now).await
     }
 }
 
-#[async_trait]
-impl AgencyTokenStore for Database {
+/// Agency API tokens already accepted, by agency and token id (`jti`): the replay check.
+impl Database {
+    /// Remembers a verified token's `jti` from `agency` until `expires_at` (the token's
+    /// `exp`). `true` the first time; `false` if it was seen before (a replay), also when
+    /// another instance saw it a moment ago: the database's unique key decides.
     #[tracing::instrument(skip_all, fields(backend = self.backend().name(), agency = %agency))]
-    async fn remember_agency_token(
+    pub async fn remember_agency_token(
         &self,
         agency: &AgencyId,
         jti: &str,
@@ -308,17 +223,26 @@ impl AgencyTokenStore for Database {
         }
     }
 
+    /// Forgets token ids whose `expires_at` has passed at `now` (such a token is refused as
+    /// expired anyway). For the housekeeping job; returns how many.
     #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn forget_expired_agency_tokens(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+    pub async fn forget_expired_agency_tokens(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
         let now = stored_instant(now);
         delete_expired_seen_tokens(&mut self.conn().await?.ex(), SeenTokens::Agency, now).await
     }
 }
 
-#[async_trait]
-impl LoginStateStore for Database {
+/// Pending logins: what the OIDC callback needs, stored under the hash of `state`.
+impl Database {
+    /// Stores a pending login. Fails with [`Conflict::LoginStateTaken`] if the state is in use.
     #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn create_login_state(&self, new_login_state: NewLoginState) -> Result<(), StoreError> {
+    pub async fn create_login_state(
+        &self,
+        new_login_state: NewLoginState,
+    ) -> Result<(), StoreError> {
         let row = NewLoginStateRow {
             state_hash: sha256(new_login_state.state.as_bytes()),
             new_login_state: &new_login_state,
@@ -328,8 +252,12 @@ impl LoginStateStore for Database {
         insert_login_state(&mut self.conn().await?.ex(), &row).await
     }
 
+    /// Takes the pending login for `state`: deletes it and returns it, in one statement, so
+    /// that of two callbacks with the same state (a replay, a double click) exactly one gets
+    /// it. `None` when there is none, and when it expired at `now` (it is deleted all the
+    /// same).
     #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn take_login_state(
+    pub async fn take_login_state(
         &self,
         state: &str,
         now: OffsetDateTime,
@@ -348,8 +276,13 @@ impl LoginStateStore for Database {
         }
     }
 
+    /// Deletes pending logins expired at `now` (abandoned at the eID). For a periodic job.
+    /// Returns how many.
     #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn delete_expired_login_states(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+    pub async fn delete_expired_login_states(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
         let now = stored_instant(now);
         delete_expired_login_states(&mut self.conn().await?.ex(), now).await
     }

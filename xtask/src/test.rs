@@ -5,8 +5,7 @@ use crate::postgres::Cluster;
 use crate::site;
 use crate::tools;
 use crate::util::{
-    describe, free_port, run, step, target_dir, wait_for_http, workspace_root, Result,
-    DEV_FEATURES,
+    describe, free_port, run, step, target_dir, wait_for_http, workspace_root, Result, DEV_FEATURES,
 };
 use std::{
     io::{BufRead, BufReader},

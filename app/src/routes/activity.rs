@@ -62,7 +62,7 @@ pub async fn load_activity(
     agencies: &AgencyNames,
 ) -> Result<ActivityPage, AppError> {
     use borgerportal::access::{Policy, ReadOwnActivity};
-    use borgerportal::{audit::AuditCursor, storage::AuditLog};
+    use borgerportal::audit::AuditCursor;
     let ActivityQuery { before, only } = query;
     let ctx = session.ok_or(AppError::NotLoggedIn)?;
     let access = Policy::authorize::<ReadOwnActivity>(&ctx.session.actor(), ctx.session.person)

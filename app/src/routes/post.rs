@@ -109,7 +109,6 @@ mod server {
         db: &borgerportal::storage::Database,
         read: &Access<ReadPost>,
     ) -> Result<Vec<(String, String)>, AppError> {
-        use borgerportal::storage::PostBox;
         Ok(db
             .list_folders(read)
             .await
@@ -168,7 +167,7 @@ pub async fn load_mailbox(
     lang: &str,
 ) -> Result<MailboxData, AppError> {
     use borgerportal::post::{FolderRef, LetterCursor, MailboxView};
-    use borgerportal::storage::PostBox;
+
     let MailboxQuery { view, after, q } = query;
     let reader = server::reader_for(session)?;
     let db = db.clone();
@@ -240,7 +239,7 @@ pub async fn load_letter(
     outcome: Option<FormOutcome>,
 ) -> Result<Option<LetterData>, AppError> {
     use borgerportal::post::{LetterId, LetterView, PostError};
-    use borgerportal::storage::PostBox;
+
     let reader = server::reader_for(session)?;
     let Ok(id) = id.parse::<LetterId>() else {
         return Ok(None);

@@ -21,7 +21,7 @@ use std::path::Path;
 
 use axum::{extract::FromRequestParts, http::header, http::request::Parts, http::StatusCode};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
-use borgerportal::{Actor, AgencyGrants, AgencyId, AgencyTokenStore as _};
+use borgerportal::{Actor, AgencyGrants, AgencyId};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 

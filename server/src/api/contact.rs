@@ -8,8 +8,8 @@ use axum::{
     Json,
 };
 use borgerportal::{
-    AgencyId, ContactError, ContactLookup, ContactRegister as _, ContactValue, LookupContact,
-    Mailbox, NationalId, Policy, StoreError, MAX_LOOKUP_BATCH,
+    AgencyId, ContactError, ContactLookup, ContactValue, LookupContact, Mailbox, NationalId,
+    Policy, StoreError, MAX_LOOKUP_BATCH,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;

@@ -28,8 +28,8 @@ use axum::{
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use borgerportal::{
     AgencyAccess, AgencyCapability, BodyKind, DeliverPost, DeliveryReceipt, LetterStatus, Loa,
-    NationalId, NewAttachment, NewLetter, NotificationRequest, Policy, PostError, PostOffice as _,
-    PrintPost, Receipt, ReceiptCursor, StoreError, MAX_ATTACHMENTS, MAX_ATTACHMENT_BYTES,
+    NationalId, NewAttachment, NewLetter, NotificationRequest, Policy, PostError, PrintPost,
+    Receipt, ReceiptCursor, StoreError, MAX_ATTACHMENTS, MAX_ATTACHMENT_BYTES,
     MAX_TOTAL_ATTACHMENT_BYTES,
 };
 use serde::{Deserialize, Serialize};

@@ -26,7 +26,7 @@ use borgerportal::{
     audit::{AuditKind, NewAuditEvent},
     person::{Language, NewPerson},
     session::{CompletedLogin, LoginRecord, NewLoginState, SessionToken},
-    storage::{AuditLog, Database, LoginStateStore, PersonRegister, SessionStore},
+    storage::Database,
 };
 use serde::Deserialize;
 use std::{collections::HashMap, sync::Arc, time::Duration as StdDuration};
@@ -456,7 +456,7 @@ async fn contact_must_be_confirmed(
     now: time::OffsetDateTime,
 ) -> bool {
     use borgerportal::access::{Actor, Policy, ReadContact};
-    use borgerportal::storage::ContactRegister;
+
     let actor = Actor::Citizen { person, loa };
     let Ok(access) = Policy::authorize::<ReadContact>(&actor, person) else {
         return false;

@@ -16,7 +16,7 @@ use std::time::Duration as StdDuration;
 
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use borgerportal::outbox::RetryPolicy;
-use borgerportal::storage::{Database, MailboxForwarding as _, StoreError};
+use borgerportal::storage::{Database, StoreError};
 use borgerportal::{ForwardJob, ForwardOutcome};
 use secrecy::SecretString;
 use serde::Serialize;

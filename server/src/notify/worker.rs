@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use borgerportal::outbox::{Address, ClaimedNotification, FailedAttempt, RetryPolicy};
-use borgerportal::storage::{Database, Outbox, PersonRegister, PostOffice as _, StoreError};
+use borgerportal::storage::{Database, StoreError};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -172,7 +172,7 @@ impl Worker {
 
     /// Queues the reminders for unread letters that are due by the worker's clock (the
     /// decision reminder after 7 days, the agencies' repeats; see
-    /// `PostOffice::queue_unread_reminders`), then claims one batch of due messages, sends
+    /// `Database::queue_unread_reminders`), then claims one batch of due messages, sends
     /// them concurrently and records each outcome; returns how many were claimed (0: nothing
     /// was due). A failing reminder run is logged and tried again next time: it never stops
     /// the sending.

@@ -11,7 +11,7 @@ use borgerportal::{
     demo::demo_persons,
     person::Person,
     session::{Session, SessionToken},
-    storage::{AuditLog, Database, LoginStateStore, PersonRegister, SessionStore},
+    storage::Database,
 };
 use reqwest::{
     header, header::HeaderMap, redirect::Policy as RedirectPolicy, Client, RequestBuilder,

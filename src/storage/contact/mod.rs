@@ -5,7 +5,6 @@
 //! one if needed), then decides, then writes the change, its audit event and any message to
 //! the outbox. A failure anywhere rolls all of it back.
 
-use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -30,148 +29,6 @@ use crate::identity::NationalId;
 use crate::notify::NordicTimeZone;
 use crate::outbox::{Address, NewNotification, Template};
 use crate::person::{Language, PersonId};
-
-/// The contact and reservation register (KRR).
-///
-/// Reads take an [`Access<ReadContact>`], changes an [`Access<ManageContact>`]; every query is
-/// scoped to the proof's subject. Every change writes an audit event in the same transaction
-/// (actor, level of assurance, a kind code: never the address or number), and changes that
-/// must tell someone queue the message in the same transaction too. Operations take `now`
-/// from the caller, so tests and jobs decide what "now" is.
-#[async_trait]
-pub trait ContactRegister: Send + Sync {
-    /// The subject's entry: values in force, changes waiting for a code, reservation, mailbox
-    /// and language. Someone who never registered gets [`ContactStatus::NotRegistered`] and
-    /// no values.
-    async fn find_contact_info(
-        &self,
-        access: &Access<ReadContact>,
-    ) -> Result<ContactInfo, ContactError>;
-
-    /// Starts changing (or adding) the e-mail address: a code is queued to `email` (template
-    /// `verify_code`, valid 10 minutes) and returned once. The old address stays in force
-    /// until [`verify_code`](ContactRegister::verify_code) gets the code back. Asking again
-    /// replaces the waiting change and its code.
-    ///
-    /// Refused with [`ContactError::Unchanged`] for the address already in force, and with
-    /// [`ContactError::RateLimited`] after a code less than a minute ago or five within the
-    /// hour on this channel.
-    async fn request_email_change(
-        &self,
-        access: &Access<ManageContact>,
-        email: EmailAddress,
-        now: OffsetDateTime,
-    ) -> Result<CodeSent, ContactError>;
-
-    /// As [`request_email_change`](ContactRegister::request_email_change), for the mobile
-    /// number: the code goes by SMS at once (a code the person asked for this minute is not
-    /// held back by quiet hours).
-    async fn request_mobile_change(
-        &self,
-        access: &Access<ManageContact>,
-        mobile: MobileNumber,
-        now: OffsetDateTime,
-    ) -> Result<CodeSent, ContactError>;
-
-    /// A new code for the change waiting on `method` (the old code stops working, and the
-    /// count of wrong tries starts again). Same limits as asking for the change.
-    /// [`ContactError::NothingPending`] when no change waits.
-    async fn resend_code(
-        &self,
-        access: &Access<ManageContact>,
-        method: ContactMethod,
-        now: OffsetDateTime,
-    ) -> Result<CodeSent, ContactError>;
-
-    /// Checks a typed-back code for the change waiting on `method`. Right (and in time, and
-    /// fewer than five wrong before it): the new value is put in force, verified now, and a
-    /// notice goes to the old address if there was one. Wrong: one try fewer is left. Input
-    /// that is not six digits costs no try.
-    async fn verify_code(
-        &self,
-        access: &Access<ManageContact>,
-        method: ContactMethod,
-        typed_code: &str,
-        now: OffsetDateTime,
-    ) -> Result<VerifyOutcome, ContactError>;
-
-    /// Drops the change waiting on `method`, if any (the value in force is untouched).
-    async fn cancel_change(
-        &self,
-        access: &Access<ManageContact>,
-        method: ContactMethod,
-        now: OffsetDateTime,
-    ) -> Result<ContactInfo, ContactError>;
-
-    /// "My contact information is still right": the values in force count as verified now.
-    /// [`ContactError::NothingToConfirm`] when there are none.
-    async fn confirm_contact_info(
-        &self,
-        access: &Access<ManageContact>,
-        now: OffsetDateTime,
-    ) -> Result<ContactInfo, ContactError>;
-
-    /// Removes the e-mail address or the mobile number (and any change waiting on it). With
-    /// neither left, the entry's status becomes [`ContactStatus::Deleted`]. Removing what is
-    /// not there changes nothing and logs nothing.
-    async fn remove_contact_method(
-        &self,
-        access: &Access<ManageContact>,
-        method: ContactMethod,
-        now: OffsetDateTime,
-    ) -> Result<ContactInfo, ContactError>;
-
-    /// Reserves the person against digital communication (`true`: paper post from now on) or
-    /// withdraws the reservation. Setting what is already set changes nothing.
-    async fn set_reservation(
-        &self,
-        access: &Access<ManageContact>,
-        reserved: bool,
-        now: OffsetDateTime,
-    ) -> Result<ContactInfo, ContactError>;
-
-    /// Chooses the digital mailbox. An external provider's name is checked and normalised
-    /// ([`Mailbox::external`]).
-    async fn set_mailbox(
-        &self,
-        access: &Access<ManageContact>,
-        mailbox: Mailbox,
-        now: OffsetDateTime,
-    ) -> Result<ContactInfo, ContactError>;
-
-    /// Chooses the language for letters and notifications (the person's portal language,
-    /// `persons.language`).
-    async fn set_language(
-        &self,
-        access: &Access<ManageContact>,
-        language: Language,
-        now: OffsetDateTime,
-    ) -> Result<ContactInfo, ContactError>;
-
-    /// An agency's look-up: for each of `national_ids` (at most [`MAX_LOOKUP_BATCH`]), in the
-    /// same order, the register fields KRR gives agencies, with the notification rule applied
-    /// at `now` and contact information older than `staleness` counting as unusable. An id
-    /// no person has is [`ContactLookup::unknown`] ("not registered"), not an error.
-    ///
-    /// One query for all the ids, and in the same transaction one batch insert of an audit
-    /// event ([`AuditKind::ContactLookedUpByAgency`], the agency as actor) into the log of
-    /// every person found, once each even if named twice: the look-up is visible to those
-    /// looked up, and no answer leaves without its events committed.
-    /// [`ContactError::LookupTooLarge`] for more than [`MAX_LOOKUP_BATCH`] ids.
-    async fn lookup_contact_info(
-        &self,
-        access: &AgencyAccess<LookupContact>,
-        national_ids: &[NationalId],
-        now: OffsetDateTime,
-        staleness: Duration,
-    ) -> Result<Vec<ContactLookup>, ContactError>;
-
-    /// Deletes changes whose code expired before `before` (pass e.g. now less a day, so that
-    /// the page can still say "the code expired" for a while). For a periodic job; returns
-    /// how many.
-    async fn delete_expired_verifications(&self, before: OffsetDateTime)
-        -> Result<u64, StoreError>;
-}
 
 // ---------------------------------------------------------------------------------------------
 // The transaction's primitives for this register
@@ -444,13 +301,22 @@ impl Database {
     }
 }
 
-#[async_trait]
-impl ContactRegister for Database {
+/// The contact and reservation register (KRR).
+///
+/// Reads take an [`Access<ReadContact>`], changes an [`Access<ManageContact>`]; every query is
+/// scoped to the proof's subject. Every change writes an audit event in the same transaction
+/// (actor, level of assurance, a kind code: never the address or number), and changes that
+/// must tell someone queue the message in the same transaction too. Operations take `now`
+/// from the caller, so tests and jobs decide what "now" is.
+impl Database {
     #[tracing::instrument(
         skip_all,
         fields(backend = self.backend().name(), person.id = %access.subject())
     )]
-    async fn find_contact_info(
+    /// The subject's entry: values in force, changes waiting for a code, reservation, mailbox
+    /// and language. Someone who never registered gets [`ContactStatus::NotRegistered`] and
+    /// no values.
+    pub async fn find_contact_info(
         &self,
         access: &Access<ReadContact>,
     ) -> Result<ContactInfo, ContactError> {
@@ -469,7 +335,15 @@ impl ContactRegister for Database {
         skip_all,
         fields(backend = self.backend().name(), person.id = %access.subject())
     )]
-    async fn request_email_change(
+    /// Starts changing (or adding) the e-mail address: a code is queued to `email` (template
+    /// `verify_code`, valid 10 minutes) and returned once. The old address stays in force
+    /// until [`verify_code`](crate::Database::verify_code) gets the code back. Asking again
+    /// replaces the waiting change and its code.
+    ///
+    /// Refused with [`ContactError::Unchanged`] for the address already in force, and with
+    /// [`ContactError::RateLimited`] after a code less than a minute ago or five within the
+    /// hour on this channel.
+    pub async fn request_email_change(
         &self,
         access: &Access<ManageContact>,
         email: EmailAddress,
@@ -483,7 +357,10 @@ impl ContactRegister for Database {
         skip_all,
         fields(backend = self.backend().name(), person.id = %access.subject())
     )]
-    async fn request_mobile_change(
+    /// As [`request_email_change`](crate::Database::request_email_change), for the mobile
+    /// number: the code goes by SMS at once (a code the person asked for this minute is not
+    /// held back by quiet hours).
+    pub async fn request_mobile_change(
         &self,
         access: &Access<ManageContact>,
         mobile: MobileNumber,
@@ -501,7 +378,10 @@ impl ContactRegister for Database {
             method = method.code(),
         )
     )]
-    async fn resend_code(
+    /// A new code for the change waiting on `method` (the old code stops working, and the
+    /// count of wrong tries starts again). Same limits as asking for the change.
+    /// [`ContactError::NothingPending`] when no change waits.
+    pub async fn resend_code(
         &self,
         access: &Access<ManageContact>,
         method: ContactMethod,
@@ -518,7 +398,11 @@ impl ContactRegister for Database {
             method = method.code(),
         )
     )]
-    async fn verify_code(
+    /// Checks a typed-back code for the change waiting on `method`. Right (and in time, and
+    /// fewer than five wrong before it): the new value is put in force, verified now, and a
+    /// notice goes to the old address if there was one. Wrong: one try fewer is left. Input
+    /// that is not six digits costs no try.
+    pub async fn verify_code(
         &self,
         access: &Access<ManageContact>,
         method: ContactMethod,
@@ -605,7 +489,8 @@ impl ContactRegister for Database {
             method = method.code(),
         )
     )]
-    async fn cancel_change(
+    /// Drops the change waiting on `method`, if any (the value in force is untouched).
+    pub async fn cancel_change(
         &self,
         access: &Access<ManageContact>,
         method: ContactMethod,
@@ -627,7 +512,9 @@ impl ContactRegister for Database {
         skip_all,
         fields(backend = self.backend().name(), person.id = %access.subject())
     )]
-    async fn confirm_contact_info(
+    /// "My contact information is still right": the values in force count as verified now.
+    /// [`ContactError::NothingToConfirm`] when there are none.
+    pub async fn confirm_contact_info(
         &self,
         access: &Access<ManageContact>,
         now: OffsetDateTime,
@@ -657,7 +544,10 @@ impl ContactRegister for Database {
             method = method.code(),
         )
     )]
-    async fn remove_contact_method(
+    /// Removes the e-mail address or the mobile number (and any change waiting on it). With
+    /// neither left, the entry's status becomes [`ContactStatus::Deleted`]. Removing what is
+    /// not there changes nothing and logs nothing.
+    pub async fn remove_contact_method(
         &self,
         access: &Access<ManageContact>,
         method: ContactMethod,
@@ -702,7 +592,9 @@ impl ContactRegister for Database {
         skip_all,
         fields(backend = self.backend().name(), person.id = %access.subject())
     )]
-    async fn set_reservation(
+    /// Reserves the person against digital communication (`true`: paper post from now on) or
+    /// withdraws the reservation. Setting what is already set changes nothing.
+    pub async fn set_reservation(
         &self,
         access: &Access<ManageContact>,
         reserved: bool,
@@ -730,7 +622,9 @@ impl ContactRegister for Database {
         skip_all,
         fields(backend = self.backend().name(), person.id = %access.subject())
     )]
-    async fn set_mailbox(
+    /// Chooses the digital mailbox. An external provider's name is checked and normalised
+    /// ([`Mailbox::external`]).
+    pub async fn set_mailbox(
         &self,
         access: &Access<ManageContact>,
         mailbox: Mailbox,
@@ -756,7 +650,9 @@ impl ContactRegister for Database {
             language = language.code(),
         )
     )]
-    async fn set_language(
+    /// Chooses the language for letters and notifications (the person's portal language,
+    /// `persons.language`).
+    pub async fn set_language(
         &self,
         access: &Access<ManageContact>,
         language: Language,
@@ -784,7 +680,17 @@ impl ContactRegister for Database {
         skip_all,
         fields(backend = self.backend().name(), agency = %access.agency(), ids = national_ids.len())
     )]
-    async fn lookup_contact_info(
+    /// An agency's look-up: for each of `national_ids` (at most [`MAX_LOOKUP_BATCH`]), in the
+    /// same order, the register fields KRR gives agencies, with the notification rule applied
+    /// at `now` and contact information older than `staleness` counting as unusable. An id
+    /// no person has is [`ContactLookup::unknown`] ("not registered"), not an error.
+    ///
+    /// One query for all the ids, and in the same transaction one batch insert of an audit
+    /// event ([`AuditKind::ContactLookedUpByAgency`], the agency as actor) into the log of
+    /// every person found, once each even if named twice: the look-up is visible to those
+    /// looked up, and no answer leaves without its events committed.
+    /// [`ContactError::LookupTooLarge`] for more than [`MAX_LOOKUP_BATCH`] ids.
+    pub async fn lookup_contact_info(
         &self,
         access: &AgencyAccess<LookupContact>,
         national_ids: &[NationalId],
@@ -832,8 +738,11 @@ impl ContactRegister for Database {
             .collect())
     }
 
+    /// Deletes changes whose code expired before `before` (pass e.g. now less a day, so that
+    /// the page can still say "the code expired" for a while). For a periodic job; returns
+    /// how many.
     #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn delete_expired_verifications(
+    pub async fn delete_expired_verifications(
         &self,
         before: OffsetDateTime,
     ) -> Result<u64, StoreError> {

@@ -6,7 +6,7 @@
 //! the month plus 80, or a Danish CPR number, made and checked by [`NationalId`]), and
 //! usually a `contact_info` row (active, a few reserved or deleted, e-mail and mobile of
 //! varying age). Per letter: the `letters` row as
-//! [`PostOffice::deliver_letter`](super::PostOffice) writes it (digital for active,
+//! [`Database::deliver_letter`](crate::Database::deliver_letter) writes it (digital for active,
 //! unreserved persons; paper with a print-queue row otherwise), its search entry (SQLite's
 //! `letters_fts` with the same owner token, sender, title and search text as a delivery;
 //! PostgreSQL's `search` vector), its attachment (about one letter in twelve has a small

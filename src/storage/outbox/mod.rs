@@ -6,7 +6,6 @@
 //! `UPDATE … RETURNING` inside `BEGIN IMMEDIATE`, which holds the database's single write lock.
 //! A lease that runs out (the worker died) makes the row claimable again: at-least-once.
 
-use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -25,89 +24,8 @@ use crate::outbox::{
 };
 use crate::person::PersonId;
 
-/// The most messages one [`Outbox::claim_due`] call hands out.
+/// The most messages one [`Database::claim_due`](crate::Database::claim_due) call hands out.
 pub const MAX_CLAIM_BATCH: u32 = 100;
-
-/// The durable queue of e-mails and SMS.
-///
-/// Queuing is for the system (the contact register, letter delivery, signing reminders): it
-/// takes no access proof, and the recipient is whoever the message is for. Reading statuses
-/// is for support and, later, the agency API.
-#[async_trait]
-pub trait Outbox: Send + Sync {
-    /// Queues a message. Idempotent on its key: queuing the same key again adds nothing and
-    /// answers [`EnqueueOutcome::AlreadyQueued`] with the first one's id.
-    async fn enqueue(&self, notification: NewNotification) -> Result<EnqueueOutcome, StoreError>;
-
-    /// Hands up to `limit` (clamped to 1..=[`MAX_CLAIM_BATCH`]) due messages to `worker` until
-    /// `now + lease`: pending, `not_before <= now`, and not leased to anyone (or their lease ran
-    /// out). No two workers get the same message while a lease holds. In the same transaction:
-    /// messages past their `send_by` are failed (error `expired`), and an SMS that would go out
-    /// within its quiet hours is handed back with `not_before` at the next 08:00.
-    ///
-    /// `worker` names the claimant (e.g. `host:pid:task`); pass the same name to `mark_*`.
-    /// Choose `lease` longer than a send can take (the gateway's timeout and then some).
-    async fn claim_due(
-        &self,
-        now: OffsetDateTime,
-        worker: &str,
-        limit: u32,
-        lease: Duration,
-    ) -> Result<Vec<ClaimedNotification>, StoreError>;
-
-    /// Records that `worker` handed the message to the gateway: status `sent`, parameters
-    /// replaced by `{}` (they may hold a one-time code). `false` when `worker` no longer holds
-    /// it (the lease ran out and another worker took it, or it is finished); the other worker
-    /// will then send it too, and the gateway drops the duplicate by its idempotency key.
-    async fn mark_sent(
-        &self,
-        id: NotificationId,
-        worker: &str,
-        now: OffsetDateTime,
-    ) -> Result<bool, StoreError>;
-
-    /// Records a failed send by `worker` with a short error code (`smtp.550`,
-    /// `gateway.timeout`; anything that is not lower-case letters, digits, `.`, `_`, `-` and at
-    /// most 64 long is stored as `unspecified`, so no gateway text reaches the table). Below
-    /// `policy.max_attempts` the message is retried after the policy's backoff (and, for SMS,
-    /// not within quiet hours); at it, the message is `failed` for good and its parameters are
-    /// redacted.
-    async fn mark_failed_attempt(
-        &self,
-        id: NotificationId,
-        worker: &str,
-        now: OffsetDateTime,
-        error_code: &str,
-        policy: &RetryPolicy,
-    ) -> Result<FailedAttempt, StoreError>;
-
-    /// A message's status, by id.
-    async fn find_notification(
-        &self,
-        id: NotificationId,
-    ) -> Result<Option<NotificationRecord>, StoreError>;
-
-    /// A message's status, by the key it was queued with.
-    async fn find_notification_by_key(
-        &self,
-        idempotency_key: &str,
-    ) -> Result<Option<NotificationRecord>, StoreError>;
-
-    /// Up to `limit` (clamped to 1..=[`MAX_NOTIFICATION_PAGE_SIZE`]) messages given up on, in
-    /// id order, after `after`: what support (and agencies, as "notification failed") see.
-    async fn list_failed(
-        &self,
-        after: Option<NotificationId>,
-        limit: u32,
-    ) -> Result<Vec<NotificationRecord>, StoreError>;
-
-    /// Deletes messages sent or given up on before `before` (keep them long enough to answer
-    /// status questions). For a periodic job; returns how many.
-    async fn delete_finished_notifications(
-        &self,
-        before: OffsetDateTime,
-    ) -> Result<u64, StoreError>;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Rows, as the backend modules read and write them
@@ -277,8 +195,12 @@ impl Tx {
     }
 }
 
-#[async_trait]
-impl Outbox for Database {
+/// The durable queue of e-mails and SMS.
+///
+/// Queuing is for the system (the contact register, letter delivery, signing reminders): it
+/// takes no access proof, and the recipient is whoever the message is for. Reading statuses
+/// is for support and, later, the agency API.
+impl Database {
     #[tracing::instrument(
         skip_all,
         fields(
@@ -287,7 +209,12 @@ impl Outbox for Database {
             template = notification.template().code(),
         )
     )]
-    async fn enqueue(&self, notification: NewNotification) -> Result<EnqueueOutcome, StoreError> {
+    /// Queues a message. Idempotent on its key: queuing the same key again adds nothing and
+    /// answers [`EnqueueOutcome::AlreadyQueued`] with the first one's id.
+    pub async fn enqueue(
+        &self,
+        notification: NewNotification,
+    ) -> Result<EnqueueOutcome, StoreError> {
         let mut tx = self.begin_tx().await?;
         let outcome = tx.enqueue(&notification, now_utc_micros()).await?;
         tx.commit().await?;
@@ -295,8 +222,16 @@ impl Outbox for Database {
         Ok(outcome)
     }
 
+    /// Hands up to `limit` (clamped to 1..=[`MAX_CLAIM_BATCH`]) due messages to `worker` until
+    /// `now + lease`: pending, `not_before <= now`, and not leased to anyone (or their lease ran
+    /// out). No two workers get the same message while a lease holds. In the same transaction:
+    /// messages past their `send_by` are failed (error `expired`), and an SMS that would go out
+    /// within its quiet hours is handed back with `not_before` at the next 08:00.
+    ///
+    /// `worker` names the claimant (e.g. `host:pid:task`); pass the same name to `mark_*`.
+    /// Choose `lease` longer than a send can take (the gateway's timeout and then some).
     #[tracing::instrument(skip_all, fields(backend = self.backend().name(), worker = %worker))]
-    async fn claim_due(
+    pub async fn claim_due(
         &self,
         now: OffsetDateTime,
         worker: &str,
@@ -339,7 +274,11 @@ impl Outbox for Database {
         skip_all,
         fields(backend = self.backend().name(), notification.id = %id, worker = %worker)
     )]
-    async fn mark_sent(
+    /// Records that `worker` handed the message to the gateway: status `sent`, parameters
+    /// replaced by `{}` (they may hold a one-time code). `false` when `worker` no longer holds
+    /// it (the lease ran out and another worker took it, or it is finished); the other worker
+    /// will then send it too, and the gateway drops the duplicate by its idempotency key.
+    pub async fn mark_sent(
         &self,
         id: NotificationId,
         worker: &str,
@@ -357,7 +296,13 @@ impl Outbox for Database {
         skip_all,
         fields(backend = self.backend().name(), notification.id = %id, worker = %worker)
     )]
-    async fn mark_failed_attempt(
+    /// Records a failed send by `worker` with a short error code (`smtp.550`,
+    /// `gateway.timeout`; anything that is not lower-case letters, digits, `.`, `_`, `-` and at
+    /// most 64 long is stored as `unspecified`, so no gateway text reaches the table). Below
+    /// `policy.max_attempts` the message is retried after the policy's backoff (and, for SMS,
+    /// not within quiet hours); at it, the message is `failed` for good and its parameters are
+    /// redacted.
+    pub async fn mark_failed_attempt(
         &self,
         id: NotificationId,
         worker: &str,
@@ -399,8 +344,9 @@ impl Outbox for Database {
         Ok(outcome)
     }
 
+    /// A message's status, by id.
     #[tracing::instrument(skip_all, fields(backend = self.backend().name(), notification.id = %id))]
-    async fn find_notification(
+    pub async fn find_notification(
         &self,
         id: NotificationId,
     ) -> Result<Option<NotificationRecord>, StoreError> {
@@ -408,8 +354,9 @@ impl Outbox for Database {
         parts.map(RecordParts::decode).transpose()
     }
 
+    /// A message's status, by the key it was queued with.
     #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn find_notification_by_key(
+    pub async fn find_notification_by_key(
         &self,
         idempotency_key: &str,
     ) -> Result<Option<NotificationRecord>, StoreError> {
@@ -417,8 +364,10 @@ impl Outbox for Database {
         parts.map(RecordParts::decode).transpose()
     }
 
+    /// Up to `limit` (clamped to 1..=[`MAX_NOTIFICATION_PAGE_SIZE`]) messages given up on, in
+    /// id order, after `after`: what support (and agencies, as "notification failed") see.
     #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn list_failed(
+    pub async fn list_failed(
         &self,
         after: Option<NotificationId>,
         limit: u32,
@@ -428,8 +377,10 @@ impl Outbox for Database {
         failed.into_iter().map(RecordParts::decode).collect()
     }
 
+    /// Deletes messages sent or given up on before `before` (keep them long enough to answer
+    /// status questions). For a periodic job; returns how many.
     #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn delete_finished_notifications(
+    pub async fn delete_finished_notifications(
         &self,
         before: OffsetDateTime,
     ) -> Result<u64, StoreError> {

@@ -5,7 +5,6 @@
 //! an unknown provider or too many failures put the letter in the print queue with a
 //! `returned_to_paper` receipt.
 
-use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
 
 use super::super::sql::{Dialect, Ex, Val};
@@ -45,41 +44,6 @@ const LOCK_CLAIMED: Dialect = Dialect {
                WHERE letter_id = $1 AND claimed_by = $2 AND status = 'pending' FOR UPDATE",
 };
 
-#[async_trait]
-pub trait MailboxForwarding: Send + Sync {
-    /// Claims up to `limit` letters due at `now` for `worker`, for `lease`; each with its
-    /// attachments.
-    async fn claim_forwarding(
-        &self,
-        now: OffsetDateTime,
-        worker: &str,
-        limit: u32,
-        lease: Duration,
-    ) -> Result<Vec<ForwardJob>, StoreError>;
-
-    /// The provider accepted the letter: a `forwarded` receipt. `false` (nothing recorded)
-    /// when `worker` no longer held it.
-    async fn mark_forwarded(
-        &self,
-        letter: LetterId,
-        worker: &str,
-        now: OffsetDateTime,
-    ) -> Result<bool, StoreError>;
-
-    /// An attempt failed with `error` (a short code). `permanent`, or the last attempt of
-    /// `policy`: the letter goes to the print queue with a `returned_to_paper` receipt;
-    /// otherwise it is tried again after the policy's backoff.
-    async fn mark_forward_failed(
-        &self,
-        letter: LetterId,
-        worker: &str,
-        now: OffsetDateTime,
-        error: &str,
-        permanent: bool,
-        policy: &RetryPolicy,
-    ) -> Result<ForwardOutcome, StoreError>;
-}
-
 /// At most this many letters per claim (each carries its attachments).
 const MAX_FORWARD_BATCH: u32 = 50;
 
@@ -110,10 +74,11 @@ async fn attachments_of(ex: &mut Ex<'_>, letter: LetterId) -> Result<Vec<Attachm
         .collect()
 }
 
-#[async_trait]
-impl MailboxForwarding for Database {
+impl Database {
+    /// Claims up to `limit` letters due at `now` for `worker`, for `lease`; each with its
+    /// attachments.
     #[tracing::instrument(skip_all, fields(backend = self.backend().name(), worker = %worker))]
-    async fn claim_forwarding(
+    pub async fn claim_forwarding(
         &self,
         now: OffsetDateTime,
         worker: &str,
@@ -184,8 +149,10 @@ impl MailboxForwarding for Database {
         Ok(jobs)
     }
 
+    /// The provider accepted the letter: a `forwarded` receipt. `false` (nothing recorded)
+    /// when `worker` no longer held it.
     #[tracing::instrument(skip_all, fields(backend = self.backend().name(), letter.id = %letter))]
-    async fn mark_forwarded(
+    pub async fn mark_forwarded(
         &self,
         letter: LetterId,
         worker: &str,
@@ -215,8 +182,11 @@ impl MailboxForwarding for Database {
         Ok(true)
     }
 
+    /// An attempt failed with `error` (a short code). `permanent`, or the last attempt of
+    /// `policy`: the letter goes to the print queue with a `returned_to_paper` receipt;
+    /// otherwise it is tried again after the policy's backoff.
     #[tracing::instrument(skip_all, fields(backend = self.backend().name(), letter.id = %letter))]
-    async fn mark_forward_failed(
+    pub async fn mark_forward_failed(
         &self,
         letter: LetterId,
         worker: &str,

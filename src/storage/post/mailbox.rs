@@ -1,7 +1,6 @@
-//! [`PostBox`] on both databases: the citizen's mailbox (pages, letters, attachments,
+//! the mailbox on both databases: the citizen's mailbox (pages, letters, attachments,
 //! search, folders, moves and the trash), always through an access proof.
 
-use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -10,7 +9,7 @@ use super::super::sql::{is_unique_violation, Columns, Dialect, Ex, Row, Val};
 use super::super::{stored_instant, Database, StoreError};
 use super::{
     attachment_info_from_row, citizen_event, clamp_letters, page, sensitive_for, summary_from_row,
-    PostBox, SUMMARY_COLUMNS, SUMMARY_COLUMNS_L,
+    SUMMARY_COLUMNS, SUMMARY_COLUMNS_L,
 };
 use crate::access::{Access, Loa, ManagePost, ReadPost, ReadSensitivePost};
 use crate::audit::AuditKind;
@@ -124,10 +123,17 @@ impl Database {
     }
 }
 
-#[async_trait]
-impl PostBox for Database {
+/// The citizen's mailbox. Reads take an [`Access<ReadPost>`] and, to see the content of
+/// letters that need `high`, an [`Access<ReadSensitivePost>`] for the same person; changes
+/// take an [`Access<ManagePost>`] and write their audit event (`post.moved`,
+/// `post.marked_unread`, `post.trashed`, `post.restored`, `post.folder_created`,
+/// `post.folder_renamed`, `post.folder_deleted`) in the change's transaction. Every query is scoped to the proof's subject: another
+/// person's letter is [`PostError::NotFound`], exactly like a letter that does not exist.
+/// Letters before their effective time do not exist for the mailbox.
+impl Database {
+    /// A page of a folder or the trash, newest first, after `after`.
     #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %read.subject()))]
-    async fn list_letters(
+    pub async fn list_letters(
         &self,
         read: &Access<ReadPost>,
         sensitive: Option<&Access<ReadSensitivePost>>,
@@ -194,8 +200,10 @@ impl PostBox for Database {
         Ok(page(letters, limit))
     }
 
+    /// Unread letters outside the trash (for the header), counted up to
+    /// [`UNREAD_COUNT_LIMIT`]: that many means "that many or more".
     #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %read.subject()))]
-    async fn unread_count(
+    pub async fn unread_count(
         &self,
         read: &Access<ReadPost>,
         now: OffsetDateTime,
@@ -231,8 +239,9 @@ impl PostBox for Database {
         u64::try_from(row.int("n", "unread count")?).map_err(|_| PostError::Store(corrupt()))
     }
 
+    /// The person's own folders, by name.
     #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %read.subject()))]
-    async fn list_folders(&self, read: &Access<ReadPost>) -> Result<Vec<Folder>, PostError> {
+    pub async fn list_folders(&self, read: &Access<ReadPost>) -> Result<Vec<Folder>, PostError> {
         let mut conn = self.quick_read().await?;
         let rows = conn
             .ex()
@@ -256,7 +265,11 @@ impl PostBox for Database {
         skip_all,
         fields(backend = self.backend().name(), person.id = %read.subject(), letter.id = %letter)
     )]
-    async fn open_letter(
+    /// Opens a letter: the whole letter, recorded as read; the first opening also records
+    /// the opening receipt (if asked for) and an audit event `post.opened`. A letter that
+    /// needs `high` without a `sensitive` proof gives [`LetterView::NeedsStepUp`] and records
+    /// nothing.
+    pub async fn open_letter(
         &self,
         read: &Access<ReadPost>,
         sensitive: Option<&Access<ReadSensitivePost>>,
@@ -351,7 +364,8 @@ impl PostBox for Database {
         skip_all,
         fields(backend = self.backend().name(), person.id = %read.subject(), letter.id = %letter)
     )]
-    async fn read_attachment(
+    /// One attachment of one's own letter ([`PostError::NeedsStepUp`] as for opening).
+    pub async fn read_attachment(
         &self,
         read: &Access<ReadPost>,
         sensitive: Option<&Access<ReadSensitivePost>>,
@@ -391,8 +405,11 @@ impl PostBox for Database {
         })
     }
 
+    /// Searches sender, title and body of the letters outside the trash, newest first.
+    /// Without a `sensitive` proof, letters that need `high` are left out (their words would
+    /// tell what they say).
     #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %read.subject()))]
-    async fn search_letters(
+    pub async fn search_letters(
         &self,
         read: &Access<ReadPost>,
         sensitive: Option<&Access<ReadSensitivePost>>,
@@ -465,8 +482,9 @@ impl PostBox for Database {
         Ok(page(letters, limit))
     }
 
+    /// Makes an own folder.
     #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %manage.subject()))]
-    async fn create_folder(
+    pub async fn create_folder(
         &self,
         manage: &Access<ManagePost>,
         name: &str,
@@ -518,8 +536,9 @@ impl PostBox for Database {
         Ok(folder)
     }
 
+    /// Renames an own folder.
     #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %manage.subject()))]
-    async fn rename_folder(
+    pub async fn rename_folder(
         &self,
         manage: &Access<ManagePost>,
         folder: FolderId,
@@ -553,8 +572,10 @@ impl PostBox for Database {
         }
     }
 
+    /// Deletes an own folder that holds no letters ([`PostError::FolderNotEmpty`] otherwise);
+    /// letters from it waiting in the trash will be restored to the inbox.
     #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %manage.subject()))]
-    async fn delete_folder(
+    pub async fn delete_folder(
         &self,
         manage: &Access<ManagePost>,
         folder: FolderId,
@@ -594,8 +615,9 @@ impl PostBox for Database {
         Ok(())
     }
 
+    /// Moves a letter (not in the trash) to a folder.
     #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %manage.subject()))]
-    async fn move_letter(
+    pub async fn move_letter(
         &self,
         manage: &Access<ManagePost>,
         letter: LetterId,
@@ -635,8 +657,9 @@ impl PostBox for Database {
         Ok(())
     }
 
+    /// Marks a letter unread again.
     #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %manage.subject()))]
-    async fn mark_unread(
+    pub async fn mark_unread(
         &self,
         manage: &Access<ManagePost>,
         letter: LetterId,
@@ -648,8 +671,9 @@ impl PostBox for Database {
             .await
     }
 
+    /// Moves a letter to the trash (it is deleted for good [`TRASH_RETENTION`](crate::post::TRASH_RETENTION) later).
     #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %manage.subject()))]
-    async fn trash_letter(
+    pub async fn trash_letter(
         &self,
         manage: &Access<ManagePost>,
         letter: LetterId,
@@ -665,8 +689,9 @@ impl PostBox for Database {
         .await
     }
 
+    /// Takes a letter out of the trash, back to its folder.
     #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %manage.subject()))]
-    async fn restore_letter(
+    pub async fn restore_letter(
         &self,
         manage: &Access<ManagePost>,
         letter: LetterId,

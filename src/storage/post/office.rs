@@ -1,13 +1,12 @@
-//! [`PostOffice`] on both databases: what agencies, the print provider and the housekeeping
+//! the post office on both databases: what agencies, the print provider and the housekeeping
 //! jobs do with letters (delivery, receipts, status, print queue, reminders, trash).
 
-use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use super::super::sql::Conn;
 use super::super::sql::{Dialect, Val};
 use super::super::{stored_instant, Database, StoreError};
-use super::{attachment_info_from_row, plan_corrupt, receipt_from_row, PostOffice, ReminderRun};
+use super::{attachment_info_from_row, plan_corrupt, receipt_from_row, ReminderRun};
 use crate::access::{AgencyAccess, DeliverPost, Loa, PrintPost};
 use crate::agency::AgencyId;
 use crate::identity::NationalId;
@@ -33,13 +32,26 @@ const DUE_REMINDERS: Dialect = Dialect {
                AND remind_at <= $1 ORDER BY remind_at LIMIT $2 FOR UPDATE SKIP LOCKED",
 };
 
-#[async_trait]
-impl PostOffice for Database {
+/// The agencies' side of digital post, and its housekeeping.
+impl Database {
     #[tracing::instrument(
         skip_all,
         fields(backend = self.backend().name(), agency = %access.agency())
     )]
-    async fn deliver_letter(
+    /// Delivers a letter from the proof's agency, durably (committed) before it returns.
+    ///
+    /// Checks every rule first ([`NewLetter::validate`]); a refused letter stores nothing but a
+    /// `rejected` receipt naming the error code (when its message id is readable). Then, in
+    /// one transaction: a message id this agency used before answers the first delivery's
+    /// receipt with `replayed` and stores nothing (also when two deliveries race); a recipient
+    /// who is active and not reserved in the contact register gets the letter in the inbox, a
+    /// `delivered` receipt, an audit event, and — if they can be notified — a `new_letter`
+    /// e-mail and/or SMS, not before the effective time and without the title when the letter
+    /// needs `high`; one who chose an external mailbox provider gets it there: the forwarding
+    /// queue (see the forwarding queue), status [`DeliveryStatus::Forwarding`] and no receipt
+    /// until the provider has it; anyone else (reserved, not registered, deleted, unknown
+    /// national id) gets it on paper: the print queue and a `returned_to_paper` receipt.
+    pub async fn deliver_letter(
         &self,
         access: &AgencyAccess<DeliverPost>,
         letter: NewLetter,
@@ -68,7 +80,10 @@ impl PostOffice for Database {
         skip_all,
         fields(backend = self.backend().name(), agency = %access.agency())
     )]
-    async fn list_receipts(
+    /// The proof's agency's receipts after `after` (oldest first, at most `limit`, clamped to
+    /// 1..=[`MAX_RECEIPT_PAGE_SIZE`]). Poll with the returned cursor: no receipt is skipped,
+    /// also on PostgreSQL with many writers (see `migrations/postgres/0005_post.sql`).
+    pub async fn list_receipts(
         &self,
         access: &AgencyAccess<DeliverPost>,
         after: Option<ReceiptCursor>,
@@ -121,8 +136,9 @@ impl PostOffice for Database {
         })
     }
 
+    /// Letters waiting for print, oldest first, after the letter `after`.
     #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn list_print_queue(
+    pub async fn list_print_queue(
         &self,
         _access: &AgencyAccess<PrintPost>,
         limit: u32,
@@ -168,8 +184,9 @@ impl PostOffice for Database {
         Ok(jobs)
     }
 
+    /// One attachment of a letter in the print queue (acknowledged or not).
     #[tracing::instrument(skip_all, fields(backend = self.backend().name(), letter.id = %letter))]
-    async fn print_attachment(
+    pub async fn print_attachment(
         &self,
         _access: &AgencyAccess<PrintPost>,
         letter: LetterId,
@@ -192,8 +209,10 @@ impl PostOffice for Database {
         })
     }
 
+    /// The print provider has the letter: it leaves the queue. Idempotent (acknowledging
+    /// again is fine); [`PostError::NotFound`] for a letter that was never queued.
     #[tracing::instrument(skip_all, fields(backend = self.backend().name(), letter.id = %letter))]
-    async fn acknowledge_print(
+    pub async fn acknowledge_print(
         &self,
         _access: &AgencyAccess<PrintPost>,
         letter: LetterId,
@@ -215,8 +234,10 @@ impl PostOffice for Database {
         Ok(())
     }
 
+    /// Deletes letters that have been in the trash for [`TRASH_RETENTION`] at `now`, with
+    /// their attachments and search entries. For a periodic job; returns how many.
     #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn purge_trash(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+    pub async fn purge_trash(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         let before = stored_instant(now - TRASH_RETENTION);
         let mut tx = self.begin_tx().await?;
         let deleted = tx
@@ -230,8 +251,10 @@ impl PostOffice for Database {
         tracing::info!(deleted, "trash emptied of letters older than 30 days");
         Ok(deleted)
     }
+    /// One letter of the proof's agency: where it went, its notification wishes and its
+    /// receipts. Another agency's letter is [`PostError::NotFound`], like a missing one.
     #[tracing::instrument(skip_all, fields(backend = self.backend().name(), letter.id = %letter))]
-    async fn letter_status(
+    pub async fn letter_status(
         &self,
         access: &AgencyAccess<DeliverPost>,
         letter: LetterId,
@@ -280,8 +303,17 @@ impl PostOffice for Database {
         })
     }
 
+    /// The reminder job (run periodically by the notification worker): takes up to `limit`
+    /// letters whose one reminder is due at `now` (a decision 7 days after it was shown, or
+    /// the agency's repeat; see [`NotificationWish::remind_at`]) and were not taken before.
+    /// For each, in one transaction with marking it taken, so it happens once also with
+    /// several workers: a letter still never opened and not in the trash gets an
+    /// `unread_reminder` by the channels the agency wanted and the person has fresh; if there
+    /// is none (reserved, deleted, contact information not confirmed within the staleness
+    /// limit), the agency gets a `notification_failed` receipt instead. A letter opened (or
+    /// trashed) by then is taken without a reminder.
     #[tracing::instrument(skip_all, fields(backend = self.backend().name()))]
-    async fn queue_unread_reminders(
+    pub async fn queue_unread_reminders(
         &self,
         now: OffsetDateTime,
         limit: u32,

@@ -55,7 +55,7 @@ pub async fn load_contact(
     outcome: Option<FormOutcome>,
 ) -> Result<ContactView, AppError> {
     use borgerportal::access::{Policy, ReadContact};
-    use borgerportal::storage::ContactRegister;
+
     let ctx = session.ok_or(AppError::NotLoggedIn)?;
     let access = Policy::authorize::<ReadContact>(&ctx.session.actor(), ctx.session.person)
         .map_err(|denied| match denied {
