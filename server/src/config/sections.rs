@@ -1,0 +1,467 @@
+//! The configuration's sections, one type each: what the portal talks to (eID providers, mail,
+//! SMS, agencies, external mailboxes) and the rules it applies (sessions, contact, API).
+
+use super::*;
+
+/// An external mailbox provider (Digipost, e-Boks, ...): letters for citizens who chose it
+/// are `POST`ed to `url` as JSON with `Authorization: Bearer <token>` and an
+/// `Idempotency-Key` (the letter id).
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailboxProviderConfig {
+    /// The id citizens choose on `/contact/mailbox` (lower case `a-z 0-9 . _ -`), e.g.
+    /// `digipost`.
+    pub id: String,
+    /// The provider's name, for logs and people.
+    pub name: String,
+    /// The endpoint letters are posted to: `https://…` (`http://` only for tests).
+    pub url: String,
+    /// The bearer token the provider gave the portal (a secret: never printed by `Debug`;
+    /// keep the configuration file readable only by the portal).
+    pub token: SecretString,
+    /// Give up on one request after this many seconds (then retry later).
+    #[serde(default = "default_provider_timeout")]
+    pub timeout_seconds: u64,
+}
+
+fn default_provider_timeout() -> u64 {
+    30
+}
+
+impl fmt::Debug for MailboxProviderConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MailboxProviderConfig")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("url", &self.url)
+            .field("token", &"[redacted]")
+            .field("timeout_seconds", &self.timeout_seconds)
+            .finish()
+    }
+}
+
+/// The agency API.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// The `aud` agencies' tokens must name. Empty: the portal's `public_url`.
+    pub audience: String,
+    /// The longest a token may live (`exp` − `iat`), in seconds: agencies sign a fresh,
+    /// short-lived token per call, so a leaked one is soon useless.
+    pub max_token_lifetime_seconds: u32,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            audience: String::new(),
+            max_token_lifetime_seconds: 300,
+        }
+    }
+}
+
+/// Rules of the contact and reservation register.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ContactConfig {
+    /// Contact information not verified or confirmed for this many days must not be used for
+    /// notifications (KRR: 18 months; 548 days).
+    pub staleness_days: u32,
+}
+
+impl Default for ContactConfig {
+    fn default() -> Self {
+        Self {
+            staleness_days: 548,
+        }
+    }
+}
+
+impl ContactConfig {
+    /// The staleness limit as a duration.
+    pub fn staleness(&self) -> time::Duration {
+        time::Duration::days(i64::from(self.staleness_days))
+    }
+}
+
+/// Where e-mail goes. The default writes each message as a file into
+/// `data_dir/outbox-sink`, so a development instance never sends mail off the machine.
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailConfig {
+    /// `file` (the default: the local sink) or `smtp`.
+    pub transport: MailTransport,
+    /// The sender, e.g. `Borgerportal <ikke-svar@borgerportal.example>`.
+    pub from: String,
+    /// SMTP server host name (`transport = "smtp"`).
+    pub smtp_host: String,
+    /// SMTP port: 25 or 587 with `starttls`, 465 with `tls`.
+    pub smtp_port: u16,
+    /// `none` (plain text: only for a relay on loopback or a test server), `starttls` or `tls`.
+    pub smtp_tls: SmtpTls,
+    /// Optional SMTP login.
+    pub smtp_username: String,
+    /// Its password; empty means no login. Put it in the environment
+    /// (`BORGERPORTAL_MAIL__SMTP_PASSWORD`), not in the file.
+    pub smtp_password: SecretString,
+    /// Give up on one SMTP conversation after this many seconds (then retry later).
+    pub timeout_seconds: u64,
+}
+
+/// The e-mail transport.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransport {
+    /// One file per message in `data_dir/outbox-sink` (nothing leaves the machine).
+    File,
+    /// A real SMTP server.
+    Smtp,
+}
+
+/// Transport security towards the SMTP server.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// No encryption (loopback relays and test servers only).
+    None,
+    /// Plain connection upgraded with STARTTLS (required, not opportunistic).
+    Starttls,
+    /// TLS from the first byte (SMTPS, usually port 465).
+    Tls,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            transport: MailTransport::File,
+            from: "Borgerportal <ikke-svar@borgerportal.invalid>".to_owned(),
+            smtp_host: String::new(),
+            smtp_port: 587,
+            smtp_tls: SmtpTls::Starttls,
+            smtp_username: String::new(),
+            smtp_password: SecretString::from(String::new()),
+            timeout_seconds: 30,
+        }
+    }
+}
+
+impl fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MailConfig")
+            .field("transport", &self.transport)
+            .field("from", &self.from)
+            .field("smtp_host", &self.smtp_host)
+            .field("smtp_port", &self.smtp_port)
+            .field("smtp_tls", &self.smtp_tls)
+            .field("smtp_username", &self.smtp_username)
+            .field("smtp_password", &"[redacted]")
+            .field("timeout_seconds", &self.timeout_seconds)
+            .finish()
+    }
+}
+
+/// Where SMS go. The default writes each message as a file into `data_dir/outbox-sink`.
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmsConfig {
+    /// `file` (the default: the local sink) or `http` (a JSON-over-HTTP gateway).
+    pub gateway: SmsGatewayKind,
+    /// The gateway's endpoint (`gateway = "http"`), e.g. `https://sms.example/v1/messages`.
+    pub url: String,
+    /// The bearer token the gateway expects. Put it in the environment
+    /// (`BORGERPORTAL_SMS__TOKEN`), not in the file.
+    pub token: SecretString,
+    /// Give up on one request after this many seconds (then retry later).
+    pub timeout_seconds: u64,
+}
+
+/// The SMS gateway.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsGatewayKind {
+    /// One file per message in `data_dir/outbox-sink` (nothing leaves the machine).
+    File,
+    /// `POST {to, text, idempotency_key}` as JSON with a bearer token.
+    Http,
+}
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        Self {
+            gateway: SmsGatewayKind::File,
+            url: String::new(),
+            token: SecretString::from(String::new()),
+            timeout_seconds: 10,
+        }
+    }
+}
+
+impl fmt::Debug for SmsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmsConfig")
+            .field("gateway", &self.gateway)
+            .field("url", &self.url)
+            .field("token", &"[redacted]")
+            .field("timeout_seconds", &self.timeout_seconds)
+            .finish()
+    }
+}
+
+/// The background worker that sends queued notifications.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// Run the worker in this instance (every instance may: claims never overlap).
+    pub enabled: bool,
+    /// How often an idle worker looks for due messages, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// The most messages claimed (and sent concurrently) at once.
+    pub batch_size: u32,
+    /// How long a claim lasts, in seconds: longer than a send can take (the SMTP and gateway
+    /// timeouts), or another instance may send the message again while this one still tries.
+    pub lease_seconds: u64,
+    /// Failed attempts after which a message is given up (status `failed`).
+    pub max_attempts: u32,
+    /// The waits between attempts, in seconds; the last one repeats.
+    pub backoff_seconds: Vec<u64>,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            poll_interval_ms: 2000,
+            batch_size: 20,
+            lease_seconds: 120,
+            max_attempts: 8,
+            backoff_seconds: vec![30, 120, 600, 3600, 7200, 14400, 28800],
+        }
+    }
+}
+
+/// The signature algorithms agencies may sign their tokens with. One per agency: a token with
+/// any other `alg` header is refused (no `none`, and no HMAC, so an agency's public key can
+/// never be used as an HMAC secret).
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum AgencyAlgorithm {
+    /// ECDSA P-256 with SHA-256.
+    ES256,
+    /// ECDSA P-384 with SHA-384.
+    ES384,
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    RS256,
+    /// RSASSA-PSS with SHA-256.
+    PS256,
+    /// Ed25519.
+    EdDSA,
+}
+
+/// One agency allowed to call the agency API.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgencyConfig {
+    /// Short stable id: the `iss` of its tokens and the actor in the audit log, e.g. `nav`.
+    pub id: String,
+    /// The agency's name, e.g. `Arbeids- og velferdsetaten`.
+    pub name: String,
+    /// The one algorithm its tokens are signed with.
+    pub algorithm: AgencyAlgorithm,
+    /// The public key as PEM (`-----BEGIN PUBLIC KEY-----` …), or
+    #[serde(default)]
+    pub public_key: Option<String>,
+    /// a file holding it.
+    #[serde(default)]
+    pub public_key_file: Option<PathBuf>,
+    /// Off: its tokens are refused (403) while the entry stays documented.
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+    /// Development only (needs the test eID on): make an ES256 key pair at first start, the
+    /// public key at `public_key_file` and the private key beside it (`private.pem`), so that
+    /// `borgerportal api-token` can sign tokens for local calls.
+    #[serde(default)]
+    pub generate_key_pair: bool,
+    /// What it may do through the API: `lookup_contact`, `deliver_post`, `print` (the print
+    /// provider's queue). Default: the first two, as for any public agency.
+    #[serde(default = "default_capabilities")]
+    pub capabilities: Vec<AgencyCapabilityName>,
+}
+
+/// A capability an agency entry may be granted (see [`borgerportal::AgencyGrants`]).
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AgencyCapabilityName {
+    /// The contact and reservation look-up.
+    LookupContact,
+    /// Delivering digital post and polling its receipts.
+    DeliverPost,
+    /// The print provider's queue.
+    Print,
+}
+
+impl AgencyConfig {
+    /// The grants its `capabilities` name, for the access policy.
+    pub fn grants(&self) -> borgerportal::AgencyGrants {
+        use borgerportal::AgencyGrants;
+        self.capabilities
+            .iter()
+            .fold(AgencyGrants::NONE, |grants, name| {
+                grants.with(match name {
+                    AgencyCapabilityName::LookupContact => AgencyGrants::LOOKUP_CONTACT,
+                    AgencyCapabilityName::DeliverPost => AgencyGrants::DELIVER_POST,
+                    AgencyCapabilityName::Print => AgencyGrants::PRINT,
+                })
+            })
+    }
+}
+
+fn default_capabilities() -> Vec<AgencyCapabilityName> {
+    vec![
+        AgencyCapabilityName::LookupContact,
+        AgencyCapabilityName::DeliverPost,
+    ]
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+/// How long a login lasts.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionConfig {
+    /// Logged out after this many minutes without a request (ID-porten's SSO lasts 30).
+    pub idle_timeout_minutes: u32,
+    /// Logged out this many hours after login, however active.
+    pub absolute_lifetime_hours: u32,
+    /// The key that seals the id_token each session keeps for logout (`auth/seal.rs`): 32
+    /// bytes, made at the first start if the file is missing. Default `data_dir/id-token.key`.
+    /// Every instance sharing a database must use the same file. A secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_key_file: Option<PathBuf>,
+}
+
+impl SessionConfig {
+    /// Where the id_token key is: the configured file, or `data_dir/id-token.key`.
+    pub fn id_token_key_path(&self, data_dir: &std::path::Path) -> PathBuf {
+        self.id_token_key_file
+            .clone()
+            .unwrap_or_else(|| data_dir.join("id-token.key"))
+    }
+}
+
+/// The test eID inside the binary: a real OpenID Connect provider with synthetic persons.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestEidConfig {
+    /// Off unless asked for; never in production.
+    pub enabled: bool,
+}
+
+/// Whether this binary holds the development-only code (the `dev` cargo feature): the built-in
+/// test eID, the demo data and `borgerportal generate-data`. The production build has not.
+pub const DEV_BUILD: bool = cfg!(feature = "dev");
+
+/// Development-only code that a build without the `dev` feature was asked for: it refuses to
+/// start, naming what and why.
+#[derive(Debug, thiserror::Error)]
+pub enum DevOnlyError {
+    /// By the configuration (the test eID, the demo data).
+    #[error(
+        "the configuration asks for {0}, which is development-only, and this binary was built \
+         without it (a production build, without the `dev` cargo feature): turn it off in the \
+         configuration, or use a development build (`cargo xtask run`, or `--features dev`)"
+    )]
+    Configured(&'static str),
+    /// By a command (`generate-data`).
+    #[error(
+        "{0} is development-only, and this binary was built without it (a production build, \
+         without the `dev` cargo feature): use a development build (`cargo xtask run`, or \
+         `--features dev`)"
+    )]
+    Command(&'static str),
+}
+
+/// The eID providers.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    #[serde(default)]
+    pub providers: Vec<ProviderConfig>,
+}
+
+/// Which claims a provider uses for the national id and the level of assurance.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClaimProfile {
+    /// ID-porten: `pid`, `acr` = `idporten-loa-substantial|high`.
+    Idporten,
+    /// MitID through an OIDC broker: `dk.cpr`, NSIS `loa` (or `acr`) URIs.
+    MitidBroker,
+}
+
+/// One eID provider.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// Short stable name used in URLs, e.g. `idporten`.
+    pub id: String,
+    /// The name citizens see on the login page, e.g. `ID-porten`.
+    pub name: String,
+    /// The issuer; discovery is read from `<issuer>/.well-known/openid-configuration`.
+    pub issuer: String,
+    pub client_id: String,
+    /// How the portal authenticates to the provider's token endpoint.
+    pub client_auth: ClientAuth,
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+    pub profile: ClaimProfile,
+}
+
+fn default_scopes() -> Vec<String> {
+    vec!["openid".to_owned(), "profile".to_owned()]
+}
+
+/// Client authentication at the token endpoint.
+#[derive(Clone, Deserialize)]
+#[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientAuth {
+    /// `client_secret_basic`.
+    ClientSecret { secret: SecretString },
+    /// `private_key_jwt`: a signed client assertion; the PKCS#8 PEM key is read from a file.
+    PrivateKeyJwt { key_file: PathBuf, key_id: String },
+}
+
+impl fmt::Debug for ProviderConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProviderConfig")
+            .field("id", &self.id)
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_auth",
+                &match &self.client_auth {
+                    ClientAuth::ClientSecret { .. } => "client_secret [redacted]",
+                    ClientAuth::PrivateKeyJwt { .. } => "private_key_jwt",
+                },
+            )
+            .field("profile", &self.profile)
+            .finish()
+    }
+}
+
+/// How logs are written.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// `pretty` for people, `json` for log collectors.
+    pub format: LogFormat,
+    /// A `tracing` filter, e.g. `info` or `info,server=debug`. `RUST_LOG` overrides it.
+    pub filter: String,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
