@@ -506,6 +506,51 @@ async fn a_replayed_jti_is_refused() {
 }
 
 #[tokio::test]
+async fn a_token_is_remembered_as_long_as_it_can_be_accepted() {
+    let api = start().await;
+    let id = synthetic(1);
+    // Expired ten seconds ago: still inside the 30 s leeway, so accepted once.
+    let mut late = claims("nav", &api.audience);
+    late["iat"] = json!(now() - 70);
+    late["exp"] = json!(now() - 10);
+    let token = sign_es256(&api.nav, &late);
+    assert_eq!(
+        api.lookup_with(&token, &[id.expose()]).await.status,
+        StatusCode::OK
+    );
+    // Housekeeping forgets the token ids whose time is up; this one's is not.
+    api.db
+        .forget_expired_agency_tokens(time::OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    let replay = api.lookup_with(&token, &[id.expose()]).await;
+    assert_problem(&replay, StatusCode::UNAUTHORIZED, "replayed-token");
+}
+
+#[tokio::test]
+async fn extreme_times_in_a_signed_token_are_refused_not_a_crash() {
+    let api = start().await;
+    let id = synthetic(1);
+    for (iat, exp) in [
+        (json!(i64::MIN), json!(now() + 60)),
+        (json!(now() - 1_000_000), json!(now() + 60)),
+        (json!(now()), json!(i64::MAX)),
+    ] {
+        let mut token_claims = claims("nav", &api.audience);
+        token_claims["iat"] = iat.clone();
+        token_claims["exp"] = exp.clone();
+        let reply = api
+            .lookup_with(&sign_es256(&api.nav, &token_claims), &[id.expose()])
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNAUTHORIZED,
+            "iat {iat}, exp {exp}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn wrong_audience_expired_and_long_lived_tokens_are_refused() {
     let api = start().await;
     let id = synthetic(1);

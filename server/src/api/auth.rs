@@ -10,8 +10,8 @@
 //!    `api.max_token_lifetime_seconds` after `iat`; `iat` not in the future (30 s leeway);
 //!    `nbf`, if present, passed;
 //! 4. the agency is enabled (else 403, said only to a caller holding its key);
-//! 5. `jti` never seen before from this agency (remembered in the database until `exp`, so
-//!    every instance refuses a replay).
+//! 5. `jti` never seen before from this agency (remembered in the database until `exp` plus
+//!    the leeway, as long as the token can be accepted, so every instance refuses a replay).
 //!
 //! Failures are 401 problems with a `WWW-Authenticate` challenge; the log line names the
 //! agency (when known) and the reason, never the token.
@@ -142,7 +142,10 @@ impl AgencyRegistry {
                 "The token's `iat` is in the future.",
             ));
         }
-        if claims.exp - claims.iat > self.max_lifetime_seconds {
+        // Checked: a signed token may carry any integers, and an overflow must be a refusal,
+        // not a panic or a wrapped number that passes.
+        let lifetime = claims.exp.checked_sub(claims.iat);
+        if lifetime.is_none_or(|lifetime| lifetime > self.max_lifetime_seconds) {
             return Err(refuse(
                 "token-lifetime",
                 &format!(
@@ -167,8 +170,12 @@ impl AgencyRegistry {
                 )
             });
         }
-        let expires_at = time::OffsetDateTime::from_unix_timestamp(claims.exp)
-            .map_err(|_| refuse("invalid-token", "The token's `exp` is out of range."))?;
+        // Remembered for as long as the token can be accepted: until `exp` plus the leeway.
+        let expires_at = claims
+            .exp
+            .checked_add(LEEWAY_SECONDS)
+            .and_then(|until| time::OffsetDateTime::from_unix_timestamp(until).ok())
+            .ok_or_else(|| refuse("invalid-token", "The token's `exp` is out of range."))?;
         Ok(VerifiedToken {
             agency: agency.id.clone(),
             grants: agency.grants,
