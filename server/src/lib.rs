@@ -262,11 +262,19 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             not_found,
         ));
 
-    // Hashed names never change content: cache them for a year.
+    // Hashed names never change content: a file found is cached for a year. A name not found
+    // (an old page asking for a removed build, a typo) may exist after the next deploy, so its
+    // 404 is not kept at all.
     let pkg = ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
-            HeaderValue::from_static("public, max-age=31536000, immutable"),
+            |response: &Response<_>| {
+                Some(HeaderValue::from_static(if response.status().is_success() {
+                    "public, max-age=31536000, immutable"
+                } else {
+                    "no-store"
+                }))
+            },
         ))
         .service(
             ServeDir::new(site_root.join("pkg"))

@@ -411,6 +411,10 @@ async fn hashed_assets_are_served_compressed_and_cached_for_a_year() {
     let favicon = server.get("/favicon.svg").await;
     assert_eq!(favicon.status(), StatusCode::OK);
     assert!(favicon.headers().contains_key(header::LAST_MODIFIED));
+    // A hashed name that is not there is not cached: a later deploy may bring it.
+    let missing = server.get("/pkg/borgerportal.0000000000000000.css").await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert_eq!(missing.headers()[header::CACHE_CONTROL], "no-store");
 }
 
 #[tokio::test]
