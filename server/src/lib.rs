@@ -269,11 +269,13 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             |response: &Response<_>| {
-                Some(HeaderValue::from_static(if response.status().is_success() {
-                    "public, max-age=31536000, immutable"
-                } else {
-                    "no-store"
-                }))
+                Some(HeaderValue::from_static(
+                    if response.status().is_success() {
+                        "public, max-age=31536000, immutable"
+                    } else {
+                        "no-store"
+                    },
+                ))
             },
         ))
         .service(

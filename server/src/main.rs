@@ -22,8 +22,34 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// What `--help` prints.
+const USAGE: &str = "\
+Usage: borgerportal [COMMAND]
+
+Starts one portal instance (no command), configured by the TOML file named in
+BORGERPORTAL_CONFIG and BORGERPORTAL_* variables (config/production.example.toml).
+
+Commands:
+  api-token [--count N] [agency]   tokens for a development demo agency
+  generate-data [options]          fill the database with synthetic data (development builds)
+  -h, --help                       this text
+";
+
 #[tokio::main]
 async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        None | Some("api-token" | "generate-data") => {}
+        Some("-h" | "--help") => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        // Never repeated: an argument may be a mistyped secret.
+        Some(_) => {
+            eprintln!("borgerportal: unknown argument; see `borgerportal --help`");
+            return ExitCode::from(2);
+        }
+    }
     let config = match Config::load() {
         Ok(config) => config,
         Err(error) => {
@@ -35,7 +61,6 @@ async fn main() -> ExitCode {
         eprintln!("borgerportal: refusing to start: {refused}");
         return ExitCode::FAILURE;
     }
-    let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         // `borgerportal api-token [--count N] [agency]`: tokens for a development demo agency.
         Some("api-token") => return api_tokens(&config, &args[1..]),
