@@ -64,6 +64,15 @@ fn letter_with(html: &str, words: &str) -> String {
 #[tokio::test]
 async fn the_inbox_lists_letters_newest_first_with_unread_marked_in_words() {
     let (server, browser) = with_letters("substantial").await;
+    // Nothing personal is kept by a cache (Back after logout must not show it); a page that
+    // differs by session varies by the cookie.
+    for path in ["/post", "/", "/activity", "/contact"] {
+        let reply = server.get(&browser, path).await;
+        assert_eq!(reply.headers()[header::CACHE_CONTROL], "no-store", "{path}");
+    }
+    let anonymous = server.get(&Browser::new(), "/").await;
+    assert!(!anonymous.headers().contains_key(header::CACHE_CONTROL));
+    assert_eq!(anonymous.headers()[header::VARY], "cookie");
     let inbox = server.page(&browser, "/post").await;
     let lines = letters(&inbox);
     assert_eq!(lines.len(), 4, "{inbox}");

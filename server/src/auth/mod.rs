@@ -185,7 +185,26 @@ pub async fn load_session(
             request.extensions_mut().insert(session);
         }
     }
-    next.run(request).await
+    let personal = state.auth.session_token(request.headers()).is_some()
+        || request.headers().contains_key(header::AUTHORIZATION);
+    let mut response = next.run(request).await;
+    keep_out_of_caches(response.headers_mut(), personal);
+    response
+}
+
+/// A response to a request with a session cookie or an agency's token may be about a person:
+/// no cache keeps it (after logout, Back must not show a letter). Others, which the same path
+/// answers differently with a session, vary by the cookie. A handler's own `Cache-Control`
+/// (hashed assets, attachments) stands.
+fn keep_out_of_caches(headers: &mut HeaderMap, personal: bool) {
+    if headers.contains_key(header::CACHE_CONTROL) {
+        return;
+    }
+    if personal {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    } else {
+        headers.append(header::VARY, HeaderValue::from_static("cookie"));
+    }
 }
 
 /// Whether the page renderer reads this request's session itself (a page's `GET`), rather than
