@@ -1016,3 +1016,61 @@ async fn the_test_eid_takes_any_synthetic_number_and_refuses_real_ones() {
         assert!(response.body.contains("id=\"other-id-error\""));
     }
 }
+
+/// A stand-in provider that publishes discovery and an empty key set, and counts how often
+/// its keys are fetched.
+async fn counting_provider() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let fetches = std::sync::Arc::new(AtomicUsize::new(0));
+    let discovery = json!({
+        "issuer": base,
+        "authorization_endpoint": format!("{base}/authorize"),
+        "token_endpoint": format!("{base}/token"),
+        "jwks_uri": format!("{base}/jwks"),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["ES256"],
+    });
+    let counter = fetches.clone();
+    let app = axum::Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            axum::routing::get(move || async move { axum::Json(discovery) }),
+        )
+        .route(
+            "/jwks",
+            axum::routing::get(move || async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                axum::Json(json!({ "keys": [] }))
+            }),
+        );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (base, fetches)
+}
+
+#[tokio::test]
+async fn junk_logout_tokens_do_not_make_the_portal_fetch_the_provider_s_keys_each_time() {
+    let (issuer, fetches) = counting_provider().await;
+    let server = start_with(&format!(
+        "[[oidc.providers]]\nid = \"counted\"\nname = \"Counted\"\nissuer = \"{issuer}\"\n\
+         client_id = \"portal\"\nclient_auth = {{ method = \"client_secret\", secret = \"s\" }}\n\
+         profile = \"idporten\"\n"
+    ))
+    .await;
+    let stranger = fresh_p256_key();
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    for n in 0..50 {
+        let claims = json!({
+            "iss": issuer, "aud": "portal", "iat": now, "jti": format!("junk-{n}"), "sid": "s",
+            "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
+        });
+        let token = sign_es256(&stranger, Some(&format!("kid-{n}")), &claims);
+        assert_eq!(server.backchannel(&token).await, StatusCode::BAD_REQUEST);
+    }
+    let fetched = fetches.load(std::sync::atomic::Ordering::SeqCst);
+    // Discovery's own fetch and the first token's; no more for 50 unknown keys within the
+    // refetch interval.
+    assert!(fetched <= 2, "the keys were fetched {fetched} times");
+}

@@ -79,8 +79,8 @@ pub async fn verify(
     if !allowed.contains(&header.alg) {
         return Err(LogoutTokenError::Invalid("algorithm not allowed".into()));
     }
-    let keys: JwkSet = provider
-        .signing_keys()
+    let keys: Arc<JwkSet> = provider
+        .logout_signing_keys(header.kid.as_deref())
         .await
         .ok_or(LogoutTokenError::Keys)?;
     let jwk = match &header.kid {

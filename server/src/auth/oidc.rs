@@ -164,6 +164,10 @@ pub struct VerifiedLogin {
     pub id_token: SecretString,
 }
 
+/// How long kept logout-token keys are trusted to be complete: a token naming a key they
+/// lack makes them read again only after this.
+pub const KEYS_REFETCH_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Discovery results, fetched once.
 struct Discovered {
     client: OidcClient,
@@ -176,6 +180,8 @@ pub struct Provider {
     redirect_uri: String,
     http: reqwest::Client,
     discovered: Mutex<Option<Arc<Discovered>>>,
+    /// The signing keys kept for back-channel logout tokens, and when they were fetched.
+    logout_keys: Mutex<Option<(Arc<jsonwebtoken::jwk::JwkSet>, std::time::Instant)>>,
     /// Where the security headers learn that forms may lead to this provider's logout page.
     form_targets: crate::security::FormTargets,
 }
@@ -200,6 +206,7 @@ impl Provider {
             redirect_uri,
             http,
             discovered: Mutex::new(None),
+            logout_keys: Mutex::new(None),
             form_targets,
         }
     }
@@ -444,8 +451,28 @@ impl Provider {
         Some(self.discovered().await.ok()?.metadata.issuer().to_string())
     }
 
+    /// The provider's signing keys for a token whose header names `kid`: the kept ones, read
+    /// again only when they lack `kid` and were fetched more than [`KEYS_REFETCH_AFTER`] ago.
+    /// So junk tokens sent to the back-channel endpoint cost the provider no requests, a key
+    /// rollover is seen within that interval, and one fetch is in flight at a time.
+    pub async fn logout_signing_keys(
+        &self,
+        kid: Option<&str>,
+    ) -> Option<Arc<jsonwebtoken::jwk::JwkSet>> {
+        let mut kept = self.logout_keys.lock().await;
+        if let Some((keys, fetched)) = kept.as_ref() {
+            let known = kid.is_none_or(|kid| keys.find(kid).is_some());
+            if known || fetched.elapsed() < KEYS_REFETCH_AFTER {
+                return Some(keys.clone());
+            }
+        }
+        let keys = Arc::new(self.signing_keys().await?);
+        *kept = Some((keys.clone(), std::time::Instant::now()));
+        Some(keys)
+    }
+
     /// The provider's published signing keys (fetched without following redirects).
-    pub async fn signing_keys(&self) -> Option<jsonwebtoken::jwk::JwkSet> {
+    async fn signing_keys(&self) -> Option<jsonwebtoken::jwk::JwkSet> {
         let uri = self
             .discovered()
             .await
