@@ -111,6 +111,27 @@ macro_rules! person_columns {
     };
 }
 
+/// A new person's row, its values in the order of [`new_person_values`].
+macro_rules! insert_person {
+    () => {
+        "INSERT INTO persons (id, national_id, given_name, family_name, birth_date, language, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)"
+    };
+}
+
+/// A new person's values, with a fresh id, registered at `now`.
+fn new_person_values(new_person: &NewPerson, now: time::OffsetDateTime) -> [Val<'_>; 7] {
+    [
+        Val::Uuid(PersonId::new().as_uuid()),
+        Val::Text(new_person.national_id.expose()),
+        Val::Text(&new_person.given_name),
+        Val::Text(&new_person.family_name),
+        Val::Date(new_person.national_id.birth_date()),
+        Val::Text(new_person.language.code()),
+        Val::Time(now),
+    ]
+}
+
 /// The new person's row, or (`upsert`) the existing one with its names brought up to date.
 pub(super) async fn insert(
     ex: &mut Ex<'_>,
@@ -118,30 +139,17 @@ pub(super) async fn insert(
     now: time::OffsetDateTime,
     upsert: bool,
 ) -> Result<Person, StoreError> {
-    const INSERT: &str = concat!(
-        "INSERT INTO persons (id, national_id, given_name, family_name, birth_date, language, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING ",
-        person_columns!()
-    );
+    const INSERT: &str = concat!(insert_person!(), " RETURNING ", person_columns!());
     const UPSERT: &str = concat!(
-        "INSERT INTO persons (id, national_id, given_name, family_name, birth_date, language, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
-         ON CONFLICT (national_id) DO UPDATE SET given_name = excluded.given_name, \
+        insert_person!(),
+        " ON CONFLICT (national_id) DO UPDATE SET given_name = excluded.given_name, \
          family_name = excluded.family_name, updated_at = excluded.updated_at RETURNING ",
         person_columns!()
     );
     let row = ex
         .fetch_one(
             if upsert { UPSERT } else { INSERT },
-            &[
-                Val::Uuid(PersonId::new().as_uuid()),
-                Val::Text(new_person.national_id.expose()),
-                Val::Text(&new_person.given_name),
-                Val::Text(&new_person.family_name),
-                Val::Date(new_person.national_id.birth_date()),
-                Val::Text(new_person.language.code()),
-                Val::Time(now),
-            ],
+            &new_person_values(new_person, now),
         )
         .await?;
     person_from_row(&row)
@@ -156,18 +164,8 @@ pub(super) async fn insert_or_keep(
     now: time::OffsetDateTime,
 ) -> Result<Person, StoreError> {
     ex.execute(
-        "INSERT INTO persons (id, national_id, given_name, family_name, birth_date, language, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
-         ON CONFLICT (national_id) DO NOTHING",
-        &[
-            Val::Uuid(PersonId::new().as_uuid()),
-            Val::Text(new_person.national_id.expose()),
-            Val::Text(&new_person.given_name),
-            Val::Text(&new_person.family_name),
-            Val::Date(new_person.national_id.birth_date()),
-            Val::Text(new_person.language.code()),
-            Val::Time(now),
-        ],
+        concat!(insert_person!(), " ON CONFLICT (national_id) DO NOTHING"),
+        &new_person_values(new_person, now),
     )
     .await?;
     find_by_national_id(ex, &new_person.national_id)
