@@ -8,18 +8,17 @@
 //! with both texts side by side. Callers see one API and the shared test suite
 //! (`tests/storage.rs`) runs it against both:
 //!
-//! - the person register: who the portal knows.
-//! - the session register: logged-in sessions (by the hash of their cookie), and the logout tokens
-//!   already seen (replay protection for back-channel logout).
-//! - the pending logins: logins sent to the eID provider and not back yet (OIDC `state`).
-//! - the activity log: each person's activity log, read through an [`Access`](crate::access::Access) proof.
-//! - the contact register: contact information, reservation, mailbox and language (KRR), with
-//!   codes to verify new addresses; every change is audited in the same transaction.
-//! - the agency token ids: the token ids (`jti`) of agency API calls already accepted, so
-//!   that a replayed token is refused on every instance.
-//! - the post office and the mailbox: digital post: delivery by agencies (with receipts and a
-//!   print queue) and the citizen's mailbox (folders, trash, search).
-//! - the outbox: e-mails and SMS queued durably (often in the same transaction as the change
+//! - `person.rs`: the person register, who the portal knows.
+//! - `session.rs`: logged-in sessions (by the hash of their cookie), pending logins (OIDC
+//!   `state`), the token ids already seen (logout tokens, agency API tokens: replay
+//!   protection on every instance), and the login callback's unit of work.
+//! - `audit.rs`: each person's activity log, read through an
+//!   [`Access`](crate::access::Access) proof.
+//! - `contact/`: contact information, reservation, mailbox and language (KRR), with codes to
+//!   verify new addresses; every change is audited in the same transaction.
+//! - `post/`: digital post: delivery by agencies (with receipts and a print queue) and the
+//!   citizen's mailbox (folders, trash, search).
+//! - `outbox/`: e-mails and SMS queued durably (often in the same transaction as the change
 //!   they are about) and claimed by workers with a lease.
 //!
 //! Time: operations that decide by time (expiry) take `now` from the caller, so that tests and
