@@ -105,6 +105,8 @@ pub enum DatabaseCause {
     Migrate(sqlx::migrate::MigrateError),
     /// From a synchronous SQLite reader (`storage/readers.rs`).
     Sqlite(rusqlite::Error),
+    /// From PostgreSQL's read path (`storage/pg_readers.rs`).
+    Postgres(tokio_postgres::Error),
 }
 
 impl DatabaseCause {
@@ -112,6 +114,9 @@ impl DatabaseCause {
     pub fn code(&self) -> Option<String> {
         if let DatabaseCause::Sqlite(rusqlite::Error::SqliteFailure(error, _)) = self {
             return Some(error.extended_code.to_string());
+        }
+        if let DatabaseCause::Postgres(error) = self {
+            return error.code().map(|code| code.code().to_owned());
         }
         self.database_error()
             .and_then(|error| error.code())
@@ -125,7 +130,9 @@ impl DatabaseCause {
                 sqlx::migrate::MigrateError::Execute(error)
                 | sqlx::migrate::MigrateError::ExecuteMigration(error, _),
             ) => error,
-            DatabaseCause::Migrate(_) | DatabaseCause::Sqlite(_) => return None,
+            DatabaseCause::Migrate(_) | DatabaseCause::Sqlite(_) | DatabaseCause::Postgres(_) => {
+                return None
+            }
         };
         match sqlx_error {
             sqlx::Error::Database(error) => Some(error.as_ref()),
@@ -161,6 +168,11 @@ impl fmt::Display for DatabaseCause {
                     code.extended_code
                 ),
                 other => fmt::Display::fmt(other, f),
+            },
+            // The message and the SQLSTATE, never the `DETAIL` that `Display` would add.
+            DatabaseCause::Postgres(error) => match error.as_db_error() {
+                Some(db) => write!(f, "{} ({})", db.message(), db.code().code()),
+                None => fmt::Display::fmt(error, f),
             },
         }
     }

@@ -3046,6 +3046,83 @@ async fn sqlite_url_forms_open_the_same_file() {
     short_form.close().await;
 }
 
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL only: the page reads' shared connections (`src/storage/pg_readers.rs`).
+
+/// Ends the portal's read connections from the server's side, as a restart or a fail-over
+/// would; the number ended.
+async fn end_read_connections(t: &TestDb) -> usize {
+    raw_text(
+        t,
+        "",
+        "SELECT CAST(pg_terminate_backend(pid) AS TEXT) FROM pg_stat_activity \
+         WHERE application_name = 'borgerportal-reader' AND datname = current_database()",
+    )
+    .await
+    .len()
+}
+
+#[tokio::test]
+async fn postgres_page_reads_survive_the_server_ending_their_connections() {
+    let t = TestDb::postgres().await;
+    let person =
+        t.db.create_person(new_person(8, "Astrid", "Moe"))
+            .await
+            .unwrap();
+    // Every shared connection used once (they are lent in turn), so that each has a
+    // statement prepared on it when it is ended.
+    for _ in 0..16 {
+        assert_eq!(
+            t.db.find_person(person.id).await.unwrap().as_ref(),
+            Some(&person)
+        );
+    }
+    assert!(end_read_connections(&t).await >= 1);
+    // A read on an ended connection is tried again on a new one: no read fails.
+    for _ in 0..16 {
+        assert_eq!(
+            t.db.find_person(person.id).await.unwrap().as_ref(),
+            Some(&person)
+        );
+    }
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn postgres_read_connections_are_closed_with_the_database() {
+    let t = TestDb::postgres().await;
+    let person =
+        t.db.create_person(new_person(9, "Nils", "Haug"))
+            .await
+            .unwrap();
+    assert!(t.db.find_person(person.id).await.unwrap().is_some());
+    t.db.close().await;
+    assert!(matches!(
+        t.db.find_person(person.id).await,
+        Err(StoreError::Unavailable(_))
+    ));
+    // The server notices a closed connection a moment after the client closed it.
+    let mut open = Vec::new();
+    for _ in 0..50 {
+        open = raw_text(
+            &t,
+            "",
+            "SELECT application_name FROM pg_stat_activity \
+             WHERE application_name = 'borgerportal-reader' AND datname = current_database()",
+        )
+        .await;
+        if open.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        open.is_empty(),
+        "read connections still open: {}",
+        open.len()
+    );
+}
+
 #[test]
 fn database_url_swaps_only_the_database() {
     assert_eq!(

@@ -31,7 +31,9 @@
 //! (see `migrations/README.md`), which the query layer's bindings and getters absorb. On
 //! SQLite, the short reads every logged-in page makes (session, person, mailbox page, unread
 //! count, activity page, contact entry) run on synchronous reader connections (`readers.rs`)
-//! instead of sqlx's, through the same SQL and the same layer.
+//! instead of sqlx's, through the same SQL and the same layer; on PostgreSQL the same reads
+//! run on a few connections that all requests share, their statements pipelined
+//! (`pg_readers.rs`).
 //!
 //! Operations that read, decide and write (a contact change with its audit event and its
 //! message) run in one transaction (`Tx`): `BEGIN IMMEDIATE` on SQLite (the write lock is
@@ -45,6 +47,7 @@ mod contact;
 mod generate;
 mod outbox;
 mod person;
+mod pg_readers;
 mod post;
 mod readers;
 mod session;
@@ -123,6 +126,8 @@ pub struct Database {
     /// SQLite on a file: synchronous readers for the reads every logged-in page makes
     /// (`readers.rs`). `None` where `write` is.
     readers: Option<std::sync::Arc<readers::Readers>>,
+    /// PostgreSQL: the shared read connections for the same reads (`pg_readers.rs`).
+    pg_readers: Option<std::sync::Arc<pg_readers::PgReaders>>,
     /// The contact staleness limit for letters' notifications and reminders
     /// ([`Database::with_contact_staleness`]).
     contact_staleness: time::Duration,
@@ -213,6 +218,7 @@ impl Database {
             write,
             writer,
             readers,
+            pg_readers: None,
             contact_staleness: DEFAULT_STALENESS,
         })
     }
@@ -227,11 +233,13 @@ impl Database {
             .connect_with(options)
             .await
             .map_err(StoreError::from_query)?;
+        let pg_readers = pg_readers::PgReaders::open(url).await?;
         Ok(Database {
             pool: Pool::Postgres(pool),
             write: None,
             writer: None,
             readers: None,
+            pg_readers: Some(std::sync::Arc::new(pg_readers)),
             contact_staleness: DEFAULT_STALENESS,
         })
     }
@@ -276,7 +284,8 @@ impl Database {
     /// on SQLite the short reads in it (the session, the person, the unread count, the folders,
     /// a page of letters or events, the contact entry) share one connection and one read
     /// transaction, so they see one snapshot and pay SQLite's per-transaction locking once
-    /// (`readers.rs`). On PostgreSQL, and on an in-memory SQLite, they run as they would alone.
+    /// (`readers.rs`). On PostgreSQL, and on an in-memory SQLite, they run as they would alone
+    /// (on PostgreSQL, pipelined with other requests' reads: `pg_readers.rs`).
     /// The scope ends when `reads` returns; inside another scope, `reads` joins it.
     ///
     /// Only for reads: a write in `reads` (through the pools) is not seen by the reads after
@@ -303,6 +312,9 @@ impl Database {
         if let Some(write) = &self.write {
             write.close().await;
         }
+        if let Some(readers) = &self.pg_readers {
+            readers.close().await;
+        }
         match &self.pool {
             Pool::Sqlite(pool) => pool.close().await,
             Pool::Postgres(pool) => pool.close().await,
@@ -328,12 +340,16 @@ impl Database {
     }
 
     /// A connection for a short, index-bounded read: a synchronous reader on SQLite (no
-    /// hand-off to sqlx's connection thread), the pool otherwise.
+    /// hand-off to sqlx's connection thread), a shared pipelined connection on PostgreSQL
+    /// (`pg_readers.rs`), the pool for an in-memory SQLite.
     async fn quick_read(&self) -> Result<Conn<'_>, StoreError> {
-        match &self.readers {
-            Some(readers) => readers.get().map(Conn::Reader),
-            None => Conn::acquire(&self.pool).await,
+        if let Some(readers) = &self.readers {
+            return readers.get().map(Conn::Reader);
         }
+        if let Some(readers) = &self.pg_readers {
+            return readers.get().await.map(Conn::PgReader);
+        }
+        Conn::acquire(&self.pool).await
     }
 
     /// The SQLite pool, for tests that check connection settings.

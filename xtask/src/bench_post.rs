@@ -10,29 +10,23 @@
 //!    each, and with a 100 KB PDF. Every call carries a fresh agency JWT: tokens are signed
 //!    before each run by `borgerportal api-token --count N` (ES256 with the agencies' demo
 //!    keys; the load generator is a thread per connection in this process).
-//! 3. **Inbox** (`GET /post`, first page of 20, logged in) on a generated database
-//!    (`XTASK_BENCH_INBOX_DATA`: a data directory made by `borgerportal generate-data`; else a
-//!    small one is made here): for the named persons with 10, 1,000 and 10,000 letters
-//!    (`named-persons.tsv`), each logged in through the built-in test eID as a browser does
-//!    (login → the eID's form → callback → session cookie), then `wrk -t2 -c64`; and the
-//!    static ceiling with the 10-letter page's bytes.
+//! 3. **Inbox** (`GET /post`, first page of 20, logged in, `wrk -t2 -c64`) on SQLite and on
+//!    PostgreSQL, each on a generated population, the runs alternated (`bench_inbox.rs`).
 //!
 //! Settings: `XTASK_BENCH_SECONDS` (each measured run, default 10), `XTASK_BENCH_QUIET_WAIT`
 //! (default 300), `XTASK_BENCH_INBOX_DATA`, `XTASK_BENCH_POST_PARTS` (`sqlite,postgres,inbox`
-//! by default; name fewer to run fewer), `XTASK_BENCH_POSTGRES_URL` (a server URL such as
+//! by default: delivery on SQLite, delivery on PostgreSQL, the inbox on both; name fewer to
+//! run fewer), `XTASK_BENCH_POSTGRES_URL` (a server URL such as
 //! `postgres://postgres@127.0.0.1:5432/postgres`; default that one; `none` skips
-//! PostgreSQL). The report goes to `$CARGO_TARGET_DIR/bench-post-report.md`.
+//! PostgreSQL, also in the inbox part). The report goes to `$CARGO_TARGET_DIR/bench-post-report.md`.
 
 use crate::harness::delivery::{
     base64, deliver_load, pdf_of, show_cores, DeliverLoad, DeliveryRun, MODES,
 };
-use crate::harness::http;
 use crate::harness::machine::{cpu_count, cpu_model, git_commit, wait_for_quiet, CpuSnapshot};
-use crate::harness::portal::{
-    generate, login, named_persons, recipients, start_portal, write_config,
-};
-use crate::harness::server::{build_ceiling, start_ceiling};
-use crate::harness::wrk::{ensure_wrk, load, Load};
+use crate::harness::portal::{generate, recipients, start_portal, write_config};
+use crate::harness::server::build_ceiling;
+use crate::harness::wrk::ensure_wrk;
 use crate::harness::{env_number, in_work_dir, pass};
 use crate::site;
 use crate::tools;
@@ -41,16 +35,13 @@ use std::{
     fmt::Write as _,
     fs,
     io::Write,
-    path::{Path, PathBuf},
+    path::Path,
     process::Command,
     time::{Duration, Instant},
 };
 
 /// Target: small letters per second on SQLite.
 const DELIVERY_TARGET: f64 = 2_000.0;
-/// Target: inbox requests per second, and p99 below this many milliseconds.
-const INBOX_TARGET: f64 = 15_000.0;
-const INBOX_P99_TARGET_MS: f64 = 10.0;
 
 /// Whether `XTASK_BENCH_POST_PARTS` (a comma-separated list of `sqlite`, `postgres`,
 /// `inbox`; default all) names this part. The disk's fsync rate is always measured.
@@ -107,7 +98,7 @@ struct Sections {
     fsync_others: Option<f64>,
     sqlite: Vec<DeliveryRun>,
     postgres: Result<(Vec<DeliveryRun>, String)>,
-    inbox: Result<Inbox>,
+    inbox: Result<crate::bench_inbox::Inbox>,
 }
 
 fn measure(
@@ -146,7 +137,18 @@ fn measure(
 
     let inbox = if part("inbox") {
         step("inbox pages on a generated database");
-        inbox(built, ceiling_bin, work, settings)
+        let server = match postgres_server() {
+            None => Err("skipped (XTASK_BENCH_POSTGRES_URL=none)".to_owned()),
+            Some(server) => Ok(server),
+        };
+        crate::bench_inbox::inbox(
+            built,
+            ceiling_bin,
+            work,
+            settings.seconds,
+            settings.quiet_wait,
+            server,
+        )
     } else {
         Err("skipped (XTASK_BENCH_POST_PARTS)".to_owned())
     };
@@ -265,118 +267,6 @@ fn delivery_postgres(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Inbox
-
-struct InboxRun {
-    letters: u32,
-    load: Load,
-    page_bytes: usize,
-}
-
-struct Inbox {
-    data: String,
-    runs: Vec<InboxRun>,
-    ceiling: Load,
-}
-
-fn inbox(
-    built: &site::Built,
-    ceiling_bin: &Path,
-    work: &Path,
-    settings: &Settings,
-) -> Result<Inbox> {
-    let dir = work.join("inbox");
-    fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let host = format!("127.0.0.1:{}", free_port()?);
-    let given = std::env::var("XTASK_BENCH_INBOX_DATA")
-        .ok()
-        .filter(|d| !d.is_empty());
-    let config = write_config(&dir, &host, "")?;
-    let data_dir = match &given {
-        Some(data) => {
-            // The given data directory instead of the temporary one.
-            let text = fs::read_to_string(&config).map_err(|e| e.to_string())?;
-            let text = text.replace(
-                &format!("data_dir = \"{}\"", dir.join("data").display()),
-                &format!("data_dir = \"{data}\""),
-            );
-            fs::write(&config, text).map_err(|e| e.to_string())?;
-            PathBuf::from(data)
-        }
-        None => {
-            println!(
-                "  no XTASK_BENCH_INBOX_DATA: generating 20,000 persons and 300,000 letters here"
-            );
-            generate(
-                built,
-                &config,
-                &[
-                    "--persons",
-                    "20000",
-                    "--letters",
-                    "300000",
-                    "--big",
-                    "10000",
-                ],
-            )?;
-            dir.join("data")
-        }
-    };
-    let named = named_persons(&data_dir)?;
-    let mut portal = start_portal(built, &config, &host, &dir)?;
-    let mut runs = Vec::new();
-    let mut first_page = None;
-    for (letters, national_id) in &named {
-        let cookie = login(&host, national_id).map_err(|e| portal.failed(e))?;
-        let page = http::request(&host, "GET", "/post", &[("Cookie", &cookie)], "")
-            .map_err(|e| portal.failed(e))?;
-        if page.status != 200 {
-            return Err(portal.failed(format!(
-                "GET /post as the {letters}-letter person: {}",
-                page.status
-            )));
-        }
-        first_page.get_or_insert_with(|| page.body.clone());
-        println!(
-            "  the {letters}-letter person's inbox: {} bytes",
-            page.body.len()
-        );
-        wait_for_quiet(settings.quiet_wait);
-        let header = format!("Cookie: {cookie}");
-        let measured = load(
-            &format!("http://{host}/post"),
-            settings.seconds,
-            &[&header],
-            portal.id(),
-        )
-        .map_err(|e| portal.failed(e))?;
-        runs.push(InboxRun {
-            letters: *letters,
-            load: measured,
-            page_bytes: page.body.len(),
-        });
-    }
-    portal.stop_and_report();
-    let page_file = dir.join("inbox-page.html");
-    fs::write(&page_file, first_page.unwrap_or_default()).map_err(|e| e.to_string())?;
-    let (mut ceiling, ceiling_host) = start_ceiling(ceiling_bin, &page_file, &dir)?;
-    wait_for_quiet(settings.quiet_wait);
-    let top = load(
-        &format!("http://{ceiling_host}/"),
-        settings.seconds,
-        &[],
-        ceiling.id(),
-    )
-    .map_err(|e| ceiling.failed(e))?;
-    ceiling.stop();
-    Ok(Inbox {
-        data: given.unwrap_or_else(|| "generated here: 20,000 persons, 300,000 letters".into()),
-        runs,
-        ceiling: top,
-    })
-}
-
-// ---------------------------------------------------------------------------------------------
 // The report
 
 fn delivery_table(md: &mut String, runs: &[DeliveryRun]) {
@@ -470,56 +360,6 @@ fn report(s: &Sections) -> String {
             let _ = writeln!(md, "Not measured: {error}");
         }
     }
-    let _ = writeln!(md, "\n## Inbox (`GET /post`, logged in, wrk -t2 -c64)\n");
-    match &s.inbox {
-        Ok(inbox) => {
-            let _ = writeln!(md, "Database: {}\n", inbox.data);
-            let _ = writeln!(
-                md,
-                "| mailbox | req/s | p50 | p99 | page bytes | errors | others' CPU | target |"
-            );
-            let _ = writeln!(md, "|---:|---:|---:|---:|---:|---:|---:|---|");
-            for run in &inbox.runs {
-                let ok = run.load.requests_per_sec >= INBOX_TARGET
-                    && run.load.p99_ms < INBOX_P99_TARGET_MS;
-                let _ = writeln!(
-                    md,
-                    "| {} letters | {:.0} | {:.2} ms | {:.2} ms | {} | {} | {} | {} |",
-                    run.letters,
-                    run.load.requests_per_sec,
-                    run.load.p50_ms,
-                    run.load.p99_ms,
-                    run.page_bytes,
-                    run.load.errors,
-                    run.load
-                        .others
-                        .map(|o| format!("{:.0} %", o * 100.0))
-                        .unwrap_or_else(|| "?".into()),
-                    pass(ok)
-                );
-            }
-            let _ = writeln!(
-                md,
-                "| ceiling (same bytes from memory) | {:.0} | {:.2} ms | {:.2} ms | | {} | {} | |",
-                inbox.ceiling.requests_per_sec,
-                inbox.ceiling.p50_ms,
-                inbox.ceiling.p99_ms,
-                inbox.ceiling.errors,
-                inbox
-                    .ceiling
-                    .others
-                    .map(|o| format!("{:.0} %", o * 100.0))
-                    .unwrap_or_else(|| "?".into()),
-            );
-            let _ = writeln!(
-                md,
-                "\nTarget: at least {INBOX_TARGET:.0} req/s with p99 under \
-                 {INBOX_P99_TARGET_MS:.0} ms, the same at every mailbox size."
-            );
-        }
-        Err(error) => {
-            let _ = writeln!(md, "Not measured: {error}");
-        }
-    }
+    crate::bench_inbox::report(&mut md, &s.inbox);
     md
 }

@@ -17,6 +17,7 @@
 //! reuse builds between fresh clones, as `.ci/run` does.
 
 mod bench;
+mod bench_inbox;
 mod bench_post;
 mod harness;
 mod pgo;

@@ -64,6 +64,8 @@ pub(in crate::storage) enum Ex<'c> {
     Sqlite(&'c mut SqliteConnection),
     Postgres(&'c mut PgConnection),
     Reader(&'c mut rusqlite::Connection),
+    /// A shared PostgreSQL read connection (`storage/pg_readers.rs`), for short reads.
+    PgReader(&'c super::pg_readers::PgRead),
 }
 
 /// An open transaction on either backend. Dropped without [`commit`](Tx::commit), it rolls
@@ -109,6 +111,8 @@ pub(in crate::storage) enum Conn<'r> {
     Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
     /// A synchronous SQLite reader (`storage/readers.rs`), for short index-bounded reads.
     Reader(super::readers::Reader<'r>),
+    /// A shared PostgreSQL read connection (`storage/pg_readers.rs`).
+    PgReader(super::pg_readers::PgRead),
 }
 
 impl Conn<'_> {
@@ -125,6 +129,7 @@ impl Conn<'_> {
             Conn::Sqlite(conn) => Ex::Sqlite(conn),
             Conn::Postgres(conn) => Ex::Postgres(conn),
             Conn::Reader(reader) => Ex::Reader(reader.conn()),
+            Conn::PgReader(reader) => Ex::PgReader(reader),
         }
     }
 }
@@ -134,6 +139,7 @@ pub(in crate::storage) enum Row {
     Sqlite(SqliteRow),
     Postgres(PgRow),
     Reader(ReaderRow),
+    PgReader(tokio_postgres::Row),
 }
 
 fn sqlite_query<'q>(
@@ -197,7 +203,7 @@ impl Ex<'_> {
     fn pick<'s>(&self, sqlite: &'s str, postgres: &'s str) -> &'s str {
         match self {
             Ex::Sqlite(_) | Ex::Reader(_) => sqlite,
-            Ex::Postgres(_) => postgres,
+            Ex::Postgres(_) | Ex::PgReader(_) => postgres,
         }
     }
 
@@ -290,7 +296,7 @@ impl Ex<'_> {
                 .execute(&mut **conn)
                 .await
                 .map(|done| done.rows_affected()),
-            Ex::Reader(_) => return self.execute(sql, args).await,
+            Ex::Reader(_) | Ex::PgReader(_) => return self.execute(sql, args).await,
         }
         .map_err(write_error)
     }
@@ -312,7 +318,7 @@ impl Ex<'_> {
                 .fetch_all(&mut **conn)
                 .await
                 .map(|rows| rows.into_iter().map(Row::Postgres).collect()),
-            Ex::Reader(_) => return self.fetch_all(sql, args).await,
+            Ex::Reader(_) | Ex::PgReader(_) => return self.fetch_all(sql, args).await,
         }
         .map_err(write_error)
     }
@@ -341,6 +347,7 @@ impl Ex<'_> {
                     .map(|changed| changed as u64)
                     .map_err(read_error);
             }
+            Ex::PgReader(reader) => return reader.execute(sql, args).await,
         }
         .map_err(write_error)
     }
@@ -360,6 +367,10 @@ impl Ex<'_> {
                 .await
                 .map(|rows| rows.into_iter().map(Row::Postgres).collect()),
             Ex::Reader(conn) => return reader_rows(conn, sql, args, usize::MAX),
+            Ex::PgReader(reader) => {
+                let rows = reader.query(sql, args).await?;
+                return Ok(rows.into_iter().map(Row::PgReader).collect());
+            }
         }
         .map_err(write_error)
     }
@@ -402,6 +413,10 @@ impl Ex<'_> {
                 .await
                 .map(|row| row.map(Row::Postgres)),
             Ex::Reader(conn) => return Ok(reader_rows(conn, sql, args, 1)?.pop()),
+            Ex::PgReader(reader) => {
+                let rows = reader.query(sql, args).await?;
+                return Ok(rows.into_iter().next().map(Row::PgReader));
+            }
         }
         .map_err(write_error)
     }

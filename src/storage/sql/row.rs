@@ -25,6 +25,11 @@ fn corrupt(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
     move |_| StoreError::Corrupt { what }
 }
 
+/// As [`corrupt`], for a row of PostgreSQL's read path (`pg_readers.rs`).
+fn pg_corrupt(what: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError {
+    move |_| StoreError::Corrupt { what }
+}
+
 impl Row {
     pub(in crate::storage) fn text(
         &self,
@@ -62,6 +67,7 @@ impl Row {
             Row::Sqlite(row) => row.try_get(column).map_err(corrupt(what)),
             Row::Postgres(row) => row.try_get(column).map_err(corrupt(what)),
             Row::Reader(row) => row.opt_str(column, what),
+            Row::PgReader(row) => row.try_get(column).map_err(pg_corrupt(what)),
         }
     }
 
@@ -81,6 +87,7 @@ impl Row {
     ) -> Result<Option<Uuid>, StoreError> {
         match self {
             Row::Postgres(row) => row.try_get(column).map_err(corrupt(what)),
+            Row::PgReader(row) => row.try_get(column).map_err(pg_corrupt(what)),
             _ => self
                 .opt_str(column, what)?
                 .map(|text| uuid_from_text(text, what))
@@ -104,6 +111,7 @@ impl Row {
     ) -> Result<Option<OffsetDateTime>, StoreError> {
         match self {
             Row::Postgres(row) => row.try_get(column).map_err(corrupt(what)),
+            Row::PgReader(row) => row.try_get(column).map_err(pg_corrupt(what)),
             _ => self
                 .opt_str(column, what)?
                 .map(|text| time_from_text(text, what))
@@ -118,6 +126,7 @@ impl Row {
     ) -> Result<bool, StoreError> {
         match self {
             Row::Postgres(row) => row.try_get(column).map_err(corrupt(what)),
+            Row::PgReader(row) => row.try_get(column).map_err(pg_corrupt(what)),
             _ => self.int(column, what).map(|value| value != 0),
         }
     }
@@ -130,6 +139,7 @@ impl Row {
     ) -> Result<Option<bool>, StoreError> {
         match self {
             Row::Postgres(row) => row.try_get(column).map_err(corrupt(what)),
+            Row::PgReader(row) => row.try_get(column).map_err(pg_corrupt(what)),
             _ => Ok(self.opt_int(column, what)?.map(|value| value != 0)),
         }
     }
@@ -141,6 +151,7 @@ impl Row {
     ) -> Result<Date, StoreError> {
         match self {
             Row::Postgres(row) => row.try_get(column).map_err(corrupt(what)),
+            Row::PgReader(row) => row.try_get(column).map_err(pg_corrupt(what)),
             _ => decode_date(self.str(column, what)?).ok_or(StoreError::Corrupt { what }),
         }
     }
@@ -156,6 +167,10 @@ impl Row {
                 .try_get::<sqlx::types::Json<serde_json::Value>, _>(column)
                 .map(|json| json.0.to_string())
                 .map_err(corrupt(what)),
+            Row::PgReader(row) => row
+                .try_get::<_, serde_json::Value>(column)
+                .map(|json| json.to_string())
+                .map_err(pg_corrupt(what)),
             _ => self.text(column, what),
         }
     }
@@ -176,6 +191,13 @@ impl Row {
                 })
                 .map_err(corrupt(what)),
             Row::Reader(row) => row.opt_int(column, what),
+            Row::PgReader(row) => row
+                .try_get::<_, Option<i64>>(column)
+                .or_else(|_| {
+                    row.try_get::<_, Option<i32>>(column)
+                        .map(|value| value.map(i64::from))
+                })
+                .map_err(pg_corrupt(what)),
         }
     }
 
@@ -194,6 +216,10 @@ impl Row {
             Row::Reader(row) => row
                 .opt_int(column, what)?
                 .ok_or_else(|| StoreError::Corrupt { what }),
+            Row::PgReader(row) => row
+                .try_get::<_, i64>(column)
+                .or_else(|_| row.try_get::<_, i32>(column).map(i64::from))
+                .map_err(pg_corrupt(what)),
         }
     }
 
@@ -205,6 +231,7 @@ impl Row {
         match self {
             Row::Sqlite(row) => row.try_get(column).map_err(corrupt(what)),
             Row::Postgres(row) => row.try_get(column).map_err(corrupt(what)),
+            Row::PgReader(row) => row.try_get(column).map_err(pg_corrupt(what)),
             Row::Reader(row) => row
                 .value(column, what, |cell| match cell {
                     Cell::Blob(start, end) => row.blobs.get(start..end).map(<[u8]>::to_vec),
