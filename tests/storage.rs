@@ -3935,6 +3935,63 @@ async fn post_unread_count_stops_at_its_limit(t: &TestDb) {
     assert_eq!(t.db.unread_count(&me, now).await.unwrap(), limit - 1);
 }
 
+async fn post_newest_unread_letters_are_the_home_pages(t: &TestDb) {
+    let kari = person_with_email(t, 1, "kari@example.no", T0).await;
+    let other = person_with_email(t, 2, "ola@example.no", T0).await;
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let mut letter = letter_to(&kari, &format!("h-{n}"), &format!("Brev {n}"));
+        if n == 3 {
+            letter.required_loa = Loa::High;
+        }
+        let at = T0 + Duration::minutes(n);
+        let delivered =
+            t.db.deliver_letter(&deliver_access("nav"), letter, at)
+                .await
+                .unwrap();
+        ids.push(delivered.letter);
+    }
+    // One not shown yet, and one to someone else: neither is on the page.
+    let mut later = letter_to(&kari, "h-later", "Senere");
+    later.effective_at = Some(T0 + Duration::days(1));
+    t.db.deliver_letter(&deliver_access("nav"), later, T0)
+        .await
+        .unwrap();
+    t.db.deliver_letter(
+        &deliver_access("nav"),
+        letter_to(&other, "h-x", "Ikke ditt"),
+        T0,
+    )
+    .await
+    .unwrap();
+    let now = T0 + Duration::hours(1);
+    let me = read_post(kari.id);
+    // Read, trashed or filed: read and trashed ones go; a filed unread one stays.
+    t.db.open_letter(&me, None, ids[4], now).await.unwrap();
+    t.db.trash_letter(&manage_post(kari.id), ids[0], now)
+        .await
+        .unwrap();
+    t.db.move_letter(&manage_post(kari.id), ids[1], FolderRef::Archive, now)
+        .await
+        .unwrap();
+
+    let newest = t.db.newest_unread(&me, None, 10, now).await.unwrap();
+    let shown: Vec<_> = newest.iter().map(|l| l.id).collect();
+    assert_eq!(shown, [ids[3], ids[2], ids[1]], "newest first");
+    assert!(newest.iter().all(|l| l.unread));
+    // The letter that needs `high` shows its non-sensitive title, unless the proof allows more.
+    assert_eq!(newest[0].title, "Brev fra NAV");
+    assert!(newest[0].locked);
+    let with_high =
+        t.db.newest_unread(&me, Some(&read_sensitive(kari.id)), 10, now)
+            .await
+            .unwrap();
+    assert_eq!(with_high[0].title, "Brev 3");
+    // At most `limit`.
+    let two = t.db.newest_unread(&me, None, 2, now).await.unwrap();
+    assert_eq!(two.len(), 2);
+}
+
 /// The count the triggers keep for `person` (migration 0007), and the count of their letters
 /// that it stands for, read straight from the letters.
 async fn kept_and_counted_unread(t: &TestDb, person: PersonId) -> (i64, i64) {
@@ -5421,6 +5478,7 @@ on_both_backends!(
     post_receipts_are_polled_with_a_cursor,
     post_mailbox_pages_newest_first_and_hides_letters_before_their_time,
     post_unread_count_stops_at_its_limit,
+    post_newest_unread_letters_are_the_home_pages,
     post_kept_unread_count_follows_every_change,
     post_folders_moves_unread_trash_restore_and_purge,
     post_mailbox_changes_are_audited_in_their_transaction,

@@ -55,6 +55,13 @@ const UNREAD_SHOWN: Dialect = Dialect {
                LIMIT $3) AS unread_letters",
 };
 
+/// "Unread" as each database's partial index `letters_unread` spells it (see
+/// [`UNREAD_KEPT`]).
+const UNREAD: Dialect = Dialect {
+    sqlite: "unread = 1",
+    postgres: "unread",
+};
+
 impl Database {
     /// Runs one conditional update on the subject's visible letter; `NotFound` if it touched
     /// nothing because there is no such letter (for this person).
@@ -198,6 +205,36 @@ impl Database {
             .fetch_decoded(&sql, &args, |row| summary_from_row(row, may_read_sensitive))
             .await?;
         Ok(page(letters, limit))
+    }
+
+    /// The newest unread letters outside the trash, in any folder, at most `limit` (for the
+    /// home page), newest first.
+    #[tracing::instrument(skip_all, fields(backend = self.backend().name(), person.id = %read.subject()))]
+    pub async fn newest_unread(
+        &self,
+        read: &Access<ReadPost>,
+        sensitive: Option<&Access<ReadSensitivePost>>,
+        limit: u32,
+        now: OffsetDateTime,
+    ) -> Result<Vec<crate::post::LetterSummary>, PostError> {
+        let may_read_sensitive = sensitive_for(read, sensitive);
+        let mut conn = self.quick_read().await?;
+        let mut ex = conn.ex();
+        // Walks the partial index backwards from now: `limit` entries at most.
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS} FROM letters WHERE recipient_id = $1 AND {} \
+             AND trashed_at IS NULL AND outcome = 'delivered' AND shown_at <= $2 \
+             ORDER BY shown_at DESC, id DESC LIMIT $3",
+            ex.dialect(&UNREAD)
+        );
+        let args = [
+            Val::Uuid(read.subject().as_uuid()),
+            Val::Time(stored_instant(now)),
+            Val::Int(i64::from(clamp_letters(limit))),
+        ];
+        Ok(ex
+            .fetch_decoded(&sql, &args, |row| summary_from_row(row, may_read_sensitive))
+            .await?)
     }
 
     /// Unread letters outside the trash (for the header), counted up to
