@@ -214,7 +214,7 @@ pub fn App(user: CurrentUser, page: PageData) -> impl IntoView {
 /// The view of a page, given the data read for it.
 fn page_view(page: PageData) -> AnyView {
     match page {
-        PageData::Home => view! { <HomePage /> }.into_any(),
+        PageData::Home(data) => view! { <HomePage data /> }.into_any(),
         PageData::Accessibility => view! { <AccessibilityPage /> }.into_any(),
         PageData::Privacy => view! { <PrivacyPage /> }.into_any(),
         PageData::Login => view! { <LoginPage /> }.into_any(),

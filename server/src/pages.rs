@@ -27,6 +27,7 @@ use app::auth::{load_current_user, CurrentUser, ProviderChoices, SessionContext}
 use app::components::form::FormOutcome;
 use app::routes::activity::{load_activity, ActivityQuery, AgencyNames};
 use app::routes::contact::{load_contact, MailboxProviders};
+use app::routes::home::load_home;
 use app::routes::post::{load_folders, load_letter, load_mailbox, MailboxQuery};
 use app::routes::{error::Message, Page, PageData};
 use app::AssetManifest;
@@ -152,7 +153,7 @@ impl PageRenderer {
     ) -> Read {
         let db = &self.db;
         Read::Page(match page {
-            Page::Home => PageData::Home,
+            Page::Home => PageData::Home(load_home(db, session, lang, self.staleness).await),
             Page::Accessibility => PageData::Accessibility,
             Page::Privacy => PageData::Privacy,
             Page::Login => PageData::Login,

@@ -21,20 +21,7 @@ const TORBJORN: &str = "torbjørn";
 
 /// A same-origin form post, as the browser sends it.
 async fn post(server: &TestServer, browser: &Browser, path: &str, form: &[(&str, &str)]) -> Reply {
-    let form: Vec<(String, String)> = form
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    browser
-        .post(
-            &server.url(path),
-            &form,
-            &[
-                ("origin", server.base.as_str()),
-                ("sec-fetch-site", "same-origin"),
-            ],
-        )
-        .await
+    server.form(browser, path, form).await
 }
 
 async fn contact_of(server: &TestServer, person: &Person) -> ContactInfo {

@@ -11,20 +11,7 @@ use reqwest::{header, StatusCode};
 const TORBJORN: &str = "torbjørn";
 
 async fn post(server: &TestServer, browser: &Browser, path: &str, form: &[(&str, &str)]) -> Reply {
-    let form: Vec<(String, String)> = form
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    browser
-        .post(
-            &server.url(path),
-            &form,
-            &[
-                ("origin", server.base.as_str()),
-                ("sec-fetch-site", "same-origin"),
-            ],
-        )
-        .await
+    server.form(browser, path, form).await
 }
 
 /// A server with the demo persons and their letters, and Ingrid logged in at `loa`.

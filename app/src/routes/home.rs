@@ -1,17 +1,93 @@
-//! The front page: what a citizen can do in Borgerportal.
+//! `/`: for a visitor, what Borgerportal is for and a way to log in; for a logged-in citizen,
+//! their overview: what is waiting for them (codes to enter, contact data to confirm), their
+//! newest unread letters, their contact entry and level of assurance, each card a link to the
+//! page that handles it.
+//!
+//! Only what the portal does today is shown: a feature that does not exist yet is not
+//! advertised, and a card comes with its feature.
 
+use crate::auth::{login_href, step_up_href, use_current_user};
+use crate::error::AppError;
 use crate::i18n::*;
+use crate::routes::contact::{ContactView, ValueView};
+use crate::routes::post::{letter_item, LetterLine};
 use leptos::prelude::*;
+use leptos_i18n::I18nContext;
 use leptos_meta::Title;
+use serde::{Deserialize, Serialize};
+
+/// Unread letters on the home page, newest first.
+#[cfg(feature = "ssr")]
+const HOME_LETTERS: u32 = 3;
+
+/// What a logged-in citizen's home page shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HomeView {
+    /// The newest unread letters (at most three), in any folder but the trash.
+    pub letters: Vec<LetterLine>,
+    /// Their contact entry.
+    pub contact: ContactView,
+}
+
+/// What the home page is given: `None` for a visitor, else the citizen's overview or why it
+/// cannot be read.
+pub type HomeData = Option<Result<HomeView, AppError>>;
+
+/// The overview of the session's citizen; `None` without a session.
+#[cfg(feature = "ssr")]
+pub async fn load_home(
+    db: &borgerportal::storage::Database,
+    session: Option<&crate::auth::SessionContext>,
+    lang: &str,
+    staleness: time::Duration,
+) -> HomeData {
+    use crate::routes::contact::load_contact;
+    use crate::routes::post::server::{line, reader_for, unavailable};
+
+    let session = session?;
+    let read = async {
+        let reader = reader_for(Some(session))?;
+        let now = time::OffsetDateTime::now_utc();
+        let letters = db
+            .newest_unread(&reader.read, reader.sensitive.as_ref(), HOME_LETTERS, now)
+            .await
+            .map_err(unavailable)?;
+        let contact = load_contact(db, Some(session), lang, staleness, None).await?;
+        Ok(HomeView {
+            letters: letters.into_iter().map(|l| line(l, lang)).collect(),
+            contact,
+        })
+    };
+    Some(read.await)
+}
 
 #[component]
-pub fn HomePage() -> impl IntoView {
+pub fn HomePage(data: HomeData) -> impl IntoView {
+    match data {
+        None => view! { <Brochure /> }.into_any(),
+        Some(Ok(home)) => view! { <Overview home /> }.into_any(),
+        Some(Err(_)) => {
+            let i18n = use_i18n();
+            view! {
+                <Title text="" />
+                <h1>{t_string!(i18n, home.overview_title)}</h1>
+                <p role="alert">{t_string!(i18n, common.unavailable)}</p>
+            }
+            .into_any()
+        }
+    }
+}
+
+/// A visitor's front page.
+#[component]
+fn Brochure() -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <Title text="" />
         <section class="hero" aria-labelledby="home-title">
             <h1 id="home-title">{t!(i18n, home.title)}</h1>
             <p class="lead">{t!(i18n, home.intro)}</p>
+            <p><a class="button" href=login_href("/", None)>{t_string!(i18n, user.log_in)}</a></p>
         </section>
         <section aria-labelledby="tasks-heading">
             <h2 id="tasks-heading">{t!(i18n, home.tasks_heading)}</h2>
@@ -24,23 +100,152 @@ pub fn HomePage() -> impl IntoView {
                     <h3>{t!(i18n, home.post_title)}</h3>
                     <p>{t!(i18n, home.post_text)}</p>
                 </li>
-                <li class="task">
-                    <h3>{t!(i18n, home.signing_title)}</h3>
-                    <p>{t!(i18n, home.signing_text)}</p>
-                </li>
-                <li class="task">
-                    <h3>{t!(i18n, home.delegation_title)}</h3>
-                    <p>{t!(i18n, home.delegation_text)}</p>
-                </li>
-                <li class="task">
-                    <h3>{t!(i18n, home.helper_title)}</h3>
-                    <p>{t!(i18n, home.helper_text)}</p>
-                </li>
             </ul>
         </section>
         <section class="notice" aria-labelledby="security-heading">
             <h2 id="security-heading">{t!(i18n, home.security_heading)}</h2>
             <p>{t!(i18n, home.security_text)}</p>
+        </section>
+    }
+}
+
+/// A logged-in citizen's overview.
+#[component]
+fn Overview(home: HomeView) -> impl IntoView {
+    let i18n = use_i18n();
+    let user = use_current_user();
+    let name = user.as_ref().map(|u| u.name.clone()).unwrap_or_default();
+    let unread_total = user.as_ref().and_then(|u| u.unread).unwrap_or(0);
+    let step_up = user
+        .as_ref()
+        .filter(|u| u.loa != "high")
+        .map(|u| step_up_href(&u.provider, "/"));
+    let loa = match user.as_ref().map(|u| u.loa.as_str()) {
+        Some("high") => t_string!(i18n, loa.high),
+        _ => t_string!(i18n, loa.substantial),
+    };
+    let HomeView { letters, contact } = home;
+    let shown = letters.len() as u64;
+    view! {
+        <Title text="" />
+        <h1>{t!(i18n, home.greeting, name = move || name.clone())}</h1>
+        <p>
+            {t_string!(i18n, home.level_text)} " " <strong>{loa}</strong> "."
+            {step_up
+                .map(|href| {
+                    view! { " " <a href=href>{t_string!(i18n, home.step_up_link)}</a> }
+                })}
+        </p>
+        <div class="cards">
+            {waiting(i18n, &contact)}
+            <section class="card" aria-labelledby="letters-heading">
+                <h2 id="letters-heading">
+                    <a href="/post">{t_string!(i18n, home.unread_heading)}</a>
+                </h2>
+                {if letters.is_empty() {
+                    view! { <p>{t_string!(i18n, home.no_unread)}</p> }.into_any()
+                } else {
+                    view! {
+                        <ul class="letters">
+                            {letters
+                                .into_iter()
+                                .map(|letter| letter_item(i18n, letter))
+                                .collect_view()}
+                        </ul>
+                    }
+                        .into_any()
+                }}
+                <p>
+                    <a href="/post">
+                        {if unread_total > shown {
+                            t!(i18n, home.all_unread, count = move || unread_total).into_any()
+                        } else {
+                            t!(i18n, home.to_post).into_any()
+                        }}
+                    </a>
+                </p>
+            </section>
+            {contact_card(i18n, &contact)}
+            <section class="card" aria-labelledby="activity-heading">
+                <h2 id="activity-heading">
+                    <a href="/activity">{t_string!(i18n, user.activity)}</a>
+                </h2>
+                <p>{t_string!(i18n, home.activity_text)}</p>
+            </section>
+        </div>
+    }
+}
+
+/// "Waiting for you": codes to enter and contact data to confirm, each a link to do it.
+fn waiting(i18n: I18nContext<Locale>, contact: &ContactView) -> impl IntoView {
+    let mut items: Vec<(&'static str, &'static str)> = Vec::new();
+    if contact.pending_email.is_some() {
+        items.push((
+            "/contact/verify/email",
+            t_string!(i18n, home.waiting_email_code),
+        ));
+    }
+    if contact.pending_mobile.is_some() {
+        items.push((
+            "/contact/verify/mobile",
+            t_string!(i18n, home.waiting_mobile_code),
+        ));
+    }
+    if contact.must_confirm {
+        items.push(("/contact/check", t_string!(i18n, home.waiting_confirm)));
+    }
+    view! {
+        <section class="card" aria-labelledby="waiting-heading">
+            <h2 id="waiting-heading">{t_string!(i18n, home.waiting_heading)}</h2>
+            {if items.is_empty() {
+                view! { <p>{t_string!(i18n, home.nothing_waiting)}</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="waiting">
+                        {items
+                            .into_iter()
+                            .map(|(href, text)| view! { <li><a href=href>{text}</a></li> })
+                            .collect_view()}
+                    </ul>
+                }
+                    .into_any()
+            }}
+        </section>
+    }
+}
+
+/// The contact entry in brief: e-mail, mobile, reservation.
+fn contact_card(i18n: I18nContext<Locale>, contact: &ContactView) -> impl IntoView {
+    let none = t_string!(i18n, contact.none_registered);
+    let value = |entry: &Option<ValueView>| {
+        match entry {
+        Some(entry) => view! {
+            {entry.value.clone()}
+            {entry
+                .stale
+                .then(|| view! { " " <span class="tag tag-warning">{t_string!(i18n, contact.stale_tag)}</span> })}
+        }
+        .into_any(),
+        None => view! { {none} }.into_any(),
+    }
+    };
+    let reservation = if contact.reserved {
+        t_string!(i18n, contact.reserved_yes)
+    } else {
+        t_string!(i18n, contact.reserved_no)
+    };
+    view! {
+        <section class="card" aria-labelledby="contact-heading">
+            <h2 id="contact-heading">
+                <a href="/contact">{t_string!(i18n, contact.title)}</a>
+            </h2>
+            <dl class="facts">
+                <dt>{t_string!(i18n, contact.email_title)}</dt>
+                <dd>{value(&contact.email)}</dd>
+                <dt>{t_string!(i18n, contact.mobile_title)}</dt>
+                <dd>{value(&contact.mobile)}</dd>
+            </dl>
+            <p>{reservation}</p>
         </section>
     }
 }

@@ -55,7 +55,8 @@ pub enum Page {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum PageData {
-    Home,
+    /// `None` for a visitor (the brochure), else the citizen's overview.
+    Home(home::HomeData),
     Accessibility,
     Privacy,
     Login,

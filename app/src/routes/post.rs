@@ -77,19 +77,19 @@ pub enum LetterData {
 const PAGE_SIZE: u32 = 20;
 
 #[cfg(feature = "ssr")]
-mod server {
+pub(crate) mod server {
     use super::*;
     use borgerportal::access::{Access, Actor, Policy, ReadPost, ReadSensitivePost};
     use borgerportal::post::{LetterSummary, PostError};
 
-    pub(super) struct Reader {
+    pub(crate) struct Reader {
         pub read: Access<ReadPost>,
         pub sensitive: Option<Access<ReadSensitivePost>>,
         pub provider: String,
     }
 
     /// The session's proofs: reading always, the sensitive content only at `high`.
-    pub(super) fn reader_for(
+    pub(crate) fn reader_for(
         ctx: Option<&crate::auth::SessionContext>,
     ) -> Result<Reader, AppError> {
         let ctx = ctx.ok_or(AppError::NotLoggedIn)?;
@@ -119,7 +119,7 @@ mod server {
     }
 
     /// A letter as the pages show it (its texts moved, not copied).
-    pub(super) fn line(letter: LetterSummary, lang: &str) -> LetterLine {
+    pub(crate) fn line(letter: LetterSummary, lang: &str) -> LetterLine {
         LetterLine {
             id: letter.id.to_text(),
             sender: letter.sender_name,
@@ -132,7 +132,7 @@ mod server {
         }
     }
 
-    pub(super) fn unavailable(error: PostError) -> AppError {
+    pub(crate) fn unavailable(error: PostError) -> AppError {
         tracing::error!(%error, "could not read the mailbox");
         AppError::Unavailable
     }
@@ -402,7 +402,7 @@ fn Mailbox(data: MailboxData) -> impl IntoView {
 
 /// A letter in the mailbox's list. (A function, not a component: a page has twenty, and each
 /// looked up the translations' context again.)
-fn letter_item(i18n: I18nContext<Locale>, letter: LetterLine) -> impl IntoView {
+pub(crate) fn letter_item(i18n: I18nContext<Locale>, letter: LetterLine) -> impl IntoView {
     // (`concat`, not `format!`: twenty to a page, and the formatting machinery costs more.)
     let href = ["/post/letter/", &letter.id].concat();
     let attachments = letter.attachments;

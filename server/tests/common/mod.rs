@@ -125,6 +125,24 @@ impl TestServer {
         browser.get(&self.url(path)).await
     }
 
+    /// A same-origin form post, as the browser sends it.
+    pub async fn form(&self, browser: &Browser, path: &str, form: &[(&str, &str)]) -> Reply {
+        let form: Vec<(String, String)> = form
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        browser
+            .post(
+                &self.url(path),
+                &form,
+                &[
+                    ("origin", self.base.as_str()),
+                    ("sec-fetch-site", "same-origin"),
+                ],
+            )
+            .await
+    }
+
     /// A page that must answer 200: its HTML.
     pub async fn page(&self, browser: &Browser, path: &str) -> String {
         let response = self.get(browser, path).await;
