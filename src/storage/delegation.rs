@@ -45,7 +45,7 @@ impl Database {
             id: DelegationId::new(),
             giver,
             holder,
-            scopes: scopes.to_vec(),
+            scopes: in_order(scopes),
             origin: Origin::Granted,
             stored_state: StoredState::Active,
             created_at: now,
@@ -104,7 +104,7 @@ impl Database {
             id: DelegationId::new(),
             giver,
             holder,
-            scopes: scopes.to_vec(),
+            scopes: in_order(scopes),
             origin: Origin::Requested,
             stored_state: StoredState::Requested,
             created_at: now,
@@ -677,6 +677,13 @@ async fn load(ex: &mut Ex<'_>, id: DelegationId) -> Result<Option<Delegation>, S
         .map(|entry| entry.delegation))
 }
 
+/// Scopes in [`Scope`]'s order, as the register reads them back.
+fn in_order(scopes: &[ScopeGrant]) -> Vec<ScopeGrant> {
+    let mut scopes = scopes.to_vec();
+    scopes.sort_by_key(|grant| grant.scope);
+    scopes
+}
+
 const WHAT: &str = "delegation";
 const WHAT_EVENT: &str = "delegation_event";
 
@@ -725,6 +732,9 @@ async fn list(
             },
             counterpart_name: names,
         });
+    }
+    for entry in &mut entries {
+        entry.delegation.scopes.sort_by_key(|grant| grant.scope);
     }
     Ok(entries)
 }

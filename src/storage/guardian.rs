@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use crate::delegation::Extract;
 use crate::person::{Language, NewPerson, PersonId};
 
-use super::sql::Val;
+use super::sql::{Ex, Val};
 use super::{stored_instant, Database, StoreError};
 
 /// What an import did.
@@ -51,20 +51,10 @@ impl Database {
         }
         let pairs = extract.guardianships();
         for &(guardian, minor) in &pairs {
-            let (Some(guardian), Some(minor)) = (ids.get(&guardian), ids.get(&minor)) else {
+            let (Some(&guardian), Some(&minor)) = (ids.get(&guardian), ids.get(&minor)) else {
                 continue;
             };
-            ex.execute(
-                "INSERT INTO guardianships (guardian_id, minor_id, listed_at, confirmed_at, \
-                 ended_at) VALUES ($1, $2, $3, $3, NULL) ON CONFLICT (guardian_id, minor_id) \
-                 DO UPDATE SET confirmed_at = excluded.confirmed_at, ended_at = NULL",
-                &[
-                    Val::Uuid(guardian.as_uuid()),
-                    Val::Uuid(minor.as_uuid()),
-                    Val::Time(now),
-                ],
-            )
-            .await?;
+            upsert(&mut ex, guardian, minor, now).await?;
         }
         let ended = ex
             .execute(
@@ -82,4 +72,43 @@ impl Database {
         tracing::info!(listed = report.listed, ended, "guardianships imported");
         Ok(report)
     }
+
+    /// Lists one guardianship (or lists it again) at `now`, leaving every other as it is: for
+    /// demo data and tests; the population register's route is
+    /// [`import_guardians`](Database::import_guardians).
+    pub async fn add_guardianship(
+        &self,
+        guardian: PersonId,
+        minor: PersonId,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        upsert(
+            &mut self.conn().await?.ex(),
+            guardian,
+            minor,
+            stored_instant(now),
+        )
+        .await
+    }
+}
+
+/// New, confirmed, or listed again after having ended.
+async fn upsert(
+    ex: &mut Ex<'_>,
+    guardian: PersonId,
+    minor: PersonId,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    ex.execute(
+        "INSERT INTO guardianships (guardian_id, minor_id, listed_at, confirmed_at, ended_at) \
+         VALUES ($1, $2, $3, $3, NULL) ON CONFLICT (guardian_id, minor_id) \
+         DO UPDATE SET confirmed_at = excluded.confirmed_at, ended_at = NULL",
+        &[
+            Val::Uuid(guardian.as_uuid()),
+            Val::Uuid(minor.as_uuid()),
+            Val::Time(now),
+        ],
+    )
+    .await
+    .map(drop)
 }
