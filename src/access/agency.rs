@@ -10,7 +10,7 @@ use crate::agency::AgencyId;
 
 /// Something a registered agency's system may be allowed to do through the agency API.
 ///
-/// Unlike a [`Capability`], these are not scoped to one person: a look-up names up to a
+/// Unlike a [`Capability`](super::Capability), these are not scoped to one person: a look-up names up to a
 /// thousand national ids at once. What keeps them narrow is the capability itself (it reads
 /// only what the register publishes to agencies) and the audit event every use writes into
 /// the log of each person it touched.
@@ -97,7 +97,7 @@ impl AgencyCapability for PrintPost {
     const GRANT: AgencyGrants = AgencyGrants::PRINT;
 }
 
-/// Proof that an agency may use agency capability `C`. As with [`Access`], the fields are
+/// Proof that an agency may use agency capability `C`. As with [`Access`](super::Access), the fields are
 /// private and [`Policy::authorize_agency`] is the only constructor:
 ///
 /// ```compile_fail
