@@ -81,11 +81,25 @@ pub enum AuditKind {
     PostFolderRenamed,
     /// The person deleted an own folder.
     PostFolderDeleted,
+    /// The person granted a delegation (the event's `actor` is the giver; in the giver's and
+    /// the holder's logs).
+    AuthorityGranted,
+    /// A holder asked the person for authority (in both logs).
+    AuthorityRequested,
+    /// The person approved a request for authority (in both logs).
+    AuthorityApproved,
+    /// The person declined a request for authority (in both logs).
+    AuthorityDeclined,
+    /// A delegation was ended, or a request withdrawn, by the giver or the holder (the event's
+    /// `actor` says which; in both logs).
+    AuthorityRevoked,
+    /// A delegation's scopes or end dates were changed (in both logs).
+    AuthorityChanged,
 }
 
 impl AuditKind {
     /// Every kind, in the order they were added.
-    pub const ALL: [AuditKind; 28] = [
+    pub const ALL: [AuditKind; 34] = [
         AuditKind::LoginSucceeded,
         AuditKind::LoginFailed,
         AuditKind::LoggedOut,
@@ -114,6 +128,12 @@ impl AuditKind {
         AuditKind::PostFolderCreated,
         AuditKind::PostFolderRenamed,
         AuditKind::PostFolderDeleted,
+        AuditKind::AuthorityGranted,
+        AuditKind::AuthorityRequested,
+        AuditKind::AuthorityApproved,
+        AuditKind::AuthorityDeclined,
+        AuditKind::AuthorityRevoked,
+        AuditKind::AuthorityChanged,
     ];
 
     /// Stable, machine-readable code: stored in the database and the key the UI translates.
@@ -147,6 +167,12 @@ impl AuditKind {
             AuditKind::PostFolderCreated => "post.folder_created",
             AuditKind::PostFolderRenamed => "post.folder_renamed",
             AuditKind::PostFolderDeleted => "post.folder_deleted",
+            AuditKind::AuthorityGranted => "authority.granted",
+            AuditKind::AuthorityRequested => "authority.requested",
+            AuditKind::AuthorityApproved => "authority.approved",
+            AuditKind::AuthorityDeclined => "authority.declined",
+            AuditKind::AuthorityRevoked => "authority.revoked",
+            AuditKind::AuthorityChanged => "authority.changed",
         }
     }
 

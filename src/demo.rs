@@ -48,7 +48,12 @@ pub fn demo_persons() -> Vec<NewPerson> {
         .collect()
 }
 
-/// Registers the demo persons that are missing and returns how many it added.
+/// The demo guardianships, by index into the demo persons: (guardian, minor). Sigrid (Norway)
+/// has two guardians, Ingrid and Aksel; Freja (Denmark) has one, Mette.
+const DEMO_GUARDIANS: [(usize, usize); 3] = [(0, 2), (3, 2), (5, 7)];
+
+/// Registers the demo persons that are missing and returns how many it added; lists the demo
+/// guardianships (a minor with two guardians and one with one), again at every start.
 ///
 /// Runs at every start (when demo data is switched on): persons already there are left as they
 /// are, names and chosen language included, and a second instance seeding at the same time is
@@ -71,6 +76,23 @@ pub async fn seed_demo_data(register: &Database) -> Result<usize, StoreError> {
             }
             Err(StoreError::Conflict(Conflict::NationalIdTaken)) => {}
             Err(error) => return Err(error),
+        }
+    }
+    let persons = demo_persons();
+    for (guardian, minor) in DEMO_GUARDIANS {
+        let (Some(guardian), Some(minor)) = (persons.get(guardian), persons.get(minor)) else {
+            continue;
+        };
+        let guardian = register
+            .find_person_by_national_id(&guardian.national_id)
+            .await?;
+        let minor = register
+            .find_person_by_national_id(&minor.national_id)
+            .await?;
+        if let (Some(guardian), Some(minor)) = (guardian, minor) {
+            register
+                .add_guardianship(guardian.id, minor.id, time::OffsetDateTime::now_utc())
+                .await?;
         }
     }
     tracing::info!(added, "demo persons seeded");
@@ -143,6 +165,17 @@ mod tests {
             .map(|person| person.national_id.expose())
             .collect();
         assert_eq!(numbers.len(), persons.len(), "demo numbers are unique");
+    }
+
+    #[test]
+    fn demo_guardians_are_adults_and_their_minors_minors() {
+        let persons = demo_persons();
+        let today = date!(2026 - 01 - 01);
+        for (guardian, minor) in DEMO_GUARDIANS {
+            let age =
+                |n: usize| crate::delegation::age_on(persons[n].national_id.birth_date(), today);
+            assert!(age(guardian) >= 18 && age(minor) < 18);
+        }
     }
 
     #[test]

@@ -8,6 +8,9 @@
 //! - [`access`]: levels of assurance ([`Loa`]), actors, capabilities, and the access
 //!   [`Policy`] whose proof ([`Access`]) every operation on a person's data takes; agencies get
 //!   their own proofs ([`AgencyAccess`]).
+//! - [`delegation`]: authority to act for others: [`Delegation`]s with [`Scope`]s and end
+//!   dates, their rules, and [`Guardianship`] of minors from the population register; the
+//!   access policy decides over them ([`Policy::decide`]).
 //! - [`session`]: server-side login state: [`Session`]s named by a [`SessionToken`] (only its
 //!   hash is stored), pending logins ([`LoginState`]).
 //! - [`audit`]: each person's activity log ([`AuditEvent`]).
@@ -33,6 +36,7 @@ pub mod agency;
 pub mod audit;
 pub mod clock;
 pub mod contact;
+pub mod delegation;
 #[cfg(feature = "dev")]
 pub mod demo;
 pub mod error;
@@ -45,9 +49,10 @@ pub mod session;
 pub mod storage;
 
 pub use access::{
-    Access, Actor, AgencyAccess, AgencyCapability, AgencyGrants, Basis, Capability, DeliverPost,
-    Denied, Loa, LookupContact, ManageContact, ManagePost, Policy, PrintPost, ReadContact,
-    ReadOwnActivity, ReadPost, ReadSensitivePost,
+    Access, Actor, AgencyAccess, AgencyCapability, AgencyGrants, AuthorityFact, Basis, Capability,
+    DelegationFact, DeliverPost, Denied, GrantAuthority, Loa, LookupContact, ManageAuthority,
+    ManageContact, ManagePost, Policy, PrintPost, ReadContact, ReadOwnActivity, ReadPost,
+    ReadSensitivePost,
 };
 pub use agency::{AgencyId, ContactLookup, InvalidAgencyId, MAX_LOOKUP_BATCH};
 pub use audit::{AuditCursor, AuditEvent, AuditKind, AuditPage, EventFilter, NewAuditEvent};
@@ -55,6 +60,11 @@ pub use contact::{
     CodeSent, ContactError, ContactInfo, ContactInputError, ContactMethod, ContactStatus,
     ContactValue, EmailAddress, Mailbox, MobileNumber, PendingChange, VerificationCode,
     VerifyOutcome, DEFAULT_STALENESS,
+};
+pub use delegation::{
+    ActFor, ActForBasis, Delegation, DelegationEntry, DelegationError, DelegationId,
+    DelegationRules, Guardianship, Origin, Scope, ScopeGrant, ServiceScope, ServiceScopeId, State,
+    StoredState,
 };
 #[cfg(feature = "dev")]
 pub use demo::{demo_persons, seed_demo_data};
@@ -80,8 +90,8 @@ pub use session::{
     CompletedLogin, LoginRecord, LoginState, NewLoginState, NewSession, Session, SessionToken,
 };
 pub use storage::{
-    Backend, Conflict, Database, DatabaseCause, GroupCommitStats, PersonPage, ReminderRun,
-    StoreError, MAX_AUDIT_PAGE_SIZE, MAX_CLAIM_BATCH, MAX_PAGE_SIZE,
+    Backend, Conflict, Database, DatabaseCause, GroupCommitStats, GuardianImport, PersonPage,
+    ReminderRun, StoreError, MAX_AUDIT_PAGE_SIZE, MAX_CLAIM_BATCH, MAX_PAGE_SIZE,
 };
 #[cfg(feature = "dev")]
 pub use storage::{GenerateError, GeneratePlan, GenerateReport, NamedPerson};

@@ -56,6 +56,23 @@ impl NordicTimeZone {
             .find(|zone| zone.iana_name() == name)
     }
 
+    /// The calendar date on the zone's wall clock at `at` (its local "today"). Instants the
+    /// rules cannot represent (far past year 9999) fall back to the UTC date.
+    pub fn local_date(self, at: OffsetDateTime) -> time::Date {
+        let local = || {
+            let instant = Timestamp::from_nanosecond(at.unix_timestamp_nanos()).ok()?;
+            let date = instant.to_zoned(self.rules()).date();
+            let month = time::Month::try_from(u8::try_from(date.month()).ok()?).ok()?;
+            time::Date::from_calendar_date(
+                i32::from(date.year()),
+                month,
+                u8::try_from(date.day()).ok()?,
+            )
+            .ok()
+        };
+        local().unwrap_or_else(|| at.to_offset(UtcOffset::UTC).date())
+    }
+
     /// The zone's rules. The tz database is compiled in (`tzdb-bundle-always`), so the look-up
     /// cannot miss; should it ever, central European standard time is the fallback (a unit
     /// test proves the real rules load).

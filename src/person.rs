@@ -187,7 +187,8 @@ impl fmt::Debug for NewPerson {
     }
 }
 
-fn join_names(given_name: &str, family_name: &str) -> String {
+/// Given and family name as one line (either may be empty).
+pub(crate) fn join_names(given_name: &str, family_name: &str) -> String {
     match (given_name.is_empty(), family_name.is_empty()) {
         (false, false) => format!("{given_name} {family_name}"),
         (false, true) => given_name.to_owned(),

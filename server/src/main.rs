@@ -1,7 +1,8 @@
 //! `borgerportal`: start one portal instance. `borgerportal api-token [--count N] [agency]`
 //! prints short-lived agency API tokens for a development demo agency instead;
 //! `borgerportal generate-data [...]` fills the database with synthetic volume for the
-//! benchmarks (`server/src/generate_data.rs`; only in a build with the `dev` feature).
+//! benchmarks (`server/src/generate_data.rs`; only in a build with the `dev` feature);
+//! `borgerportal import-guardians <file>` imports a population register extract.
 //!
 //! A build without `dev` (the production build) whose configuration asks for the test eID or
 //! demo data, or that is asked to generate data, says why and exits with a failure, having
@@ -32,6 +33,8 @@ BORGERPORTAL_CONFIG and BORGERPORTAL_* variables (config/production.example.toml
 Commands:
   api-token [--count N] [agency]   tokens for a development demo agency
   generate-data [options]          fill the database with synthetic data (development builds)
+  import-guardians <file>          import guardianships from a population register extract
+                                   (JSON lines; format in src/delegation/extract.rs)
   -h, --help                       this text
 ";
 
@@ -39,7 +42,7 @@ Commands:
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        None | Some("api-token" | "generate-data") => {}
+        None | Some("api-token" | "generate-data" | "import-guardians") => {}
         Some("-h" | "--help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -64,6 +67,7 @@ async fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         // `borgerportal api-token [--count N] [agency]`: tokens for a development demo agency.
         Some("api-token") => return api_tokens(&config, &args[1..]),
+        Some("import-guardians") => return import_guardians(&config, &args[1..]).await,
         #[cfg(not(feature = "dev"))]
         Some("generate-data") => {
             let refused = server::config::DevOnlyError::Command(
@@ -124,6 +128,52 @@ fn api_tokens(config: &Config, args: &[String]) -> ExitCode {
         }
         Err(error) => {
             eprintln!("borgerportal api-token: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `borgerportal import-guardians <file>`: reads a complete population register extract and
+/// imports it (guardianships listed, those no longer listed ended). Never repeats the file's
+/// content: errors name a line number.
+async fn import_guardians(config: &Config, args: &[String]) -> ExitCode {
+    let [path] = args else {
+        eprintln!("borgerportal import-guardians: give one file (see `borgerportal --help`)");
+        return ExitCode::from(2);
+    };
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) => {
+            eprintln!("borgerportal import-guardians: cannot read the file: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let extract = match borgerportal::delegation::parse_extract(&text) {
+        Ok(extract) => extract,
+        Err(error) => {
+            eprintln!("borgerportal import-guardians: {error}; nothing imported");
+            return ExitCode::FAILURE;
+        }
+    };
+    let imported = async {
+        let db = Database::connect(config.effective_database_url().expose_secret()).await?;
+        db.migrate().await?;
+        let report = db
+            .import_guardians(&extract, time::OffsetDateTime::now_utc())
+            .await;
+        db.close().await;
+        report
+    };
+    match imported.await {
+        Ok(report) => {
+            println!(
+                "{} persons, {} guardianships listed, {} ended",
+                report.persons, report.listed, report.ended
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("borgerportal import-guardians: {error}");
             ExitCode::FAILURE
         }
     }

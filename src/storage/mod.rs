@@ -20,6 +20,13 @@
 //!   citizen's mailbox (folders, trash, search).
 //! - `outbox/`: e-mails and SMS queued durably (often in the same transaction as the change
 //!   they are about) and claimed by workers with a lease.
+//! - `delegation.rs`: delegations (grant, request, approve, decline, revoke, change), their
+//!   scopes and history; each change audited in the giver's and the holder's logs in its
+//!   transaction, state changes as conditional updates so racing ones leave one state.
+//! - `guardian.rs`: guardianships of minors, imported from the population register's extract.
+//! - `authority.rs`: the facts the access policy decides over, read for one (holder, giver)
+//!   pair in one query on every request (`Database::decide_access`), and the persons a
+//!   holder can act for.
 //!
 //! Time: operations that decide by time (expiry) take `now` from the caller, so that tests and
 //! background jobs can say what "now" is; rows the store creates get the clock's time. All
@@ -42,9 +49,12 @@
 //! transaction's statements.
 
 mod audit;
+mod authority;
 mod contact;
+mod delegation;
 #[cfg(feature = "dev")]
 mod generate;
+mod guardian;
 mod outbox;
 mod person;
 mod pg_readers;
@@ -60,6 +70,7 @@ pub use crate::error::{Conflict, DatabaseCause, StoreError};
 
 #[cfg(feature = "dev")]
 pub use generate::{GenerateError, GeneratePlan, GenerateReport, NamedPerson};
+pub use guardian::GuardianImport;
 pub use outbox::MAX_CLAIM_BATCH;
 pub use person::PersonPage;
 pub use post::writer::GroupCommitStats;

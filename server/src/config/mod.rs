@@ -70,6 +70,9 @@ pub struct Config {
     /// one (`contact::Mailbox::External`).
     #[serde(default)]
     pub mailbox_providers: Vec<MailboxProviderConfig>,
+    /// Rules of delegations, and the service scopes agencies define.
+    #[serde(default)]
+    pub delegation: DelegationConfig,
 }
 
 /// The defaults: a local development instance with the embedded database and demo data.
@@ -140,6 +143,8 @@ pub enum ConfigError {
     Agency(String, &'static str),
     #[error("mailbox provider {0:?}: {1}")]
     MailboxProvider(String, &'static str),
+    #[error("delegation: {0}")]
+    Delegation(&'static str),
 }
 
 impl Config {
@@ -177,6 +182,7 @@ impl Config {
         if !(1..=3650).contains(&config.contact.staleness_days) {
             return Err(ConfigError::Staleness);
         }
+        config.delegation.rules().map_err(ConfigError::Delegation)?;
         let mut ids = std::collections::HashSet::new();
         for provider in &config.oidc.providers {
             let url_safe = !provider.id.is_empty()

@@ -84,6 +84,93 @@ impl ContactConfig {
     }
 }
 
+/// Rules of delegations (`[delegation]`), and the service scopes agencies define
+/// (`[[delegation.service_scopes]]` with `id`, `name_nb`, `name_nn`, `name_da`, `name_en`).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DelegationConfig {
+    /// The youngest a giver or holder registered in Norway may be (18).
+    pub min_age_norway: u8,
+    /// The youngest a giver or holder registered in Denmark may be (15).
+    pub min_age_denmark: u8,
+    /// The longest a scope may run, in years (5).
+    pub max_years: u8,
+    /// Service scopes: the portal does not act on them, it answers about them.
+    pub service_scopes: Vec<ServiceScopeConfig>,
+}
+
+impl Default for DelegationConfig {
+    fn default() -> Self {
+        let rules = borgerportal::delegation::DelegationRules::default();
+        Self {
+            min_age_norway: rules.min_age_norway,
+            min_age_denmark: rules.min_age_denmark,
+            max_years: rules.max_years,
+            service_scopes: Vec::new(),
+        }
+    }
+}
+
+/// One service scope an agency defined: its id and a name in every language.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceScopeConfig {
+    /// `a-z 0-9 . _ -`, up to 48 characters, e.g. `nav.dagpenger`.
+    pub id: String,
+    /// Name in bokmål.
+    pub name_nb: String,
+    /// Name in nynorsk.
+    pub name_nn: String,
+    /// Name in Danish.
+    pub name_da: String,
+    /// Name in English.
+    pub name_en: String,
+}
+
+impl DelegationConfig {
+    /// The domain's rules; why not, if an age, the maximum or a service scope is unusable.
+    pub fn rules(&self) -> Result<borgerportal::delegation::DelegationRules, &'static str> {
+        use borgerportal::delegation::{ServiceScope, ServiceScopeId};
+        if !(1..=120).contains(&self.min_age_norway) || !(1..=120).contains(&self.min_age_denmark) {
+            return Err("min_age_norway and min_age_denmark must be between 1 and 120");
+        }
+        if !(1..=100).contains(&self.max_years) {
+            return Err("max_years must be between 1 and 100");
+        }
+        let mut service_scopes: Vec<ServiceScope> = Vec::new();
+        for scope in &self.service_scopes {
+            let id = ServiceScopeId::parse(&scope.id).map_err(|_| {
+                "a service scope id is 1 to 48 of a-z 0-9 . _ - (a letter or digit first)"
+            })?;
+            if service_scopes.iter().any(|known| known.id == id) {
+                return Err("service scope ids must be unique");
+            }
+            let names = [
+                &scope.name_nb,
+                &scope.name_nn,
+                &scope.name_da,
+                &scope.name_en,
+            ];
+            if names.iter().any(|name| name.trim().is_empty()) {
+                return Err("a service scope needs a name in nb, nn, da and en");
+            }
+            service_scopes.push(ServiceScope {
+                id,
+                name_nb: scope.name_nb.clone(),
+                name_nn: scope.name_nn.clone(),
+                name_da: scope.name_da.clone(),
+                name_en: scope.name_en.clone(),
+            });
+        }
+        Ok(borgerportal::delegation::DelegationRules {
+            min_age_norway: self.min_age_norway,
+            min_age_denmark: self.min_age_denmark,
+            max_years: self.max_years,
+            service_scopes,
+        })
+    }
+}
+
 /// Where e-mail goes. The default writes each message as a file into
 /// `data_dir/outbox-sink`, so a development instance never sends mail off the machine.
 #[derive(Clone, Deserialize)]
