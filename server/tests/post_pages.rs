@@ -93,6 +93,16 @@ async fn opening_a_letter_marks_it_read_and_serves_its_pdf_safely() {
     let id = letter_with(&inbox, "Skattemeldingen");
     let page = server.page(&browser, &format!("/post/letter/{id}")).await;
     assert!(page.contains("<strong>30. april</strong>"), "{page}");
+    // The page's title is the letter's.
+    let title = page
+        .split("<title>")
+        .nth(1)
+        .unwrap()
+        .split("</title>")
+        .next()
+        .unwrap();
+    assert!(title.starts_with("Skattemeldingen"), "{title}");
+    assert!(title.ends_with(" – Borgerportal"), "{title}");
     assert!(page.contains("skattemelding-2024.pdf"));
     let inbox = server.page(&browser, "/post").await;
     let line = letters(&inbox)
@@ -141,6 +151,11 @@ async fn a_high_letter_asks_for_a_step_up_and_shows_nothing_else() {
     let page = server.page(&browser, &format!("/post/letter/{id}")).await;
     assert!(page.contains("Brev fra NAV"));
     assert!(!page.contains("dagpenger"), "{page}");
+    // The page's title is the letter's non-sensitive title.
+    assert!(
+        page.contains("<title>Brev fra NAV – Borgerportal</title>"),
+        "{page}"
+    );
     assert!(
         page.contains(&format!(
             "/auth/login/testid-no?loa=high&amp;return_to=/post/letter/{id}"

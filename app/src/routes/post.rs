@@ -440,8 +440,17 @@ pub(crate) fn letter_item(i18n: I18nContext<Locale>, letter: LetterLine) -> impl
 #[component]
 pub fn LetterPage(id: String, data: Result<Option<LetterData>, AppError>) -> impl IntoView {
     let i18n = use_i18n();
+    // The tab and the history say which letter: its title (the non-sensitive one when the
+    // content needs a higher level).
+    let title = match &data {
+        Ok(Some(LetterData::Open { line, .. } | LetterData::NeedsStepUp { line, .. })) => {
+            line.title.clone()
+        }
+        Ok(None) => t_string!(i18n, post.not_found_title).to_owned(),
+        Err(_) => t_string!(i18n, post.letter_title).to_owned(),
+    };
     view! {
-        <Title text=t_string!(i18n, post.letter_title) />
+        <Title text=title />
         <article class="prose wide post">
             <p><NavLink href="/post" exact=true>{t_string!(i18n, post.back)}</NavLink></p>
             {match data {
