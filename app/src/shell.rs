@@ -247,9 +247,17 @@ fn Chrome(children: Children) -> impl IntoView {
     // Head texts are read when `<MetaTags/>` renders, possibly after this component's reactive
     // owner is gone (under load that panicked), so they are plain strings taken now.
     let app_name = t_string!(i18n, app_name);
+    let error_prefix = t_string!(i18n, form.error_prefix);
+    let refused = crate::components::form::FormRefused::default();
+    provide_context(refused.clone());
     view! {
         <Title formatter=move |page: String| {
-            if page.is_empty() { app_name.to_string() } else { format!("{page} – {app_name}") }
+            let title = if page.is_empty() {
+                app_name.to_string()
+            } else {
+                format!("{page} – {app_name}")
+            };
+            if refused.is_set() { format!("{error_prefix} {title}") } else { title }
         } />
         <Meta name="description" content=t_string!(i18n, tagline) />
         <a class="skip-link" href="#main">

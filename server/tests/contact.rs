@@ -266,6 +266,19 @@ async fn refused_input_is_shown_again_translated_and_changes_nothing() {
         "{}",
         refused.body
     );
+    // The title says there is an error, and the summary takes the focus as the page loads.
+    assert!(
+        refused
+            .body
+            .contains("<title>Error: E-mail address – Borgerportal</title>"),
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains("tabindex=\"-1\" autofocus"),
+        "{}",
+        refused.body
+    );
 }
 
 #[tokio::test]

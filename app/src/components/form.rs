@@ -57,17 +57,46 @@ impl FormOutcome {
     }
 }
 
+/// Set when a page shows a refused form's errors, so that the page's title starts with the
+/// translated "Error:" (the shell's title formatter reads it after the page has rendered).
+#[derive(Clone, Debug, Default)]
+pub struct FormRefused(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl FormRefused {
+    /// Whether a refused form is shown on this page.
+    pub fn is_set(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn set(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// A page's translation of a refused field's code.
 pub type ErrorText = fn(I18nContext<Locale>, &FieldError) -> AnyView;
 
-/// The error summary at the top of a form shown again: each error links to its field.
+/// The error summary at the top of a form shown again: each error links to its field. It
+/// takes the focus when the page loads (`autofocus`, so also without JavaScript), and the
+/// page's title starts with "Error:" ([`FormRefused`]).
 #[component]
 pub fn ErrorSummary(outcome: Option<FormOutcome>, text: ErrorText) -> impl IntoView {
     let i18n = use_i18n();
     let errors = outcome.map(|o| o.errors).unwrap_or_default();
+    if !errors.is_empty() {
+        if let Some(refused) = use_context::<FormRefused>() {
+            refused.set();
+        }
+    }
     (!errors.is_empty()).then(|| {
         view! {
-            <div class="error-summary" role="alert" aria-labelledby="error-summary-title" tabindex="-1">
+            <div
+                class="error-summary"
+                role="alert"
+                aria-labelledby="error-summary-title"
+                tabindex="-1"
+                autofocus=true
+            >
                 <h2 id="error-summary-title">{t!(i18n, form.error_summary)}</h2>
                 <ul>
                     {errors
