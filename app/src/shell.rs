@@ -264,7 +264,7 @@ fn Chrome(children: Children) -> impl IntoView {
             {t_string!(i18n, skip_to_content)}
         </a>
         <header class="site-header">
-            <div class="container header-inner">
+            <div class="page-width header-inner">
                 <a href="/" class="brand" aria-current=aria_current("/", true)>
                     <span class="brand-mark" aria-hidden="true"></span>
                     <span class="brand-name">{app_name}</span>
@@ -276,11 +276,11 @@ fn Chrome(children: Children) -> impl IntoView {
             </div>
         </header>
         <IdleWarning />
-        <main id="main" class="container main" tabindex="-1">
+        <main id="main" class="page-width main" tabindex="-1">
             <ErrorBoundary fallback=|_errors| view! { <ErrorPage /> }>{children()}</ErrorBoundary>
         </main>
         <footer class="site-footer">
-            <div class="container">
+            <div class="page-width">
                 <nav aria-label=t_string!(i18n, footer.label)>
                     <ul class="footer-links">
                         <li>

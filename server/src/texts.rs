@@ -74,10 +74,10 @@ pub fn page(lang: &str, title: &str, banner: Option<&str>, body: &str, styleshee
          <title>{title} – {app}</title><link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\">\
          <link rel=\"stylesheet\" href=\"{stylesheet}\"></head><body>\
          <a class=\"skip-link\" href=\"#main\">{skip}</a>{banner}\
-         <header class=\"site-header\"><div class=\"container header-inner\">\
+         <header class=\"site-header\"><div class=\"page-width header-inner\">\
          <a class=\"brand\" href=\"/\"><span class=\"brand-mark\" aria-hidden=\"true\"></span>\
          <span class=\"brand-name\">{app}</span></a></div></header>\
-         <main id=\"main\" class=\"container main\" tabindex=\"-1\">{body}</main></body></html>",
+         <main id=\"main\" class=\"page-width main\" tabindex=\"-1\">{body}</main></body></html>",
         lang = escape(lang),
         stylesheet = escape(stylesheet),
     )
