@@ -38,6 +38,10 @@ pub struct Config {
     pub demo_data: bool,
     /// Logging.
     pub log: LogConfig,
+    /// Client connections: how long a request's head and an idle connection may take, and
+    /// how many may be open.
+    #[serde(default)]
+    pub http: HttpConfig,
     /// Login sessions.
     pub session: SessionConfig,
     /// The built-in test eID (development only: a build without the `dev` feature refuses to
@@ -134,6 +138,8 @@ pub enum ConfigError {
     Mail,
     #[error("sms: gateway \"http\" needs an http(s) url")]
     Sms,
+    #[error("http: request_head_timeout_ms, idle_timeout_ms and max_connections must be positive")]
+    Http,
     #[error("notify: poll_interval_ms, batch_size, lease_seconds and max_attempts must be positive, and the lease longer than the mail and SMS timeouts")]
     Notify,
     #[error("agency {0:?}: {1}")]
@@ -173,6 +179,12 @@ impl Config {
         }
         if config.session.idle_timeout_minutes == 0 || config.session.absolute_lifetime_hours == 0 {
             return Err(ConfigError::SessionTimeouts);
+        }
+        if config.http.request_head_timeout_ms == 0
+            || config.http.idle_timeout_ms == 0
+            || config.http.max_connections == 0
+        {
+            return Err(ConfigError::Http);
         }
         if !(1..=3650).contains(&config.contact.staleness_days) {
             return Err(ConfigError::Staleness);
@@ -343,6 +355,7 @@ impl fmt::Debug for Config {
             .field("site_root", &self.site_root)
             .field("demo_data", &self.demo_data)
             .field("log", &self.log)
+            .field("http", &self.http)
             .field("session", &self.session)
             .field("test_eid", &self.test_eid)
             .field(
