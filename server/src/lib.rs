@@ -76,7 +76,9 @@ pub struct AppStateInner {
     #[cfg(feature = "dev")]
     pub test_eid: Option<test_eid::TestEid>,
     /// Per-address limit on starting and finishing logins.
-    pub login_rate_limit: rate_limit::LoginRateLimit,
+    pub login_rate_limit: rate_limit::AddressRateLimit,
+    /// Per-address limit on back-channel logout calls.
+    pub backchannel_rate_limit: rate_limit::AddressRateLimit,
     /// Contact data older than this must be confirmed (and is not used to notify).
     pub contact_staleness: time::Duration,
     /// The agency API: registered agencies and their keys.
@@ -231,8 +233,11 @@ impl AppState {
             auth,
             #[cfg(feature = "dev")]
             test_eid,
-            login_rate_limit: rate_limit::LoginRateLimit::per_minute(
+            login_rate_limit: rate_limit::AddressRateLimit::per_minute(
                 config.login_rate_limit_per_minute,
+            ),
+            backchannel_rate_limit: rate_limit::AddressRateLimit::per_minute(
+                config.backchannel_logout_rate_limit_per_minute,
             ),
             contact_staleness: config.contact.staleness(),
             api: Arc::new(api),
@@ -298,7 +303,13 @@ pub fn routes(state: &AppState) -> Router<AppState> {
                 )),
         )
         .route("/auth/logout", post(auth::logout))
-        .route("/auth/backchannel-logout", post(auth::backchannel_logout))
+        .route(
+            "/auth/backchannel-logout",
+            post(auth::backchannel_logout).route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                rate_limit::limit_backchannel_logouts,
+            )),
+        )
         .route("/auth/frontchannel-logout", get(auth::frontchannel_logout))
         .merge(dev_routes())
         .merge(pages::routes(&pages))

@@ -219,6 +219,7 @@ async fn housekeeping(state: AppState) {
             }
         }
         state.login_rate_limit.forget_idle();
+        state.backchannel_rate_limit.forget_idle();
     }
 }
 

@@ -1,7 +1,7 @@
 //! What one client may take from the portal, through the real serving path (the acceptor and
 //! its HTTP workers, `server::serve`) and a raw TCP client where HTTP clients would hide it:
 //! how long a request's head may take, how long an idle keep-alive connection is kept, how
-//! and how many connections are open at once.
+//! many connections are open at once, and the per-address limit on back-channel logout calls.
 //! The timeouts are configured short (hundreds of milliseconds); the bounds checked are
 //! generous, so a slow machine does not fail them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -10,9 +10,10 @@ mod common;
 
 use borgerportal::storage::Database;
 use common::fake_site;
+use reqwest::{header, Client, StatusCode};
 use server::{config::Config, routes, serve::Workers, with_http_stack, AppState, Site};
 use std::{
-    net::SocketAddr,
+    net::{IpAddr, SocketAddr},
     num::NonZeroUsize,
     time::{Duration, Instant},
 };
@@ -171,4 +172,38 @@ async fn connections_beyond_the_limit_wait_until_one_closes() {
     assert_eq!(answered, "HTTP/1.1 200 OK");
     // The ones being served are not affected.
     assert_eq!(healthz(&mut second).await, "HTTP/1.1 200 OK");
+}
+
+#[tokio::test]
+async fn back_channel_logout_calls_are_limited_per_client_address() {
+    let portal = start("backchannel_logout_rate_limit_per_minute = 3").await;
+    let url = format!("http://{}/auth/backchannel-logout", portal.addr);
+    let call = |client: &Client| {
+        client
+            .post(&url)
+            .form(&[("logout_token", "not-a-jwt")])
+            .send()
+    };
+    let here = Client::new();
+    for _ in 0..3 {
+        // Junk tokens are refused, but counted.
+        assert_eq!(call(&here).await.unwrap().status(), StatusCode::BAD_REQUEST);
+    }
+    let refused = call(&here).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = refused.headers()[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=20).contains(&retry_after), "{retry_after}");
+    // Another address (Linux answers all of 127.0.0.0/8 on the loopback) has its own allowance.
+    let elsewhere = Client::builder()
+        .local_address(IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap();
+    assert_eq!(
+        call(&elsewhere).await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
 }

@@ -49,6 +49,9 @@ pub struct Config {
     pub test_eid: TestEidConfig,
     /// Requests per minute per client address to the login endpoints.
     pub login_rate_limit_per_minute: u32,
+    /// Calls per minute per client address to the back-channel logout endpoint (the
+    /// provider's servers; anyone else sends junk).
+    pub backchannel_logout_rate_limit_per_minute: u32,
     /// The eID providers citizens log in with.
     #[serde(default)]
     pub oidc: OidcConfig,
@@ -90,6 +93,7 @@ struct Defaults {
     session: SessionConfig,
     test_eid: TestEidConfig,
     login_rate_limit_per_minute: u32,
+    backchannel_logout_rate_limit_per_minute: u32,
     contact: ContactConfig,
 }
 
@@ -114,6 +118,7 @@ impl Default for Defaults {
             },
             test_eid: TestEidConfig { enabled: false },
             login_rate_limit_per_minute: 30,
+            backchannel_logout_rate_limit_per_minute: 120,
             contact: ContactConfig {
                 staleness_days: 548,
             },
@@ -361,6 +366,10 @@ impl fmt::Debug for Config {
             .field(
                 "login_rate_limit_per_minute",
                 &self.login_rate_limit_per_minute,
+            )
+            .field(
+                "backchannel_logout_rate_limit_per_minute",
+                &self.backchannel_logout_rate_limit_per_minute,
             )
             .field("oidc", &self.oidc.providers)
             .field("mail", &self.mail)
