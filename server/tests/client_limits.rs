@@ -6,15 +6,13 @@
 //! generous, so a slow machine does not fail them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use borgerportal::storage::Database;
-use common::fake_site;
 use reqwest::{header, Client, StatusCode};
 use server::{config::Config, routes, serve::Workers, with_http_stack, AppState, Site};
 use std::{
     net::{IpAddr, SocketAddr},
     num::NonZeroUsize,
+    path::Path,
     time::{Duration, Instant},
 };
 use tokio::{
@@ -24,6 +22,15 @@ use tokio::{
 
 /// Longer than any answer or close these tests wait for should take.
 const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A minimal built site: `hash.txt` and the stylesheet it names. (Not `common`'s: that needs
+/// the `dev` feature, and these tests do not.)
+fn fake_site(root: &Path) {
+    let pkg = root.join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(root.join("hash.txt"), "js: aaaa\nwasm: bbbb\ncss: cccc\n").unwrap();
+    std::fs::write(pkg.join("borgerportal.cccc.css"), "body{}").unwrap();
+}
 
 struct Portal {
     addr: SocketAddr,
