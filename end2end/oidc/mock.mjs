@@ -12,7 +12,9 @@
 //   acr-substantial, acr-low, acr-missing, no-national-id: validly signed, wrong claims;
 //   alg-none (unsigned), foreign-key (signed by a key not in the JWKS, with the JWKS key's kid),
 //   alg-hs256 (HMAC with the client secret): hand-made tokens with otherwise correct claims;
-//   callback-iss-wrong: the authorization response names another issuer (RFC 9207 `iss`).
+//   callback-iss-wrong: the authorization response names another issuer (RFC 9207 `iss`);
+//   auth-time-old, auth-time-missing: `auth_time` an hour old, or left out (otherwise it is
+//   the time of the token request), whatever the login asked for (`prompt=login` ignored).
 // `--port 0` picks a free port. Prints `ready <issuer>` on stdout once it listens. Test use only.
 
 import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
@@ -22,7 +24,7 @@ import { OAuth2Server } from 'oauth2-mock-server';
 const SCENARIOS = new Set([
   'valid', 'wrong-aud', 'extra-aud', 'wrong-iss', 'expired', 'iat-future', 'nonce-wrong',
   'nonce-missing', 'acr-substantial', 'acr-low', 'acr-missing', 'no-national-id', 'alg-none',
-  'foreign-key', 'alg-hs256', 'callback-iss-wrong', 'auth-time-old',
+  'foreign-key', 'alg-hs256', 'callback-iss-wrong', 'auth-time-old', 'auth-time-missing',
 ]);
 
 const { values: args } = parseArgs({
@@ -73,7 +75,7 @@ server.service.on('beforeTokenSigning', (token, req) => {
   let acr = asked;
   if (scenario === 'acr-substantial') acr = levels.substantial;
   if (scenario === 'acr-low') acr = levels.low;
-  Object.assign(payload, extraClaims, { sub: 'interop-subject', sid: 'interop-sid' });
+  Object.assign(payload, extraClaims, { sub: 'interop-subject', sid: 'interop-sid', auth_time: now });
   if (scenario === 'acr-missing') {
     delete payload.acr;
   } else {
@@ -94,6 +96,7 @@ server.service.on('beforeTokenSigning', (token, req) => {
     case 'nonce-missing': delete payload.nonce; break;
     // An hour-old authentication, whatever the login asked for (prompt=login ignored).
     case 'auth-time-old': payload.auth_time = now - 3600; break;
+    case 'auth-time-missing': delete payload.auth_time; break;
     default: break;
   }
 });

@@ -76,7 +76,9 @@ pub struct AppStateInner {
     #[cfg(feature = "dev")]
     pub test_eid: Option<test_eid::TestEid>,
     /// Per-address limit on starting and finishing logins.
-    pub login_rate_limit: rate_limit::LoginRateLimit,
+    pub login_rate_limit: rate_limit::AddressRateLimit,
+    /// Per-address limit on back-channel logout calls.
+    pub backchannel_rate_limit: rate_limit::AddressRateLimit,
     /// Contact data older than this must be confirmed (and is not used to notify).
     pub contact_staleness: time::Duration,
     /// The agency API: registered agencies and their keys.
@@ -231,8 +233,11 @@ impl AppState {
             auth,
             #[cfg(feature = "dev")]
             test_eid,
-            login_rate_limit: rate_limit::LoginRateLimit::per_minute(
+            login_rate_limit: rate_limit::AddressRateLimit::per_minute(
                 config.login_rate_limit_per_minute,
+            ),
+            backchannel_rate_limit: rate_limit::AddressRateLimit::per_minute(
+                config.backchannel_logout_rate_limit_per_minute,
             ),
             contact_staleness: config.contact.staleness(),
             api: Arc::new(api),
@@ -298,7 +303,13 @@ pub fn routes(state: &AppState) -> Router<AppState> {
                 )),
         )
         .route("/auth/logout", post(auth::logout))
-        .route("/auth/backchannel-logout", post(auth::backchannel_logout))
+        .route(
+            "/auth/backchannel-logout",
+            post(auth::backchannel_logout).route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                rate_limit::limit_backchannel_logouts,
+            )),
+        )
         .route("/auth/frontchannel-logout", get(auth::frontchannel_logout))
         .merge(dev_routes())
         .merge(pages::routes(&pages))
@@ -336,6 +347,7 @@ fn dev_routes() -> Router<AppState> {
 /// cache still went through routing first.
 pub fn with_http_stack(router: Router<AppState>, state: AppState) -> Router {
     let stack = ServiceBuilder::new()
+        .map_request(drop_malformed_request_id)
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
@@ -368,6 +380,27 @@ pub fn with_http_stack(router: Router<AppState>, state: AppState) -> Router {
         ))
         .service(router.with_state(state));
     Router::new().fallback_service(stack)
+}
+
+/// A client's `X-Request-Id` is kept (logged, echoed, shown as the error page's reference)
+/// only if it is 1 to 64 characters of `A-Z a-z 0-9 . _ -` (a UUID is one); any other is
+/// dropped, and the next layer makes a new UUID. So a client cannot put odd text into the
+/// logs or the error page, nor pass a huge value along.
+fn drop_malformed_request_id(mut request: Request) -> Request {
+    let well_formed = |id: &[u8]| {
+        (1..=64).contains(&id.len())
+            && id
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    };
+    let headers = request.headers_mut();
+    let ids = headers.get_all("x-request-id");
+    let mut ids = ids.iter();
+    let keep = matches!((ids.next(), ids.next()), (Some(id), None) if well_formed(id.as_bytes()));
+    if !keep {
+        headers.remove("x-request-id");
+    }
+    request
 }
 
 /// Marks a response whose handler failed (panicked); `error_pages` turns it into the

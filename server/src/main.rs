@@ -208,7 +208,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let app = with_http_stack(routes(&state), state);
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let http_workers = config.http_workers();
-    let mut workers = Workers::start(http_workers, app)?;
+    let mut workers = Workers::start(http_workers, app, config.http.limits())?;
     tracing::info!(
         address = %listener.local_addr()?,
         public_url = %config.public_url,
@@ -269,6 +269,7 @@ async fn housekeeping(state: AppState) {
             }
         }
         state.login_rate_limit.forget_idle();
+        state.backchannel_rate_limit.forget_idle();
     }
 }
 

@@ -17,6 +17,12 @@
 //! `SO_REUSEPORT` would): a load balancer keeps a few long-lived connections, and a hash could
 //! put them all on one worker.
 //!
+//! Each connection is bounded (`connection`): a request's head must arrive within the head
+//! timeout, an idle keep-alive connection is closed after the idle timeout, and at most
+//! `max_connections` are open at once: at the limit the acceptor accepts nothing until one
+//! closes, so new connections wait in the kernel's listen backlog (as nginx and Go's
+//! `LimitListener` do) rather than being accepted only to be dropped.
+//!
 //! Shutting down ([`Workers::serve`] returns when `shutdown` fires): the acceptor stops, each
 //! worker finishes the requests in flight and closes its connections. The worker threads and
 //! their runtimes stay until [`Workers::join`]: database connections opened by a worker are
@@ -26,17 +32,31 @@
 use std::io;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use axum::Router;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
+
+mod connection;
+
+use connection::{Counted, MakeTracked};
+
+/// What each client connection may take, and how many may be open (`[http]` in the
+/// configuration, `config::HttpConfig`).
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectionLimits {
+    /// A request's head must arrive within this long of its first byte (of the connection's
+    /// opening, for its first request).
+    pub head_timeout: Duration,
+    /// A connection with no request in flight is closed after this long without one.
+    pub idle_timeout: Duration,
+    /// Open connections, all workers together.
+    pub max_connections: usize,
+}
 
 /// A connection handed to a worker.
 type Handoff = (std::net::TcpStream, SocketAddr);
@@ -46,6 +66,9 @@ pub struct Workers {
     workers: Vec<Worker>,
     /// Tells the workers to finish their connections (`true`).
     stop: watch::Sender<bool>,
+    /// Told whenever a connection closes.
+    closed: Arc<Notify>,
+    max_connections: usize,
 }
 
 /// One worker as the acceptor sees it.
@@ -61,10 +84,15 @@ struct Worker {
 }
 
 impl Workers {
-    /// Start `count` worker threads serving `app` (no connections yet: see
+    /// Start `count` worker threads serving `app` within `limits` (no connections yet: see
     /// [`serve`](Workers::serve)).
-    pub fn start(count: NonZeroUsize, app: Router) -> io::Result<Workers> {
+    pub fn start(
+        count: NonZeroUsize,
+        app: Router,
+        limits: ConnectionLimits,
+    ) -> io::Result<Workers> {
         let (stop, stopped) = watch::channel(false);
+        let closed = Arc::new(Notify::new());
         let mut workers = Vec::with_capacity(count.get());
         for n in 0..count.get() {
             let (connections, incoming) = mpsc::unbounded_channel();
@@ -77,6 +105,8 @@ impl Workers {
             let listener = Handoffs {
                 incoming,
                 open: open.clone(),
+                closed: closed.clone(),
+                limits,
             };
             let app = app.clone();
             let mut stopped = stopped.clone();
@@ -84,15 +114,7 @@ impl Workers {
                 .name(format!("http-worker-{n}"))
                 .spawn(move || {
                     runtime.block_on(async move {
-                        // TCP_NODELAY: otherwise a small answer written in two parts (headers,
-                        // body) waits for the client's delayed ACK, 40 ms (measured: CSS p50
-                        // 43.9 ms → 6.9 ms).
-                        let listener = listener.tap_io(|tcp| {
-                            if let Err(error) = tcp.stream.set_nodelay(true) {
-                                tracing::debug!(%error, "could not set TCP_NODELAY");
-                            }
-                        });
-                        let service = app.into_make_service_with_connect_info::<SocketAddr>();
+                        let service = MakeTracked(app);
                         let until_stopped = async move {
                             let _ = stopped.wait_for(|stop| *stop).await;
                         };
@@ -116,7 +138,12 @@ impl Workers {
                 thread: Some(thread),
             });
         }
-        Ok(Workers { workers, stop })
+        Ok(Workers {
+            workers,
+            stop,
+            closed,
+            max_connections: limits.max_connections,
+        })
     }
 
     /// How many connections each worker has open now (in the workers' order).
@@ -137,9 +164,13 @@ impl Workers {
     ) {
         let mut shutdown = std::pin::pin!(shutdown);
         loop {
+            let accepted = async {
+                self.room().await;
+                listener.accept().await
+            };
             tokio::select! {
                 () = &mut shutdown => break,
-                accepted = listener.accept() => match accepted {
+                accepted = accepted => match accepted {
                     Ok((stream, peer)) => self.hand_over(stream, peer),
                     Err(error) => accept_failed(error).await,
                 },
@@ -151,6 +182,19 @@ impl Workers {
             if let Some(served) = worker.served.take() {
                 let _ = served.await;
             }
+        }
+    }
+
+    /// Returns when fewer than `max_connections` are open (at once, unless at the limit).
+    async fn room(&self) {
+        loop {
+            // Made before the count is read: a close in between leaves its permit here.
+            let closed = self.closed.notified();
+            let open: usize = self.open_connections().iter().sum();
+            if open < self.max_connections {
+                return;
+            }
+            closed.await;
         }
     }
 
@@ -215,6 +259,8 @@ async fn accept_failed(error: io::Error) {
 struct Handoffs {
     incoming: mpsc::UnboundedReceiver<Handoff>,
     open: Arc<AtomicUsize>,
+    closed: Arc<Notify>,
+    limits: ConnectionLimits,
 }
 
 impl axum::serve::Listener for Handoffs {
@@ -232,11 +278,19 @@ impl axum::serve::Listener for Handoffs {
             // (Still non-blocking: tokio's `into_std` leaves it so, as `from_std` needs.)
             match TcpStream::from_std(stream) {
                 Ok(stream) => {
+                    // TCP_NODELAY: otherwise a small answer written in two parts (headers,
+                    // body) waits for the client's delayed ACK, 40 ms (measured: CSS p50
+                    // 43.9 ms → 6.9 ms).
+                    if let Err(error) = stream.set_nodelay(true) {
+                        tracing::debug!(%error, "could not set TCP_NODELAY");
+                    }
                     let open = self.open.clone();
-                    return (Counted { stream, open }, peer);
+                    let connection = Counted::new(stream, open, self.closed.clone(), self.limits);
+                    return (connection, peer);
                 }
                 Err(error) => {
                     self.open.fetch_sub(1, Ordering::Relaxed);
+                    self.closed.notify_one();
                     tracing::warn!(%error, "a handed-over connection could not be used");
                 }
             }
@@ -248,59 +302,6 @@ impl axum::serve::Listener for Handoffs {
         Err(io::Error::other(
             "connections are handed over by the acceptor",
         ))
-    }
-}
-
-/// A worker's connection, counted as open until it is dropped.
-struct Counted {
-    stream: TcpStream,
-    open: Arc<AtomicUsize>,
-}
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.open.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-impl AsyncRead for Counted {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for Counted {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
-    }
-
-    /// Headers and body in one system call (hyper writes both with `writev` when it can).
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
     }
 }
 
@@ -362,7 +363,8 @@ mod tests {
     ) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let mut workers = Workers::start(NonZeroUsize::new(count).unwrap(), app()).unwrap();
+        let limits = crate::config::HttpConfig::default().limits();
+        let mut workers = Workers::start(NonZeroUsize::new(count).unwrap(), app(), limits).unwrap();
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
             let shutdown = async move {

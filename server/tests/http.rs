@@ -442,6 +442,54 @@ async fn the_request_id_is_made_when_missing() {
 }
 
 #[tokio::test]
+async fn a_well_formed_client_request_id_is_kept_and_any_other_replaced() {
+    let server = start().await;
+    let sent = |id: header::HeaderValue| {
+        let request = server
+            .client
+            .get(server.url("/healthz"))
+            .header("x-request-id", id);
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            response.headers()["x-request-id"]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    for good in [
+        "req-123",
+        "0190c6a2-7b1e-7cc4-9f3a-2d1e5b7c9a10",
+        "a.B_c-9",
+        &"x".repeat(64),
+    ] {
+        assert_eq!(
+            sent(header::HeaderValue::from_str(good).unwrap()).await,
+            good
+        );
+    }
+    // (A line break cannot arrive: HTTP/1.1 has no way to carry one in a header value.)
+    for bad in [
+        "".as_bytes(),
+        b"has space",
+        b"<script>",
+        b"tab\tinside",
+        b"caf\xc3\xa9",
+        b"\xff\xfe",
+        "y".repeat(65).as_bytes(),
+        b"a/b",
+    ] {
+        let made = sent(header::HeaderValue::from_bytes(bad).unwrap()).await;
+        assert_ne!(made.as_bytes(), bad);
+        assert!(
+            uuid::Uuid::parse_str(&made).is_ok(),
+            "{bad:?}: a new UUID, not {made:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn starting_logins_is_rate_limited_per_client() {
     let server = start_with("login_rate_limit_per_minute = 2", Router::new()).await;
     for _ in 0..2 {

@@ -1116,6 +1116,48 @@ async fn mock_step_up_without_a_new_authentication_is_refused() {
     );
 }
 
+/// A provider that answers a step-up (`prompt=login`) with an id_token without `auth_time`:
+/// nothing shows it authenticated the person again, so the session is not raised to `high`.
+/// The first login asked for no new authentication, and the same token is taken there.
+#[tokio::test]
+async fn mock_step_up_without_auth_time_is_refused() {
+    let portal = Portal::start(Idp::Mock("auth-time-missing"), Profile::Idporten).await;
+    let browser = Browser::new();
+    let first = portal
+        .login(&browser, Some("substantial"), None)
+        .await
+        .assert_logged_in();
+    assert_eq!(portal.session(&first).await.unwrap().loa, Loa::Substantial);
+
+    let step_up = portal.login(&browser, Some("high"), None).await;
+    assert_eq!(query_value(&step_up.authorize, "prompt").unwrap(), "login");
+    step_up.assert_refused("failed");
+    let session = portal.session(&first).await.expect("still logged in");
+    assert_eq!(session.loa, Loa::Substantial, "not stepped up");
+    let log = portal.log_text();
+    assert!(
+        log.contains("asked to authenticate again and did not say when"),
+        "the refusal should say why:\n{log}"
+    );
+}
+
+/// The control for the two refusals above: a step-up answered with a fresh `auth_time` is
+/// taken.
+#[tokio::test]
+async fn mock_step_up_with_a_new_authentication_is_accepted() {
+    let portal = Portal::start(Idp::Mock("valid"), Profile::Idporten).await;
+    let browser = Browser::new();
+    let first = portal
+        .login(&browser, Some("substantial"), None)
+        .await
+        .assert_logged_in();
+    let step_up = portal.login(&browser, Some("high"), None).await;
+    assert_eq!(query_value(&step_up.authorize, "prompt").unwrap(), "login");
+    let second = step_up.assert_logged_in();
+    assert_ne!(second, first, "a new session id at the step-up");
+    assert_eq!(portal.session(&second).await.unwrap().loa, Loa::High);
+}
+
 #[tokio::test]
 async fn mock_wrong_audience_is_refused() {
     mock_refuses("wrong-aud", None, "failed", "invalid audiences").await;

@@ -530,6 +530,20 @@ async fn every_domain_rule_is_a_problem_with_its_code_and_stores_no_letter() {
             "post.too_many_attachments",
         ),
         (
+            // Counted before any is decoded: the broken base64 of the first is never read.
+            with(
+                "r-8b",
+                "attachments",
+                Value::Array(
+                    std::iter::once(json!({"filename": "0.pdf", "content_base64": "not base64!"}))
+                        .chain((1..21).map(|n| attachment(&format!("{n}.pdf"), &minimal_pdf("x"))))
+                        .collect(),
+                ),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "post.too_many_attachments",
+        ),
+        (
             with(
                 "r-9",
                 "attachments",

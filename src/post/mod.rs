@@ -266,6 +266,17 @@ mod tests {
         let mut l = letter();
         l.attachments = vec![l.attachments[0].clone(); 21];
         assert_eq!(code_of(l), "post.too_many_attachments");
+        // Counted before any content is looked at: the API gives the domain names only when
+        // there are too many, and decodes none (server/src/api/post).
+        let mut l = letter();
+        l.attachments = vec![
+            NewAttachment {
+                filename: "a.pdf".to_owned(),
+                content: Vec::new()
+            };
+            21
+        ];
+        assert_eq!(code_of(l), "post.too_many_attachments");
         let mut l = letter();
         l.attachments[0].filename = "../etc/passwd".to_owned();
         assert_eq!(code_of(l), "post.attachment_name_invalid");

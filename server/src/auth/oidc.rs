@@ -150,6 +150,8 @@ pub enum LoginError {
     ClientKey(String),
     #[error("the provider was asked to authenticate again and did not (auth_time before the login started)")]
     NotReauthenticated,
+    #[error("the provider was asked to authenticate again and did not say when it did (no auth_time in the id_token)")]
+    NoAuthTime,
 }
 
 /// What a verified login tells the portal.
@@ -323,8 +325,10 @@ impl Provider {
     /// Exchange the code and verify the id_token; `requested` is the level the login asked
     /// for. `reauthenticated_since`: the login asked the provider to authenticate the person
     /// again (`prompt=login`) at that time, so an `auth_time` before it (beyond the clocks'
-    /// skew) is refused. A token without `auth_time` cannot be checked and is taken: OIDC
-    /// makes the claim required only with `max_age`, and the level is checked all the same.
+    /// skew) is refused, and so is a token without `auth_time`: a provider that ignored
+    /// `prompt=login` must not raise a session to `high` by leaving the claim out. (A first
+    /// login asks for no new authentication, and a token without the claim is taken there:
+    /// OIDC requires it only with `max_age`.)
     pub async fn finish(
         &self,
         code: &str,
@@ -419,9 +423,13 @@ impl Provider {
         let auth_time = claims
             .auth_time()
             .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t.timestamp()).ok());
-        if let (Some(since), Some(at)) = (reauthenticated_since, auth_time) {
-            if at < since - time::Duration::seconds(IAT_SKEW_SECONDS) {
-                return Err(LoginError::NotReauthenticated);
+        if let Some(since) = reauthenticated_since {
+            match auth_time {
+                None => return Err(LoginError::NoAuthTime),
+                Some(at) if at < since - time::Duration::seconds(IAT_SKEW_SECONDS) => {
+                    return Err(LoginError::NotReauthenticated);
+                }
+                Some(_) => {}
             }
         }
         Ok(VerifiedLogin {

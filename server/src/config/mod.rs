@@ -38,6 +38,10 @@ pub struct Config {
     pub demo_data: bool,
     /// Logging.
     pub log: LogConfig,
+    /// Client connections: how long a request's head and an idle connection may take, and
+    /// how many may be open.
+    #[serde(default)]
+    pub http: HttpConfig,
     /// Login sessions.
     pub session: SessionConfig,
     /// The built-in test eID (development only: a build without the `dev` feature refuses to
@@ -45,6 +49,9 @@ pub struct Config {
     pub test_eid: TestEidConfig,
     /// Requests per minute per client address to the login endpoints.
     pub login_rate_limit_per_minute: u32,
+    /// Calls per minute per client address to the back-channel logout endpoint (the
+    /// provider's servers; anyone else sends junk).
+    pub backchannel_logout_rate_limit_per_minute: u32,
     /// The eID providers citizens log in with.
     #[serde(default)]
     pub oidc: OidcConfig,
@@ -89,6 +96,7 @@ struct Defaults {
     session: SessionConfig,
     test_eid: TestEidConfig,
     login_rate_limit_per_minute: u32,
+    backchannel_logout_rate_limit_per_minute: u32,
     contact: ContactConfig,
 }
 
@@ -113,6 +121,7 @@ impl Default for Defaults {
             },
             test_eid: TestEidConfig { enabled: false },
             login_rate_limit_per_minute: 30,
+            backchannel_logout_rate_limit_per_minute: 120,
             contact: ContactConfig {
                 staleness_days: 548,
             },
@@ -137,6 +146,8 @@ pub enum ConfigError {
     Mail,
     #[error("sms: gateway \"http\" needs an http(s) url")]
     Sms,
+    #[error("http: request_head_timeout_ms, idle_timeout_ms and max_connections must be positive")]
+    Http,
     #[error("notify: poll_interval_ms, batch_size, lease_seconds and max_attempts must be positive, and the lease longer than the mail and SMS timeouts")]
     Notify,
     #[error("agency {0:?}: {1}")]
@@ -178,6 +189,12 @@ impl Config {
         }
         if config.session.idle_timeout_minutes == 0 || config.session.absolute_lifetime_hours == 0 {
             return Err(ConfigError::SessionTimeouts);
+        }
+        if config.http.request_head_timeout_ms == 0
+            || config.http.idle_timeout_ms == 0
+            || config.http.max_connections == 0
+        {
+            return Err(ConfigError::Http);
         }
         if !(1..=3650).contains(&config.contact.staleness_days) {
             return Err(ConfigError::Staleness);
@@ -349,11 +366,16 @@ impl fmt::Debug for Config {
             .field("site_root", &self.site_root)
             .field("demo_data", &self.demo_data)
             .field("log", &self.log)
+            .field("http", &self.http)
             .field("session", &self.session)
             .field("test_eid", &self.test_eid)
             .field(
                 "login_rate_limit_per_minute",
                 &self.login_rate_limit_per_minute,
+            )
+            .field(
+                "backchannel_logout_rate_limit_per_minute",
+                &self.backchannel_logout_rate_limit_per_minute,
             )
             .field("oidc", &self.oidc.providers)
             .field("mail", &self.mail)

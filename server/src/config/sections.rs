@@ -40,6 +40,47 @@ impl fmt::Debug for MailboxProviderConfig {
     }
 }
 
+/// What each client connection may take (`server::serve`).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// A request's head (request line and headers) must arrive within this many
+    /// milliseconds of its first byte (of the connection's opening, for its first request);
+    /// else the connection is closed. Bounds "slowloris" clients.
+    pub request_head_timeout_ms: u64,
+    /// A keep-alive connection with no request in flight is closed after this many
+    /// milliseconds without a new request. Longer than a load balancer's own idle timeout
+    /// (often 60 s), so the portal is not the one closing a connection the balancer is about
+    /// to reuse.
+    pub idle_timeout_ms: u64,
+    /// Open client connections, all HTTP workers together. At the limit the portal accepts
+    /// no more until one closes: new ones wait in the listen backlog (and the kernel refuses
+    /// them when that is full). The process's open-file limit (`ulimit -n`, systemd's
+    /// `LimitNOFILE`) must be above it, with room for the database and other files.
+    pub max_connections: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            request_head_timeout_ms: 10_000,
+            idle_timeout_ms: 75_000,
+            max_connections: 10_000,
+        }
+    }
+}
+
+impl HttpConfig {
+    /// The limits the HTTP workers apply.
+    pub fn limits(&self) -> crate::serve::ConnectionLimits {
+        crate::serve::ConnectionLimits {
+            head_timeout: std::time::Duration::from_millis(self.request_head_timeout_ms),
+            idle_timeout: std::time::Duration::from_millis(self.idle_timeout_ms),
+            max_connections: self.max_connections,
+        }
+    }
+}
+
 /// The agency API.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]

@@ -249,20 +249,27 @@ fn new_letter(
             ),
         )
     })?;
-    // More than the domain allows is the domain's refusal (it records it); decoding 21 or
-    // more files first would only cost memory.
-    let mut attachments = Vec::with_capacity(request.attachments.len().min(MAX_ATTACHMENTS + 1));
+    // Counted before any is decoded. More than the domain allows is the domain's refusal
+    // (`post.too_many_attachments`, with its `rejected` receipt): it counts them before it
+    // looks at any content, so it gets their names only, and such a request costs no decoding
+    // (nor a base64 error from the 21st file).
+    let too_many = request.attachments.len() > MAX_ATTACHMENTS;
+    let mut attachments = Vec::with_capacity(request.attachments.len());
     for (index, attachment) in request.attachments.into_iter().enumerate() {
-        let content = STANDARD
-            .decode(attachment.content_base64.as_bytes())
-            .map_err(|_| {
-                Problem::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid-attachment-encoding",
-                    "Attachment not in base64",
-                    format!("attachments[{index}].content_base64 is not standard base64."),
-                )
-            })?;
+        let content = if too_many {
+            Vec::new()
+        } else {
+            STANDARD
+                .decode(attachment.content_base64.as_bytes())
+                .map_err(|_| {
+                    Problem::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid-attachment-encoding",
+                        "Attachment not in base64",
+                        format!("attachments[{index}].content_base64 is not standard base64."),
+                    )
+                })?
+        };
         attachments.push(NewAttachment {
             filename: attachment.filename,
             content,
