@@ -8,19 +8,6 @@ use common::*;
 
 use reqwest::StatusCode;
 
-/// The letter ids linked from a page, in page order, with the line's text.
-fn letters(html: &str) -> Vec<(String, String)> {
-    html.split("<a href=\"/post/letter/")
-        .skip(1)
-        .map(|rest| {
-            let (id, rest) = rest.split_once('"').unwrap();
-            let line = rest.split("</li>").next().unwrap().to_owned();
-            (id.to_owned(), line)
-        })
-        .filter(|(id, _)| !id.contains('/'))
-        .collect()
-}
-
 /// A page's HTML without Leptos' text-node markers (`<!>`), as a reader sees the text.
 async fn page(server: &TestServer, browser: &Browser, path: &str) -> String {
     server.page(browser, path).await.replace("<!>", "")

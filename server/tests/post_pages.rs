@@ -27,19 +27,6 @@ async fn with_letters(loa: &str) -> (TestServer, Browser) {
     (server, browser)
 }
 
-/// The letter ids linked from a mailbox page, in page order, with the line's text.
-fn letters(html: &str) -> Vec<(String, String)> {
-    html.split("<a href=\"/post/letter/")
-        .skip(1)
-        .map(|rest| {
-            let (id, rest) = rest.split_once('"').unwrap();
-            let line = rest.split("</li>").next().unwrap().to_owned();
-            (id.to_owned(), line)
-        })
-        .filter(|(id, _)| !id.contains('/'))
-        .collect()
-}
-
 fn letter_with(html: &str, words: &str) -> String {
     letters(html)
         .into_iter()

@@ -562,3 +562,16 @@ pub async fn submit_test_eid_form(
         )
         .await
 }
+
+/// The letter ids linked from a page, in page order, with the line's text.
+pub fn letters(html: &str) -> Vec<(String, String)> {
+    html.split("<a href=\"/post/letter/")
+        .skip(1)
+        .map(|rest| {
+            let (id, rest) = rest.split_once('"').unwrap();
+            let line = rest.split("</li>").next().unwrap().to_owned();
+            (id.to_owned(), line)
+        })
+        .filter(|(id, _)| !id.contains('/'))
+        .collect()
+}
