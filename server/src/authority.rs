@@ -65,7 +65,10 @@ fn same_name(typed: &str, registered: &str) -> bool {
 }
 
 /// Where a refusal of the rules shows on the person form, and the number its text needs.
-fn refusal_field(error: &DelegationError, rules: &DelegationRules) -> Option<(&'static str, Option<u32>)> {
+fn refusal_field(
+    error: &DelegationError,
+    rules: &DelegationRules,
+) -> Option<(&'static str, Option<u32>)> {
     Some(match error {
         DelegationError::ToOneself
         | DelegationError::GiverTooYoung
@@ -172,7 +175,11 @@ fn again(errors: Vec<FieldError>, fields: &Fields) -> Answer {
 fn refused(error: DelegationError, rules: &DelegationRules, fields: &Fields) -> Answer {
     if matches!(error, DelegationError::UnknownPerson) {
         // As for a wrong name: never says whether the number exists.
-        let errors = vec![self::error("national_id", "authority.person_not_matched", None)];
+        let errors = vec![self::error(
+            "national_id",
+            "authority.person_not_matched",
+            None,
+        )];
         return again(errors, fields);
     }
     match refusal_field(&error, rules) {
@@ -185,12 +192,11 @@ fn refused(error: DelegationError, rules: &DelegationRules, fields: &Fields) -> 
 }
 
 async fn grant(State(state): State<AppState>, request: Request) -> Response {
-    let posted = match Posted::<GrantAuthority, Fields>::read(&state, request, "/authority/grant")
-        .await
-    {
-        Ok(posted) => posted,
-        Err(response) => return response,
-    };
+    let posted =
+        match Posted::<GrantAuthority, Fields>::read(&state, request, "/authority/grant").await {
+            Ok(posted) => posted,
+            Err(response) => return response,
+        };
     let rules = &state.delegation_rules;
     let answer = match read_person_form(&state, &posted.form).await {
         Err(errors) => again(errors, &posted.form),
@@ -210,12 +216,16 @@ async fn grant(State(state): State<AppState>, request: Request) -> Response {
 }
 
 async fn request(State(state): State<AppState>, request: Request) -> Response {
-    let posted =
-        match Posted::<ManageAuthority, Fields>::read(&state, request, "/authority/request").await
-        {
-            Ok(posted) => posted,
-            Err(response) => return response,
-        };
+    let posted = match Posted::<ManageAuthority, Fields>::read(
+        &state,
+        request,
+        "/authority/request",
+    )
+    .await
+    {
+        Ok(posted) => posted,
+        Err(response) => return response,
+    };
     let rules = &state.delegation_rules;
     let answer = match read_person_form(&state, &posted.form).await {
         Err(errors) => again(errors, &posted.form),
@@ -236,12 +246,18 @@ async fn request(State(state): State<AppState>, request: Request) -> Response {
 
 /// A delegation id from the address; anything else is no delegation (404).
 fn delegation_id(text: &str) -> Option<DelegationId> {
-    uuid::Uuid::parse_str(text).ok().map(DelegationId::from_uuid)
+    uuid::Uuid::parse_str(text)
+        .ok()
+        .map(DelegationId::from_uuid)
 }
 
 /// A state change's refusal, shown on the overview at the request's (or delegation's) entry:
 /// someone else's or no such delegation is a 404.
-fn refused_on_overview(id: DelegationId, error: DelegationError, rules: &DelegationRules) -> Answer {
+fn refused_on_overview(
+    id: DelegationId,
+    error: DelegationError,
+    rules: &DelegationRules,
+) -> Answer {
     let at = format!("request-{id}");
     match error {
         DelegationError::NotFound => Answer::NotFound,
@@ -268,12 +284,16 @@ fn refused_on_overview(id: DelegationId, error: DelegationError, rules: &Delegat
     }
 }
 
-async fn revoke(State(state): State<AppState>, Path(id): Path<String>, request: Request) -> Response {
-    let posted = match Posted::<ManageAuthority, NoFields>::read(&state, request, "/authority").await
-    {
-        Ok(posted) => posted,
-        Err(response) => return response,
-    };
+async fn revoke(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    let posted =
+        match Posted::<ManageAuthority, NoFields>::read(&state, request, "/authority").await {
+            Ok(posted) => posted,
+            Err(response) => return response,
+        };
     let answer = match delegation_id(&id) {
         None => Answer::NotFound,
         Some(id) => {
@@ -287,12 +307,16 @@ async fn revoke(State(state): State<AppState>, Path(id): Path<String>, request: 
     answer.respond(&state, posted.parts).await
 }
 
-async fn decline(State(state): State<AppState>, Path(id): Path<String>, request: Request) -> Response {
-    let posted = match Posted::<ManageAuthority, NoFields>::read(&state, request, "/authority").await
-    {
-        Ok(posted) => posted,
-        Err(response) => return response,
-    };
+async fn decline(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    let posted =
+        match Posted::<ManageAuthority, NoFields>::read(&state, request, "/authority").await {
+            Ok(posted) => posted,
+            Err(response) => return response,
+        };
     let answer = match delegation_id(&id) {
         None => Answer::NotFound,
         Some(id) => {
@@ -307,7 +331,11 @@ async fn decline(State(state): State<AppState>, Path(id): Path<String>, request:
 }
 
 /// Approves a request with the end date chosen for each of its scopes (`ends_on.<scope>`).
-async fn approve(State(state): State<AppState>, Path(id): Path<String>, request: Request) -> Response {
+async fn approve(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
     let posted = match Posted::<GrantAuthority, Fields>::read(&state, request, "/authority").await {
         Ok(posted) => posted,
         Err(response) => return response,
@@ -331,7 +359,11 @@ async fn approve(State(state): State<AppState>, Path(id): Path<String>, request:
                 Answer::AgainAt(
                     "/authority",
                     FormOutcome {
-                        errors: vec![error(&format!("request-{id}"), "authority.end_date_invalid", None)],
+                        errors: vec![error(
+                            &format!("request-{id}"),
+                            "authority.end_date_invalid",
+                            None,
+                        )],
                         values: Vec::new(),
                     },
                 )

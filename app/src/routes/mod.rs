@@ -142,7 +142,10 @@ const FIXED: [(&str, Page); 21] = [
     ("/post/folders", Page::Folders),
     ("/authority", Page::Authority(AuthorityForm::Overview)),
     ("/authority/grant", Page::Authority(AuthorityForm::Grant)),
-    ("/authority/request", Page::Authority(AuthorityForm::Request)),
+    (
+        "/authority/request",
+        Page::Authority(AuthorityForm::Request),
+    ),
 ];
 
 /// Where a letter's id follows.

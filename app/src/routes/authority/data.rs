@@ -179,17 +179,16 @@ pub async fn load_authority(
 
     let ctx = session.ok_or(AppError::NotLoggedIn)?;
     let actor = ctx.session.actor();
-    let access = Policy::authorize::<ManageAuthority>(&actor, ctx.session.person).map_err(
-        |denied| match denied {
-            Denied::NeedsStepUp { .. } => AppError::NeedsStepUp,
-            _ => AppError::NotLoggedIn,
-        },
-    )?;
-    let can_grant = Policy::authorize::<borgerportal::access::GrantAuthority>(
-        &actor,
-        ctx.session.person,
-    )
-    .is_ok();
+    let access =
+        Policy::authorize::<ManageAuthority>(&actor, ctx.session.person).map_err(|denied| {
+            match denied {
+                Denied::NeedsStepUp { .. } => AppError::NeedsStepUp,
+                _ => AppError::NotLoggedIn,
+            }
+        })?;
+    let can_grant =
+        Policy::authorize::<borgerportal::access::GrantAuthority>(&actor, ctx.session.person)
+            .is_ok();
     let now = time::OffsetDateTime::now_utc();
     let unavailable = |error: borgerportal::error::StoreError| {
         tracing::error!(%error, "could not read the delegation register");
