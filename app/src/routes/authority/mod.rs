@@ -76,14 +76,9 @@ fn state_text(i18n: I18nContext<Locale>, code: &str) -> &'static str {
 
 /// The translated message for a refused field ([`ErrorText`](crate::components::form::ErrorText)).
 fn error_view(i18n: I18nContext<Locale>, error: &FieldError) -> AnyView {
-    let count = error.count.unwrap_or(0);
+    let n = error.count.unwrap_or(0);
     if error.code == "delegation.end_date_too_late" {
-        return t!(
-            i18n,
-            authority_errors.end_date_too_late,
-            count = move || count
-        )
-        .into_any();
+        return t!(i18n, authority_errors.end_date_too_late, count = move || n).into_any();
     }
     let text = match error.code.as_str() {
         "authority.person_not_matched" => t_string!(i18n, authority_errors.person_not_matched),
