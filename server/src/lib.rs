@@ -225,8 +225,10 @@ impl AppState {
             agency_names.clone(),
             mailbox_providers.clone(),
             config.contact.staleness(),
-            app::routes::authority::AuthorityRules(delegation_rules.clone()),
-        );
+        )
+        .with_authority(app::routes::authority::AuthorityRules(
+            delegation_rules.clone(),
+        ));
         Ok(Self(Arc::new(AppStateInner {
             leptos_options: site.leptos_options,
             db,

@@ -91,7 +91,6 @@ impl PageRenderer {
         agencies: AgencyNames,
         mailboxes: MailboxProviders,
         staleness: time::Duration,
-        authority: AuthorityRules,
     ) -> Self {
         // Leptos spawns its tasks (and leptos_meta waits a tick) on this runtime.
         let _ = any_spawner::Executor::init_tokio();
@@ -103,8 +102,14 @@ impl PageRenderer {
             agencies,
             mailboxes,
             staleness,
-            authority,
+            authority: AuthorityRules::default(),
         }
+    }
+
+    /// With the delegation rules and service scopes the authority pages show.
+    pub fn with_authority(mut self, authority: AuthorityRules) -> Self {
+        self.authority = authority;
+        self
     }
 
     /// The page at the request's path, with what it shows read first.
