@@ -12,6 +12,7 @@ use crate::i18n::*;
 use crate::routes::{
     accessibility::AccessibilityPage,
     activity::ActivityPage,
+    authority::{AuthorityPage, GrantPage, RequestPage},
     contact::{
         ChangeEmailPage, ChangeMobilePage, ContactCheckPage, ContactLanguagePage, ContactPage,
         MailboxPage, ReservationPage, VerifyEmailPage, VerifyMobilePage,
@@ -22,7 +23,7 @@ use crate::routes::{
     not_found::NotFoundPage,
     post::{FoldersPage, LetterPage, PostPage},
     privacy::PrivacyPage,
-    ContactForm, PageData,
+    AuthorityForm, ContactForm, PageData,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Meta, MetaTags, Title};
@@ -231,6 +232,11 @@ fn page_view(page: PageData) -> AnyView {
             ContactForm::Mailbox => view! { <MailboxPage data /> }.into_any(),
             ContactForm::Language => view! { <ContactLanguagePage data /> }.into_any(),
             ContactForm::Check => view! { <ContactCheckPage data /> }.into_any(),
+        },
+        PageData::Authority(form, data) => match form {
+            AuthorityForm::Overview => view! { <AuthorityPage data /> }.into_any(),
+            AuthorityForm::Grant => view! { <GrantPage data /> }.into_any(),
+            AuthorityForm::Request => view! { <RequestPage data /> }.into_any(),
         },
         PageData::Mailbox(data) => view! { <PostPage data /> }.into_any(),
         PageData::Folders(data) => view! { <FoldersPage data /> }.into_any(),

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod authority;
 pub mod config;
 pub mod contact;
 pub mod cookies;
@@ -89,6 +90,8 @@ pub struct AppStateInner {
     pub mailbox_providers: app::routes::contact::MailboxProviders,
     /// Renders every page: a page's `GET`, a form shown again, the 404.
     pub pages: pages::PageRenderer,
+    /// The delegation rules (`[delegation]`): ages, the longest end date, service scopes.
+    pub delegation_rules: Arc<borgerportal::delegation::DelegationRules>,
 }
 
 /// Why the portal could not start.
@@ -212,6 +215,8 @@ impl AppState {
                 .map(|p| (p.id.clone(), p.name.clone()))
                 .collect(),
         );
+        // Checked when the configuration was read (`Config::validate`).
+        let delegation_rules = Arc::new(config.delegation.rules().unwrap_or_default());
         let pages = pages::PageRenderer::new(
             db.clone(),
             auth.clone(),
@@ -220,7 +225,10 @@ impl AppState {
             agency_names.clone(),
             mailbox_providers.clone(),
             config.contact.staleness(),
-        );
+        )
+        .with_authority(app::routes::authority::AuthorityRules(
+            delegation_rules.clone(),
+        ));
         Ok(Self(Arc::new(AppStateInner {
             leptos_options: site.leptos_options,
             db,
@@ -244,6 +252,7 @@ impl AppState {
             agency_names,
             mailbox_providers,
             pages,
+            delegation_rules,
         })))
     }
 }
@@ -314,6 +323,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(dev_routes())
         .merge(pages::routes(&pages))
         .merge(contact::routes())
+        .merge(authority::routes())
         .merge(post_pages::routes())
         .nest("/api", api::routes())
         .nest_service("/pkg", pkg)

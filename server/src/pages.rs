@@ -10,6 +10,7 @@
 //! - `/post/folders`: the citizen's own folders;
 //! - `/activity`: a page of the citizen's activity log;
 //! - `/contact` and its sub-pages: the citizen's contact entry;
+//! - `/authority` and its forms: the delegations the citizen has given, holds and is asked for;
 //!
 //! and then, after the snapshot, opens a letter (`/post/letter/{id}`: a write). What was read
 //! becomes a [`PageData`], made by matching on the [`Page`], and the shell is given it: a page
@@ -26,6 +27,7 @@ use std::sync::Arc;
 use app::auth::{load_current_user, CurrentUser, ProviderChoices, SessionContext};
 use app::components::form::FormOutcome;
 use app::routes::activity::{load_activity, ActivityQuery, AgencyNames};
+use app::routes::authority::{load_authority, AuthorityRules};
 use app::routes::contact::{load_contact, MailboxProviders};
 use app::routes::home::load_home;
 use app::routes::post::{load_folders, load_letter, load_mailbox, MailboxQuery};
@@ -68,6 +70,8 @@ pub struct PageRenderer {
     mailboxes: MailboxProviders,
     /// How old contact data may be before it must be confirmed.
     staleness: time::Duration,
+    /// The delegation rules and service scopes, for the authority pages.
+    authority: AuthorityRules,
 }
 
 /// What a page shows as read in the snapshot, or the letter to open after it.
@@ -98,7 +102,14 @@ impl PageRenderer {
             agencies,
             mailboxes,
             staleness,
+            authority: AuthorityRules::default(),
         }
+    }
+
+    /// With the delegation rules and service scopes the authority pages show.
+    pub fn with_authority(mut self, authority: AuthorityRules) -> Self {
+        self.authority = authority;
+        self
     }
 
     /// The page at the request's path, with what it shows read first.
@@ -178,6 +189,10 @@ impl PageRenderer {
             Page::Contact(form) => {
                 let contact = load_contact(db, session, lang, self.staleness, outcome).await;
                 PageData::Contact(form, contact)
+            }
+            Page::Authority(form) => {
+                let data = load_authority(db, session, lang, &self.authority, outcome).await;
+                PageData::Authority(form, data)
             }
             Page::Letter(id) => return Read::OpenLetter(id, outcome),
         })

@@ -57,6 +57,7 @@ fn LoggedIn(user: UserView) -> impl IntoView {
             </p>
             <NavLink href="/post">{t_string!(i18n, user.post)} {unread}</NavLink>
             <NavLink href="/contact">{t_string!(i18n, user.contact)}</NavLink>
+            <NavLink href="/authority">{t_string!(i18n, user.authority)}</NavLink>
             <NavLink href="/activity">{t_string!(i18n, user.activity)}</NavLink>
             <form method="post" action="/auth/logout">
                 <button type="submit" class="button button-secondary">

@@ -151,6 +151,12 @@ fn kind_text(i18n: I18nContext<Locale>, code: &str) -> &'static str {
         "post.folder_created" => t_string!(i18n, activity.kind.post_folder_created),
         "post.folder_renamed" => t_string!(i18n, activity.kind.post_folder_renamed),
         "post.folder_deleted" => t_string!(i18n, activity.kind.post_folder_deleted),
+        "authority.granted" => t_string!(i18n, activity.kind.authority_granted),
+        "authority.requested" => t_string!(i18n, activity.kind.authority_requested),
+        "authority.approved" => t_string!(i18n, activity.kind.authority_approved),
+        "authority.declined" => t_string!(i18n, activity.kind.authority_declined),
+        "authority.revoked" => t_string!(i18n, activity.kind.authority_revoked),
+        "authority.changed" => t_string!(i18n, activity.kind.authority_changed),
         // A kind this page does not know yet is still shown, never mislabelled.
         _ => t_string!(i18n, activity.kind.other),
     }

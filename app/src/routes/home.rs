@@ -27,6 +27,8 @@ pub struct HomeView {
     pub letters: Vec<LetterLine>,
     /// Their contact entry.
     pub contact: ContactView,
+    /// Requests for authority waiting for their answer.
+    pub authority_requests: u32,
 }
 
 /// What the home page is given: `None` for a visitor, else the citizen's overview or why it
@@ -53,12 +55,37 @@ pub async fn load_home(
             .await
             .map_err(unavailable)?;
         let contact = load_contact(db, Some(session), lang, staleness, None).await?;
+        let authority_requests = authority_requests(db, session, now).await?;
         Ok(HomeView {
             letters: letters.into_iter().map(|l| line(l, lang)).collect(),
             contact,
+            authority_requests,
         })
     };
     Some(read.await)
+}
+
+/// How many requests for authority wait for the citizen's answer.
+#[cfg(feature = "ssr")]
+async fn authority_requests(
+    db: &borgerportal::storage::Database,
+    session: &crate::auth::SessionContext,
+    now: time::OffsetDateTime,
+) -> Result<u32, AppError> {
+    use borgerportal::access::{ManageAuthority, Policy};
+    let Ok(access) =
+        Policy::authorize::<ManageAuthority>(&session.session.actor(), session.session.person)
+    else {
+        return Ok(0);
+    };
+    let waiting = db
+        .delegation_requests_waiting(&access, now)
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "could not read the requests for authority");
+            AppError::Unavailable
+        })?;
+    Ok(u32::try_from(waiting.len()).unwrap_or(u32::MAX))
 }
 
 #[component]
@@ -124,7 +151,11 @@ fn Overview(home: HomeView) -> impl IntoView {
         Some("high") => t_string!(i18n, loa.high),
         _ => t_string!(i18n, loa.substantial),
     };
-    let HomeView { letters, contact } = home;
+    let HomeView {
+        letters,
+        contact,
+        authority_requests,
+    } = home;
     let shown = letters.len() as u64;
     view! {
         <Title text="" />
@@ -137,7 +168,7 @@ fn Overview(home: HomeView) -> impl IntoView {
                 })}
         </p>
         <div class="cards">
-            {waiting(i18n, &contact)}
+            {waiting(i18n, &contact, authority_requests)}
             <section class="card" aria-labelledby="letters-heading">
                 <h2 id="letters-heading">
                     <a href="/post">{t_string!(i18n, home.unread_heading)}</a>
@@ -176,8 +207,13 @@ fn Overview(home: HomeView) -> impl IntoView {
     }
 }
 
-/// "Waiting for you": codes to enter and contact data to confirm, each a link to do it.
-fn waiting(i18n: I18nContext<Locale>, contact: &ContactView) -> impl IntoView {
+/// "Waiting for you": codes to enter, contact data to confirm and requests for authority to
+/// answer, each a link to do it.
+fn waiting(
+    i18n: I18nContext<Locale>,
+    contact: &ContactView,
+    authority_requests: u32,
+) -> impl IntoView {
     let mut items: Vec<(&'static str, &'static str)> = Vec::new();
     if contact.pending_email.is_some() {
         items.push((
@@ -197,7 +233,7 @@ fn waiting(i18n: I18nContext<Locale>, contact: &ContactView) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="waiting-heading">
             <h2 id="waiting-heading">{t_string!(i18n, home.waiting_heading)}</h2>
-            {if items.is_empty() {
+            {if items.is_empty() && authority_requests == 0 {
                 view! { <p>{t_string!(i18n, home.nothing_waiting)}</p> }.into_any()
             } else {
                 view! {
@@ -206,6 +242,16 @@ fn waiting(i18n: I18nContext<Locale>, contact: &ContactView) -> impl IntoView {
                             .into_iter()
                             .map(|(href, text)| view! { <li><a href=href>{text}</a></li> })
                             .collect_view()}
+                        {(authority_requests > 0)
+                            .then(|| {
+                                view! {
+                                    <li>
+                                        <a href="/authority">
+                                            {t!(i18n, home.waiting_authority, count = move || authority_requests)}
+                                        </a>
+                                    </li>
+                                }
+                            })}
                     </ul>
                 }
                     .into_any()

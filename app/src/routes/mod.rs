@@ -2,6 +2,7 @@
 
 pub mod accessibility;
 pub mod activity;
+pub mod authority;
 pub mod contact;
 pub mod error;
 pub mod home;
@@ -36,6 +37,8 @@ pub enum Page {
     Activity,
     /// `/contact` and its sub-pages: the contact entry, or one of its forms.
     Contact(ContactForm),
+    /// `/authority` and its forms: authority given, held and asked for.
+    Authority(AuthorityForm),
     /// `/post`: a page of a folder, the trash or a search.
     Mailbox,
     /// `/post/folders`: the citizen's own folders.
@@ -64,6 +67,7 @@ pub enum PageData {
     LoggedOut,
     Activity(Result<activity::ActivityPage, AppError>),
     Contact(ContactForm, Result<contact::ContactView, AppError>),
+    Authority(AuthorityForm, authority::AuthorityData),
     Mailbox(Result<post::MailboxData, AppError>),
     Folders(Result<post::FoldersData, AppError>),
     /// The letter's id from the address, and the letter (`None`: not there, or not theirs).
@@ -96,8 +100,19 @@ pub enum ContactForm {
     Check,
 }
 
+/// The authority pages: the overview and its two forms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthorityForm {
+    /// `/authority`
+    Overview,
+    /// `/authority/grant`
+    Grant,
+    /// `/authority/request`
+    Request,
+}
+
 /// The pages at fixed paths.
-const FIXED: [(&str, Page); 18] = [
+const FIXED: [(&str, Page); 21] = [
     ("/", Page::Home),
     ("/accessibility", Page::Accessibility),
     ("/privacy", Page::Privacy),
@@ -125,6 +140,12 @@ const FIXED: [(&str, Page); 18] = [
     ("/contact/check", Page::Contact(ContactForm::Check)),
     ("/post", Page::Mailbox),
     ("/post/folders", Page::Folders),
+    ("/authority", Page::Authority(AuthorityForm::Overview)),
+    ("/authority/grant", Page::Authority(AuthorityForm::Grant)),
+    (
+        "/authority/request",
+        Page::Authority(AuthorityForm::Request),
+    ),
 ];
 
 /// Where a letter's id follows.
@@ -203,7 +224,7 @@ mod tests {
     #[test]
     fn every_route_is_a_page() {
         let routes: Vec<_> = Page::routes().collect();
-        assert_eq!(routes.len(), 19);
+        assert_eq!(routes.len(), 22);
         for route in routes {
             let path = route.replace("{id}", "x");
             assert_ne!(Page::of(&path), Page::NotFound, "{route}");
