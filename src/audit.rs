@@ -95,11 +95,14 @@ pub enum AuditKind {
     AuthorityRevoked,
     /// A delegation's scopes or end dates were changed (in both logs).
     AuthorityChanged,
+    /// An agency asked whether someone may act for the person (the agency API's authority
+    /// check; the event's `agency` says which).
+    AuthorityCheckedByAgency,
 }
 
 impl AuditKind {
     /// Every kind, in the order they were added.
-    pub const ALL: [AuditKind; 34] = [
+    pub const ALL: [AuditKind; 35] = [
         AuditKind::LoginSucceeded,
         AuditKind::LoginFailed,
         AuditKind::LoggedOut,
@@ -134,6 +137,7 @@ impl AuditKind {
         AuditKind::AuthorityDeclined,
         AuditKind::AuthorityRevoked,
         AuditKind::AuthorityChanged,
+        AuditKind::AuthorityCheckedByAgency,
     ];
 
     /// Stable, machine-readable code: stored in the database and the key the UI translates.
@@ -173,6 +177,7 @@ impl AuditKind {
             AuditKind::AuthorityDeclined => "authority.declined",
             AuditKind::AuthorityRevoked => "authority.revoked",
             AuditKind::AuthorityChanged => "authority.changed",
+            AuditKind::AuthorityCheckedByAgency => "api.authority_check",
         }
     }
 

@@ -49,10 +49,10 @@ pub mod session;
 pub mod storage;
 
 pub use access::{
-    Access, Actor, AgencyAccess, AgencyCapability, AgencyGrants, AuthorityFact, Basis, Capability,
-    DelegationFact, DeliverPost, Denied, GrantAuthority, Loa, LookupContact, ManageAuthority,
-    ManageContact, ManagePost, Policy, PrintPost, ReadContact, ReadOwnActivity, ReadPost,
-    ReadSensitivePost,
+    Access, Actor, AgencyAccess, AgencyCapability, AgencyGrants, AuthorityAnswer, AuthorityFact,
+    AuthorityQuestion, Basis, Capability, CheckAuthority, CheckBasis, DelegationFact, DeliverPost,
+    Denied, GrantAuthority, Loa, LookupContact, ManageAuthority, ManageContact, ManagePost, Policy,
+    PrintPost, ReadContact, ReadOwnActivity, ReadPost, ReadSensitivePost, MAX_AUTHORITY_CHECKS,
 };
 pub use agency::{AgencyId, ContactLookup, InvalidAgencyId, MAX_LOOKUP_BATCH};
 pub use audit::{AuditCursor, AuditEvent, AuditKind, AuditPage, EventFilter, NewAuditEvent};

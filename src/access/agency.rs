@@ -37,14 +37,17 @@ impl AgencyGrants {
     pub const DELIVER_POST: AgencyGrants = AgencyGrants(2);
     /// [`PrintPost`].
     pub const PRINT: AgencyGrants = AgencyGrants(4);
+    /// [`CheckAuthority`].
+    pub const CHECK_AUTHORITY: AgencyGrants = AgencyGrants(8);
     /// What an agency entry gets when its configuration names none: look-up and delivery.
     pub const DEFAULT: AgencyGrants = AgencyGrants(1 | 2);
 
     /// The configuration names, with their grants.
-    pub const NAMES: [(&'static str, AgencyGrants); 3] = [
+    pub const NAMES: [(&'static str, AgencyGrants); 4] = [
         ("lookup_contact", AgencyGrants::LOOKUP_CONTACT),
         ("deliver_post", AgencyGrants::DELIVER_POST),
         ("print", AgencyGrants::PRINT),
+        ("check_authority", AgencyGrants::CHECK_AUTHORITY),
     ];
 
     /// The grant for one configuration name; `None` for an unknown name.
@@ -95,6 +98,18 @@ pub enum PrintPost {}
 impl AgencyCapability for PrintPost {
     const NAME: &'static str = "post.print";
     const GRANT: AgencyGrants = AgencyGrants::PRINT;
+}
+
+/// Ask whether a person may act for another under a scope now (`POST
+/// /api/v1/authority/check`): permit or deny, the basis (delegation or guardian) and its last
+/// day. Not in the defaults: an agency entry must be granted `check_authority`. Every question
+/// whose giver the register knows writes an event in the giver's activity log.
+#[derive(Debug)]
+pub enum CheckAuthority {}
+
+impl AgencyCapability for CheckAuthority {
+    const NAME: &'static str = "authority.check";
+    const GRANT: AgencyGrants = AgencyGrants::CHECK_AUTHORITY;
 }
 
 /// Proof that an agency may use agency capability `C`. As with [`Access`](super::Access), the fields are
@@ -189,6 +204,13 @@ mod tests {
             Some(AgencyGrants(7))
         );
         assert_eq!(AgencyGrants::from_name("admin"), None);
+        // Checking authority is granted by name only, never by default.
+        assert!(Policy::authorize_agency::<CheckAuthority>(&actor).is_err());
+        let checker = Actor::Agency {
+            agency: agency.clone(),
+            grants: AgencyGrants::from_name("check_authority").unwrap(),
+        };
+        assert!(Policy::authorize_agency::<CheckAuthority>(&checker).is_ok());
         let access = Policy::authorize_agency::<LookupContact>(&actor).unwrap();
         assert_eq!(access.agency(), &agency);
         assert_eq!(access.capability(), "contact.lookup");

@@ -45,6 +45,7 @@
 
 mod agency;
 mod authority;
+pub(crate) mod check;
 mod loa;
 
 use std::fmt;
@@ -53,9 +54,11 @@ use std::marker::PhantomData;
 use time::Date;
 
 pub use agency::{
-    AgencyAccess, AgencyCapability, AgencyGrants, DeliverPost, LookupContact, PrintPost,
+    AgencyAccess, AgencyCapability, AgencyGrants, CheckAuthority, DeliverPost, LookupContact,
+    PrintPost,
 };
 pub use authority::{AuthorityFact, DelegationFact};
+pub use check::{AuthorityAnswer, AuthorityQuestion, CheckBasis, MAX_AUTHORITY_CHECKS};
 pub use loa::Loa;
 
 use crate::agency::AgencyId;

@@ -3,15 +3,22 @@
 
 use time::OffsetDateTime;
 
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+
+use uuid::Uuid;
+
 use crate::access::{
-    Access, Actor, AuthorityFact, Capability, DelegationFact, Denied, ManageAuthority, Policy,
+    Access, Actor, AgencyAccess, AuthorityAnswer, AuthorityFact, AuthorityQuestion, Capability,
+    CheckAuthority, DelegationFact, Denied, ManageAuthority, Policy,
 };
+use crate::audit::{AuditEvent, AuditKind};
 use crate::delegation::{
     today, ActFor, ActForBasis, DelegationId, Guardianship, Scope, ScopeGrant, StoredState,
 };
 use crate::person::PersonId;
 
-use super::sql::{Ex, Val};
+use super::sql::{Dialect, Ex, Val};
 use super::{stored_instant, Database, StoreError};
 
 /// Authority over someone else's data, as the policy decides it.
@@ -113,6 +120,107 @@ impl Database {
         chosen.sort_by(|a, b| a.name.cmp(&b.name).then(a.person.cmp(&b.person)));
         Ok(chosen)
     }
+}
+
+/// The agencies' authority check.
+impl Database {
+    /// Answers the agency's questions (the API refuses more than
+    /// [`MAX_AUTHORITY_CHECKS`](crate::access::MAX_AUTHORITY_CHECKS)
+    /// before asking), in order, at `now`:
+    /// one transaction that finds the persons by national id in one statement, reads each
+    /// distinct known (holder, giver) pair's facts once ([`authority_facts`]' statement, on the
+    /// same connection) and writes one event per question into the giver's activity log
+    /// (naming the agency) before the answer. A person the register does not know is denied,
+    /// and no event is written for an unknown giver.
+    ///
+    /// [`authority_facts`]: Database::authority_facts
+    #[tracing::instrument(skip_all, fields(agency = %access.agency(), questions = questions.len()))]
+    pub async fn check_authority(
+        &self,
+        access: &AgencyAccess<CheckAuthority>,
+        questions: &[AuthorityQuestion],
+        now: OffsetDateTime,
+    ) -> Result<Vec<AuthorityAnswer>, StoreError> {
+        let now = stored_instant(now);
+        let mut national_ids: Vec<&str> = questions
+            .iter()
+            .flat_map(|question| [question.holder.expose(), question.giver.expose()])
+            .collect();
+        national_ids.sort_unstable();
+        national_ids.dedup();
+        let mut tx = self.begin_tx().await?;
+        let persons = persons_by_national_ids(&mut tx.ex(), &national_ids).await?;
+        let mut pair_facts: HashMap<(PersonId, PersonId), Vec<AuthorityFact>> = HashMap::new();
+        let mut answers = Vec::with_capacity(questions.len());
+        let mut events = Vec::new();
+        for question in questions {
+            let holder = persons.get(question.holder.expose()).copied();
+            let giver = persons.get(question.giver.expose()).copied();
+            let Some(giver) = giver else {
+                answers.push(AuthorityAnswer::Deny);
+                continue;
+            };
+            events.push(AuditEvent {
+                id: Uuid::now_v7(),
+                subject: giver,
+                actor: None,
+                agency: Some(access.agency().clone()),
+                kind: AuditKind::AuthorityCheckedByAgency,
+                loa: None,
+                provider: None,
+                at: now,
+            });
+            let Some(holder) = holder else {
+                answers.push(AuthorityAnswer::Deny);
+                continue;
+            };
+            let known = match pair_facts.entry((holder, giver)) {
+                Entry::Occupied(known) => known.into_mut(),
+                Entry::Vacant(slot) => slot.insert(facts(&mut tx.ex(), holder, giver).await?),
+            };
+            answers.push(crate::access::check::answer(
+                holder,
+                giver,
+                question.scope,
+                known,
+                now,
+            ));
+        }
+        tx.insert_audit_events(&events).await?;
+        tx.commit().await?;
+        tracing::info!(
+            audited = events.len(),
+            "authority check by an agency answered and audited"
+        );
+        Ok(answers)
+    }
+}
+
+/// The persons whose national id is in the list (one parameter: a JSON array on SQLite, a
+/// `text[]` on PostgreSQL), on the national id's unique index.
+const PERSONS_BY_NATIONAL_IDS: Dialect = Dialect {
+    sqlite: "SELECT id, national_id FROM persons \
+             WHERE national_id IN (SELECT value FROM json_each($1))",
+    postgres: "SELECT id, national_id FROM persons WHERE national_id = ANY($1)",
+};
+
+async fn persons_by_national_ids(
+    ex: &mut Ex<'_>,
+    national_ids: &[&str],
+) -> Result<HashMap<String, PersonId>, StoreError> {
+    if national_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = ex.dialect(&PERSONS_BY_NATIONAL_IDS);
+    let rows = ex.fetch_all(sql, &[Val::TextList(national_ids)]).await?;
+    let mut found = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        found.insert(
+            row.str("national_id", "person")?.to_owned(),
+            PersonId::from_uuid(row.uuid("id", "person")?),
+        );
+    }
+    Ok(found)
 }
 
 const WHAT: &str = "authority fact";

@@ -142,6 +142,7 @@ fn kind_text(i18n: I18nContext<Locale>, code: &str) -> &'static str {
         "contact.mailbox_changed" => t_string!(i18n, activity.kind.mailbox_changed),
         "contact.language_changed" => t_string!(i18n, activity.kind.language_changed),
         "api.contact_lookup" => t_string!(i18n, activity.kind.contact_lookup),
+        "api.authority_check" => t_string!(i18n, authority_api.checked),
         "post.delivered" => t_string!(i18n, activity.kind.post_delivered),
         "post.opened" => t_string!(i18n, activity.kind.post_opened),
         "post.moved" => t_string!(i18n, activity.kind.post_moved),

@@ -161,29 +161,7 @@ pub async fn lookup(
 
 /// Content type, size, JSON shape, count, then every id: the first problem found, or the ids.
 async fn read_request(headers: &HeaderMap, body: Body) -> Result<Vec<NationalId>, Problem> {
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
-    if !is_json {
-        return Err(Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "Unsupported media type",
-            "Send the body as `application/json`.",
-        ));
-    }
-    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|_| {
-            Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body-too-large",
-                "Request too large",
-                format!("The body is over {MAX_BODY_BYTES} bytes."),
-            )
-        })?;
+    let bytes = json_body(headers, body, MAX_BODY_BYTES).await?;
     // serde_json's messages can quote the input (a number that is a national id), so only the
     // position and the category go into the answer.
     let request: LookupRequest = serde_json::from_slice(&bytes).map_err(|error| {
@@ -228,7 +206,11 @@ async fn read_request(headers: &HeaderMap, body: Body) -> Result<Vec<NationalId>
         };
         match parsed {
             Ok(national_id) => national_ids.push(national_id),
-            Err(reason) => invalid.push(InvalidId { index, reason }),
+            Err(reason) => invalid.push(InvalidId {
+                index,
+                field: None,
+                reason,
+            }),
         }
     }
     if let Some(first) = invalid.first() {
@@ -250,8 +232,37 @@ async fn read_request(headers: &HeaderMap, body: Body) -> Result<Vec<NationalId>
     Ok(national_ids)
 }
 
+/// The body of a JSON request: `application/json`, at most `max_bytes` (413 beyond), as bytes.
+pub(super) async fn json_body(
+    headers: &HeaderMap,
+    body: Body,
+    max_bytes: usize,
+) -> Result<axum::body::Bytes, Problem> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+            "Send the body as `application/json`.",
+        ));
+    }
+    axum::body::to_bytes(body, max_bytes).await.map_err(|_| {
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            "Request too large",
+            format!("The body is over {max_bytes} bytes."),
+        )
+    })
+}
+
 /// A reason code in words, for the detail line.
-fn reason_text(reason: &str) -> &'static str {
+pub(super) fn reason_text(reason: &str) -> &'static str {
     match reason {
         "identity.empty" => "empty",
         "identity.not_digits" => "not only digits",

@@ -7,11 +7,12 @@
 //! `POST /api/v1/letters`, `GET /api/v1/letters/{letter_id}`, `GET /api/v1/receipts`, and for the print provider
 //! `GET /api/v1/print/letters`, `GET .../{letter_id}/attachments/{position}` and
 //! `POST .../{letter_id}/ack`. What each agency may call is its configured capabilities
-//! (`lookup_contact`, `deliver_post`, `print`), checked by `Policy::authorize_agency`. Every path under `/api/`
+//! (`lookup_contact`, `deliver_post`, `print`, `check_authority`), checked by `Policy::authorize_agency`. Every path under `/api/`
 //! answers in JSON, also when there is no such endpoint or the method is wrong, and the
 //! portal's HTML error pages never reach an agency.
 
 pub mod auth;
+pub mod authority;
 pub mod contact;
 pub mod openapi;
 pub mod post;
@@ -33,6 +34,9 @@ pub struct ApiState {
     pub staleness: time::Duration,
     /// The same in days, as reported in answers.
     pub staleness_days: u32,
+    /// The service scopes configured (`[[delegation.service_scopes]]`), which an authority
+    /// check may name.
+    pub service_scopes: Vec<borgerportal::ServiceScopeId>,
 }
 
 impl ApiState {
@@ -42,6 +46,12 @@ impl ApiState {
             registry: AgencyRegistry::load(config)?,
             staleness: config.contact.staleness(),
             staleness_days: config.contact.staleness_days,
+            // Checked when the configuration was loaded.
+            service_scopes: config
+                .delegation
+                .rules()
+                .map(|rules| rules.service_scopes.iter().map(|scope| scope.id).collect())
+                .unwrap_or_default(),
         })
     }
 }
@@ -53,6 +63,11 @@ pub fn routes() -> Router<AppState> {
             "/v1/contact-info/lookup",
             // The handler reads at most `MAX_BODY_BYTES` itself and answers 413 as a problem.
             post(contact::lookup).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/v1/authority/check",
+            // The handler reads at most `authority::MAX_BODY_BYTES` and answers 413 itself.
+            post(authority::check).layer(DefaultBodyLimit::disable()),
         )
         .route(
             "/v1/letters",

@@ -7,7 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::problem::{InvalidId, ProblemDocument};
-use super::{contact, post};
+use super::{authority, contact, post};
 
 /// The document's root.
 #[derive(OpenApi)]
@@ -22,10 +22,12 @@ a token the agency signs with its registered key (ES256, ES384, RS256, PS256 or 
 Errors are RFC 9457 problem documents (`application/problem+json`). \
 Every look-up is recorded in the activity log of each person looked up. \
 What an agency may call is its registered capabilities: `lookup_contact` and `deliver_post` by default, \
-`print` for the print provider."
+`print` for the print provider, `check_authority` for the authority check (each question is recorded \
+in the activity log of the person it asks about)."
     ),
     paths(
         contact::lookup,
+        authority::check,
         post::deliver,
         post::letter,
         post::receipts,
@@ -40,6 +42,12 @@ What an agency may call is its registered capabilities: `lookup_contact` and `de
         contact::ContactPoint,
         contact::MailboxInfo,
         contact::RegisterStatus,
+        authority::CheckRequest,
+        authority::CheckQuestion,
+        authority::CheckResponse,
+        authority::CheckAnswer,
+        authority::Decision,
+        authority::AnswerBasis,
         post::LetterRequest,
         post::NotificationParam,
         post::AttachmentRequest,
@@ -59,6 +67,7 @@ What an agency may call is its registered capabilities: `lookup_contact` and `de
     modifiers(&AgencyJwt),
     tags(
         (name = "contact", description = "The contact and reservation register"),
+        (name = "authority", description = "Authority to act for others: delegations and guardians"),
         (name = "post", description = "Digital post: delivery and receipts"),
         (name = "print", description = "The print provider's queue of letters that go on paper")
     )

@@ -44,8 +44,11 @@ pub struct ProblemDocument {
 /// One malformed entry in `national_ids`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct InvalidId {
-    /// Its position in `national_ids`, from 0.
+    /// Its position in `national_ids` (in an authority check: in `questions`), from 0.
     pub index: usize,
+    /// In an authority check: which id of the question (`holder` or `giver`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<&'static str>,
     /// Why: `identity.wrong_length`, `identity.not_digits`, `identity.checksum`,
     /// `identity.invalid_date`, `identity.invalid_individual_number`, `identity.empty`, or
     /// `not_a_string`.

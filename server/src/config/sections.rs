@@ -409,7 +409,8 @@ pub struct AgencyConfig {
     #[serde(default)]
     pub generate_key_pair: bool,
     /// What it may do through the API: `lookup_contact`, `deliver_post`, `print` (the print
-    /// provider's queue). Default: the first two, as for any public agency.
+    /// provider's queue), `check_authority` (the authority check). Default: the first two, as
+    /// for any public agency.
     #[serde(default = "default_capabilities")]
     pub capabilities: Vec<AgencyCapabilityName>,
 }
@@ -424,6 +425,8 @@ pub enum AgencyCapabilityName {
     DeliverPost,
     /// The print provider's queue.
     Print,
+    /// The authority check (`POST /api/v1/authority/check`); never by default.
+    CheckAuthority,
 }
 
 impl AgencyConfig {
@@ -437,6 +440,7 @@ impl AgencyConfig {
                     AgencyCapabilityName::LookupContact => AgencyGrants::LOOKUP_CONTACT,
                     AgencyCapabilityName::DeliverPost => AgencyGrants::DELIVER_POST,
                     AgencyCapabilityName::Print => AgencyGrants::PRINT,
+                    AgencyCapabilityName::CheckAuthority => AgencyGrants::CHECK_AUTHORITY,
                 })
             })
     }

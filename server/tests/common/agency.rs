@@ -71,3 +71,54 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogCapture {
         self.clone()
     }
 }
+
+/// A database `bp_api_<random>` on the server of `BORGERPORTAL_TEST_POSTGRES_URL`, dropped
+/// with the test (also when it fails).
+pub struct PostgresScratch {
+    server_url: String,
+    name: String,
+}
+
+impl PostgresScratch {
+    pub async fn create(server_url: &str) -> (PostgresScratch, String) {
+        use sqlx::Connection as _;
+        let name = format!("bp_api_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(server_url).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        let (server, _) = server_url.rsplit_once('/').unwrap();
+        let url = format!("{server}/{name}");
+        let scratch = PostgresScratch {
+            server_url: server_url.to_owned(),
+            name,
+        };
+        (scratch, url)
+    }
+}
+
+impl Drop for PostgresScratch {
+    fn drop(&mut self) {
+        let server_url = self.server_url.clone();
+        let name = self.name.clone();
+        let _ = std::thread::spawn(move || {
+            use sqlx::Connection as _;
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async {
+                if let Ok(mut admin) = sqlx::PgConnection::connect(&server_url).await {
+                    let drop_sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                    let _ = sqlx::query(&drop_sql).execute(&mut admin).await;
+                    let _ = admin.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
