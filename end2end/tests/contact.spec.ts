@@ -25,6 +25,8 @@ test('add an e-mail address and verify it with the mailed code, after a wrong on
   hydrated,
   checkA11y,
 }) => {
+  // Many pages, each with an axe check, and a mail to wait for: more than the default 30 s.
+  test.slow();
   await visit('/');
   await logInAs(page, hydrated, syntheticFnr());
   await openContact(page, hydrated);

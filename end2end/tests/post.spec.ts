@@ -42,6 +42,8 @@ test('read a letter and its PDF, mark it unread, archive it, search, delete and 
   hydrated,
   checkA11y,
 }) => {
+  // Many pages, each with an axe check: more than the default 30 s on two busy cores.
+  test.slow();
   await visit('/');
   await logIn(page, hydrated, person(hydrated), 'substantial');
   await openPost(page, hydrated);
@@ -228,6 +230,8 @@ test('own folders: create one, move a letter in, rename it, delete only when emp
   baseURL,
   checkA11y,
 }) => {
+  // Many pages, each with an axe check: more than the default 30 s on two busy cores.
+  test.slow();
   // Seven page states, each checked with axe: about 27 s on a quiet two-core machine, so the
   // default 30 s left no room for a busy one (it timed out once in CI's no-JS run).
   test.slow();
