@@ -207,6 +207,38 @@ pub struct AuditEvent {
     pub provider: Option<String>,
     /// When it happened (UTC, whole microseconds).
     pub at: OffsetDateTime,
+    /// The authority a helper acted under, when a helper (not the subject) did it.
+    pub acted_under: Option<ActedUnder>,
+}
+
+/// The authority a helper acted under, as the subject's activity log keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ActedUnder {
+    /// A delegation from the subject.
+    Delegation(crate::delegation::DelegationId),
+    /// Guardianship of the subject, a minor.
+    Guardian,
+}
+
+impl ActedUnder {
+    /// What a proof's basis was, for someone else's data; `None` for one's own.
+    pub fn of(basis: crate::access::Basis) -> Option<ActedUnder> {
+        match basis {
+            crate::access::Basis::Delegation { delegation, .. } => {
+                Some(ActedUnder::Delegation(delegation))
+            }
+            crate::access::Basis::Guardian { .. } => Some(ActedUnder::Guardian),
+            _ => None,
+        }
+    }
+
+    /// The stored code: `delegation` or `guardian`.
+    pub fn code(self) -> &'static str {
+        match self {
+            ActedUnder::Delegation(_) => "delegation",
+            ActedUnder::Guardian => "guardian",
+        }
+    }
 }
 
 /// What the caller knows of an event; the log adds the id.
@@ -358,6 +390,9 @@ pub struct AuditPage {
     pub events: Vec<AuditEvent>,
     /// Pass as `before` for the next (older) page; `None` on the last page.
     pub next: Option<AuditCursor>,
+    /// The names of the persons other than the subject who did something on this page (a
+    /// helper, a guardian, the giver of a delegation in the holder's log).
+    pub others: Vec<(PersonId, String)>,
 }
 
 #[cfg(test)]

@@ -115,6 +115,10 @@ pub struct Session {
     pub last_seen_at: OffsetDateTime,
     /// The absolute end of the session, however active it is.
     pub expires_at: OffsetDateTime,
+    /// Whom the person chose to act for (a delegation's giver, a minor in their care);
+    /// `None`: themself. Only a choice: every request asks the policy again
+    /// ([`Database::decide_access`](crate::Database::decide_access)).
+    pub acting_for: Option<PersonId>,
 }
 
 impl Session {
@@ -138,6 +142,7 @@ impl fmt::Debug for Session {
         f.debug_struct("Session")
             .field("person", &self.person)
             .field("loa", &self.loa)
+            .field("acting_for", &self.acting_for)
             .field("auth_time", &self.auth_time)
             .field("provider", &self.provider)
             .field("created_at", &self.created_at)
@@ -369,6 +374,7 @@ mod tests {
             created_at: now,
             last_seen_at: now,
             expires_at: now + Duration::hours(8),
+            acting_for: None,
         };
         assert!(is_step_up(Some(&running), kari, Loa::High));
         assert!(
@@ -404,6 +410,7 @@ mod tests {
             created_at: now,
             last_seen_at: now,
             expires_at: now + Duration::hours(8),
+            acting_for: None,
         };
         let debug = format!("{session:?}");
         for hidden in [
@@ -439,6 +446,7 @@ mod tests {
             created_at: now,
             last_seen_at: now,
             expires_at: now + Duration::hours(2),
+            acting_for: None,
         };
         assert!(!session.is_expired(now, idle));
         assert!(!session.is_expired(now + idle - Duration::microseconds(1), idle));

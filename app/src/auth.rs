@@ -15,8 +15,26 @@ pub struct UserView {
     pub provider: String,
     /// Seconds of inactivity before the session ends.
     pub idle_timeout_seconds: i64,
-    /// Unread letters (`None` if the mailbox could not be read just now).
+    /// Unread letters of the person whose post the pages show (the one acted for, while
+    /// acting), `None` if it could not be read just now or may not be.
     pub unread: Option<u64>,
+    /// Whether the person holds authority to act for someone: the header offers the choice.
+    pub may_act_for: bool,
+    /// Whom the pages act for, if not the person themself: the banner on every page.
+    pub acting_for: Option<ActingView>,
+}
+
+/// The person a helper acts for, as the banner on every page names them. Never their
+/// national id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActingView {
+    /// Their full name.
+    pub name: String,
+    /// `delegation` or `guardian`; `None` when no authority is in force any more (revoked,
+    /// expired, come of age): the banner says so.
+    pub basis: Option<String>,
+    /// The last day the authority is in force, as people read it.
+    pub until: Option<String>,
 }
 
 /// The request's session: put into the request's extensions by the server's session middleware
@@ -26,6 +44,49 @@ pub struct UserView {
 pub struct SessionContext {
     pub session: std::sync::Arc<borgerportal::session::Session>,
     pub idle_timeout_seconds: i64,
+}
+
+#[cfg(feature = "ssr")]
+impl SessionContext {
+    /// Whose data the pages show and change: the person acted for, else the one logged in.
+    pub fn subject(&self) -> borgerportal::person::PersonId {
+        self.session.acting_for.unwrap_or(self.session.person)
+    }
+
+    /// Whether the session is acting for someone else.
+    pub fn is_acting(&self) -> bool {
+        self.subject() != self.session.person
+    }
+
+    /// The session's proof for capability `C` on [`subject`](SessionContext::subject)'s
+    /// data, decided now by the policy from the register (for someone else: the pair's
+    /// authority read on this request), or the page's refusal.
+    pub async fn access<C: borgerportal::access::Capability>(
+        &self,
+        db: &borgerportal::storage::Database,
+    ) -> Result<borgerportal::access::Access<C>, AppError> {
+        let now = time::OffsetDateTime::now_utc();
+        match db
+            .decide_access::<C>(&self.session.actor(), self.subject(), now)
+            .await
+        {
+            Ok(Ok(access)) => Ok(access),
+            Ok(Err(denied)) => Err(AppError::refused::<C>(denied)),
+            Err(error) => {
+                tracing::error!(%error, "could not read the authority register");
+                Err(AppError::Unavailable)
+            }
+        }
+    }
+
+    /// The proof for `C` on the logged-in person's own data, whoever they act for: managing
+    /// one's own authority, choosing whom to act for.
+    pub fn own_access<C: borgerportal::access::Capability>(
+        &self,
+    ) -> Result<borgerportal::access::Access<C>, AppError> {
+        borgerportal::access::Policy::authorize::<C>(&self.session.actor(), self.session.person)
+            .map_err(AppError::refused::<C>)
+    }
 }
 
 /// The eID providers a citizen can choose from: (id, name). Provided by the server as context
@@ -53,8 +114,9 @@ pub struct CurrentUser(pub Option<UserView>);
 pub async fn load_current_user(
     db: &borgerportal::storage::Database,
     ctx: Option<&SessionContext>,
+    lang: &str,
 ) -> CurrentUser {
-    use borgerportal::access::{Policy, ReadPost};
+    use borgerportal::access::ReadPost;
 
     let Some(ctx) = ctx else {
         return CurrentUser(None);
@@ -67,13 +129,41 @@ pub async fn load_current_user(
             return CurrentUser(None);
         }
     };
-    let unread = match Policy::authorize::<ReadPost>(&ctx.session.actor(), ctx.session.person) {
+    let now = time::OffsetDateTime::now_utc();
+    let unread = match ctx.access::<ReadPost>(db).await {
         Ok(read) => db
-            .unread_count(&read, time::OffsetDateTime::now_utc())
+            .unread_count(&read, now)
             .await
             .inspect_err(|error| tracing::warn!(%error, "could not count unread letters"))
             .ok(),
         Err(_) => None,
+    };
+    let may_act_for = db
+        .may_act_for(ctx.session.person, now)
+        .await
+        .inspect_err(|error| tracing::warn!(%error, "could not read the authority held"))
+        .unwrap_or(false);
+    let acting_for = if ctx.is_acting() {
+        match db.acting_for(ctx.session.person, ctx.subject(), now).await {
+            Ok((name, basis)) => Some(ActingView {
+                name,
+                basis: basis.as_ref().map(|entry| match entry.basis {
+                    borgerportal::delegation::ActForBasis::Guardian => "guardian".to_owned(),
+                    borgerportal::delegation::ActForBasis::Delegation(_) => "delegation".to_owned(),
+                }),
+                until: basis.map(|entry| crate::when::date_in_words(entry.until, lang)),
+            }),
+            Err(error) => {
+                tracing::error!(%error, "could not read whom the session acts for");
+                Some(ActingView {
+                    name: String::new(),
+                    basis: None,
+                    until: None,
+                })
+            }
+        }
+    } else {
+        None
     };
     CurrentUser(Some(UserView {
         name: person.full_name(),
@@ -81,6 +171,8 @@ pub async fn load_current_user(
         provider: ctx.session.provider.clone(),
         idle_timeout_seconds: ctx.idle_timeout_seconds,
         unread,
+        may_act_for,
+        acting_for,
     }))
 }
 

@@ -3,6 +3,7 @@
 
 use crate::auth::CurrentUser;
 use crate::components::{
+    acting::ActingBanner,
     idle_warning::IdleWarning,
     language_switcher::LanguageSwitcher,
     nav_link::{aria_current, NavLink},
@@ -11,6 +12,7 @@ use crate::components::{
 use crate::i18n::*;
 use crate::routes::{
     accessibility::AccessibilityPage,
+    act_for::ActForPage,
     activity::ActivityPage,
     authority::{AuthorityPage, GrantPage, RequestPage},
     contact::{
@@ -238,6 +240,7 @@ fn page_view(page: PageData) -> AnyView {
             AuthorityForm::Grant => view! { <GrantPage data /> }.into_any(),
             AuthorityForm::Request => view! { <RequestPage data /> }.into_any(),
         },
+        PageData::ActFor(data) => view! { <ActForPage data /> }.into_any(),
         PageData::Mailbox(data) => view! { <PostPage data /> }.into_any(),
         PageData::Folders(data) => view! { <FoldersPage data /> }.into_any(),
         PageData::Letter(id, data) => view! { <LetterPage id data /> }.into_any(),
@@ -281,6 +284,9 @@ fn Chrome(children: Children) -> impl IntoView {
                 </div>
             </div>
         </header>
+        {crate::auth::use_current_user()
+            .and_then(|user| user.acting_for)
+            .map(|acting| view! { <ActingBanner acting /> })}
         <IdleWarning />
         <main id="main" class="page-width main" tabindex="-1">
             <ErrorBoundary fallback=|_errors| view! { <ErrorPage /> }>{children()}</ErrorBoundary>

@@ -50,6 +50,32 @@ pub fn iso(at: time::OffsetDateTime) -> String {
     text
 }
 
+/// A day as `YYYY-MM-DD`.
+#[cfg(feature = "ssr")]
+pub fn iso_date(date: time::Date) -> String {
+    format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )
+}
+
+/// A day in words for `lang`: `31 Dec 2030` in English, `31.12.2030` otherwise.
+#[cfg(feature = "ssr")]
+pub fn date_in_words(date: time::Date, lang: &str) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = u8::from(date.month());
+    if lang == "en" {
+        let name = MONTHS.get(usize::from(month) - 1).unwrap_or(&"");
+        format!("{} {name} {}", date.day(), date.year())
+    } else {
+        format!("{:02}.{month:02}.{}", date.day(), date.year())
+    }
+}
+
 /// Nordic local time (Oslo and Copenhagen share the rules), written the way the language does:
 /// `05.07.2026 10:03`, in English `5 Jul 2026, 10:03`.
 #[cfg(feature = "ssr")]

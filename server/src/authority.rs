@@ -1,8 +1,9 @@
 //! The authority forms (`app/src/routes/authority/` shows them): grant, ask for, approve,
 //! decline and revoke delegations.
 //!
-//! Each handler builds its proof through the policy from the session (`Posted::read`): the
-//! giver (or the asker) is always the session's person, never an id from the form. A
+//! Each handler builds its proof through the policy from the session (`Posted::read_own`):
+//! the giver (or the asker) is always the logged-in person, also while they act for someone
+//! else (one's authority is managed only for oneself), never an id from the form. A
 //! delegation id in an address is acted on only through the register's conditional updates,
 //! which touch a delegation only if it is the proof's subject's; anyone else's is a 404.
 //! Every refusal of the rules becomes a translated error on the form, with nothing changed.
@@ -193,7 +194,8 @@ fn refused(error: DelegationError, rules: &DelegationRules, fields: &Fields) -> 
 
 async fn grant(State(state): State<AppState>, request: Request) -> Response {
     let posted =
-        match Posted::<GrantAuthority, Fields>::read(&state, request, "/authority/grant").await {
+        match Posted::<GrantAuthority, Fields>::read_own(&state, request, "/authority/grant").await
+        {
             Ok(posted) => posted,
             Err(response) => return response,
         };
@@ -216,16 +218,13 @@ async fn grant(State(state): State<AppState>, request: Request) -> Response {
 }
 
 async fn request(State(state): State<AppState>, request: Request) -> Response {
-    let posted = match Posted::<ManageAuthority, Fields>::read(
-        &state,
-        request,
-        "/authority/request",
-    )
-    .await
-    {
-        Ok(posted) => posted,
-        Err(response) => return response,
-    };
+    let posted =
+        match Posted::<ManageAuthority, Fields>::read_own(&state, request, "/authority/request")
+            .await
+        {
+            Ok(posted) => posted,
+            Err(response) => return response,
+        };
     let rules = &state.delegation_rules;
     let answer = match read_person_form(&state, &posted.form).await {
         Err(errors) => again(errors, &posted.form),
@@ -290,7 +289,7 @@ async fn revoke(
     request: Request,
 ) -> Response {
     let posted =
-        match Posted::<ManageAuthority, NoFields>::read(&state, request, "/authority").await {
+        match Posted::<ManageAuthority, NoFields>::read_own(&state, request, "/authority").await {
             Ok(posted) => posted,
             Err(response) => return response,
         };
@@ -313,7 +312,7 @@ async fn decline(
     request: Request,
 ) -> Response {
     let posted =
-        match Posted::<ManageAuthority, NoFields>::read(&state, request, "/authority").await {
+        match Posted::<ManageAuthority, NoFields>::read_own(&state, request, "/authority").await {
             Ok(posted) => posted,
             Err(response) => return response,
         };
@@ -336,10 +335,11 @@ async fn approve(
     Path(id): Path<String>,
     request: Request,
 ) -> Response {
-    let posted = match Posted::<GrantAuthority, Fields>::read(&state, request, "/authority").await {
-        Ok(posted) => posted,
-        Err(response) => return response,
-    };
+    let posted =
+        match Posted::<GrantAuthority, Fields>::read_own(&state, request, "/authority").await {
+            Ok(posted) => posted,
+            Err(response) => return response,
+        };
     let rules = &state.delegation_rules;
     let answer = match delegation_id(&id) {
         None => Answer::NotFound,

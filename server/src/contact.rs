@@ -13,7 +13,7 @@ use axum::{
     Router,
 };
 use borgerportal::{
-    access::{Access, ManageContact, Policy, ReadContact},
+    access::{Access, ManageContact, ReadContact},
     contact::{ContactError, ContactMethod, EmailAddress, Mailbox, MobileNumber, VerifyOutcome},
     person::Language,
 };
@@ -85,8 +85,19 @@ async fn posted<F: for<'de> Deserialize<'de>>(
 ) -> Result<Citizen<F>, Response> {
     let posted = Posted::<ManageContact, F>::read(state, request, return_to).await?;
     let manage = &posted.access;
-    let Ok(read) = Policy::authorize::<ReadContact>(manage.actor(), manage.subject()) else {
-        return Err(bad_request(state, posted.parts).await);
+    // The same policy as the proof just made (both need the contact scope for a helper).
+    let now = time::OffsetDateTime::now_utc();
+    let read = match state
+        .db
+        .decide_access::<ReadContact>(manage.actor(), manage.subject(), now)
+        .await
+    {
+        Ok(Ok(read)) => read,
+        Ok(Err(_)) => return Err(bad_request(state, posted.parts).await),
+        Err(error) => {
+            tracing::error!(%error, "could not read the authority register");
+            return Err(Answer::Unavailable.respond(state, posted.parts).await);
+        }
     };
     Ok(Citizen { posted, read })
 }

@@ -8,18 +8,20 @@
 //! - refused input the person can act on: `422` with the page rendered again, its errors and
 //!   what was typed ([`FormOutcome`]), so nothing is lost and nothing changed;
 //! - not logged in: `303` to the login page, which comes back to the form; too low a level:
-//!   off to step up; a form that is not one of ours: `400`.
+//!   off to step up; acting for someone whose authority does not allow it: `403` with what to
+//!   do instead; a form that is not one of ours: `400`.
 //!
 //! The same handlers serve JavaScript-off and hydrated browsers: the forms are plain HTML.
 
 use app::components::form::FormOutcome;
+use app::error::AppError;
 use app::routes::error::Message;
 use axum::{
     extract::Request,
     http::{header, request::Parts, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
-use borgerportal::access::{Access, Capability, Denied, Policy};
+use borgerportal::access::{Access, Capability};
 use serde::Deserialize;
 
 use crate::AppState;
@@ -35,28 +37,70 @@ pub(crate) struct Posted<C: Capability, F> {
     pub form: F,
 }
 
+/// Whose data a form changes.
+#[derive(Clone, Copy)]
+enum Whose {
+    /// The session's subject: the person acted for, else the one logged in.
+    Subject,
+    /// Always the logged-in person's own (managing one's own authority, whom to act for).
+    Own,
+}
+
 impl<C: Capability, F: for<'de> Deserialize<'de>> Posted<C, F> {
-    /// The session's proof and the form, or the answer instead: not logged in, off to log in
-    /// (back to `return_to`); too low a level, off to step up; a form that is not one of
-    /// ours, 400.
+    /// The session's proof for the person whose data the pages show (the one acted for, if
+    /// any) and the form, or the answer instead: not logged in, off to log in (back to
+    /// `return_to`); too low a level, off to step up; what the authority acted under does not
+    /// allow, `403` with what to do instead; a form that is not one of ours, `400`.
     pub async fn read(
         state: &AppState,
         request: Request,
         return_to: &str,
     ) -> Result<Self, Response> {
+        Self::read_for(state, request, return_to, Whose::Subject).await
+    }
+
+    /// As [`read`](Posted::read), for the logged-in person's own data whoever they act for.
+    pub async fn read_own(
+        state: &AppState,
+        request: Request,
+        return_to: &str,
+    ) -> Result<Self, Response> {
+        Self::read_for(state, request, return_to, Whose::Own).await
+    }
+
+    async fn read_for(
+        state: &AppState,
+        request: Request,
+        return_to: &str,
+        whose: Whose,
+    ) -> Result<Self, Response> {
         let (parts, body) = request.into_parts();
         let Some(ctx) = parts.extensions.get::<app::auth::SessionContext>().cloned() else {
             return Err(see_other(&app::auth::login_href(return_to, None)));
         };
-        let access = match Policy::authorize::<C>(&ctx.session.actor(), ctx.session.person) {
+        let access = match whose {
+            Whose::Subject => ctx.access::<C>(&state.db).await,
+            Whose::Own => ctx.own_access::<C>(),
+        };
+        let access = match access {
             Ok(access) => access,
-            Err(Denied::NeedsStepUp { .. }) => {
+            Err(AppError::NeedsStepUp) => {
                 return Err(see_other(&app::auth::step_up_href(
                     &ctx.session.provider,
                     return_to,
                 )))
             }
-            Err(_) => return Err(bad_request(state, parts).await),
+            Err(AppError::NotLoggedIn) => {
+                return Err(see_other(&app::auth::login_href(return_to, None)))
+            }
+            Err(AppError::Unavailable) => {
+                return Err(Answer::Unavailable.respond(state, parts).await)
+            }
+            Err(refused) => {
+                let status = StatusCode::FORBIDDEN;
+                let message = Message::Refused(refused);
+                return Err(state.pages.message(parts, status, message).await);
+            }
         };
         let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
             return Err(bad_request(state, parts).await);

@@ -1,6 +1,7 @@
 //! Borgerportal's server: configuration, startup, the HTTP stack (request ids, tracing,
 //! security headers, compression, static assets) and the Leptos pages.
 
+mod acting;
 pub mod api;
 pub mod auth;
 pub mod authority;
@@ -324,6 +325,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(pages::routes(&pages))
         .merge(contact::routes())
         .merge(authority::routes())
+        .merge(acting::routes())
         .merge(post_pages::routes())
         .nest("/api", api::routes())
         .nest_service("/pkg", pkg)

@@ -136,7 +136,7 @@ impl PageRenderer {
                     }
                     None => None,
                 };
-                let user = load_current_user(&self.db, session.as_ref()).await;
+                let user = load_current_user(&self.db, session.as_ref(), lang).await;
                 let read = self
                     .read(page, &parts, session.as_ref(), lang, outcome)
                     .await;
@@ -194,6 +194,9 @@ impl PageRenderer {
                 let data = load_authority(db, session, lang, &self.authority, outcome).await;
                 PageData::Authority(form, data)
             }
+            Page::ActFor => PageData::ActFor(
+                app::routes::act_for::load_act_for(db, session, lang, outcome).await,
+            ),
             Page::Letter(id) => return Read::OpenLetter(id, outcome),
         })
     }
@@ -298,7 +301,8 @@ impl PageRenderer {
         // After a failure the database may be what failed: the header then shows no one.
         let user = match parts.extensions.get::<SessionContext>() {
             Some(session) if message != Message::Error => {
-                let user = load_current_user(&self.db, Some(session));
+                let lang = request_language(&parts.headers);
+                let user = load_current_user(&self.db, Some(session), lang);
                 self.db.read_together(user).await
             }
             _ => CurrentUser::default(),

@@ -16,7 +16,7 @@ use axum::{
     Router,
 };
 use borgerportal::{
-    access::{Access, ManagePost, Policy, ReadPost, ReadSensitivePost},
+    access::{Access, ManagePost, ReadPost, ReadSensitivePost},
     post::{FolderId, FolderRef, LetterId, PostError},
 };
 use serde::Deserialize;
@@ -24,6 +24,8 @@ use time::OffsetDateTime;
 
 use crate::forms::{see_other, Answer, NoFields, Posted};
 use crate::AppState;
+use app::error::AppError;
+use app::routes::error::Message;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -54,11 +56,21 @@ async fn attachment(
     let Some(ctx) = parts.extensions.get::<app::auth::SessionContext>().cloned() else {
         return see_other(&app::auth::login_href(&here, None));
     };
-    let actor = ctx.session.actor();
-    let Ok(read) = Policy::authorize::<ReadPost>(&actor, ctx.session.person) else {
-        return state.pages.not_found(parts).await;
+    let read = match ctx.access::<ReadPost>(&state.db).await {
+        Ok(read) => read,
+        Err(AppError::Unavailable) => {
+            let status = StatusCode::SERVICE_UNAVAILABLE;
+            return state.pages.message(parts, status, Message::Error).await;
+        }
+        Err(refused) => {
+            let message = Message::Refused(refused);
+            return state
+                .pages
+                .message(parts, StatusCode::FORBIDDEN, message)
+                .await;
+        }
     };
-    let sensitive = Policy::authorize::<ReadSensitivePost>(&actor, ctx.session.person).ok();
+    let sensitive = ctx.access::<ReadSensitivePost>(&state.db).await.ok();
     let Ok(letter) = id.parse::<LetterId>() else {
         return state.pages.not_found(parts).await;
     };

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use super::{Access, Actor, Basis, Capability, Denied, Policy};
 use crate::delegation::{
-    today, DelegationId, Guardianship, ScopeGrant, State, StoredState, GUARDIAN_SCOPES,
+    today, ActForBasis, DelegationId, Guardianship, ScopeGrant, State, StoredState, GUARDIAN_SCOPES,
 };
 use crate::person::PersonId;
 
@@ -137,6 +137,52 @@ impl Policy {
             capability: PhantomData,
         })
     }
+}
+
+/// The authority in force that lets `holder` act for `subject` at all, whatever the page: a
+/// guardianship of the minor, else the active delegation whose portal scopes in force last
+/// longest; with the last day it is in force. `None` when nothing is (also when only service
+/// scopes are held: they give nothing in the portal). What the "acting for" banner names; each
+/// page still asks [`Policy::decide`] for its own capability.
+pub fn acting_basis(
+    holder: PersonId,
+    subject: PersonId,
+    authority: &[AuthorityFact],
+    now: OffsetDateTime,
+) -> Option<(ActForBasis, time::Date)> {
+    let day = today(now);
+    let mut best: Option<(ActForBasis, time::Date)> = None;
+    for fact in authority {
+        match fact {
+            AuthorityFact::Guardian(guardianship)
+                if guardianship.guardian == holder
+                    && guardianship.minor == subject
+                    && guardianship.in_force(now) =>
+            {
+                return Some((ActForBasis::Guardian, guardianship.last_day()));
+            }
+            AuthorityFact::Delegation(fact)
+                if fact.holder == holder
+                    && fact.giver == subject
+                    && State::at(fact.state, fact.created_at, &fact.scopes, now)
+                        == State::Active =>
+            {
+                let last = fact
+                    .scopes
+                    .iter()
+                    .filter(|grant| grant.in_force_on(day) && !grant.scope.is_service())
+                    .map(|grant| grant.ends_on)
+                    .max();
+                if let Some(ends_on) = last {
+                    if best.is_none_or(|(_, until)| ends_on > until) {
+                        best = Some((ActForBasis::Delegation(fact.delegation), ends_on));
+                    }
+                }
+            }
+            AuthorityFact::Guardian(_) | AuthorityFact::Delegation(_) => {}
+        }
+    }
+    best
 }
 
 #[cfg(test)]
@@ -472,6 +518,77 @@ mod tests {
             Basis::Guardian {
                 ends_on: date!(2036 - 06 - 29)
             }
+        );
+    }
+
+    #[test]
+    fn the_banner_names_the_longest_authority_in_force() {
+        let pair = Pair {
+            helper: PersonId::new(),
+            giver: PersonId::new(),
+        };
+        let service = Scope::Service(ServiceScopeId::parse("nav.dagpenger").unwrap());
+        let short = delegation(
+            &pair,
+            StoredState::Active,
+            &[(Scope::ReadPost, date!(2026 - 06 - 01))],
+        );
+        let long = delegation(
+            &pair,
+            StoredState::Active,
+            &[
+                (Scope::ManageContact, date!(2026 - 12 - 31)),
+                (Scope::ReadActivity, date!(2026 - 04 - 30)),
+                (service, date!(2030 - 01 - 01)),
+            ],
+        );
+        let AuthorityFact::Delegation(long_fact) = &long else {
+            unreachable!()
+        };
+        let basis = acting_basis(pair.helper, pair.giver, &[short.clone(), long.clone()], NOW);
+        // The service scope lasts longest but gives nothing in the portal; the ended
+        // scope does not count.
+        assert_eq!(
+            basis,
+            Some((
+                ActForBasis::Delegation(long_fact.delegation),
+                date!(2026 - 12 - 31)
+            ))
+        );
+        // Only a service scope, a request, a revoked one, or someone else's pair: nothing.
+        let only_service = delegation(
+            &pair,
+            StoredState::Active,
+            &[(service, date!(2030 - 01 - 01))],
+        );
+        let requested = delegation(
+            &pair,
+            StoredState::Requested,
+            &[(Scope::ReadPost, date!(2026 - 12 - 31))],
+        );
+        let revoked = delegation(
+            &pair,
+            StoredState::Revoked,
+            &[(Scope::ReadPost, date!(2026 - 12 - 31))],
+        );
+        let facts = [only_service, requested, revoked];
+        assert_eq!(acting_basis(pair.helper, pair.giver, &facts, NOW), None);
+        assert_eq!(acting_basis(pair.giver, pair.helper, &[long], NOW), None);
+        // A guardianship wins, until the 18th birthday.
+        let minor = guardian(&pair, date!(2008 - 05 - 02));
+        assert_eq!(
+            acting_basis(
+                pair.helper,
+                pair.giver,
+                &[short.clone(), minor.clone()],
+                NOW
+            ),
+            Some((ActForBasis::Guardian, date!(2026 - 05 - 01)))
+        );
+        let birthday = datetime!(2026-05-02 10:00 UTC);
+        assert_eq!(
+            acting_basis(pair.helper, pair.giver, &[minor], birthday),
+            None
         );
     }
 }

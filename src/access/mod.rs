@@ -57,7 +57,7 @@ pub use agency::{
     AgencyAccess, AgencyCapability, AgencyGrants, CheckAuthority, DeliverPost, LookupContact,
     PrintPost,
 };
-pub use authority::{AuthorityFact, DelegationFact};
+pub use authority::{acting_basis, AuthorityFact, DelegationFact};
 pub use check::{AuthorityAnswer, AuthorityQuestion, CheckBasis, MAX_AUTHORITY_CHECKS};
 pub use loa::Loa;
 

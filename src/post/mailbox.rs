@@ -187,8 +187,20 @@ pub struct Letter {
     pub created_at: OffsetDateTime,
     /// When the portal accepted it.
     pub delivered_at: OffsetDateTime,
-    /// First opened (now, if this was the first time).
+    /// First opened by the recipient (now, if this was the first time).
     pub opened_at: Option<OffsetDateTime>,
+    /// Helpers who opened it for the recipient, first time each, oldest first. A helper's
+    /// opening leaves the letter unread for the recipient, who sees these instead.
+    pub opened_by: Vec<HelperOpening>,
+}
+
+/// A helper's first opening of a letter for its recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelperOpening {
+    /// The helper's full name (never their national id).
+    pub name: String,
+    /// When.
+    pub at: OffsetDateTime,
 }
 
 /// What opening a letter gives.

@@ -35,8 +35,8 @@ pub use letter::{
     BodyKind, NewAttachment, NewLetter, NotificationRequest, NotificationWish, ValidLetter,
 };
 pub use mailbox::{
-    folder_name, Attachment, AttachmentInfo, Folder, FolderRef, Letter, LetterCursor, LetterPage,
-    LetterSummary, LetterView, MailboxView,
+    folder_name, Attachment, AttachmentInfo, Folder, FolderRef, HelperOpening, Letter,
+    LetterCursor, LetterPage, LetterSummary, LetterView, MailboxView,
 };
 pub(crate) use mailbox::{query_words, search_config};
 pub use receipts::{

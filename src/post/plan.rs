@@ -158,6 +158,7 @@ pub fn plan_delivery(
                 loa: None,
                 provider: None,
                 at: now,
+                acted_under: None,
             };
             let about = LetterNotice {
                 id,

@@ -4,7 +4,10 @@ use uuid::Uuid;
 
 use crate::access::{Access, Loa, ReadOwnActivity};
 use crate::agency::AgencyId;
-use crate::audit::{AuditCursor, AuditEvent, AuditKind, AuditPage, EventFilter, NewAuditEvent};
+use crate::audit::{
+    ActedUnder, AuditCursor, AuditEvent, AuditKind, AuditPage, EventFilter, NewAuditEvent,
+};
+use crate::delegation::DelegationId;
 use crate::person::PersonId;
 
 use super::sql::{Ex, Row, Tx, Val};
@@ -28,6 +31,7 @@ impl Database {
             loa: new_event.loa,
             provider: new_event.provider,
             at: stored_instant(new_event.at),
+            acted_under: None,
         };
         insert(&mut self.conn().await?.ex(), &event).await?;
         Ok(event)
@@ -65,7 +69,27 @@ impl Database {
         } else {
             None
         };
-        Ok(AuditPage { events, next })
+        // Who else did something on this page (helpers, a giver), by name: a few at most.
+        let mut others: Vec<(PersonId, String)> = Vec::new();
+        for event in &events {
+            let Some(actor) = event.actor.filter(|actor| *actor != subject) else {
+                continue;
+            };
+            if others.iter().any(|(known, _)| *known == actor) {
+                continue;
+            }
+            let name = self
+                .find_person(actor)
+                .await?
+                .map(|person| person.full_name())
+                .unwrap_or_default();
+            others.push((actor, name));
+        }
+        Ok(AuditPage {
+            events,
+            next,
+            others,
+        })
     }
 
     /// Up to `limit` (clamped to 1..=[`MAX_AUDIT_PAGE_SIZE`]) events from the log of
@@ -106,7 +130,8 @@ impl Tx {
 /// The columns of an event, in the order [`values`] gives them.
 macro_rules! audit_columns {
     () => {
-        "id, subject_id, actor_id, agency_id, kind, loa, provider, occurred_at"
+        "id, subject_id, actor_id, agency_id, kind, loa, provider, occurred_at, basis, \
+         delegation_id"
     };
 }
 
@@ -123,6 +148,11 @@ fn values(event: &AuditEvent) -> Vec<Val<'_>> {
         Val::OptText(event.loa.map(Loa::as_str)),
         Val::OptText(event.provider.as_deref()),
         Val::Time(event.at),
+        Val::OptText(event.acted_under.map(ActedUnder::code)),
+        Val::OptUuid(match event.acted_under {
+            Some(ActedUnder::Delegation(delegation)) => Some(delegation.as_uuid()),
+            _ => None,
+        }),
     ]
 }
 
@@ -131,7 +161,7 @@ pub(super) async fn insert(ex: &mut Ex<'_>, event: &AuditEvent) -> Result<(), St
         concat!(
             "INSERT INTO audit_events (",
             audit_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         ),
         &values(event),
     )
@@ -223,5 +253,17 @@ fn event_from_row(row: &Row) -> Result<AuditEvent, StoreError> {
             .transpose()?,
         provider: row.opt_text("provider", "audit_event.provider")?,
         at: row.time("occurred_at", "audit_event.occurred_at")?,
+        acted_under: match row.opt_str("basis", "audit_event.basis")? {
+            None => None,
+            Some("guardian") => Some(ActedUnder::Guardian),
+            Some("delegation") => Some(ActedUnder::Delegation(DelegationId::from_uuid(
+                row.uuid("delegation_id", "audit_event.delegation_id")?,
+            ))),
+            Some(_) => {
+                return Err(StoreError::Corrupt {
+                    what: "audit_event.basis",
+                })
+            }
+        },
     })
 }

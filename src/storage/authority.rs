@@ -89,6 +89,10 @@ impl Database {
                 row.str("family_name", WHAT)?,
             );
             let day = row.date("day", WHAT)?;
+            if Scope::from_code(row.str("scope", WHAT)?).is_some_and(|scope| scope.is_service()) {
+                // Service scopes give nothing in the portal: no one to act for by them.
+                continue;
+            }
             let (basis, until) = if row.str("basis", WHAT)? == "guardian" {
                 let guardianship = Guardianship {
                     guardian: holder,
@@ -169,6 +173,7 @@ impl Database {
                 loa: None,
                 provider: None,
                 at: now,
+                acted_under: None,
             });
             let Some(holder) = holder else {
                 answers.push(AuthorityAnswer::Deny);

@@ -484,6 +484,7 @@ async fn record<C: Capability>(
         loa,
         provider: None,
         at: now,
+        acted_under: None,
     };
     tx.insert_audit_events(&[audit(delegation.giver), audit(delegation.holder)])
         .await

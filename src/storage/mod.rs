@@ -48,6 +48,7 @@
 //! (`FOR UPDATE`) on PostgreSQL. The decision is written once, in Rust, over the
 //! transaction's statements.
 
+mod acting;
 mod audit;
 mod authority;
 mod contact;

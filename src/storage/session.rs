@@ -44,6 +44,7 @@ impl Database {
             auth_time: stored_instant(new_session.auth_time),
             now,
             expires_at,
+            acting_for: None,
         };
         let session = insert(&mut self.conn().await?.ex(), &row).await?;
         tracing::debug!(person.id = %session.person, loa = %session.loa, "session created");
@@ -337,6 +338,12 @@ impl Database {
             auth_time: stored_instant(new_session.auth_time),
             now,
             expires_at: stored_instant(now.saturating_add(new_session.absolute_lifetime)),
+            // A step-up is the same visit: the helper goes on acting for the same person (the
+            // policy still decides on every request).
+            acting_for: previous
+                .as_ref()
+                .filter(|_| stepped_up)
+                .and_then(|previous| previous.acting_for),
         };
         let session = insert(&mut ex, &row).await?;
         let event = AuditEvent {
@@ -352,6 +359,7 @@ impl Database {
             loa: Some(session.loa),
             provider: Some(session.provider.clone()),
             at: now,
+            acted_under: None,
         };
         tx.insert_audit_event(&event).await?;
         tx.commit().await?;
@@ -372,7 +380,7 @@ impl Database {
 macro_rules! session_columns {
     () => {
         "person_id, loa, auth_time, provider, subject_claim, sid, id_token, created_at, \
-         last_seen_at, expires_at"
+         last_seen_at, expires_at, acting_for"
     };
 }
 
@@ -383,6 +391,8 @@ pub(super) struct NewSessionRow<'a> {
     pub(super) auth_time: OffsetDateTime,
     pub(super) now: OffsetDateTime,
     pub(super) expires_at: OffsetDateTime,
+    /// Whom the session acts for from the start (a step-up keeps the choice).
+    pub(super) acting_for: Option<PersonId>,
 }
 
 /// A pending-login row to insert.
@@ -402,8 +412,8 @@ pub(super) async fn insert(
         .fetch_one(
             concat!(
                 "INSERT INTO sessions (token_hash, person_id, loa, auth_time, provider, \
-                 subject_claim, sid, id_token, created_at, last_seen_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) RETURNING ",
+                 subject_claim, sid, id_token, created_at, last_seen_at, expires_at, acting_for) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11) RETURNING ",
                 session_columns!()
             ),
             &[
@@ -417,6 +427,7 @@ pub(super) async fn insert(
                 Val::Text(new_session.id_token.expose_secret()),
                 Val::Time(row.now),
                 Val::Time(row.expires_at),
+                Val::OptUuid(row.acting_for.map(|person| person.as_uuid())),
             ],
         )
         .await?;
@@ -531,6 +542,9 @@ fn session_from_row(row: &Row) -> Result<Session, StoreError> {
         created_at: row.time("created_at", "session.created_at")?,
         last_seen_at: row.time("last_seen_at", "session.last_seen_at")?,
         expires_at: row.time("expires_at", "session.expires_at")?,
+        acting_for: row
+            .opt_uuid("acting_for", "session.acting_for")?
+            .map(PersonId::from_uuid),
     })
 }
 

@@ -59,6 +59,14 @@ fn LoggedIn(user: UserView) -> impl IntoView {
             <NavLink href="/contact">{t_string!(i18n, user.contact)}</NavLink>
             <NavLink href="/authority">{t_string!(i18n, user.authority)}</NavLink>
             <NavLink href="/activity">{t_string!(i18n, user.activity)}</NavLink>
+            {(user.may_act_for && user.acting_for.is_none())
+                .then(|| {
+                    view! {
+                        <NavLink href=super::acting::ACT_FOR>
+                            {t_string!(i18n, acting.menu_link)}
+                        </NavLink>
+                    }
+                })}
             <form method="post" action="/auth/logout">
                 <button type="submit" class="button button-secondary">
                     {t_string!(i18n, user.log_out)}

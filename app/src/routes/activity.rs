@@ -3,6 +3,7 @@
 //! the server before it is rendered ([`load_activity`], called by `server/src/pages.rs`).
 
 use crate::auth::{login_href, step_up_href, use_current_user};
+use crate::components::acting::Refusal;
 use crate::components::nav_link::NavLink;
 use crate::components::user_menu::loa_name;
 use crate::error::AppError;
@@ -24,6 +25,10 @@ pub struct ActivityItem {
     pub loa: Option<String>,
     /// Through which eID (a login) or by which agency (a look-up), by name.
     pub provider: Option<String>,
+    /// Who did it, when someone other than the person did (a helper, a guardian, a giver).
+    pub by: Option<String>,
+    /// The authority a helper acted under: `delegation` or `guardian`.
+    pub acted_under: Option<String>,
 }
 
 /// The registered agencies: (id, name). Provided by the server.
@@ -61,15 +66,11 @@ pub async fn load_activity(
     providers: &crate::auth::ProviderChoices,
     agencies: &AgencyNames,
 ) -> Result<ActivityPage, AppError> {
-    use borgerportal::access::{Policy, ReadOwnActivity};
+    use borgerportal::access::ReadOwnActivity;
     use borgerportal::audit::AuditCursor;
     let ActivityQuery { before, only } = query;
     let ctx = session.ok_or(AppError::NotLoggedIn)?;
-    let access = Policy::authorize::<ReadOwnActivity>(&ctx.session.actor(), ctx.session.person)
-        .map_err(|denied| match denied {
-            borgerportal::access::Denied::NeedsStepUp { .. } => AppError::NeedsStepUp,
-            _ => AppError::NotLoggedIn,
-        })?;
+    let access = ctx.access::<ReadOwnActivity>(db).await?;
     let cursor = before.as_deref().and_then(AuditCursor::from_param);
     let page = db
         .list_events_of(&access, filter_of(only.as_deref()), cursor, PAGE_SIZE)
@@ -80,7 +81,8 @@ pub async fn load_activity(
         })?;
     let items = page
         .events
-        .into_iter()
+        .iter()
+        .cloned()
         .map(|event| ActivityItem {
             at: crate::when::iso(event.at),
             at_display: crate::when::local_time(event.at, lang),
@@ -91,6 +93,13 @@ pub async fn load_activity(
                 (None, Some(agency)) => Some(name_of(&agencies.0, agency.as_str().to_owned())),
                 (None, None) => None,
             },
+            by: event.actor.and_then(|actor| {
+                page.others
+                    .iter()
+                    .find(|(other, _)| *other == actor)
+                    .map(|(_, name)| name.clone())
+            }),
+            acted_under: event.acted_under.map(|basis| basis.code().to_owned()),
         })
         .collect();
     Ok(ActivityPage {
@@ -216,7 +225,7 @@ pub fn ActivityPage(data: Result<ActivityPage, AppError>) -> impl IntoView {
                     }
                         .into_any()
                 }
-                Err(_) => view! { <p>{t_string!(i18n, common.unavailable)}</p> }.into_any(),
+                Err(error) => view! { <Refusal error here /> }.into_any(),
             }}
         </article>
     }
@@ -249,6 +258,18 @@ fn ActivityTable(page: ActivityPage, first_page: bool, contact_only: bool) -> im
                         .map(|item| {
                             let kind = item.kind.clone();
                             let loa = item.loa.clone();
+                            let by = item.by.clone().map(|name| {
+                                let basis = match item.acted_under.as_deref() {
+                                    Some("guardian") => {
+                                        format!(" ({})", t_string!(i18n, acting.activity_guardian))
+                                    }
+                                    Some(_) => {
+                                        format!(" ({})", t_string!(i18n, acting.activity_delegation))
+                                    }
+                                    None => String::new(),
+                                };
+                                format!(" – {} {name}{basis}", t_string!(i18n, acting.activity_by))
+                            });
                             view! {
                                 <tr>
                                     <td data-label=move || t_string!(i18n, activity.when)>
@@ -256,6 +277,7 @@ fn ActivityTable(page: ActivityPage, first_page: bool, contact_only: bool) -> im
                                     </td>
                                     <td data-label=move || t_string!(i18n, activity.what)>
                                         {move || kind_text(i18n, &kind)}
+                                        {by}
                                     </td>
                                     <td data-label=move || t_string!(i18n, activity.level)>
                                         {move || loa.as_deref().map(|l| loa_name(i18n, l)).unwrap_or("–")}

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 /// Which page is shown instead.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Message {
     /// Something failed on our side; nothing was changed. Shows the request's reference.
     Error,
@@ -17,6 +17,9 @@ pub enum Message {
     BadRequest,
     /// Too many login attempts from the network in a short time.
     TooManyRequests,
+    /// The policy refused a form: what the authority acted under does not cover, or that it
+    /// ended, or that it is only for oneself ([`Refusal`](crate::components::acting::Refusal)).
+    Refused(crate::error::AppError),
 }
 
 /// The error page with status 500, for a page whose rendering failed.
@@ -43,6 +46,7 @@ pub fn MessagePage(message: Message) -> impl IntoView {
             t_string!(i18n, error.too_many_title),
             t_string!(i18n, error.too_many_text),
         ),
+        Message::Refused(error) => return view! { <RefusedPage error /> }.into_any(),
     };
     let reference = (message == Message::Error)
         .then(request_reference)
@@ -63,6 +67,22 @@ pub fn MessagePage(message: Message) -> impl IntoView {
             <p>
                 <NavLink href="/">{t!(i18n, error.home_link)}</NavLink>
             </p>
+        </article>
+    }
+    .into_any()
+}
+
+/// A form the policy refused: what to do instead.
+#[component]
+fn RefusedPage(error: crate::error::AppError) -> impl IntoView {
+    let i18n = use_i18n();
+    let title = t_string!(i18n, error.refused_title);
+    let here = crate::request::path();
+    view! {
+        <Title text=title />
+        <article class="prose">
+            <h1>{title}</h1>
+            <crate::components::acting::Refusal error here />
         </article>
     }
 }

@@ -20,15 +20,22 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 const HOME_LETTERS: u32 = 3;
 
-/// What a logged-in citizen's home page shows.
+/// What a logged-in citizen's home page shows: their own overview, or, while they act for
+/// someone, that person's as far as the authority allows (a card the authority does not cover
+/// is left out).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HomeView {
     /// The newest unread letters (at most three), in any folder but the trash.
-    pub letters: Vec<LetterLine>,
+    pub letters: Option<Vec<LetterLine>>,
     /// Their contact entry.
-    pub contact: ContactView,
-    /// Requests for authority waiting for their answer.
+    pub contact: Option<ContactView>,
+    /// Whether their activity log may be read.
+    pub activity: bool,
+    /// Requests for authority waiting for their answer (one's own only).
     pub authority_requests: u32,
+    /// Whom they can act for, when they hold authority and act for themself: the choice
+    /// comes first on the page after login (themself chosen).
+    pub act_for: Option<crate::routes::act_for::ActForView>,
 }
 
 /// What the home page is given: `None` for a visitor, else the citizen's overview or why it
@@ -45,24 +52,50 @@ pub async fn load_home(
 ) -> HomeData {
     use crate::routes::contact::load_contact;
     use crate::routes::post::server::{line, reader_for, unavailable};
+    use borgerportal::access::ReadOwnActivity;
 
     let session = session?;
     let read = async {
-        let reader = reader_for(Some(session))?;
         let now = time::OffsetDateTime::now_utc();
-        let letters = db
-            .newest_unread(&reader.read, reader.sensitive.as_ref(), HOME_LETTERS, now)
-            .await
-            .map_err(unavailable)?;
-        let contact = load_contact(db, Some(session), lang, staleness, None).await?;
+        let letters = match allowed(reader_for(db, Some(session)).await)? {
+            Some(reader) => {
+                let letters = db
+                    .newest_unread(&reader.read, reader.sensitive.as_ref(), HOME_LETTERS, now)
+                    .await
+                    .map_err(unavailable)?;
+                Some(letters.into_iter().map(|l| line(l, lang)).collect())
+            }
+            None => None,
+        };
+        let contact = allowed(load_contact(db, Some(session), lang, staleness, None).await)?;
+        let activity = allowed(session.access::<ReadOwnActivity>(db).await)?.is_some();
         let authority_requests = authority_requests(db, session, now).await?;
+        let act_for = if session.is_acting() {
+            None
+        } else {
+            allowed(crate::routes::act_for::load_act_for(db, Some(session), lang, None).await)?
+                .filter(|choice| !choice.choices.is_empty())
+        };
         Ok(HomeView {
-            letters: letters.into_iter().map(|l| line(l, lang)).collect(),
+            letters,
             contact,
+            activity,
             authority_requests,
+            act_for,
         })
     };
     Some(read.await)
+}
+
+/// A card's data, `None` when the policy does not allow it (acting for someone whose
+/// authority does not cover it); a failure to read stays one.
+#[cfg(feature = "ssr")]
+fn allowed<T>(read: Result<T, AppError>) -> Result<Option<T>, AppError> {
+    match read {
+        Ok(value) => Ok(Some(value)),
+        Err(AppError::Unavailable) => Err(AppError::Unavailable),
+        Err(_) => Ok(None),
+    }
 }
 
 /// How many requests for authority wait for the citizen's answer.
@@ -72,10 +105,9 @@ async fn authority_requests(
     session: &crate::auth::SessionContext,
     now: time::OffsetDateTime,
 ) -> Result<u32, AppError> {
-    use borgerportal::access::{ManageAuthority, Policy};
-    let Ok(access) =
-        Policy::authorize::<ManageAuthority>(&session.session.actor(), session.session.person)
-    else {
+    use borgerportal::access::ManageAuthority;
+    // One's own requests only: while acting for someone, theirs are not shown.
+    let Ok(access) = session.access::<ManageAuthority>(db).await else {
         return Ok(0);
     };
     let waiting = db
@@ -154,9 +186,10 @@ fn Overview(home: HomeView) -> impl IntoView {
     let HomeView {
         letters,
         contact,
+        activity,
         authority_requests,
+        act_for,
     } = home;
-    let shown = letters.len() as u64;
     view! {
         <Title text="" />
         <h1>{t!(i18n, home.greeting, name = move || name.clone())}</h1>
@@ -167,43 +200,69 @@ fn Overview(home: HomeView) -> impl IntoView {
                     view! { " " <a href=href>{t_string!(i18n, home.step_up_link)}</a> }
                 })}
         </p>
+        {act_for
+            .map(|view| {
+                view! {
+                    <section class="card act-for-card" aria-labelledby="act-for-heading">
+                        <h2 id="act-for-heading">{t_string!(i18n, acting.title)}</h2>
+                        <crate::routes::act_for::Chooser view />
+                    </section>
+                }
+            })}
         <div class="cards">
-            {waiting(i18n, &contact, authority_requests)}
-            <section class="card" aria-labelledby="letters-heading">
-                <h2 id="letters-heading">
-                    <a href="/post">{t_string!(i18n, home.unread_heading)}</a>
-                </h2>
-                {if letters.is_empty() {
-                    view! { <p>{t_string!(i18n, home.no_unread)}</p> }.into_any()
-                } else {
+            {waiting(i18n, contact.as_ref(), authority_requests)}
+            {letters.map(|letters| letters_card(i18n, letters, unread_total))}
+            {contact.as_ref().map(|contact| contact_card(i18n, contact))}
+            {activity
+                .then(|| {
                     view! {
-                        <ul class="letters">
-                            {letters
-                                .into_iter()
-                                .map(|letter| letter_item(i18n, letter))
-                                .collect_view()}
-                        </ul>
+                        <section class="card" aria-labelledby="activity-heading">
+                            <h2 id="activity-heading">
+                                <a href="/activity">{t_string!(i18n, user.activity)}</a>
+                            </h2>
+                            <p>{t_string!(i18n, home.activity_text)}</p>
+                        </section>
                     }
-                        .into_any()
-                }}
-                <p>
-                    <a href="/post">
-                        {if unread_total > shown {
-                            t!(i18n, home.all_unread, count = move || unread_total).into_any()
-                        } else {
-                            t!(i18n, home.to_post).into_any()
-                        }}
-                    </a>
-                </p>
-            </section>
-            {contact_card(i18n, &contact)}
-            <section class="card" aria-labelledby="activity-heading">
-                <h2 id="activity-heading">
-                    <a href="/activity">{t_string!(i18n, user.activity)}</a>
-                </h2>
-                <p>{t_string!(i18n, home.activity_text)}</p>
-            </section>
+                })}
         </div>
+    }
+}
+
+/// The newest unread letters, and a link to all of them.
+fn letters_card(
+    i18n: I18nContext<Locale>,
+    letters: Vec<LetterLine>,
+    unread_total: u64,
+) -> impl IntoView {
+    let shown = letters.len() as u64;
+    view! {
+        <section class="card" aria-labelledby="letters-heading">
+            <h2 id="letters-heading">
+                <a href="/post">{t_string!(i18n, home.unread_heading)}</a>
+            </h2>
+            {if letters.is_empty() {
+                view! { <p>{t_string!(i18n, home.no_unread)}</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="letters">
+                        {letters
+                            .into_iter()
+                            .map(|letter| letter_item(i18n, letter))
+                            .collect_view()}
+                    </ul>
+                }
+                    .into_any()
+            }}
+            <p>
+                <a href="/post">
+                    {if unread_total > shown {
+                        t!(i18n, home.all_unread, count = move || unread_total).into_any()
+                    } else {
+                        t!(i18n, home.to_post).into_any()
+                    }}
+                </a>
+            </p>
+        </section>
     }
 }
 
@@ -211,24 +270,26 @@ fn Overview(home: HomeView) -> impl IntoView {
 /// answer, each a link to do it.
 fn waiting(
     i18n: I18nContext<Locale>,
-    contact: &ContactView,
+    contact: Option<&ContactView>,
     authority_requests: u32,
 ) -> impl IntoView {
     let mut items: Vec<(&'static str, &'static str)> = Vec::new();
-    if contact.pending_email.is_some() {
-        items.push((
-            "/contact/verify/email",
-            t_string!(i18n, home.waiting_email_code),
-        ));
-    }
-    if contact.pending_mobile.is_some() {
-        items.push((
-            "/contact/verify/mobile",
-            t_string!(i18n, home.waiting_mobile_code),
-        ));
-    }
-    if contact.must_confirm {
-        items.push(("/contact/check", t_string!(i18n, home.waiting_confirm)));
+    if let Some(contact) = contact {
+        if contact.pending_email.is_some() {
+            items.push((
+                "/contact/verify/email",
+                t_string!(i18n, home.waiting_email_code),
+            ));
+        }
+        if contact.pending_mobile.is_some() {
+            items.push((
+                "/contact/verify/mobile",
+                t_string!(i18n, home.waiting_mobile_code),
+            ));
+        }
+        if contact.must_confirm {
+            items.push(("/contact/check", t_string!(i18n, home.waiting_confirm)));
+        }
     }
     view! {
         <section class="card" aria-labelledby="waiting-heading">

@@ -1,6 +1,7 @@
 //! One module per page, and [`Page`]: which path shows which page.
 
 pub mod accessibility;
+pub mod act_for;
 pub mod activity;
 pub mod authority;
 pub mod contact;
@@ -39,6 +40,8 @@ pub enum Page {
     Contact(ContactForm),
     /// `/authority` and its forms: authority given, held and asked for.
     Authority(AuthorityForm),
+    /// `/act-for`: whom a person who holds authority acts for.
+    ActFor,
     /// `/post`: a page of a folder, the trash or a search.
     Mailbox,
     /// `/post/folders`: the citizen's own folders.
@@ -68,6 +71,7 @@ pub enum PageData {
     Activity(Result<activity::ActivityPage, AppError>),
     Contact(ContactForm, Result<contact::ContactView, AppError>),
     Authority(AuthorityForm, authority::AuthorityData),
+    ActFor(act_for::ActForData),
     Mailbox(Result<post::MailboxData, AppError>),
     Folders(Result<post::FoldersData, AppError>),
     /// The letter's id from the address, and the letter (`None`: not there, or not theirs).
@@ -112,7 +116,7 @@ pub enum AuthorityForm {
 }
 
 /// The pages at fixed paths.
-const FIXED: [(&str, Page); 21] = [
+const FIXED: [(&str, Page); 22] = [
     ("/", Page::Home),
     ("/accessibility", Page::Accessibility),
     ("/privacy", Page::Privacy),
@@ -146,6 +150,7 @@ const FIXED: [(&str, Page); 21] = [
         "/authority/request",
         Page::Authority(AuthorityForm::Request),
     ),
+    ("/act-for", Page::ActFor),
 ];
 
 /// Where a letter's id follows.
@@ -224,7 +229,7 @@ mod tests {
     #[test]
     fn every_route_is_a_page() {
         let routes: Vec<_> = Page::routes().collect();
-        assert_eq!(routes.len(), 22);
+        assert_eq!(routes.len(), 23);
         for route in routes {
             let path = route.replace("{id}", "x");
             assert_ne!(Page::of(&path), Page::NotFound, "{route}");

@@ -7,6 +7,7 @@
 //! (`/post/letter/{id}/attachment/{n}`), with a sandboxing CSP.
 
 use crate::auth::{login_href, step_up_href};
+use crate::components::acting::Refusal;
 use crate::components::form::FormOutcome;
 use crate::components::nav_link::NavLink;
 use crate::error::AppError;
@@ -66,10 +67,18 @@ pub enum LetterData {
         folder: String,
         trashed: bool,
         folders: Vec<(String, String)>,
+        /// Helpers who opened it for the recipient: name and when.
+        opened_by: Vec<(String, When)>,
         outcome: Option<FormOutcome>,
     },
-    /// Needs `high`: only the non-sensitive title, and a step-up.
-    NeedsStepUp { line: LetterLine, provider: String },
+    /// Needs `high`: only the non-sensitive title, and a step-up (`why` is
+    /// [`AppError::NeedsStepUp`]), or, for a helper whose authority does not cover such
+    /// letters, what to do instead.
+    NeedsStepUp {
+        line: LetterLine,
+        provider: String,
+        why: AppError,
+    },
 }
 
 /// Letters per page.
@@ -79,27 +88,33 @@ const PAGE_SIZE: u32 = 20;
 #[cfg(feature = "ssr")]
 pub(crate) mod server {
     use super::*;
-    use borgerportal::access::{Access, Actor, Policy, ReadPost, ReadSensitivePost};
+    use borgerportal::access::{Access, ReadPost, ReadSensitivePost};
     use borgerportal::post::{LetterSummary, PostError};
 
     pub(crate) struct Reader {
         pub read: Access<ReadPost>,
         pub sensitive: Option<Access<ReadSensitivePost>>,
+        pub sensitive_refused: Option<AppError>,
         pub provider: String,
     }
 
-    /// The session's proofs: reading always, the sensitive content only at `high`.
-    pub(crate) fn reader_for(
+    /// The session's proofs for the post of the person the pages show: reading (or why
+    /// not), and the sensitive content only at `high` and, for a helper, with the scope for
+    /// it (`sensitive_refused` says why not, so a letter that needs it offers the right step).
+    pub(crate) async fn reader_for(
+        db: &borgerportal::storage::Database,
         ctx: Option<&crate::auth::SessionContext>,
     ) -> Result<Reader, AppError> {
         let ctx = ctx.ok_or(AppError::NotLoggedIn)?;
-        let actor: Actor = ctx.session.actor();
-        let read = Policy::authorize::<ReadPost>(&actor, ctx.session.person)
-            .map_err(|_| AppError::NotLoggedIn)?;
-        let sensitive = Policy::authorize::<ReadSensitivePost>(&actor, ctx.session.person).ok();
+        let read = ctx.access::<ReadPost>(db).await?;
+        let (sensitive, sensitive_refused) = match ctx.access::<ReadSensitivePost>(db).await {
+            Ok(sensitive) => (Some(sensitive), None),
+            Err(refused) => (None, Some(refused)),
+        };
         Ok(Reader {
             read,
             sensitive,
+            sensitive_refused,
             provider: ctx.session.provider.clone(),
         })
     }
@@ -169,7 +184,7 @@ pub async fn load_mailbox(
     use borgerportal::post::{FolderRef, LetterCursor, MailboxView};
 
     let MailboxQuery { view, after, q } = query;
-    let reader = server::reader_for(session)?;
+    let reader = server::reader_for(db, session).await?;
     let db = db.clone();
     let now = time::OffsetDateTime::now_utc();
     let folders = server::own_folders(&db, &reader.read).await?;
@@ -240,7 +255,7 @@ pub async fn load_letter(
 ) -> Result<Option<LetterData>, AppError> {
     use borgerportal::post::{LetterId, LetterView, PostError};
 
-    let reader = server::reader_for(session)?;
+    let reader = server::reader_for(db, session).await?;
     let Ok(id) = id.parse::<LetterId>() else {
         return Ok(None);
     };
@@ -270,16 +285,23 @@ pub async fn load_letter(
             folder: letter.summary.folder.code(),
             trashed: letter.summary.trashed_at.is_some(),
             folders,
+            opened_by: letter
+                .opened_by
+                .iter()
+                .map(|opening| (opening.name.clone(), When::new(opening.at, lang)))
+                .collect(),
             outcome,
         },
         LetterView::NeedsStepUp { summary, .. } => LetterData::NeedsStepUp {
             line: server::line(summary, lang),
             provider: reader.provider,
+            why: reader.sensitive_refused.unwrap_or(AppError::NeedsStepUp),
         },
     }))
 }
 
-/// What to show instead of the page: log in, or try later.
+/// What to show instead of the page: log in, what the authority acted under does not allow,
+/// or try later.
 fn refusal(i18n: I18nContext<Locale>, error: AppError, here: String) -> AnyView {
     match error {
         AppError::NotLoggedIn => view! {
@@ -287,7 +309,7 @@ fn refusal(i18n: I18nContext<Locale>, error: AppError, here: String) -> AnyView 
             <p><a class="button" href=login_href(&here, None)>{t_string!(i18n, user.log_in)}</a></p>
         }
         .into_any(),
-        _ => view! { <p>{t_string!(i18n, common.unavailable)}</p> }.into_any(),
+        error => view! { <Refusal error here /> }.into_any(),
     }
 }
 
@@ -472,8 +494,20 @@ pub fn LetterPage(id: String, data: Result<Option<LetterData>, AppError>) -> imp
 fn LetterBody(data: LetterData) -> impl IntoView {
     let i18n = use_i18n();
     match data {
-        LetterData::NeedsStepUp { line, provider } => {
+        LetterData::NeedsStepUp {
+            line,
+            provider,
+            why,
+        } => {
             let here = format!("/post/letter/{}", line.id);
+            if why != AppError::NeedsStepUp {
+                return view! {
+                    <h1>{line.title}</h1>
+                    <p class="muted">{line.sender} " · " <time datetime=line.at.iso>{line.at.display}</time></p>
+                    <Refusal error=why here />
+                }
+                .into_any();
+            }
             view! {
                 <h1>{line.title}</h1>
                 <p class="muted">{line.sender} " · " <time datetime=line.at.iso>{line.at.display}</time></p>
@@ -494,6 +528,7 @@ fn LetterBody(data: LetterData) -> impl IntoView {
             folder,
             trashed,
             folders,
+            opened_by,
             outcome,
         } => {
             let base = format!("/post/letter/{}", line.id);
@@ -504,6 +539,17 @@ fn LetterBody(data: LetterData) -> impl IntoView {
                     {line.sender} " · " <time datetime=line.at.iso>{line.at.display}</time>
                     {line.decision.then(|| view! { " " <span class="tag tag-warning">{t!(i18n, post.decision)}</span> })}
                 </p>
+                {opened_by
+                    .into_iter()
+                    .map(|(name, at)| {
+                        view! {
+                            <p class="muted opened-by">
+                                {t!(i18n, acting.opened_by, name = move || name.clone())} " "
+                                <time datetime=at.iso>{at.display}</time>
+                            </p>
+                        }
+                    })
+                    .collect_view()}
                 <div class="letter-body" inner_html=body_html></div>
                 {(!attachments.is_empty())
                     .then(|| {
@@ -609,7 +655,7 @@ pub async fn load_folders(
     session: Option<&crate::auth::SessionContext>,
     outcome: Option<FormOutcome>,
 ) -> Result<FoldersData, AppError> {
-    let reader = server::reader_for(session)?;
+    let reader = server::reader_for(db, session).await?;
     Ok((server::own_folders(db, &reader.read).await?, outcome))
 }
 

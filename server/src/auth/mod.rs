@@ -162,7 +162,7 @@ impl Auth {
         })
     }
 
-    fn session_token(&self, headers: &HeaderMap) -> Option<SessionToken> {
+    pub(crate) fn session_token(&self, headers: &HeaderMap) -> Option<SessionToken> {
         crate::cookies::cookie(headers, self.cookie_name())
             .and_then(SessionToken::from_cookie_value)
     }

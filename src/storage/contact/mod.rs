@@ -123,6 +123,7 @@ fn audit_event<C: Capability>(
         loa,
         provider: None,
         at: now,
+        acted_under: crate::audit::ActedUnder::of(access.basis()),
     }
 }
 
@@ -720,6 +721,7 @@ impl Database {
                 loa: None,
                 provider: None,
                 at: now,
+                acted_under: None,
             });
             entries.insert(national_id, info);
         }

@@ -11,13 +11,13 @@ use super::{
     attachment_info_from_row, citizen_event, clamp_letters, page, sensitive_for, summary_from_row,
     SUMMARY_COLUMNS, SUMMARY_COLUMNS_L,
 };
-use crate::access::{Access, Loa, ManagePost, ReadPost, ReadSensitivePost};
+use crate::access::{Access, Actor, Loa, ManagePost, ReadPost, ReadSensitivePost};
 use crate::audit::AuditKind;
 use crate::person::PersonId;
 use crate::post::{
-    folder_name, query_words, Attachment, BodyKind, Folder, FolderId, FolderRef, Letter,
-    LetterCursor, LetterId, LetterPage, LetterView, MailboxView, PostError, ReceiptKind,
-    MAX_FOLDERS, UNREAD_COUNT_LIMIT,
+    folder_name, query_words, Attachment, BodyKind, Folder, FolderId, FolderRef, HelperOpening,
+    Letter, LetterCursor, LetterId, LetterPage, LetterSummary, LetterView, MailboxView, PostError,
+    ReceiptKind, MAX_FOLDERS, UNREAD_COUNT_LIMIT,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -326,7 +326,79 @@ impl Database {
                 required: Loa::High,
             });
         }
-        let mut opened_at = row.opt_time("opened_at", "letters.opened_at")?;
+        let opened_at = row.opt_time("opened_at", "letters.opened_at")?;
+        let opened_at = if read.basis().is_for_someone_else() {
+            self.record_helper_opening(read, letter, now).await?;
+            opened_at
+        } else {
+            // The agency's message id, when it asked for an opening receipt.
+            let receipt = if row.bool("wants_opening_receipt", "letters.wants_opening_receipt")? {
+                Some(row.text("agency_message_id", "letters.agency_message_id")?)
+            } else {
+                None
+            };
+            self.record_opening(read, receipt, &mut summary, letter, opened_at, now)
+                .await?
+        };
+        let mut conn = Conn::acquire(&self.pool).await?;
+        let mut ex = conn.ex();
+        let attachments = ex
+            .fetch_all(
+                "SELECT position, filename, size FROM letter_attachments WHERE letter_id = $1 \
+                 ORDER BY position",
+                &[Val::Uuid(letter.as_uuid())],
+            )
+            .await?
+            .iter()
+            .map(attachment_info_from_row)
+            .collect::<Result<_, _>>()?;
+        let opened_by = ex
+            .fetch_all(
+                "SELECT o.opened_at, p.given_name, p.family_name FROM letter_openings o \
+                 JOIN persons p ON p.id = o.helper_id WHERE o.letter_id = $1 \
+                 ORDER BY o.opened_at, o.helper_id",
+                &[Val::Uuid(letter.as_uuid())],
+            )
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(HelperOpening {
+                    name: crate::person::join_names(
+                        row.str("given_name", "persons.given_name")?,
+                        row.str("family_name", "persons.family_name")?,
+                    ),
+                    at: row.time("opened_at", "letter_openings.opened_at")?,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(LetterView::Open(Box::new(Letter {
+            summary,
+            body_kind: BodyKind::from_code(row.str("body_kind", "letters.body_kind")?).ok_or(
+                StoreError::Corrupt {
+                    what: "letters.body_kind",
+                },
+            )?,
+            body_html: row.text("body_html", "letters.body_html")?,
+            attachments,
+            created_at: row.time("created_at", "letters.created_at")?,
+            delivered_at: row.time("delivered_at", "letters.delivered_at")?,
+            opened_at,
+            opened_by,
+        })))
+    }
+
+    /// The recipient opened the letter: read from now on; the first time, the opening
+    /// receipt (if the agency asked for one) and the audit event. The first opening's time.
+    async fn record_opening(
+        &self,
+        read: &Access<ReadPost>,
+        receipt: Option<String>,
+        summary: &mut LetterSummary,
+        letter: LetterId,
+        mut opened_at: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> Result<Option<OffsetDateTime>, PostError> {
+        let person = read.subject();
         if summary.unread || opened_at.is_none() {
             let mut tx = self.begin_tx().await?;
             let first = tx
@@ -350,11 +422,11 @@ impl Database {
             )
             .await?;
             if first {
-                if row.bool("wants_opening_receipt", "letters.wants_opening_receipt")? {
+                if let Some(message_id) = &receipt {
                     Self::insert_receipt(
                         &mut ex,
                         &summary.agency,
-                        row.str("agency_message_id", "letters.agency_message_id")?,
+                        message_id,
                         Some(letter),
                         ReceiptKind::Opened,
                         None,
@@ -370,31 +442,42 @@ impl Database {
             tx.commit().await?;
             summary.unread = false;
         }
-        let mut conn = Conn::acquire(&self.pool).await?;
-        let attachments = conn
+        Ok(opened_at)
+    }
+
+    /// A helper opened the letter for its recipient: it stays unread for them (no receipt:
+    /// the recipient has not opened it), and the helper's first opening is kept, with an
+    /// event in the recipient's activity log naming the helper.
+    async fn record_helper_opening(
+        &self,
+        read: &Access<ReadPost>,
+        letter: LetterId,
+        now: OffsetDateTime,
+    ) -> Result<(), PostError> {
+        let Actor::Citizen { person: helper, .. } = read.actor() else {
+            return Ok(());
+        };
+        let mut tx = self.begin_tx().await?;
+        let first = tx
             .ex()
-            .fetch_all(
-                "SELECT position, filename, size FROM letter_attachments WHERE letter_id = $1 \
-                 ORDER BY position",
-                &[Val::Uuid(letter.as_uuid())],
+            .execute(
+                "INSERT INTO letter_openings (letter_id, helper_id, opened_at) \
+                 VALUES ($1, $2, $3) ON CONFLICT (letter_id, helper_id) DO NOTHING",
+                &[
+                    Val::Uuid(letter.as_uuid()),
+                    Val::Uuid(helper.as_uuid()),
+                    Val::Time(now),
+                ],
             )
             .await?
-            .iter()
-            .map(attachment_info_from_row)
-            .collect::<Result<_, _>>()?;
-        Ok(LetterView::Open(Box::new(Letter {
-            summary,
-            body_kind: BodyKind::from_code(row.str("body_kind", "letters.body_kind")?).ok_or(
-                StoreError::Corrupt {
-                    what: "letters.body_kind",
-                },
-            )?,
-            body_html: row.text("body_html", "letters.body_html")?,
-            attachments,
-            created_at: row.time("created_at", "letters.created_at")?,
-            delivered_at: row.time("delivered_at", "letters.delivered_at")?,
-            opened_at,
-        })))
+            > 0;
+        if first {
+            tx.insert_audit_event(&citizen_event(read, AuditKind::PostOpened, now))
+                .await?;
+            tx.commit().await?;
+            tracing::info!("letter opened by a helper for the first time");
+        }
+        Ok(())
     }
 
     #[tracing::instrument(

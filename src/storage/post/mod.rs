@@ -159,5 +159,6 @@ fn citizen_event<C: Capability>(
         loa,
         provider: None,
         at: now,
+        acted_under: crate::audit::ActedUnder::of(access.basis()),
     }
 }

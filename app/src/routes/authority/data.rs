@@ -4,7 +4,7 @@
 
 use crate::components::form::FormOutcome;
 use crate::error::AppError;
-use crate::when::When;
+use crate::when::{date_in_words, iso_date, When};
 use serde::{Deserialize, Serialize};
 
 /// One scope of a delegation with its end date.
@@ -73,32 +73,6 @@ pub struct AuthorityView {
 
 /// What an authority page is given.
 pub type AuthorityData = Result<AuthorityView, AppError>;
-
-/// A day as `YYYY-MM-DD`.
-#[cfg(feature = "ssr")]
-pub fn iso_date(date: time::Date) -> String {
-    format!(
-        "{:04}-{:02}-{:02}",
-        date.year(),
-        u8::from(date.month()),
-        date.day()
-    )
-}
-
-/// A day in words for `lang`: `31 Dec 2030` in English, `31.12.2030` otherwise.
-#[cfg(feature = "ssr")]
-pub fn date_in_words(date: time::Date, lang: &str) -> String {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let month = u8::from(date.month());
-    if lang == "en" {
-        let name = MONTHS.get(usize::from(month) - 1).unwrap_or(&"");
-        format!("{} {name} {}", date.day(), date.year())
-    } else {
-        format!("{:02}.{month:02}.{}", date.day(), date.year())
-    }
-}
 
 /// The service scopes' names (`[[delegation.service_scopes]]`) and the rules, given to the
 /// page renderer.
@@ -174,21 +148,15 @@ pub async fn load_authority(
     rules: &AuthorityRules,
     outcome: Option<FormOutcome>,
 ) -> AuthorityData {
-    use borgerportal::access::{Denied, ManageAuthority, Policy};
+    use borgerportal::access::ManageAuthority;
     use borgerportal::delegation::{Scope, StoredState};
 
     let ctx = session.ok_or(AppError::NotLoggedIn)?;
-    let actor = ctx.session.actor();
-    let access =
-        Policy::authorize::<ManageAuthority>(&actor, ctx.session.person).map_err(|denied| {
-            match denied {
-                Denied::NeedsStepUp { .. } => AppError::NeedsStepUp,
-                _ => AppError::NotLoggedIn,
-            }
-        })?;
-    let can_grant =
-        Policy::authorize::<borgerportal::access::GrantAuthority>(&actor, ctx.session.person)
-            .is_ok();
+    // One's own authority, also while acting for someone else: it is managed only for oneself.
+    let access = ctx.own_access::<ManageAuthority>()?;
+    let can_grant = ctx
+        .own_access::<borgerportal::access::GrantAuthority>()
+        .is_ok();
     let now = time::OffsetDateTime::now_utc();
     let unavailable = |error: borgerportal::error::StoreError| {
         tracing::error!(%error, "could not read the delegation register");

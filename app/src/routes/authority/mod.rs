@@ -12,7 +12,8 @@ mod data;
 mod forms;
 
 #[cfg(feature = "ssr")]
-pub use data::{date_in_words, iso_date, load_authority, AuthorityRules};
+pub use crate::when::{date_in_words, iso_date};
+pub use data::{load_authority, AuthorityRules};
 pub use data::{AuthorityData, AuthorityView, DelegationLine, ScopeChoice, ScopeLine};
 pub use forms::{GrantPage, RequestPage};
 
@@ -47,7 +48,7 @@ fn with_authority(
 }
 
 /// A scope's name: a service scope's configured one, else the translated portal scope.
-fn scope_name(i18n: I18nContext<Locale>, code: &str, name: Option<String>) -> String {
+pub(crate) fn scope_name(i18n: I18nContext<Locale>, code: &str, name: Option<String>) -> String {
     if let Some(name) = name {
         return name;
     }

@@ -54,14 +54,10 @@ pub async fn load_contact(
     staleness: time::Duration,
     outcome: Option<FormOutcome>,
 ) -> Result<ContactView, AppError> {
-    use borgerportal::access::{Policy, ReadContact};
+    use borgerportal::access::ReadContact;
 
     let ctx = session.ok_or(AppError::NotLoggedIn)?;
-    let access = Policy::authorize::<ReadContact>(&ctx.session.actor(), ctx.session.person)
-        .map_err(|denied| match denied {
-            borgerportal::access::Denied::NeedsStepUp { .. } => AppError::NeedsStepUp,
-            _ => AppError::NotLoggedIn,
-        })?;
+    let access = ctx.access::<ReadContact>(db).await?;
     let info = db.find_contact_info(&access).await.map_err(|error| {
         tracing::error!(%error, "could not read the contact register");
         AppError::Unavailable

@@ -18,6 +18,7 @@ pub use data::{
 };
 
 use crate::auth::login_href;
+use crate::components::acting::Refusal;
 use crate::components::form::{ErrorSummary, FieldError, TextField};
 use crate::components::language_switcher::ALL_LOCALES;
 use crate::components::nav_link::NavLink;
@@ -46,7 +47,7 @@ fn with_contact(
             </p>
         }
         .into_any(),
-        Err(_) => view! { <p>{t_string!(i18n, common.unavailable)}</p> }.into_any(),
+        Err(error) => view! { <Refusal error here /> }.into_any(),
     }
 }
 
