@@ -4,7 +4,9 @@
 
 use crate::components::form::FormOutcome;
 use crate::error::AppError;
-use crate::when::{date_in_words, iso_date, When};
+use crate::when::When;
+#[cfg(feature = "ssr")]
+use crate::when::{date_in_words, iso_date};
 use serde::{Deserialize, Serialize};
 
 /// One scope of a delegation with its end date.

@@ -13,6 +13,7 @@ mod forms;
 
 #[cfg(feature = "ssr")]
 pub use crate::when::{date_in_words, iso_date};
+#[cfg(feature = "ssr")]
 pub use data::{load_authority, AuthorityRules};
 pub use data::{AuthorityData, AuthorityView, DelegationLine, ScopeChoice, ScopeLine};
 pub use forms::{GrantPage, RequestPage};
