@@ -10,9 +10,10 @@
 //! that senders pass to the gateway, which drops the duplicate.
 //!
 //! Privacy: a row holds the address (it is needed to send) and small template parameters,
-//! which for [`Template::VerifyCode`] include the one-time code. The parameters are replaced
-//! by `{}` as soon as the row is sent or finally failed, so the code lives in the table only
-//! while it is queued. `Debug` of these types masks the address and hides the parameters.
+//! which for [`Template::VerifyCode`] include the one-time code and for the delegation
+//! notices the other party's name (never a national id). The parameters are replaced by `{}`
+//! as soon as the row is sent or finally failed, so they live in the table only while it is
+//! queued. `Debug` of these types masks the address and hides the parameters.
 //!
 //! SMS quiet hours ([`crate::notify`]) are applied when a message is queued and again when it
 //! is claimed and when a retry is scheduled, so no SMS goes out between 22:00 and 08:00 local
@@ -155,15 +156,40 @@ pub enum Template {
     /// "You have an unread message" (no link; the title only when the letter does not need
     /// `high`): the one reminder for a decision unread after 7 days, or the agency's repeat.
     UnreadReminder,
+    /// "X asks for authority to act for you", to the giver of a new request (parameters:
+    /// `name`, the asker's, and `language`).
+    DelegationRequested,
+    /// "X has given you authority to act for them", to the holder of a delegation granted, or
+    /// of a request approved (parameters: `name`, the giver's, and `language`).
+    DelegationGranted,
+    /// "X has ended your authority to act for them", to the holder of a delegation the giver
+    /// revoked (parameters: `name`, the giver's, and `language`).
+    DelegationRevoked,
+    /// "X has given up the authority you gave them", to the giver of a delegation the holder
+    /// ended (parameters: `name`, the holder's, and `language`).
+    DelegationGivenUp,
+    /// "The authority … ends on D", to the giver and to the holder of a delegation whose last
+    /// end date is 14 days away or less (parameters: `name`, the other party's, `ends_on` as
+    /// `YYYY-MM-DD`, `role`, `giver` or `holder`, and `language`).
+    DelegationEnding,
+    /// "X has used the authority you gave them for the first time", to the giver (parameters:
+    /// `name`, the holder's, and `language`).
+    DelegationFirstUse,
 }
 
 impl Template {
     /// Every template, in the order they were added.
-    pub const ALL: [Template; 4] = [
+    pub const ALL: [Template; 10] = [
         Template::VerifyCode,
         Template::ContactChanged,
         Template::NewLetter,
         Template::UnreadReminder,
+        Template::DelegationRequested,
+        Template::DelegationGranted,
+        Template::DelegationRevoked,
+        Template::DelegationGivenUp,
+        Template::DelegationEnding,
+        Template::DelegationFirstUse,
     ];
 
     /// Stable code: stored, and the key the senders' texts are looked up by.
@@ -173,6 +199,12 @@ impl Template {
             Template::ContactChanged => "contact_changed",
             Template::NewLetter => "new_letter",
             Template::UnreadReminder => "unread_reminder",
+            Template::DelegationRequested => "delegation_requested",
+            Template::DelegationGranted => "delegation_granted",
+            Template::DelegationRevoked => "delegation_revoked",
+            Template::DelegationGivenUp => "delegation_given_up",
+            Template::DelegationEnding => "delegation_ending",
+            Template::DelegationFirstUse => "delegation_first_use",
         }
     }
 

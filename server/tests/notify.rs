@@ -724,6 +724,99 @@ async fn the_worker_reminds_an_unread_decision_once_seven_days_after_it_was_show
     );
 }
 
+/// A delegation's end is told to both parties 14 days before, each in their language, once:
+/// the worker runs the job by its own clock.
+#[tokio::test]
+async fn the_worker_tells_both_parties_once_14_days_before_a_delegation_ends() {
+    use borgerportal::delegation::{DelegationRules, Scope, ScopeGrant};
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_db(dir.path()).await;
+    let t0 = datetime!(2026-05-01 10:00 UTC);
+    let clock = ManualClock::new(t0);
+    let mut people = Vec::new();
+    for (n, given_name, language, address) in [
+        (20, "Torbjørn", Language::Nn, "torbjorn@example.no"),
+        (21, "Kari", Language::Da, "kari@example.dk"),
+    ] {
+        let new_person = NewPerson::new(national_id(n), given_name, "Nordmann", language);
+        let id = db.create_person(new_person).await.unwrap().id;
+        let email = EmailAddress::parse(address).unwrap();
+        let sent = db
+            .request_email_change(&manage(id), email, t0)
+            .await
+            .unwrap();
+        db.verify_code(&manage(id), ContactMethod::Email, sent.code.expose(), t0)
+            .await
+            .unwrap();
+        people.push(id);
+    }
+    let (giver, holder) = (people[0], people[1]);
+    let high = Actor::Citizen {
+        person: giver,
+        loa: Loa::High,
+    };
+    let grant = Policy::authorize::<borgerportal::GrantAuthority>(&high, giver).unwrap();
+    let scopes = [ScopeGrant {
+        scope: Scope::ReadPost,
+        ends_on: date!(2026 - 06 - 30),
+    }];
+    db.grant_delegation(&grant, holder, &scopes, &DelegationRules::default(), t0)
+        .await
+        .unwrap();
+    let sink = dir.path().join("mail");
+    let worker = Worker::new(
+        db.clone(),
+        Arc::new(FileSink::new(sink.clone())),
+        Arc::new(FileSink::new(dir.path().join("sms"))),
+        Arc::new(clock.clone()),
+        settings("end-notice-worker", RetryPolicy::default()),
+    );
+    let ending = || {
+        let mut mails: Vec<_> = FileSink::read_all(&sink)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|record| record.idempotency_key.starts_with("delegation.ending:"))
+            .map(|record| (record.to, record.subject.unwrap_or_default(), record.body))
+            .collect();
+        mails.sort();
+        mails
+    };
+    worker.run_once().await.unwrap();
+    // Day 15 before the end: nothing yet.
+    clock.set(datetime!(2026-06-15 10:00 UTC));
+    worker.run_once().await.unwrap();
+    assert!(ending().is_empty());
+    // Day 14: the job runs on the worker's next round after its interval, and sends.
+    clock.set(datetime!(2026-06-16 10:00 UTC));
+    assert_eq!(worker.run_once().await.unwrap(), 2);
+    let mails = ending();
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    let (to_holder, to_giver) = (&mails[0], &mails[1]);
+    assert_eq!(to_holder.0, "kari@example.dk");
+    assert_eq!(to_holder.1, "En fuldmagt i Borgerportal udløber snart");
+    assert!(to_holder.2.contains("Torbjørn Nordmann"), "{}", to_holder.2);
+    assert!(to_holder.2.contains("30.06.2026"), "{}", to_holder.2);
+    assert_eq!(to_giver.0, "torbjorn@example.no");
+    assert_eq!(to_giver.1, "Ei fullmakt i Borgerportal går snart ut");
+    assert!(to_giver.2.contains("Kari Nordmann"), "{}", to_giver.2);
+    assert!(to_giver.2.contains("30.06.2026"), "{}", to_giver.2);
+    for (_, _, body) in &mails {
+        assert!(!body.contains("http"), "{body}");
+        for person in [20, 21] {
+            assert!(!body.contains(national_id(person).expose()), "{body}");
+        }
+    }
+    // Once: not on the next rounds, nor the next day.
+    for at in [
+        datetime!(2026-06-16 10:20 UTC),
+        datetime!(2026-06-17 10:00 UTC),
+    ] {
+        clock.set(at);
+        assert_eq!(worker.run_once().await.unwrap(), 0);
+    }
+    assert_eq!(ending().len(), 2);
+}
+
 /// One letter a stand-in mailbox provider received.
 #[derive(Clone, Debug)]
 struct Forwarded {

@@ -13,6 +13,9 @@
 //!   minor's 18th birthday ([`coming_of_age`]).
 //! - [`extract`]: the population register extract guardianships are imported from (format
 //!   documented there).
+//! - [`notice`]: what the parties are told about a change (a request, a grant, a revocation,
+//!   the first use) and when about the end ([`END_NOTICE_DAYS`] before it), as messages for
+//!   the outbox.
 //!
 //! What a delegation or guardianship lets a helper do with the giver's data is decided by the
 //! access policy ([`Policy::decide`](crate::access::Policy::decide)) over the facts storage
@@ -24,6 +27,7 @@
 pub mod extract;
 pub mod guardian;
 pub mod model;
+pub mod notice;
 pub mod rules;
 pub mod scope;
 
@@ -34,6 +38,10 @@ pub use guardian::{coming_of_age, Guardianship, AGE_OF_MAJORITY};
 pub use model::{
     Delegation, DelegationEntry, DelegationEvent, DelegationEventKind, DelegationId, Origin, State,
     StoredState,
+};
+pub use notice::{
+    end_notice_due, end_notice_window, notice_notifications, revocation_notice, Notice, Party,
+    END_NOTICE_DAYS,
 };
 pub use rules::{
     add_years, age_on, check_no_open_request, check_parties, check_scopes, is_of_age,

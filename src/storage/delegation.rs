@@ -6,6 +6,10 @@
 //! (`… WHERE state = 'requested'`): of an approval and a revocation (or decline) racing for the
 //! same request, the second sees the first's result, so the row always ends in one state that
 //! its history explains.
+//!
+//! The other party is told in the same transaction (`delegation_notices.rs`): the giver of a
+//! new request, the holder of a grant or an approval, the other side of a revocation of a
+//! delegation in force, the giver at the holder's first use.
 
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -13,12 +17,14 @@ use uuid::Uuid;
 use crate::access::{Access, Actor, Capability, GrantAuthority, ManageAuthority};
 use crate::audit::{AuditEvent, AuditKind};
 use crate::delegation::{
-    check_no_open_request, check_parties, check_scopes, today, Delegation, DelegationEntry,
-    DelegationError, DelegationEvent, DelegationEventKind, DelegationId, DelegationRules, Origin,
-    Scope, ScopeGrant, StoredState, REQUEST_LAPSES_AFTER,
+    check_no_open_request, check_parties, check_scopes, revocation_notice, today, Delegation,
+    DelegationEntry, DelegationError, DelegationEvent, DelegationEventKind, DelegationId,
+    DelegationRules, Notice, Origin, Party, Scope, ScopeGrant, State, StoredState,
+    REQUEST_LAPSES_AFTER,
 };
 use crate::person::PersonId;
 
+use super::delegation_notices::queue_notice;
 use super::sql::{Dialect, Ex, Row, Tx, Val};
 use super::{stored_instant, Database, StoreError};
 
@@ -54,6 +60,8 @@ impl Database {
             last_used_at: None,
         };
         insert(&mut tx.ex(), &delegation, Some(giver)).await?;
+        self.tell(&mut tx, &delegation, Notice::Granted, now)
+            .await?;
         let event = DelegationEventKind::Granted;
         record(
             &mut tx,
@@ -113,6 +121,8 @@ impl Database {
             last_used_at: None,
         };
         insert(&mut ex, &delegation, Some(holder)).await?;
+        self.tell(&mut tx, &delegation, Notice::Requested, now)
+            .await?;
         let event = DelegationEventKind::Requested;
         record(
             &mut tx,
@@ -144,13 +154,15 @@ impl Database {
         let mut tx = self.begin_tx().await?;
         let changed =
             set_state(&mut tx.ex(), id, access.subject(), Transition::Approve, now).await?;
-        if !changed {
+        if changed.is_none() {
             return Err(why_unchanged(&mut tx.ex(), id, access.subject()).await);
         }
         replace_scopes(&mut tx.ex(), id, scopes).await?;
         let delegation = load(&mut tx.ex(), id)
             .await?
             .ok_or(DelegationError::NotFound)?;
+        self.tell(&mut tx, &delegation, Notice::Granted, now)
+            .await?;
         let event = DelegationEventKind::Approved;
         record(
             &mut tx,
@@ -199,12 +211,25 @@ impl Database {
     ) -> Result<Delegation, DelegationError> {
         let now = stored_instant(now);
         let mut tx = self.begin_tx().await?;
-        if !set_state(&mut tx.ex(), id, access.subject(), transition, now).await? {
+        let Some(was) = set_state(&mut tx.ex(), id, access.subject(), transition, now).await?
+        else {
             return Err(why_unchanged(&mut tx.ex(), id, access.subject()).await);
-        }
+        };
         let delegation = load(&mut tx.ex(), id)
             .await?
             .ok_or(DelegationError::NotFound)?;
+        // Ending a delegation in force tells the other side (not a withdrawn request or a
+        // decline, nor one whose end dates had all passed).
+        let in_force = State::at(was, delegation.created_at, &delegation.scopes, now);
+        if transition == Transition::Revoke && in_force == State::Active {
+            let by = if access.subject() == delegation.giver {
+                Party::Giver
+            } else {
+                Party::Holder
+            };
+            self.tell(&mut tx, &delegation, revocation_notice(by), now)
+                .await?;
+        }
         let (event, kind) = match transition {
             Transition::Decline => (DelegationEventKind::Declined, AuditKind::AuthorityDeclined),
             Transition::Revoke | Transition::Approve => {
@@ -376,7 +401,8 @@ impl Database {
 
     /// Records that the holder acted through `access` at `now`: the delegation's
     /// `last_used_at` (written at most once a minute). `true` the first time the delegation
-    /// is used (for "first use by a new helper"). Nothing for own data or a guardian.
+    /// is used, when the giver is told ("first use by a new helper") in the same transaction.
+    /// Nothing for own data or a guardian.
     pub async fn record_delegation_use<C: Capability>(
         &self,
         access: &Access<C>,
@@ -386,27 +412,34 @@ impl Database {
             return Ok(false);
         };
         let now = stored_instant(now);
-        let mut conn = self.conn().await?;
-        let mut ex = conn.ex();
-        let first = ex
+        let mut tx = self.begin_tx().await?;
+        let first = tx
+            .ex()
             .execute(
                 "UPDATE delegations SET last_used_at = $2 WHERE id = $1 AND last_used_at IS NULL",
                 &[Val::Uuid(delegation.as_uuid()), Val::Time(now)],
             )
             .await?;
         if first > 0 {
-            return Ok(true);
+            if let Actor::Citizen { person: holder, .. } = access.actor() {
+                let (giver, notice) = (access.subject(), Notice::FirstUse);
+                let staleness = self.contact_staleness;
+                queue_notice(&mut tx, delegation, giver, *holder, notice, now, staleness).await?;
+            }
+        } else {
+            tx.ex()
+                .execute(
+                    "UPDATE delegations SET last_used_at = $2 WHERE id = $1 AND last_used_at < $3",
+                    &[
+                        Val::Uuid(delegation.as_uuid()),
+                        Val::Time(now),
+                        Val::Time(stored_instant(now - time::Duration::minutes(1))),
+                    ],
+                )
+                .await?;
         }
-        ex.execute(
-            "UPDATE delegations SET last_used_at = $2 WHERE id = $1 AND last_used_at < $3",
-            &[
-                Val::Uuid(delegation.as_uuid()),
-                Val::Time(now),
-                Val::Time(stored_instant(now - time::Duration::minutes(1))),
-            ],
-        )
-        .await?;
-        Ok(false)
+        tx.commit().await?;
+        Ok(first > 0)
     }
 }
 
@@ -516,18 +549,18 @@ enum Transition {
     Revoke,
 }
 
-/// One conditional update: `true` if it changed the row. Of two racing changes to one row,
-/// the second waits for the first (PostgreSQL's row lock, SQLite's write lock), then finds the
-/// state changed and touches nothing.
+/// One conditional update: the state the row was changed from, `None` if it was not changed.
+/// Of two racing changes to one row, the second waits for the first (PostgreSQL's row lock,
+/// SQLite's write lock), then finds the state changed and touches nothing.
 async fn set_state(
     ex: &mut Ex<'_>,
     id: DelegationId,
     person: PersonId,
     transition: Transition,
     now: OffsetDateTime,
-) -> Result<bool, StoreError> {
+) -> Result<Option<StoredState>, StoreError> {
     let lapsed_before = stored_instant(now - REQUEST_LAPSES_AFTER);
-    let changed = match transition {
+    match transition {
         Transition::Approve | Transition::Decline => {
             let sql = if transition == Transition::Approve {
                 "UPDATE delegations SET state = 'active', starts_at = $3, updated_at = $3 \
@@ -542,23 +575,32 @@ async fn set_state(
                 Val::Time(now),
                 Val::Time(lapsed_before),
             ];
-            ex.execute(sql, &args).await?
+            let changed = ex.execute(sql, &args).await?;
+            Ok((changed > 0).then_some(StoredState::Requested))
         }
         Transition::Revoke => {
-            ex.execute(
-                "UPDATE delegations SET state = 'revoked', updated_at = $3 \
-                 WHERE id = $1 AND (giver_id = $2 OR holder_id = $2) \
-                 AND state IN ('requested', 'active')",
-                &[
-                    Val::Uuid(id.as_uuid()),
-                    Val::Uuid(person.as_uuid()),
-                    Val::Time(now),
-                ],
-            )
-            .await?
+            // One state at a time, so the answer says which it was: a request first, as one
+            // being approved meanwhile is then found active by the second statement.
+            for from in [StoredState::Requested, StoredState::Active] {
+                let changed = ex
+                    .execute(
+                        "UPDATE delegations SET state = 'revoked', updated_at = $3 \
+                         WHERE id = $1 AND (giver_id = $2 OR holder_id = $2) AND state = $4",
+                        &[
+                            Val::Uuid(id.as_uuid()),
+                            Val::Uuid(person.as_uuid()),
+                            Val::Time(now),
+                            Val::Text(from.code()),
+                        ],
+                    )
+                    .await?;
+                if changed > 0 {
+                    return Ok(Some(from));
+                }
+            }
+            Ok(None)
         }
-    };
-    Ok(changed > 0)
+    }
 }
 
 /// Open (not lapsed) requests from `holder` to `giver`.

@@ -23,6 +23,8 @@
 //! - `delegation.rs`: delegations (grant, request, approve, decline, revoke, change), their
 //!   scopes and history; each change audited in the giver's and the holder's logs in its
 //!   transaction, state changes as conditional updates so racing ones leave one state.
+//! - `delegation_notices.rs`: what the giver and the holder are told about a change, queued
+//!   in its transaction, and the job that tells both when a delegation ends within 14 days.
 //! - `guardian.rs`: guardianships of minors, imported from the population register's extract.
 //! - `authority.rs`: the facts the access policy decides over, read for one (holder, giver)
 //!   pair in one query on every request (`Database::decide_access`), and the persons a
@@ -53,6 +55,7 @@ mod audit;
 mod authority;
 mod contact;
 mod delegation;
+mod delegation_notices;
 #[cfg(feature = "dev")]
 mod generate;
 mod guardian;

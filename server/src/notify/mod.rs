@@ -17,7 +17,9 @@
 //! [`FileSink`] in `data_dir/outbox-sink`.
 //!
 //! The same worker drives the [`Forwarder`], which sends letters for citizens with an
-//! external mailbox provider to that provider (`[[mailbox_providers]]`).
+//! external mailbox provider to that provider (`[[mailbox_providers]]`), queues the unread
+//! reminders, and every [`END_NOTICE_INTERVAL`] queues the notices of delegations that end
+//! within 14 days.
 
 mod email;
 mod forward;
@@ -36,7 +38,7 @@ pub use forward::Forwarder;
 pub use render::{render, Rendered};
 pub use sink::{FileSink, SinkRecord};
 pub use sms::{HttpSmsGateway, SmsMessage};
-pub use worker::{Worker, WorkerSettings};
+pub use worker::{Worker, WorkerSettings, END_NOTICE_INTERVAL};
 
 /// Why a send did not go through. The code is short and harmless (`smtp.550`,
 /// `sms.http.503`, `sms.timeout`): it is stored with the attempt, so it never quotes an

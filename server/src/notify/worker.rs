@@ -7,9 +7,11 @@
 //! an injected [`Clock`]: the quiet hours (no SMS 22:00–08:00 local time, applied by the
 //! claim) are decided by it, so tests can stand at 21:59 or 22:00. Each round also queues the
 //! reminders for unread letters that are due by that clock (once per letter, also with
-//! several workers), so a test can stand 7 days after a decision was shown.
+//! several workers), so a test can stand 7 days after a decision was shown; and, at most every
+//! [`END_NOTICE_INTERVAL`] by that clock, the notices to both parties of delegations that end
+//! within 14 days (once per delegation and end date).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use borgerportal::outbox::{Address, ClaimedNotification, FailedAttempt, RetryPolicy};
 use borgerportal::storage::{Database, StoreError};
@@ -25,6 +27,11 @@ use crate::config::{Config, MailTransport, SmsGatewayKind};
 
 /// The folder in `data_dir` the default file sink writes into.
 pub const SINK_FOLDER: &str = "outbox-sink";
+
+/// How often a worker looks for delegations ending within 14 days (by its clock). Their
+/// notice is a matter of days, so a round every few seconds would only cost queries; a full
+/// batch is followed by the next at once.
+pub const END_NOTICE_INTERVAL: time::Duration = time::Duration::minutes(10);
 
 /// How a worker behaves.
 #[derive(Debug, Clone)]
@@ -93,6 +100,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     settings: WorkerSettings,
     forwarder: Option<Forwarder>,
+    /// When the delegation end-notice job may run next (`None`: at the next round).
+    end_notices_from: Mutex<Option<time::OffsetDateTime>>,
 }
 
 /// A permanent failure is recorded as the last attempt.
@@ -120,6 +129,7 @@ impl Worker {
                 clock,
                 settings,
                 forwarder: None,
+                end_notices_from: Mutex::new(None),
             }),
         }
     }
@@ -135,6 +145,7 @@ impl Worker {
                 clock: Arc::clone(&inner.clock),
                 settings: inner.settings.clone(),
                 forwarder: Some(forwarder),
+                end_notices_from: Mutex::new(None),
             }),
         }
     }
@@ -172,10 +183,11 @@ impl Worker {
 
     /// Queues the reminders for unread letters that are due by the worker's clock (the
     /// decision reminder after 7 days, the agencies' repeats; see
-    /// `Database::queue_unread_reminders`), then claims one batch of due messages, sends
-    /// them concurrently and records each outcome; returns how many were claimed (0: nothing
-    /// was due). A failing reminder run is logged and tried again next time: it never stops
-    /// the sending.
+    /// `Database::queue_unread_reminders`) and, every [`END_NOTICE_INTERVAL`], the notices
+    /// of delegations ending within 14 days (`Database::queue_delegation_end_notices`), then
+    /// claims one batch of due messages, sends them concurrently and records each outcome;
+    /// returns how many were claimed (0: nothing was due). A failing reminder or notice run
+    /// is logged and tried again next time: it never stops the sending.
     pub async fn run_once(&self) -> Result<usize, StoreError> {
         let settings = &self.inner.settings;
         if let Err(error) = self
@@ -186,6 +198,7 @@ impl Worker {
         {
             tracing::warn!(%error, "queuing unread reminders failed; will retry");
         }
+        self.inner.queue_end_notices().await;
         if let Some(forwarder) = &self.inner.forwarder {
             if let Err(error) = forwarder.run_once().await {
                 tracing::warn!(%error, "forwarding letters failed; will retry");
@@ -251,6 +264,28 @@ impl Worker {
 }
 
 impl Inner {
+    /// Runs the delegation end-notice job if its interval has passed by the worker's clock;
+    /// after a full batch it runs again at the next round, after a failure too.
+    async fn queue_end_notices(&self) {
+        let now = self.clock.now();
+        let from = || {
+            self.end_notices_from
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if from().is_some_and(|from| now < from) {
+            return;
+        }
+        let batch = self.settings.batch_size;
+        match self.db.queue_delegation_end_notices(now, batch).await {
+            Ok(taken) if taken < batch => *from() = Some(now + END_NOTICE_INTERVAL),
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(%error, "queuing delegation end notices failed; will retry");
+            }
+        }
+    }
+
     /// Sends one claimed message and records the outcome. Storage errors are logged: the
     /// lease then runs out and the message is sent again (at least once).
     async fn deliver(&self, notification: ClaimedNotification) {

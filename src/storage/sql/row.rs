@@ -156,6 +156,22 @@ impl Row {
         }
     }
 
+    /// A nullable date column.
+    pub(in crate::storage) fn opt_date(
+        &self,
+        column: &str,
+        what: &'static str,
+    ) -> Result<Option<Date>, StoreError> {
+        match self {
+            Row::Postgres(row) => row.try_get(column).map_err(corrupt(what)),
+            Row::PgReader(row) => row.try_get(column).map_err(pg_corrupt(what)),
+            _ => self
+                .opt_str(column, what)?
+                .map(|text| decode_date(text).ok_or(StoreError::Corrupt { what }))
+                .transpose(),
+        }
+    }
+
     /// A JSON column as its text.
     pub(in crate::storage) fn json(
         &self,
