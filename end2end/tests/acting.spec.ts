@@ -47,8 +47,7 @@ test('a guardian acts for a minor, reads her post and stops', async ({
 
   // What a guardian may not do is explained, with the way forward.
   await visit('/activity');
-  await expect(page.getByText('Fullmakten fra Sigrid Lunde gjelder ikke dette:')).toBeVisible();
-  await expect(page.getByRole('link', { name: 'Be om fullmakt' })).toBeVisible();
+  await expect(page.getByText('Som verge kan du ikke gjøre dette for Sigrid Lunde:')).toBeVisible();
   await checkA11y();
 
   // Stop acting: her own pages again, no banner.

@@ -182,11 +182,12 @@ async fn what_the_authority_does_not_cover_is_explained_with_the_way_forward() {
     // A guardian does not read the activity log, nor letters that need high.
     let html = page(&server, &browser, "/activity").await;
     assert!(
-        html.contains("Fullmakten fra Sigrid Lunde gjelder ikke dette:"),
+        html.contains("Som verge kan du ikke gjøre dette for Sigrid Lunde:"),
         "{html}"
     );
     assert!(html.contains("Se aktivitetsloggen"), "{html}");
-    assert!(html.contains("href=\"/authority/request\""), "{html}");
+    // A guardianship is not asked for from the minor.
+    assert!(!html.contains("href=\"/authority/request\""), "{html}");
     let mailbox = page(&server, &browser, "/post").await;
     let high = mailbox
         .split("href=\"/post/letter/")
@@ -274,6 +275,20 @@ async fn a_revocation_counts_from_the_helpers_next_request() {
         .await
         .unwrap();
     assert!(folders.iter().any(|folder| folder.name == "Fra Ingrid"));
+    // Reading his activity log is not in this delegation: the page says so and how to ask.
+    let html = page(&server, &browser, "/activity").await;
+    assert!(
+        html.contains("Fullmakten fra Torbjørn Aasen gjelder ikke dette:"),
+        "{html}"
+    );
+    assert!(html.contains("href=\"/authority/request\""), "{html}");
+    // The form was a use of the delegation: last used set.
+    let given = server
+        .db
+        .delegations_given(&own::<ManageAuthority>(&torbjorn))
+        .await
+        .unwrap();
+    assert!(given[0].delegation.last_used_at.is_some(), "{given:?}");
 
     server
         .db

@@ -63,11 +63,10 @@ pub fn StopActing() -> impl IntoView {
 pub fn Refusal(error: AppError, #[prop(into)] here: String) -> impl IntoView {
     let i18n = use_i18n();
     let user = use_current_user();
-    let name = user
-        .as_ref()
-        .and_then(|user| user.acting_for.as_ref())
-        .map(|acting| acting.name.clone())
-        .unwrap_or_default();
+    let acting = user.as_ref().and_then(|user| user.acting_for.as_ref());
+    let name = acting.map(|acting| acting.name.clone()).unwrap_or_default();
+    // A guardian's authority comes from the register, not from the minor: nothing to ask for.
+    let guardian = acting.is_some_and(|acting| acting.basis.as_deref() == Some("guardian"));
     match error {
         AppError::NotLoggedIn => view! {
             <p>{t_string!(i18n, user.must_log_in)}</p>
@@ -89,6 +88,17 @@ pub fn Refusal(error: AppError, #[prop(into)] here: String) -> impl IntoView {
             }
             .into_any()
         }
+        AppError::MissingScope(scope) if guardian => view! {
+            <div class="notice" role="status">
+                <p>
+                    {t!(i18n, acting.guardian_missing, name = name.clone())} " "
+                    <strong>{crate::routes::authority::scope_name(i18n, &scope, None)}</strong>
+                </p>
+                <p>{t_string!(i18n, acting.guardian_missing_next)}</p>
+                <p class="actions"><StopActing /></p>
+            </div>
+        }
+        .into_any(),
         AppError::MissingScope(scope) => view! {
             <div class="notice" role="status">
                 <p>

@@ -268,6 +268,13 @@ pub async fn load_letter(
         Err(PostError::NotFound) => return Ok(None),
         Err(error) => return Err(server::unavailable(error)),
     };
+    // A helper opening a letter uses the delegation ("last used"; the giver is told of the
+    // first use). Not recording it does not stop the reading.
+    if reader.read.basis().is_for_someone_else() {
+        if let Err(error) = db.record_delegation_use(&reader.read, now).await {
+            tracing::warn!(%error, "could not record the use of a delegation");
+        }
+    }
     let folders = server::own_folders(db, &reader.read).await?;
     Ok(Some(match view {
         LetterView::Open(letter) => LetterData::Open {
