@@ -439,3 +439,66 @@ async fn another_citizen_cannot_revoke_someone_elses_delegation() {
         StoredState::Active
     );
 }
+
+#[tokio::test]
+async fn the_holder_gives_up_a_delegation_and_withdraws_a_request() {
+    let (server, ingrid) = ingrid_at("high").await;
+    assert_eq!(
+        location(&grant_to_aksel(&server, &ingrid).await),
+        "/authority?done=granted"
+    );
+    let id = given(&server, INGRID).await[0].delegation.id;
+    let aksel = Browser::new();
+    server.login(&aksel, AKSEL, "substantial").await;
+    let held = page(&server, &aksel, "/authority").await;
+    let give_up = format!("/authority/{id}/revoke");
+    assert!(held.contains(&give_up), "{held}");
+    assert!(held.contains("Gje frå deg fullmakta") || held.contains("Gi fra deg fullmakten"));
+
+    // Giving it up works at any level, counts at once, and the giver sees it revoked.
+    let response = server.form(&aksel, &give_up, &[]).await;
+    assert_eq!(location(&response), "/authority?done=revoked");
+    assert_eq!(
+        given(&server, INGRID).await[0].delegation.stored_state,
+        StoredState::Revoked
+    );
+    let held = page(&server, &aksel, "/authority").await;
+    assert!(!held.contains(&give_up), "no second button: {held}");
+
+    // A request he made is withdrawn the same way, and is then no longer waiting for Ingrid.
+    let ends_on = in_years(1);
+    let response = server
+        .form(
+            &aksel,
+            "/authority/request",
+            &[
+                ("national_id", INGRID_NUMBER),
+                ("name", INGRID_NAME),
+                ("scope", "post.read"),
+                ("ends_on", &ends_on),
+            ],
+        )
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        response.body
+    );
+    let waiting = page(&server, &ingrid, "/authority").await;
+    assert!(waiting.contains("Forespørsel fra"), "{waiting}");
+    let request = given(&server, INGRID)
+        .await
+        .into_iter()
+        .find(|entry| entry.delegation.stored_state == StoredState::Requested)
+        .unwrap()
+        .delegation
+        .id;
+    let held = page(&server, &aksel, "/authority").await;
+    let withdraw = format!("/authority/{request}/revoke");
+    assert!(held.contains(&withdraw), "{held}");
+    let response = server.form(&aksel, &withdraw, &[]).await;
+    assert_eq!(location(&response), "/authority?done=revoked");
+    let waiting = page(&server, &ingrid, "/authority").await;
+    assert!(!waiting.contains("Forespørsel fra"), "{waiting}");
+}

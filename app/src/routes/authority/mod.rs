@@ -290,14 +290,32 @@ fn Given(line: DelegationLine) -> impl IntoView {
     }
 }
 
-/// One delegation the citizen holds (or asked for).
+/// One delegation the citizen holds (or asked for), with a button to give it up (or to
+/// withdraw the request): the same revocation the giver has, from the holder's side.
 #[component]
 fn Held(line: DelegationLine) -> impl IntoView {
     let i18n = use_i18n();
+    let action = format!("/authority/{}/revoke", line.id);
+    let button = match line.state.as_str() {
+        "active" => Some(t_string!(i18n, authority.give_up_button)),
+        "requested" => Some(t_string!(i18n, authority.withdraw_button)),
+        _ => None,
+    };
     view! {
         <li class="delegation">
             <h3>{line.name.clone()} " " {state_tag(i18n, &line.state)}</h3>
             {scope_list(i18n, line.scopes)}
+            {button
+                .map(|text| {
+                    view! {
+                        <form method="post" action=action>
+                            <button type="submit" class="button button-secondary">
+                                {text}
+                                <span class="sr-only">" " {line.name.clone()}</span>
+                            </button>
+                        </form>
+                    }
+                })}
         </li>
     }
 }
