@@ -14,7 +14,7 @@ use crate::routes::{
     accessibility::AccessibilityPage,
     act_for::ActForPage,
     activity::ActivityPage,
-    authority::{AuthorityPage, GrantPage, RequestPage},
+    authority::{AuthorityPage, ChangePage, GrantPage, RequestPage},
     contact::{
         ChangeEmailPage, ChangeMobilePage, ContactCheckPage, ContactLanguagePage, ContactPage,
         MailboxPage, ReservationPage, VerifyEmailPage, VerifyMobilePage,
@@ -240,6 +240,7 @@ fn page_view(page: PageData) -> AnyView {
             AuthorityForm::Grant => view! { <GrantPage data /> }.into_any(),
             AuthorityForm::Request => view! { <RequestPage data /> }.into_any(),
         },
+        PageData::AuthorityChange(id, data) => view! { <ChangePage id data /> }.into_any(),
         PageData::ActFor(data) => view! { <ActForPage data /> }.into_any(),
         PageData::Mailbox(data) => view! { <PostPage data /> }.into_any(),
         PageData::Folders(data) => view! { <FoldersPage data /> }.into_any(),

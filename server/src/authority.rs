@@ -34,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/authority/{id}/revoke", post(revoke))
         .route("/authority/{id}/approve", post(approve))
         .route("/authority/{id}/decline", post(decline))
+        .route("/authority/{id}/change", post(change))
 }
 
 /// A posted form's fields in order (checkboxes repeat `scope`).
@@ -109,24 +110,8 @@ async fn read_person_form(
     if name.trim().is_empty() {
         errors.push(error("name", "authority.name_empty", None));
     }
-    let mut scopes = Vec::new();
-    for (_, code) in fields.iter().filter(|(key, _)| key == "scope") {
-        match Scope::from_code(code) {
-            Some(scope) => scopes.push(scope),
-            None => {
-                errors.push(error("scopes", "delegation.unknown_service_scope", None));
-                break;
-            }
-        }
-    }
-    if scopes.is_empty() && errors.iter().all(|e| e.field != "scopes") {
-        errors.push(error("scopes", "delegation.no_scopes", None));
-    }
-    let ends_on = parse_date(field(fields, "ends_on"));
-    if ends_on.is_none() {
-        errors.push(error("ends_on", "authority.end_date_invalid", None));
-    }
-    let (Ok(number), Some(ends_on), true) = (number, ends_on, errors.is_empty()) else {
+    let scopes = read_scopes(fields).map_err(|scope_errors| errors.extend(scope_errors));
+    let (Ok(number), Ok(scopes), true) = (number, scopes, errors.is_empty()) else {
         return Err(errors);
     };
     let person = match state.db.find_person_by_national_id(&number).await {
@@ -137,18 +122,41 @@ async fn read_person_form(
         }
     };
     match person {
-        Some(person) if same_name(name, &person.full_name()) => Ok((
-            person.id,
-            scopes
-                .into_iter()
-                .map(|scope| ScopeGrant { scope, ends_on })
-                .collect(),
-        )),
+        Some(person) if same_name(name, &person.full_name()) => Ok((person.id, scopes)),
         _ => Err(vec![error(
             "national_id",
             "authority.person_not_matched",
             None,
         )]),
+    }
+}
+
+/// The form's scopes, each until its one end date (the grant, request and change forms).
+fn read_scopes(fields: &Fields) -> Result<Vec<ScopeGrant>, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut scopes = Vec::new();
+    for (_, code) in fields.iter().filter(|(key, _)| key == "scope") {
+        match Scope::from_code(code) {
+            Some(scope) => scopes.push(scope),
+            None => {
+                errors.push(error("scopes", "delegation.unknown_service_scope", None));
+                break;
+            }
+        }
+    }
+    if scopes.is_empty() && errors.is_empty() {
+        errors.push(error("scopes", "delegation.no_scopes", None));
+    }
+    let ends_on = parse_date(field(fields, "ends_on"));
+    if ends_on.is_none() {
+        errors.push(error("ends_on", "authority.end_date_invalid", None));
+    }
+    match ends_on {
+        Some(ends_on) if errors.is_empty() => Ok(scopes
+            .into_iter()
+            .map(|scope| ScopeGrant { scope, ends_on })
+            .collect()),
+        _ => Err(errors),
     }
 }
 
@@ -377,6 +385,39 @@ async fn approve(
                     Ok(_) => Answer::done("/authority?done=approved"),
                     Err(error) => refused_on_overview(id, error, rules),
                 }
+            }
+        }
+    };
+    answer.respond(&state, posted.parts).await
+}
+
+/// The giver changes a delegation's scopes and end date (needs `high`, as a grant). A
+/// delegation that is not theirs, or no longer active, is a 404; a refusal of the rules is
+/// shown on the form with nothing changed.
+async fn change(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    let here = format!("/authority/{id}/change");
+    let posted = match Posted::<GrantAuthority, Fields>::read_own(&state, request, &here).await {
+        Ok(posted) => posted,
+        Err(response) => return response,
+    };
+    let rules = &state.delegation_rules;
+    let answer = match (delegation_id(&id), read_scopes(&posted.form)) {
+        (None, _) => Answer::NotFound,
+        (Some(_), Err(errors)) => again(errors, &posted.form),
+        (Some(id), Ok(scopes)) => {
+            let now = OffsetDateTime::now_utc();
+            match state
+                .db
+                .change_delegation(&posted.access, id, &scopes, rules, now)
+                .await
+            {
+                Ok(_) => Answer::done("/authority?done=changed"),
+                Err(DelegationError::NotFound | DelegationError::WrongState) => Answer::NotFound,
+                Err(error) => refused(error, rules, &posted.form),
             }
         }
     };

@@ -194,6 +194,10 @@ impl PageRenderer {
                 let data = load_authority(db, session, lang, &self.authority, outcome).await;
                 PageData::Authority(form, data)
             }
+            Page::AuthorityChange(id) => {
+                let data = load_authority(db, session, lang, &self.authority, outcome).await;
+                PageData::AuthorityChange(id, data)
+            }
             Page::ActFor => PageData::ActFor(
                 app::routes::act_for::load_act_for(db, session, lang, outcome).await,
             ),

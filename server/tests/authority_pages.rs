@@ -502,3 +502,94 @@ async fn the_holder_gives_up_a_delegation_and_withdraws_a_request() {
     let waiting = page(&server, &ingrid, "/authority").await;
     assert!(!waiting.contains("Forespørsel fra"), "{waiting}");
 }
+
+#[tokio::test]
+async fn the_giver_changes_and_extends_a_delegation_at_high_only() {
+    let (server, ingrid) = ingrid_at("high").await;
+    assert_eq!(
+        location(&grant_to_aksel(&server, &ingrid).await),
+        "/authority?done=granted"
+    );
+    let id = given(&server, INGRID).await[0].delegation.id;
+    let change = format!("/authority/{id}/change");
+    let overview = page(&server, &ingrid, "/authority").await;
+    assert!(
+        overview.contains(&format!("href=\"{change}\"")),
+        "{overview}"
+    );
+
+    // The form as the delegation is: its scopes ticked, its end date filled in.
+    let form = page(&server, &ingrid, &change).await;
+    assert!(form.contains("<h1>Endre fullmakt</h1>"), "{form}");
+    assert!(form.contains(AKSEL_NAME), "{form}");
+    assert!(
+        form.contains(&format!("value=\"{}\"", in_years(1))),
+        "{form}"
+    );
+    let ticked = form.matches("checked").count();
+    assert_eq!(ticked, 2, "{form}");
+
+    // A refused change (no scope) is shown on the form and changes nothing.
+    let later = in_years(2);
+    let response = server
+        .form(&ingrid, &change, &[("ends_on", later.as_str())])
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(given(&server, INGRID).await[0].delegation.scopes.len(), 2);
+
+    // Extended, with one scope fewer.
+    let response = server
+        .form(
+            &ingrid,
+            &change,
+            &[("scope", "post.read"), ("ends_on", later.as_str())],
+        )
+        .await;
+    assert_eq!(location(&response), "/authority?done=changed");
+    let stored = &given(&server, INGRID).await[0].delegation;
+    assert_eq!(stored.scopes.len(), 1);
+    assert_eq!(stored.scopes[0].scope, Scope::ReadPost);
+    let ends_on = stored.scopes[0].ends_on;
+    let ends_on = format!(
+        "{:04}-{:02}-{:02}",
+        ends_on.year(),
+        u8::from(ends_on.month()),
+        ends_on.day()
+    );
+    assert_eq!(ends_on, later);
+    let html = page(&server, &ingrid, "/authority?done=changed").await;
+    assert!(html.contains("Fullmakten er endret."), "{html}");
+
+    // Someone else cannot change it, nor open its form.
+    let anna = Browser::new();
+    server.login(&anna, "anna", "high").await;
+    let response = server
+        .form(
+            &anna,
+            &change,
+            &[("scope", "post.read_all"), ("ends_on", later.as_str())],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let html = page(&server, &anna, &change).await;
+    assert!(
+        html.contains("Du har ikke gitt noen slik fullmakt"),
+        "{html}"
+    );
+    assert_eq!(given(&server, INGRID).await[0].delegation.scopes.len(), 1);
+
+    // At substantial the page offers a step-up, and a post is sent off to step up.
+    let low = Browser::new();
+    server.login(&low, INGRID, "substantial").await;
+    let html = page(&server, &low, &change).await;
+    assert!(html.contains("loa=high"), "{html}");
+    let response = server
+        .form(
+            &low,
+            &change,
+            &[("scope", "post.read"), ("ends_on", later.as_str())],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(location(&response).contains("loa=high"));
+}

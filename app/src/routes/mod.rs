@@ -40,6 +40,8 @@ pub enum Page {
     Contact(ContactForm),
     /// `/authority` and its forms: authority given, held and asked for.
     Authority(AuthorityForm),
+    /// `/authority/{id}/change`: change or extend a delegation one gave.
+    AuthorityChange(String),
     /// `/act-for`: whom a person who holds authority acts for.
     ActFor,
     /// `/post`: a page of a folder, the trash or a search.
@@ -71,6 +73,8 @@ pub enum PageData {
     Activity(Result<activity::ActivityPage, AppError>),
     Contact(ContactForm, Result<contact::ContactView, AppError>),
     Authority(AuthorityForm, authority::AuthorityData),
+    /// The delegation's id from the address, and the giver's authority.
+    AuthorityChange(String, authority::AuthorityData),
     ActFor(act_for::ActForData),
     Mailbox(Result<post::MailboxData, AppError>),
     Folders(Result<post::FoldersData, AppError>),
@@ -155,6 +159,9 @@ const FIXED: [(&str, Page); 22] = [
 
 /// Where a letter's id follows.
 const LETTER: &str = "/post/letter/";
+/// A delegation's change page: its id between these.
+const AUTHORITY: &str = "/authority/";
+const CHANGE: &str = "/change";
 
 impl Page {
     /// The paths of every page, in axum's syntax, for the server to route to the renderer.
@@ -164,7 +171,7 @@ impl Page {
         FIXED
             .iter()
             .map(|(path, _)| *path)
-            .chain(["/post/letter/{id}"])
+            .chain(["/post/letter/{id}", "/authority/{id}/change"])
     }
 
     /// The page at `path`. One trailing slash is ignored (`/post/` is the mailbox); anything
@@ -178,15 +185,23 @@ impl Page {
         if let Some((_, page)) = FIXED.iter().find(|(fixed, _)| *fixed == path) {
             return page.clone();
         }
+        let one_segment = |id: &&str| !id.is_empty() && !id.contains('/');
+        if let Some(id) = path
+            .strip_prefix(AUTHORITY)
+            .and_then(|rest| rest.strip_suffix(CHANGE))
+            .filter(one_segment)
+        {
+            return Page::AuthorityChange(id.to_owned());
+        }
         path.strip_prefix(LETTER)
-            .filter(|id| !id.is_empty() && !id.contains('/'))
+            .filter(one_segment)
             .map_or(Page::NotFound, |id| Page::Letter(id.to_owned()))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{ContactForm, Page};
+    use super::{AuthorityForm, ContactForm, Page};
 
     #[test]
     fn each_path_is_its_page_and_nothing_else_is() {
@@ -201,6 +216,14 @@ mod tests {
             Page::Contact(ContactForm::VerifyMobile)
         );
         assert_eq!(Page::of("/post/letter/abc"), Page::Letter("abc".to_owned()));
+        assert_eq!(
+            Page::of("/authority/abc/change"),
+            Page::AuthorityChange("abc".to_owned())
+        );
+        assert_eq!(
+            Page::of("/authority/grant"),
+            Page::Authority(AuthorityForm::Grant)
+        );
         for other in [
             "",
             "/post//",
@@ -210,6 +233,9 @@ mod tests {
             "/post/letter/a/b",
             "/postbox",
             "/contact/verify",
+            "/authority//change",
+            "/authority/a/b/change",
+            "/authority/a/revoke",
             "/POST",
         ] {
             assert_eq!(Page::of(other), Page::NotFound, "{other}");
@@ -229,7 +255,7 @@ mod tests {
     #[test]
     fn every_route_is_a_page() {
         let routes: Vec<_> = Page::routes().collect();
-        assert_eq!(routes.len(), 23);
+        assert_eq!(routes.len(), 24);
         for route in routes {
             let path = route.replace("{id}", "x");
             assert_ne!(Page::of(&path), Page::NotFound, "{route}");

@@ -16,7 +16,7 @@ pub use crate::when::{date_in_words, iso_date};
 #[cfg(feature = "ssr")]
 pub use data::{load_authority, AuthorityRules};
 pub use data::{AuthorityData, AuthorityView, DelegationLine, ScopeChoice, ScopeLine};
-pub use forms::{GrantPage, RequestPage};
+pub use forms::{ChangePage, GrantPage, RequestPage};
 
 use crate::auth::{login_href, step_up_href};
 use crate::components::form::{ErrorSummary, FieldError};
@@ -119,6 +119,7 @@ fn DoneNotice() -> impl IntoView {
             "requested" => t_string!(i18n, authority_done.requested),
             "approved" => t_string!(i18n, authority_done.approved),
             "declined" => t_string!(i18n, authority_done.declined),
+            "changed" => t_string!(i18n, authority_done.changed),
             _ => return None,
         };
         Some(view! { <p class="notice notice-success" role="status">{text}</p> })
@@ -277,7 +278,14 @@ fn Given(line: DelegationLine) -> impl IntoView {
             </p>
             {can_revoke
                 .then(|| {
+                    let change = format!("/authority/{}/change", line.id);
                     view! {
+                        <p>
+                            <a href=change>
+                                {t!(i18n, authority.change_link)}
+                                <span class="sr-only">" " {line.name.clone()}</span>
+                            </a>
+                        </p>
                         <form method="post" action=action>
                             <button type="submit" class="button button-secondary">
                                 {t!(i18n, authority.revoke_button)}
