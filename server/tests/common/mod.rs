@@ -45,6 +45,8 @@ pub struct TestServer {
     pub base: String,
     pub db: Database,
     pub data_dir: PathBuf,
+    /// The SQLite database file (for a test that must put a row in a state no flow makes).
+    pub sqlite_path: PathBuf,
     pub _dir: tempfile::TempDir,
 }
 
@@ -103,6 +105,7 @@ pub async fn start_with(extra: &str) -> TestServer {
         base: format!("http://{addr}"),
         db,
         data_dir,
+        sqlite_path: dir.path().join("t.db"),
         _dir: dir,
     }
 }
