@@ -226,8 +226,17 @@ async fn person(server: &TestServer, national_id: &NationalId) -> Person {
         .unwrap()
 }
 
-#[tokio::test]
-async fn every_page_answers_every_actor_as_the_table_says() {
+/// The server with every actor logged in (and acting for whom they act for), a letter of the
+/// giver's and of the minor's, and one of the giver's delegations.
+struct World {
+    server: TestServer,
+    actors: Vec<(Who, Browser)>,
+    giver_letter: String,
+    minor_letter: String,
+    delegation: borgerportal::delegation::DelegationId,
+}
+
+async fn world() -> World {
     let server = start().await;
     borgerportal::seed_demo_data(&server.db).await.unwrap();
     let now = OffsetDateTime::now_utc();
@@ -348,7 +357,24 @@ async fn every_page_answers_every_actor_as_the_table_says() {
         .unwrap()[0]
         .delegation
         .id;
+    World {
+        server,
+        actors,
+        giver_letter,
+        minor_letter,
+        delegation,
+    }
+}
 
+#[tokio::test]
+async fn every_page_answers_every_actor_as_the_table_says() {
+    let World {
+        server,
+        actors,
+        giver_letter,
+        minor_letter,
+        delegation,
+    } = world().await;
     let mut failures = Vec::new();
     for route in Page::routes() {
         let Some(needs) = needs(route) else {
@@ -473,4 +499,149 @@ fn every_actor_has_an_answer_for_every_kind_of_page() {
         }
     }
     assert!(needs("/a-page-nobody-decided-about").is_none());
+}
+
+/// What a route other than a page must answer, by what it needs.
+#[derive(Clone, Copy, Debug)]
+enum Guards {
+    /// Anyone (health, the login flow, the language, the test eID): any answer but a failure.
+    Open,
+    /// A session, then the person's own things only (their authority, whom to act for).
+    OwnOnly,
+    /// The subject's post (guardians may).
+    Post,
+    /// The subject's contact entry (guardians may).
+    Contact,
+    /// The agency API: an agency's token, never a citizen's session.
+    Agency,
+}
+
+/// The row for each route that is not a page, by method and path. Every route the server's
+/// source declares must have one (`declared_routes`).
+fn guards(method: &str, path: &str) -> Option<Guards> {
+    Some(match (method, path) {
+        (_, "/healthz" | "/readyz" | "/language" | "/api/v1/openapi.json") => Guards::Open,
+        (_, path) if path.starts_with("/auth/") || path.starts_with("/test-eid/") => Guards::Open,
+        ("POST", path) if path.starts_with("/authority/") => Guards::OwnOnly,
+        ("POST", "/act-for") => Guards::OwnOnly,
+        (_, path) if path.starts_with("/post/") => Guards::Post,
+        ("POST", path) if path.starts_with("/contact/") => Guards::Contact,
+        (_, path) if path.starts_with("/api/") => Guards::Agency,
+        _ => return None,
+    })
+}
+
+/// Every `.route("…", …)` the server declares, with its methods, read from its source: a
+/// route added anywhere there without a row here fails the test.
+fn declared_routes() -> Vec<(String, String)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let files = [
+        ("lib.rs", ""),
+        ("contact.rs", ""),
+        ("post_pages.rs", ""),
+        ("authority.rs", ""),
+        ("acting.rs", ""),
+        ("api/mod.rs", "/api"),
+        ("test_eid/mod.rs", ""),
+    ];
+    let mut routes = Vec::new();
+    for (file, prefix) in files {
+        let source = std::fs::read_to_string(dir.join(file)).unwrap();
+        let calls: Vec<&str> = source.split(".route(").skip(1).collect();
+        assert!(!calls.is_empty(), "{file} declares no route");
+        for call in calls {
+            let call = call.split(".route_layer(").next().unwrap_or(call);
+            let path = call
+                .trim_start()
+                .strip_prefix('"')
+                .and_then(|rest| rest.split('"').next())
+                .unwrap_or_else(|| panic!("a route in {file} without a written path: {call}"));
+            for method in ["get", "post"] {
+                let called = call.contains(&format!(" {method}("))
+                    || call.contains(&format!("({method}("))
+                    || call.contains(&format!(".{method}("))
+                    || call.contains(&format!("routing::{method}("));
+                if called {
+                    routes.push((method.to_uppercase(), format!("{prefix}{path}")));
+                }
+            }
+        }
+    }
+    routes
+}
+
+fn guard_expect(guards: Guards, who: Who) -> Expect {
+    use Expect::*;
+    match (guards, who) {
+        (Guards::Open, _) => Public,
+        // The agency API answers every citizen, logged in or not, with 401.
+        (Guards::Agency, _) => NoAuthority,
+        (_, Who::Visitor) => LogIn,
+        (Guards::OwnOnly, _) => Own,
+        (_, Who::Person | Who::HelperWithScopes) => Shows,
+        (_, Who::HelperWithoutScopes) => MissingScope,
+        (Guards::Post | Guards::Contact, Who::Guardian) => Shows,
+        (_, _) => NoAuthority,
+    }
+}
+
+#[tokio::test]
+async fn every_form_and_api_route_answers_every_actor_as_the_table_says() {
+    let World { server, actors, .. } = world().await;
+    let routes = declared_routes();
+    assert!(routes.len() > 30, "{routes:?}");
+    let mut failures = Vec::new();
+    // The logout last: it ends the session it is sent with.
+    let (last, first): (Vec<_>, Vec<_>) = routes
+        .into_iter()
+        .partition(|(_, path)| path == "/auth/logout");
+    for (method, route) in first.into_iter().chain(last) {
+        let Some(guards) = guards(&method, &route) else {
+            failures.push(format!("{method} {route}: no row in the table"));
+            continue;
+        };
+        if matches!(guards, Guards::Open) {
+            continue; // decided: open to anyone; their own tests cover them
+        }
+        // Ids no one has: a request the policy lets through then finds nothing (404).
+        let path = route
+            .replace("{position}", "1")
+            .replace("{letter_id}", &uuid::Uuid::now_v7().to_string())
+            .replace("{id}", &uuid::Uuid::now_v7().to_string());
+        for (who, browser) in &actors {
+            let expected = guard_expect(guards, *who);
+            let reply = if method == "GET" {
+                server.get(browser, &path).await
+            } else {
+                // `person=x` is no one: the act-for form refuses it and changes nothing.
+                server.form(browser, &path, &[("person", "x")]).await
+            };
+            let status = reply.status();
+            let to_login =
+                status == StatusCode::SEE_OTHER && location(&reply).starts_with("/login");
+            let ok = match expected {
+                Expect::LogIn => to_login,
+                // Past the policy: whatever the form says of the (empty) input or the unknown
+                // id, but never refused for authority and never sent to log in.
+                Expect::Own | Expect::Shows => {
+                    status != StatusCode::FORBIDDEN
+                        && status != StatusCode::UNAUTHORIZED
+                        && !to_login
+                }
+                Expect::NoAuthority if matches!(guards, Guards::Agency) => {
+                    status == StatusCode::UNAUTHORIZED
+                }
+                Expect::MissingScope | Expect::GuardianMissing | Expect::NoAuthority => {
+                    status == StatusCode::FORBIDDEN
+                }
+                Expect::Public => true,
+            };
+            if !ok {
+                failures.push(format!(
+                    "{method} {route} as {who:?}: expected {expected:?}, got {status}"
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
