@@ -137,26 +137,7 @@ fn expect(needs: Needs, who: Who) -> Expect {
 /// A person by a synthetic number, logged in through the test eID at `substantial`.
 async fn log_in_number(server: &TestServer, national_id: &NationalId) -> Browser {
     let browser = Browser::new();
-    let authorize = server.start_login(&browser, "loa=substantial").await;
-    let response = submit_test_eid_form(
-        &browser,
-        &authorize,
-        &[
-            ("person", "other"),
-            ("other_id", national_id.expose()),
-            ("level", "substantial"),
-            ("action", "login"),
-        ],
-    )
-    .await;
-    assert_eq!(
-        response.status(),
-        StatusCode::SEE_OTHER,
-        "{}",
-        response.body
-    );
-    browser.get(&location(&response)).await;
-    assert!(browser.cookie(SESSION_COOKIE).is_some());
+    server.login_number(&browser, national_id.expose()).await;
     browser
 }
 

@@ -324,26 +324,7 @@ async fn person_with_letters(letters: u32) -> (TestServer, Browser) {
     let report = server.db.generate_data(&plan, |_| {}).await.unwrap();
     let national_id = report.named[0].national_id.expose().to_owned();
     let browser = Browser::new();
-    let authorize = server.start_login(&browser, "loa=substantial").await;
-    let response = submit_test_eid_form(
-        &browser,
-        &authorize,
-        &[
-            ("person", "other"),
-            ("other_id", national_id.as_str()),
-            ("level", "substantial"),
-            ("action", "login"),
-        ],
-    )
-    .await;
-    assert_eq!(
-        response.status(),
-        StatusCode::SEE_OTHER,
-        "{}",
-        response.body
-    );
-    let done = browser.get(&location(&response)).await;
-    assert!(set_cookie(&done, SESSION_COOKIE).is_some(), "logged in");
+    server.login_number(&browser, &national_id).await;
     (server, browser)
 }
 

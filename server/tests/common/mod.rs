@@ -204,6 +204,31 @@ impl TestServer {
         value
     }
 
+    /// Logs `browser` in through the test eID as the person with `national_id` (a synthetic
+    /// number, "another test person") at `substantial`.
+    pub async fn login_number(&self, browser: &Browser, national_id: &str) {
+        let authorize = self.start_login(browser, "loa=substantial").await;
+        let response = submit_test_eid_form(
+            browser,
+            &authorize,
+            &[
+                ("person", "other"),
+                ("other_id", national_id),
+                ("level", "substantial"),
+                ("action", "login"),
+            ],
+        )
+        .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "{}",
+            response.body
+        );
+        let done = browser.get(&location(&response)).await;
+        assert!(set_cookie(&done, SESSION_COOKIE).is_some(), "logged in");
+    }
+
     /// The live session behind a cookie value, straight from the database (not touched).
     pub async fn session(&self, value: &str) -> Option<Session> {
         let token = SessionToken::from_cookie_value(value)?;

@@ -143,12 +143,7 @@ fn ChangeForm(view: AuthorityView, line: DelegationLine) -> impl IntoView {
             )
             .collect(),
     });
-    let checked: Vec<String> = outcome
-        .values
-        .iter()
-        .filter(|(field, _)| field == "scope")
-        .map(|(_, value)| value.clone())
-        .collect();
+    let checked = checked_scopes(&outcome);
     let ends_hint = t_string!(i18n, authority.ends_on_hint)
         .replace("%years%", &max_years.to_string())
         .replace("%latest%", &latest_end);
@@ -190,12 +185,7 @@ fn PersonForm(view: AuthorityView, kind: Kind) -> impl IntoView {
             t_string!(i18n, authority.request_button),
         ),
     };
-    let checked: Vec<String> = outcome
-        .values
-        .iter()
-        .filter(|(field, _)| field == "scope")
-        .map(|(_, value)| value.clone())
-        .collect();
+    let checked = checked_scopes(&outcome);
     let ends_hint = t_string!(i18n, authority.ends_on_hint)
         .replace("%years%", &max_years.to_string())
         .replace("%latest%", &latest_end);
@@ -228,6 +218,16 @@ fn PersonForm(view: AuthorityView, kind: Kind) -> impl IntoView {
             <button type="submit" class="button">{submit}</button>
         </form>
     }
+}
+
+/// The scope codes ticked in a form (as typed, or as the delegation has them).
+fn checked_scopes(outcome: &FormOutcome) -> Vec<String> {
+    outcome
+        .values
+        .iter()
+        .filter(|(field, _)| field == "scope")
+        .map(|(_, value)| value.clone())
+        .collect()
 }
 
 /// The scopes to choose (those in `checked` ticked) and the one end date, with their errors:
