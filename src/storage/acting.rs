@@ -18,7 +18,7 @@ impl Database {
     /// Whether `holder` holds any authority in force at `now` that the portal acts on: an
     /// active delegation with a portal scope (not a service scope) not yet ended, or the
     /// guardianship of a minor. Whether the header offers to act for someone; read on every
-    /// page, so two short indexed reads (none of the rows they find is decoded beyond a date).
+    /// page, so one statement: two short indexed reads, nothing decoded beyond a date.
     pub async fn may_act_for(
         &self,
         holder: PersonId,
