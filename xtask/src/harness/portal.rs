@@ -150,10 +150,15 @@ pub fn named_persons(data: &Path) -> Result<Vec<(u32, String)>> {
 /// Logs in as a browser does, through the built-in test eID (ID-porten flavour, "another
 /// person" with the national id typed in): the session cookie (`name=value`).
 pub fn login(host: &str, national_id: &str) -> Result<String> {
+    login_at(host, national_id, "substantial")
+}
+
+/// As [`login`], at the level of assurance `level` (`substantial` or `high`).
+pub fn login_at(host: &str, national_id: &str, level: &str) -> Result<String> {
     let start = http::request(
         host,
         "GET",
-        "/auth/login/testid-no?loa=substantial&return_to=/post",
+        &format!("/auth/login/testid-no?loa={level}&return_to=/post"),
         &[],
         "",
     )?;
@@ -165,8 +170,7 @@ pub fn login(host: &str, national_id: &str) -> Result<String> {
         .split_once('?')
         .map(|(p, q)| (p.to_owned(), q.to_owned()))
         .ok_or("the authorize URL has no query")?;
-    let form =
-        format!("{query}&person=other&other_id={national_id}&level=substantial&action=login");
+    let form = format!("{query}&person=other&other_id={national_id}&level={level}&action=login");
     let submitted = http::request(
         host,
         "POST",
