@@ -44,6 +44,10 @@ pub struct ActingView {
 pub struct SessionContext {
     pub session: std::sync::Arc<borgerportal::session::Session>,
     pub idle_timeout_seconds: i64,
+    /// The register's facts about the person's authority over the one they act for, read
+    /// once per request (the header, the banner and the page each decide from them), so a
+    /// revocation counts from the next request and a page costs one read of them.
+    pub authority: std::sync::Arc<std::sync::OnceLock<Vec<borgerportal::access::AuthorityFact>>>,
 }
 
 #[cfg(feature = "ssr")]
@@ -66,17 +70,31 @@ impl SessionContext {
         db: &borgerportal::storage::Database,
     ) -> Result<borgerportal::access::Access<C>, AppError> {
         let now = time::OffsetDateTime::now_utc();
-        match db
-            .decide_access::<C>(&self.session.actor(), self.subject(), now)
-            .await
-        {
-            Ok(Ok(access)) => Ok(access),
-            Ok(Err(denied)) => Err(AppError::refused::<C>(denied)),
-            Err(error) => {
-                tracing::error!(%error, "could not read the authority register");
-                Err(AppError::Unavailable)
-            }
+        if !self.is_acting() {
+            return self.own_access::<C>();
         }
+        let facts = self.authority_facts(db).await?;
+        borgerportal::access::Policy::decide::<C>(&self.session.actor(), self.subject(), facts, now)
+            .map_err(AppError::refused::<C>)
+    }
+
+    /// The facts about the person's authority over the one they act for, read from the
+    /// register at the first need in this request.
+    pub async fn authority_facts(
+        &self,
+        db: &borgerportal::storage::Database,
+    ) -> Result<&[borgerportal::access::AuthorityFact], AppError> {
+        if let Some(facts) = self.authority.get() {
+            return Ok(facts);
+        }
+        let facts = db
+            .authority_facts(self.session.person, self.subject())
+            .await
+            .map_err(|error| {
+                tracing::error!(%error, "could not read the authority register");
+                AppError::Unavailable
+            })?;
+        Ok(self.authority.get_or_init(|| facts))
     }
 
     /// The proof for `C` on the logged-in person's own data, whoever they act for: managing
@@ -138,30 +156,33 @@ pub async fn load_current_user(
             .ok(),
         Err(_) => None,
     };
-    let may_act_for = db
-        .may_act_for(ctx.session.person, now)
-        .await
-        .inspect_err(|error| tracing::warn!(%error, "could not read the authority held"))
-        .unwrap_or(false);
+    // While acting, the person holds (or held) authority: the banner offers the switch.
+    let may_act_for = ctx.is_acting()
+        || db
+            .may_act_for(ctx.session.person, now)
+            .await
+            .inspect_err(|error| tracing::warn!(%error, "could not read the authority held"))
+            .unwrap_or(false);
     let acting_for = if ctx.is_acting() {
-        match db.acting_for(ctx.session.person, ctx.subject(), now).await {
-            Ok((name, basis)) => Some(ActingView {
-                name,
-                basis: basis.as_ref().map(|entry| match entry.basis {
-                    borgerportal::delegation::ActForBasis::Guardian => "guardian".to_owned(),
-                    borgerportal::delegation::ActForBasis::Delegation(_) => "delegation".to_owned(),
-                }),
-                until: basis.map(|entry| crate::when::date_in_words(entry.until, lang)),
-            }),
+        // From the facts the page decides from (read once per request).
+        let basis = ctx.authority_facts(db).await.ok().and_then(|facts| {
+            borgerportal::access::acting_basis(ctx.session.person, ctx.subject(), facts, now)
+        });
+        let name = match db.find_person(ctx.subject()).await {
+            Ok(person) => person.map(|person| person.full_name()).unwrap_or_default(),
             Err(error) => {
                 tracing::error!(%error, "could not read whom the session acts for");
-                Some(ActingView {
-                    name: String::new(),
-                    basis: None,
-                    until: None,
-                })
+                String::new()
             }
-        }
+        };
+        Some(ActingView {
+            name,
+            basis: basis.map(|(basis, _)| match basis {
+                borgerportal::delegation::ActForBasis::Guardian => "guardian".to_owned(),
+                borgerportal::delegation::ActForBasis::Delegation(_) => "delegation".to_owned(),
+            }),
+            until: basis.map(|(_, until)| crate::when::date_in_words(until, lang)),
+        })
     } else {
         None
     };

@@ -4,8 +4,8 @@
 
 use time::OffsetDateTime;
 
-use crate::access::{acting_basis, Access, ManageAuthority};
-use crate::delegation::{today, ActFor, Guardianship};
+use crate::access::{Access, ManageAuthority};
+use crate::delegation::{today, Guardianship};
 use crate::person::PersonId;
 use crate::session::SessionToken;
 
@@ -57,31 +57,6 @@ impl Database {
             }
         }
         Ok(false)
-    }
-
-    /// The person `holder` acts for, as the banner names them: their name, and the authority
-    /// in force that lets the holder act for them at all ([`acting_basis`]) with its last
-    /// day. `None` when none is in force any more (revoked, expired, come of age): the banner
-    /// then says so and offers to stop.
-    pub async fn acting_for(
-        &self,
-        holder: PersonId,
-        subject: PersonId,
-        now: OffsetDateTime,
-    ) -> Result<(String, Option<ActFor>), StoreError> {
-        let facts = self.authority_facts(holder, subject).await?;
-        let name = self
-            .find_person(subject)
-            .await?
-            .map(|person| person.full_name())
-            .unwrap_or_default();
-        let basis = acting_basis(holder, subject, &facts, now).map(|(basis, until)| ActFor {
-            person: subject,
-            name: name.clone(),
-            basis,
-            until,
-        });
-        Ok((name, basis))
     }
 
     /// Makes the session of `token` act for `person` (`None`: for its holder themself again).

@@ -232,6 +232,7 @@ pub async fn find_session(
             Some(SessionContext {
                 session: Arc::new(session),
                 idle_timeout_seconds: auth.idle_timeout.whole_seconds(),
+                authority: Arc::default(),
             })
         }
         Ok(None) => None,
