@@ -12,6 +12,7 @@ mod delivery;
 mod forward;
 mod mailbox;
 mod office;
+mod opening;
 mod write;
 pub(super) mod writer;
 
