@@ -102,7 +102,13 @@ impl<C: Capability, F: for<'de> Deserialize<'de>> Posted<C, F> {
                 return Err(state.pages.message(parts, status, message).await);
             }
         };
-        // A helper's action is a use of the delegation acted under ("last used", and the giver
+        let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+            return Err(bad_request(state, parts).await);
+        };
+        let Ok(form) = serde_urlencoded::from_bytes::<F>(&bytes) else {
+            return Err(bad_request(state, parts).await);
+        };
+        // A helper's form, read, is a use of the delegation acted under ("last used", and the giver
         // is told of the first). Not recording it does not stop the action.
         if access.basis().is_for_someone_else() {
             let now = time::OffsetDateTime::now_utc();
@@ -110,12 +116,6 @@ impl<C: Capability, F: for<'de> Deserialize<'de>> Posted<C, F> {
                 tracing::warn!(%error, "could not record the use of a delegation");
             }
         }
-        let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
-            return Err(bad_request(state, parts).await);
-        };
-        let Ok(form) = serde_urlencoded::from_bytes::<F>(&bytes) else {
-            return Err(bad_request(state, parts).await);
-        };
         Ok(Self {
             parts,
             access,
