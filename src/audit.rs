@@ -98,11 +98,16 @@ pub enum AuditKind {
     /// An agency asked whether someone may act for the person (the agency API's authority
     /// check; the event's `agency` says which).
     AuthorityCheckedByAgency,
+    /// The person signed the documents of a signing job (or a helper signed for them: the
+    /// event's actor and authority say so).
+    DocumentsSigned,
+    /// The person declined to sign a signing job (or a helper declined for them).
+    SigningDeclined,
 }
 
 impl AuditKind {
     /// Every kind, in the order they were added.
-    pub const ALL: [AuditKind; 35] = [
+    pub const ALL: [AuditKind; 37] = [
         AuditKind::LoginSucceeded,
         AuditKind::LoginFailed,
         AuditKind::LoggedOut,
@@ -138,6 +143,8 @@ impl AuditKind {
         AuditKind::AuthorityRevoked,
         AuditKind::AuthorityChanged,
         AuditKind::AuthorityCheckedByAgency,
+        AuditKind::DocumentsSigned,
+        AuditKind::SigningDeclined,
     ];
 
     /// Stable, machine-readable code: stored in the database and the key the UI translates.
@@ -178,6 +185,8 @@ impl AuditKind {
             AuditKind::AuthorityRevoked => "authority.revoked",
             AuditKind::AuthorityChanged => "authority.changed",
             AuditKind::AuthorityCheckedByAgency => "api.authority_check",
+            AuditKind::DocumentsSigned => "signing.signed",
+            AuditKind::SigningDeclined => "signing.declined",
         }
     }
 

@@ -20,6 +20,8 @@
 //!   ([`ClaimedNotification`]) with retries ([`RetryPolicy`]).
 //! - [`post`]: digital post: letters ([`NewLetter`]) checked and sanitized at delivery,
 //!   receipts for agencies, the print queue, the mailbox's folders, trash and search.
+//! - [`signing`]: documents agencies send for signing ([`NewSigningJob`]), who may sign when
+//!   ([`signing::progress`]), and the status changes agencies poll ([`SigningEvent`]).
 //! - [`notify`]: SMS quiet hours ([`next_allowed_sms_time`]).
 //! - [`storage`]: one storage interface (the person register, the session register,
 //!   the pending logins, the activity log, the contact register, the outbox, the agency token ids)
@@ -30,6 +32,61 @@
 //!   built-in test eID.
 //!
 //! Server-side only: the UI crate uses this behind its `ssr` feature, never in WASM.
+
+/// A typed id around a UUID (version 7 when new): `LetterId`, `SigningJobId`, …
+macro_rules! uuid_id {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(::uuid::Uuid);
+
+        impl $name {
+            /// A fresh, time-ordered id (UUID version 7).
+            pub fn new() -> $name {
+                $name(::uuid::Uuid::now_v7())
+            }
+
+            /// Wraps an id read from storage or a URL.
+            pub fn from_uuid(id: ::uuid::Uuid) -> $name {
+                $name(id)
+            }
+
+            /// The UUID inside.
+            pub fn as_uuid(&self) -> ::uuid::Uuid {
+                self.0
+            }
+
+            /// The id as text, hyphenated (as `Display` writes it, without the formatting
+            /// machinery: a mailbox page writes twenty).
+            pub fn to_text(&self) -> String {
+                self.0
+                    .hyphenated()
+                    .encode_lower(&mut ::uuid::Uuid::encode_buffer())
+                    .to_owned()
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> $name {
+                $name::new()
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                ::std::fmt::Display::fmt(&self.0.hyphenated(), f)
+            }
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = ::uuid::Error;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                ::uuid::Uuid::parse_str(s).map($name)
+            }
+        }
+    };
+}
 
 pub mod access;
 pub mod agency;
@@ -46,13 +103,15 @@ pub mod outbox;
 pub mod person;
 pub mod post;
 pub mod session;
+pub mod signing;
 pub mod storage;
 
 pub use access::{
     Access, Actor, AgencyAccess, AgencyCapability, AgencyGrants, AuthorityAnswer, AuthorityFact,
     AuthorityQuestion, Basis, Capability, CheckAuthority, CheckBasis, DelegationFact, DeliverPost,
     Denied, GrantAuthority, Loa, LookupContact, ManageAuthority, ManageContact, ManagePost, Policy,
-    PrintPost, ReadContact, ReadOwnActivity, ReadPost, ReadSensitivePost, MAX_AUTHORITY_CHECKS,
+    PrintPost, ReadContact, ReadOwnActivity, ReadPost, ReadSensitivePost, SendForSigning,
+    SignDocuments, MAX_AUTHORITY_CHECKS,
 };
 pub use agency::{AgencyId, ContactLookup, InvalidAgencyId, MAX_LOOKUP_BATCH};
 pub use audit::{AuditCursor, AuditEvent, AuditKind, AuditPage, EventFilter, NewAuditEvent};
@@ -88,6 +147,11 @@ pub use post::{
 };
 pub use session::{
     CompletedLogin, LoginRecord, LoginState, NewLoginState, NewSession, Session, SessionToken,
+};
+pub use signing::{
+    AgencyJobId, JobState, NewSigner, NewSigningDocument, NewSigningJob, OnBehalfOf, SignerId,
+    SignerNaming, SignerStatus, SignerView, SigningCursor, SigningError, SigningEvent,
+    SigningEventPage, SigningJobId, SigningJobStatus, SigningNotifications,
 };
 pub use storage::{
     Backend, Conflict, Database, DatabaseCause, GroupCommitStats, GuardianImport, PersonPage,

@@ -427,26 +427,7 @@ const LIFETIME: Duration = Duration::hours(8);
 /// Runs SQL past the store (to read what is really stored, or to spoil a row), on a connection
 /// of its own; returns each row's first column as text.
 async fn raw_text(t: &TestDb, sqlite_sql: &str, postgres_sql: &str) -> Vec<String> {
-    match t.backend {
-        Backend::Sqlite => {
-            let mut connection = sqlx::SqliteConnection::connect(&t.url).await.unwrap();
-            let rows: Vec<String> = sqlx::query_scalar(sqlite_sql)
-                .fetch_all(&mut connection)
-                .await
-                .unwrap();
-            connection.close().await.unwrap();
-            rows
-        }
-        Backend::Postgres => {
-            let mut connection = sqlx::PgConnection::connect(&t.url).await.unwrap();
-            let rows: Vec<String> = sqlx::query_scalar(postgres_sql)
-                .fetch_all(&mut connection)
-                .await
-                .unwrap();
-            connection.close().await.unwrap();
-            rows
-        }
-    }
+    t.raw_text(sqlite_sql, postgres_sql).await
 }
 
 /// Runs a statement past the store (same SQL on both backends).

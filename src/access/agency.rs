@@ -39,15 +39,18 @@ impl AgencyGrants {
     pub const PRINT: AgencyGrants = AgencyGrants(4);
     /// [`CheckAuthority`].
     pub const CHECK_AUTHORITY: AgencyGrants = AgencyGrants(8);
+    /// [`SendForSigning`].
+    pub const SIGNING: AgencyGrants = AgencyGrants(16);
     /// What an agency entry gets when its configuration names none: look-up and delivery.
     pub const DEFAULT: AgencyGrants = AgencyGrants(1 | 2);
 
     /// The configuration names, with their grants.
-    pub const NAMES: [(&'static str, AgencyGrants); 4] = [
+    pub const NAMES: [(&'static str, AgencyGrants); 5] = [
         ("lookup_contact", AgencyGrants::LOOKUP_CONTACT),
         ("deliver_post", AgencyGrants::DELIVER_POST),
         ("print", AgencyGrants::PRINT),
         ("check_authority", AgencyGrants::CHECK_AUTHORITY),
+        ("signing", AgencyGrants::SIGNING),
     ];
 
     /// The grant for one configuration name; `None` for an unknown name.
@@ -110,6 +113,17 @@ pub enum CheckAuthority {}
 impl AgencyCapability for CheckAuthority {
     const NAME: &'static str = "authority.check";
     const GRANT: AgencyGrants = AgencyGrants::CHECK_AUTHORITY;
+}
+
+/// Send documents for signing, follow the jobs' status changes, cancel a job, and fetch the
+/// sealed documents of a completed one (`/api/v1/signing/…`). Not in the defaults: an agency
+/// entry must be granted `signing`.
+#[derive(Debug)]
+pub enum SendForSigning {}
+
+impl AgencyCapability for SendForSigning {
+    const NAME: &'static str = "signing.send";
+    const GRANT: AgencyGrants = AgencyGrants::SIGNING;
 }
 
 /// Proof that an agency may use agency capability `C`. As with [`Access`](super::Access), the fields are
@@ -211,6 +225,14 @@ mod tests {
             grants: AgencyGrants::from_name("check_authority").unwrap(),
         };
         assert!(Policy::authorize_agency::<CheckAuthority>(&checker).is_ok());
+        // Signing too.
+        assert!(Policy::authorize_agency::<SendForSigning>(&actor).is_err());
+        let signing = Actor::Agency {
+            agency: agency.clone(),
+            grants: AgencyGrants::from_name("signing").unwrap(),
+        };
+        assert!(Policy::authorize_agency::<SendForSigning>(&signing).is_ok());
+        assert!(Policy::authorize_agency::<DeliverPost>(&signing).is_err());
         let access = Policy::authorize_agency::<LookupContact>(&actor).unwrap();
         assert_eq!(access.agency(), &agency);
         assert_eq!(access.capability(), "contact.lookup");

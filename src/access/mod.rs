@@ -55,7 +55,7 @@ use time::Date;
 
 pub use agency::{
     AgencyAccess, AgencyCapability, AgencyGrants, CheckAuthority, DeliverPost, LookupContact,
-    PrintPost,
+    PrintPost, SendForSigning,
 };
 pub use authority::{acting_basis, AuthorityFact, DelegationFact};
 pub use check::{AuthorityAnswer, AuthorityQuestion, CheckBasis, MAX_AUTHORITY_CHECKS};
@@ -205,6 +205,19 @@ impl Capability for GrantAuthority {
     const NAME: &'static str = "authority.grant";
     const MIN_LOA: Loa = Loa::High;
     const HELPER_SCOPES: &'static [Scope] = &[];
+}
+
+/// See the documents one is asked to sign, sign them and decline them. Listing needs only
+/// `substantial`; each signature then needs a fresh login at the job's own level (checked by
+/// the signing rules, not here). A helper needs the `documents.sign` scope, and the job must
+/// allow signing for someone else; a guardian does not sign for a minor.
+#[derive(Debug)]
+pub enum SignDocuments {}
+
+impl Capability for SignDocuments {
+    const NAME: &'static str = "documents.sign";
+    const MIN_LOA: Loa = Loa::Substantial;
+    const HELPER_SCOPES: &'static [Scope] = &[Scope::SignDocuments];
 }
 
 /// Why an [`Access`] was granted: kept in the proof so that operations can audit what a

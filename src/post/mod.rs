@@ -45,12 +45,10 @@ pub use receipts::{
 };
 
 use std::fmt;
-use std::str::FromStr;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use time::{Duration, OffsetDateTime};
-use uuid::Uuid;
 
 use crate::access::Loa;
 use crate::agency::AgencyId;
@@ -96,60 +94,6 @@ pub const DECISION_REMINDER_AFTER: Duration = Duration::days(7);
 pub const MAX_RECEIPT_PAGE_SIZE: u32 = 1000;
 /// The longest search query, in characters.
 pub const MAX_QUERY_CHARS: usize = 200;
-
-macro_rules! uuid_id {
-    ($(#[$meta:meta])* $name:ident) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub struct $name(Uuid);
-
-        impl $name {
-            /// A fresh, time-ordered id (UUID version 7).
-            pub fn new() -> $name {
-                $name(Uuid::now_v7())
-            }
-
-            /// Wraps an id read from storage or a URL.
-            pub fn from_uuid(id: Uuid) -> $name {
-                $name(id)
-            }
-
-            /// The UUID inside.
-            pub fn as_uuid(&self) -> Uuid {
-                self.0
-            }
-
-            /// The id as text, hyphenated (as `Display` writes it, without the formatting
-            /// machinery: a mailbox page writes twenty).
-            pub fn to_text(&self) -> String {
-                self.0
-                    .hyphenated()
-                    .encode_lower(&mut Uuid::encode_buffer())
-                    .to_owned()
-            }
-        }
-
-        impl Default for $name {
-            fn default() -> $name {
-                $name::new()
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt::Display::fmt(&self.0.hyphenated(), f)
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = uuid::Error;
-
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                Uuid::parse_str(s).map($name)
-            }
-        }
-    };
-}
 
 uuid_id!(
     /// A letter's id in the portal (not the agency's message id).

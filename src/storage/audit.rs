@@ -1,8 +1,9 @@
 //! The activity log's statements: each person's audit events.
 
+use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::access::{Access, Loa, ReadOwnActivity};
+use crate::access::{Access, Actor, Capability, Loa, ReadOwnActivity};
 use crate::agency::AgencyId;
 use crate::audit::{
     ActedUnder, AuditCursor, AuditEvent, AuditKind, AuditPage, EventFilter, NewAuditEvent,
@@ -266,4 +267,27 @@ fn event_from_row(row: &Row) -> Result<AuditEvent, StoreError> {
             }
         },
     })
+}
+
+/// The audit event for something a citizen did through `access`.
+pub(super) fn citizen_event<C: Capability>(
+    access: &Access<C>,
+    kind: AuditKind,
+    now: OffsetDateTime,
+) -> AuditEvent {
+    let (actor, loa) = match access.actor() {
+        Actor::Citizen { person, loa } => (Some(*person), Some(*loa)),
+        Actor::Agency { .. } => (None, None),
+    };
+    AuditEvent {
+        id: Uuid::now_v7(),
+        subject: access.subject(),
+        actor,
+        agency: None,
+        kind,
+        loa,
+        provider: None,
+        at: now,
+        acted_under: ActedUnder::of(access.basis()),
+    }
 }

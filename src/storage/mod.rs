@@ -65,6 +65,7 @@ mod pg_readers;
 mod post;
 mod readers;
 mod session;
+mod signing;
 mod sql;
 
 use std::str::FromStr;

@@ -86,6 +86,37 @@ impl TestDb {
     pub async fn finish(self) {
         self.db.close().await;
     }
+
+    /// The text column of each row a query gives, past the store (the SQL per backend).
+    pub async fn raw_text(&self, sqlite_sql: &str, postgres_sql: &str) -> Vec<String> {
+        match self.backend {
+            Backend::Sqlite => {
+                let mut connection = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+                let rows = sqlx::query_scalar(sqlite_sql)
+                    .fetch_all(&mut connection)
+                    .await
+                    .unwrap();
+                connection.close().await.unwrap();
+                rows
+            }
+            Backend::Postgres => {
+                let mut connection = sqlx::PgConnection::connect(&self.url).await.unwrap();
+                let rows = sqlx::query_scalar(postgres_sql)
+                    .fetch_all(&mut connection)
+                    .await
+                    .unwrap();
+                connection.close().await.unwrap();
+                rows
+            }
+        }
+    }
+
+    /// One whole number a query gives (the same SQL on both backends), e.g. a count.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        let cast = format!("SELECT CAST(({sql}) AS TEXT)");
+        let rows = self.raw_text(&cast, &cast).await;
+        rows[0].parse().unwrap()
+    }
 }
 
 /// The server URL with its database swapped for `name` (query parameters kept).

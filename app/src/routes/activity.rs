@@ -167,6 +167,8 @@ fn kind_text(i18n: I18nContext<Locale>, code: &str) -> &'static str {
         "authority.declined" => t_string!(i18n, activity.kind.authority_declined),
         "authority.revoked" => t_string!(i18n, activity.kind.authority_revoked),
         "authority.changed" => t_string!(i18n, activity.kind.authority_changed),
+        "signing.signed" => t_string!(i18n, activity.kind.documents_signed),
+        "signing.declined" => t_string!(i18n, activity.kind.signing_declined),
         // A kind this page does not know yet is still shown, never mislabelled.
         _ => t_string!(i18n, activity.kind.other),
     }

@@ -5,11 +5,12 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::super::audit::citizen_event;
 use super::super::sql::Conn;
 use super::super::sql::{is_unique_violation, Dialect, Ex, Row, Val};
 use super::super::{stored_instant, Database, StoreError};
 use super::{
-    attachment_info_from_row, citizen_event, clamp_letters, page, sensitive_for, summary_from_row,
+    attachment_info_from_row, clamp_letters, page, sensitive_for, summary_from_row,
     SUMMARY_COLUMNS, SUMMARY_COLUMNS_L,
 };
 use crate::access::{Access, Loa, ManagePost, ReadPost, ReadSensitivePost};

@@ -18,15 +18,11 @@ pub(super) mod writer;
 
 use delivery::{log_delivered, plan_corrupt, Delivery};
 
-use time::OffsetDateTime;
-use uuid::Uuid;
-
 use super::sql::Conn;
 use super::sql::{Columns, Row};
 use super::{Database, StoreError};
-use crate::access::{Access, Actor, Capability, Loa, ReadPost, ReadSensitivePost};
+use crate::access::{Access, Loa, ReadPost, ReadSensitivePost};
 use crate::agency::AgencyId;
-use crate::audit::{AuditEvent, AuditKind};
 use crate::post::{
     AttachmentInfo, FolderRef, LetterCursor, LetterId, LetterPage, LetterSummary, Receipt,
     ReceiptKind, MAX_LETTER_PAGE_SIZE,
@@ -139,27 +135,4 @@ fn page(mut letters: Vec<LetterSummary>, limit: u32) -> LetterPage {
         None
     };
     LetterPage { letters, next }
-}
-
-/// The audit event for something a citizen did through `access`.
-fn citizen_event<C: Capability>(
-    access: &Access<C>,
-    kind: AuditKind,
-    now: OffsetDateTime,
-) -> AuditEvent {
-    let (actor, loa) = match access.actor() {
-        Actor::Citizen { person, loa } => (Some(*person), Some(*loa)),
-        Actor::Agency { .. } => (None, None),
-    };
-    AuditEvent {
-        id: Uuid::now_v7(),
-        subject: access.subject(),
-        actor,
-        agency: None,
-        kind,
-        loa,
-        provider: None,
-        at: now,
-        acted_under: crate::audit::ActedUnder::of(access.basis()),
-    }
 }

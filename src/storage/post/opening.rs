@@ -4,9 +4,10 @@
 
 use time::OffsetDateTime;
 
+use super::super::audit::citizen_event;
 use super::super::sql::{Columns, Conn, Val};
 use super::super::{stored_instant, Database, StoreError};
-use super::{attachment_info_from_row, citizen_event, sensitive_for, summary_from_row};
+use super::{attachment_info_from_row, sensitive_for, summary_from_row};
 use crate::access::{Access, Actor, Loa, ReadPost, ReadSensitivePost};
 use crate::audit::AuditKind;
 use crate::post::{
