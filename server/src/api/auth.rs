@@ -21,7 +21,7 @@ use std::path::Path;
 
 use axum::{extract::FromRequestParts, http::header, http::request::Parts, http::StatusCode};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
-use borgerportal::{Actor, AgencyGrants, AgencyId};
+use borgerportal::{Actor, AgencyAccess, AgencyCapability, AgencyGrants, AgencyId, Policy};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
@@ -347,6 +347,22 @@ pub struct AgencyCaller {
     pub actor: Actor,
     /// Which agency.
     pub agency: AgencyId,
+}
+
+impl AgencyCaller {
+    /// The proof that this agency may use capability `C`, or 403 saying it may not `what`
+    /// ("deliver post").
+    pub fn authorize<C: AgencyCapability>(&self, what: &str) -> Result<AgencyAccess<C>, Problem> {
+        Policy::authorize_agency::<C>(&self.actor).map_err(|_| {
+            tracing::info!(agency = %self.agency, capability = C::NAME, "agency capability refused");
+            Problem::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Forbidden",
+                format!("This agency may not {what}."),
+            )
+        })
+    }
 }
 
 impl FromRequestParts<AppState> for AgencyCaller {

@@ -3,8 +3,8 @@
 
 use axum::{body::Body, extract::State, http::HeaderMap, http::StatusCode, Json};
 use borgerportal::{
-    AgencyId, AuthorityAnswer, AuthorityQuestion, CheckAuthority, CheckBasis, NationalId, Policy,
-    Scope, ServiceScopeId, StoreError, MAX_AUTHORITY_CHECKS,
+    AgencyId, AuthorityAnswer, AuthorityQuestion, CheckAuthority, CheckBasis, NationalId, Scope,
+    ServiceScopeId, StoreError, MAX_AUTHORITY_CHECKS,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -117,14 +117,7 @@ pub async fn check(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<CheckResponse>, Problem> {
-    let access = Policy::authorize_agency::<CheckAuthority>(&caller.actor).map_err(|_| {
-        Problem::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "Forbidden",
-            "This agency may not check authority.",
-        )
-    })?;
+    let access = caller.authorize::<CheckAuthority>("check authority")?;
     let questions = read_request(&headers, body, &state.api.service_scopes).await?;
     let answers = state
         .db

@@ -9,7 +9,7 @@ use axum::{
 };
 use borgerportal::{
     AgencyId, ContactError, ContactLookup, ContactValue, LookupContact, Mailbox, NationalId,
-    Policy, StoreError, MAX_LOOKUP_BATCH,
+    StoreError, MAX_LOOKUP_BATCH,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -132,14 +132,7 @@ pub async fn lookup(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<LookupResponse>, Problem> {
-    let access = Policy::authorize_agency::<LookupContact>(&caller.actor).map_err(|_| {
-        Problem::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "Forbidden",
-            "This agency may not look up contact information.",
-        )
-    })?;
+    let access = caller.authorize::<LookupContact>("look up contact information")?;
     let national_ids = read_request(&headers, body).await?;
     let now = OffsetDateTime::now_utc();
     let staleness = state.api.staleness;
@@ -251,14 +244,25 @@ pub(super) async fn json_body(
             "Send the body as `application/json`.",
         ));
     }
-    axum::body::to_bytes(body, max_bytes).await.map_err(|_| {
+    let too_large = || {
         Problem::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "body-too-large",
             "Request too large",
             format!("The body is over {max_bytes} bytes."),
         )
-    })
+    };
+    // A larger declared length is refused before a byte is read.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > max_bytes as u64) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, max_bytes)
+        .await
+        .map_err(|_| too_large())
 }
 
 /// A reason code in words, for the detail line.

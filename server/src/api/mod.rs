@@ -6,8 +6,11 @@
 //! Endpoints: `POST /api/v1/contact-info/lookup` ([`contact`]); digital post ([`post`](mod@post)):
 //! `POST /api/v1/letters`, `GET /api/v1/letters/{letter_id}`, `GET /api/v1/receipts`, and for the print provider
 //! `GET /api/v1/print/letters`, `GET .../{letter_id}/attachments/{position}` and
-//! `POST .../{letter_id}/ack`. What each agency may call is its configured capabilities
-//! (`lookup_contact`, `deliver_post`, `print`, `check_authority`), checked by `Policy::authorize_agency`. Every path under `/api/`
+//! `POST .../{letter_id}/ack`; authority checks, `POST /api/v1/authority/check` ([`authority`]);
+//! signing ([`signing`]): `POST /api/v1/signing/jobs`, `GET .../{signing_job_id}`,
+//! `POST .../{signing_job_id}/cancel` and `GET /api/v1/signing/events`. What each agency may
+//! call is its configured capabilities (`lookup_contact`, `deliver_post`, `print`,
+//! `check_authority`, `signing`), checked by `Policy::authorize_agency`. Every path under `/api/`
 //! answers in JSON, also when there is no such endpoint or the method is wrong, and the
 //! portal's HTML error pages never reach an agency.
 
@@ -17,6 +20,7 @@ pub mod contact;
 pub mod openapi;
 pub mod post;
 pub mod problem;
+pub mod signing;
 
 use axum::{extract::DefaultBodyLimit, routing::get, routing::post, Router};
 
@@ -83,6 +87,18 @@ pub fn routes() -> Router<AppState> {
             get(post::print_attachment),
         )
         .route("/v1/print/letters/{letter_id}/ack", post(post::acknowledge))
+        .route(
+            "/v1/signing/jobs",
+            // The handler refuses a large `Content-Length` with 413 before reading, and reads
+            // at most `signing::MAX_JOB_REQUEST_BYTES`.
+            post(signing::create).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/v1/signing/jobs/{signing_job_id}", get(signing::job))
+        .route(
+            "/v1/signing/jobs/{signing_job_id}/cancel",
+            post(signing::cancel),
+        )
+        .route("/v1/signing/events", get(signing::events))
         .route("/v1/openapi.json", get(openapi::document))
         .method_not_allowed_fallback(problem::method_not_allowed)
         .fallback(problem::not_found)

@@ -7,7 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::problem::{InvalidId, ProblemDocument};
-use super::{authority, contact, post};
+use super::{authority, contact, post, signing};
 
 /// The document's root.
 #[derive(OpenApi)]
@@ -23,7 +23,7 @@ Errors are RFC 9457 problem documents (`application/problem+json`). \
 Every look-up is recorded in the activity log of each person looked up. \
 What an agency may call is its registered capabilities: `lookup_contact` and `deliver_post` by default, \
 `print` for the print provider, `check_authority` for the authority check (each question is recorded \
-in the activity log of the person it asks about)."
+in the activity log of the person it asks about), `signing` to send documents for signing."
     ),
     paths(
         contact::lookup,
@@ -33,7 +33,11 @@ in the activity log of the person it asks about)."
         post::receipts,
         post::print_queue,
         post::print_attachment,
-        post::acknowledge
+        post::acknowledge,
+        signing::create,
+        signing::job,
+        signing::cancel,
+        signing::events
     ),
     components(schemas(
         contact::LookupRequest,
@@ -61,6 +65,17 @@ in the activity log of the person it asks about)."
         post::PrintQueueResponse,
         post::PrintLetter,
         post::PrintAttachment,
+        signing::JobRequest,
+        signing::DocumentRequest,
+        signing::SignerRequest,
+        signing::OnBehalfParam,
+        signing::LoaParam,
+        signing::NamingParam,
+        signing::SigningNotificationParam,
+        signing::JobStatusResponse,
+        signing::SignerStatusResponse,
+        signing::EventPageResponse,
+        signing::EventResponse,
         ProblemDocument,
         InvalidId,
     )),
@@ -69,7 +84,8 @@ in the activity log of the person it asks about)."
         (name = "contact", description = "The contact and reservation register"),
         (name = "authority", description = "Authority to act for others: delegations and guardians"),
         (name = "post", description = "Digital post: delivery and receipts"),
-        (name = "print", description = "The print provider's queue of letters that go on paper")
+        (name = "print", description = "The print provider's queue of letters that go on paper"),
+        (name = "signing", description = "Documents sent for signing: jobs, their signers' status, status changes")
     )
 )]
 pub struct ApiDoc;

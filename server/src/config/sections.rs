@@ -427,6 +427,8 @@ pub enum AgencyCapabilityName {
     Print,
     /// The authority check (`POST /api/v1/authority/check`); never by default.
     CheckAuthority,
+    /// Sending documents for signing (`/api/v1/signing/…`); never by default.
+    Signing,
 }
 
 impl AgencyConfig {
@@ -441,6 +443,7 @@ impl AgencyConfig {
                     AgencyCapabilityName::DeliverPost => AgencyGrants::DELIVER_POST,
                     AgencyCapabilityName::Print => AgencyGrants::PRINT,
                     AgencyCapabilityName::CheckAuthority => AgencyGrants::CHECK_AUTHORITY,
+                    AgencyCapabilityName::Signing => AgencyGrants::SIGNING,
                 })
             })
     }

@@ -27,10 +27,9 @@ use axum::{
 };
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use borgerportal::{
-    AgencyAccess, AgencyCapability, BodyKind, DeliverPost, DeliveryReceipt, LetterStatus, Loa,
-    NationalId, NewAttachment, NewLetter, NotificationRequest, Policy, PostError, PrintPost,
-    Receipt, ReceiptCursor, StoreError, MAX_ATTACHMENTS, MAX_ATTACHMENT_BYTES,
-    MAX_TOTAL_ATTACHMENT_BYTES,
+    BodyKind, DeliverPost, DeliveryReceipt, LetterStatus, Loa, NationalId, NewAttachment,
+    NewLetter, NotificationRequest, PostError, PrintPost, Receipt, ReceiptCursor, StoreError,
+    MAX_ATTACHMENTS, MAX_ATTACHMENT_BYTES, MAX_TOTAL_ATTACHMENT_BYTES,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -87,7 +86,7 @@ pub async fn deliver(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    let access = authorize::<DeliverPost>(&caller, "deliver post")?;
+    let access = caller.authorize::<DeliverPost>("deliver post")?;
     let sender_name = state
         .api
         .registry
@@ -142,22 +141,6 @@ fn delivery_response(receipt: DeliveryReceipt) -> Response {
         response.headers_mut().insert(header::LOCATION, value);
     }
     response
-}
-
-/// The agency's capability, or 403.
-fn authorize<C: AgencyCapability>(
-    caller: &AgencyCaller,
-    what: &str,
-) -> Result<AgencyAccess<C>, Problem> {
-    Policy::authorize_agency::<C>(&caller.actor).map_err(|_| {
-        tracing::info!(agency = %caller.agency, capability = C::NAME, "agency capability refused");
-        Problem::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "Forbidden",
-            format!("This agency is not allowed to {what}."),
-        )
-    })
 }
 
 /// A delivery body of at most this many bytes is parsed on the request's own thread: a
@@ -355,7 +338,7 @@ pub async fn letter(
     State(state): State<AppState>,
     Path(letter): Path<String>,
 ) -> Result<Json<LetterStatusResponse>, Problem> {
-    let access = authorize::<DeliverPost>(&caller, "deliver post")?;
+    let access = caller.authorize::<DeliverPost>("deliver post")?;
     let letter = letter_id(&letter)?;
     let status = state
         .db
@@ -408,7 +391,7 @@ pub async fn receipts(
     State(state): State<AppState>,
     Query(query): Query<ReceiptQuery>,
 ) -> Result<Json<ReceiptPageResponse>, Problem> {
-    let access = authorize::<DeliverPost>(&caller, "deliver post")?;
+    let access = caller.authorize::<DeliverPost>("deliver post")?;
     let after = query
         .after
         .as_deref()
@@ -457,7 +440,7 @@ pub async fn print_queue(
     State(state): State<AppState>,
     Query(query): Query<PrintQuery>,
 ) -> Result<Json<PrintQueueResponse>, Problem> {
-    let access = authorize::<PrintPost>(&caller, "use the print queue")?;
+    let access = caller.authorize::<PrintPost>("use the print queue")?;
     let jobs = state
         .db
         .list_print_queue(&access, query.limit.unwrap_or(DEFAULT_PAGE))
@@ -508,7 +491,7 @@ pub async fn print_attachment(
     State(state): State<AppState>,
     Path((letter, position)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
-    let access = authorize::<PrintPost>(&caller, "use the print queue")?;
+    let access = caller.authorize::<PrintPost>("use the print queue")?;
     let letter = letter_id(&letter)?;
     let position: u32 = position.parse().map_err(|_| Problem::not_found())?;
     let attachment = state
@@ -555,7 +538,7 @@ pub async fn acknowledge(
     State(state): State<AppState>,
     Path(letter): Path<String>,
 ) -> Result<StatusCode, Problem> {
-    let access = authorize::<PrintPost>(&caller, "use the print queue")?;
+    let access = caller.authorize::<PrintPost>("use the print queue")?;
     let letter = letter_id(&letter)?;
     state
         .db
