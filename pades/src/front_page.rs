@@ -261,7 +261,9 @@ mod tests {
             signed_at: "Signert 12.03.2026 kl. 14:02".into(),
             level: "Sikkerhetsnivå: høyt".into(),
             eid: "BankID".into(),
-            on_behalf_of: n.is_multiple_of(2).then(|| "På vegne av Eksempel AS".into()),
+            on_behalf_of: n
+                .is_multiple_of(2)
+                .then(|| "På vegne av Eksempel AS".into()),
         }
     }
 

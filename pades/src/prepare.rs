@@ -119,8 +119,8 @@ pub fn prepare(
             Err(_) => Vec::new(),
         };
         for attachment in attachments {
-            let filespec = embed(&mut update, &mut out, attachment)?;
-            let key = unique_key(&entries, &attachment.name);
+            let (key, name) = unique_name(&entries, &attachment.name);
+            let filespec = embed(&mut update, &mut out, attachment, &name)?;
             entries.push((key, Object::Reference(filespec)));
             associated.push(Object::Reference(filespec));
         }
@@ -152,11 +152,13 @@ pub fn prepare(
     Ok(out)
 }
 
-/// Writes one attachment's `/EmbeddedFile` stream and `/Filespec`; returns the filespec's id.
+/// Writes one attachment's `/EmbeddedFile` stream and `/Filespec` (file name `name`); returns
+/// the filespec's id.
 fn embed(
     update: &mut Update,
     out: &mut Vec<u8>,
     attachment: &Attachment,
+    name: &str,
 ) -> Result<ObjectId, Error> {
     let file_id = update.new_id();
     let mut params = Dictionary::new();
@@ -173,8 +175,7 @@ fn embed(
     update.write(out, file_id, &Object::Stream(stream))?;
 
     let spec_id = update.new_id();
-    let ascii_name: String = attachment
-        .name
+    let ascii_name: String = name
         .chars()
         .map(|c| {
             if c.is_ascii_graphic() || c == ' ' {
@@ -190,7 +191,7 @@ fn embed(
     let mut spec = Dictionary::new();
     spec.set("Type", Object::Name(b"Filespec".to_vec()));
     spec.set("F", Object::string_literal(ascii_name));
-    spec.set("UF", text_string(&attachment.name));
+    spec.set("UF", text_string(name));
     spec.set("Desc", text_string(&attachment.description));
     spec.set("AFRelationship", Object::Name(b"Data".to_vec()));
     spec.set("EF", Object::Dictionary(files));
@@ -234,17 +235,21 @@ fn existing_embedded_files(
     Ok(entries)
 }
 
-/// The name tree key for `name` (a PDF text string), made unique among `entries`.
-fn unique_key(entries: &[(Vec<u8>, Object)], name: &str) -> Vec<u8> {
+/// `name`, made unique among the name tree's `entries` (` (2)`, ` (3)`, … appended), and
+/// its name tree key (the name as a PDF text string).
+fn unique_name(entries: &[(Vec<u8>, Object)], name: &str) -> (Vec<u8>, String) {
     let key = |name: &str| match text_string(name) {
         Object::String(bytes, _) => bytes,
         _ => name.as_bytes().to_vec(),
     };
-    let mut candidate = key(name);
+    let mut candidate = name.to_owned();
     let mut n = 2;
-    while entries.iter().any(|(existing, _)| *existing == candidate) {
-        candidate = key(&format!("{name} ({n})"));
+    while entries
+        .iter()
+        .any(|(existing, _)| *existing == key(&candidate))
+    {
+        candidate = format!("{name} ({n})");
         n += 1;
     }
-    candidate
+    (key(&candidate), candidate)
 }

@@ -6,7 +6,7 @@
 mod support;
 
 use std::process::Command;
-use support::{pyhanko_validate, run, seal, text, Tools};
+use support::{large_pdf, pyhanko_validate, run, seal, seal_pdf, text, Tools};
 
 /// pyHanko's CLI calls the seal VALID against the test root (exit 0).
 #[tokio::test]
@@ -60,7 +60,10 @@ async fn pyhanko_ades_validation_says_b_t() {
             .unwrap_or_else(|| panic!("no {key} in:\n{said}"))
             .to_owned()
     };
-    assert_eq!(value("with_time_best_signature_time "), value("timestamp_time "));
+    assert_eq!(
+        value("with_time_best_signature_time "),
+        value("timestamp_time ")
+    );
 }
 
 /// Runs `tests/pyhanko_checks.py CHECK [ROOT] FILE` with the test venv's python.
@@ -109,7 +112,12 @@ async fn qpdf_and_pdfsig_accept_the_file() {
     Tools::find();
     let sealed = seal(2, false).await;
     let output = run(Command::new("qpdf").arg("--check").arg(&sealed.path));
-    assert_eq!(output.status.code(), Some(0), "qpdf --check: {}", text(&output));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "qpdf --check: {}",
+        text(&output)
+    );
 
     let output = run(Command::new("pdfsig").arg("-nocert").arg(&sealed.path));
     let said = text(&output);
@@ -171,7 +179,10 @@ async fn front_page_and_evidence_are_in_the_sealed_file() {
         "På vegne av Eksempel AS, som daglig leder",
         "Avsender: Eksempeletaten",
     ] {
-        assert!(page.contains(expected), "{expected:?} not on page 1:\n{page}");
+        assert!(
+            page.contains(expected),
+            "{expected:?} not on page 1:\n{page}"
+        );
     }
     // The agency's first page is now page 2.
     let output = run(Command::new("pdftotext")
@@ -179,7 +190,10 @@ async fn front_page_and_evidence_are_in_the_sealed_file() {
         .arg(&sealed.path)
         .arg("-"));
     let page = String::from_utf8_lossy(&output.stdout);
-    assert!(page.contains("Side 1: Blåbærsyltetøy på Ørland"), "page 2: {page}");
+    assert!(
+        page.contains("Side 1: Blåbærsyltetøy på Ørland"),
+        "page 2: {page}"
+    );
 
     let output = run(Command::new("pdfdetach").arg("-list").arg(&sealed.path));
     let listed = text(&output);
@@ -212,8 +226,15 @@ async fn an_original_with_a_cross_reference_stream() {
     let output = pyhanko_validate(&tools, &sealed.pki.root_certificate, &sealed.path);
     assert!(output.status.success(), "pyhanko: {}", text(&output));
     let output = run(Command::new("qpdf").arg("--check").arg(&sealed.path));
-    assert_eq!(output.status.code(), Some(0), "qpdf --check: {}", text(&output));
-    let said = text(&run(Command::new("pdfsig").arg("-nocert").arg(&sealed.path)));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "qpdf --check: {}",
+        text(&output)
+    );
+    let said = text(&run(Command::new("pdfsig")
+        .arg("-nocert")
+        .arg(&sealed.path)));
     assert!(said.contains("Signature is Valid."), "pdfsig: {said}");
 }
 
@@ -227,7 +248,10 @@ async fn many_signers_take_a_second_front_page() {
         .arg(&sealed.path)
         .arg("-"));
     let page = String::from_utf8_lossy(&output.stdout);
-    assert!(page.contains("Signert dokument") && page.contains("2/2"), "page 2: {page}");
+    assert!(
+        page.contains("Signert dokument") && page.contains("2/2"),
+        "page 2: {page}"
+    );
     let output = run(Command::new("pdftotext")
         .args(["-f", "3", "-l", "3", "-enc", "UTF-8"])
         .arg(&sealed.path)
@@ -236,4 +260,19 @@ async fn many_signers_take_a_second_front_page() {
     assert!(page.contains("Side 1:"), "page 3: {page}");
     let output = pyhanko_validate(&tools, &sealed.pki.root_certificate, &sealed.path);
     assert!(output.status.success(), "pyhanko: {}", text(&output));
+}
+
+/// A 10 MB document (the largest the portal takes) seals, and validates.
+#[tokio::test]
+async fn a_ten_megabyte_document() {
+    let tools = Tools::find();
+    let sealed = seal_pdf(large_pdf(10), 2).await;
+    assert!(sealed.original.len() >= 10 * 1024 * 1024);
+    assert!(sealed.sealed.starts_with(&sealed.original));
+    let output = pyhanko_validate(&tools, &sealed.pki.root_certificate, &sealed.path);
+    assert!(output.status.success(), "pyhanko: {}", text(&output));
+    let said = text(&run(Command::new("pdfsig")
+        .arg("-nocert")
+        .arg(&sealed.path)));
+    assert!(said.contains("Signature is Valid."), "pdfsig: {said}");
 }

@@ -21,12 +21,14 @@ pub struct Tools {
 
 impl Tools {
     pub fn find() -> Self {
-        let python = std::env::var_os(PYTHON_VARIABLE).map(PathBuf::from).unwrap_or_else(|| {
-            panic!(
-                "{PYTHON_VARIABLE} is not set: run the tests with `cargo xtask test`, or run \
+        let python = std::env::var_os(PYTHON_VARIABLE)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                panic!(
+                    "{PYTHON_VARIABLE} is not set: run the tests with `cargo xtask test`, or run \
                  `cargo xtask setup` and set it to ~/.cache/borgerportal/venv/bin/python"
-            )
-        });
+                )
+            });
         let pyhanko = python.with_file_name("pyhanko");
         for tool in [&python, &pyhanko] {
             assert!(
@@ -61,6 +63,41 @@ pub fn text(output: &Output) -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     )
+}
+
+/// An agency's PDF of about `megabytes` MB: one page whose content stream is mostly comment
+/// lines (uncompressed).
+pub fn large_pdf(megabytes: usize) -> Vec<u8> {
+    let mut doc = Document::with_version("1.4");
+    let pages_id = doc.new_object_id();
+    let mut content = b"BT /F1 14 Tf 72 760 Td (Side 1: stor fil) Tj ET\n".to_vec();
+    let filler = format!("% {}\n", "0123456789abcdef".repeat(63));
+    while content.len() < megabytes * 1024 * 1024 {
+        content.extend_from_slice(filler.as_bytes());
+    }
+    let font_id = doc.add_object(dictionary! {
+        "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica",
+    });
+    let content_id = doc.add_object(Stream::new(dictionary! {}, content));
+    let page_id = doc.add_object(dictionary! {
+        "Type" => "Page",
+        "Parent" => pages_id,
+        "Contents" => content_id,
+        "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+        "Resources" => dictionary! { "Font" => dictionary! { "F1" => font_id } },
+    });
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! {
+            "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1,
+        }),
+    );
+    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog_id);
+    doc.reference_table.cross_reference_type = lopdf::xref::XrefType::CrossReferenceTable;
+    let mut bytes = Vec::new();
+    doc.save_to(&mut bytes).unwrap();
+    bytes
 }
 
 /// An agency's PDF: `pages` A4 pages of Helvetica text with Norwegian letters, saved with a
@@ -162,14 +199,24 @@ pub struct Sealed {
     pub attachments: Vec<Attachment>,
 }
 
-/// Prepares and seals an agency PDF with a fresh test PKI and the loopback TSA.
+/// Prepares and seals a 3-page agency PDF with a fresh test PKI and the loopback TSA.
 pub async fn seal(signers: usize, xref_stream: bool) -> Sealed {
+    seal_pdf(agency_pdf(3, xref_stream), signers).await
+}
+
+/// Prepares and seals `original` with a fresh test PKI and the loopback TSA.
+pub async fn seal_pdf(original: Vec<u8>, signers: usize) -> Sealed {
     let dir = tempfile::tempdir().unwrap();
     let pki = TestPki::ensure(&dir.path().join("pki")).unwrap();
     let authority = tsa::LoopbackTsa::start(&pki, &dir.path().join("tsa"));
-    let original = agency_pdf(3, xref_stream);
     let attachments = attachments(signers);
+    let started = std::time::Instant::now();
     let prepared = pades::prepare(&original, &front_page(signers), &attachments).unwrap();
+    eprintln!(
+        "preparing {} bytes took {:?}",
+        original.len(),
+        started.elapsed()
+    );
     let seal = pki.seal().unwrap();
     let timestamper = HttpTimestamper::new(authority.url()).unwrap();
     let started = std::time::Instant::now();
@@ -190,7 +237,7 @@ pub async fn seal(signers: usize, xref_stream: bool) -> Sealed {
     std::fs::write(&path, &sealed).unwrap();
     // For a look by hand: PADES_KEEP=dir keeps a copy of the PKI and the sealed file.
     if let Some(keep) = std::env::var_os("PADES_KEEP") {
-        let keep = PathBuf::from(keep).join(format!("sealed-{signers}-{xref_stream}"));
+        let keep = PathBuf::from(keep).join(format!("sealed-{signers}-{}", original.len()));
         std::fs::create_dir_all(&keep).unwrap();
         std::fs::write(keep.join("sealed.pdf"), &sealed).unwrap();
         std::fs::copy(&pki.root_certificate, keep.join("root-ca.pem")).unwrap();
@@ -208,7 +255,8 @@ pub async fn seal(signers: usize, xref_stream: bool) -> Sealed {
 
 /// `pyhanko sign validate --executive-summary` against the test root, no revocation check.
 pub fn pyhanko_validate(tools: &Tools, root: &Path, pdf: &Path) -> Output {
-    run(Command::new(&tools.pyhanko).args(["sign", "validate", "--executive-summary", "--trust"])
+    run(Command::new(&tools.pyhanko)
+        .args(["sign", "validate", "--executive-summary", "--trust"])
         .arg(root)
         .args(["--trust-replace", "--no-revocation-check"])
         .arg(pdf))
