@@ -34,6 +34,10 @@ const SIGNING_ROOM: usize = 96 * 1024;
 /// attachment, a new `/EmbeddedFiles` name tree (the document's earlier entries kept) and the
 /// catalog with `/Names` and `/AF` pointing at them.
 ///
+/// Memory: `original` is borrowed; the result is one new buffer (a copy of `original` plus
+/// the update, allocated with room for [`crate::Seal::sign`]'s update too); lopdf's parsed
+/// model of `original` lives while the update is built.
+///
 /// Errors: [`Error::NotPdf`], [`Error::Encrypted`], [`Error::Unreadable`],
 /// [`Error::Damaged`], [`Error::NoPages`].
 pub fn prepare(

@@ -356,6 +356,14 @@ fn pdf_date(time: OffsetDateTime) -> String {
 mod tests {
     use super::*;
 
+    /// The portal signs inside request handlers and tasks: the future must be `Send`.
+    #[allow(dead_code)]
+    fn signing_is_send(seal: &Seal, timestamper: &dyn Timestamper) {
+        fn send<T: Send>(_: &T) {}
+        send(&seal.sign(Vec::new(), Some(timestamper), OffsetDateTime::UNIX_EPOCH));
+        send(seal);
+    }
+
     #[test]
     fn pdf_dates_are_utc() {
         let time = time::macros::datetime!(2026-03-12 15:02:03 +01:00);

@@ -1,11 +1,11 @@
-//! What `prepare` refuses (with which error) and what it keeps; keys `Seal` refuses; an RSA
-//! seal without a timestamp (B-B).
+//! What `prepare` refuses (with which error) and what it keeps; keys `Seal` refuses;
+//! timestamps `sign` refuses; an RSA seal without a timestamp (B-B).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
 use pades::testpki::TestPki;
-use pades::{prepare, Error, FrontPage, Seal};
+use pades::{prepare, Error, FrontPage, HttpTimestamper, Seal, Timestamper};
 use std::process::Command;
 use support::{agency_pdf, attachments, front_page, pyhanko_validate, run, text, Tools};
 
@@ -132,4 +132,60 @@ async fn an_rsa_seal_without_a_timestamp() {
     assert!(output.status.success(), "pyhanko: {}", text(&output));
     let said = text(&run(Command::new("pdfsig").arg("-nocert").arg(&path)));
     assert!(said.contains("Signature is Valid."), "pdfsig: {said}");
+}
+
+/// A timestamper that answers with a real token, but for another digest.
+struct WrongDigest(HttpTimestamper);
+
+#[async_trait::async_trait]
+impl Timestamper for WrongDigest {
+    async fn timestamp(&self, _digest: &[u8; 32]) -> Result<Vec<u8>, Error> {
+        self.0.timestamp(&[7; 32]).await
+    }
+}
+
+#[tokio::test]
+async fn a_timestamp_over_something_else_is_refused() {
+    Tools::find();
+    let dir = tempfile::tempdir().unwrap();
+    let pki = TestPki::ensure(&dir.path().join("pki")).unwrap();
+    let authority = support::tsa::LoopbackTsa::start(&pki, &dir.path().join("tsa"));
+    let prepared = prepare(&agency_pdf(1, false), &front_page(1), &[]).unwrap();
+    let wrong = WrongDigest(HttpTimestamper::new(authority.url()).unwrap());
+    let result = pki
+        .seal()
+        .unwrap()
+        .sign(prepared, Some(&wrong), time::OffsetDateTime::now_utc())
+        .await;
+    match result {
+        Err(Error::Timestamp(message)) => assert!(message.contains("imprint"), "{message}"),
+        other => panic!("{:?}", other.map(|bytes| bytes.len())),
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_timestamp_authority_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = TestPki::ensure(dir.path()).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let timestamper = HttpTimestamper::new(format!("http://127.0.0.1:{port}/tsa")).unwrap();
+    let prepared = prepare(&agency_pdf(1, false), &front_page(1), &[]).unwrap();
+    let result = pki
+        .seal()
+        .unwrap()
+        .sign(
+            prepared,
+            Some(&timestamper),
+            time::OffsetDateTime::now_utc(),
+        )
+        .await;
+    assert!(
+        matches!(result, Err(Error::Timestamp(_))),
+        "{:?}",
+        result.map(|b| b.len())
+    );
 }
