@@ -76,6 +76,46 @@ pub fn ensure_sink_python() -> Result<std::path::PathBuf> {
     Ok(python)
 }
 
+/// pyHanko, the PAdES validator the `pades` crate's tests run (PyPI). Its command line is a
+/// package of its own, pinned with it.
+pub const PYHANKO_VERSION: &str = "0.38.0";
+/// The pyHanko command line (`pyhanko sign validate`, `adesverify`) matching [`PYHANKO_VERSION`].
+pub const PYHANKO_CLI_VERSION: &str = "0.6.0";
+
+/// pyHanko and its command line in the test venv (`ensure_sink_python`'s), when missing or
+/// another version. The `pades` tests find them next to `BORGERPORTAL_TEST_PYTHON`.
+pub fn ensure_pyhanko(python: &std::path::Path) -> Result<()> {
+    let check = format!(
+        "import sys\n\
+         from importlib.metadata import version, PackageNotFoundError\n\
+         try:\n    \
+             ok = version('pyhanko') == '{PYHANKO_VERSION}' \
+             and version('pyhanko-cli') == '{PYHANKO_CLI_VERSION}'\n\
+         except PackageNotFoundError:\n    ok = False\n\
+         sys.exit(0 if ok else 1)"
+    );
+    if Command::new(python)
+        .args(["-c", &check])
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        return Ok(());
+    }
+    println!(
+        "xtask: installing pyhanko {PYHANKO_VERSION} and pyhanko-cli {PYHANKO_CLI_VERSION} \
+         into the test venv (about a minute, once)"
+    );
+    run(Command::new(python).args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        &format!("pyhanko=={PYHANKO_VERSION}"),
+        &format!("pyhanko-cli=={PYHANKO_CLI_VERSION}"),
+    ]))
+}
+
 /// The cargo-deny that `cargo xtask test` checks licences, bans and sources with (`deny.toml`).
 /// 0.20.2 needs rustc 1.88 or later.
 pub const CARGO_DENY_VERSION: &str = "0.20.2";
@@ -106,9 +146,12 @@ pub fn ensure_cargo_deny() -> Result<()> {
 }
 
 /// Chromium for the browser tests, PostgreSQL's server binaries, the end2end npm packages,
-/// the Python with aiosmtpd for the notification sinks, and cargo-deny.
+/// the Python with aiosmtpd for the notification sinks and pyHanko for the PAdES tests,
+/// cargo-deny, and the PDF tools and openssl the PAdES tests run (qpdf, poppler's pdfsig,
+/// pdftotext and pdfdetach, `openssl ts` as their timestamp authority).
 pub fn ensure_test_tools() -> Result<()> {
-    ensure_sink_python()?;
+    let python = ensure_sink_python()?;
+    ensure_pyhanko(&python)?;
     ensure_cargo_deny()?;
     let mut missing = Vec::new();
     if !std::path::Path::new("/usr/bin/chromium").exists() {
@@ -116,6 +159,15 @@ pub fn ensure_test_tools() -> Result<()> {
     }
     if crate::postgres::server_bin_dir().is_none() {
         missing.push("postgresql");
+    }
+    for (program, package) in [
+        ("qpdf", "qpdf"),
+        ("pdfsig", "poppler-utils"),
+        ("openssl", "openssl"),
+    ] {
+        if util::find_on_path(program).is_none() {
+            missing.push(package);
+        }
     }
     if !missing.is_empty() {
         util::apt_install(&missing)?;

@@ -1,0 +1,98 @@
+//! Seals a PDF for Borgerportal's signing feature.
+//!
+//! Two steps, each an **incremental update** appended to the bytes before it, so the agency's
+//! original file stays a byte-exact prefix of the result (the signers' document hashes stay
+//! verifiable against it):
+//!
+//! 1. [`prepare`] adds a front page (placed first in the page tree) that lists every signer,
+//!    and the signers' evidence as embedded files (`/EmbeddedFiles`, `/AF`).
+//! 2. [`Seal::sign`] appends the portal's seal: a signature field on the front page and a
+//!    PAdES baseline signature (`/SubFilter /ETSI.CAdES.detached`, CMS SignedData with
+//!    content-type, message-digest and ESS signing-certificate-v2 as its only signed
+//!    attributes) with an RFC 3161 signature timestamp from a [`Timestamper`]: **PAdES B-T**.
+//!
+//! Not done yet: **B-LT** (a `/DSS` with the certificates and the CRL/OCSP answers of the seal
+//! and TSA chains) and **B-LTA** (a document timestamp over the file with its DSS). They come
+//! when revocation information is configured (a CRL distribution point or OCSP responder for
+//! the seal certificate); both would be further incremental updates after [`Seal::sign`].
+//!
+//! [`testpki`] (feature `testpki`, on by default) makes a test root CA, seal and TSA
+//! certificate for development and tests.
+
+mod cms;
+mod front_page;
+mod pdf;
+mod prepare;
+mod signature;
+mod tsa;
+mod winansi;
+
+#[cfg(feature = "testpki")]
+pub mod testpki;
+
+pub use front_page::{FrontPage, Signer};
+pub use prepare::{prepare, Attachment};
+pub use signature::Seal;
+pub use tsa::{HttpTimestamper, Timestamper};
+
+/// Why a PDF could not be prepared or sealed. The portal maps each variant to a translated
+/// message; the `Display` text is English, for logs.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The input does not start with a PDF header (`%PDF-`).
+    #[error("the file is not a PDF")]
+    NotPdf,
+    /// The PDF is encrypted (a password or permissions): it cannot be amended and sealed.
+    #[error("the PDF is encrypted")]
+    Encrypted,
+    /// The PDF could not be parsed (truncated, or not well-formed).
+    #[error("the PDF could not be read: {0}")]
+    Unreadable(String),
+    /// The PDF's cross-reference data is damaged (a reader would have to repair it), so an
+    /// incremental update cannot safely be appended to it.
+    #[error("the PDF's cross-reference data is damaged")]
+    Damaged,
+    /// The PDF has no pages (or no readable page tree).
+    #[error("the PDF has no pages")]
+    NoPages,
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// The seal's key or certificates could not be loaded, or do not belong together.
+    #[error("seal key or certificate: {0}")]
+    Key(String),
+    /// The timestamp authority could not be reached, refused, or answered with a token that
+    /// does not match the request.
+    #[error("timestamp: {0}")]
+    Timestamp(String),
+    /// The CMS signature did not fit the space reserved for it in the PDF.
+    #[error("the signature ({needed} bytes) does not fit the {reserved} bytes reserved")]
+    SignatureTooLarge {
+        /// The DER size of the CMS SignedData.
+        needed: usize,
+        /// The space reserved in `/Contents`.
+        reserved: usize,
+    },
+    /// An ASN.1 structure could not be encoded or decoded.
+    #[error("ASN.1: {0}")]
+    Asn1(#[from] der::Error),
+    /// A PDF object could not be written or read while building an update.
+    #[error("PDF structure: {0}")]
+    Pdf(String),
+    /// Making the test PKI failed.
+    #[cfg(feature = "testpki")]
+    #[error("test PKI: {0}")]
+    TestPki(String),
+}
+
+impl From<lopdf::Error> for Error {
+    fn from(error: lopdf::Error) -> Self {
+        Error::Pdf(error.to_string())
+    }
+}

@@ -1,0 +1,196 @@
+//! A test PKI for development and tests: a root CA, the portal's seal certificate and a
+//! timestamp authority's certificate, all ECDSA P-256, made with rcgen (ring) and kept as PEM
+//! files in one directory. **Not** for production: anyone with the directory can seal.
+//!
+//! Files (in [`TestPki::ensure`]'s directory):
+//!
+//! | file               | what                                                          |
+//! |--------------------|---------------------------------------------------------------|
+//! | `root-ca.pem`      | the root CA certificate (what validators are told to trust)   |
+//! | `root-ca.key.pem`  | its key (PKCS#8)                                              |
+//! | `seal.pem`         | the seal certificate, then the root                           |
+//! | `seal.key.pem`     | the seal key (PKCS#8)                                         |
+//! | `tsa.pem`          | the TSA certificate (critical extended key usage timeStamping)|
+//! | `tsa.key.pem`      | the TSA key (PKCS#8)                                          |
+
+use crate::{Error, Seal};
+use der::pem::LineEnding;
+use rcgen::{
+    BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType, IsCa, Issuer,
+    KeyPair, KeyUsagePurpose,
+};
+use std::path::{Path, PathBuf};
+use time::{Duration, OffsetDateTime};
+
+/// The seal certificate's common name.
+pub const SEAL_COMMON_NAME: &str = "Borgerportal TEST seal";
+
+/// The paths of a test PKI's files.
+#[derive(Clone, Debug)]
+pub struct TestPki {
+    /// The root CA certificate.
+    pub root_certificate: PathBuf,
+    /// The root CA's private key.
+    pub root_key: PathBuf,
+    /// The seal certificate followed by the root (for [`Seal::from_pem_files`]).
+    pub seal_certificates: PathBuf,
+    /// The seal's private key.
+    pub seal_key: PathBuf,
+    /// The TSA certificate.
+    pub tsa_certificate: PathBuf,
+    /// The TSA's private key.
+    pub tsa_key: PathBuf,
+}
+
+fn failed(what: impl std::fmt::Display) -> Error {
+    Error::TestPki(what.to_string())
+}
+
+impl TestPki {
+    /// The test PKI in `dir`: the files there when all are present, else a new PKI written
+    /// there (the directory is created). Not safe against two first runs at once on the same
+    /// directory.
+    pub fn ensure(dir: &Path) -> Result<Self, Error> {
+        let pki = TestPki {
+            root_certificate: dir.join("root-ca.pem"),
+            root_key: dir.join("root-ca.key.pem"),
+            seal_certificates: dir.join("seal.pem"),
+            seal_key: dir.join("seal.key.pem"),
+            tsa_certificate: dir.join("tsa.pem"),
+            tsa_key: dir.join("tsa.key.pem"),
+        };
+        if pki.files().iter().all(|path| path.is_file()) {
+            return Ok(pki);
+        }
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.to_owned(),
+            source,
+        })?;
+        pki.generate()?;
+        Ok(pki)
+    }
+
+    /// The seal this PKI's seal key and certificates make.
+    pub fn seal(&self) -> Result<Seal, Error> {
+        Seal::from_pem_files(&self.seal_key, &self.seal_certificates)
+    }
+
+    fn files(&self) -> [&PathBuf; 6] {
+        [
+            &self.root_certificate,
+            &self.root_key,
+            &self.seal_certificates,
+            &self.seal_key,
+            &self.tsa_certificate,
+            &self.tsa_key,
+        ]
+    }
+
+    fn generate(&self) -> Result<(), Error> {
+        let now = OffsetDateTime::now_utc();
+        let root_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(failed)?;
+        let mut root = params("Borgerportal TEST root CA", now, Duration::days(20 * 365));
+        root.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        root.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let root_certificate = root.self_signed(&root_key).map_err(failed)?;
+        let issuer = Issuer::new(root, &root_key);
+
+        let seal_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(failed)?;
+        let mut seal = params(SEAL_COMMON_NAME, now, Duration::days(5 * 365));
+        seal.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::ContentCommitment,
+        ];
+        let seal_certificate = seal.signed_by(&seal_key, &issuer).map_err(failed)?;
+
+        let tsa_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(failed)?;
+        let mut tsa = params("Borgerportal TEST TSA", now, Duration::days(5 * 365));
+        tsa.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        // Extended key usage timeStamping, critical (RFC 3161 2.3); rcgen writes its own
+        // extended key usage non-critical, so this one is written by hand:
+        // SEQUENCE { OID 1.3.6.1.5.5.7.3.8 }.
+        let mut eku = CustomExtension::from_oid_content(
+            &[2, 5, 29, 37],
+            vec![
+                0x30, 0x0A, 0x06, 0x08, 0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08,
+            ],
+        );
+        eku.set_criticality(true);
+        tsa.custom_extensions = vec![eku];
+        let tsa_certificate = tsa.signed_by(&tsa_key, &issuer).map_err(failed)?;
+
+        let root_pem = pem("CERTIFICATE", root_certificate.der())?;
+        write(&self.root_certificate, &root_pem)?;
+        write(
+            &self.root_key,
+            &pem("PRIVATE KEY", &root_key.serialize_der())?,
+        )?;
+        write(
+            &self.seal_certificates,
+            &(pem("CERTIFICATE", seal_certificate.der())? + &root_pem),
+        )?;
+        write(
+            &self.seal_key,
+            &pem("PRIVATE KEY", &seal_key.serialize_der())?,
+        )?;
+        write(
+            &self.tsa_certificate,
+            &pem("CERTIFICATE", tsa_certificate.der())?,
+        )?;
+        write(
+            &self.tsa_key,
+            &pem("PRIVATE KEY", &tsa_key.serialize_der())?,
+        )?;
+        Ok(())
+    }
+}
+
+/// Certificate parameters for `common_name`, valid from a day before `now` for `lifetime`,
+/// with key identifiers.
+fn params(common_name: &str, now: OffsetDateTime, lifetime: Duration) -> CertificateParams {
+    let mut params = CertificateParams::default();
+    let mut name = DistinguishedName::new();
+    name.push(DnType::CountryName, "NO");
+    name.push(DnType::OrganizationName, "Borgerportal TEST");
+    name.push(DnType::CommonName, common_name);
+    params.distinguished_name = name;
+    params.not_before = now - Duration::days(1);
+    params.not_after = now + lifetime;
+    params.use_authority_key_identifier_extension = true;
+    params
+}
+
+fn pem(label: &'static str, der: &[u8]) -> Result<String, Error> {
+    der::pem::encode_string(label, LineEnding::LF, der).map_err(failed)
+}
+
+/// Writes `contents` to `path` through a temporary file and a rename, so a reader never sees
+/// half a file.
+fn write(path: &Path, contents: &str) -> Result<(), Error> {
+    let temporary = path.with_extension("tmp");
+    std::fs::write(&temporary, contents)
+        .and_then(|()| std::fs::rename(&temporary, path))
+        .map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn makes_a_pki_once_and_reuses_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = TestPki::ensure(dir.path()).unwrap();
+        let seal_pem = std::fs::read(&pki.seal_certificates).unwrap();
+        let again = TestPki::ensure(dir.path()).unwrap();
+        assert_eq!(std::fs::read(&again.seal_certificates).unwrap(), seal_pem);
+        let seal = pki.seal().unwrap();
+        assert!(format!("{seal:?}").contains(SEAL_COMMON_NAME));
+        let chain = x509_cert::Certificate::load_pem_chain(&seal_pem).unwrap();
+        assert_eq!(chain.len(), 2);
+    }
+}
