@@ -401,6 +401,25 @@ async fn a_signature_needs_a_fresh_login_at_the_jobs_level(t: &TestDb) {
     high.level = "high".into();
     let status = create(t, high).await;
     let access = own::<SignDocuments>(&kari, Loa::Substantial);
+    // Below the job's level: its non-sensitive title only, no description, no documents.
+    let seen = t.db.signing_job(&access, status.id, NOW).await.unwrap();
+    assert!(seen.locked);
+    assert_eq!((seen.description.as_str(), seen.documents.len()), ("", 0));
+    assert_eq!(
+        seen.summary.title_at(Loa::Substantial),
+        "Et dokument til signering"
+    );
+    let document = t.db.signing_document(&access, status.id, 0, NOW).await;
+    assert!(matches!(document.unwrap_err(), SigningError::NeedsStepUp));
+    let stepped_up = own::<SignDocuments>(&kari, Loa::High);
+    let seen = t.db.signing_job(&stepped_up, status.id, NOW).await.unwrap();
+    assert!(!seen.locked);
+    assert_eq!(seen.documents.len(), 2);
+    assert!(t
+        .db
+        .signing_document(&stepped_up, status.id, 0, NOW)
+        .await
+        .is_ok());
     let at = NOW + Duration::minutes(5);
     for refused in [
         evidence(Loa::Substantial, at),
