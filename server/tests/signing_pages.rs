@@ -160,7 +160,11 @@ async fn a_signer_signs_with_a_fresh_login_and_the_id_token_is_kept() {
     let browser = Browser::new();
     server.login(&browser, INGRID, "substantial").await;
 
-    // The list and the job's page: documents, who else signs in which order, the forms.
+    // The header and the home page count it; the list and the job's page: documents, who
+    // else signs in which order, the forms.
+    let home = text(&server, &browser, "/").await;
+    assert!(home.contains("Signering (1 venter)"), "{home}");
+    assert!(home.contains("Dokumenter som venter på signaturen din: 1"));
     let list = text(&server, &browser, "/signing").await;
     assert!(list.contains(TITLE), "{list}");
     assert!(list.contains("Venter på signatur"));
@@ -199,6 +203,10 @@ async fn a_signer_signs_with_a_fresh_login_and_the_id_token_is_kept() {
     );
     let page = text(&server, &browser, &back).await;
     assert!(page.contains("Du har signert"), "{page}");
+    assert!(
+        !page.contains("Signering (1 venter)"),
+        "nothing waits any more"
+    );
     assert!(!page.contains("Signer med eID"));
     let seen = server
         .db
