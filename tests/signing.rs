@@ -647,7 +647,28 @@ async fn deadlines_are_at_most_ninety_days_after_opening(t: &TestDb) {
     );
 }
 
+async fn demo_jobs_are_seeded_once(t: &TestDb) {
+    borgerportal::seed_demo_data(&t.db).await.unwrap();
+    let seeded = borgerportal::signing::demo::seed_demo_signing(&t.db, NOW).await;
+    assert_eq!(seeded.unwrap(), 3);
+    let again = borgerportal::signing::demo::seed_demo_signing(&t.db, NOW).await;
+    assert_eq!(again.unwrap(), 0, "a second start adds nothing");
+    let demo = borgerportal::demo_persons();
+    let ingrid =
+        t.db.find_person_by_national_id(&demo[0].national_id)
+            .await
+            .unwrap()
+            .unwrap();
+    let jobs =
+        t.db.signing_jobs(&own::<SignDocuments>(&ingrid, Loa::Substantial), NOW)
+            .await
+            .unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert!(jobs[0].awaits_signer());
+}
+
 on_both_backends!(
+    demo_jobs_are_seeded_once,
     a_job_is_created_once_per_agency_job_id,
     reserved_and_unreachable_signers_fail_the_job_at_once,
     orders_sign_in_turn_and_the_last_signature_seals,
