@@ -175,11 +175,18 @@ pub enum Template {
     /// "X has used the authority you gave them for the first time", to the giver (parameters:
     /// `name`, the holder's, and `language`).
     DelegationFirstUse,
+    /// "X has sent you a document to sign; the deadline is D", to a signer whose turn has come
+    /// (parameters: `name`, the sending agency's, `date`, the deadline's local day as
+    /// `YYYY-MM-DD`, and `language`). No link and no title.
+    SigningRequested,
+    /// "A document from X waits for your signature; the deadline is D": the reminder before
+    /// the deadline (the same parameters).
+    SigningReminder,
 }
 
 impl Template {
     /// Every template, in the order they were added.
-    pub const ALL: [Template; 10] = [
+    pub const ALL: [Template; 12] = [
         Template::VerifyCode,
         Template::ContactChanged,
         Template::NewLetter,
@@ -190,6 +197,8 @@ impl Template {
         Template::DelegationGivenUp,
         Template::DelegationEnding,
         Template::DelegationFirstUse,
+        Template::SigningRequested,
+        Template::SigningReminder,
     ];
 
     /// Stable code: stored, and the key the senders' texts are looked up by.
@@ -205,6 +214,8 @@ impl Template {
             Template::DelegationGivenUp => "delegation_given_up",
             Template::DelegationEnding => "delegation_ending",
             Template::DelegationFirstUse => "delegation_first_use",
+            Template::SigningRequested => "signing_requested",
+            Template::SigningReminder => "signing_reminder",
         }
     }
 

@@ -647,6 +647,77 @@ async fn deadlines_are_at_most_ninety_days_after_opening(t: &TestDb) {
     );
 }
 
+/// The signing messages queued, oldest first: (template, the recipient's e-mail address).
+async fn signing_messages(t: &TestDb) -> Vec<(String, String)> {
+    let rows = t
+        .raw_text(
+            "SELECT template || ' ' || address FROM notifications \
+             WHERE template LIKE 'signing%' ORDER BY created_at, address",
+            "SELECT template || ' ' || address FROM notifications \
+             WHERE template LIKE 'signing%' ORDER BY created_at, address",
+        )
+        .await;
+    rows.into_iter()
+        .map(|row| {
+            let (template, address) = row.split_once(' ').unwrap();
+            (template.to_owned(), address.to_owned())
+        })
+        .collect()
+}
+
+async fn signers_are_told_when_their_turn_comes_and_reminded_once(t: &TestDb) {
+    let kari = reachable(t, 1, "Kari").await;
+    let ola = reachable(t, 2, "Ola").await;
+    let status = create(t, job("sak-12", &[(&kari, 0), (&ola, 1)])).await;
+    // Only the first order is told at creation; no title, no link.
+    let kari_mail = "signer1@example.no".to_owned();
+    let ola_mail = "signer2@example.no".to_owned();
+    assert_eq!(
+        signing_messages(t).await,
+        [("signing_requested".to_owned(), kari_mail.clone())]
+    );
+    let params = t
+        .raw_text(
+            "SELECT params FROM notifications WHERE template = 'signing_requested'",
+            "SELECT params::text FROM notifications WHERE template = 'signing_requested'",
+        )
+        .await;
+    let params: serde_json::Value = serde_json::from_str(&params[0]).unwrap();
+    assert_eq!(params["name"], "NAV");
+    assert_eq!(params["date"], "2026-05-18");
+    assert!(!params.to_string().contains("Kjøpekontrakt"), "no title");
+    // Kari signs: Ola's turn comes, and he is told then.
+    sign(t, &kari, &status, NOW + Duration::hours(1)).await;
+    assert_eq!(
+        signing_messages(t).await,
+        [
+            ("signing_requested".to_owned(), kari_mail.clone()),
+            ("signing_requested".to_owned(), ola_mail.clone())
+        ]
+    );
+    // 14 days open: the reminder is due 3 days before the deadline, once, to whoever has not
+    // signed and whose turn has come.
+    let due = NOW + Duration::days(11);
+    let early =
+        t.db.queue_signing_reminders(due - Duration::minutes(1), 100)
+            .await;
+    assert_eq!(early.unwrap(), 0);
+    assert_eq!(t.db.queue_signing_reminders(due, 100).await.unwrap(), 1);
+    assert_eq!(
+        t.db.queue_signing_reminders(due, 100).await.unwrap(),
+        0,
+        "once"
+    );
+    let messages = signing_messages(t).await;
+    assert_eq!(messages.len(), 3);
+    assert_eq!(messages[2], ("signing_reminder".to_owned(), ola_mail));
+    // A job that asked for no reminder gets none.
+    let mut quiet = job("sak-13", &[(&kari, 0)]);
+    quiet.notifications.reminders = false;
+    create(t, quiet).await;
+    assert_eq!(t.db.queue_signing_reminders(due, 100).await.unwrap(), 0);
+}
+
 async fn demo_jobs_are_seeded_once(t: &TestDb) {
     borgerportal::seed_demo_data(&t.db).await.unwrap();
     let seeded = borgerportal::signing::demo::seed_demo_signing(&t.db, NOW).await;
@@ -668,6 +739,7 @@ async fn demo_jobs_are_seeded_once(t: &TestDb) {
 }
 
 on_both_backends!(
+    signers_are_told_when_their_turn_comes_and_reminded_once,
     demo_jobs_are_seeded_once,
     a_job_is_created_once_per_agency_job_id,
     reserved_and_unreachable_signers_fail_the_job_at_once,

@@ -7,8 +7,8 @@
 // tests share a mailbox.
 import { test, expect, waitForHydration } from './fixtures';
 import type { APIRequestContext, Page } from '@playwright/test';
-import { createPrivateKey, randomUUID, sign } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { agencyToken } from './agency';
 import { address, codeMailedTo, enterCode, logInAs, openContact, startEmailChange, syntheticFnr } from './people';
 
 function person(hydrated: boolean): string {
@@ -133,24 +133,6 @@ test('a letter that needs the high level shows only its safe title, then opens a
   await expect(page.getByText('Du får boligstøtte fra 1. juni.')).toBeVisible();
   await checkA11y();
 });
-
-/** A token for the demo agency (its key pair is made by the portal at first start). */
-function agencyToken(audience: string): string {
-  const path = process.env.DEMO_AGENCY_KEY;
-  if (!path) throw new Error('DEMO_AGENCY_KEY is not set: run the browser tests with `cargo xtask test`');
-  const key = createPrivateKey(readFileSync(path));
-  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  const now = Math.floor(Date.now() / 1000);
-  const input = `${part({ alg: 'ES256', typ: 'JWT' })}.${part({
-    iss: 'demo-agency',
-    aud: audience,
-    iat: now,
-    exp: now + 60,
-    jti: randomUUID(),
-  })}`;
-  const signature = sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
-  return `${input}.${signature.toString('base64url')}`;
-}
 
 /** A fresh synthetic person, logged in, with a verified e-mail address: post for them reaches
  * the mailbox (not paper), and no other test touches it. `label` names the address. */

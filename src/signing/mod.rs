@@ -20,6 +20,7 @@ pub mod demo;
 mod error;
 mod evidence;
 mod job;
+pub mod notice;
 pub mod progress;
 mod status;
 mod view;

@@ -104,6 +104,8 @@ pub fn render(
             t("notify.unread_reminder.sms"),
         ),
         Template::DelegationEnding => ending(params, language)?,
+        Template::SigningRequested => signing(params, language, "signing_requested")?,
+        Template::SigningReminder => signing(params, language, "signing_reminder")?,
         Template::DelegationRequested
         | Template::DelegationGranted
         | Template::DelegationRevoked
@@ -204,6 +206,28 @@ fn ending(
         fill(body),
         fill(sms),
     ))
+}
+
+/// "X has sent you a document to sign" and its reminder: the agency's name and the deadline
+/// (`date`, `YYYY-MM-DD`) as `language` writes dates; never a title or a link.
+fn signing(
+    params: &serde_json::Value,
+    language: &str,
+    kind: &str,
+) -> Result<(String, String, String), SendError> {
+    let name = notice_name(params)?;
+    let deadline = params
+        .get("date")
+        .and_then(serde_json::Value::as_str)
+        .and_then(parse_day)
+        .ok_or_else(|| SendError::Permanent("render.params".to_owned()))?;
+    let date = app::routes::authority::date_in_words(deadline, language);
+    let fill = |part: &str| {
+        text(language, &format!("notify.{kind}.{part}"))
+            .replace(NAME_PLACEHOLDER, name)
+            .replace(DATE_PLACEHOLDER, &date)
+    };
+    Ok((fill("subject"), fill("body"), fill("sms")))
 }
 
 /// A day written `YYYY-MM-DD`.
@@ -394,10 +418,42 @@ mod tests {
                 Template::VerifyCode => json!({"code": "123456"}),
                 Template::ContactChanged => json!({"method": "email"}),
                 Template::DelegationEnding => ending("nn", "holder"),
+                Template::SigningRequested | Template::SigningReminder => {
+                    json!({"language": "nn", "name": "NAV", "date": "2026-12-21"})
+                }
                 _ => notice("nn"),
             };
             let rendered = render(template, &params, None);
             assert!(rendered.is_ok(), "{template:?}: {rendered:?}");
+        }
+    }
+
+    #[test]
+    fn signing_messages_name_the_agency_and_the_deadline_and_nothing_else() {
+        for lang in LANGUAGES {
+            for template in [Template::SigningRequested, Template::SigningReminder] {
+                let params = json!({"language": lang, "name": "NAV", "date": "2026-12-21"});
+                let rendered = render(template, &params, None).unwrap();
+                let date = app::routes::authority::date_in_words(
+                    time::macros::date!(2026 - 12 - 21),
+                    lang,
+                );
+                for text in [&rendered.email_body, &rendered.sms_text] {
+                    assert!(text.contains("NAV"), "{lang} {template:?}: {text}");
+                    assert!(text.contains(&date), "{lang} {template:?}: {text}");
+                    assert!(!text.contains("http"), "no link: {text}");
+                    assert!(!text.contains("{{"), "every placeholder filled: {text}");
+                }
+                assert!(rendered.sms_text.chars().count() <= 160, "{lang}: one SMS");
+            }
+        }
+        let refused = Err(SendError::Permanent("render.params".to_owned()));
+        for params in [
+            json!({"name": "NAV"}),
+            json!({"name": "NAV", "date": "21.12.2026"}),
+            json!({"date": "2026-12-21"}),
+        ] {
+            assert_eq!(render(Template::SigningRequested, &params, None), refused);
         }
     }
 

@@ -9,7 +9,8 @@
 //! reminders for unread letters that are due by that clock (once per letter, also with
 //! several workers), so a test can stand 7 days after a decision was shown; and, at most every
 //! [`END_NOTICE_INTERVAL`] by that clock, the notices to both parties of delegations that end
-//! within 14 days (once per delegation and end date).
+//! within 14 days (once per delegation and end date) and the signing jobs' reminders before
+//! their deadline (once per job).
 
 use std::sync::{Arc, Mutex};
 
@@ -264,8 +265,9 @@ impl Worker {
 }
 
 impl Inner {
-    /// Runs the delegation end-notice job if its interval has passed by the worker's clock;
-    /// after a full batch it runs again at the next round, after a failure too.
+    /// Runs the delegation end-notice job and the signing reminders if their interval has
+    /// passed by the worker's clock; after a full batch it runs again at the next round, after
+    /// a failure too.
     async fn queue_end_notices(&self) {
         let now = self.clock.now();
         let from = || {
@@ -277,8 +279,15 @@ impl Inner {
             return;
         }
         let batch = self.settings.batch_size;
+        // Signing reminders are a matter of days too: the same interval.
+        let reminders = self.db.queue_signing_reminders(now, batch).await;
+        if let Err(error) = &reminders {
+            tracing::warn!(%error, "queuing signing reminders failed; will retry");
+        }
         match self.db.queue_delegation_end_notices(now, batch).await {
-            Ok(taken) if taken < batch => *from() = Some(now + END_NOTICE_INTERVAL),
+            Ok(taken) if taken < batch && reminders.is_ok() => {
+                *from() = Some(now + END_NOTICE_INTERVAL)
+            }
             Ok(_) => {}
             Err(error) => {
                 tracing::warn!(%error, "queuing delegation end notices failed; will retry");

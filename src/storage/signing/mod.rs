@@ -7,6 +7,7 @@
 //! So of two signers of one order signing at the same moment, the second sees the first's
 //! signature, and exactly one of them moves the job to sealing.
 
+mod notices;
 mod signer;
 
 use time::OffsetDateTime;
@@ -17,6 +18,7 @@ use super::{stored_instant, Database, StoreError};
 use crate::access::{AgencyAccess, Loa, SendForSigning};
 use crate::agency::AgencyId;
 use crate::identity::NationalId;
+use crate::signing::notice::SigningNotice;
 use crate::signing::progress::{self, Changes, Reach};
 use crate::signing::{
     AgencyJobId, JobState, OnBehalfOf, SignerId, SignerStatus, SignerView, SigningCursor,
@@ -114,11 +116,17 @@ impl Database {
         let id = SigningJobId::new();
         let agency = access.agency();
         let ended_at = state.has_ended().then_some(now);
+        let remind_at = job
+            .notifications
+            .reminders
+            .then(|| progress::reminder_at(job.opens_at, job.deadline))
+            .flatten();
         ex.execute(
             "INSERT INTO signing_jobs (id, agency_id, agency_job_id, sender_name, title, \
              non_sensitive_title, description, required_loa, naming, notify_channels, reminders, \
-             helpers_may_sign, state, created_at, opens_at, deadline, ended_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+             helpers_may_sign, state, created_at, opens_at, deadline, ended_at, remind_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+             $18)",
             &[
                 Val::Uuid(id.as_uuid()),
                 Val::Text(agency.as_str()),
@@ -137,6 +145,7 @@ impl Database {
                 Val::Time(job.opens_at),
                 Val::Time(job.deadline),
                 Val::OptTime(ended_at),
+                Val::OptTime(remind_at),
             ],
         )
         .await?;
@@ -156,8 +165,12 @@ impl Database {
             )
             .await?;
         }
+        let mut first_turn = Vec::new();
         for (position, (signer, (status, active))) in job.signers.iter().zip(statuses).enumerate() {
             let signer_id = SignerId::new();
+            if active {
+                first_turn.push((signer_id, signer.national_id.expose().to_owned()));
+            }
             ex.execute(
                 "INSERT INTO signing_signers (id, job_id, position, national_id, signing_order, \
                  on_behalf_of, status, status_since, activated_at) \
@@ -182,6 +195,13 @@ impl Database {
         if state.has_ended() {
             insert_event(&mut ex, agency, id, None, state.api_code(), now).await?;
         }
+        // The first order is told now (or at the opening), in this transaction.
+        let facts = notices::notice_facts(&mut ex, id).await?;
+        let staleness = self.contact_staleness;
+        let told = SigningNotice::Requested;
+        notices::queue_signer_notices(&mut tx, &facts, &first_turn, told, job.opens_at, staleness)
+            .await?;
+        let mut ex = tx.ex();
         let (_, status) = read_status(&mut ex, id)
             .await?
             .ok_or(SigningError::NotFound)?;

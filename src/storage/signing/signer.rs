@@ -12,9 +12,10 @@ use time::OffsetDateTime;
 use super::super::audit::citizen_event;
 use super::super::sql::{Ex, Row, Val};
 use super::super::{stored_instant, Database, StoreError};
-use super::{apply, lock_job, rule_view, signer_status, signers_of};
+use super::{apply, lock_job, notices, rule_view, signer_status, signers_of};
 use crate::access::{Access, Basis, Loa, SignDocuments};
 use crate::audit::AuditKind;
+use crate::signing::notice::SigningNotice;
 use crate::signing::progress;
 use crate::signing::{
     decline_reason, JobState, SignatureEvidence, SignerId, SignerJob, SignerJobSummary,
@@ -229,6 +230,18 @@ impl Database {
         )
         .await?;
         apply(&mut ex, &locked, &changes, now).await?;
+        // The next order's turn has come: they are told in this transaction.
+        let next: Vec<(SignerId, String)> = signers
+            .iter()
+            .filter(|s| changes.activate.contains(&s.rules.id))
+            .map(|s| (s.rules.id, s.national_id.clone()))
+            .collect();
+        if !next.is_empty() {
+            let facts = notices::notice_facts(&mut ex, job).await?;
+            let staleness = self.contact_staleness;
+            let told = SigningNotice::Requested;
+            notices::queue_signer_notices(&mut tx, &facts, &next, told, now, staleness).await?;
+        }
         tx.insert_audit_event(&citizen_event(access, AuditKind::DocumentsSigned, now))
             .await?;
         tx.commit().await?;

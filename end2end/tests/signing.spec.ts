@@ -1,0 +1,187 @@
+// Signing: a job the demo agency sends through the agency API to two fresh persons is signed
+// in order, each at the job's level `high` from a `substantial` session (a fresh login at the
+// eID), and another is declined with a reason. Runs with JavaScript off and hydrated, axe-core
+// on every page shown. Every test makes its own persons and jobs, so the runs do not meet.
+import { test, expect, waitForHydration } from './fixtures';
+import type { APIRequestContext, Page } from '@playwright/test';
+import { randomUUID } from 'node:crypto';
+import { agencyToken } from './agency';
+import { address, codeMailedTo, enterCode, logInAs, openContact, startEmailChange, syntheticFnr } from './people';
+
+/** A fresh person with a verified e-mail address (so a job can reach them), logged out again. */
+async function reachablePerson(page: Page, hydrated: boolean, label: string): Promise<string> {
+  const fnr = syntheticFnr();
+  await logInAs(page, hydrated, fnr);
+  await openContact(page, hydrated);
+  const email = address(label);
+  await startEmailChange(page, hydrated, email);
+  await enterCode(page, hydrated, await codeMailedTo(email));
+  await logOut(page, hydrated);
+  return fnr;
+}
+
+async function logOut(page: Page, hydrated: boolean) {
+  await page.getByRole('button', { name: 'Logg ut' }).click();
+  await waitForHydration(page, hydrated);
+}
+
+/** Sends a job as the demo agency; expects `201`. */
+async function sendJob(
+  request: APIRequestContext,
+  baseURL: string | undefined,
+  signers: { national_id: string; order: number }[],
+  level: 'substantial' | 'high',
+  title: string,
+) {
+  const audience = new URL(baseURL as string).origin;
+  const pdf = Buffer.from(
+    '%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n' +
+      'trailer\n<< /Root 1 0 R >>\nstartxref\n0\n%%EOF\n',
+  ).toString('base64');
+  const created = await request.post('/api/v1/signing/jobs', {
+    headers: { authorization: `Bearer ${agencyToken(audience)}` },
+    data: {
+      job_id: `e2e-${randomUUID()}`,
+      title,
+      non_sensitive_title: 'Et dokument til signering',
+      description: 'Les avtalen og signer innen fristen.',
+      documents: [{ title: 'Avtalen', filename: 'avtale.pdf', content_base64: pdf }],
+      signers,
+      required_loa: level,
+      deadline: new Date(Date.now() + 14 * 86400_000).toISOString(),
+    },
+  });
+  expect(created.status(), await created.text()).toBe(201);
+  return created.json();
+}
+
+/** From the job's page: "Sign with eID", the fresh login at the test eID as `fnr` at `level`. */
+async function signAs(page: Page, hydrated: boolean, fnr: string, level: 'substantial' | 'high') {
+  await page.getByRole('button', { name: 'Signer med eID' }).click();
+  await page.getByRole('radio', { name: 'En annen syntetisk testperson' }).check();
+  await page.getByLabel('Syntetisk fødselsnummer eller CPR-nummer').fill(fnr);
+  await page.getByRole('radio', { name: level === 'high' ? /^Høyt/ : /^Betydelig/ }).check();
+  await page.getByRole('button', { name: 'Logg inn' }).click();
+  await waitForHydration(page, hydrated);
+}
+
+async function openSigning(page: Page, hydrated: boolean) {
+  await page.getByRole('navigation', { name: 'Din konto' }).getByRole('link', { name: /^Signering/ }).click();
+  await waitForHydration(page, hydrated);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Dokumenter til signering');
+}
+
+test('two signers sign in order, each at high from a substantial session', async ({
+  page,
+  visit,
+  hydrated,
+  request,
+  baseURL,
+  checkA11y,
+}) => {
+  test.slow();
+  await visit('/');
+  const first = await reachablePerson(page, hydrated, 'first-signer');
+  const second = await reachablePerson(page, hydrated, 'second-signer');
+  const title = `Kjøpekontrakt ${randomUUID().slice(0, 8)}`;
+  const job = await sendJob(
+    request,
+    baseURL,
+    [
+      { national_id: first, order: 0 },
+      { national_id: second, order: 1 },
+    ],
+    'high',
+    title,
+  );
+
+  // The second signer's turn has not come: nothing to sign yet.
+  await logInAs(page, hydrated, second);
+  await openSigning(page, hydrated);
+  await expect(page.getByText('Du har ingen dokumenter til signering.')).toBeVisible();
+  await checkA11y();
+  await logOut(page, hydrated);
+
+  // The first: at substantial the job shows its non-sensitive title and asks for high.
+  await logInAs(page, hydrated, first);
+  await expect(page.getByRole('navigation', { name: 'Din konto' }).getByRole('link', { name: /^Signering \(1 venter\)/ })).toBeVisible();
+  await openSigning(page, hydrated);
+  await page.getByRole('link', { name: 'Et dokument til signering' }).click();
+  await waitForHydration(page, hydrated);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Et dokument til signering');
+  await expect(page.getByText('Dokumentene krever innlogging på høyt nivå.')).toBeVisible();
+  await checkA11y();
+  await signAs(page, hydrated, first, 'high');
+  await expect(page).toHaveURL(new RegExp(`/signing/${job.signing_job_id}\\?done=signed$`));
+  await expect(page.getByRole('status')).toContainText('Du har signert');
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText(title);
+  await expect(page.getByText('Deg – tur 1 – Signert')).toBeVisible();
+  await checkA11y();
+  await logOut(page, hydrated);
+
+  // Now the second signer's turn: the list shows it, and the signature completes the job.
+  await logInAs(page, hydrated, second);
+  await openSigning(page, hydrated);
+  await page.getByRole('link', { name: 'Et dokument til signering' }).click();
+  await waitForHydration(page, hydrated);
+  await signAs(page, hydrated, second, 'high');
+  await expect(page.getByRole('status')).toContainText('Du har signert');
+  await checkA11y();
+
+  // The agency sees both signatures.
+  const audience = new URL(baseURL as string).origin;
+  const status = await request.get(`/api/v1/signing/jobs/${job.signing_job_id}`, {
+    headers: { authorization: `Bearer ${agencyToken(audience)}` },
+  });
+  const body = await status.json();
+  expect(body.signers.map((s: { status: string }) => s.status)).toEqual(['signed', 'signed']);
+});
+
+test('a signer declines with a reason, and a reason too long is refused without losing it', async ({
+  page,
+  visit,
+  hydrated,
+  request,
+  baseURL,
+  checkA11y,
+}) => {
+  test.slow();
+  await visit('/');
+  const signer = await reachablePerson(page, hydrated, 'decliner');
+  const title = `Samtykke ${randomUUID().slice(0, 8)}`;
+  const job = await sendJob(request, baseURL, [{ national_id: signer, order: 0 }], 'substantial', title);
+  await logInAs(page, hydrated, signer);
+  await openSigning(page, hydrated);
+  await page.getByRole('link', { name: title }).click();
+  await waitForHydration(page, hydrated);
+  await expect(page.getByRole('link', { name: 'Avtalen' })).toBeVisible();
+  await checkA11y();
+
+  await page.getByText('Jeg vil ikke signere').click();
+  const tooLong = 'x'.repeat(501);
+  // The textarea holds 500 characters; a browser without the limit could send more.
+  await page.getByLabel('Begrunnelse (valgfritt)').evaluate((el, value) => {
+    el.removeAttribute('maxlength');
+    (el as HTMLTextAreaElement).value = value;
+  }, tooLong);
+  await page.getByRole('button', { name: 'Avslå signering' }).click();
+  await waitForHydration(page, hydrated);
+  await expect(page.getByRole('alert').first()).toContainText('Begrunnelsen kan være høyst 500 tegn.');
+  await expect(page.getByLabel('Begrunnelse (valgfritt)')).toHaveValue(tooLong);
+  await checkA11y();
+
+  await page.getByLabel('Begrunnelse (valgfritt)').fill('Beløpet er feil.');
+  await page.getByRole('button', { name: 'Avslå signering' }).click();
+  await waitForHydration(page, hydrated);
+  await expect(page.getByRole('status')).toContainText('Du har avslått å signere');
+  await expect(page.getByText('Status: Avslått')).toBeVisible();
+  await checkA11y();
+
+  const audience = new URL(baseURL as string).origin;
+  const status = await request.get(`/api/v1/signing/jobs/${job.signing_job_id}`, {
+    headers: { authorization: `Bearer ${agencyToken(audience)}` },
+  });
+  const body = await status.json();
+  expect(body.status).toBe('failed');
+  expect(body.signers[0].reason).toBe('Beløpet er feil.');
+});
