@@ -1,7 +1,8 @@
 // Signing: a job the demo agency sends through the agency API to two fresh persons is signed
 // in order, each at the job's level `high` from a `substantial` session (a fresh login at the
-// eID), and another is declined with a reason. Runs with JavaScript off and hydrated, axe-core
-// on every page shown. Every test makes its own persons and jobs, so the runs do not meet.
+// eID), another is declined with a reason, and a helper given the signing scope signs for the
+// giver. Runs with JavaScript off and hydrated, axe-core on every page shown. Every test makes
+// its own persons and jobs, so the runs do not meet.
 import { test, expect, waitForHydration } from './fixtures';
 import type { APIRequestContext, Page } from '@playwright/test';
 import { randomUUID } from 'node:crypto';
@@ -32,6 +33,7 @@ async function sendJob(
   signers: { national_id: string; order: number }[],
   level: 'substantial' | 'high',
   title: string,
+  helpersMaySign = false,
 ) {
   const audience = new URL(baseURL as string).origin;
   const pdf = Buffer.from(
@@ -48,6 +50,7 @@ async function sendJob(
       documents: [{ title: 'Avtalen', filename: 'avtale.pdf', content_base64: pdf }],
       signers,
       required_loa: level,
+      helpers_may_sign: helpersMaySign,
       deadline: new Date(Date.now() + 14 * 86400_000).toISOString(),
     },
   });
@@ -184,4 +187,68 @@ test('a signer declines with a reason, and a reason too long is refused without 
   const body = await status.json();
   expect(body.status).toBe('failed');
   expect(body.signers[0].reason).toBe('Beløpet er feil.');
+});
+
+test('a helper with the signing scope signs for the giver', async ({
+  page,
+  visit,
+  hydrated,
+  request,
+  baseURL,
+  checkA11y,
+}) => {
+  test.slow();
+  await visit('/');
+  // The helper exists once they have logged in (every synthetic person is Test Testesen).
+  const helper = syntheticFnr();
+  await logInAs(page, hydrated, helper);
+  await logOut(page, hydrated);
+  const giver = await reachablePerson(page, hydrated, 'giver');
+
+  // The giver grants the signing scope (at high).
+  await page.getByRole('link', { name: 'Logg inn' }).first().click();
+  await page.getByRole('link', { name: 'Test eID (ID-porten)' }).click();
+  await page.getByRole('radio', { name: 'En annen syntetisk testperson' }).check();
+  await page.getByLabel('Syntetisk fødselsnummer eller CPR-nummer').fill(giver);
+  await page.getByRole('radio', { name: /^Høyt/ }).check();
+  await page.getByRole('button', { name: 'Logg inn' }).click();
+  await waitForHydration(page, hydrated);
+  await page.getByRole('navigation', { name: 'Din konto' }).getByRole('link', { name: 'Fullmakter' }).click();
+  await waitForHydration(page, hydrated);
+  await page.getByRole('link', { name: 'Gi fullmakt' }).click();
+  await waitForHydration(page, hydrated);
+  await page.getByLabel('Fødselsnummeret til den som skal få fullmakt').fill(helper);
+  await page.getByLabel('Fullt navn til den som skal få fullmakt').fill('Test Testesen');
+  await page.getByLabel(/^Signere dokumenter/).check();
+  const nextYear = new Date(Date.now() + 365 * 24 * 3600 * 1000).toISOString().slice(0, 10);
+  await page.getByLabel('Sluttdato').fill(nextYear);
+  await page.getByRole('button', { name: 'Gi fullmakt' }).click();
+  await waitForHydration(page, hydrated);
+  await expect(page.getByRole('status')).toHaveText('Fullmakten er gitt.');
+  await logOut(page, hydrated);
+
+  const title = `Fullmaktsavtale ${randomUUID().slice(0, 8)}`;
+  const job = await sendJob(request, baseURL, [{ national_id: giver, order: 0 }], 'substantial', title, true);
+
+  // The helper acts for the giver, finds the job and signs it with their own fresh login.
+  await logInAs(page, hydrated, helper);
+  const choice = page.getByRole('region', { name: 'Hvem handler du for?' });
+  await choice.getByRole('radio', { name: /med fullmakt/ }).check();
+  await choice.getByRole('button', { name: 'Fortsett' }).click();
+  await waitForHydration(page, hydrated);
+  await expect(page.getByRole('region', { name: 'Du handler for en annen' })).toBeVisible();
+  await openSigning(page, hydrated);
+  await page.getByRole('link', { name: title }).click();
+  await waitForHydration(page, hydrated);
+  await checkA11y();
+  await signAs(page, hydrated, helper, 'substantial');
+  await expect(page.getByRole('status')).toContainText('Du har signert');
+  await expect(page.getByRole('region', { name: 'Du handler for en annen' })).toBeVisible();
+  await checkA11y();
+
+  const audience = new URL(baseURL as string).origin;
+  const status = await request.get(`/api/v1/signing/jobs/${job.signing_job_id}`, {
+    headers: { authorization: `Bearer ${agencyToken(audience)}` },
+  });
+  expect((await status.json()).signers[0].status).toBe('signed');
 });
