@@ -109,6 +109,9 @@ pub enum SigningError {
     /// The reason for declining is longer than 500 characters or has control characters.
     #[error("the reason is longer than 500 characters or has control characters")]
     ReasonInvalid,
+    /// The sealed documents are not there yet (the job has not completed).
+    #[error("the job has no sealed documents (yet)")]
+    NotSealed,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -146,6 +149,7 @@ impl SigningError {
             SigningError::NeedsFreshLogin => "signing.needs_fresh_login",
             SigningError::HelpersNotAllowed => "signing.helpers_not_allowed",
             SigningError::ReasonInvalid => "signing.reason_invalid",
+            SigningError::NotSealed => "signing.not_sealed",
             SigningError::Store(_) => "signing.unavailable",
         }
     }
@@ -159,6 +163,7 @@ impl SigningError {
                 | SigningError::NotFound
                 | SigningError::InvalidCursor
                 | SigningError::JobEnded
+                | SigningError::NotSealed
                 | SigningError::AlreadyDone
                 | SigningError::NeedsFreshLogin
                 | SigningError::HelpersNotAllowed

@@ -7,7 +7,10 @@
 //! So of two signers of one order signing at the same moment, the second sees the first's
 //! signature, and exactly one of them moves the job to sealing.
 
+mod seal;
 mod signer;
+
+pub use seal::SealingDone;
 
 use time::OffsetDateTime;
 
