@@ -21,6 +21,7 @@ mod private_file;
 pub mod rate_limit;
 pub mod security;
 pub mod serve;
+pub mod signing_worker;
 pub mod telemetry;
 #[cfg(feature = "dev")]
 pub mod test_eid;
