@@ -522,6 +522,9 @@ mod tests {
         assert!(refusal.starts_with(
             "the configuration asks for the demo data (`demo_data = true`), which is development-only"
         ));
+        let test_seal = Config::from_toml("[signing]\ntest_pki = true").unwrap();
+        let refusal = test_seal.check_dev_only(false).unwrap_err().to_string();
+        assert!(refusal.contains("test seal certificate (`[signing] test_pki = true`)"));
         assert_eq!(
             Config::from_toml("").unwrap().check_dev_only(false).ok(),
             Some(()),
