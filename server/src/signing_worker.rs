@@ -13,8 +13,9 @@
 //!
 //! Configuration: `[signing]` (`crate::config::SigningConfig`). With `test_pki = true`
 //! (development) a test root CA, seal and TSA certificate are made in `data_dir/signing/` at
-//! first start and every front page says TEST; without a `timestamp_url` such test seals are
-//! B-B (no timestamp), which only a test PKI allows.
+//! first start and every front page says TEST; without a `timestamp_url` the test PKI's TSA
+//! certificate stamps them in the process (`pades::testpki::TestTsa`), so development seals
+//! are PAdES B-T with nothing else running. A real seal needs a `timestamp_url`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -88,30 +89,30 @@ impl Sealer {
     /// `sealing` until one is).
     pub fn from_config(config: &Config) -> Result<Option<Sealer>, SealerError> {
         let signing = &config.signing;
-        let (seal, test) = if signing.test_pki {
+        let (seal, test_pki) = if signing.test_pki {
             let pki = pades::testpki::TestPki::ensure(&config.data_dir.join("signing"))?;
-            (pki.seal()?, true)
+            (pki.seal()?, Some(pki))
         } else {
             match (&signing.seal_key_file, &signing.certificate_chain_file) {
-                (Some(key), Some(chain)) => (Seal::from_pem_files(key, chain)?, false),
+                (Some(key), Some(chain)) => (Seal::from_pem_files(key, chain)?, None),
                 (None, None) => return Ok(None),
                 _ => return Err(SealerError::Incomplete),
             }
         };
-        let timestamper: Option<Box<dyn Timestamper>> = if signing.timestamp_url.is_empty() {
-            if !test {
-                return Err(SealerError::NoTimestampAuthority);
+        let timestamper: Box<dyn Timestamper> = match (&test_pki, signing.timestamp_url.as_str()) {
+            // Development with nothing else running: the test PKI's TSA, in the process.
+            (Some(pki), "") => {
+                tracing::info!("test seals are timestamped by the test PKI's TSA in the process");
+                Box::new(pki.tsa()?)
             }
-            tracing::warn!(
-                "[signing] has no timestamp_url: test seals are PAdES B-B, without a timestamp"
-            );
-            None
-        } else {
-            Some(Box::new(HttpTimestamper::new(
-                signing.timestamp_url.clone(),
-            )?))
+            (None, "") => return Err(SealerError::NoTimestampAuthority),
+            (_, url) => Box::new(HttpTimestamper::new(url.to_owned())?),
         };
-        Ok(Some(Sealer::new(seal, timestamper, test)))
+        Ok(Some(Sealer::new(
+            seal,
+            Some(timestamper),
+            test_pki.is_some(),
+        )))
     }
 
     /// Claims one job to seal, seals its documents and completes it. The job sealed, or

@@ -49,8 +49,9 @@ struct Portal {
 }
 
 /// The portal on a loopback port, with the sealing worker running on a fresh test PKI and a
-/// loopback TSA.
-async fn start_on(postgres: Option<&str>) -> Portal {
+/// loopback TSA; with `development`, the sealer the development configuration makes
+/// (`[signing] test_pki = true`, no `timestamp_url`: the in-process test TSA).
+async fn start_on(postgres: Option<&str>, development: bool) -> Portal {
     let dir = tempfile::tempdir().unwrap();
     let site_root = dir.path().join("site");
     fake_site(&site_root);
@@ -67,7 +68,8 @@ async fn start_on(postgres: Option<&str>) -> Portal {
         keys.push((private, id));
     }
     let config = Config::from_toml(&format!(
-        "public_url = \"http://{addr}\"\ndata_dir = \"{}\"\n\n{agencies}",
+        "public_url = \"http://{addr}\"\ndata_dir = \"{}\"\n\n{agencies}\
+         [signing]\ntest_pki = true\n",
         dir.path().join("data").display(),
     ))
     .unwrap();
@@ -85,10 +87,17 @@ async fn start_on(postgres: Option<&str>) -> Portal {
     db.migrate().await.unwrap();
     serve(listener, &config, &site_root, &db);
 
-    let pki = pades::testpki::TestPki::ensure(&dir.path().join("pki")).unwrap();
-    let tsa = tsa::LoopbackTsa::start(&pki, &dir.path().join("tsa"));
-    let timestamper = pades::HttpTimestamper::new(tsa.url()).unwrap();
-    let sealer = Sealer::new(pki.seal().unwrap(), Some(Box::new(timestamper)), true);
+    let (sealer, root) = if development {
+        let sealer = Sealer::from_config(&config).unwrap().unwrap();
+        let root = dir.path().join("data/signing/root-ca.pem");
+        (sealer, root)
+    } else {
+        let pki = pades::testpki::TestPki::ensure(&dir.path().join("pki")).unwrap();
+        let tsa = tsa::LoopbackTsa::start(&pki, &dir.path().join("tsa"));
+        let timestamper = pades::HttpTimestamper::new(tsa.url()).unwrap();
+        let sealer = Sealer::new(pki.seal().unwrap(), Some(Box::new(timestamper)), true);
+        (sealer, pki.root_certificate.clone())
+    };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let signing = SigningConfig {
         poll_interval_ms: 50,
@@ -105,7 +114,7 @@ async fn start_on(postgres: Option<&str>) -> Portal {
         db,
         keys,
         client: Client::new(),
-        root: pki.root_certificate.clone(),
+        root,
         dir,
         stop,
         _postgres: scratch,
@@ -261,8 +270,11 @@ fn pyhanko_check(args: &[&Path]) -> String {
 // ---------------------------------------------------------------------------------------------
 // The test
 
-async fn a_signed_job_is_sealed_fetched_validated_and_delivered(postgres: Option<&str>) {
-    let portal = start_on(postgres).await;
+async fn a_signed_job_is_sealed_fetched_validated_and_delivered(
+    postgres: Option<&str>,
+    development: bool,
+) {
+    let portal = start_on(postgres, development).await;
     let kari = portal.signer(1, "Kari").await;
     let ola = portal.signer(2, "Ola").await;
     let job = json!({
@@ -458,12 +470,20 @@ async fn a_signed_job_is_sealed_fetched_validated_and_delivered(postgres: Option
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signed_job_is_sealed_fetched_validated_and_delivered_on_sqlite() {
-    a_signed_job_is_sealed_fetched_validated_and_delivered(None).await;
+    a_signed_job_is_sealed_fetched_validated_and_delivered(None, false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signed_job_is_sealed_fetched_validated_and_delivered_on_postgres() {
     let url = std::env::var("BORGERPORTAL_TEST_POSTGRES_URL")
         .expect("BORGERPORTAL_TEST_POSTGRES_URL (cargo xtask test starts PostgreSQL)");
-    a_signed_job_is_sealed_fetched_validated_and_delivered(Some(&url)).await;
+    a_signed_job_is_sealed_fetched_validated_and_delivered(Some(&url), false).await;
+}
+
+/// The development configuration (`[signing] test_pki = true`, no `timestamp_url`) seals
+/// PAdES B-T with nothing else running: the test PKI is made in `data/signing/` and its TSA
+/// certificate stamps in the process; the validators say the same as with a real TSA.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_development_configuration_seals_b_t_with_nothing_else_running() {
+    a_signed_job_is_sealed_fetched_validated_and_delivered(None, true).await;
 }

@@ -382,8 +382,8 @@ pub struct SigningConfig {
     pub seal_key_file: Option<PathBuf>,
     /// The seal's certificate and its chain (PEM, any order).
     pub certificate_chain_file: Option<PathBuf>,
-    /// The RFC 3161 timestamp authority (PAdES B-T). Empty: no timestamp (B-B), allowed only
-    /// with `test_pki`.
+    /// The RFC 3161 timestamp authority (PAdES B-T). Empty: refused for a real seal; with
+    /// `test_pki` the test PKI's TSA certificate stamps in the process.
     pub timestamp_url: String,
     /// How often an idle worker looks for jobs to seal, in milliseconds.
     pub poll_interval_ms: u64,
