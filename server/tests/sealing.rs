@@ -293,6 +293,26 @@ async fn a_signed_job_is_sealed_fetched_validated_and_delivered(
         "deadline": (OffsetDateTime::now_utc() + Duration::days(14)).format(&Rfc3339).unwrap(),
         "signer_naming": "name_and_birth_date",
     });
+    // A document that looks like a PDF but that the seal could not take: refused at once.
+    let mut damaged = job.clone();
+    damaged["job_id"] = json!("seal-e2e-damaged");
+    damaged["documents"][0]["content_base64"] =
+        json!(STANDARD.encode(b"%PDF-1.7\n%broken\nstartxref\n0\n%%EOF\n"));
+    let refused = portal
+        .client
+        .post(format!("{}{JOBS}", portal.base))
+        .bearer_auth(portal.token("nav"))
+        .json(&damaged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = refused.json().await.unwrap();
+    assert_eq!(
+        problem["type"],
+        "urn:borgerportal:problem:signing.document_unusable"
+    );
+
     let created: Value = portal
         .client
         .post(format!("{}{JOBS}", portal.base))

@@ -44,6 +44,13 @@ pub enum SigningError {
         /// Which document (from 0).
         index: usize,
     },
+    /// A document is a PDF by its first bytes, but encrypted, damaged or without pages: it
+    /// could not be sealed once signed.
+    #[error("document {index} is encrypted, damaged or has no pages, and cannot be sealed")]
+    DocumentUnusable {
+        /// Which document (from 0).
+        index: usize,
+    },
     /// A document is larger than 10 MB.
     #[error("document {index} is larger than 10 MB")]
     DocumentTooLarge {
@@ -131,6 +138,7 @@ impl SigningError {
             SigningError::TooManyDocuments => "signing.too_many_documents",
             SigningError::DocumentNameInvalid { .. } => "signing.document_name_invalid",
             SigningError::DocumentNotPdf { .. } => "signing.document_not_pdf",
+            SigningError::DocumentUnusable { .. } => "signing.document_unusable",
             SigningError::DocumentTooLarge { .. } => "signing.document_too_large",
             SigningError::DocumentsTooLarge => "signing.documents_too_large",
             SigningError::NoSigners => "signing.no_signers",

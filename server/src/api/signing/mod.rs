@@ -76,7 +76,7 @@ const WHAT: &str = "send documents for signing";
         (status = 403, description = "The agency may not send documents for signing", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 413, description = "The request, a document (10 MB) or all documents (50 MB) are too large (`signing.document_too_large`, `signing.documents_too_large`, `body-too-large`)", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 415, description = "The body is not `application/json`", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 422, description = "A rule is broken: `invalid-national-id` or `signing.*` (see the type)", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "A rule is broken: `invalid-national-id` or `signing.*` (see the type; `signing.document_unusable`: a PDF that is encrypted, damaged or has no pages, which could not be sealed)", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 503, description = "Temporarily unavailable; retry with the same job id", body = ProblemDocument, content_type = "application/problem+json"),
     ),
     security(("agency_jwt" = []))
@@ -99,7 +99,15 @@ pub async fn create(
     // Decoding and hashing up to 50 MB of documents: on the blocking pool.
     let valid = tokio::task::spawn_blocking(move || {
         let job = new_job(parse_job(&bytes)?)?;
-        job.validate(now).map_err(signing_problem)
+        let valid = job.validate(now).map_err(signing_problem)?;
+        // A document the seal could not take (encrypted, damaged, no pages) is refused now,
+        // not found out once everyone has signed.
+        for (index, document) in valid.documents.iter().enumerate() {
+            if pades::check_sealable(&document.content).is_err() {
+                return Err(signing_problem(SigningError::DocumentUnusable { index }));
+            }
+        }
+        Ok(valid)
     })
     .await
     .map_err(|error| {
