@@ -9,12 +9,15 @@
 mod common;
 use common::TestDb;
 
+use borgerportal::delegation::{DelegationRules, Scope, ScopeGrant};
 use borgerportal::post::pdf::minimal_pdf;
-use borgerportal::signing::{SignatureEvidence, SEALED_LETTER_SAFE_TITLE};
+use borgerportal::signing::{
+    seal_text, SignatureEvidence, SignerIdentity, SEALED_LETTER_SAFE_TITLE,
+};
 use borgerportal::{
     Access, Actor, AgencyAccess, AgencyGrants, AgencyId, Capability, ContactMethod, EmailAddress,
-    FolderRef, JobState, Language, Loa, MailboxView, ManageContact, NationalId, NewPerson,
-    NewSigner, NewSigningDocument, NewSigningJob, OnBehalfOf, Person, Policy, ReadPost,
+    FolderRef, GrantAuthority, JobState, Language, Loa, MailboxView, ManageContact, NationalId,
+    NewPerson, NewSigner, NewSigningDocument, NewSigningJob, OnBehalfOf, Person, Policy, ReadPost,
     ReadSensitivePost, SendForSigning, SignDocuments, SignerNaming, SigningCursor, SigningError,
     SigningJobStatus, SigningNotifications,
 };
@@ -75,6 +78,15 @@ fn agency(name: &str) -> AgencyAccess<SendForSigning> {
 
 /// A two-document job; each signer with their order and for whom they sign.
 async fn create(t: &TestDb, job_id: &str, signers: &[(&Person, OnBehalfOf)]) -> SigningJobStatus {
+    create_with(t, job_id, signers, false).await
+}
+
+async fn create_with(
+    t: &TestDb,
+    job_id: &str,
+    signers: &[(&Person, OnBehalfOf)],
+    helpers_may_sign: bool,
+) -> SigningJobStatus {
     let job = NewSigningJob {
         agency_job_id: job_id.into(),
         title: "Kjøpekontrakt for Storgata 1".into(),
@@ -101,7 +113,7 @@ async fn create(t: &TestDb, job_id: &str, signers: &[(&Person, OnBehalfOf)]) -> 
         deadline: NOW + Duration::days(14),
         naming: Some(SignerNaming::NameAndBirthDate.code().into()),
         notifications: SigningNotifications::default(),
-        helpers_may_sign: false,
+        helpers_may_sign,
     };
     let valid = job.validate(NOW).unwrap();
     t.db.create_signing_job(&agency("nav"), "NAV", valid, NOW)
@@ -109,17 +121,20 @@ async fn create(t: &TestDb, job_id: &str, signers: &[(&Person, OnBehalfOf)]) -> 
         .unwrap()
 }
 
-async fn sign(t: &TestDb, person: &Person, status: &SigningJobStatus) -> JobState {
-    let evidence = SignatureEvidence {
+fn evidence() -> SignatureEvidence {
+    SignatureEvidence {
         loa: Loa::Substantial,
         auth_time: NOW - Duration::seconds(30),
         requested_at: NOW - Duration::minutes(1),
         eid: "idporten".into(),
         name: "Navn Fra Eid".into(),
         id_token: "header.payload.signature".into(),
-    };
+    }
+}
+
+async fn sign(t: &TestDb, person: &Person, status: &SigningJobStatus) -> JobState {
     let access = own::<SignDocuments>(person, Loa::Substantial);
-    t.db.sign_job(&access, status.id, &evidence, NOW)
+    t.db.sign_job(&access, status.id, &evidence(), NOW)
         .await
         .unwrap()
 }
@@ -360,8 +375,99 @@ async fn two_workers_claiming_at_once_get_different_jobs(t: &TestDb) {
     assert_eq!(claimed, ids);
 }
 
+async fn a_helpers_signature_is_named_on_the_front_page_and_the_giver_gets_the_letter(t: &TestDb) {
+    let giver = reachable(t, 1, "Torbjørn").await;
+    let helper = reachable(t, 2, "Ingrid").await;
+    let grant = [ScopeGrant {
+        scope: Scope::SignDocuments,
+        ends_on: date!(2026 - 12 - 31),
+    }];
+    t.db.grant_delegation(
+        &own::<GrantAuthority>(&giver, Loa::High),
+        helper.id,
+        &grant,
+        &DelegationRules::default(),
+        NOW - Duration::days(1),
+    )
+    .await
+    .unwrap();
+    let actor = Actor::Citizen {
+        person: helper.id,
+        loa: Loa::Substantial,
+    };
+    let access =
+        t.db.decide_access::<SignDocuments>(&actor, giver.id, NOW)
+            .await
+            .unwrap()
+            .unwrap();
+    let status = create_with(t, "seal-helper", &[(&giver, OnBehalfOf::Myself)], true).await;
+    let state = t.db.sign_job(&access, status.id, &evidence(), NOW).await;
+    assert_eq!(state.unwrap(), JobState::Sealing);
+
+    let claimed = t.db.claim_sealing_job(NOW, LEASE).await.unwrap().unwrap();
+    assert_eq!(claimed.signers[0].name.as_deref(), Some("Torbjørn Signer"));
+    assert_eq!(
+        claimed.signers[0].helper_name.as_deref(),
+        Some("Ingrid Signer")
+    );
+    let text = seal_text(
+        "Kontrakt",
+        &claimed.title,
+        &claimed.sender_name,
+        claimed.level,
+        claimed.naming,
+        &claimed.signers,
+    )
+    .unwrap();
+    assert_eq!(text.signers[0].name, "Torbjørn Signer");
+    assert_eq!(text.signers[0].helper.as_deref(), Some("Ingrid Signer"));
+    assert_eq!(
+        text.signers[0].identity,
+        SignerIdentity::BirthDate(date!(1980 - 02 - 01))
+    );
+
+    let done =
+        t.db.complete_sealing(claimed.id, &sealed_pdfs("h"), NOW)
+            .await
+            .unwrap();
+    assert_eq!(done.letters, 1);
+    assert_eq!(inbox(t, &giver).await.len(), 1);
+    assert_eq!(inbox(t, &helper).await, []);
+}
+
+async fn two_completions_racing_leave_one_sealed_set(t: &TestDb) {
+    let kari = reachable(t, 1, "Kari").await;
+    for round in 0..3 {
+        let status = create(
+            t,
+            &format!("seal-race-{round}"),
+            &[(&kari, OnBehalfOf::Myself)],
+        )
+        .await;
+        sign(t, &kari, &status).await;
+        let (first, second) = (sealed_pdfs("a"), sealed_pdfs("b"));
+        let (a, b) = tokio::join!(
+            t.db.complete_sealing(status.id, &first, NOW),
+            t.db.complete_sealing(status.id, &second, NOW)
+        );
+        let won = match (a, b) {
+            (Ok(_), Err(SigningError::JobEnded)) => sealed_pdfs("a"),
+            (Err(SigningError::JobEnded), Ok(_)) => sealed_pdfs("b"),
+            other => panic!("round {round}: {other:?}"),
+        };
+        let (_, pdf) =
+            t.db.sealed_document(&agency("nav"), status.id, 0)
+                .await
+                .unwrap();
+        assert_eq!(pdf, won[0]);
+    }
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM letters").await, 3);
+}
+
 on_both_backends!(
     a_signed_job_is_claimed_once_and_completed_once,
     a_sealing_that_dies_is_sealed_again_after_its_lease_and_completes_once,
     two_workers_claiming_at_once_get_different_jobs,
+    a_helpers_signature_is_named_on_the_front_page_and_the_giver_gets_the_letter,
+    two_completions_racing_leave_one_sealed_set,
 );

@@ -94,7 +94,7 @@ impl Database {
         let now = stored_instant(now);
         let staleness = self.contact_staleness;
         let mut tx = self.begin_tx().await?;
-        let (facts, letters) = {
+        let (facts, attachments) = {
             let mut ex = tx.ex();
             let locked = lock_job(&mut ex, job)
                 .await?
@@ -136,24 +136,22 @@ impl Database {
                 .zip(sealed)
                 .map(|(document, pdf)| (sealed_file_name(&document.file_name), pdf.clone()))
                 .collect();
-            let letters: Vec<_> = facts
-                .signers
-                .iter()
-                .filter_map(|signer| {
-                    sealed_letter(
-                        job,
-                        &facts.title,
-                        &facts.sender_name,
-                        facts.level,
-                        signer,
-                        &attachments,
-                        now,
-                    )
-                })
-                .collect();
-            (facts, letters)
+            (facts, attachments)
         };
-        let mut delivered = Vec::with_capacity(letters.len());
+        let mut delivered = Vec::new();
+        // One letter at a time, so one copy of the sealed PDFs is held for the letter being
+        // written, not one per signer.
+        let letters = facts.signers.iter().filter_map(|signer| {
+            sealed_letter(
+                job,
+                &facts.title,
+                &facts.sender_name,
+                facts.level,
+                signer,
+                &attachments,
+                now,
+            )
+        });
         for mut letter in letters {
             // The sealed PDFs are the portal's own; they may outgrow an agency's attachment
             // limits (a 10 MB original plus its front page and seal), so they are checked
