@@ -207,6 +207,9 @@ pub struct NewLoginState {
     /// The provider was asked to log the person in again (`prompt=login`: a step-up): the
     /// login that comes back must have been made after this one started (`auth_time`).
     pub reauthenticate: bool,
+    /// The signing job this fresh login is to sign, set only by the "sign" form: the callback
+    /// records the signature with the id_token it verified. `None`: an ordinary login.
+    pub signs: Option<crate::signing::SigningJobId>,
     /// After this the login is abandoned and its state no longer accepted.
     pub expires_at: OffsetDateTime,
 }
@@ -238,6 +241,8 @@ pub struct LoginState {
     pub return_to: String,
     /// The provider was asked to log the person in again.
     pub reauthenticate: bool,
+    /// The signing job this login is to sign, if the "sign" form started it.
+    pub signs: Option<crate::signing::SigningJobId>,
     /// When the login was started (stored).
     pub started_at: OffsetDateTime,
     /// When the pending login would have been abandoned.
@@ -283,6 +288,10 @@ pub struct CompletedLogin {
     pub previous: Option<SessionToken>,
     /// The idle timeout, to tell whether the previous session was still alive.
     pub idle_timeout: Duration,
+    /// The login continues the previous session's visit whatever its level (the fresh login
+    /// a signature asks for): the same person goes on acting for whom they acted for, as after
+    /// a step-up. An ordinary login again starts as oneself.
+    pub continues_visit: bool,
 }
 
 impl fmt::Debug for CompletedLogin {
@@ -472,6 +481,7 @@ mod tests {
             requested_loa: Loa::High,
             return_to: "/post".to_owned(),
             reauthenticate: true,
+            signs: None,
             expires_at: OffsetDateTime::now_utc(),
         };
         let debug = format!("{new:?}");

@@ -58,6 +58,7 @@ fn login(
         absolute_lifetime: Duration::hours(8),
         previous,
         idle_timeout: Duration::minutes(30),
+        continues_visit: false,
     }
 }
 
@@ -153,11 +154,27 @@ async fn only_someone_held_authority_for_can_be_chosen_and_a_step_up_keeps_it(t:
     assert_eq!(second.session.acting_for, Some(giver.id));
     // A fresh login (not a step-up) starts as oneself.
     let third =
-        t.db.complete_login(login(kari, Loa::High, Some(second.token.clone())), now)
-            .await
-            .unwrap();
+        t.db.complete_login(
+            login(kari.clone(), Loa::High, Some(second.token.clone())),
+            now,
+        )
+        .await
+        .unwrap();
     assert!(!third.stepped_up);
     assert_eq!(third.session.acting_for, None);
+    // The fresh login a signature asks for continues the visit (at any level).
+    let chosen =
+        t.db.choose_acting_for(&third.token, &access, Some(giver.id), now)
+            .await
+            .unwrap();
+    assert!(chosen);
+    let signing = CompletedLogin {
+        continues_visit: true,
+        ..login(kari.clone(), Loa::Substantial, Some(third.token.clone()))
+    };
+    let fourth = t.db.complete_login(signing, now).await.unwrap();
+    assert_eq!(fourth.session.acting_for, Some(giver.id));
+    let third = fourth;
     assert!(t
         .db
         .choose_acting_for(&third.token, &access, None, now)

@@ -401,6 +401,25 @@ async fn a_signature_needs_a_fresh_login_at_the_jobs_level(t: &TestDb) {
     high.level = "high".into();
     let status = create(t, high).await;
     let access = own::<SignDocuments>(&kari, Loa::Substantial);
+    // Below the job's level: its non-sensitive title only, no description, no documents.
+    let seen = t.db.signing_job(&access, status.id, NOW).await.unwrap();
+    assert!(seen.locked);
+    assert_eq!((seen.description.as_str(), seen.documents.len()), ("", 0));
+    assert_eq!(
+        seen.summary.title_at(Loa::Substantial),
+        "Et dokument til signering"
+    );
+    let document = t.db.signing_document(&access, status.id, 0, NOW).await;
+    assert!(matches!(document.unwrap_err(), SigningError::NeedsStepUp));
+    let stepped_up = own::<SignDocuments>(&kari, Loa::High);
+    let seen = t.db.signing_job(&stepped_up, status.id, NOW).await.unwrap();
+    assert!(!seen.locked);
+    assert_eq!(seen.documents.len(), 2);
+    assert!(t
+        .db
+        .signing_document(&stepped_up, status.id, 0, NOW)
+        .await
+        .is_ok());
     let at = NOW + Duration::minutes(5);
     for refused in [
         evidence(Loa::Substantial, at),
@@ -628,7 +647,28 @@ async fn deadlines_are_at_most_ninety_days_after_opening(t: &TestDb) {
     );
 }
 
+async fn demo_jobs_are_seeded_once(t: &TestDb) {
+    borgerportal::seed_demo_data(&t.db).await.unwrap();
+    let seeded = borgerportal::signing::demo::seed_demo_signing(&t.db, NOW).await;
+    assert_eq!(seeded.unwrap(), 3);
+    let again = borgerportal::signing::demo::seed_demo_signing(&t.db, NOW).await;
+    assert_eq!(again.unwrap(), 0, "a second start adds nothing");
+    let demo = borgerportal::demo_persons();
+    let ingrid =
+        t.db.find_person_by_national_id(&demo[0].national_id)
+            .await
+            .unwrap()
+            .unwrap();
+    let jobs =
+        t.db.signing_jobs(&own::<SignDocuments>(&ingrid, Loa::Substantial), NOW)
+            .await
+            .unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert!(jobs[0].awaits_signer());
+}
+
 on_both_backends!(
+    demo_jobs_are_seeded_once,
     a_job_is_created_once_per_agency_job_id,
     reserved_and_unreachable_signers_fail_the_job_at_once,
     orders_sign_in_turn_and_the_last_signature_seals,

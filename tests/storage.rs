@@ -477,6 +477,7 @@ fn completed_login(n: u16, names: Option<(&str, &str)>, loa: Loa) -> CompletedLo
         absolute_lifetime: LIFETIME,
         previous: None,
         idle_timeout: IDLE,
+        continues_visit: false,
     }
 }
 
@@ -653,6 +654,7 @@ fn new_login_state(state: &str, expires_at: OffsetDateTime) -> NewLoginState {
         requested_loa: Loa::High,
         return_to: "/post?folder=inbox".to_owned(),
         reauthenticate: false,
+        signs: None,
         expires_at,
     }
 }
@@ -1054,8 +1056,10 @@ async fn login_state_is_taken_once(t: &TestDb) {
     let expires_at = OffsetDateTime::now_utc() + Duration::minutes(10);
     let request = new_login_state("state-1", expires_at);
     t.db.create_login_state(request.clone()).await.unwrap();
+    let job = borgerportal::SigningJobId::new();
     let step_up = NewLoginState {
         reauthenticate: true,
+        signs: Some(job),
         ..new_login_state("state-2", expires_at)
     };
     t.db.create_login_state(step_up).await.unwrap();
@@ -1078,6 +1082,7 @@ async fn login_state_is_taken_once(t: &TestDb) {
     assert_eq!(taken.return_to, "/post?folder=inbox");
     assert_eq!(taken.expires_at, whole_micros(expires_at));
     assert!(!taken.reauthenticate);
+    assert_eq!(taken.signs, None);
     assert!(
         (started..=created).contains(&taken.started_at),
         "{started} <= {} <= {created}",
@@ -1103,6 +1108,7 @@ async fn login_state_is_taken_once(t: &TestDb) {
             .unwrap()
             .unwrap();
     assert!(step_up.reauthenticate);
+    assert_eq!(step_up.signs, Some(job), "a login to sign keeps its job");
     assert_eq!(count_rows(t, "login_states").await, 0);
 }
 

@@ -18,6 +18,10 @@ pub struct UserView {
     /// Unread letters of the person whose post the pages show (the one acted for, while
     /// acting), `None` if it could not be read just now or may not be.
     pub unread: Option<u64>,
+    /// Signing jobs waiting for the person the pages show, `None` if it could not be read
+    /// just now or may not be (a guardian does not sign for a minor).
+    #[serde(default)]
+    pub to_sign: Option<u64>,
     /// Whether the person holds authority to act for someone: the header offers the choice.
     pub may_act_for: bool,
     /// Whom the pages act for, if not the person themself: the banner on every page.
@@ -156,6 +160,14 @@ pub async fn load_current_user(
             .ok(),
         Err(_) => None,
     };
+    let to_sign = match ctx.access::<borgerportal::access::SignDocuments>(db).await {
+        Ok(sign) => db
+            .signing_jobs_waiting(&sign, now)
+            .await
+            .inspect_err(|error| tracing::warn!(%error, "could not count the jobs to sign"))
+            .ok(),
+        Err(_) => None,
+    };
     // While acting, the person holds (or held) authority: the banner offers the switch.
     let may_act_for = ctx.is_acting()
         || db
@@ -192,6 +204,7 @@ pub async fn load_current_user(
         provider: ctx.session.provider.clone(),
         idle_timeout_seconds: ctx.idle_timeout_seconds,
         unread,
+        to_sign,
         may_act_for,
         acting_for,
     }))

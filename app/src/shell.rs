@@ -25,6 +25,7 @@ use crate::routes::{
     not_found::NotFoundPage,
     post::{FoldersPage, LetterPage, PostPage},
     privacy::PrivacyPage,
+    signing::{SigningJobPage, SigningListPage},
     AuthorityForm, ContactForm, PageData,
 };
 use leptos::prelude::*;
@@ -245,6 +246,8 @@ fn page_view(page: PageData) -> AnyView {
         PageData::Mailbox(data) => view! { <PostPage data /> }.into_any(),
         PageData::Folders(data) => view! { <FoldersPage data /> }.into_any(),
         PageData::Letter(id, data) => view! { <LetterPage id data /> }.into_any(),
+        PageData::Signing(data) => view! { <SigningListPage data /> }.into_any(),
+        PageData::SigningJob(id, data) => view! { <SigningJobPage id data /> }.into_any(),
         PageData::NotFound => view! { <NotFoundPage /> }.into_any(),
         PageData::Message(message) => view! { <MessagePage message /> }.into_any(),
     }

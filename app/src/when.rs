@@ -241,3 +241,14 @@ mod tests {
         assert_eq!(text, "00|07|42|2026|0005|4294967295|");
     }
 }
+
+/// 12 kB, 1.4 MB: sizes as people read them.
+pub fn size_in_words(bytes: u64, lang: &str) -> String {
+    let decimal = if lang == "en" { "." } else { "," };
+    if bytes < 1_000_000 {
+        format!("{} kB", bytes.div_ceil(1000).max(1))
+    } else {
+        let tenths = bytes.div_ceil(100_000);
+        format!("{}{decimal}{} MB", tenths / 10, tenths % 10)
+    }
+}

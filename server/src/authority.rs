@@ -269,7 +269,7 @@ fn refused_on_overview(
     match error {
         DelegationError::NotFound => Answer::NotFound,
         DelegationError::WrongState => Answer::AgainAt(
-            "/authority",
+            "/authority".to_owned(),
             FormOutcome {
                 errors: vec![self::error(&at, error.code(), None)],
                 values: Vec::new(),
@@ -277,7 +277,7 @@ fn refused_on_overview(
         ),
         other => match refusal_field(&other, rules) {
             Some((_, count)) => Answer::AgainAt(
-                "/authority",
+                "/authority".to_owned(),
                 FormOutcome {
                     errors: vec![self::error(&at, other.code(), count)],
                     values: Vec::new(),
@@ -365,7 +365,7 @@ async fn approve(
             }
             if bad {
                 Answer::AgainAt(
-                    "/authority",
+                    "/authority".to_owned(),
                     FormOutcome {
                         errors: vec![error(
                             &format!("request-{id}"),

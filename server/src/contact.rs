@@ -133,7 +133,7 @@ fn refused(
     };
     let outcome = FormOutcome::error(field, code, count, typed);
     match at {
-        Some(path) => Answer::AgainAt(path, outcome),
+        Some(path) => Answer::AgainAt(path.to_owned(), outcome),
         None => Answer::Again(outcome),
     }
 }

@@ -136,7 +136,7 @@ pub(crate) enum Answer {
     Again(FormOutcome),
     /// Refused input shown on the page at another path (a form on one page whose errors show
     /// on another), `422`.
-    AgainAt(&'static str, FormOutcome),
+    AgainAt(String, FormOutcome),
     /// Not a request this form takes: `400`.
     BadRequest,
     /// Nothing there, or not the person's: `404`.
@@ -156,7 +156,7 @@ impl Answer {
         match self {
             Answer::Done(location) => see_other(&location),
             Answer::Again(outcome) => state.pages.again(parts, outcome).await,
-            Answer::AgainAt(path, outcome) => state.pages.at(parts, path, outcome).await,
+            Answer::AgainAt(path, outcome) => state.pages.at(parts, &path, outcome).await,
             Answer::BadRequest => bad_request(state, parts).await,
             Answer::NotFound => state.pages.not_found(parts).await,
             Answer::Unavailable => {

@@ -21,6 +21,7 @@ mod private_file;
 pub mod rate_limit;
 pub mod security;
 pub mod serve;
+pub mod signing_pages;
 pub mod signing_worker;
 pub mod telemetry;
 #[cfg(feature = "dev")]
@@ -328,6 +329,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(authority::routes())
         .merge(acting::routes())
         .merge(post_pages::routes())
+        .merge(signing_pages::routes())
         .nest("/api", api::routes())
         .nest_service("/pkg", pkg)
         // The islands' server functions (the pages are routed above; Leptos' own page routes

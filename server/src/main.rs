@@ -190,8 +190,10 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     #[cfg(feature = "dev")]
     if config.demo_data {
         let added = borgerportal::demo::seed_demo_data(&db).await?;
-        let letters = borgerportal::seed_demo_post(&db, time::OffsetDateTime::now_utc()).await?;
-        tracing::info!(added, letters, "demo data loaded");
+        let now = time::OffsetDateTime::now_utc();
+        let letters = borgerportal::seed_demo_post(&db, now).await?;
+        let jobs = borgerportal::signing::demo::seed_demo_signing(&db, now).await?;
+        tracing::info!(added, letters, jobs, "demo data loaded");
     }
     let state = AppState::new(&config, site, db.clone())?;
     let housekeeping = tokio::spawn(housekeeping(state.clone()));

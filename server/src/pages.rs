@@ -202,6 +202,14 @@ impl PageRenderer {
                 app::routes::act_for::load_act_for(db, session, lang, outcome).await,
             ),
             Page::Letter(id) => return Read::OpenLetter(id, outcome),
+            Page::Signing => {
+                PageData::Signing(app::routes::signing::load_signing_list(db, session, lang).await)
+            }
+            Page::SigningJob(id) => {
+                let job =
+                    app::routes::signing::load_signing_job(db, session, &id, lang, outcome).await;
+                PageData::SigningJob(id, job)
+            }
         })
     }
 
@@ -323,13 +331,11 @@ impl PageRenderer {
 
     /// As [`again`](PageRenderer::again), for another path (a form on one page whose errors
     /// show on another).
-    pub(crate) async fn at(
-        &self,
-        mut parts: Parts,
-        path: &'static str,
-        outcome: FormOutcome,
-    ) -> Response {
-        parts.uri = axum::http::Uri::from_static(path);
+    pub(crate) async fn at(&self, mut parts: Parts, path: &str, outcome: FormOutcome) -> Response {
+        match path.parse() {
+            Ok(uri) => parts.uri = uri,
+            Err(_) => return self.not_found(parts).await,
+        }
         self.again(parts, outcome).await
     }
 }

@@ -40,9 +40,9 @@ pub fn routes() -> Router<AppState> {
 }
 
 #[derive(Deserialize)]
-struct AttachmentQuery {
+pub(crate) struct AttachmentQuery {
     #[serde(default)]
-    download: Option<String>,
+    pub(crate) download: Option<String>,
 }
 
 async fn attachment(
@@ -92,11 +92,17 @@ async fn attachment(
         }
         Err(error) => return unavailable(&error).respond(&state, parts).await,
     };
-    let disposition = if query.download.is_some() {
-        "attachment"
-    } else {
-        "inline"
-    };
+    pdf_response(
+        attachment.content,
+        &attachment.info.filename,
+        query.download.is_some(),
+    )
+}
+
+/// A PDF for its reader, inline or (`download`) as a file: with `Content-Disposition`,
+/// `nosniff`, `no-store` and a sandboxing CSP, so nothing in it can script this origin.
+pub(crate) fn pdf_response(content: Vec<u8>, filename: &str, download: bool) -> Response {
+    let disposition = if download { "attachment" } else { "inline" };
     (
         StatusCode::OK,
         [
@@ -106,7 +112,7 @@ async fn attachment(
             ),
             (
                 header::CONTENT_DISPOSITION,
-                content_disposition(disposition, &attachment.info.filename),
+                content_disposition(disposition, filename),
             ),
             (
                 header::X_CONTENT_TYPE_OPTIONS,
@@ -123,7 +129,7 @@ async fn attachment(
                 ),
             ),
         ],
-        Body::from(attachment.content),
+        Body::from(content),
     )
         .into_response()
 }
@@ -177,7 +183,7 @@ fn folder_refusal(error: PostError, typed: Option<&str>) -> Answer {
         | PostError::FolderNotEmpty
         | PostError::TooManyFolders => {
             let outcome = FormOutcome::error("name", error.code(), None, typed);
-            Answer::AgainAt("/post/folders", outcome)
+            Answer::AgainAt("/post/folders".to_owned(), outcome)
         }
         error => unavailable(&error),
     }

@@ -84,6 +84,8 @@ enum Needs {
     Contact,
     /// The subject's activity log (guardians may not).
     Activity,
+    /// The subject's documents to sign (helpers with the signing scope may; guardians may not).
+    Sign,
 }
 
 /// The row of the table for each page route. A route not here fails the test.
@@ -109,6 +111,7 @@ fn needs(route: &str) -> Option<Needs> {
         | "/authority/request"
         | "/authority/{id}/change"
         | "/act-for" => Needs::OwnOnly,
+        "/signing" | "/signing/{id}" => Needs::Sign,
         _ => return None,
     })
 }
@@ -120,6 +123,9 @@ fn expect(needs: Needs, who: Who) -> Expect {
         (_, Who::Visitor) => LogIn,
         (Needs::OwnOnly | Needs::Home, _) => Own,
         (_, Who::Person | Who::HelperWithScopes) => Shows,
+        // The helper "without scopes" holds exactly the signing scope.
+        (Needs::Sign, Who::HelperWithoutScopes) => Shows,
+        (Needs::Sign, Who::Guardian) => GuardianMissing,
         (_, Who::HelperWithoutScopes) => MissingScope,
         (Needs::Post | Needs::Contact, Who::Guardian) => Shows,
         (Needs::Activity, Who::Guardian) => GuardianMissing,
@@ -475,6 +481,7 @@ fn every_actor_has_an_answer_for_every_kind_of_page() {
             Needs::Post,
             Needs::Contact,
             Needs::Activity,
+            Needs::Sign,
         ] {
             let _ = expect(needs, who);
         }
@@ -495,6 +502,8 @@ enum Guards {
     Contact,
     /// The agency API: an agency's token, never a citizen's session.
     Agency,
+    /// The subject's documents to sign (helpers with the signing scope; not guardians).
+    Sign,
 }
 
 /// The row for each route that is not a page, by method and path. Every route the server's
@@ -505,6 +514,7 @@ fn guards(method: &str, path: &str) -> Option<Guards> {
         (_, path) if path.starts_with("/auth/") || path.starts_with("/test-eid/") => Guards::Open,
         ("POST", path) if path.starts_with("/authority/") => Guards::OwnOnly,
         ("POST", "/act-for") => Guards::OwnOnly,
+        (_, path) if path.starts_with("/signing/") => Guards::Sign,
         (_, path) if path.starts_with("/post/") => Guards::Post,
         ("POST", path) if path.starts_with("/contact/") => Guards::Contact,
         (_, path) if path.starts_with("/api/") => Guards::Agency,
@@ -522,6 +532,7 @@ fn declared_routes() -> Vec<(String, String)> {
         ("post_pages.rs", ""),
         ("authority.rs", ""),
         ("acting.rs", ""),
+        ("signing_pages.rs", ""),
         ("api/mod.rs", "/api"),
         ("test_eid/mod.rs", ""),
     ];
@@ -560,6 +571,8 @@ fn guard_expect(guards: Guards, who: Who) -> Expect {
         (_, Who::Visitor) => LogIn,
         (Guards::OwnOnly, _) => Own,
         (_, Who::Person | Who::HelperWithScopes) => Shows,
+        (Guards::Sign, Who::HelperWithoutScopes) => Shows,
+        (Guards::Sign, Who::Guardian) => GuardianMissing,
         (_, Who::HelperWithoutScopes) => MissingScope,
         (Guards::Post | Guards::Contact, Who::Guardian) => Shows,
         (_, _) => NoAuthority,

@@ -429,6 +429,7 @@ async fn an_expired_state_is_refused() {
                 requested_loa: Loa::Substantial,
                 return_to: "/activity".to_owned(),
                 reauthenticate: false,
+                signs: None,
                 expires_at,
             })
             .await

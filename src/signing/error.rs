@@ -110,6 +110,9 @@ pub enum SigningError {
     /// that happened before the click.
     #[error("the signature needs a fresh login at the job's level")]
     NeedsFreshLogin,
+    /// The job's documents need a login at a higher level than the session's: step up.
+    #[error("the job's documents need a higher level of assurance")]
+    NeedsStepUp,
     /// A helper tried to sign a job that does not allow signing for someone else.
     #[error("this job must be signed by the signer in person")]
     HelpersNotAllowed,
@@ -155,6 +158,7 @@ impl SigningError {
             SigningError::JobEnded => "signing.job_ended",
             SigningError::AlreadyDone => "signing.already_done",
             SigningError::NeedsFreshLogin => "signing.needs_fresh_login",
+            SigningError::NeedsStepUp => "signing.needs_step_up",
             SigningError::HelpersNotAllowed => "signing.helpers_not_allowed",
             SigningError::ReasonInvalid => "signing.reason_invalid",
             SigningError::NotSealed => "signing.not_sealed",
@@ -174,6 +178,7 @@ impl SigningError {
                 | SigningError::NotSealed
                 | SigningError::AlreadyDone
                 | SigningError::NeedsFreshLogin
+                | SigningError::NeedsStepUp
                 | SigningError::HelpersNotAllowed
         )
     }

@@ -10,6 +10,9 @@ use crate::access::Loa;
 
 /// How long after the fresh login a signature may still use it.
 pub const FRESH_LOGIN_WINDOW: Duration = Duration::minutes(10);
+/// The clocks' skew allowed between the portal and the eID (`auth_time` is in whole seconds):
+/// as the login's own check of `auth_time` after a forced login.
+pub const CLOCK_SKEW: Duration = Duration::seconds(60);
 
 /// What the signer's fresh eID login proved, as the server read it from the verified
 /// id_token. The token itself is kept as the eID signed it: anyone can check it later with the
@@ -45,10 +48,10 @@ impl fmt::Debug for SignatureEvidence {
 impl SignatureEvidence {
     /// Whether this login may sign a job that needs `required` at `now`: at that level or
     /// higher, authenticated after the click (`prompt=login` was honoured, not an old
-    /// session reused), and no longer ago than [`FRESH_LOGIN_WINDOW`].
+    /// session reused; within [`CLOCK_SKEW`]), and no longer ago than [`FRESH_LOGIN_WINDOW`].
     pub fn check(&self, required: Loa, now: OffsetDateTime) -> Result<(), SigningError> {
-        let fresh = self.auth_time >= self.requested_at
-            && self.auth_time <= now + Duration::minutes(1)
+        let fresh = self.auth_time + CLOCK_SKEW >= self.requested_at
+            && self.auth_time <= now + CLOCK_SKEW
             && now - self.auth_time <= FRESH_LOGIN_WINDOW;
         if self.loa < required || !fresh {
             return Err(SigningError::NeedsFreshLogin);

@@ -20,6 +20,8 @@
 //! The signer's side (the pages, the fresh eID login a signature needs) and the sealing of the
 //! signed PDF live in the server; they take their decisions from here.
 
+#[cfg(feature = "dev")]
+pub mod demo;
 mod error;
 mod evidence;
 mod job;

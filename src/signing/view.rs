@@ -85,4 +85,7 @@ pub struct SignerJob {
     pub parties: Vec<SigningParty>,
     /// Whether a helper may sign for the signer.
     pub helpers_may_sign: bool,
+    /// The session's level is below the job's: the description and documents are left out
+    /// (and the list shows the non-sensitive title) until the person steps up.
+    pub locked: bool,
 }

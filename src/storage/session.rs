@@ -342,7 +342,9 @@ impl Database {
             // policy still decides on every request).
             acting_for: previous
                 .as_ref()
-                .filter(|_| stepped_up)
+                .filter(|previous| {
+                    stepped_up || (login.continues_visit && previous.person == person.id)
+                })
                 .and_then(|previous| previous.acting_for),
         };
         let session = insert(&mut ex, &row).await?;
@@ -558,8 +560,8 @@ pub(super) async fn insert_login_state(
     let new_login_state = row.new_login_state;
     ex.execute(
         "INSERT INTO login_states (state_hash, nonce, pkce_verifier, provider, requested_loa, \
-         return_to, created_at, expires_at, reauthenticate) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         return_to, created_at, expires_at, reauthenticate, signing_job_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         &[
             Val::Bytes(&row.state_hash[..]),
             Val::Text(&new_login_state.nonce),
@@ -570,6 +572,7 @@ pub(super) async fn insert_login_state(
             Val::Time(row.now),
             Val::Time(row.expires_at),
             Val::Bool(new_login_state.reauthenticate),
+            Val::OptUuid(new_login_state.signs.map(|job| job.as_uuid())),
         ],
     )
     .await
@@ -587,7 +590,7 @@ pub(super) async fn take_login_state(
         .fetch_optional(
             "DELETE FROM login_states WHERE state_hash = $1 \
              RETURNING nonce, pkce_verifier, provider, requested_loa, return_to, expires_at, \
-             created_at, reauthenticate",
+             created_at, reauthenticate, signing_job_id",
             &[Val::Bytes(&state_hash[..])],
         )
         .await?;
@@ -607,6 +610,9 @@ pub(super) async fn take_login_state(
         )?,
         return_to: row.text("return_to", WHAT)?,
         reauthenticate: row.bool("reauthenticate", WHAT)?,
+        signs: row
+            .opt_uuid("signing_job_id", WHAT)?
+            .map(crate::signing::SigningJobId::from_uuid),
         started_at: row.time("created_at", "login_state.created_at")?,
         expires_at: row.time("expires_at", "login_state.expires_at")?,
     }))

@@ -46,6 +46,10 @@ fn LoggedIn(user: UserView) -> impl IntoView {
         .unread
         .filter(|n| *n > 0)
         .map(|n| format!(" ({} {})", unread_shown(n), t_string!(i18n, user.unread)));
+    let to_sign = user
+        .to_sign
+        .filter(|n| *n > 0)
+        .map(|n| format!(" ({n} {})", t_string!(i18n, signing.waiting)));
     view! {
         <nav class="user-menu" aria-label=t_string!(i18n, user.menu_label)>
             <p class="user-name">
@@ -56,6 +60,7 @@ fn LoggedIn(user: UserView) -> impl IntoView {
                 </span>
             </p>
             <NavLink href="/post">{t_string!(i18n, user.post)} {unread}</NavLink>
+            <NavLink href="/signing">{t_string!(i18n, signing.nav)} {to_sign}</NavLink>
             <NavLink href="/contact">{t_string!(i18n, user.contact)}</NavLink>
             <NavLink href="/authority">{t_string!(i18n, user.authority)}</NavLink>
             <NavLink href="/activity">{t_string!(i18n, user.activity)}</NavLink>

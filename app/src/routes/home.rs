@@ -175,6 +175,7 @@ fn Overview(home: HomeView) -> impl IntoView {
     let user = use_current_user();
     let name = user.as_ref().map(|u| u.name.clone()).unwrap_or_default();
     let unread_total = user.as_ref().and_then(|u| u.unread).unwrap_or(0);
+    let to_sign = user.as_ref().and_then(|u| u.to_sign).unwrap_or(0);
     let step_up = user
         .as_ref()
         .filter(|u| u.loa != "high")
@@ -210,7 +211,7 @@ fn Overview(home: HomeView) -> impl IntoView {
                 }
             })}
         <div class="cards">
-            {waiting(i18n, contact.as_ref(), authority_requests)}
+            {waiting(i18n, contact.as_ref(), authority_requests, to_sign)}
             {letters.map(|letters| letters_card(i18n, letters, unread_total))}
             {contact.as_ref().map(|contact| contact_card(i18n, contact))}
             {activity
@@ -266,12 +267,13 @@ fn letters_card(
     }
 }
 
-/// "Waiting for you": codes to enter, contact data to confirm and requests for authority to
-/// answer, each a link to do it.
+/// "Waiting for you": documents to sign, codes to enter, contact data to confirm and requests
+/// for authority to answer, each a link to do it.
 fn waiting(
     i18n: I18nContext<Locale>,
     contact: Option<&ContactView>,
     authority_requests: u32,
+    to_sign: u64,
 ) -> impl IntoView {
     let mut items: Vec<(&'static str, &'static str)> = Vec::new();
     if let Some(contact) = contact {
@@ -294,11 +296,21 @@ fn waiting(
     view! {
         <section class="card" aria-labelledby="waiting-heading">
             <h2 id="waiting-heading">{t_string!(i18n, home.waiting_heading)}</h2>
-            {if items.is_empty() && authority_requests == 0 {
+            {if items.is_empty() && authority_requests == 0 && to_sign == 0 {
                 view! { <p>{t_string!(i18n, home.nothing_waiting)}</p> }.into_any()
             } else {
                 view! {
                     <ul class="waiting">
+                        {(to_sign > 0)
+                            .then(|| {
+                                view! {
+                                    <li>
+                                        <a href="/signing">
+                                            {t!(i18n, home.waiting_signing, count = move || to_sign)}
+                                        </a>
+                                    </li>
+                                }
+                            })}
                         {items
                             .into_iter()
                             .map(|(href, text)| view! { <li><a href=href>{text}</a></li> })

@@ -11,6 +11,7 @@ pub mod login;
 pub mod not_found;
 pub mod post;
 pub mod privacy;
+pub mod signing;
 
 use crate::error::AppError;
 
@@ -50,6 +51,10 @@ pub enum Page {
     Folders,
     /// `/post/letter/{id}`: a letter (opening it records it as read).
     Letter(String),
+    /// `/signing`: the documents to sign.
+    Signing,
+    /// `/signing/{id}`: one signing job.
+    SigningJob(String),
     /// Any other path.
     NotFound,
 }
@@ -80,6 +85,9 @@ pub enum PageData {
     Folders(Result<post::FoldersData, AppError>),
     /// The letter's id from the address, and the letter (`None`: not there, or not theirs).
     Letter(String, Result<Option<post::LetterData>, AppError>),
+    Signing(Result<Vec<signing::SigningLine>, AppError>),
+    /// The job's id from the address, and the job (`None`: not there, or not theirs yet).
+    SigningJob(String, Result<Option<signing::SigningJobData>, AppError>),
     NotFound,
     /// A page shown instead of the one asked for (the server sets its status).
     Message(error::Message),
@@ -120,7 +128,7 @@ pub enum AuthorityForm {
 }
 
 /// The pages at fixed paths.
-const FIXED: [(&str, Page); 22] = [
+const FIXED: [(&str, Page); 23] = [
     ("/", Page::Home),
     ("/accessibility", Page::Accessibility),
     ("/privacy", Page::Privacy),
@@ -155,10 +163,13 @@ const FIXED: [(&str, Page); 22] = [
         Page::Authority(AuthorityForm::Request),
     ),
     ("/act-for", Page::ActFor),
+    ("/signing", Page::Signing),
 ];
 
 /// Where a letter's id follows.
 const LETTER: &str = "/post/letter/";
+/// Where a signing job's id follows.
+const SIGNING_JOB: &str = "/signing/";
 /// A delegation's change page: its id between these.
 const AUTHORITY: &str = "/authority/";
 const CHANGE: &str = "/change";
@@ -168,10 +179,11 @@ impl Page {
     /// Any other path (also one of these with a trailing slash) reaches the renderer through
     /// the server's fallback, where [`Page::of`] decides.
     pub fn routes() -> impl Iterator<Item = &'static str> {
-        FIXED
-            .iter()
-            .map(|(path, _)| *path)
-            .chain(["/post/letter/{id}", "/authority/{id}/change"])
+        FIXED.iter().map(|(path, _)| *path).chain([
+            "/post/letter/{id}",
+            "/authority/{id}/change",
+            "/signing/{id}",
+        ])
     }
 
     /// The page at `path`. One trailing slash is ignored (`/post/` is the mailbox); anything
@@ -192,6 +204,9 @@ impl Page {
             .filter(one_segment)
         {
             return Page::AuthorityChange(id.to_owned());
+        }
+        if let Some(id) = path.strip_prefix(SIGNING_JOB).filter(one_segment) {
+            return Page::SigningJob(id.to_owned());
         }
         path.strip_prefix(LETTER)
             .filter(one_segment)
@@ -216,6 +231,8 @@ mod tests {
             Page::Contact(ContactForm::VerifyMobile)
         );
         assert_eq!(Page::of("/post/letter/abc"), Page::Letter("abc".to_owned()));
+        assert_eq!(Page::of("/signing"), Page::Signing);
+        assert_eq!(Page::of("/signing/abc"), Page::SigningJob("abc".to_owned()));
         assert_eq!(
             Page::of("/authority/abc/change"),
             Page::AuthorityChange("abc".to_owned())
@@ -236,6 +253,8 @@ mod tests {
             "/authority//change",
             "/authority/a/b/change",
             "/authority/a/revoke",
+            "/signing/a/sign",
+            "/signing//",
             "/POST",
         ] {
             assert_eq!(Page::of(other), Page::NotFound, "{other}");
@@ -255,7 +274,7 @@ mod tests {
     #[test]
     fn every_route_is_a_page() {
         let routes: Vec<_> = Page::routes().collect();
-        assert_eq!(routes.len(), 24);
+        assert_eq!(routes.len(), 26);
         for route in routes {
             let path = route.replace("{id}", "x");
             assert_ne!(Page::of(&path), Page::NotFound, "{route}");

@@ -151,17 +151,6 @@ pub(crate) mod server {
         tracing::error!(%error, "could not read the mailbox");
         AppError::Unavailable
     }
-
-    /// 12 kB, 1.4 MB: sizes as people read them.
-    pub(super) fn size(bytes: u64, lang: &str) -> String {
-        let decimal = if lang == "en" { "." } else { "," };
-        if bytes < 1_000_000 {
-            format!("{} kB", bytes.div_ceil(1000).max(1))
-        } else {
-            let tenths = bytes.div_ceil(100_000);
-            format!("{}{decimal}{} MB", tenths / 10, tenths % 10)
-        }
-    }
 }
 
 /// What the address asks the mailbox for: a folder (`view`, `inbox` by default) or the trash,
@@ -286,7 +275,7 @@ pub async fn load_letter(
                 .map(|a| AttachmentLine {
                     position: a.position,
                     filename: a.filename.clone(),
-                    size: server::size(a.size, lang),
+                    size: crate::when::size_in_words(a.size, lang),
                 })
                 .collect(),
             folder: letter.summary.folder.code(),

@@ -107,7 +107,7 @@ impl Auth {
             .collect()
     }
 
-    fn provider(&self, id: &str) -> Option<&Arc<Provider>> {
+    pub(crate) fn provider(&self, id: &str) -> Option<&Arc<Provider>> {
         self.by_id.get(id)
     }
 
@@ -279,8 +279,33 @@ pub async fn login_start(
     };
     // Already logged in: asking again means a step-up (or re-authentication), so force it.
     let force_login = session.is_some();
+    begin_login(
+        &state,
+        provider,
+        loa,
+        return_to,
+        force_login,
+        None,
+        &headers,
+    )
+    .await
+}
+
+/// Sends the citizen to `provider` to log in at `loa` (again, with `force_login`), coming back
+/// to `return_to`; `signs`: the login is the fresh authentication that signs this job (only the
+/// "sign" form passes one, `signing_pages.rs`).
+pub(crate) async fn begin_login(
+    state: &AppState,
+    provider: &Provider,
+    loa: Loa,
+    return_to: String,
+    force_login: bool,
+    signs: Option<borgerportal::SigningJobId>,
+    headers: &HeaderMap,
+) -> Response {
+    let provider_id = provider.config.id.clone();
     let start = match provider
-        .start(loa, force_login, request_language(&headers))
+        .start(loa, force_login, request_language(headers))
         .await
     {
         Ok(start) => start,
@@ -298,13 +323,14 @@ pub async fn login_start(
         requested_loa: loa,
         return_to,
         reauthenticate: force_login,
+        signs,
         expires_at: OffsetDateTime::now_utc() + LOGIN_STATE_LIFETIME,
     };
     if let Err(error) = state.db.create_login_state(pending).await {
         tracing::error!(%error, "could not store the pending login");
         return failure("unavailable");
     }
-    tracing::info!(provider = %provider_id, loa = loa.as_str(), force_login, "login started");
+    tracing::info!(provider = %provider_id, loa = loa.as_str(), force_login, signs = signs.is_some(), "login started");
     let mut response = Redirect::to(&start.url).into_response();
     if let Some(cookie) = browser_binding {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
@@ -432,6 +458,7 @@ async fn callback_outcome(
         // A new session id at every login: a cookie planted before login is worthless after it.
         previous: state.auth.session_token(headers),
         idle_timeout: state.auth.idle_timeout,
+        continues_visit: pending.signs.is_some(),
     };
     let LoginRecord {
         token,
@@ -452,14 +479,33 @@ async fn callback_outcome(
     } else {
         "/".to_owned()
     };
-    // Contact data none of which was confirmed within the limit: ask first (a step-up is the
-    // same visit, so it is not asked again).
-    let return_to =
-        if !stepped_up && contact_must_be_confirmed(state, person.id, verified.loa, now).await {
-            format!("/contact/check?return_to={}", app::auth::encode(&return_to))
-        } else {
-            return_to
+    let return_to = if let Some(job) = pending.signs {
+        // The fresh login the "sign" form asked for: it signs the job now, with the id_token
+        // as the eID signed it, and the person goes back to the job's page.
+        let evidence = borgerportal::signing::SignatureEvidence {
+            loa: verified.loa,
+            // A re-authentication without `auth_time` was refused above.
+            auth_time: verified.auth_time.unwrap_or(pending.started_at),
+            requested_at: pending.started_at,
+            eid: pending.provider.clone(),
+            name: [
+                verified.given_name.as_deref(),
+                verified.family_name.as_deref(),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" "),
+            id_token: secrecy::ExposeSecret::expose_secret(&verified.id_token).to_owned(),
         };
+        crate::signing_pages::sign_after_login(state, &token, job, &evidence, now).await
+    } else if !stepped_up && contact_must_be_confirmed(state, person.id, verified.loa, now).await {
+        // Contact data none of which was confirmed within the limit: ask first (a step-up is
+        // the same visit, so it is not asked again).
+        format!("/contact/check?return_to={}", app::auth::encode(&return_to))
+    } else {
+        return_to
+    };
     let mut response = Redirect::to(&return_to).into_response();
     if let Some(cookie) = state.auth.session_cookie(&token.as_cookie_value(), None) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);

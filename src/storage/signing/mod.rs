@@ -45,7 +45,7 @@ impl Database {
     ) -> Result<SigningJobStatus, SigningError> {
         let now = stored_instant(now);
         match self
-            .insert_signing_job(access, sender_name, &job, now)
+            .insert_signing_job(access, sender_name, &job, now, false)
             .await
         {
             Ok(status) => Ok(status),
@@ -58,12 +58,27 @@ impl Database {
         }
     }
 
+    /// The demo data's jobs (`signing::demo`): as [`create_signing_job`](Database::create_signing_job),
+    /// with every signer counted as reachable (the demo persons have no contact entry).
+    #[cfg(feature = "dev")]
+    pub(crate) async fn create_demo_signing_job(
+        &self,
+        access: &AgencyAccess<SendForSigning>,
+        sender_name: &str,
+        job: ValidSigningJob,
+        now: OffsetDateTime,
+    ) -> Result<SigningJobStatus, SigningError> {
+        self.insert_signing_job(access, sender_name, &job, stored_instant(now), true)
+            .await
+    }
+
     async fn insert_signing_job(
         &self,
         access: &AgencyAccess<SendForSigning>,
         sender_name: &str,
         job: &ValidSigningJob,
         now: OffsetDateTime,
+        everyone_reachable: bool,
     ) -> Result<SigningJobStatus, SigningError> {
         let mut tx = self.begin_tx().await?;
         let mut ex = tx.ex();
@@ -90,7 +105,11 @@ impl Database {
                     .iter()
                     .find(|(id, _)| id == signer.national_id.expose())
                     .map(|(_, info)| info);
-                let reach = Reach::of(signer.on_behalf_of, entry, now, self.contact_staleness);
+                let reach = if everyone_reachable {
+                    Reach::Reachable
+                } else {
+                    Reach::of(signer.on_behalf_of, entry, now, self.contact_staleness)
+                };
                 (signer.order, reach)
             })
             .collect();

@@ -115,18 +115,30 @@ impl Database {
             .iter()
             .map(|row| party(row, signer))
             .collect::<Result<_, _>>()?;
+        let summary = summary(&row)?;
+        // Below the job's level only what its non-sensitive title says may be shown.
+        let locked = !at_level(access, summary.level);
         Ok(SignerJob {
-            summary: summary(&row)?,
+            description: if locked {
+                String::new()
+            } else {
+                row.text("description", what)?
+            },
+            documents: if locked {
+                Vec::new()
+            } else {
+                documents(&mut ex, job).await?
+            },
+            summary,
             signer,
-            description: row.text("description", what)?,
-            documents: documents(&mut ex, job).await?,
             parties,
             helpers_may_sign: row.bool("helpers_may_sign", what)?,
+            locked,
         })
     }
 
     /// One document of a job the subject may see, with its content (the original, as the
-    /// agency sent it).
+    /// agency sent it). [`SigningError::NeedsStepUp`] below the job's level.
     pub async fn signing_document(
         &self,
         access: &Access<SignDocuments>,
@@ -138,8 +150,9 @@ impl Database {
         let row = conn
             .ex()
             .fetch_optional(
-                "SELECT d.position, d.title, d.file_name, d.size, d.content FROM persons p \
-                 JOIN signing_signers s ON s.national_id = p.national_id \
+                "SELECT d.position, d.title, d.file_name, d.size, d.content, j.required_loa \
+                 FROM persons p JOIN signing_signers s ON s.national_id = p.national_id \
+                 JOIN signing_jobs j ON j.id = s.job_id \
                  JOIN signing_documents d ON d.job_id = s.job_id \
                  WHERE p.id = $1 AND s.job_id = $2 AND s.activated_at <= $3 AND d.position = $4",
                 &[
@@ -151,6 +164,14 @@ impl Database {
             )
             .await?
             .ok_or(SigningError::NotFound)?;
+        let level = Loa::from_str_name(row.str("required_loa", "signing_jobs")?).ok_or(
+            StoreError::Corrupt {
+                what: "signing_jobs.required_loa",
+            },
+        )?;
+        if !at_level(access, level) {
+            return Err(SigningError::NeedsStepUp);
+        }
         Ok((
             document_info(&row)?,
             row.bytes("content", "signing_documents")?,
@@ -248,6 +269,11 @@ impl Database {
         tracing::info!(signing_job.id = %job, "signing job declined");
         Ok(())
     }
+}
+
+/// Whether the proof's login (the helper's own, when acting) reaches `level`.
+fn at_level(access: &Access<SignDocuments>, level: Loa) -> bool {
+    access.actor().loa().is_some_and(|loa| loa >= level)
 }
 
 /// The job's row, locked, and the subject's signer on it if their turn has come; a job past
