@@ -93,6 +93,17 @@ pub(crate) fn signed_attributes(
     message_digest: &[u8],
     signer: &Certificate,
 ) -> Result<SetOfVec<Attribute>, Error> {
+    signed_attributes_for(ID_DATA, message_digest, signer)
+}
+
+/// The signed attributes of a SignedData whose content is of `content_type` (id-data for the
+/// seal, id-ct-TSTInfo for a timestamp token): content-type, message-digest,
+/// signing-certificate-v2.
+pub(crate) fn signed_attributes_for(
+    content_type: ObjectIdentifier,
+    message_digest: &[u8],
+    signer: &Certificate,
+) -> Result<SetOfVec<Attribute>, Error> {
     let ess = SigningCertificateV2 {
         certs: vec![EssCertIdV2 {
             cert_hash: OctetString::new(Sha256::digest(signer.to_der()?).to_vec())?,
@@ -105,7 +116,7 @@ pub(crate) fn signed_attributes(
         }],
     };
     Ok(SetOfVec::try_from(vec![
-        attribute(ID_CONTENT_TYPE, Any::encode_from(&ID_DATA)?)?,
+        attribute(ID_CONTENT_TYPE, Any::encode_from(&content_type)?)?,
         attribute(
             ID_MESSAGE_DIGEST,
             Any::encode_from(&OctetString::new(message_digest)?)?,
@@ -125,6 +136,56 @@ pub(crate) fn content_info(
     signature_algorithm: AlgorithmIdentifierOwned,
     signature: Vec<u8>,
     timestamp_token: Option<&[u8]>,
+) -> Result<Vec<u8>, Error> {
+    let detached = EncapsulatedContentInfo {
+        econtent_type: ID_DATA,
+        econtent: None,
+    };
+    signed_content_info(
+        signer,
+        chain,
+        signed_attributes,
+        signature_algorithm,
+        signature,
+        timestamp_token,
+        detached,
+    )
+}
+
+/// The DER `ContentInfo` (SignedData v3) of a timestamp token: `tst_info` (DER) encapsulated
+/// as id-ct-TSTInfo, signed by `signer` over `signed_attributes`.
+#[cfg(feature = "testpki")]
+pub(crate) fn timestamp_token(
+    signer: &Certificate,
+    chain: &[Certificate],
+    signed_attributes: SetOfVec<Attribute>,
+    signature_algorithm: AlgorithmIdentifierOwned,
+    signature: Vec<u8>,
+    tst_info: &[u8],
+) -> Result<Vec<u8>, Error> {
+    let encapsulated = EncapsulatedContentInfo {
+        econtent_type: ID_CT_TST_INFO,
+        econtent: Some(Any::encode_from(&OctetString::new(tst_info)?)?),
+    };
+    signed_content_info(
+        signer,
+        chain,
+        signed_attributes,
+        signature_algorithm,
+        signature,
+        None,
+        encapsulated,
+    )
+}
+
+fn signed_content_info(
+    signer: &Certificate,
+    chain: &[Certificate],
+    signed_attributes: SetOfVec<Attribute>,
+    signature_algorithm: AlgorithmIdentifierOwned,
+    signature: Vec<u8>,
+    timestamp_token: Option<&[u8]>,
+    encap_content_info: EncapsulatedContentInfo,
 ) -> Result<Vec<u8>, Error> {
     let unsigned_attrs = match timestamp_token {
         Some(token) => Some(SetOfVec::try_from(vec![attribute(
@@ -152,13 +213,16 @@ pub(crate) fn content_info(
             .map(CertificateChoices::Certificate)
             .collect::<Vec<_>>(),
     )?;
+    // RFC 5652 5.1: version 3 when the content is not id-data.
+    let version = if encap_content_info.econtent_type == ID_DATA {
+        CmsVersion::V1
+    } else {
+        CmsVersion::V3
+    };
     let signed_data = SignedData {
-        version: CmsVersion::V1,
+        version,
         digest_algorithms: SetOfVec::try_from(vec![sha256_algorithm()])?,
-        encap_content_info: EncapsulatedContentInfo {
-            econtent_type: ID_DATA,
-            econtent: None,
-        },
+        encap_content_info,
         certificates: Some(certificates),
         crls: None,
         signer_infos: SignerInfos::try_from(vec![signer_info])?,

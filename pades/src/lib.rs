@@ -31,7 +31,7 @@ mod winansi;
 pub mod testpki;
 
 pub use front_page::{FrontPage, Signer};
-pub use prepare::{prepare, Attachment};
+pub use prepare::{check_sealable, prepare, Attachment};
 pub use signature::Seal;
 pub use tsa::{HttpTimestamper, Timestamper};
 

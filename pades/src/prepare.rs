@@ -24,6 +24,14 @@ pub struct Attachment {
 /// update without reallocating (the signature's `/Contents` and a few small objects).
 const SIGNING_ROOM: usize = 96 * 1024;
 
+/// Whether `original` can be sealed later: what [`prepare`] refuses (not a PDF, encrypted,
+/// unreadable, damaged cross-reference data, no pages) is refused here, by preparing it once
+/// with an empty front page and throwing the result away. For checking an agency's document
+/// when the job is created, so that a job every signer signed cannot fail to seal.
+pub fn check_sealable(original: &[u8]) -> Result<(), Error> {
+    prepare(original, &FrontPage::default(), &[]).map(drop)
+}
+
 /// Adds `front` as the first page(s) and `attachments` as embedded files to `original`, as an
 /// incremental update: `original` is a byte-exact prefix of the result.
 ///

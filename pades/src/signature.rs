@@ -34,9 +34,9 @@ enum Key {
 pub struct Seal {
     key: Key,
     /// The certificate of `key`.
-    certificate: Certificate,
+    pub(crate) certificate: Certificate,
     /// `certificate` first, then the rest of the chain as given: all go into the signature.
-    chain: Vec<Certificate>,
+    pub(crate) chain: Vec<Certificate>,
     rng: SystemRandom,
 }
 
@@ -126,7 +126,7 @@ impl Seal {
         Ok(self.certificate.to_der()?)
     }
 
-    fn algorithm(&self) -> AlgorithmIdentifierOwned {
+    pub(crate) fn algorithm(&self) -> AlgorithmIdentifierOwned {
         match self.key {
             Key::Ecdsa(_) => AlgorithmIdentifierOwned {
                 oid: ECDSA_WITH_SHA256,
@@ -139,7 +139,7 @@ impl Seal {
         }
     }
 
-    fn sign_bytes(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
+    pub(crate) fn sign_bytes(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
         match &self.key {
             Key::Ecdsa(pair) => Ok(pair
                 .sign(&self.rng, message)

@@ -20,6 +20,7 @@ use rcgen::{
     KeyPair, KeyUsagePurpose,
 };
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use time::{Duration, OffsetDateTime};
 
 /// The seal certificate's common name.
@@ -176,6 +177,96 @@ fn write(path: &Path, contents: &str) -> Result<(), Error> {
         })
 }
 
+/// The policy the in-process test TSA stamps under (a private arc, as the tests' `openssl ts`).
+const TEST_TSA_POLICY: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.4.1.99999.1");
+
+impl TestPki {
+    /// A timestamp authority inside the process that signs with this PKI's TSA certificate,
+    /// for development without a TSA running: its tokens make a seal PAdES B-T that validators
+    /// accept against the test root. Never for production (anyone with the directory can
+    /// stamp any time).
+    pub fn tsa(&self) -> Result<TestTsa, Error> {
+        let seal = Seal::from_pem_files(&self.tsa_key, &self.tsa_certificate)?;
+        let start = OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000;
+        Ok(TestTsa {
+            seal,
+            serial: AtomicU64::new(u64::try_from(start).unwrap_or(1) & 0x00FF_FFFF_FFFF_FFFF),
+        })
+    }
+}
+
+/// An RFC 3161 timestamp authority in the process ([`TestPki::tsa`]): a TSTInfo (SHA-256
+/// imprint, a serial number that grows, the current time to the second, accuracy 1 s) in a
+/// SignedData v3 signed with the TSA key, with the signed attributes content-type
+/// (id-ct-TSTInfo), message-digest and signing-certificate-v2.
+pub struct TestTsa {
+    seal: Seal,
+    serial: AtomicU64,
+}
+
+impl std::fmt::Debug for TestTsa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestTsa").finish_non_exhaustive()
+    }
+}
+
+impl TestTsa {
+    /// A timestamp token (DER `ContentInfo`) over SHA-256 `digest` at `at`.
+    pub fn token(&self, digest: &[u8; 32], at: OffsetDateTime) -> Result<Vec<u8>, Error> {
+        use der::Encode as _;
+        use sha2::Digest as _;
+        let mut serial = self.serial.fetch_add(1, Ordering::Relaxed).to_be_bytes();
+        // Positive and minimally encoded: the top byte is never zero.
+        serial[0] = 1;
+        let seconds = u64::try_from(at.unix_timestamp()).map_err(failed)?;
+        let info = x509_tsp::TstInfo {
+            version: x509_tsp::TspVersion::V1,
+            policy: TEST_TSA_POLICY,
+            message_imprint: x509_tsp::MessageImprint {
+                hash_algorithm: crate::cms::sha256_algorithm(),
+                hashed_message: der::asn1::OctetString::new(digest.to_vec())?,
+            },
+            serial_number: der::asn1::Int::new(&serial)?,
+            gen_time: der::asn1::GeneralizedTime::from_unix_duration(
+                std::time::Duration::from_secs(seconds),
+            )?,
+            accuracy: Some(x509_tsp::Accuracy {
+                seconds: Some(1),
+                millis: None,
+                micros: None,
+            }),
+            ordering: false,
+            nonce: None,
+            tsa: None,
+            extensions: None,
+        }
+        .to_der()?;
+        let message_digest = sha2::Sha256::digest(&info);
+        let attributes = crate::cms::signed_attributes_for(
+            crate::cms::ID_CT_TST_INFO,
+            &message_digest,
+            &self.seal.certificate,
+        )?;
+        let signature = self.seal.sign_bytes(&attributes.to_der()?)?;
+        crate::cms::timestamp_token(
+            &self.seal.certificate,
+            &self.seal.chain,
+            attributes,
+            self.seal.algorithm(),
+            signature,
+            &info,
+        )
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::Timestamper for TestTsa {
+    async fn timestamp(&self, digest: &[u8; 32]) -> Result<Vec<u8>, Error> {
+        self.token(digest, OffsetDateTime::now_utc())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -192,5 +283,19 @@ mod tests {
         assert!(format!("{seal:?}").contains(SEAL_COMMON_NAME));
         let chain = x509_cert::Certificate::load_pem_chain(&seal_pem).unwrap();
         assert_eq!(chain.len(), 2);
+    }
+
+    #[test]
+    fn the_test_tsa_stamps_the_digest_it_is_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let tsa = TestPki::ensure(dir.path()).unwrap().tsa().unwrap();
+        let digest = [7u8; 32];
+        let first = tsa.token(&digest, OffsetDateTime::now_utc()).unwrap();
+        let info = crate::tsa::check_token(&first, &digest, None).unwrap();
+        assert_eq!(info.policy, TEST_TSA_POLICY);
+        let second = tsa.token(&digest, OffsetDateTime::now_utc()).unwrap();
+        let again = crate::tsa::check_token(&second, &digest, None).unwrap();
+        assert_ne!(info.serial_number, again.serial_number);
+        assert!(crate::tsa::check_token(&first, &[8u8; 32], None).is_err());
     }
 }

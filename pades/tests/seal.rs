@@ -276,3 +276,49 @@ async fn a_ten_megabyte_document() {
         .arg(&sealed.path)));
     assert!(said.contains("Signature is Valid."), "pdfsig: {said}");
 }
+
+/// The in-process test TSA (`TestPki::tsa`, development's timestamps without a TSA running)
+/// makes a B-T seal that pyHanko accepts against the test root, its token included.
+#[tokio::test]
+async fn the_in_process_test_tsa_makes_a_b_t_seal_pyhanko_accepts() {
+    let tools = Tools::find();
+    let dir = tempfile::tempdir().unwrap();
+    let pki = pades::testpki::TestPki::ensure(&dir.path().join("pki")).unwrap();
+    let original = support::agency_pdf(2, false);
+    let attachments = support::attachments(1);
+    let prepared = pades::prepare(&original, &support::front_page(1), &attachments).unwrap();
+    let tsa = pki.tsa().unwrap();
+    let sealed = pki
+        .seal()
+        .unwrap()
+        .sign(
+            prepared.clone(),
+            Some(&tsa),
+            time::OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap();
+    let path = dir.path().join("sealed.pdf");
+    std::fs::write(&path, &sealed).unwrap();
+    let output = pyhanko_validate(&tools, &pki.root_certificate, &path);
+    let said = text(&output);
+    eprintln!("pyhanko sign validate: {said}");
+    assert!(output.status.success() && said.contains(":VALID"), "{said}");
+    let sealed = support::Sealed {
+        dir,
+        pki,
+        original,
+        prepared,
+        sealed,
+        path,
+        attachments,
+    };
+    let said = pyhanko_check(&tools, &["ades"], &sealed);
+    for line in [
+        "with_time_status PASSED\n",
+        "signature_timestamp True\n",
+        "pades_level B-T\n",
+    ] {
+        assert!(said.contains(line), "expected {line:?} in:\n{said}");
+    }
+}

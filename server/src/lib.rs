@@ -22,6 +22,7 @@ pub mod rate_limit;
 pub mod security;
 pub mod serve;
 pub mod signing_pages;
+pub mod signing_worker;
 pub mod telemetry;
 #[cfg(feature = "dev")]
 pub mod test_eid;

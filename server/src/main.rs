@@ -207,6 +207,24 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         tracing::info!("notification worker disabled in this instance");
         None
     };
+    // The sealing worker stops when told too: a seal in flight completes or is left to the
+    // next round (its lease), never half-written.
+    let (stop_sealing, sealing_stop) = tokio::sync::watch::channel(false);
+    let sealing = if config.signing.enabled {
+        let sealer = server::signing_worker::Sealer::from_config(&config)?.map(std::sync::Arc::new);
+        if sealer.is_none() {
+            tracing::warn!("no seal configured ([signing]): signed jobs wait to be sealed");
+        }
+        Some(tokio::spawn(server::signing_worker::run(
+            state.db.clone(),
+            sealer,
+            config.signing.clone(),
+            sealing_stop,
+        )))
+    } else {
+        tracing::info!("sealing worker disabled in this instance");
+        None
+    };
     let app = with_http_stack(routes(&state), state);
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let http_workers = config.http_workers();
@@ -220,9 +238,15 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     workers.serve(listener, shutdown_signal()).await;
     housekeeping.abort();
     let _ = stop_worker.send(true);
+    let _ = stop_sealing.send(true);
     if let Some(worker) = worker {
         if let Err(error) = worker.await {
             tracing::warn!(%error, "the notification worker ended abnormally");
+        }
+    }
+    if let Some(sealing) = sealing {
+        if let Err(error) = sealing.await {
+            tracing::warn!(%error, "the sealing worker ended abnormally");
         }
     }
     // Last: database connections the workers opened are driven by their runtimes.

@@ -44,6 +44,13 @@ pub enum SigningError {
         /// Which document (from 0).
         index: usize,
     },
+    /// A document is a PDF by its first bytes, but encrypted, damaged or without pages: it
+    /// could not be sealed once signed.
+    #[error("document {index} is encrypted, damaged or has no pages, and cannot be sealed")]
+    DocumentUnusable {
+        /// Which document (from 0).
+        index: usize,
+    },
     /// A document is larger than 10 MB.
     #[error("document {index} is larger than 10 MB")]
     DocumentTooLarge {
@@ -112,6 +119,9 @@ pub enum SigningError {
     /// The reason for declining is longer than 500 characters or has control characters.
     #[error("the reason is longer than 500 characters or has control characters")]
     ReasonInvalid,
+    /// The sealed documents are not there yet (the job has not completed).
+    #[error("the job has no sealed documents (yet)")]
+    NotSealed,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -131,6 +141,7 @@ impl SigningError {
             SigningError::TooManyDocuments => "signing.too_many_documents",
             SigningError::DocumentNameInvalid { .. } => "signing.document_name_invalid",
             SigningError::DocumentNotPdf { .. } => "signing.document_not_pdf",
+            SigningError::DocumentUnusable { .. } => "signing.document_unusable",
             SigningError::DocumentTooLarge { .. } => "signing.document_too_large",
             SigningError::DocumentsTooLarge => "signing.documents_too_large",
             SigningError::NoSigners => "signing.no_signers",
@@ -150,6 +161,7 @@ impl SigningError {
             SigningError::NeedsStepUp => "signing.needs_step_up",
             SigningError::HelpersNotAllowed => "signing.helpers_not_allowed",
             SigningError::ReasonInvalid => "signing.reason_invalid",
+            SigningError::NotSealed => "signing.not_sealed",
             SigningError::Store(_) => "signing.unavailable",
         }
     }
@@ -163,6 +175,7 @@ impl SigningError {
                 | SigningError::NotFound
                 | SigningError::InvalidCursor
                 | SigningError::JobEnded
+                | SigningError::NotSealed
                 | SigningError::AlreadyDone
                 | SigningError::NeedsFreshLogin
                 | SigningError::NeedsStepUp

@@ -12,6 +12,11 @@
 //! - Agencies follow their jobs through status changes ([`SigningEvent`]) polled with a
 //!   [`SigningCursor`], as they poll post receipts.
 //!
+//! - When the last signer has signed the job is `sealing`: what each sealed document's front
+//!   page says of its signers ([`seal_text`]) and the letter that brings the sealed documents
+//!   to each signer for themself ([`sealed_letter`]) are decided here; the server words the
+//!   page, makes the PDF (crate `pades`) and storage completes the job exactly once.
+//!
 //! The signer's side (the pages, the fresh eID login a signature needs) and the sealing of the
 //! signed PDF live in the server; they take their decisions from here.
 
@@ -22,6 +27,7 @@ mod evidence;
 mod job;
 pub mod notice;
 pub mod progress;
+mod seal_text;
 mod status;
 mod view;
 
@@ -30,6 +36,10 @@ pub use evidence::{SignatureEvidence, FRESH_LOGIN_WINDOW};
 pub use job::{
     decline_reason, AgencyJobId, NewSigner, NewSigningDocument, NewSigningJob, SignerNaming,
     SigningNotifications, ValidSigner, ValidSigningDocument, ValidSigningJob,
+};
+pub use seal_text::{
+    seal_text, sealed_file_name, sealed_letter, SealSignerText, SealText, SealTextError,
+    SealingDocument, SealingJob, SealingSigner, SignerIdentity, SEALED_LETTER_SAFE_TITLE,
 };
 pub use status::{
     JobState, OnBehalfOf, SignerStatus, SignerView, SigningCursor, SigningEvent, SigningEventPage,

@@ -80,6 +80,7 @@ pub use outbox::MAX_CLAIM_BATCH;
 pub use person::PersonPage;
 pub use post::writer::GroupCommitStats;
 pub use post::ReminderRun;
+pub use signing::SealingDone;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{

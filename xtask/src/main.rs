@@ -12,6 +12,8 @@
 //! - `cargo xtask bench-post [--pgo]`  release build (`--pgo`: the profile-optimised one),
 //!   then digital post: fsync rate, delivery letters/s (SQLite, PostgreSQL), inbox pages at
 //!   10, 1,000 and 10,000 letters
+//! - `cargo xtask bench-seal`  release build, then sealing: a 1 MB, 10-page PDF, two signers,
+//!   PAdES B-T with a loopback TSA; the cost split and documents/s (`bench_seal.rs`)
 //!
 //! Build output goes to `CARGO_TARGET_DIR` (default `target/`); point it outside the clone to
 //! reuse builds between fresh clones, as `.ci/run` does.
@@ -19,6 +21,7 @@
 mod bench;
 mod bench_inbox;
 mod bench_post;
+mod bench_seal;
 mod harness;
 mod pgo;
 mod postgres;
@@ -46,15 +49,17 @@ fn main() -> ExitCode {
         "test" => test::run_all(args.iter().any(|a| a == "--browser-only")),
         "bench" => bench::run(),
         "bench-post" => bench_post::run(pgo),
+        "bench-seal" => bench_seal::run(),
         "setup" => tools::ensure_build_tools().and_then(|()| tools::ensure_test_tools()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run|test [--browser-only]|build [--release [--pgo]]|bench|bench-post [--pgo]|setup>\n\
+                "usage: cargo xtask <run|test [--browser-only]|build [--release [--pgo]]|bench|bench-post [--pgo]|bench-seal|setup>\n\
                  run    build and start the portal at http://127.0.0.1:3000 (demo data, test eID)\n\
                  test   every check and test (what CI runs)\n\
                  build  build the site and the server without the dev code (--release --pgo: profile-optimised)\n\
                  bench  release build, then first-load size and throughput\n\
                  bench-post  release build, then delivery and inbox throughput (digital post)\n\
+                 bench-seal  release build, then sealing throughput (signing, PAdES B-T)\n\
                  setup  install the tools the build and the tests need"
             );
             return if command == "help" {

@@ -98,6 +98,10 @@ pub fn routes() -> Router<AppState> {
             "/v1/signing/jobs/{signing_job_id}/cancel",
             post(signing::cancel),
         )
+        .route(
+            "/v1/signing/jobs/{signing_job_id}/documents/{position}/sealed",
+            get(signing::sealed_document),
+        )
         .route("/v1/signing/events", get(signing::events))
         .route("/v1/openapi.json", get(openapi::document))
         .method_not_allowed_fallback(problem::method_not_allowed)

@@ -37,6 +37,7 @@ in the activity log of the person it asks about), `signing` to send documents fo
         signing::create,
         signing::job,
         signing::cancel,
+        signing::sealed_document,
         signing::events
     ),
     components(schemas(

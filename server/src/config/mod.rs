@@ -80,6 +80,9 @@ pub struct Config {
     /// Rules of delegations, and the service scopes agencies define.
     #[serde(default)]
     pub delegation: DelegationConfig,
+    /// Sealing signed documents.
+    #[serde(default)]
+    pub signing: SigningConfig,
 }
 
 /// The defaults: a local development instance with the embedded database and demo data.
@@ -307,6 +310,10 @@ impl Config {
             Err(DevOnlyError::Configured(
                 "the demo data (`demo_data = true`)",
             ))
+        } else if self.signing.test_pki {
+            Err(DevOnlyError::Configured(
+                "the test seal certificate (`[signing] test_pki = true`)",
+            ))
         } else {
             Ok(())
         }
@@ -385,6 +392,7 @@ impl fmt::Debug for Config {
             .field("agencies", &self.agencies)
             .field("contact", &self.contact)
             .field("mailbox_providers", &self.mailbox_providers)
+            .field("signing", &self.signing)
             .finish()
     }
 }
@@ -514,6 +522,9 @@ mod tests {
         assert!(refusal.starts_with(
             "the configuration asks for the demo data (`demo_data = true`), which is development-only"
         ));
+        let test_seal = Config::from_toml("[signing]\ntest_pki = true").unwrap();
+        let refusal = test_seal.check_dev_only(false).unwrap_err().to_string();
+        assert!(refusal.contains("test seal certificate (`[signing] test_pki = true`)"));
         assert_eq!(
             Config::from_toml("").unwrap().check_dev_only(false).ok(),
             Some(()),

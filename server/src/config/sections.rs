@@ -367,6 +367,45 @@ impl Default for NotifyConfig {
     }
 }
 
+/// Sealing signed documents (`[signing]`): the portal's seal key and certificate chain, the
+/// timestamp authority, and the sealing worker.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SigningConfig {
+    /// Run the sealing worker in this instance (every instance may: claims never overlap).
+    pub enabled: bool,
+    /// Development only: make a test root CA, seal and TSA certificate in
+    /// `data_dir/signing/` at first start and seal with them; every sealed document then says
+    /// TEST on its front page. A build without the `dev` feature refuses it.
+    pub test_pki: bool,
+    /// The seal's private key (PEM: PKCS#8 ECDSA P-256 or RSA ≥ 2048, or PKCS#1 RSA).
+    pub seal_key_file: Option<PathBuf>,
+    /// The seal's certificate and its chain (PEM, any order).
+    pub certificate_chain_file: Option<PathBuf>,
+    /// The RFC 3161 timestamp authority (PAdES B-T). Empty: refused for a real seal; with
+    /// `test_pki` the test PKI's TSA certificate stamps in the process.
+    pub timestamp_url: String,
+    /// How often an idle worker looks for jobs to seal, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// How long a claim on a job lasts, in seconds: longer than sealing a job can take, or
+    /// another instance seals it again meanwhile (the first completion wins either way).
+    pub lease_seconds: u64,
+}
+
+impl Default for SigningConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            test_pki: false,
+            seal_key_file: None,
+            certificate_chain_file: None,
+            timestamp_url: String::new(),
+            poll_interval_ms: 2000,
+            lease_seconds: 300,
+        }
+    }
+}
+
 /// The signature algorithms agencies may sign their tokens with. One per agency: a token with
 /// any other `alg` header is refused (no `none`, and no HMAC, so an agency's public key can
 /// never be used as an HMAC secret).

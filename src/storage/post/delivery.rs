@@ -154,7 +154,7 @@ impl Database {
 
     /// One delivery in `tx`, which the caller commits (for [`Delivery::New`]): the look-ups,
     /// [`plan_delivery`], then [`Database::write_delivery`].
-    pub(super) async fn deliver_in(
+    pub(in crate::storage) async fn deliver_in(
         tx: &mut Tx,
         agency: &AgencyId,
         letter: ValidLetter,
@@ -228,7 +228,7 @@ pub(super) fn plan_corrupt(_: crate::outbox::NotificationError) -> StoreError {
 
 /// The log line of a committed delivery: the letter, its outcome, how many attachments;
 /// never the recipient, title or content.
-pub(super) fn log_delivered(receipt: &DeliveryReceipt, attachments: usize) {
+pub(in crate::storage) fn log_delivered(receipt: &DeliveryReceipt, attachments: usize) {
     tracing::info!(
         letter.id = %receipt.letter,
         status = receipt.status.code(),
@@ -238,7 +238,7 @@ pub(super) fn log_delivered(receipt: &DeliveryReceipt, attachments: usize) {
 }
 
 /// What [`Database::deliver_in`] did.
-pub(super) enum Delivery {
+pub(in crate::storage) enum Delivery {
     /// A new letter, written but not committed; with its number of attachments.
     New(DeliveryReceipt, usize),
     /// The message id was delivered before: its first receipt (nothing written).

@@ -8,7 +8,7 @@
 //! in each backend's encoding.
 
 mod batch;
-mod delivery;
+pub(super) mod delivery;
 mod forward;
 mod mailbox;
 mod office;

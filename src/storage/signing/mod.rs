@@ -8,7 +8,10 @@
 //! signature, and exactly one of them moves the job to sealing.
 
 mod notices;
+mod seal;
 mod signer;
+
+pub use seal::SealingDone;
 
 use time::OffsetDateTime;
 

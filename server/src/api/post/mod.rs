@@ -561,7 +561,7 @@ fn letter_id(text: &str) -> Result<borgerportal::LetterId, Problem> {
 }
 
 /// RFC 5987 encoding of a file name (everything but unreserved characters escaped).
-fn percent_encode(name: &str) -> String {
+pub(crate) fn percent_encode(name: &str) -> String {
     name.bytes()
         .map(|byte| {
             if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {

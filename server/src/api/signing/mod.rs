@@ -1,7 +1,9 @@
 //! Signing for agencies: `POST /api/v1/signing/jobs` (send documents for signing),
 //! `GET /api/v1/signing/jobs/{signing_job_id}` (a job's status and its signers'),
-//! `POST /api/v1/signing/jobs/{signing_job_id}/cancel`, and `GET /api/v1/signing/events`
-//! (status changes since a cursor, as post receipts are polled).
+//! `POST /api/v1/signing/jobs/{signing_job_id}/cancel`, `GET /api/v1/signing/events`
+//! (status changes since a cursor, as post receipts are polled), and
+//! `GET /api/v1/signing/jobs/{signing_job_id}/documents/{position}/sealed` (a sealed PDF once
+//! the job has completed).
 //!
 //! The request is one JSON document with the PDFs in base64, as a letter is. Every rule on the
 //! job is the domain's ([`NewSigningJob::validate`]): a refused job is a problem whose `type`
@@ -23,7 +25,7 @@ use borgerportal::signing::{
     MAX_DOCUMENTS, MAX_DOCUMENT_BYTES, MAX_SIGNERS, MAX_TOTAL_DOCUMENT_BYTES,
 };
 use borgerportal::{
-    NationalId, NewSigner, NewSigningDocument, NewSigningJob, OnBehalfOf, SendForSigning,
+    JobState, NationalId, NewSigner, NewSigningDocument, NewSigningJob, OnBehalfOf, SendForSigning,
     SigningCursor, SigningError, SigningEventPage, SigningJobId, SigningJobStatus,
     SigningNotifications, StoreError,
 };
@@ -74,7 +76,7 @@ const WHAT: &str = "send documents for signing";
         (status = 403, description = "The agency may not send documents for signing", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 413, description = "The request, a document (10 MB) or all documents (50 MB) are too large (`signing.document_too_large`, `signing.documents_too_large`, `body-too-large`)", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 415, description = "The body is not `application/json`", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 422, description = "A rule is broken: `invalid-national-id` or `signing.*` (see the type)", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "A rule is broken: `invalid-national-id` or `signing.*` (see the type; `signing.document_unusable`: a PDF that is encrypted, damaged or has no pages, which could not be sealed)", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 503, description = "Temporarily unavailable; retry with the same job id", body = ProblemDocument, content_type = "application/problem+json"),
     ),
     security(("agency_jwt" = []))
@@ -97,7 +99,15 @@ pub async fn create(
     // Decoding and hashing up to 50 MB of documents: on the blocking pool.
     let valid = tokio::task::spawn_blocking(move || {
         let job = new_job(parse_job(&bytes)?)?;
-        job.validate(now).map_err(signing_problem)
+        let valid = job.validate(now).map_err(signing_problem)?;
+        // A document the seal could not take (encrypted, damaged, no pages) is refused now,
+        // not found out once everyone has signed.
+        for (index, document) in valid.documents.iter().enumerate() {
+            if pades::check_sealable(&document.content).is_err() {
+                return Err(signing_problem(SigningError::DocumentUnusable { index }));
+            }
+        }
+        Ok(valid)
     })
     .await
     .map_err(|error| {
@@ -228,6 +238,63 @@ pub async fn events(
     Ok(Json(event_page_response(page)))
 }
 
+/// The sealed copy of one of your job's documents, as `application/pdf`: the original, a front
+/// page listing every signer, their evidence embedded, and the portal's PAdES seal (B-T: a
+/// timestamp from the configured authority).
+///
+/// Needs the `signing` capability. Another agency's job is the same 404 as no job; until the
+/// job has completed (`completed_successfully`) the answer is 409 `signing.not_sealed`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/signing/jobs/{signing_job_id}/documents/{position}/sealed",
+    tag = "signing",
+    params(
+        ("signing_job_id" = String, Path, description = "The job"),
+        ("position" = u32, Path, description = "The document's position in your job, from 0"),
+    ),
+    responses(
+        (status = 200, description = "The sealed PDF", body = Vec<u8>, content_type = "application/pdf"),
+        (status = 401, description = "Missing or refused token", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "The agency may not send documents for signing", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No job of yours with this id, or no such document (`signing.not_found`)", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "The job has not completed: nothing sealed yet (`signing.not_sealed`)", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("agency_jwt" = []))
+)]
+pub async fn sealed_document(
+    caller: AgencyCaller,
+    State(state): State<AppState>,
+    Path((job, position)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    let access = caller.authorize::<SendForSigning>(WHAT)?;
+    let job = job_id(&job)?;
+    let position: u32 = position.parse().map_err(|_| not_found())?;
+    let (info, content) = state
+        .db
+        .sealed_document(&access, job, position)
+        .await
+        .map_err(signing_problem)?;
+    let disposition = format!(
+        "attachment; filename*=UTF-8''{}",
+        super::post::percent_encode(&info.file_name)
+    );
+    let mut response = content.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/pdf"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
 fn event_page_response(page: SigningEventPage) -> EventPageResponse {
     EventPageResponse {
         events: page
@@ -246,7 +313,21 @@ fn event_page_response(page: SigningEventPage) -> EventPageResponse {
 }
 
 fn status_response(status: SigningJobStatus) -> JobStatusResponse {
+    // Completion writes every sealed copy in the same transaction.
+    let sealed_documents = if status.state == JobState::Completed {
+        (0..status.documents.len())
+            .map(|position| {
+                format!(
+                    "/api/v1/signing/jobs/{}/documents/{position}/sealed",
+                    status.id
+                )
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     JobStatusResponse {
+        sealed_documents,
         signing_job_id: status.id.as_uuid(),
         job_id: status.agency_job_id.as_str().to_owned(),
         status: status.state.api_code().to_owned(),
@@ -387,7 +468,9 @@ fn signing_problem(error: SigningError) -> Problem {
         }
         SigningError::NotFound => StatusCode::NOT_FOUND,
         SigningError::InvalidCursor => StatusCode::BAD_REQUEST,
-        SigningError::JobEnded | SigningError::AlreadyDone => StatusCode::CONFLICT,
+        SigningError::JobEnded | SigningError::AlreadyDone | SigningError::NotSealed => {
+            StatusCode::CONFLICT
+        }
         SigningError::DocumentTooLarge { .. } | SigningError::DocumentsTooLarge => {
             StatusCode::PAYLOAD_TOO_LARGE
         }
@@ -406,14 +489,16 @@ fn signing_problem(error: SigningError) -> Problem {
 
 /// A job id from the path; anything that is not one is the same 404 as an unknown job.
 fn job_id(text: &str) -> Result<SigningJobId, Problem> {
-    text.parse().map_err(|_| {
-        Problem::new(
-            StatusCode::NOT_FOUND,
-            "signing.not_found",
-            "Not found",
-            "There is no such signing job.",
-        )
-    })
+    text.parse().map_err(|_| not_found())
+}
+
+fn not_found() -> Problem {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "signing.not_found",
+        "Not found",
+        "There is no such signing job.",
+    )
 }
 
 #[cfg(test)]

@@ -166,6 +166,10 @@ pub struct JobStatusResponse {
     pub signers: Vec<SignerStatusResponse>,
     /// The documents' titles, in your order.
     pub documents: Vec<String>,
+    /// Once the job is `completed_successfully`: where to fetch each document's sealed copy,
+    /// in your order (`/api/v1/signing/jobs/{signing_job_id}/documents/{position}/sealed`);
+    /// empty before.
+    pub sealed_documents: Vec<String>,
 }
 
 /// One signer's status.
