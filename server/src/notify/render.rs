@@ -104,8 +104,24 @@ pub fn render(
             t("notify.unread_reminder.sms"),
         ),
         Template::DelegationEnding => ending(params, language)?,
-        Template::SigningRequested => signing(params, language, "signing_requested")?,
-        Template::SigningReminder => signing(params, language, "signing_reminder")?,
+        Template::SigningRequested => signing(
+            params,
+            language,
+            [
+                "notify.signing_requested.subject",
+                "notify.signing_requested.body",
+                "notify.signing_requested.sms",
+            ],
+        )?,
+        Template::SigningReminder => signing(
+            params,
+            language,
+            [
+                "notify.signing_reminder.subject",
+                "notify.signing_reminder.body",
+                "notify.signing_reminder.sms",
+            ],
+        )?,
         Template::DelegationRequested
         | Template::DelegationGranted
         | Template::DelegationRevoked
@@ -213,7 +229,7 @@ fn ending(
 fn signing(
     params: &serde_json::Value,
     language: &str,
-    kind: &str,
+    [subject, body, sms]: [&str; 3],
 ) -> Result<(String, String, String), SendError> {
     let name = notice_name(params)?;
     let deadline = params
@@ -222,12 +238,12 @@ fn signing(
         .and_then(parse_day)
         .ok_or_else(|| SendError::Permanent("render.params".to_owned()))?;
     let date = app::routes::authority::date_in_words(deadline, language);
-    let fill = |part: &str| {
-        text(language, &format!("notify.{kind}.{part}"))
+    let fill = |key: &str| {
+        text(language, key)
             .replace(NAME_PLACEHOLDER, name)
             .replace(DATE_PLACEHOLDER, &date)
     };
-    Ok((fill("subject"), fill("body"), fill("sms")))
+    Ok((fill(subject), fill(body), fill(sms)))
 }
 
 /// A day written `YYYY-MM-DD`.
