@@ -105,6 +105,7 @@ pub mod post;
 pub mod session;
 pub mod signing;
 pub mod storage;
+pub mod text;
 
 pub use access::{
     Access, Actor, AgencyAccess, AgencyCapability, AgencyGrants, AuthorityAnswer, AuthorityFact,

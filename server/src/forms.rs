@@ -124,6 +124,33 @@ impl<C: Capability, F: for<'de> Deserialize<'de>> Posted<C, F> {
     }
 }
 
+/// For a `GET` that is not a page (a letter's attachment, a document to sign): the session
+/// and its proof for capability `C` on the subject's data, or the answer instead (off to log
+/// in and back to `return_to`; `503`; `403` saying why, as a page would).
+pub(crate) async fn read_access<C: Capability>(
+    state: &AppState,
+    parts: Parts,
+    return_to: &str,
+) -> Result<(Parts, app::auth::SessionContext, Access<C>), Response> {
+    let Some(ctx) = parts.extensions.get::<app::auth::SessionContext>().cloned() else {
+        return Err(see_other(&app::auth::login_href(return_to, None)));
+    };
+    match ctx.access::<C>(&state.db).await {
+        Ok(access) => Ok((parts, ctx, access)),
+        Err(AppError::Unavailable) => {
+            let status = StatusCode::SERVICE_UNAVAILABLE;
+            Err(state.pages.message(parts, status, Message::Error).await)
+        }
+        Err(refused) => {
+            let message = Message::Refused(refused);
+            Err(state
+                .pages
+                .message(parts, StatusCode::FORBIDDEN, message)
+                .await)
+        }
+    }
+}
+
 /// A form without fields (a button).
 #[derive(Deserialize)]
 pub(crate) struct NoFields {}

@@ -22,10 +22,8 @@ use borgerportal::{
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use crate::forms::{see_other, Answer, NoFields, Posted};
+use crate::forms::{read_access, see_other, Answer, NoFields, Posted};
 use crate::AppState;
-use app::error::AppError;
-use app::routes::error::Message;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -53,22 +51,9 @@ async fn attachment(
 ) -> Response {
     let (parts, _body) = request.into_parts();
     let here = format!("/post/letter/{id}");
-    let Some(ctx) = parts.extensions.get::<app::auth::SessionContext>().cloned() else {
-        return see_other(&app::auth::login_href(&here, None));
-    };
-    let read = match ctx.access::<ReadPost>(&state.db).await {
+    let (parts, ctx, read) = match read_access::<ReadPost>(&state, parts, &here).await {
         Ok(read) => read,
-        Err(AppError::Unavailable) => {
-            let status = StatusCode::SERVICE_UNAVAILABLE;
-            return state.pages.message(parts, status, Message::Error).await;
-        }
-        Err(refused) => {
-            let message = Message::Refused(refused);
-            return state
-                .pages
-                .message(parts, StatusCode::FORBIDDEN, message)
-                .await;
-        }
+        Err(response) => return response,
     };
     let sensitive = ctx.access::<ReadSensitivePost>(&state.db).await.ok();
     let Ok(letter) = id.parse::<LetterId>() else {

@@ -6,17 +6,14 @@
 //! - `POST /signing/{id}/sign`: checks that the job waits for this signer (and, for a helper,
 //!   that the job allows it), then sends them to their eID to log in again at the job's level
 //!   (`prompt=login`). The login state remembers the job, so the callback
-//!   ([`sign_after_login`]) records the signature with the id_token the eID just signed; a
+//!   (`sign_after_login`) records the signature with the id_token the eID just signed; a
 //!   login started any other way never signs anything.
 //! - `POST /signing/{id}/decline`: declines, with an optional reason for the agency.
 
 use app::auth::SessionContext;
 use app::components::form::FormOutcome;
-use app::error::AppError;
-use app::routes::error::Message;
 use axum::{
     extract::{Path, Query, Request, State},
-    http::StatusCode,
     response::Response,
     routing::{get, post},
     Router,
@@ -27,7 +24,7 @@ use borgerportal::{SessionToken, SigningJobId};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use crate::forms::{see_other, Answer, NoFields, Posted};
+use crate::forms::{read_access, see_other, Answer, NoFields, Posted};
 use crate::post_pages::{pdf_response, AttachmentQuery};
 use crate::AppState;
 
@@ -56,22 +53,9 @@ async fn document(
 ) -> Response {
     let (parts, _body) = request.into_parts();
     let here = format!("/signing/{id}");
-    let Some(ctx) = parts.extensions.get::<SessionContext>().cloned() else {
-        return see_other(&app::auth::login_href(&here, None));
-    };
-    let access = match ctx.access::<SignDocuments>(&state.db).await {
-        Ok(access) => access,
-        Err(AppError::Unavailable) => {
-            let status = StatusCode::SERVICE_UNAVAILABLE;
-            return state.pages.message(parts, status, Message::Error).await;
-        }
-        Err(refused) => {
-            let message = Message::Refused(refused);
-            return state
-                .pages
-                .message(parts, StatusCode::FORBIDDEN, message)
-                .await;
-        }
+    let (parts, ctx, access) = match read_access::<SignDocuments>(&state, parts, &here).await {
+        Ok(read) => read,
+        Err(response) => return response,
     };
     let Some(job) = job_id(&id) else {
         return state.pages.not_found(parts).await;

@@ -2,6 +2,7 @@
 //! the checked letter ([`ValidLetter`]), with the agency's notification wishes.
 
 use super::*;
+use crate::text::check_line;
 
 /// What kind of body an agency sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -261,22 +262,6 @@ impl ValidLetter {
     pub fn body_html(&self) -> &str {
         &self.body_html
     }
-}
-
-fn check_line(
-    text: &str,
-    max: usize,
-    empty: PostError,
-    too_long: PostError,
-) -> Result<String, PostError> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(empty);
-    }
-    if text.chars().count() > max || text.chars().any(char::is_control) {
-        return Err(too_long);
-    }
-    Ok(text.to_owned())
 }
 
 impl NewLetter {

@@ -14,6 +14,7 @@ use super::{
 use crate::access::Loa;
 use crate::identity::NationalId;
 use crate::post::pdf::looks_like_pdf;
+use crate::text::check_line;
 
 /// The longest agency job id.
 const MAX_JOB_ID_LEN: usize = 100;
@@ -276,22 +277,6 @@ pub struct ValidSigningJob {
     pub notifications: SigningNotifications,
     /// Whether helpers may sign.
     pub helpers_may_sign: bool,
-}
-
-fn check_line(
-    text: &str,
-    max: usize,
-    empty: SigningError,
-    invalid: SigningError,
-) -> Result<String, SigningError> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(empty);
-    }
-    if text.chars().count() > max || text.chars().any(char::is_control) {
-        return Err(invalid);
-    }
-    Ok(text.to_owned())
 }
 
 /// A document title or file name: 1 to 200 characters, no control characters, and for file

@@ -32,7 +32,7 @@ mod status;
 mod view;
 
 pub use error::SigningError;
-pub use evidence::{SignatureEvidence, FRESH_LOGIN_WINDOW};
+pub use evidence::{SignatureEvidence, CLOCK_SKEW, FRESH_LOGIN_WINDOW};
 pub use job::{
     decline_reason, AgencyJobId, NewSigner, NewSigningDocument, NewSigningJob, SignerNaming,
     SigningNotifications, ValidSigner, ValidSigningDocument, ValidSigningJob,
