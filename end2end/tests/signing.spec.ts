@@ -26,6 +26,31 @@ async function logOut(page: Page, hydrated: boolean) {
   await waitForHydration(page, hydrated);
 }
 
+/** A small, whole one-page PDF (a cross-reference table with the right offsets): what the
+ * portal can seal. */
+function onePagePdf(text: string): Buffer {
+  const safe = text.replace(/[^ -~]/g, '?').replace(/[()\\]/g, '?');
+  const stream = `BT /F1 18 Tf 72 720 Td (${safe}) Tj ET`;
+  const objects = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
+    `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
+    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+  ];
+  let pdf = '%PDF-1.4\n';
+  const offsets: number[] = [];
+  objects.forEach((body, index) => {
+    offsets.push(pdf.length);
+    pdf += `${index + 1} 0 obj\n${body}\nendobj\n`;
+  });
+  const xref = pdf.length;
+  pdf += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
+  for (const offset of offsets) pdf += `${String(offset).padStart(10, '0')} 00000 n \n`;
+  pdf += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(pdf, 'latin1');
+}
+
 /** Sends a job as the demo agency; expects `201`. */
 async function sendJob(
   request: APIRequestContext,
@@ -36,10 +61,7 @@ async function sendJob(
   helpersMaySign = false,
 ) {
   const audience = new URL(baseURL as string).origin;
-  const pdf = Buffer.from(
-    '%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n' +
-      'trailer\n<< /Root 1 0 R >>\nstartxref\n0\n%%EOF\n',
-  ).toString('base64');
+  const pdf = onePagePdf(title).toString('base64');
   const created = await request.post('/api/v1/signing/jobs', {
     headers: { authorization: `Bearer ${agencyToken(audience)}` },
     data: {
