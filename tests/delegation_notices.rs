@@ -133,26 +133,7 @@ struct Message {
 
 /// Runs a query past the store, on a connection of its own; each row's first column as text.
 async fn raw_text(t: &TestDb, sqlite_sql: &str, postgres_sql: &str) -> Vec<String> {
-    match t.backend {
-        Backend::Sqlite => {
-            let mut connection = sqlx::SqliteConnection::connect(&t.url).await.unwrap();
-            let rows = sqlx::query_scalar(sqlite_sql)
-                .fetch_all(&mut connection)
-                .await
-                .unwrap();
-            connection.close().await.unwrap();
-            rows
-        }
-        Backend::Postgres => {
-            let mut connection = sqlx::PgConnection::connect(&t.url).await.unwrap();
-            let rows = sqlx::query_scalar(postgres_sql)
-                .fetch_all(&mut connection)
-                .await
-                .unwrap();
-            connection.close().await.unwrap();
-            rows
-        }
-    }
+    t.raw_text(sqlite_sql, postgres_sql).await
 }
 
 /// Runs a statement past the store (the same SQL on both databases).

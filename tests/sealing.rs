@@ -7,6 +7,7 @@
 
 #[macro_use]
 mod common;
+use common::people::{own, signing_agency as agency};
 use common::TestDb;
 
 use borgerportal::delegation::{DelegationRules, Scope, ScopeGrant};
@@ -15,66 +16,22 @@ use borgerportal::signing::{
     seal_text, SignatureEvidence, SignerIdentity, SEALED_LETTER_SAFE_TITLE,
 };
 use borgerportal::{
-    Access, Actor, AgencyAccess, AgencyGrants, AgencyId, Capability, ContactMethod, EmailAddress,
-    FolderRef, GrantAuthority, JobState, Language, Loa, MailboxView, ManageContact, NationalId,
-    NewPerson, NewSigner, NewSigningDocument, NewSigningJob, OnBehalfOf, Person, Policy, ReadPost,
-    ReadSensitivePost, SendForSigning, SignDocuments, SignerNaming, SigningCursor, SigningError,
-    SigningJobStatus, SigningNotifications,
+    Actor, FolderRef, GrantAuthority, JobState, Loa, MailboxView, NewSigner, NewSigningDocument,
+    NewSigningJob, OnBehalfOf, Person, ReadPost, ReadSensitivePost, SignDocuments, SignerNaming,
+    SigningCursor, SigningError, SigningJobStatus, SigningNotifications,
 };
 use time::macros::{date, datetime};
-use time::{Date, Duration, OffsetDateTime};
+use time::{Duration, OffsetDateTime};
 
 /// The injected clock.
 const NOW: OffsetDateTime = datetime!(2026-05-04 10:00 UTC);
+
+/// A person with a verified e-mail address (a day before the clock).
+async fn reachable(t: &TestDb, n: u16, given_name: &str) -> borgerportal::Person {
+    common::people::reachable(t, n, given_name, NOW - Duration::days(1)).await
+}
+
 const LEASE: Duration = Duration::minutes(5);
-
-fn national_id(born: Date, n: u16) -> NationalId {
-    (n..1000)
-        .find_map(|individual| NationalId::new_synthetic_norwegian(born, individual).ok())
-        .unwrap()
-}
-
-fn own<C: Capability>(person: &Person, loa: Loa) -> Access<C> {
-    let actor = Actor::Citizen {
-        person: person.id,
-        loa,
-    };
-    Policy::authorize::<C>(&actor, person.id).unwrap()
-}
-
-/// A registered person with a verified e-mail address: reachable for signing and post.
-async fn reachable(t: &TestDb, n: u16, given_name: &str) -> Person {
-    let new_person = NewPerson::new(
-        national_id(date!(1980 - 02 - 01), n),
-        given_name,
-        "Signer",
-        Language::Nb,
-    );
-    let person = t.db.create_person(new_person).await.unwrap();
-    let manage = own::<ManageContact>(&person, Loa::Substantial);
-    let email = EmailAddress::parse(&format!("signer{n}@example.no")).unwrap();
-    let sent =
-        t.db.request_email_change(&manage, email, NOW - Duration::days(1))
-            .await
-            .unwrap();
-    t.db.verify_code(
-        &manage,
-        ContactMethod::Email,
-        sent.code.expose(),
-        NOW - Duration::days(1),
-    )
-    .await
-    .unwrap();
-    person
-}
-
-fn agency(name: &str) -> AgencyAccess<SendForSigning> {
-    let actor = Actor::Agency {
-        agency: AgencyId::parse(name).unwrap(),
-        grants: AgencyGrants::SIGNING,
-    };
-    Policy::authorize_agency::<SendForSigning>(&actor).unwrap()
-}
 
 /// A two-document job; each signer with their order and for whom they sign.
 async fn create(t: &TestDb, job_id: &str, signers: &[(&Person, OnBehalfOf)]) -> SigningJobStatus {

@@ -6,78 +6,30 @@
 
 #[macro_use]
 mod common;
+use common::people::{own, register, signing_agency as agency};
 use common::TestDb;
 
 use borgerportal::delegation::{DelegationRules, Scope, ScopeGrant};
 use borgerportal::post::pdf::minimal_pdf;
 use borgerportal::signing::{SignatureEvidence, MAX_OPEN_PERIOD};
 use borgerportal::{
-    Access, Actor, AgencyAccess, AgencyGrants, AgencyId, AuditKind, Capability, ContactMethod,
-    EmailAddress, GrantAuthority, JobState, Language, Loa, ManageContact, NationalId, NewPerson,
-    NewSigner, NewSigningDocument, NewSigningJob, OnBehalfOf, Person, Policy, ReadOwnActivity,
-    SendForSigning, SignDocuments, SignerStatus, SigningCursor, SigningError, SigningEvent,
-    SigningJobStatus, SigningNotifications,
+    Actor, AuditKind, GrantAuthority, JobState, Loa, ManageContact, NewSigner, NewSigningDocument,
+    NewSigningJob, OnBehalfOf, Person, ReadOwnActivity, SignDocuments, SignerStatus, SigningCursor,
+    SigningError, SigningEvent, SigningJobStatus, SigningNotifications,
 };
 use time::macros::{date, datetime};
-use time::{Date, Duration, OffsetDateTime};
+use time::{Duration, OffsetDateTime};
 
 /// The injected clock.
 const NOW: OffsetDateTime = datetime!(2026-05-04 10:00 UTC);
 
+/// A person with a verified e-mail address (a day before the clock).
+async fn reachable(t: &TestDb, n: u16, given_name: &str) -> borgerportal::Person {
+    common::people::reachable(t, n, given_name, NOW - Duration::days(1)).await
+}
+
 // ---------------------------------------------------------------------------------------------
 // Persons, agencies and proofs
-
-fn national_id(born: Date, n: u16) -> NationalId {
-    (n..1000)
-        .find_map(|individual| NationalId::new_synthetic_norwegian(born, individual).ok())
-        .unwrap()
-}
-
-async fn register(t: &TestDb, n: u16, given_name: &str) -> Person {
-    let new_person = NewPerson::new(
-        national_id(date!(1980 - 02 - 01), n),
-        given_name,
-        "Signer",
-        Language::Nb,
-    );
-    t.db.create_person(new_person).await.unwrap()
-}
-
-fn own<C: Capability>(person: &Person, loa: Loa) -> Access<C> {
-    let actor = Actor::Citizen {
-        person: person.id,
-        loa,
-    };
-    Policy::authorize::<C>(&actor, person.id).unwrap()
-}
-
-/// A registered person with a verified e-mail address: reachable for signing.
-async fn reachable(t: &TestDb, n: u16, given_name: &str) -> Person {
-    let person = register(t, n, given_name).await;
-    let manage = own::<ManageContact>(&person, Loa::Substantial);
-    let email = EmailAddress::parse(&format!("signer{n}@example.no")).unwrap();
-    let sent =
-        t.db.request_email_change(&manage, email, NOW - Duration::days(1))
-            .await
-            .unwrap();
-    t.db.verify_code(
-        &manage,
-        ContactMethod::Email,
-        sent.code.expose(),
-        NOW - Duration::days(1),
-    )
-    .await
-    .unwrap();
-    person
-}
-
-fn agency(name: &str) -> AgencyAccess<SendForSigning> {
-    let actor = Actor::Agency {
-        agency: AgencyId::parse(name).unwrap(),
-        grants: AgencyGrants::SIGNING,
-    };
-    Policy::authorize_agency::<SendForSigning>(&actor).unwrap()
-}
 
 fn job(job_id: &str, signers: &[(&Person, i64)]) -> NewSigningJob {
     NewSigningJob {

@@ -7,6 +7,8 @@
 //! suite that quietly skips half its backends would prove nothing about production.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod people;
+
 use borgerportal::{Backend, Database};
 use sqlx::Connection;
 
