@@ -20,7 +20,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use borgerportal::signing::{seal_text, SealSignerText, SealText, SealingJob, SignerIdentity};
+use borgerportal::signing::{
+    embedded_evidence, seal_text, SealSignerText, SealText, SealTextError, SealingJob,
+    SignerIdentity,
+};
 use borgerportal::storage::Database;
 use borgerportal::{Loa, SigningError, SigningJobId};
 use pades::{Attachment, FrontPage, HttpTimestamper, Seal, Signer, Timestamper};
@@ -151,7 +154,7 @@ impl Sealer {
 
     /// Each document's sealed PDF, in the job's order.
     pub async fn seal_documents(&self, job: &SealingJob) -> Result<Vec<Vec<u8>>, SealRoundError> {
-        let evidence = Arc::new(evidence_attachments(job));
+        let evidence = Arc::new(evidence_attachments(job)?);
         let mut sealed = Vec::with_capacity(job.documents.len());
         for document in &job.documents {
             let text = seal_text(
@@ -184,20 +187,22 @@ impl Sealer {
     }
 }
 
-/// Every signer's evidence (the JSON `sign_job` kept, with the eID's id_token) as an embedded
-/// file.
-fn evidence_attachments(job: &SealingJob) -> Vec<Attachment> {
+/// Every signer's evidence as an embedded file, as the job's naming rule allows every signer to
+/// see it (`embedded_evidence`: without national ids unless the job names signers by them).
+fn evidence_attachments(job: &SealingJob) -> Result<Vec<Attachment>, SealTextError> {
     job.signers
         .iter()
         .enumerate()
-        .map(|(index, signer)| Attachment {
-            name: format!("signaturbevis-{}.json", index + 1),
-            description: format!(
-                "Signaturbevis for {}",
-                signer.name.as_deref().unwrap_or("signatar")
-            ),
-            mime_type: "application/json".to_owned(),
-            data: signer.evidence.as_bytes().to_vec(),
+        .map(|(index, signer)| {
+            Ok(Attachment {
+                name: format!("signaturbevis-{}.json", index + 1),
+                description: format!(
+                    "Signaturbevis for {}",
+                    signer.name.as_deref().unwrap_or("signatar")
+                ),
+                mime_type: "application/json".to_owned(),
+                data: embedded_evidence(index, signer, job.naming)?.into_bytes(),
+            })
         })
         .collect()
 }

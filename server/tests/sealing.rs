@@ -475,6 +475,18 @@ async fn a_signed_job_is_sealed_fetched_validated_and_delivered(
     assert!(output.status.success(), "{list}");
     assert!(list.contains("2 embedded files"), "{list}");
     assert!(list.contains("signaturbevis-1.json") && list.contains("signaturbevis-2.json"));
+    // The job names signers by name and birth date: no national id in what every signer gets,
+    // the id_token only as its hash.
+    let saved = pdf.with_extension("evidence.json");
+    let (output, said) = run(Command::new("pdfdetach")
+        .args(["-save", "1", "-o"])
+        .arg(&saved)
+        .arg(&pdf));
+    assert!(output.status.success(), "{said}");
+    let embedded = std::fs::read_to_string(&saved).unwrap();
+    assert!(!embedded.contains(kari.national_id.expose()), "{embedded}");
+    assert!(!embedded.contains(ola.national_id.expose()));
+    assert!(embedded.contains("id_token_sha256") && !embedded.contains("\"id_token\""));
 
     // Each signer has the sealed document in their mailbox.
     for person in [&kari, &ola] {

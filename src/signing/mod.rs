@@ -38,8 +38,9 @@ pub use job::{
     SigningNotifications, ValidSigner, ValidSigningDocument, ValidSigningJob,
 };
 pub use seal_text::{
-    seal_text, sealed_file_name, sealed_letter, SealSignerText, SealText, SealTextError,
-    SealingDocument, SealingJob, SealingSigner, SignerIdentity, SEALED_LETTER_SAFE_TITLE,
+    embedded_evidence, seal_text, sealed_file_name, sealed_letter, SealSignerText, SealText,
+    SealTextError, SealingDocument, SealingJob, SealingSigner, SignerIdentity,
+    SEALED_LETTER_SAFE_TITLE,
 };
 pub use status::{
     JobState, OnBehalfOf, SignerStatus, SignerView, SigningCursor, SigningEvent, SigningEventPage,

@@ -138,6 +138,39 @@ pub struct SealTextError {
     pub what: &'static str,
 }
 
+/// The evidence embedded in the sealed PDF for `signer`, which every signer of the job receives:
+/// as the register keeps it when the job names signers by national id; otherwise without the
+/// national id, and with the id_token (whose claims hold it too) replaced by its SHA-256, which
+/// still ties the copy to the token the register keeps.
+pub fn embedded_evidence(
+    index: usize,
+    signer: &SealingSigner,
+    naming: SignerNaming,
+) -> Result<String, SealTextError> {
+    use sha2::{Digest, Sha256};
+    use std::fmt::Write as _;
+
+    if naming == SignerNaming::NameAndNationalId {
+        return Ok(signer.evidence.clone());
+    }
+    let broken = |what| SealTextError { index, what };
+    let mut evidence: serde_json::Value =
+        serde_json::from_str(&signer.evidence).map_err(|_| broken("not JSON"))?;
+    let fields = evidence.as_object_mut().ok_or(broken("not an object"))?;
+    fields.remove("national_id");
+    if let Some(serde_json::Value::String(token)) = fields.remove("id_token") {
+        let mut hash = String::with_capacity(64);
+        for byte in Sha256::digest(token.as_bytes()) {
+            let _ = write!(hash, "{byte:02x}");
+        }
+        fields.insert(
+            "id_token_sha256".to_owned(),
+            serde_json::Value::String(hash),
+        );
+    }
+    Ok(evidence.to_string())
+}
+
 /// The front page's facts for one document of a finished job: each signer named as `naming`
 /// says (the name; with the date of birth computed from the national id; or with the national
 /// id itself), when and at which level they signed with which eID (from their evidence), and
@@ -333,6 +366,37 @@ mod tests {
             id.signers[0].identity,
             SignerIdentity::NationalId(signers[0].national_id.expose().to_owned())
         );
+    }
+
+    #[test]
+    fn the_embedded_evidence_follows_the_naming_rule() {
+        let signer = SealingSigner {
+            id: SignerId::new(),
+            national_id: NationalId::parse("17848512397").unwrap(),
+            name: Some("Ingrid Solberg".into()),
+            on_behalf_of: OnBehalfOf::Myself,
+            evidence: serde_json::json!({
+                "national_id": "17848512397",
+                "id_token": "h.p.s",
+                "level": "high",
+            })
+            .to_string(),
+            helper_name: None,
+        };
+        let full = embedded_evidence(0, &signer, SignerNaming::NameAndNationalId).unwrap();
+        assert_eq!(full, signer.evidence);
+        for naming in [SignerNaming::Name, SignerNaming::NameAndBirthDate] {
+            let copy: serde_json::Value =
+                serde_json::from_str(&embedded_evidence(0, &signer, naming).unwrap()).unwrap();
+            assert!(copy.get("national_id").is_none() && copy.get("id_token").is_none());
+            assert_eq!(copy["id_token_sha256"].as_str().unwrap().len(), 64);
+            assert_eq!(copy["level"], "high");
+        }
+        let broken = SealingSigner {
+            evidence: "[]".into(),
+            ..signer
+        };
+        assert!(embedded_evidence(3, &broken, SignerNaming::Name).is_err());
     }
 
     #[test]
