@@ -12,13 +12,12 @@ use common::TestDb;
 
 use borgerportal::delegation::{DelegationRules, Scope, ScopeGrant};
 use borgerportal::post::pdf::minimal_pdf;
-use borgerportal::signing::{
-    seal_text, SignatureEvidence, SignerIdentity, SEALED_LETTER_SAFE_TITLE,
-};
+use borgerportal::signing::{seal_text, SealedLetterWords, SignatureEvidence, SignerIdentity};
 use borgerportal::{
-    Actor, FolderRef, GrantAuthority, JobState, Loa, MailboxView, NewSigner, NewSigningDocument,
-    NewSigningJob, OnBehalfOf, Person, ReadPost, ReadSensitivePost, SignDocuments, SignerNaming,
-    SigningCursor, SigningError, SigningJobStatus, SigningNotifications,
+    Actor, FolderRef, GrantAuthority, JobState, Language, Loa, MailboxView, NewSigner,
+    NewSigningDocument, NewSigningJob, OnBehalfOf, Person, ReadPost, ReadSensitivePost,
+    SignDocuments, SignerNaming, SigningCursor, SigningError, SigningJobStatus,
+    SigningNotifications,
 };
 use time::macros::{date, datetime};
 use time::{Duration, OffsetDateTime};
@@ -32,6 +31,15 @@ async fn reachable(t: &TestDb, n: u16, given_name: &str) -> borgerportal::Person
 }
 
 const LEASE: Duration = Duration::minutes(5);
+
+/// The sealed letter's words (the server words them in the job's language).
+fn words() -> SealedLetterWords {
+    SealedLetterWords {
+        title: "Signert: Kjøpekontrakt for Storgata 1".into(),
+        safe_title: "Signerte dokumenter".into(),
+        body: "Alle har signert.".into(),
+    }
+}
 
 /// A two-document job; each signer with their order and for whom they sign.
 async fn create(t: &TestDb, job_id: &str, signers: &[(&Person, OnBehalfOf)]) -> SigningJobStatus {
@@ -71,8 +79,9 @@ async fn create_with(
         naming: Some(SignerNaming::NameAndBirthDate.code().into()),
         notifications: SigningNotifications::default(),
         helpers_may_sign,
+        language: None,
     };
-    let valid = job.validate(NOW).unwrap();
+    let valid = job.validate(NOW, Language::Nb).unwrap();
     t.db.create_signing_job(&agency("nav"), "NAV", valid, NOW)
         .await
         .unwrap()
@@ -193,7 +202,7 @@ async fn a_signed_job_is_claimed_once_and_completed_once(t: &TestDb) {
         .is_none());
 
     let done =
-        t.db.complete_sealing(claimed.id, &sealed_pdfs("a"), NOW)
+        t.db.complete_sealing(claimed.id, &sealed_pdfs("a"), &words(), NOW)
             .await
             .unwrap();
     assert_eq!(done.letters, 1, "only Kari signs for herself");
@@ -208,7 +217,7 @@ async fn a_signed_job_is_claimed_once_and_completed_once(t: &TestDb) {
 
     // A second completion is refused and changes nothing; nothing is left to claim.
     assert!(matches!(
-        t.db.complete_sealing(claimed.id, &sealed_pdfs("b"), NOW)
+        t.db.complete_sealing(claimed.id, &sealed_pdfs("b"), &words(), NOW)
             .await
             .unwrap_err(),
         SigningError::JobEnded
@@ -233,10 +242,10 @@ async fn a_signed_job_is_claimed_once_and_completed_once(t: &TestDb) {
     assert_eq!(inbox(t, &ola).await, []);
     assert_eq!(t.scalar("SELECT COUNT(*) FROM letters").await, 1);
     assert_eq!(
-        t.scalar(&format!(
-            "SELECT COUNT(*) FROM letters WHERE safe_title = '{SEALED_LETTER_SAFE_TITLE}' \
+        t.scalar(
+            "SELECT COUNT(*) FROM letters WHERE safe_title = 'Signerte dokumenter' \
              AND sender_name = 'NAV' AND agency_id = 'nav'"
-        ))
+        )
         .await,
         1
     );
@@ -268,6 +277,7 @@ async fn a_sealing_that_dies_is_sealed_again_after_its_lease_and_completes_once(
 
     // The first worker claims it and dies (its claim is dropped, nothing completed).
     let first = t.db.claim_sealing_job(NOW, LEASE).await.unwrap().unwrap();
+    assert_eq!((first.attempts, first.language), (1, Language::Nb));
     drop(first);
     assert!(t
         .db
@@ -280,14 +290,17 @@ async fn a_sealing_that_dies_is_sealed_again_after_its_lease_and_completes_once(
     let second = t.db.claim_sealing_job(later, LEASE).await.unwrap().unwrap();
     assert_eq!(second.id, status.id);
     assert_eq!(second.claimed_until, later + LEASE);
+    assert_eq!(second.attempts, 2, "each claim counts an attempt");
+    assert!(!borgerportal::signing::needs_operator(second.attempts));
+    assert!(borgerportal::signing::needs_operator(second.attempts + 1));
     let done =
-        t.db.complete_sealing(second.id, &sealed_pdfs("second"), later)
+        t.db.complete_sealing(second.id, &sealed_pdfs("second"), &words(), later)
             .await
             .unwrap();
     assert_eq!(done.letters, 2);
     // A slow first round finishing late is refused: one sealed set.
     assert!(matches!(
-        t.db.complete_sealing(status.id, &sealed_pdfs("first"), later)
+        t.db.complete_sealing(status.id, &sealed_pdfs("first"), &words(), later)
             .await
             .unwrap_err(),
         SigningError::JobEnded
@@ -384,7 +397,7 @@ async fn a_helpers_signature_is_named_on_the_front_page_and_the_giver_gets_the_l
     );
 
     let done =
-        t.db.complete_sealing(claimed.id, &sealed_pdfs("h"), NOW)
+        t.db.complete_sealing(claimed.id, &sealed_pdfs("h"), &words(), NOW)
             .await
             .unwrap();
     assert_eq!(done.letters, 1);
@@ -403,9 +416,10 @@ async fn two_completions_racing_leave_one_sealed_set(t: &TestDb) {
         .await;
         sign(t, &kari, &status).await;
         let (first, second) = (sealed_pdfs("a"), sealed_pdfs("b"));
+        let words = words();
         let (a, b) = tokio::join!(
-            t.db.complete_sealing(status.id, &first, NOW),
-            t.db.complete_sealing(status.id, &second, NOW)
+            t.db.complete_sealing(status.id, &first, &words, NOW),
+            t.db.complete_sealing(status.id, &second, &words, NOW)
         );
         let won = match (a, b) {
             (Ok(_), Err(SigningError::JobEnded)) => sealed_pdfs("a"),

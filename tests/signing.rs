@@ -13,9 +13,10 @@ use borgerportal::delegation::{DelegationRules, Scope, ScopeGrant};
 use borgerportal::post::pdf::minimal_pdf;
 use borgerportal::signing::{SignatureEvidence, MAX_OPEN_PERIOD};
 use borgerportal::{
-    Actor, AuditKind, GrantAuthority, JobState, Loa, ManageContact, NewSigner, NewSigningDocument,
-    NewSigningJob, OnBehalfOf, Person, ReadOwnActivity, SignDocuments, SignerStatus, SigningCursor,
-    SigningError, SigningEvent, SigningJobStatus, SigningNotifications,
+    Actor, AuditKind, GrantAuthority, JobState, Language, Loa, ManageContact, NewSigner,
+    NewSigningDocument, NewSigningJob, OnBehalfOf, Person, ReadOwnActivity, SignDocuments,
+    SignerStatus, SigningCursor, SigningError, SigningEvent, SigningJobStatus,
+    SigningNotifications,
 };
 use time::macros::{date, datetime};
 use time::{Duration, OffsetDateTime};
@@ -63,11 +64,12 @@ fn job(job_id: &str, signers: &[(&Person, i64)]) -> NewSigningJob {
         naming: None,
         notifications: SigningNotifications::default(),
         helpers_may_sign: false,
+        language: None,
     }
 }
 
 async fn create(t: &TestDb, new_job: NewSigningJob) -> SigningJobStatus {
-    let valid = new_job.validate(NOW).unwrap();
+    let valid = new_job.validate(NOW, Language::Nb).unwrap();
     t.db.create_signing_job(&agency("nav"), "NAV", valid, NOW)
         .await
         .unwrap()
@@ -163,7 +165,9 @@ async fn a_job_is_created_once_per_agency_job_id(t: &TestDb) {
 
     // Another agency may use the same id for its own job, and never sees this one.
     let other = agency("skatteetaten");
-    let valid = job("sak-1", &[(&kari, 0)]).validate(NOW).unwrap();
+    let valid = job("sak-1", &[(&kari, 0)])
+        .validate(NOW, Language::Nb)
+        .unwrap();
     let theirs =
         t.db.create_signing_job(&other, "Skatteetaten", valid, NOW)
             .await

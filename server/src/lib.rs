@@ -19,6 +19,7 @@ pub mod pages;
 pub mod post_pages;
 mod private_file;
 pub mod rate_limit;
+pub mod seal_words;
 pub mod security;
 pub mod serve;
 pub mod signing_pages;

@@ -3,7 +3,7 @@
 //!
 //! Every instance may run it. A round claims one job in `sealing` with a lease
 //! (`Database::claim_sealing_job`), makes each document's sealed PDF with the crate `pades`
-//! (the front page worded here in bokmål from the domain's [`SealText`], the signers' evidence
+//! (the front page worded in the job's language from the domain's [`SealText`], `crate::seal_words`, the signers' evidence
 //! embedded, `prepare` on the blocking pool, then the async `Seal::sign` with the configured
 //! timestamp authority: PAdES B-T), and completes the job with `Database::complete_sealing`,
 //! which writes the sealed PDFs, tells the agency and delivers the letters in one transaction,
@@ -21,24 +21,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use borgerportal::signing::{
-    embedded_evidence, seal_text, SealSignerText, SealText, SealTextError, SealingJob,
-    SignerIdentity,
+    embedded_evidence, needs_operator, seal_text, SealText, SealTextError, SealingJob,
 };
 use borgerportal::storage::Database;
-use borgerportal::{Loa, SigningError, SigningJobId};
-use pades::{Attachment, FrontPage, HttpTimestamper, Seal, Signer, Timestamper};
+use borgerportal::{SigningError, SigningJobId};
+use pades::{Attachment, HttpTimestamper, Seal, Timestamper};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use crate::config::{Config, SigningConfig};
+use crate::seal_words::SealWords;
 
 /// How often deadlines are checked.
 const EXPIRY_EVERY: Duration = Duration::from_secs(60);
 /// The most jobs one expiry run ends.
 const EXPIRY_BATCH: u32 = 100;
-
-/// What the front page says when the seal is a test seal.
-pub const TEST_NOTICE: &str = "TEST: forseglet med et testsertifikat, ikke et gyldig segl";
 
 /// Why the sealer could not be set up from the configuration.
 #[derive(Debug, thiserror::Error)]
@@ -119,22 +116,54 @@ impl Sealer {
     }
 
     /// Claims one job to seal, seals its documents and completes it. The job sealed, or
-    /// `None` when there was nothing to seal.
+    /// `None` when there was nothing to seal. Failures are logged here: a job's sealing that
+    /// fails for the third time in a row (`needs_operator`) and every time after is an error
+    /// for the operator, the earlier ones warnings; the job is tried again once its lease has
+    /// run out.
     pub async fn seal_next(
         &self,
         db: &Database,
         lease: time::Duration,
     ) -> Result<Option<SigningJobId>, SealRoundError> {
-        let Some(job) = db
-            .claim_sealing_job(OffsetDateTime::now_utc(), lease)
-            .await?
-        else {
-            return Ok(None);
+        let job = match db.claim_sealing_job(OffsetDateTime::now_utc(), lease).await {
+            Ok(Some(job)) => job,
+            Ok(None) => return Ok(None),
+            Err(error) => {
+                tracing::warn!(%error, "claiming a signing job to seal failed; will retry");
+                return Err(error.into());
+            }
         };
+        match self.seal_claimed(db, &job).await {
+            Ok(()) => Ok(Some(job.id)),
+            Err(error) => {
+                if needs_operator(job.attempts) {
+                    tracing::error!(
+                        signing_job.id = %job.id, attempt = job.attempts, %error,
+                        "a signing job could not be sealed, again: an operator must look at the \
+                         seal key, its certificates and the timestamp authority; retried after \
+                         its lease"
+                    );
+                } else {
+                    tracing::warn!(
+                        signing_job.id = %job.id, attempt = job.attempts, %error,
+                        "sealing a signing job failed; retried after its lease"
+                    );
+                }
+                Err(error)
+            }
+        }
+    }
+
+    async fn seal_claimed(&self, db: &Database, job: &SealingJob) -> Result<(), SealRoundError> {
         let started = std::time::Instant::now();
-        let sealed = self.seal_documents(&job).await?;
+        let sealed = self.seal_documents(job).await?;
         match db
-            .complete_sealing(job.id, &sealed, OffsetDateTime::now_utc())
+            .complete_sealing(
+                job.id,
+                &sealed,
+                &SealWords::new(job.language).letter(job),
+                OffsetDateTime::now_utc(),
+            )
             .await
         {
             Ok(done) => tracing::info!(
@@ -149,23 +178,29 @@ impl Sealer {
             }
             Err(error) => return Err(error.into()),
         }
-        Ok(Some(job.id))
+        Ok(())
     }
 
     /// Each document's sealed PDF, in the job's order.
     pub async fn seal_documents(&self, job: &SealingJob) -> Result<Vec<Vec<u8>>, SealRoundError> {
-        let evidence = Arc::new(evidence_attachments(job)?);
+        let words = SealWords::new(job.language);
+        // The signers' entries are the same on every document's front page.
+        let facts = seal_text(
+            "",
+            &job.title,
+            &job.sender_name,
+            job.level,
+            job.naming,
+            &job.signers,
+        )?;
+        let evidence = Arc::new(evidence_attachments(job, words, &facts)?);
         let mut sealed = Vec::with_capacity(job.documents.len());
         for document in &job.documents {
-            let text = seal_text(
-                &document.title,
-                &job.title,
-                &job.sender_name,
-                job.level,
-                job.naming,
-                &job.signers,
-            )?;
-            let front = front_page(&text, self.test);
+            let text = SealText {
+                document_title: document.title.clone(),
+                ..facts.clone()
+            };
+            let front = words.front_page(&text, self.test);
             let original = document.content.clone();
             let attachments = Arc::clone(&evidence);
             // Parsing and writing up to 10 MB: on the blocking pool, off the async workers.
@@ -188,99 +223,27 @@ impl Sealer {
 }
 
 /// Every signer's evidence as an embedded file, as the job's naming rule allows every signer to
-/// see it (`embedded_evidence`: without national ids unless the job names signers by them).
-fn evidence_attachments(job: &SealingJob) -> Result<Vec<Attachment>, SealTextError> {
+/// see it (`embedded_evidence`: without national ids unless the job names signers by them),
+/// named in the job's language.
+fn evidence_attachments(
+    job: &SealingJob,
+    words: SealWords,
+    text: &SealText,
+) -> Result<Vec<Attachment>, SealTextError> {
     job.signers
         .iter()
+        .zip(&text.signers)
         .enumerate()
-        .map(|(index, signer)| {
+        .map(|(index, (signer, named))| {
+            let (name, description) = words.evidence_file(index, named);
             Ok(Attachment {
-                name: format!("signaturbevis-{}.json", index + 1),
-                description: format!(
-                    "Signaturbevis for {}",
-                    signer.name.as_deref().unwrap_or("signatar")
-                ),
+                name,
+                description,
                 mime_type: "application/json".to_owned(),
                 data: embedded_evidence(index, signer, job.naming)?.into_bytes(),
             })
         })
         .collect()
-}
-
-/// The front page in bokmål from the domain's facts.
-pub fn front_page(text: &SealText, test: bool) -> FrontPage {
-    FrontPage {
-        heading: "Signert dokument".to_owned(),
-        test_notice: test.then(|| TEST_NOTICE.to_owned()),
-        document_title: text.document_title.clone(),
-        sender: format!("Avsender: {}", text.sender),
-        paragraphs: vec![
-            format!("Signeringsoppdrag: {}", text.job_title),
-            format!(
-                "Alle signaturer er gjort med innlogging på sikkerhetsnivå {} eller høyere. \
-                 Dokumentet er forseglet av Borgerportal: seglet dekker hele filen, og endres \
-                 den, viser en PDF-leser at seglet er brutt. Hver signaturs bevis ligger \
-                 vedlagt i filen.",
-                level_name(text.level)
-            ),
-        ],
-        signers_heading: "Signert av".to_owned(),
-        signers: text.signers.iter().map(signer_entry).collect(),
-    }
-}
-
-fn signer_entry(signer: &SealSignerText) -> Signer {
-    let name = match &signer.identity {
-        SignerIdentity::Name => signer.name.clone(),
-        SignerIdentity::BirthDate(born) => format!(
-            "{}, født {:02}.{:02}.{}",
-            signer.name,
-            born.day(),
-            u8::from(born.month()),
-            born.year()
-        ),
-        SignerIdentity::NationalId(id) => format!("{}, fødselsnummer {id}", signer.name),
-    };
-    let at = signer.signed_at;
-    let mut roles = Vec::new();
-    if let Some(helper) = &signer.helper {
-        roles.push(format!(
-            "Signert for {} av {helper} med fullmakt til å signere",
-            signer.name
-        ));
-    }
-    if signer.for_other {
-        roles.push("Signerte i en rolle, på vegne av en annen".to_owned());
-    }
-    Signer {
-        name,
-        signed_at: format!(
-            "Signert {:02}.{:02}.{} kl. {:02}:{:02} UTC",
-            at.day(),
-            u8::from(at.month()),
-            at.year(),
-            at.hour(),
-            at.minute()
-        ),
-        level: format!("Sikkerhetsnivå: {}", level_name(signer.level)),
-        eid: format!("Innlogget med {}", eid_name(&signer.eid)),
-        on_behalf_of: (!roles.is_empty()).then(|| roles.join(". ")),
-    }
-}
-
-fn level_name(level: Loa) -> &'static str {
-    match level {
-        Loa::High => "høyt",
-        _ => "betydelig",
-    }
-}
-
-fn eid_name(eid: &str) -> &str {
-    match eid {
-        "idporten" => "ID-porten",
-        "mitid" => "MitID",
-        other => other,
-    }
 }
 
 /// Seals jobs until `stop` says so (after the job in flight), and ends overdue jobs once a
@@ -310,10 +273,8 @@ pub async fn run(
         let sealed = match &sealer {
             Some(sealer) => match sealer.seal_next(&db, lease).await {
                 Ok(job) => job.is_some(),
-                Err(error) => {
-                    tracing::warn!(%error, "sealing a signing job failed; it is retried after its lease");
-                    false
-                }
+                // Logged by `seal_next`, which knows the attempt.
+                Err(_) => false,
             },
             None => false,
         };

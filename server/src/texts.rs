@@ -39,6 +39,35 @@ pub fn text(lang: &str, key: &str) -> String {
         .unwrap_or_else(|| key.to_owned())
 }
 
+/// `template` with each `{{ name }}` (leptos_i18n's variable syntax) replaced by its value, in
+/// one pass: a value is never read for placeholders itself. Unknown placeholders stay as they
+/// are.
+pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("{{ ") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 3..];
+        let value = after.find(" }}").and_then(|end| {
+            let name = &after[..end];
+            let value = values.iter().find(|(key, _)| *key == name)?.1;
+            Some((value, end + 3))
+        });
+        match value {
+            Some((value, consumed)) => {
+                out.push_str(value);
+                rest = &after[consumed..];
+            }
+            None => {
+                out.push_str("{{ ");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// `text`, HTML-escaped.
 pub fn html_text(lang: &str, key: &str) -> String {
     escape(&text(lang, key))
@@ -100,6 +129,18 @@ mod tests {
             }
         }
         assert_ne!(text("da", "error.title"), text("en", "error.title"));
+    }
+
+    #[test]
+    fn fill_replaces_each_placeholder_once() {
+        assert_eq!(
+            fill(
+                "{{ a }} og {{ b }}, {{ a }}; {{ c }} {{ ",
+                &[("a", "{{ b }}"), ("b", "æ")]
+            ),
+            "{{ b }} og æ, {{ b }}; {{ c }} {{ "
+        );
+        assert_eq!(fill("ingen", &[("a", "x")]), "ingen");
     }
 
     #[test]

@@ -270,14 +270,53 @@ fn pyhanko_check(args: &[&Path]) -> String {
 // ---------------------------------------------------------------------------------------------
 // The test
 
+/// What the sealed document and its letter say in one language.
+struct Said {
+    language: &'static str,
+    front_page: [&'static str; 6],
+    evidence_files: [&'static str; 2],
+    letter_title: &'static str,
+}
+
+const BOKMAL: Said = Said {
+    language: "nb",
+    front_page: [
+        "Signert dokument",
+        "Avsender: nav (test)",
+        "Kari Test, født 01.02.1980",
+        "Ola Test, født 01.02.1980",
+        "Sikkerhetsnivå: høyt",
+        "Innlogget med ID-porten",
+    ],
+    evidence_files: ["signaturbevis-1.json", "signaturbevis-2.json"],
+    letter_title: "Signert: Avtale om oppfølging",
+};
+
+const ENGLISH: Said = Said {
+    language: "en",
+    front_page: [
+        "Signed document",
+        "Sender: nav (test)",
+        "Kari Test, born 1 Feb 1980",
+        "Ola Test, born 1 Feb 1980",
+        "Assurance level: high",
+        "Logged in with ID-porten",
+    ],
+    evidence_files: ["signature-evidence-1.json", "signature-evidence-2.json"],
+    letter_title: "Signed: Avtale om oppfølging",
+};
+
+/// A two-signer job in the language `said` names (bokmål is also the default: the job then
+/// names none) is sealed, validated and delivered as `expect` says.
 async fn a_signed_job_is_sealed_fetched_validated_and_delivered(
     postgres: Option<&str>,
     development: bool,
+    expect: Said,
 ) {
     let portal = start_on(postgres, development).await;
     let kari = portal.signer(1, "Kari").await;
     let ola = portal.signer(2, "Ola").await;
-    let job = json!({
+    let mut job = json!({
         "job_id": "seal-e2e-1",
         "title": "Avtale om oppfølging",
         "non_sensitive_title": "Et dokument til signering",
@@ -293,6 +332,26 @@ async fn a_signed_job_is_sealed_fetched_validated_and_delivered(
         "deadline": (OffsetDateTime::now_utc() + Duration::days(14)).format(&Rfc3339).unwrap(),
         "signer_naming": "name_and_birth_date",
     });
+    if expect.language != "nb" {
+        job["language"] = json!(expect.language);
+    }
+    // A language the portal does not write: refused, nothing stored.
+    let mut swedish = job.clone();
+    swedish["language"] = json!("sv");
+    let refused = portal
+        .client
+        .post(format!("{}{JOBS}", portal.base))
+        .bearer_auth(portal.token("nav"))
+        .json(&swedish)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = refused.json().await.unwrap();
+    assert_eq!(
+        problem["type"],
+        "urn:borgerportal:problem:signing.language_invalid"
+    );
     // A document that looks like a PDF but that the seal could not take: refused at once.
     let mut damaged = job.clone();
     damaged["job_id"] = json!("seal-e2e-damaged");
@@ -453,16 +512,7 @@ async fn a_signed_job_is_sealed_fetched_validated_and_delivered(
         .arg("-"));
     assert!(output.status.success(), "{front}");
     eprintln!("front page:\n{front}");
-    for expected in [
-        "Signert dokument",
-        "TEST",
-        "Avtale",
-        "Avsender: nav (test)",
-        "Kari Test, født 01.02.1980",
-        "Ola Test, født 01.02.1980",
-        "Sikkerhetsnivå: høyt",
-        "Innlogget med ID-porten",
-    ] {
+    for expected in ["TEST", "Avtale"].into_iter().chain(expect.front_page) {
         assert!(front.contains(expected), "{expected:?} missing:\n{front}");
     }
     assert!(
@@ -474,7 +524,9 @@ async fn a_signed_job_is_sealed_fetched_validated_and_delivered(
     let (output, list) = run(Command::new("pdfdetach").arg("-list").arg(&pdf));
     assert!(output.status.success(), "{list}");
     assert!(list.contains("2 embedded files"), "{list}");
-    assert!(list.contains("signaturbevis-1.json") && list.contains("signaturbevis-2.json"));
+    for name in expect.evidence_files {
+        assert!(list.contains(name), "{name} missing: {list}");
+    }
     // The job names signers by name and birth date: no national id in what every signer gets,
     // the id_token only as its hash.
     let saved = pdf.with_extension("evidence.json");
@@ -493,7 +545,7 @@ async fn a_signed_job_is_sealed_fetched_validated_and_delivered(
         let letters = portal.inbox(person).await;
         assert_eq!(letters.len(), 1, "{}", person.given_name);
         let (title, attachments, content) = &letters[0];
-        assert_eq!(title, "Signert: Avtale om oppfølging");
+        assert_eq!(title, expect.letter_title);
         assert_eq!(*attachments, 1);
         assert!(*content == sealed, "the letter carries the same sealed PDF");
     }
@@ -502,20 +554,21 @@ async fn a_signed_job_is_sealed_fetched_validated_and_delivered(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signed_job_is_sealed_fetched_validated_and_delivered_on_sqlite() {
-    a_signed_job_is_sealed_fetched_validated_and_delivered(None, false).await;
+    a_signed_job_is_sealed_fetched_validated_and_delivered(None, false, BOKMAL).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signed_job_is_sealed_fetched_validated_and_delivered_on_postgres() {
     let url = std::env::var("BORGERPORTAL_TEST_POSTGRES_URL")
         .expect("BORGERPORTAL_TEST_POSTGRES_URL (cargo xtask test starts PostgreSQL)");
-    a_signed_job_is_sealed_fetched_validated_and_delivered(Some(&url), false).await;
+    a_signed_job_is_sealed_fetched_validated_and_delivered(Some(&url), false, BOKMAL).await;
 }
 
 /// The development configuration (`[signing] test_pki = true`, no `timestamp_url`) seals
 /// PAdES B-T with nothing else running: the test PKI is made in `data/signing/` and its TSA
-/// certificate stamps in the process; the validators say the same as with a real TSA.
+/// certificate stamps in the process; the validators say the same as with a real TSA. The job
+/// asks for English: the front page, the evidence files and the letter are in English.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_development_configuration_seals_b_t_with_nothing_else_running() {
-    a_signed_job_is_sealed_fetched_validated_and_delivered(None, true).await;
+    a_signed_job_is_sealed_fetched_validated_and_delivered(None, true, ENGLISH).await;
 }

@@ -12,7 +12,7 @@ use borgerportal::access::{
     Actor, AgencyGrants, GrantAuthority, Loa, ManageContact, Policy, SendForSigning,
 };
 use borgerportal::delegation::{DelegationRules, Scope, ScopeGrant};
-use borgerportal::person::Person;
+use borgerportal::person::{Language, Person};
 use borgerportal::post::pdf::minimal_pdf;
 use borgerportal::{
     AgencyId, ContactMethod, EmailAddress, JobState, NewSigner, NewSigningDocument, NewSigningJob,
@@ -94,9 +94,10 @@ async fn job(
         naming: None,
         notifications: SigningNotifications::default(),
         helpers_may_sign,
+        language: None,
     };
     let now = OffsetDateTime::now_utc();
-    let valid = job.validate(now).unwrap();
+    let valid = job.validate(now, Language::Nb).unwrap();
     let status = server
         .db
         .create_signing_job(&nav(), "NAV", valid, now)

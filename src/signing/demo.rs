@@ -107,6 +107,7 @@ pub async fn seed_demo_signing(db: &Database, now: OffsetDateTime) -> Result<usi
             naming: Some("name_and_birth_date".to_owned()),
             notifications: SigningNotifications::default(),
             helpers_may_sign: helpers,
+            language: None,
         };
         let actor = Actor::Agency {
             agency,
@@ -116,7 +117,12 @@ pub async fn seed_demo_signing(db: &Database, now: OffsetDateTime) -> Result<usi
             continue;
         };
         let status = db
-            .create_demo_signing_job(&access, sender, job.validate(now)?, now)
+            .create_demo_signing_job(
+                &access,
+                sender,
+                job.validate(now, crate::person::Language::Nb)?,
+                now,
+            )
             .await?;
         if !status.replayed {
             added += 1;

@@ -84,6 +84,9 @@ pub enum SigningError {
     /// Neither `name`, `name_and_birth_date` nor `name_and_national_id`.
     #[error("signers are named by `name`, `name_and_birth_date` or `name_and_national_id`")]
     NamingInvalid,
+    /// A language that is not one of the portal's (`nb`, `nn`, `da`, `en`).
+    #[error("the language is `nb`, `nn`, `da` or `en`")]
+    LanguageInvalid,
     /// The job opens more than a year ahead.
     #[error("the job opens more than a year ahead")]
     OpensTooLate,
@@ -150,6 +153,7 @@ impl SigningError {
             SigningError::OrderInvalid { .. } => "signing.order_invalid",
             SigningError::LevelInvalid => "signing.level_invalid",
             SigningError::NamingInvalid => "signing.naming_invalid",
+            SigningError::LanguageInvalid => "signing.language_invalid",
             SigningError::OpensTooLate => "signing.opens_too_late",
             SigningError::DeadlineInvalid => "signing.deadline_invalid",
             SigningError::NotificationChannelInvalid => "signing.notification_channel_invalid",

@@ -13,6 +13,7 @@ use super::{
 };
 use crate::access::Loa;
 use crate::identity::NationalId;
+use crate::person::Language;
 use crate::post::pdf::looks_like_pdf;
 use crate::text::check_line;
 
@@ -216,6 +217,9 @@ pub struct NewSigningJob {
     pub notifications: SigningNotifications,
     /// Whether a helper whose delegation has the signing scope may sign for a signer.
     pub helpers_may_sign: bool,
+    /// The language of what the portal writes about the job (the sealed document's front page,
+    /// the letter with it): `nb`, `nn`, `da` or `en`; `None`: the portal's default.
+    pub language: Option<String>,
 }
 
 /// A checked document: its content, size and SHA-256 (the hash each signature covers).
@@ -277,6 +281,8 @@ pub struct ValidSigningJob {
     pub notifications: SigningNotifications,
     /// Whether helpers may sign.
     pub helpers_may_sign: bool,
+    /// The language of the sealed document's front page and the letter with it.
+    pub language: Language,
 }
 
 /// A document title or file name: 1 to 200 characters, no control characters, and for file
@@ -302,7 +308,12 @@ impl NewSigningJob {
 
     /// Checks every rule (in a fixed order: the first broken one is the answer) and hashes
     /// the documents. `now` is the portal's time of creation.
-    pub fn validate(self, now: OffsetDateTime) -> Result<ValidSigningJob, SigningError> {
+    /// `default_language` stands when the agency names none.
+    pub fn validate(
+        self,
+        now: OffsetDateTime,
+        default_language: Language,
+    ) -> Result<ValidSigningJob, SigningError> {
         let agency_job_id = AgencyJobId::parse(&self.agency_job_id)?;
         let title = check_line(
             &self.title,
@@ -329,6 +340,10 @@ impl NewSigningJob {
             None => SignerNaming::Name,
             Some(code) => SignerNaming::from_code(code).ok_or(SigningError::NamingInvalid)?,
         };
+        let language = match self.language.as_deref() {
+            None => default_language,
+            Some(code) => Language::from_code(code).ok_or(SigningError::LanguageInvalid)?,
+        };
         let opens_at = self.opens_at.unwrap_or(now).max(now);
         if opens_at > now + MAX_OPENING_DELAY {
             return Err(SigningError::OpensTooLate);
@@ -349,6 +364,7 @@ impl NewSigningJob {
             naming,
             notifications: self.notifications,
             helpers_may_sign: self.helpers_may_sign,
+            language,
         })
     }
 }
@@ -469,18 +485,20 @@ mod tests {
             naming: Some("name_and_birth_date".into()),
             notifications: SigningNotifications::default(),
             helpers_may_sign: false,
+            language: None,
         }
     }
 
     fn code_of(job: NewSigningJob) -> &'static str {
-        job.validate(NOW).unwrap_err().code()
+        job.validate(NOW, Language::Nb).unwrap_err().code()
     }
 
     #[test]
     fn a_good_job_passes_with_its_hashes() {
-        let valid = job().validate(NOW).unwrap();
+        let valid = job().validate(NOW, Language::Nb).unwrap();
         assert_eq!(valid.level, Loa::High);
         assert_eq!(valid.naming, SignerNaming::NameAndBirthDate);
+        assert_eq!(valid.language, Language::Nb, "the portal's default stands");
         assert_eq!(valid.opens_at, NOW);
         assert_eq!(valid.description, "");
         assert_eq!(
@@ -491,7 +509,21 @@ mod tests {
         // An opening in the past means now.
         let mut past = job();
         past.opens_at = Some(NOW - Duration::days(3));
-        assert_eq!(past.validate(NOW).unwrap().opens_at, NOW);
+        assert_eq!(past.validate(NOW, Language::Nb).unwrap().opens_at, NOW);
+    }
+
+    #[test]
+    fn the_agency_names_the_language_or_the_default_stands() {
+        let mut danish = job();
+        danish.language = Some("da".into());
+        assert_eq!(
+            danish.validate(NOW, Language::Nb).unwrap().language,
+            Language::Da
+        );
+        assert_eq!(
+            job().validate(NOW, Language::En).unwrap().language,
+            Language::En
+        );
     }
 
     #[test]
@@ -578,6 +610,10 @@ mod tests {
                 "signing.naming_invalid",
             ),
             (
+                Box::new(|j| j.language = Some("sv".into())),
+                "signing.language_invalid",
+            ),
+            (
                 Box::new(|j| j.opens_at = Some(NOW + Duration::days(367))),
                 "signing.opens_too_late",
             ),
@@ -596,7 +632,7 @@ mod tests {
         let mut longest = job();
         longest.opens_at = Some(NOW + Duration::days(5));
         longest.deadline = NOW + Duration::days(95);
-        assert!(longest.validate(NOW).is_ok());
+        assert!(longest.validate(NOW, Language::Nb).is_ok());
     }
 
     #[test]

@@ -39,8 +39,7 @@ pub use job::{
 };
 pub use seal_text::{
     embedded_evidence, seal_text, sealed_file_name, sealed_letter, SealSignerText, SealText,
-    SealTextError, SealingDocument, SealingJob, SealingSigner, SignerIdentity,
-    SEALED_LETTER_SAFE_TITLE,
+    SealTextError, SealedLetterWords, SealingDocument, SealingJob, SealingSigner, SignerIdentity,
 };
 pub use status::{
     JobState, OnBehalfOf, SignerStatus, SignerView, SigningCursor, SigningEvent, SigningEventPage,
@@ -74,6 +73,16 @@ pub const MAX_OPEN_PERIOD: Duration = Duration::days(90);
 pub const MAX_OPENING_DELAY: Duration = Duration::days(366);
 /// The most status changes one poll returns.
 pub const MAX_EVENT_PAGE_SIZE: u32 = 1000;
+/// From this attempt at sealing a job on, each failure is reported to the operator as an error:
+/// the earlier ones may be a timestamp authority's short outage, which the next round (when the
+/// claim's lease has run out) rides over; a third in a row is something retrying will not mend
+/// by itself (the seal key, a certificate, the authority's address).
+pub const SEAL_ATTEMPTS_BEFORE_ALERT: u32 = 3;
+
+/// Whether a failure of sealing attempt number `attempt` (from 1) must reach the operator.
+pub fn needs_operator(attempt: u32) -> bool {
+    attempt >= SEAL_ATTEMPTS_BEFORE_ALERT
+}
 
 uuid_id!(
     /// A signing job's id in the portal (not the agency's job id).

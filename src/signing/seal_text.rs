@@ -8,6 +8,7 @@ use time::{Date, OffsetDateTime};
 use super::{OnBehalfOf, SignerId, SignerNaming, SigningJobId};
 use crate::access::Loa;
 use crate::identity::NationalId;
+use crate::person::Language;
 use crate::post::{BodyKind, NewAttachment, NewLetter, NotificationRequest};
 
 /// One signer of a finished job, as storage read them for sealing.
@@ -74,6 +75,10 @@ pub struct SealingJob {
     pub level: Loa,
     /// How signers are named in the sealed document.
     pub naming: SignerNaming,
+    /// The language of the front page and the letter.
+    pub language: Language,
+    /// Which attempt at sealing this claim is (from 1); see [`needs_operator`].
+    pub attempts: u32,
     /// The documents, in the agency's order.
     pub documents: Vec<SealingDocument>,
     /// The signers who signed (all of them), in the agency's order.
@@ -240,19 +245,26 @@ pub fn seal_text(
     })
 }
 
-/// The letter's title prefix: "Signert: <job title>".
-const LETTER_TITLE_PREFIX: &str = "Signert: ";
-/// The letter's non-sensitive title.
-pub const SEALED_LETTER_SAFE_TITLE: &str = "Signerte dokumenter";
+/// The words of the letter that brings the sealed documents, in the job's language: worded by
+/// the server (the job's title and the sealed files' names already in them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedLetterWords {
+    /// The title.
+    pub title: String,
+    /// The non-sensitive title (notifications, and below the job's level).
+    pub safe_title: String,
+    /// The body (plain text).
+    pub body: String,
+}
 
 /// The letter a signer gets with the sealed documents: from the job's agency and sender, at
-/// the job's level, the sealed PDFs attached, announced as the signer's other letters are.
-/// Its message id (`signing:<job>:<signer>`) makes a repeated delivery a replay. Only signers
-/// for themself get one: one who signed in a role for someone else gets no copy in their own
-/// mailbox.
+/// the job's level, worded as `words`, the sealed PDFs attached, announced as the signer's other
+/// letters are. Its message id (`signing:<job>:<signer>`) makes a repeated delivery a replay.
+/// Only signers for themself get one: one who signed in a role for someone else gets no copy in
+/// their own mailbox.
 pub fn sealed_letter(
     job: SigningJobId,
-    job_title: &str,
+    words: &SealedLetterWords,
     sender: &str,
     level: Loa,
     signer: &SealingSigner,
@@ -262,20 +274,14 @@ pub fn sealed_letter(
     if signer.on_behalf_of != OnBehalfOf::Myself {
         return None;
     }
-    let names: Vec<&str> = sealed.iter().map(|(name, _)| name.as_str()).collect();
-    let body = format!(
-        "Alle har signert «{job_title}». De signerte dokumentene ligger vedlagt, med et segl \
-         fra Borgerportal som viser hvem som signerte og når:\n\n{}",
-        names.join("\n")
-    );
     Some(NewLetter {
         recipient: signer.national_id.clone(),
         message_id: format!("signing:{job}:{}", signer.id),
         sender_name: sender.to_owned(),
-        title: format!("{LETTER_TITLE_PREFIX}{job_title}"),
-        safe_title: SEALED_LETTER_SAFE_TITLE.to_owned(),
+        title: words.title.clone(),
+        safe_title: words.safe_title.clone(),
         body_kind: BodyKind::Text,
-        body,
+        body: words.body.clone(),
         attachments: sealed
             .iter()
             .map(|(filename, content)| NewAttachment {
@@ -423,9 +429,14 @@ mod tests {
         let job = SigningJobId::new();
         let sealed = [("avtale-signert.pdf".to_owned(), b"%PDF-1.7".to_vec())];
         let me = signer(OnBehalfOf::Myself, false);
+        let words = SealedLetterWords {
+            title: "Signert: Avtale".into(),
+            safe_title: "Signerte dokumenter".into(),
+            body: "Alle har signert.".into(),
+        };
         let letter = sealed_letter(
             job,
-            "Avtale",
+            &words,
             "NAV",
             Loa::High,
             &me,
@@ -433,15 +444,18 @@ mod tests {
             datetime!(2026-05-04 10:00 UTC),
         )
         .unwrap();
-        assert_eq!(letter.title, "Signert: Avtale");
-        assert_eq!(letter.safe_title, SEALED_LETTER_SAFE_TITLE);
+        assert_eq!(
+            (letter.title.as_str(), letter.safe_title.as_str()),
+            ("Signert: Avtale", "Signerte dokumenter")
+        );
+        assert_eq!(letter.body, "Alle har signert.");
         assert_eq!(letter.required_loa, Loa::High);
         assert_eq!(letter.attachments.len(), 1);
         assert!(letter.message_id.len() <= crate::post::MAX_MESSAGE_ID_LEN);
         let other = signer(OnBehalfOf::Other, false);
         assert!(sealed_letter(
             job,
-            "Avtale",
+            &words,
             "NAV",
             Loa::High,
             &other,

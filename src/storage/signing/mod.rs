@@ -127,9 +127,10 @@ impl Database {
         ex.execute(
             "INSERT INTO signing_jobs (id, agency_id, agency_job_id, sender_name, title, \
              non_sensitive_title, description, required_loa, naming, notify_channels, reminders, \
-             helpers_may_sign, state, created_at, opens_at, deadline, ended_at, remind_at) \
+             helpers_may_sign, state, created_at, opens_at, deadline, ended_at, remind_at, \
+             language) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18)",
+             $18, $19)",
             &[
                 Val::Uuid(id.as_uuid()),
                 Val::Text(agency.as_str()),
@@ -149,6 +150,7 @@ impl Database {
                 Val::Time(job.deadline),
                 Val::OptTime(ended_at),
                 Val::OptTime(remind_at),
+                Val::Text(job.language.code()),
             ],
         )
         .await?;

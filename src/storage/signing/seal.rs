@@ -20,11 +20,13 @@ use super::{agency_of, apply, lock_job};
 use crate::access::{AgencyAccess, Loa, SendForSigning};
 use crate::agency::AgencyId;
 use crate::identity::NationalId;
+use crate::person::Language;
 use crate::post::PostError;
 use crate::signing::progress::Changes;
 use crate::signing::{
-    sealed_file_name, sealed_letter, JobState, OnBehalfOf, SealingDocument, SealingJob,
-    SealingSigner, SignerId, SignerNaming, SigningDocumentInfo, SigningError, SigningJobId,
+    sealed_file_name, sealed_letter, JobState, OnBehalfOf, SealedLetterWords, SealingDocument,
+    SealingJob, SealingSigner, SignerId, SignerNaming, SigningDocumentInfo, SigningError,
+    SigningJobId,
 };
 
 /// One job in `sealing` whose lease (if any) has run out, oldest first; PostgreSQL skips a row
@@ -65,7 +67,8 @@ impl Database {
             };
             let id = SigningJobId::from_uuid(row.uuid("id", "signing_jobs.id")?);
             ex.execute(
-                "UPDATE signing_jobs SET seal_claimed_until = $2 WHERE id = $1",
+                "UPDATE signing_jobs SET seal_claimed_until = $2, seal_attempts = seal_attempts + 1 \
+                 WHERE id = $1",
                 &[Val::Uuid(id.as_uuid()), Val::Time(claimed_until)],
             )
             .await?;
@@ -81,14 +84,15 @@ impl Database {
 
     /// Completes a job with its sealed documents (`sealed[i]` for the document at position
     /// `i`), in one transaction and only if it is still `sealing`: the sealed PDFs, the state
-    /// `completed`, the agency's event, and a letter with the sealed documents to each signer
-    /// for themself. [`SigningError::JobEnded`] if it is not `sealing` any more (another round
-    /// completed it): nothing is written.
+    /// `completed`, the agency's event, and a letter with the sealed documents (worded as
+    /// `words`) to each signer for themself. [`SigningError::JobEnded`] if it is not `sealing`
+    /// any more (another round completed it): nothing is written.
     #[tracing::instrument(skip_all, fields(backend = self.backend().name(), signing_job.id = %job))]
     pub async fn complete_sealing(
         &self,
         job: SigningJobId,
         sealed: &[Vec<u8>],
+        words: &SealedLetterWords,
         now: OffsetDateTime,
     ) -> Result<SealingDone, SigningError> {
         let now = stored_instant(now);
@@ -144,7 +148,7 @@ impl Database {
         let letters = facts.signers.iter().filter_map(|signer| {
             sealed_letter(
                 job,
-                &facts.title,
+                words,
                 &facts.sender_name,
                 facts.level,
                 signer,
@@ -260,8 +264,8 @@ async fn read_sealing_job(
     let what = "signing_jobs";
     let job = ex
         .fetch_one(
-            "SELECT agency_id, sender_name, title, required_loa, naming FROM signing_jobs \
-             WHERE id = $1",
+            "SELECT agency_id, sender_name, title, required_loa, naming, language, \
+             seal_attempts FROM signing_jobs WHERE id = $1",
             &[Val::Uuid(id.as_uuid())],
         )
         .await?;
@@ -318,6 +322,10 @@ async fn read_sealing_job(
             .ok_or(StoreError::Corrupt { what })?,
         naming: SignerNaming::from_code(job.str("naming", what)?)
             .ok_or(StoreError::Corrupt { what })?,
+        language: Language::from_code(job.str("language", what)?)
+            .ok_or(StoreError::Corrupt { what })?,
+        attempts: u32::try_from(job.int("seal_attempts", what)?)
+            .map_err(|_| StoreError::Corrupt { what })?,
         documents,
         signers,
         claimed_until,

@@ -21,6 +21,7 @@ use axum::{
     Json,
 };
 use base64::{engine::general_purpose::STANDARD, Engine as _};
+use borgerportal::person::Language;
 use borgerportal::signing::{
     MAX_DOCUMENTS, MAX_DOCUMENT_BYTES, MAX_SIGNERS, MAX_TOTAL_DOCUMENT_BYTES,
 };
@@ -99,7 +100,7 @@ pub async fn create(
     // Decoding and hashing up to 50 MB of documents: on the blocking pool.
     let valid = tokio::task::spawn_blocking(move || {
         let job = new_job(parse_job(&bytes)?)?;
-        let valid = job.validate(now).map_err(signing_problem)?;
+        let valid = job.validate(now, Language::Nb).map_err(signing_problem)?;
         // A document the seal could not take (encrypted, damaged, no pages) is refused now,
         // not found out once everyone has signed.
         for (index, document) in valid.documents.iter().enumerate() {
@@ -452,6 +453,7 @@ fn new_job(request: JobRequest) -> Result<NewSigningJob, Problem> {
         }),
         notifications,
         helpers_may_sign: request.helpers_may_sign,
+        language: request.language,
     })
 }
 

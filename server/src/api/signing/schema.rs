@@ -14,7 +14,8 @@ use super::*;
     "signers": [{"national_id": "01817512345", "order": 0}],
     "required_loa": "substantial",
     "deadline": "2026-12-31T23:00:00Z",
-    "signer_naming": "name_and_birth_date"
+    "signer_naming": "name_and_birth_date",
+    "language": "nb"
 }))]
 pub struct JobRequest {
     /// Your own id for this job: 1 to 100 characters `A-Za-z0-9._:-`. The idempotency key:
@@ -57,6 +58,13 @@ pub struct JobRequest {
     /// sign for them (the sealed document then names both). Default: no.
     #[serde(default)]
     pub helpers_may_sign: bool,
+    /// The language the portal writes the job's sealed documents (front page, the signers'
+    /// line on every page, the evidence files' names) and the letter that brings them in:
+    /// `nb` (default), `nn`, `da` or `en`. The signers' notifications follow each signer's own
+    /// language.
+    #[serde(default)]
+    #[schema(example = "nb")]
+    pub language: Option<String>,
 }
 
 /// One document.
