@@ -3,15 +3,16 @@
 // Runs with JavaScript off and hydrated, axe-core on every page shown. Sigrid Lunde (a demo
 // minor) has two guardians, so each project logs in as its own: Ingrid and Aksel. A helper's
 // opening leaves the letter unread for Sigrid, so the runs do not disturb each other.
-import { test, expect, waitForHydration } from './fixtures';
+import { test, expect, backToBokmal, waitForHydration } from './fixtures';
 import { syntheticFnr } from './people';
 
 const GUARDIAN = { 'no-js': 'Ingrid Solberg', hydrated: 'Aksel Brekke' };
 // The helpers given authority by a new synthetic person (all called Test Testesen), one per
 // project so that neither sees the other's giver: a D-number holder in Norway, and a Dane.
 const HELPER = {
-  'no-js': { name: 'Anna Lindqvist', number: '68829027112', eid: 'Test eID (ID-porten)' },
-  hydrated: { name: 'Mette Kjærgaard Nielsen', number: '230972-1846', eid: 'Test eID (MitID)' },
+  'no-js': { name: 'Anna Lindqvist', number: '68829027112', eid: 'Test eID (ID-porten)', logIn: 'Logg inn' },
+  // The MitID test eID speaks Danish, as MitID does.
+  hydrated: { name: 'Mette Kjærgaard Nielsen', number: '230972-1846', eid: 'Test eID (MitID)', logIn: 'Log ind' },
 };
 
 test('a guardian acts for a minor, reads her post and stops', async ({
@@ -28,6 +29,7 @@ test('a guardian acts for a minor, reads her post and stops', async ({
   await page.getByRole('radio', { name: /^Betydelig/ }).check();
   await page.getByRole('button', { name: 'Logg inn' }).click();
   await waitForHydration(page, hydrated);
+  await backToBokmal(page, hydrated);
 
   // The choice heads the home page, with herself chosen.
   const choice = page.getByRole('region', { name: 'Hvem handler du for?' });
@@ -106,8 +108,9 @@ test('a helper acts for the giver until the giver revokes, then the next request
   await helper.getByRole('link', { name: 'Logg inn' }).first().click();
   await helper.getByRole('link', { name: holder.eid }).click();
   await helper.getByRole('radio', { name: new RegExp(holder.name) }).check();
-  await helper.getByRole('button', { name: 'Logg inn' }).click();
+  await helper.getByRole('button', { name: holder.logIn }).click();
   await waitForHydration(helper, hydrated);
+  await backToBokmal(helper, hydrated);
   const choice = helper.getByRole('region', { name: 'Hvem handler du for?' });
   await choice.getByRole('radio', { name: new RegExp(giverName) }).check();
   await choice.getByRole('button', { name: 'Fortsett' }).click();

@@ -119,4 +119,18 @@ export async function waitForHydration(page: Page, hydrated: boolean) {
   }
 }
 
+/**
+ * After a login the person's saved language wins: demo persons who write nynorsk, Danish or
+ * English get their pages in it. Tests written in bokmål switch back with the language
+ * switcher, as the person could (what is saved for them stays as it was).
+ */
+export async function backToBokmal(page: Page, hydrated: boolean) {
+  if ((await page.locator('html').getAttribute('lang')) === 'nb') return;
+  const switcher = page.locator('form.language-switcher');
+  await switcher.locator('select[name="lang"]').selectOption('nb');
+  await switcher.getByRole('button').click();
+  await expect(page.locator('html')).toHaveAttribute('lang', 'nb');
+  await waitForHydration(page, hydrated);
+}
+
 export { expect };

@@ -1,6 +1,8 @@
 // Languages: the switcher works with and without JavaScript, the choice persists, the first
-// visit follows Accept-Language, and <html lang> always follows the language shown.
-import { test, expect } from './fixtures';
+// visit follows Accept-Language, <html lang> always follows the language shown, and at login
+// the person's saved language wins.
+import { test, expect, waitForHydration } from './fixtures';
+import { logInAs, syntheticFnr } from './people';
 
 const headings: Record<string, string> = {
   nb: 'Velkommen til Borgerportal',
@@ -85,4 +87,39 @@ test.describe('first visit in English', () => {
     await expect(page.locator('html')).toHaveAttribute('lang', 'en');
     await expect(page.getByRole('heading', { level: 1 })).toHaveText(headings.en);
   });
+});
+
+test('the language chosen before the first login is kept, and at a later login it wins', async ({
+  page,
+  visit,
+  hydrated,
+  baseURL,
+  checkA11y,
+}) => {
+  // A new person who chose English on the front page logs in: the portal goes on in English.
+  const fnr = syntheticFnr();
+  await visit('/');
+  await page.getByLabel('Språk').selectOption('en');
+  await page.getByRole('button', { name: changeButton.nb }).click();
+  await expect(page.locator('html')).toHaveAttribute('lang', 'en');
+  await waitForHydration(page, hydrated);
+  await page.getByRole('link', { name: 'Log in' }).first().click();
+  await page.getByRole('link', { name: 'Test eID (ID-porten)' }).click();
+  await page.getByRole('radio', { name: 'Another synthetic test person' }).check();
+  await page.getByLabel('Synthetic national identity number (fødselsnummer or CPR)').fill(fnr);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await waitForHydration(page, hydrated);
+  await expect(page.locator('html')).toHaveAttribute('lang', 'en');
+  await expect(page.getByRole('navigation', { name: 'Your account' })).toBeVisible();
+  await checkA11y();
+
+  // Logged out, the browser is set back to bokmål; the next login brings English back.
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await expect(page).toHaveURL(/\/logged-out(\?.*)?$/);
+  await page.context().addCookies([{ name: 'i18n_pref_locale', value: 'nb', url: baseURL as string }]);
+  await visit('/');
+  await expect(page.locator('html')).toHaveAttribute('lang', 'nb');
+  await logInAs(page, hydrated, fnr);
+  await expect(page.locator('html')).toHaveAttribute('lang', 'en');
+  await expect(page.getByRole('navigation', { name: 'Your account' })).toBeVisible();
 });

@@ -1,7 +1,7 @@
 // Logging in with the built-in test eID (a real OpenID Connect provider inside the portal):
 // login, the activity log, step-up to the high level, logout, and the idle-timeout warning.
 // Runs with JavaScript off and hydrated, with axe-core on every page shown.
-import { test, expect, waitForHydration } from './fixtures';
+import { test, expect, backToBokmal, waitForHydration } from './fixtures';
 import type { Page } from '@playwright/test';
 
 // Tests run in parallel (and once per project), and each reads the newest rows of its person's
@@ -33,6 +33,7 @@ async function logIn(
   await page.getByRole('radio', { name: level === 'high' ? /^Høyt/ : /^Betydelig/ }).check();
   await page.getByRole('button', { name: 'Logg inn' }).click();
   await waitForHydration(page, hydrated);
+  await backToBokmal(page, hydrated);
 }
 
 test('log in, see your name and your activity, log out', async ({ page, visit, hydrated, checkA11y }) => {
@@ -77,6 +78,7 @@ test('step up to the high level and come back to the same page', async ({ page, 
   await page.getByRole('button', { name: 'Logg inn' }).click();
   await waitForHydration(page, hydrated);
   await expect(page).toHaveURL(/\/activity$/);
+  await backToBokmal(page, hydrated);
   await expect(page.getByRole('navigation', { name: 'Din konto' })).toContainText('høyt');
   await expect(page.getByRole('table').getByRole('row').nth(1)).toContainText(
     'Logget inn på nytt på høyere nivå',
@@ -86,7 +88,7 @@ test('step up to the high level and come back to the same page', async ({ page, 
 test('cancelling at the eID gives a calm page with a way back', async ({ page, visit, hydrated, checkA11y }) => {
   await visit('/login');
   await page.getByRole('link', { name: 'Test eID (MitID)' }).click();
-  await page.getByRole('button', { name: 'Avbryt' }).click();
+  await page.getByRole('button', { name: 'Annuller' }).click();
   await waitForHydration(page, hydrated);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Du ble ikke logget inn');
   await expect(page.getByText('Du avbrøt innloggingen. Ingenting ble endret.')).toBeVisible();
@@ -95,13 +97,24 @@ test('cancelling at the eID gives a calm page with a way back', async ({ page, v
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Logg inn');
 });
 
-test('a Danish citizen logs in through the MitID test eID', async ({ page, visit, hydrated }) => {
+test('a Danish citizen logs in through the MitID test eID, which speaks Danish', async ({
+  page,
+  visit,
+  hydrated,
+  checkA11y,
+}) => {
   await visit('/login');
   await page.getByRole('link', { name: 'Test eID (MitID)' }).click();
+  // MitID speaks Danish and English: from a portal in bokmål, its page is in Danish.
+  await expect(page.locator('html')).toHaveAttribute('lang', 'da');
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Log ind med test-eID');
+  await checkA11y();
   const first = page.getByRole('radio').first();
   await first.check();
-  await page.getByRole('button', { name: 'Logg inn' }).click();
+  await page.getByRole('button', { name: 'Log ind' }).click();
   await waitForHydration(page, hydrated);
+  // Mette writes Danish: the portal speaks it after her login.
+  await expect(page.locator('html')).toHaveAttribute('lang', 'da');
   await expect(page.getByRole('navigation', { name: 'Din konto' })).toBeVisible();
 });
 

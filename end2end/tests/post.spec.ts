@@ -5,7 +5,7 @@
 // project's own Danish demo person's demo letters (through the MitID test eID); the others
 // make a fresh synthetic person per test and deliver to it through the agency API, so no two
 // tests share a mailbox.
-import { test, expect, waitForHydration } from './fixtures';
+import { test, expect, backToBokmal, waitForHydration } from './fixtures';
 import type { APIRequestContext, Page } from '@playwright/test';
 import { randomUUID } from 'node:crypto';
 import { agencyToken } from './agency';
@@ -21,11 +21,13 @@ async function logIn(page: Page, hydrated: boolean, name: string, level: 'substa
   await chooseAtEid(page, hydrated, name, level);
 }
 
+/** At the MitID test eID, which speaks Danish as MitID does. */
 async function chooseAtEid(page: Page, hydrated: boolean, name: string, level: 'substantial' | 'high') {
   await page.getByRole('radio', { name: new RegExp(name) }).check();
-  await page.getByRole('radio', { name: level === 'high' ? /^Høyt/ : /^Betydelig/ }).check();
-  await page.getByRole('button', { name: 'Logg inn' }).click();
+  await page.getByRole('radio', { name: level === 'high' ? /^Høj/ : /^Betydelig/ }).check();
+  await page.getByRole('button', { name: 'Log ind' }).click();
   await waitForHydration(page, hydrated);
+  await backToBokmal(page, hydrated);
 }
 
 async function openPost(page: Page, hydrated: boolean) {
@@ -312,4 +314,30 @@ test('own folders: create one, move a letter in, rename it, delete only when emp
     await expect(log.getByRole('cell', { name: what, exact: true })).toHaveCount(times);
   }
   await checkA11y();
+});
+
+test('after logging out, Back shows no letter', async ({ page, visit, hydrated, request, baseURL }) => {
+  await visit('/');
+  const fnr = await freshRecipient(page, hydrated, 'back');
+  await deliver(request, baseURL, {
+    recipient: fnr,
+    message_id: `back-${randomUUID()}`,
+    title: 'Vedtak om bostøtte',
+    non_sensitive_title: 'Brev fra demo',
+    body_kind: 'text',
+    body: 'Du får bostøtte fra neste måned.',
+  });
+  await openPost(page, hydrated);
+  await letters(page).filter({ hasText: 'Vedtak om bostøtte' }).getByRole('link').click();
+  await waitForHydration(page, hydrated);
+  await expect(page.getByText('Du får bostøtte fra neste måned.')).toBeVisible();
+
+  await page.getByRole('button', { name: 'Logg ut' }).click();
+  await expect(page).toHaveURL(/\/logged-out(\?.*)?$/);
+  // Back to the letter's address: the browser may not show it from its cache (no-store), and
+  // the portal, asked again, shows it to no one who is logged out.
+  await page.goBack();
+  await expect(page).toHaveURL(/\/post\/letter\//);
+  await expect(page.getByText('Du får bostøtte fra neste måned.')).toHaveCount(0);
+  await expect(page.getByText('Vedtak om bostøtte')).toHaveCount(0);
 });

@@ -24,7 +24,9 @@ pub fn request_language(headers: &HeaderMap) -> &'static str {
         .unwrap_or(LANGUAGES[0])
 }
 
-fn cookie_language(headers: &HeaderMap) -> Option<&'static str> {
+/// The language the browser's visitor chose with the switcher (the cookie), if any: unlike
+/// `Accept-Language`, a choice.
+pub fn cookie_language(headers: &HeaderMap) -> Option<&'static str> {
     crate::cookies::cookie(headers, LANGUAGE_COOKIE).and_then(known_language)
 }
 

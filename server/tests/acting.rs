@@ -332,12 +332,13 @@ async fn a_person_without_authority_is_not_offered_the_choice() {
     borgerportal::seed_demo_data(&server.db).await.unwrap();
     let browser = Browser::new();
     server.login(&browser, "anna", "substantial").await;
+    // Anna prefers English: her pages are in English after login.
     let home = page(&server, &browser, "/").await;
-    assert!(!home.contains("Hvem handler du for?"), "{home}");
+    assert!(!home.contains("Whom do you act for?"), "{home}");
     assert!(!home.contains("href=\"/act-for\""), "{home}");
     let chooser = page(&server, &browser, "/act-for").await;
     assert!(
-        chooser.contains("Ingen har gitt deg fullmakt som gjelder nå."),
+        chooser.contains("No one has given you authority that is in force now."),
         "{chooser}"
     );
 }

@@ -193,7 +193,8 @@ async fn a_signer_signs_with_a_fresh_login_and_the_id_token_is_kept() {
     let aksels = Browser::new();
     server.login(&aksels, "aksel", "substantial").await;
     let reply = server.get(&aksels, &format!("/signing/{id}")).await;
-    assert!(reply.body.contains("Fant ikke dokumentet"));
+    // Aksel writes nynorsk: his pages are in nynorsk after login.
+    assert!(reply.body.contains("Fann ikkje dokumentet"));
 
     // Signing: a fresh login, and back on the job's page with the signature recorded.
     let back = sign(&server, &browser, id, INGRID).await;

@@ -231,7 +231,7 @@ fn delivery(
     Ok(runs)
 }
 
-fn postgres_server() -> Option<String> {
+pub fn postgres_server() -> Option<String> {
     match std::env::var("XTASK_BENCH_POSTGRES_URL") {
         Ok(url) if url == "none" => None,
         Ok(url) if !url.is_empty() => Some(url),

@@ -14,12 +14,15 @@
 //!   10, 1,000 and 10,000 letters
 //! - `cargo xtask bench-seal`  release build, then sealing: a 1 MB, 10-page PDF, two signers,
 //!   PAdES B-T with a loopback TSA; the cost split and documents/s (`bench_seal.rs`)
+//! - `cargo xtask bench-policy`  release build, then the access policy's cost for a helper
+//!   holding 1,000 delegations beside one holding one (`bench_policy.rs`)
 //!
 //! Build output goes to `CARGO_TARGET_DIR` (default `target/`); point it outside the clone to
 //! reuse builds between fresh clones, as `.ci/run` does.
 
 mod bench;
 mod bench_inbox;
+mod bench_policy;
 mod bench_post;
 mod bench_seal;
 mod harness;
@@ -50,16 +53,18 @@ fn main() -> ExitCode {
         "bench" => bench::run(),
         "bench-post" => bench_post::run(pgo),
         "bench-seal" => bench_seal::run(),
+        "bench-policy" => bench_policy::run(),
         "setup" => tools::ensure_build_tools().and_then(|()| tools::ensure_test_tools()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run|test [--browser-only]|build [--release [--pgo]]|bench|bench-post [--pgo]|bench-seal|setup>\n\
+                "usage: cargo xtask <run|test [--browser-only]|build [--release [--pgo]]|bench|bench-post [--pgo]|bench-seal|bench-policy|setup>\n\
                  run    build and start the portal at http://127.0.0.1:3000 (demo data, test eID)\n\
                  test   every check and test (what CI runs)\n\
                  build  build the site and the server without the dev code (--release --pgo: profile-optimised)\n\
                  bench  release build, then first-load size and throughput\n\
                  bench-post  release build, then delivery and inbox throughput (digital post)\n\
                  bench-seal  release build, then sealing throughput (signing, PAdES B-T)\n\
+                 bench-policy  release build, then the policy's cost with 1,000 delegations held\n\
                  setup  install the tools the build and the tests need"
             );
             return if command == "help" {

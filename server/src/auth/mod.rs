@@ -33,7 +33,7 @@ use std::{collections::HashMap, sync::Arc, time::Duration as StdDuration};
 use time::{Duration, OffsetDateTime};
 
 use crate::config::{Config, ProviderConfig};
-use crate::language::{is_local_path, request_language};
+use crate::language::{cookie_language, is_local_path, language_cookie, request_language};
 use crate::AppState;
 use oidc::{LoginError, Provider};
 
@@ -439,7 +439,11 @@ async fn callback_outcome(
         tracing::error!("could not seal the id_token");
         return failure("unavailable");
     };
-    let language = Language::default_for(verified.national_id.country());
+    // A new person starts in the language they chose on the portal before logging in, else
+    // their country's; a known person's saved language stands (`complete_login` keeps it).
+    let language = cookie_language(headers)
+        .and_then(Language::from_code)
+        .unwrap_or_else(|| Language::default_for(verified.national_id.country()));
     let login = CompletedLogin {
         person: NewPerson::new(
             verified.national_id.clone(),
@@ -509,6 +513,10 @@ async fn callback_outcome(
     let mut response = Redirect::to(&return_to).into_response();
     if let Some(cookie) = state.auth.session_cookie(&token.as_cookie_value(), None) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    // The saved language wins: the pages after login speak it, wherever the visit started.
+    if let Some(cookie) = language_cookie(person.language.code(), state.auth.secure_cookies) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
 }

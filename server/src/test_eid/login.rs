@@ -89,20 +89,6 @@ fn redirect_to_client(
     Redirect::to(url.as_str()).into_response()
 }
 
-/// The interface language: `ui_locales` first (as a real provider would), else the request's.
-fn page_language(p: &AuthorizeParams, headers: &HeaderMap) -> &'static str {
-    p.ui_locales
-        .as_deref()
-        .and_then(|locales| {
-            locales.split_whitespace().find_map(|l| {
-                crate::language::LANGUAGES
-                    .into_iter()
-                    .find(|known| *known == l)
-            })
-        })
-        .unwrap_or_else(|| request_language(headers))
-}
-
 /// The demo persons of this issuer's country, each with a short alias for `login_hint`.
 pub(super) fn persons(flavor: Flavor) -> Vec<(String, NewPerson)> {
     demo_persons()
@@ -172,7 +158,7 @@ fn admit(
     let Some((eid, flavor)) = enabled(state, flavor) else {
         return Err(Box::new(StatusCode::NOT_FOUND.into_response()));
     };
-    let lang = page_language(params, headers);
+    let lang = flavor.page_language(params.ui_locales.as_deref(), headers);
     match check(&eid, params) {
         Err(Refusal::Page) => Err(Box::new(refusal_page(state, lang))),
         Err(Refusal::Redirect(error)) => Err(Box::new(error_redirect(&eid, flavor, params, error))),

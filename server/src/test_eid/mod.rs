@@ -74,6 +74,24 @@ impl Flavor {
             Self::Mitid => "mitid",
         }
     }
+    /// The languages its pages speak, its country's first: ID-porten bokmål, nynorsk and
+    /// English; MitID Danish and English.
+    fn languages(self) -> &'static [&'static str] {
+        match self {
+            Self::Idporten => &["nb", "nn", "en"],
+            Self::Mitid => &["da", "en"],
+        }
+    }
+    /// The language of its page: the first of `ui_locales` it speaks (as a real provider
+    /// would), else the request's if it speaks that, else its country's.
+    fn page_language(self, ui_locales: Option<&str>, headers: &HeaderMap) -> &'static str {
+        let speaks = self.languages();
+        let spoken = |wanted: &str| speaks.iter().copied().find(|known| *known == wanted);
+        ui_locales
+            .and_then(|locales| locales.split_whitespace().find_map(spoken))
+            .or_else(|| spoken(request_language(headers)))
+            .unwrap_or(speaks[0])
+    }
     fn country(self) -> Country {
         match self {
             Self::Idporten => Country::Norway,
@@ -382,7 +400,7 @@ async fn discovery(State(state): State<AppState>, Path(flavor): Path<String>) ->
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "scopes_supported": ["openid", "profile"],
         "acr_values_supported": [flavor.acr(false), flavor.acr(true)],
-        "ui_locales_supported": ["nb", "nn", "da", "en"],
+        "ui_locales_supported": flavor.languages(),
         "claims_supported": match flavor {
             Flavor::Idporten => json!(["sub", "pid", "acr", "amr", "sid", "auth_time", "locale", "given_name", "family_name"]),
             Flavor::Mitid => json!(["sub", "dk.cpr", "mitid.uuid", "loa", "acr", "sid", "auth_time", "given_name", "family_name"]),
@@ -553,11 +571,7 @@ async fn end_session(
     let target_ok =
         params.post_logout_redirect_uri.as_deref() == Some(&eid.post_logout_redirect_uri());
     if !(hint_ok && target_ok) {
-        let lang = params
-            .ui_locales
-            .as_deref()
-            .and_then(|l| crate::language::LANGUAGES.into_iter().find(|k| *k == l))
-            .unwrap_or_else(|| request_language(&headers));
+        let lang = flavor.page_language(params.ui_locales.as_deref(), &headers);
         return refusal_page(&state, lang);
     }
     let mut url = eid.post_logout_redirect_uri();
@@ -604,6 +618,22 @@ mod tests {
         let forged = B64.encode(json!({"iss": "me", "n": 2}).to_string());
         parts[1] = &forged;
         assert!(eid.verify(&parts.join(".")).is_none());
+    }
+
+    #[test]
+    fn each_flavour_speaks_its_own_languages() {
+        let nothing = HeaderMap::new();
+        let mut english = HeaderMap::new();
+        english.insert(header::ACCEPT_LANGUAGE, "en-GB".parse().unwrap());
+        // MitID: Danish unless English is asked for; a bokmål portal gets Danish.
+        assert_eq!(Flavor::Mitid.page_language(Some("nb"), &nothing), "da");
+        assert_eq!(Flavor::Mitid.page_language(Some("nb en"), &nothing), "en");
+        assert_eq!(Flavor::Mitid.page_language(None, &english), "en");
+        assert_eq!(Flavor::Mitid.page_language(None, &nothing), "da");
+        // ID-porten: bokmål, nynorsk or English; Danish is not among them.
+        assert_eq!(Flavor::Idporten.page_language(Some("nn"), &nothing), "nn");
+        assert_eq!(Flavor::Idporten.page_language(Some("da"), &nothing), "nb");
+        assert_eq!(Flavor::Idporten.page_language(Some("da"), &english), "en");
     }
 
     #[test]
