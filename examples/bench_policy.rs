@@ -16,6 +16,7 @@
 //!   busy helper: it grows with what one holds, by design).
 //!
 //! `BENCH_POLICY_ITERATIONS` (default 20,000) decisions per helper and database.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};
 
@@ -92,7 +93,7 @@ async fn measure(database: &str, url: &str, iterations: usize) {
     db.migrate().await.expect("migrations");
     let now = OffsetDateTime::now_utc();
     let person = |n: usize, given: &str| {
-        NewPerson::new(national_id(n), given, &format!("Person {n}"), Language::Nb)
+        NewPerson::new(national_id(n), given, format!("Person {n}"), Language::Nb)
     };
     let single = db
         .create_person(person(0, "Single"))

@@ -218,6 +218,10 @@ pub struct AuditEvent {
     pub at: OffsetDateTime,
     /// The authority a helper acted under, when a helper (not the subject) did it.
     pub acted_under: Option<ActedUnder>,
+    /// What it was about, as the person knows it and as it was then: a letter's non-sensitive
+    /// title, a folder's name, a signing job's non-sensitive title. Never sensitive; `None` for
+    /// what concerns the account itself (logins, contact data).
+    pub about: Option<String>,
 }
 
 /// The authority a helper acted under, as the subject's activity log keeps it.

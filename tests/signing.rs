@@ -23,6 +23,8 @@ use time::{Duration, OffsetDateTime};
 
 /// The injected clock.
 const NOW: OffsetDateTime = datetime!(2026-05-04 10:00 UTC);
+/// The jobs' non-sensitive title (what notifications and the activity log call them).
+const NON_SENSITIVE_TITLE: &str = "Et dokument til signering";
 
 /// A person with a verified e-mail address (a day before the clock).
 async fn reachable(t: &TestDb, n: u16, given_name: &str) -> borgerportal::Person {
@@ -36,7 +38,7 @@ fn job(job_id: &str, signers: &[(&Person, i64)]) -> NewSigningJob {
     NewSigningJob {
         agency_job_id: job_id.into(),
         title: "Kjøpekontrakt for Storgata 1".into(),
-        non_sensitive_title: "Et dokument til signering".into(),
+        non_sensitive_title: NON_SENSITIVE_TITLE.into(),
         description: Some("Signer innen fristen.".into()),
         documents: vec![
             NewSigningDocument {
@@ -345,10 +347,13 @@ async fn orders_sign_in_turn_and_the_last_signature_seals(t: &TestDb) {
         t.db.list_events(&own::<ReadOwnActivity>(&kari, Loa::Substantial), None, 10)
             .await
             .unwrap();
-    assert!(log
+    // The log names the job by its non-sensitive title.
+    let signed = log
         .events
         .iter()
-        .any(|e| e.kind == AuditKind::DocumentsSigned));
+        .find(|e| e.kind == AuditKind::DocumentsSigned)
+        .unwrap();
+    assert_eq!(signed.about.as_deref(), Some(NON_SENSITIVE_TITLE));
 }
 
 async fn a_signature_needs_a_fresh_login_at_the_jobs_level(t: &TestDb) {

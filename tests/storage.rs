@@ -4129,6 +4129,38 @@ async fn post_folders_moves_unread_trash_restore_and_purge(t: &TestDb) {
         assert_eq!(event.loa, Some(Loa::Substantial));
         assert_eq!(event.agency, None);
     }
+    // Each names what it was about as Kari knows it: the folder by its name then, the letter by
+    // its non-sensitive title (never its title).
+    let letter = Some("Brev fra NAV");
+    assert_eq!(
+        post_events
+            .iter()
+            .map(|e| e.about.as_deref())
+            .collect::<Vec<_>>(),
+        [
+            Some("Skatt"),
+            Some("Helse"),
+            Some("Lege"),
+            letter,
+            letter,
+            letter,
+            letter,
+            letter,
+            letter,
+            Some("Skatt"),
+            letter,
+            letter,
+        ]
+    );
+    let all = audit_events_of(t, kari.id).await;
+    for kind in [AuditKind::PostDelivered, AuditKind::PostOpened] {
+        let event = all.iter().find(|e| e.kind == kind).unwrap();
+        assert_eq!(event.about.as_deref(), letter, "{kind:?}");
+    }
+    assert!(all
+        .iter()
+        .filter(|e| !e.kind.code().starts_with("post."))
+        .all(|e| e.about.is_none()));
 }
 
 async fn post_mailbox_changes_are_audited_in_their_transaction(t: &TestDb) {

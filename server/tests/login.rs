@@ -590,8 +590,24 @@ async fn a_lower_level_than_asked_is_refused_and_recorded() {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let refused = browser.get(&location(&response)).await;
     assert_refused(&refused, "level");
-    let page = server.page(&browser, "/login/failed?reason=level").await;
-    assert!(page.contains("nådde ikke sikkerhetsnivået"), "{page}");
+    // The failure page knows the level asked for and the way back: it says plainly that this
+    // needs `high`, and "try again" asks for `high` and comes back to where the person was.
+    assert_eq!(
+        location(&refused),
+        "/login/failed?reason=level&loa=high&return_to=%2F"
+    );
+    let page = server.page(&browser, &location(&refused)).await;
+    assert!(
+        page.contains("Dette krever innlogging på høyt sikkerhetsnivå"),
+        "{page}"
+    );
+    assert!(
+        page.contains("href=\"/login?loa=high&amp;return_to=/\""),
+        "{page}"
+    );
+    assert!(!page.contains("Du er fortsatt logget inn"), "not logged in");
+    let plain = server.page(&browser, "/login/failed?reason=level").await;
+    assert!(plain.contains("nådde ikke sikkerhetsnivået"), "{plain}");
 
     let ingrid = server.person(INGRID).await.unwrap();
     let events = server.events(&ingrid).await;
@@ -599,6 +615,49 @@ async fn a_lower_level_than_asked_is_refused_and_recorded() {
     assert_eq!(events[0].kind, AuditKind::LoginFailed);
     assert_eq!(events[0].provider.as_deref(), Some(PROVIDER));
     assert_eq!(server.drain_sessions().await, 0);
+}
+
+#[tokio::test]
+async fn a_step_up_answered_at_too_low_a_level_keeps_the_session_and_says_so() {
+    let server = start().await;
+    let browser = Browser::new();
+    let first = server.login(&browser, INGRID, "substantial").await;
+    let authorize = server
+        .start_login(&browser, "loa=high&return_to=/activity")
+        .await;
+    let response = submit_test_eid_form(
+        &browser,
+        &authorize,
+        &[
+            ("person", INGRID),
+            ("level", "substantial"),
+            ("action", "login"),
+        ],
+    )
+    .await;
+    let refused = browser.get(&location(&response)).await;
+    assert_refused(&refused, "level");
+    // The session goes on as it was, and the page and its header say so.
+    let session = server.session(&first).await.expect("the session lives");
+    assert_eq!(session.loa, Loa::Substantial);
+    let page = server.page(&browser, &location(&refused)).await;
+    let (header, main) = page.split_once("<main").unwrap();
+    assert!(
+        header.contains("betydelig") && !header.contains("høyt"),
+        "{header}"
+    );
+    assert!(
+        main.contains("Dette krever innlogging på høyt sikkerhetsnivå"),
+        "{main}"
+    );
+    assert!(
+        main.contains("Du er fortsatt logget inn som før, på betydelig sikkerhetsnivå."),
+        "{main}"
+    );
+    assert!(
+        main.contains("href=\"/login?loa=high&amp;return_to=/activity\""),
+        "{main}"
+    );
 }
 
 #[tokio::test]

@@ -128,6 +128,18 @@ async fn opening_a_letter_marks_it_read_and_serves_its_pdf_safely() {
         .get(&browser, &format!("/post/letter/{id}/attachment/7"))
         .await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+
+    // The activity log names the letter by its non-sensitive title, never its title.
+    let activity = server.page(&browser, "/activity").await;
+    let opened = activity
+        .split("<tr>")
+        .find(|row| row.contains("Brev åpnet"))
+        .unwrap_or_else(|| panic!("an opening in {activity}"));
+    assert!(
+        opened.contains("data-label=\"Gjelder\">Brev fra Skatteetaten<"),
+        "{opened}"
+    );
+    assert!(!activity.contains("Skattemeldingen"), "{activity}");
 }
 
 #[tokio::test]

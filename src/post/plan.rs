@@ -159,6 +159,7 @@ pub fn plan_delivery(
                 provider: None,
                 at: now,
                 acted_under: None,
+                about: Some(letter.safe_title.clone()),
             };
             let about = LetterNotice {
                 id,

@@ -33,6 +33,7 @@ impl Database {
             provider: new_event.provider,
             at: stored_instant(new_event.at),
             acted_under: None,
+            about: None,
         };
         insert(&mut self.conn().await?.ex(), &event).await?;
         Ok(event)
@@ -132,7 +133,7 @@ impl Tx {
 macro_rules! audit_columns {
     () => {
         "id, subject_id, actor_id, agency_id, kind, loa, provider, occurred_at, basis, \
-         delegation_id"
+         delegation_id, about"
     };
 }
 
@@ -154,6 +155,7 @@ fn values(event: &AuditEvent) -> Vec<Val<'_>> {
             Some(ActedUnder::Delegation(delegation)) => Some(delegation.as_uuid()),
             _ => None,
         }),
+        Val::OptText(event.about.as_deref()),
     ]
 }
 
@@ -162,7 +164,7 @@ pub(super) async fn insert(ex: &mut Ex<'_>, event: &AuditEvent) -> Result<(), St
         concat!(
             "INSERT INTO audit_events (",
             audit_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         ),
         &values(event),
     )
@@ -266,6 +268,7 @@ fn event_from_row(row: &Row) -> Result<AuditEvent, StoreError> {
                 })
             }
         },
+        about: row.opt_text("about", "audit_event.about")?,
     })
 }
 
@@ -289,5 +292,20 @@ pub(super) fn citizen_event<C: Capability>(
         provider: None,
         at: now,
         acted_under: ActedUnder::of(access.basis()),
+        about: None,
+    }
+}
+
+/// [`citizen_event`] about something the person knows by `about` (a letter's non-sensitive
+/// title, a folder's name, a signing job's non-sensitive title).
+pub(super) fn citizen_event_about<C: Capability>(
+    access: &Access<C>,
+    kind: AuditKind,
+    about: String,
+    now: OffsetDateTime,
+) -> AuditEvent {
+    AuditEvent {
+        about: Some(about),
+        ..citizen_event(access, kind, now)
     }
 }

@@ -174,6 +174,7 @@ impl Database {
                 provider: None,
                 at: now,
                 acted_under: None,
+                about: None,
             });
             let Some(holder) = holder else {
                 answers.push(AuthorityAnswer::Deny);

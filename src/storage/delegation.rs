@@ -518,6 +518,7 @@ async fn record<C: Capability>(
         provider: None,
         at: now,
         acted_under: None,
+        about: None,
     };
     tx.insert_audit_events(&[audit(delegation.giver), audit(delegation.holder)])
         .await

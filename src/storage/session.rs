@@ -362,6 +362,7 @@ impl Database {
             provider: Some(session.provider.clone()),
             at: now,
             acted_under: None,
+            about: None,
         };
         tx.insert_audit_event(&event).await?;
         tx.commit().await?;

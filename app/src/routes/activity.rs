@@ -29,6 +29,10 @@ pub struct ActivityItem {
     pub by: Option<String>,
     /// The authority a helper acted under: `delegation` or `guardian`.
     pub acted_under: Option<String>,
+    /// What it was about: a letter's non-sensitive title, a folder's name, a signing job's
+    /// non-sensitive title (as they were then).
+    #[serde(default)]
+    pub about: Option<String>,
 }
 
 /// The registered agencies: (id, name). Provided by the server.
@@ -100,6 +104,7 @@ pub async fn load_activity(
                     .map(|(_, name)| name.clone())
             }),
             acted_under: event.acted_under.map(|basis| basis.code().to_owned()),
+            about: event.about,
         })
         .collect();
     Ok(ActivityPage {
@@ -249,6 +254,7 @@ fn ActivityTable(page: ActivityPage, first_page: bool, contact_only: bool) -> im
                     <tr>
                         <th scope="col">{t!(i18n, activity.when)}</th>
                         <th scope="col">{t!(i18n, activity.what)}</th>
+                        <th scope="col">{t!(i18n, activity.about)}</th>
                         <th scope="col">{t!(i18n, activity.level)}</th>
                         <th scope="col">{t!(i18n, activity.provider)}</th>
                     </tr>
@@ -280,6 +286,9 @@ fn ActivityTable(page: ActivityPage, first_page: bool, contact_only: bool) -> im
                                     <td data-label=move || t_string!(i18n, activity.what)>
                                         {move || kind_text(i18n, &kind)}
                                         {by}
+                                    </td>
+                                    <td data-label=move || t_string!(i18n, activity.about)>
+                                        {item.about.unwrap_or_else(|| "–".to_owned())}
                                     </td>
                                     <td data-label=move || t_string!(i18n, activity.level)>
                                         {move || loa.as_deref().map(|l| loa_name(i18n, l)).unwrap_or("–")}

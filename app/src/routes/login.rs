@@ -66,26 +66,46 @@ fn provider_choices() -> std::sync::Arc<[(String, String)]> {
     return std::sync::Arc::new([]);
 }
 
-/// `/login/failed?reason=`: a login did not complete. Says what happened in plain words and
-/// offers a way back; never a stack trace.
+/// `/login/failed?reason=&loa=&return_to=`: a login did not complete. Says what happened in
+/// plain words (a step-up to `high` answered at a lower level says so), whether the person is
+/// still logged in as before and at which level, and offers to try again at the same level,
+/// back to the page that asked; never a stack trace.
 #[component]
 pub fn LoginFailedPage() -> impl IntoView {
     let i18n = use_i18n();
+    let high = crate::request::query_param("loa").as_deref() == Some("high");
+    let return_to = crate::request::query_param("return_to")
+        .filter(|path| crate::auth::is_local_path(path))
+        .unwrap_or_else(|| "/".to_owned());
+    let retry = format!(
+        "/login?loa={}&return_to={}",
+        if high { "high" } else { "substantial" },
+        crate::auth::encode(&return_to)
+    );
     let text = match crate::request::query_param("reason").as_deref() {
         Some("cancelled") => t_string!(i18n, login_failed.cancelled),
         Some("expired") => t_string!(i18n, login_failed.expired),
+        Some("level") if high => t_string!(i18n, login_failed.level_high),
         Some("level") => t_string!(i18n, login_failed.level),
         Some("no_national_id") => t_string!(i18n, login_failed.no_national_id),
         Some("unavailable") => t_string!(i18n, login_failed.unavailable),
         _ => t_string!(i18n, login_failed.failed),
     };
+    let still = crate::auth::use_current_user().map(|user| {
+        if user.loa == "high" {
+            t_string!(i18n, login_failed.still_high)
+        } else {
+            t_string!(i18n, login_failed.still_substantial)
+        }
+    });
     view! {
         <Title text=t_string!(i18n, login_failed.title) />
         <article class="prose">
             <h1>{t_string!(i18n, login_failed.title)}</h1>
             <p>{text}</p>
+            {still.map(|still| view! { <p>{still}</p> })}
             <p class="actions">
-                <a class="button" href="/login">
+                <a class="button" href=retry>
                     {t_string!(i18n, login_failed.try_again)}
                 </a>
                 <NavLink href="/">{t_string!(i18n, not_found.home_link)}</NavLink>

@@ -254,6 +254,18 @@ fn failure(reason: &str) -> Response {
     Redirect::to(&format!("/login/failed?reason={reason}")).into_response()
 }
 
+/// A login that did not complete once its pending state was found: the failure page also gets
+/// the level asked for and where the person was going, so "try again" asks for the same level
+/// and comes back to the page that asked.
+fn failure_of(reason: &str, pending: &borgerportal::session::LoginState) -> Response {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("reason", reason)
+        .append_pair("loa", pending.requested_loa.as_str())
+        .append_pair("return_to", &pending.return_to)
+        .finish();
+    Redirect::to(&format!("/login/failed?{query}")).into_response()
+}
+
 /// `GET /auth/login/{provider}`: start a login, or a step-up when already logged in.
 pub async fn login_start(
     State(state): State<AppState>,
@@ -391,7 +403,7 @@ async fn callback_outcome(
     };
     if let Err(error) = provider.check_callback_issuer(query.iss.as_deref()).await {
         tracing::warn!(%error, provider = %pending.provider, "login refused");
-        return failure("failed");
+        return failure_of("failed", &pending);
     }
     if let Some(error) = query.error.as_deref() {
         tracing::info!(provider = %pending.provider, error, "the provider ended the login");
@@ -400,10 +412,10 @@ async fn callback_outcome(
         } else {
             "failed"
         };
-        return failure(reason);
+        return failure_of(reason, &pending);
     }
     let Some(code) = query.code.as_deref() else {
-        return failure("failed");
+        return failure_of("failed", &pending);
     };
     let verified = match provider
         .finish(
@@ -430,7 +442,7 @@ async fn callback_outcome(
                 LoginError::Discovery(_) => "unavailable",
                 _ => "failed",
             };
-            return failure(reason);
+            return failure_of(reason, &pending);
         }
     };
 

@@ -124,6 +124,7 @@ fn audit_event<C: Capability>(
         provider: None,
         at: now,
         acted_under: crate::audit::ActedUnder::of(access.basis()),
+        about: None,
     }
 }
 
@@ -722,6 +723,7 @@ impl Database {
                 provider: None,
                 at: now,
                 acted_under: None,
+                about: None,
             });
             entries.insert(national_id, info);
         }

@@ -5,7 +5,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::super::audit::citizen_event;
+use super::super::audit::citizen_event_about;
 use super::super::sql::Conn;
 use super::super::sql::{is_unique_violation, Dialect, Ex, Row, Val};
 use super::super::{stored_instant, Database, StoreError};
@@ -76,18 +76,18 @@ impl Database {
     ) -> Result<(), PostError> {
         let person = manage.subject();
         let now = stored_instant(now);
-        let sql = format!("UPDATE letters SET {set_and_where} AND {VISIBLE}");
+        let sql = format!("UPDATE letters SET {set_and_where} AND {VISIBLE} RETURNING safe_title");
         let args = [
             Val::Uuid(letter.as_uuid()),
             Val::Uuid(person.as_uuid()),
             Val::Time(now),
         ];
         let mut tx = self.begin_tx().await?;
-        let touched = tx.ex().execute(&sql, &args).await?;
-        if touched == 0 {
+        let Some(touched) = tx.ex().fetch_optional(&sql, &args).await? else {
             return Err(PostError::NotFound);
-        }
-        tx.insert_audit_event(&citizen_event(manage, kind, now))
+        };
+        let about = touched.text("safe_title", "letters.safe_title")?;
+        tx.insert_audit_event(&citizen_event_about(manage, kind, about, now))
             .await?;
         tx.commit().await?;
         Ok(())
@@ -98,13 +98,22 @@ impl Database {
         person: PersonId,
         folder: FolderId,
     ) -> Result<bool, StoreError> {
-        Ok(ex
-            .fetch_optional(
-                "SELECT id FROM post_folders WHERE id = $1 AND person_id = $2",
-                &[Val::Uuid(folder.as_uuid()), Val::Uuid(person.as_uuid())],
-            )
-            .await?
-            .is_some())
+        Ok(Self::own_folder_name(ex, person, folder).await?.is_some())
+    }
+
+    /// The name of the person's own folder, `None` if they have no such folder.
+    async fn own_folder_name(
+        ex: &mut Ex<'_>,
+        person: PersonId,
+        folder: FolderId,
+    ) -> Result<Option<String>, StoreError> {
+        ex.fetch_optional(
+            "SELECT name FROM post_folders WHERE id = $1 AND person_id = $2",
+            &[Val::Uuid(folder.as_uuid()), Val::Uuid(person.as_uuid())],
+        )
+        .await?
+        .map(|row| row.text("name", "post_folders.name"))
+        .transpose()
     }
 
     /// The visible letter's row with everything but the content of attachments.
@@ -465,9 +474,10 @@ impl Database {
         if inserted == 0 {
             return Err(PostError::FolderNameTaken);
         }
-        tx.insert_audit_event(&citizen_event(
+        tx.insert_audit_event(&citizen_event_about(
             manage,
             AuditKind::PostFolderCreated,
+            folder.name.clone(),
             folder.created_at,
         ))
         .await?;
@@ -501,8 +511,8 @@ impl Database {
         match renamed {
             Ok(0) => Err(PostError::NotFound),
             Ok(_) => {
-                tx.insert_audit_event(&citizen_event(manage, AuditKind::PostFolderRenamed, now))
-                    .await?;
+                let event = citizen_event_about(manage, AuditKind::PostFolderRenamed, name, now);
+                tx.insert_audit_event(&event).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -525,9 +535,9 @@ impl Database {
         let code = FolderRef::Own(folder).code();
         let mut tx = self.begin_tx().await?;
         let mut ex = tx.ex();
-        if !Self::own_folder_exists(&mut ex, person, folder).await? {
+        let Some(name) = Self::own_folder_name(&mut ex, person, folder).await? else {
             return Err(PostError::NotFound);
-        }
+        };
         let holds = ex
             .fetch_optional(
                 "SELECT id FROM letters WHERE recipient_id = $1 AND folder = $2 \
@@ -548,8 +558,13 @@ impl Database {
             &[Val::Uuid(folder.as_uuid()), Val::Uuid(person.as_uuid())],
         )
         .await?;
-        tx.insert_audit_event(&citizen_event(manage, AuditKind::PostFolderDeleted, now))
-            .await?;
+        tx.insert_audit_event(&citizen_event_about(
+            manage,
+            AuditKind::PostFolderDeleted,
+            name,
+            now,
+        ))
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -574,10 +589,11 @@ impl Database {
             }
         }
         let sql = format!(
-            "UPDATE letters SET folder = $4 WHERE id = $1 AND trashed_at IS NULL AND {VISIBLE}"
+            "UPDATE letters SET folder = $4 WHERE id = $1 AND trashed_at IS NULL AND {VISIBLE} \
+             RETURNING safe_title"
         );
-        let touched = ex
-            .execute(
+        let Some(touched) = ex
+            .fetch_optional(
                 &sql,
                 &[
                     Val::Uuid(letter.as_uuid()),
@@ -586,12 +602,18 @@ impl Database {
                     Val::Text(&code),
                 ],
             )
-            .await?;
-        if touched == 0 {
+            .await?
+        else {
             return Err(PostError::NotFound);
-        }
-        tx.insert_audit_event(&citizen_event(manage, AuditKind::PostMoved, now))
-            .await?;
+        };
+        let about = touched.text("safe_title", "letters.safe_title")?;
+        tx.insert_audit_event(&citizen_event_about(
+            manage,
+            AuditKind::PostMoved,
+            about,
+            now,
+        ))
+        .await?;
         tx.commit().await?;
         Ok(())
     }

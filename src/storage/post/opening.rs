@@ -4,7 +4,7 @@
 
 use time::OffsetDateTime;
 
-use super::super::audit::citizen_event;
+use super::super::audit::citizen_event_about;
 use super::super::sql::{Columns, Conn, Val};
 use super::super::{stored_instant, Database, StoreError};
 use super::{attachment_info_from_row, sensitive_for, summary_from_row};
@@ -44,8 +44,9 @@ impl Database {
             });
         }
         let opened_at = row.opt_time("opened_at", "letters.opened_at")?;
+        let about = row.text("safe_title", "letters.safe_title")?;
         let opened_at = if read.basis().is_for_someone_else() {
-            self.record_helper_opening(read, letter, now).await?;
+            self.record_helper_opening(read, letter, about, now).await?;
             opened_at
         } else {
             // The agency's message id, when it asked for an opening receipt.
@@ -54,7 +55,12 @@ impl Database {
             } else {
                 None
             };
-            self.record_opening(read, receipt, &mut summary, letter, opened_at, now)
+            let opening = Opening {
+                receipt,
+                about,
+                opened_at,
+            };
+            self.record_opening(read, opening, &mut summary, letter, now)
                 .await?
         };
         let mut conn = Conn::acquire(&self.pool).await?;
@@ -109,12 +115,16 @@ impl Database {
     async fn record_opening(
         &self,
         read: &Access<ReadPost>,
-        receipt: Option<String>,
+        opening: Opening,
         summary: &mut LetterSummary,
         letter: LetterId,
-        mut opened_at: Option<OffsetDateTime>,
         now: OffsetDateTime,
     ) -> Result<Option<OffsetDateTime>, PostError> {
+        let Opening {
+            receipt,
+            about,
+            mut opened_at,
+        } = opening;
         let person = read.subject();
         if summary.unread || opened_at.is_none() {
             let mut tx = self.begin_tx().await?;
@@ -151,8 +161,13 @@ impl Database {
                     )
                     .await?;
                 }
-                tx.insert_audit_event(&citizen_event(read, AuditKind::PostOpened, now))
-                    .await?;
+                tx.insert_audit_event(&citizen_event_about(
+                    read,
+                    AuditKind::PostOpened,
+                    about,
+                    now,
+                ))
+                .await?;
                 opened_at = Some(now);
                 tracing::info!("letter opened for the first time");
             }
@@ -169,6 +184,7 @@ impl Database {
         &self,
         read: &Access<ReadPost>,
         letter: LetterId,
+        about: String,
         now: OffsetDateTime,
     ) -> Result<(), PostError> {
         let Actor::Citizen { person: helper, .. } = read.actor() else {
@@ -189,11 +205,24 @@ impl Database {
             .await?
             > 0;
         if first {
-            tx.insert_audit_event(&citizen_event(read, AuditKind::PostOpened, now))
-                .await?;
+            tx.insert_audit_event(&citizen_event_about(
+                read,
+                AuditKind::PostOpened,
+                about,
+                now,
+            ))
+            .await?;
             tx.commit().await?;
             tracing::info!("letter opened by a helper for the first time");
         }
         Ok(())
     }
+}
+
+/// What the recipient's opening records: the agency's message id when it asked for an opening
+/// receipt, the letter's non-sensitive title for the activity log, and an earlier opening.
+struct Opening {
+    receipt: Option<String>,
+    about: String,
+    opened_at: Option<OffsetDateTime>,
 }

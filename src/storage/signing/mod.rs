@@ -388,10 +388,10 @@ const EVENTS_AFTER: Dialect = Dialect {
 
 /// A job's row, locked for a change.
 const LOCK_JOB: Dialect = Dialect {
-    sqlite: "SELECT id, agency_id, state, required_loa, helpers_may_sign, deadline \
-             FROM signing_jobs WHERE id = $1",
-    postgres: "SELECT id, agency_id, state, required_loa, helpers_may_sign, deadline \
-               FROM signing_jobs WHERE id = $1 FOR UPDATE",
+    sqlite: "SELECT id, agency_id, state, required_loa, helpers_may_sign, deadline, \
+             non_sensitive_title FROM signing_jobs WHERE id = $1",
+    postgres: "SELECT id, agency_id, state, required_loa, helpers_may_sign, deadline, \
+               non_sensitive_title FROM signing_jobs WHERE id = $1 FOR UPDATE",
 };
 
 /// What a change needs of a job's row.
@@ -402,6 +402,8 @@ struct LockedJob {
     level: Loa,
     helpers_may_sign: bool,
     deadline: OffsetDateTime,
+    /// What the signer's activity log calls the job.
+    non_sensitive_title: String,
 }
 
 async fn lock_job(ex: &mut Ex<'_>, id: SigningJobId) -> Result<Option<LockedJob>, StoreError> {
@@ -418,6 +420,7 @@ async fn lock_job(ex: &mut Ex<'_>, id: SigningJobId) -> Result<Option<LockedJob>
             .ok_or(StoreError::Corrupt { what })?,
         helpers_may_sign: row.bool("helpers_may_sign", what)?,
         deadline: row.time("deadline", what)?,
+        non_sensitive_title: row.text("non_sensitive_title", what)?,
     }))
 }
 

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use time::OffsetDateTime;
 
-use super::super::audit::citizen_event;
+use super::super::audit::citizen_event_about;
 use super::super::sql::{Ex, Row, Val};
 use super::super::{stored_instant, Database, StoreError};
 use super::{apply, lock_job, notices, rule_view, signer_status, signers_of};
@@ -242,8 +242,14 @@ impl Database {
             let told = SigningNotice::Requested;
             notices::queue_signer_notices(&mut tx, &facts, &next, told, now, staleness).await?;
         }
-        tx.insert_audit_event(&citizen_event(access, AuditKind::DocumentsSigned, now))
-            .await?;
+        let about = locked.non_sensitive_title.clone();
+        tx.insert_audit_event(&citizen_event_about(
+            access,
+            AuditKind::DocumentsSigned,
+            about,
+            now,
+        ))
+        .await?;
         tx.commit().await?;
         let state = changes.job.unwrap_or(locked.state);
         tracing::info!(signing_job.id = %job, state = state.code(), "signing job signed");
@@ -276,8 +282,14 @@ impl Database {
         )
         .await?;
         apply(&mut ex, &locked, &changes, now).await?;
-        tx.insert_audit_event(&citizen_event(access, AuditKind::SigningDeclined, now))
-            .await?;
+        let about = locked.non_sensitive_title.clone();
+        tx.insert_audit_event(&citizen_event_about(
+            access,
+            AuditKind::SigningDeclined,
+            about,
+            now,
+        ))
+        .await?;
         tx.commit().await?;
         tracing::info!(signing_job.id = %job, "signing job declined");
         Ok(())
