@@ -20,9 +20,14 @@
 //! certificate for development and tests.
 
 mod cms;
+mod doc_timestamp;
+mod dss;
+mod field;
+mod footer;
 mod front_page;
 mod pdf;
 mod prepare;
+mod revocation;
 mod signature;
 mod tsa;
 mod winansi;
@@ -30,8 +35,11 @@ mod winansi;
 #[cfg(feature = "testpki")]
 pub mod testpki;
 
+pub use doc_timestamp::{add_document_timestamp, extend_long_term};
+pub use dss::add_revocation_info;
 pub use front_page::{FrontPage, Signer};
 pub use prepare::{check_sealable, prepare, Attachment};
+pub use revocation::{HttpRevocationSource, RevocationSource};
 pub use signature::Seal;
 pub use tsa::{HttpTimestamper, Timestamper};
 
@@ -82,6 +90,15 @@ pub enum Error {
     /// An ASN.1 structure could not be encoded or decoded.
     #[error("ASN.1: {0}")]
     Asn1(#[from] der::Error),
+    /// Revocation information could not be had: a certificate of the seal's or the TSA's
+    /// chain names no source, or its OCSP responder or CRL distribution point failed or
+    /// answered something unusable. The message names the certificate and the URL.
+    #[error("revocation information: {0}")]
+    Revocation(String),
+    /// A certificate of the seal's or the TSA's chain is revoked (the message names it, the
+    /// time and the answer's URL): the document must not be sealed with it.
+    #[error("revoked certificate: {0}")]
+    Revoked(String),
     /// A PDF object could not be written or read while building an update.
     #[error("PDF structure: {0}")]
     Pdf(String),

@@ -226,6 +226,8 @@ pub fn front_page(text: &SealText, test: bool) -> FrontPage {
         ],
         signers_heading: "Signert av".to_owned(),
         signers: text.signers.iter().map(signer_entry).collect(),
+        // The signers on every page: worded in the domain, not yet.
+        page_footer: None,
     }
 }
 
