@@ -70,6 +70,13 @@ async fn b_lta_validates_with_revocation_checks() {
         "doc_timestamp Borgerportal document timestamp intact True valid True trusted True \
          coverage ENTIRE_FILE\n"
             .to_owned(),
+        "dss_cert Common Name: Borgerportal TEST root CA, Organization: Borgerportal TEST, \
+         Country: NO\n"
+            .to_owned(),
+        "dss_cert Common Name: Borgerportal TEST OCSP responder, Organization: Borgerportal \
+         TEST, Country: NO\n"
+            .to_owned(),
+        "modification_level LTA_UPDATES\n".to_owned(),
         "lta_status PASSED\n".to_owned(),
         "bottom_line True\n".to_owned(),
         "evidence_record True\n".to_owned(),
