@@ -20,6 +20,8 @@ use x509_ocsp::{
 const MAX_OCSP_RESPONSE: usize = 256 * 1024;
 /// The largest CRL read.
 const MAX_CRL: usize = 16 * 1024 * 1024;
+/// How far in the future an OCSP response's thisUpdate may be (the responder's clock).
+const CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
 
 /// id-ad-ocsp (RFC 5280 4.2.2.1).
 const ID_AD_OCSP: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1");
@@ -217,7 +219,8 @@ pub(crate) fn ocsp_request(id: &CertId) -> Result<Vec<u8>, Error> {
 }
 
 /// Checks the OCSP response `body` from `url` about `id` (the certificate `name`): status
-/// successful, a basic response with a single response for `id` whose status is good. The
+/// successful, a basic response with a single response for `id` whose status is good, not
+/// past its nextUpdate and not issued more than 5 minutes ahead of this clock. The
 /// certificates the response carries (a delegated responder's) are returned. The
 /// responder's signature is left to validators, as for timestamps.
 pub(crate) fn check_ocsp(
@@ -254,6 +257,21 @@ pub(crate) fn check_ocsp(
                         && single.cert_id.issuer_name_hash == id.issuer_name_hash))
         })
         .ok_or_else(|| bad("no answer about this certificate".to_owned()))?;
+    let now = std::time::SystemTime::now();
+    if let Some(next) = &single.next_update {
+        if next.0.to_system_time() < now {
+            return Err(bad(format!(
+                "out of date (next update {})",
+                next.0.to_date_time()
+            )));
+        }
+    }
+    if single.this_update.0.to_system_time() > now + CLOCK_SKEW {
+        return Err(bad(format!(
+            "issued in the future ({})",
+            single.this_update.0.to_date_time()
+        )));
+    }
     match &single.cert_status {
         CertStatus::Good(_) => Ok(basic.certs.unwrap_or_default()),
         CertStatus::Revoked(info) => Err(Error::Revoked(format!(
