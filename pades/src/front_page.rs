@@ -36,6 +36,11 @@ pub struct FrontPage {
     pub signers_heading: String,
     /// Every signer, in the order to list them.
     pub signers: Vec<Signer>,
+    /// One line printed small (Helvetica 7 pt, grey) at the bottom of **every page of the
+    /// agency's document**, e.g. "Signert av Kari Nordmann og Ola Nordmann"; cut with "…"
+    /// when it is wider than the page. `None` (or blank): no footer, the agency's pages are
+    /// left as they are.
+    pub page_footer: Option<String>,
 }
 
 /// One signer's entry on the front page; each field is one line (wrapped if long).

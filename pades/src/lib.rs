@@ -1,28 +1,36 @@
 //! Seals a PDF for Borgerportal's signing feature.
 //!
-//! Two steps, each an **incremental update** appended to the bytes before it, so the agency's
+//! Each step is an **incremental update** appended to the bytes before it, so the agency's
 //! original file stays a byte-exact prefix of the result (the signers' document hashes stay
 //! verifiable against it):
 //!
 //! 1. [`prepare`] adds a front page (placed first in the page tree) that lists every signer,
-//!    and the signers' evidence as embedded files (`/EmbeddedFiles`, `/AF`).
+//!    optionally a one-line footer ([`FrontPage::page_footer`]) at the visual bottom of every
+//!    page of the original, and the signers' evidence as embedded files (`/EmbeddedFiles`,
+//!    `/AF`).
 //! 2. [`Seal::sign`] appends the portal's seal: a signature field on the front page and a
 //!    PAdES baseline signature (`/SubFilter /ETSI.CAdES.detached`, CMS SignedData with
 //!    content-type, message-digest and ESS signing-certificate-v2 as its only signed
 //!    attributes) with an RFC 3161 signature timestamp from a [`Timestamper`]: **PAdES B-T**.
-//!
-//! Not done yet: **B-LT** (a `/DSS` with the certificates and the CRL/OCSP answers of the seal
-//! and TSA chains) and **B-LTA** (a document timestamp over the file with its DSS). They come
-//! when revocation information is configured (a CRL distribution point or OCSP responder for
-//! the seal certificate); both would be further incremental updates after [`Seal::sign`].
+//! 3. [`extend_long_term`] takes a B-T file to **PAdES B-LTA**: [`add_revocation_info`]
+//!    (B-LT: a `/DSS` with the certificates of the seal's and the TSA's chains and their OCSP
+//!    responses or CRLs, fetched through a [`RevocationSource`] from the URLs the certificates
+//!    name; a revoked certificate is [`Error::Revoked`]), then [`add_document_timestamp`] (a
+//!    `/DocTimeStamp` with `/SubFilter /ETSI.RFC3161` over the whole file with its DSS).
 //!
 //! [`testpki`] (feature `testpki`, on by default) makes a test root CA, seal and TSA
-//! certificate for development and tests.
+//! certificate for development and tests, optionally with OCSP and CRL pointers and an OCSP
+//! responder certificate ([`testpki::TestPki::ensure_with_revocation`]).
 
 mod cms;
+mod doc_timestamp;
+mod dss;
+mod field;
+mod footer;
 mod front_page;
 mod pdf;
 mod prepare;
+mod revocation;
 mod signature;
 mod tsa;
 mod winansi;
@@ -30,8 +38,11 @@ mod winansi;
 #[cfg(feature = "testpki")]
 pub mod testpki;
 
+pub use doc_timestamp::{add_document_timestamp, extend_long_term};
+pub use dss::add_revocation_info;
 pub use front_page::{FrontPage, Signer};
 pub use prepare::{check_sealable, prepare, Attachment};
+pub use revocation::{HttpRevocationSource, RevocationSource};
 pub use signature::Seal;
 pub use tsa::{HttpTimestamper, Timestamper};
 
@@ -82,6 +93,15 @@ pub enum Error {
     /// An ASN.1 structure could not be encoded or decoded.
     #[error("ASN.1: {0}")]
     Asn1(#[from] der::Error),
+    /// Revocation information could not be had: a certificate of the seal's or the TSA's
+    /// chain names no source, or its OCSP responder or CRL distribution point failed or
+    /// answered something unusable. The message names the certificate and the URL.
+    #[error("revocation information: {0}")]
+    Revocation(String),
+    /// A certificate of the seal's or the TSA's chain is revoked (the message names it, the
+    /// time and the answer's URL): the document must not be sealed with it.
+    #[error("revoked certificate: {0}")]
+    Revoked(String),
     /// A PDF object could not be written or read while building an update.
     #[error("PDF structure: {0}")]
     Pdf(String),

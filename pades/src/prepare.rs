@@ -1,6 +1,7 @@
 //! The first incremental update: the front page(s) placed first in the page tree, and the
 //! signers' evidence as embedded files.
 
+use crate::footer;
 use crate::pdf::{self, deref, text_string, Update};
 use crate::winansi::Font;
 use crate::{Error, FrontPage};
@@ -35,7 +36,9 @@ pub fn check_sealable(original: &[u8]) -> Result<(), Error> {
 /// Adds `front` as the first page(s) and `attachments` as embedded files to `original`, as an
 /// incremental update: `original` is a byte-exact prefix of the result.
 ///
-/// The update holds two Helvetica fonts (`/WinAnsiEncoding`), the front pages (A4, each with
+/// The update holds two Helvetica fonts (`/WinAnsiEncoding`); with a
+/// [`FrontPage::page_footer`], every page of `original` rewritten with that line at its
+/// visual bottom (see the crate's README); the front pages (A4, each with
 /// its own `/MediaBox`, `/CropBox`, `/Rotate 0` and resources, so nothing inherited from the
 /// agency's page tree changes them), the page tree root with the front pages first in
 /// `/Kids`, one `/EmbeddedFile` stream and `/Filespec` (`/AFRelationship /Data`) per
@@ -74,6 +77,7 @@ pub fn prepare(
 
     // The fonts and the front pages.
     let mut fonts = Dictionary::new();
+    let mut regular = None;
     for font in [Font::Regular, Font::Bold] {
         let id = update.new_id();
         let mut dict = Dictionary::new();
@@ -83,6 +87,15 @@ pub fn prepare(
         dict.set("Encoding", Object::Name(b"WinAnsiEncoding".to_vec()));
         update.write(&mut out, id, &Object::Dictionary(dict))?;
         fonts.set(font.resource(), Object::Reference(id));
+        if font == Font::Regular {
+            regular = Some(id);
+        }
+    }
+    if let (Some(text), Some(font)) = (&front.page_footer, regular) {
+        if !text.trim().is_empty() {
+            let agency_pages: Vec<ObjectId> = document.get_pages().values().copied().collect();
+            footer::add_footers(&document, &mut update, &mut out, &agency_pages, text, font)?;
+        }
     }
     let mut resources = Dictionary::new();
     resources.set("Font", Object::Dictionary(fonts));

@@ -2,10 +2,9 @@
 //! the prepared PDF (PAdES B-T).
 
 use crate::cms::{self, ECDSA_WITH_SHA256, SHA256_WITH_RSA};
-use crate::pdf::{self, deref, Update};
-use crate::{tsa, Error, Timestamper};
+use crate::{field, tsa, Error, Timestamper};
 use der::{Any, Encode};
-use lopdf::{Dictionary, Object};
+use lopdf::Object;
 use ring::rand::SystemRandom;
 use ring::signature::{self as ring_signature, EcdsaKeyPair, KeyPair, RsaKeyPair};
 use sha2::{Digest, Sha256};
@@ -19,8 +18,6 @@ use x509_cert::Certificate;
 const CMS_ROOM: usize = 4 * 1024;
 /// Room for the timestamp token (a TSA certificate chain of a few certificates fits).
 const TIMESTAMP_ROOM: usize = 20 * 1024;
-/// Width kept for `/ByteRange [0 a b c]`: four numbers of up to 10 digits.
-const BYTE_RANGE_WIDTH: usize = 40;
 /// The signature field's name.
 const FIELD_NAME: &str = "Borgerportal seal";
 
@@ -173,8 +170,7 @@ impl Seal {
     /// while the update is built and is dropped before hashing. The byte ranges are hashed
     /// straight from that buffer, and the CMS is written into the reserved hex placeholder.
     ///
-    /// B-LT and B-LTA (a `/DSS` with the chains' revocation data, then a document
-    /// timestamp) are not made yet: they come when revocation information is configured.
+    /// [`crate::extend_long_term`] takes the result on to B-LT and B-LTA.
     pub async fn sign(
         &self,
         prepared: Vec<u8>,
@@ -193,24 +189,13 @@ impl Seal {
             } else {
                 0
             };
+        let mut head =
+            b"/Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /M ".to_vec();
+        lopdf::Writer::write_object(&mut head, &Object::string_literal(pdf_date(claimed_time)))
+            .map_err(|error| Error::Pdf(error.to_string()))?;
         let (mut out, placeholder) =
-            self.append_signature_update(prepared, claimed_time, reserved)?;
-
-        let contents_end = placeholder.contents_at + 2 * reserved + 2;
-        let byte_range = format!(
-            "[0 {} {contents_end} {}]",
-            placeholder.contents_at,
-            out.len() - contents_end
-        );
-        let slot =
-            &mut out[placeholder.byte_range_at..placeholder.byte_range_at + BYTE_RANGE_WIDTH];
-        slot.fill(b' ');
-        slot[..byte_range.len()].copy_from_slice(byte_range.as_bytes());
-
-        let mut hasher = Sha256::new();
-        hasher.update(&out[..placeholder.contents_at]);
-        hasher.update(&out[contents_end..]);
-        let message_digest = hasher.finalize();
+            field::append_signature_field(prepared, &head, FIELD_NAME, reserved)?;
+        let message_digest = field::byte_range_digest(&mut out, &placeholder);
 
         let signed_attributes = cms::signed_attributes(&message_digest, &self.certificate)?;
         let signature = self.sign_bytes(&signed_attributes.to_der()?)?;
@@ -231,111 +216,9 @@ impl Seal {
             signature,
             token.as_deref(),
         )?;
-        if cms.len() > reserved {
-            return Err(Error::SignatureTooLarge {
-                needed: cms.len(),
-                reserved,
-            });
-        }
-        const HEX: &[u8; 16] = b"0123456789ABCDEF";
-        let hex = &mut out[placeholder.contents_at + 1..];
-        for (i, byte) in cms.iter().enumerate() {
-            hex[2 * i] = HEX[usize::from(byte >> 4)];
-            hex[2 * i + 1] = HEX[usize::from(byte & 0xF)];
-        }
+        field::fill_contents(&mut out, &placeholder, &cms)?;
         Ok(out)
     }
-
-    /// Appends the update with the signature dictionary (its `/ByteRange` and `/Contents`
-    /// still placeholders), the field and widget, page 1 with the widget in `/Annots`, and the
-    /// catalog with the field in `/AcroForm`.
-    fn append_signature_update(
-        &self,
-        prepared: Vec<u8>,
-        claimed_time: OffsetDateTime,
-        reserved: usize,
-    ) -> Result<(Vec<u8>, Placeholder), Error> {
-        let document = pdf::load(&prepared)?;
-        let catalog_id = pdf::catalog_id(&document)?;
-        let mut catalog = document.get_dictionary(catalog_id)?.clone();
-        let page_id = *document.get_pages().get(&1).ok_or(Error::NoPages)?;
-        let mut page = document.get_dictionary(page_id)?.clone();
-        let mut annotations = match page.get(b"Annots") {
-            Ok(annots) => deref(&document, annots)?.as_array()?.clone(),
-            Err(_) => Vec::new(),
-        };
-        let mut form = match catalog.get(b"AcroForm") {
-            Ok(form) => deref(&document, form)?.as_dict()?.clone(),
-            Err(_) => Dictionary::new(),
-        };
-        let mut fields = match form.get(b"Fields") {
-            Ok(fields) => deref(&document, fields)?.as_array()?.clone(),
-            Err(_) => Vec::new(),
-        };
-
-        let mut out = prepared;
-        let mut update = Update::begin(&document, &mut out);
-        let signature_id = update.new_id();
-        let field_id = update.new_id();
-
-        update.start_object(&mut out, signature_id);
-        out.extend_from_slice(
-            b"<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /M ",
-        );
-        lopdf::Writer::write_object(&mut out, &Object::string_literal(pdf_date(claimed_time)))
-            .map_err(|error| Error::Pdf(error.to_string()))?;
-        out.extend_from_slice(b"\n/ByteRange ");
-        let byte_range_at = out.len();
-        out.extend(std::iter::repeat_n(b' ', BYTE_RANGE_WIDTH));
-        out.extend_from_slice(b"\n/Contents ");
-        let contents_at = out.len();
-        out.push(b'<');
-        out.extend(std::iter::repeat_n(b'0', 2 * reserved));
-        out.extend_from_slice(b">\n>>\nendobj\n");
-
-        let mut widget = Dictionary::new();
-        widget.set("Type", Object::Name(b"Annot".to_vec()));
-        widget.set("Subtype", Object::Name(b"Widget".to_vec()));
-        widget.set("FT", Object::Name(b"Sig".to_vec()));
-        widget.set("T", Object::string_literal(FIELD_NAME));
-        widget.set("V", Object::Reference(signature_id));
-        // Print and Locked; an empty rectangle: the seal is invisible.
-        widget.set("F", 132);
-        widget.set(
-            "Rect",
-            Object::Array(vec![0.into(), 0.into(), 0.into(), 0.into()]),
-        );
-        widget.set("P", Object::Reference(page_id));
-        update.write(&mut out, field_id, &Object::Dictionary(widget))?;
-
-        annotations.push(Object::Reference(field_id));
-        page.set("Annots", Object::Array(annotations));
-        update.write(&mut out, page_id, &Object::Dictionary(page))?;
-
-        fields.push(Object::Reference(field_id));
-        form.set("Fields", Object::Array(fields));
-        // SignaturesExist and AppendOnly.
-        form.set("SigFlags", 3);
-        catalog.set("AcroForm", Object::Dictionary(form));
-        update.write(&mut out, catalog_id, &Object::Dictionary(catalog))?;
-        drop(document);
-        update.finish(&mut out)?;
-        Ok((
-            out,
-            Placeholder {
-                byte_range_at,
-                contents_at,
-            },
-        ))
-    }
-}
-
-/// Where the signature dictionary's placeholders are in the file.
-struct Placeholder {
-    /// The first byte of the `/ByteRange` array's slot.
-    byte_range_at: usize,
-    /// The `<` of the `/Contents` hex string.
-    contents_at: usize,
 }
 
 /// A PDF date in UTC: `D:YYYYMMDDHHmmSS+00'00'`.

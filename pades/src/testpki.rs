@@ -12,12 +12,27 @@
 //! | `seal.key.pem`     | the seal key (PKCS#8)                                         |
 //! | `tsa.pem`          | the TSA certificate (critical extended key usage timeStamping)|
 //! | `tsa.key.pem`      | the TSA key (PKCS#8)                                          |
+//!
+//! [`TestPki::ensure_with_revocation`] adds revocation pointers under a base URL: the seal
+//! certificate gets an Authority Information Access OCSP URL (`BASE/ocsp`) and a CRL
+//! distribution point (`BASE/root.crl`), the TSA certificate the CRL distribution point only,
+//! and there are two more files:
+//!
+//! | file               | what                                                          |
+//! |--------------------|---------------------------------------------------------------|
+//! | `ocsp.pem`         | an OCSP responder certificate (extended key usage OCSPSigning,|
+//! |                    | id-pkix-ocsp-nocheck), issued by the root                     |
+//! | `ocsp.key.pem`     | its key (PKCS#8)                                              |
+//! | `revocation-url`   | the base URL the certificates point under                     |
+//!
+//! [`TestPki::crl`] makes the root's CRL (DER) for the distribution point.
 
 use crate::{Error, Seal};
 use der::pem::LineEnding;
 use rcgen::{
-    BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType, IsCa, Issuer,
-    KeyPair, KeyUsagePurpose,
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, CrlDistributionPoint,
+    CustomExtension, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod,
+    KeyPair, KeyUsagePurpose, RevocationReason, RevokedCertParams,
 };
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,6 +40,8 @@ use time::{Duration, OffsetDateTime};
 
 /// The seal certificate's common name.
 pub const SEAL_COMMON_NAME: &str = "Borgerportal TEST seal";
+/// The root CA's common name.
+const ROOT_COMMON_NAME: &str = "Borgerportal TEST root CA";
 
 /// The paths of a test PKI's files.
 #[derive(Clone, Debug)]
@@ -41,6 +58,26 @@ pub struct TestPki {
     pub tsa_certificate: PathBuf,
     /// The TSA's private key.
     pub tsa_key: PathBuf,
+    /// With [`TestPki::ensure_with_revocation`]: where the certificates say their status can
+    /// be asked, and the OCSP responder's certificate and key.
+    pub revocation: Option<TestRevocation>,
+}
+
+/// The revocation side of a test PKI ([`TestPki::ensure_with_revocation`]).
+#[derive(Clone, Debug)]
+pub struct TestRevocation {
+    /// The base URL, without a trailing `/`.
+    pub base_url: String,
+    /// `BASE/ocsp`: the seal certificate's OCSP responder (Authority Information Access).
+    pub ocsp_url: String,
+    /// `BASE/root.crl`: the seal's and the TSA's CRL distribution point.
+    pub crl_url: String,
+    /// The OCSP responder certificate (extended key usage OCSPSigning, id-pkix-ocsp-nocheck).
+    pub ocsp_certificate: PathBuf,
+    /// Its private key.
+    pub ocsp_key: PathBuf,
+    /// The file that records `base_url`.
+    url_file: PathBuf,
 }
 
 fn failed(what: impl std::fmt::Display) -> Error {
@@ -52,6 +89,18 @@ impl TestPki {
     /// there (the directory is created). Not safe against two first runs at once on the same
     /// directory.
     pub fn ensure(dir: &Path) -> Result<Self, Error> {
+        Self::ensure_inner(dir, None)
+    }
+
+    /// As [`TestPki::ensure`], with revocation pointers under `base_url` (e.g.
+    /// `http://127.0.0.1:8123`) in the seal and TSA certificates and an OCSP responder
+    /// certificate (see the module's table). The files in `dir` are reused when all are there
+    /// and were made for the same `base_url`.
+    pub fn ensure_with_revocation(dir: &Path, base_url: &str) -> Result<Self, Error> {
+        Self::ensure_inner(dir, Some(base_url.trim_end_matches('/')))
+    }
+
+    fn ensure_inner(dir: &Path, base_url: Option<&str>) -> Result<Self, Error> {
         let pki = TestPki {
             root_certificate: dir.join("root-ca.pem"),
             root_key: dir.join("root-ca.key.pem"),
@@ -59,8 +108,28 @@ impl TestPki {
             seal_key: dir.join("seal.key.pem"),
             tsa_certificate: dir.join("tsa.pem"),
             tsa_key: dir.join("tsa.key.pem"),
+            revocation: base_url.map(|base| TestRevocation {
+                base_url: base.to_owned(),
+                ocsp_url: format!("{base}/ocsp"),
+                crl_url: format!("{base}/root.crl"),
+                ocsp_certificate: dir.join("ocsp.pem"),
+                ocsp_key: dir.join("ocsp.key.pem"),
+                url_file: dir.join("revocation-url"),
+            }),
         };
-        if pki.files().iter().all(|path| path.is_file()) {
+        let reusable = pki.files().iter().all(|path| path.is_file())
+            && match &pki.revocation {
+                None => !dir.join("revocation-url").exists(),
+                Some(revocation) => {
+                    revocation.ocsp_certificate.is_file()
+                        && revocation.ocsp_key.is_file()
+                        && std::fs::read_to_string(&revocation.url_file)
+                            .ok()
+                            .as_deref()
+                            == Some(revocation.base_url.as_str())
+                }
+            };
+        if reusable {
             return Ok(pki);
         }
         std::fs::create_dir_all(dir).map_err(|source| Error::Io {
@@ -90,7 +159,7 @@ impl TestPki {
     fn generate(&self) -> Result<(), Error> {
         let now = OffsetDateTime::now_utc();
         let root_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(failed)?;
-        let mut root = params("Borgerportal TEST root CA", now, Duration::days(20 * 365));
+        let mut root = params(ROOT_COMMON_NAME, now, Duration::days(20 * 365));
         root.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         root.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let root_certificate = root.self_signed(&root_key).map_err(failed)?;
@@ -102,6 +171,12 @@ impl TestPki {
             KeyUsagePurpose::DigitalSignature,
             KeyUsagePurpose::ContentCommitment,
         ];
+        if let Some(revocation) = &self.revocation {
+            seal.custom_extensions = vec![authority_info_access(&revocation.ocsp_url)?];
+            seal.crl_distribution_points = vec![CrlDistributionPoint {
+                uris: vec![revocation.crl_url.clone()],
+            }];
+        }
         let seal_certificate = seal.signed_by(&seal_key, &issuer).map_err(failed)?;
 
         let tsa_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(failed)?;
@@ -118,7 +193,33 @@ impl TestPki {
         );
         eku.set_criticality(true);
         tsa.custom_extensions = vec![eku];
+        if let Some(revocation) = &self.revocation {
+            tsa.crl_distribution_points = vec![CrlDistributionPoint {
+                uris: vec![revocation.crl_url.clone()],
+            }];
+        }
         let tsa_certificate = tsa.signed_by(&tsa_key, &issuer).map_err(failed)?;
+
+        if let Some(revocation) = &self.revocation {
+            let ocsp_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(failed)?;
+            let mut ocsp = params("Borgerportal TEST OCSP responder", now, Duration::days(365));
+            ocsp.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+            ocsp.extended_key_usages = vec![ExtendedKeyUsagePurpose::OcspSigning];
+            // id-pkix-ocsp-nocheck, NULL: validators do not ask about the responder itself.
+            ocsp.custom_extensions = vec![CustomExtension::from_oid_content(
+                &[1, 3, 6, 1, 5, 5, 7, 48, 1, 5],
+                vec![0x05, 0x00],
+            )];
+            let ocsp_certificate = ocsp.signed_by(&ocsp_key, &issuer).map_err(failed)?;
+            write(
+                &revocation.ocsp_certificate,
+                &pem("CERTIFICATE", ocsp_certificate.der())?,
+            )?;
+            write(
+                &revocation.ocsp_key,
+                &pem("PRIVATE KEY", &ocsp_key.serialize_der())?,
+            )?;
+        }
 
         let root_pem = pem("CERTIFICATE", root_certificate.der())?;
         write(&self.root_certificate, &root_pem)?;
@@ -142,8 +243,80 @@ impl TestPki {
             &self.tsa_key,
             &pem("PRIVATE KEY", &tsa_key.serialize_der())?,
         )?;
+        // Last: the record that the files were made for this base URL (or for none).
+        match &self.revocation {
+            Some(revocation) => write(&revocation.url_file, &revocation.base_url)?,
+            None => {
+                let record = self.root_certificate.with_file_name("revocation-url");
+                if record.exists() {
+                    std::fs::remove_file(&record).map_err(|source| Error::Io {
+                        path: record.clone(),
+                        source,
+                    })?;
+                }
+            }
+        }
         Ok(())
     }
+
+    /// The root's CRL (DER), valid from a minute ago for a day, listing the certificates
+    /// with the serial numbers `revoked` (big-endian bytes, as in the certificates) as
+    /// revoked (key compromise) an hour ago.
+    pub fn crl(&self, revoked: &[&[u8]]) -> Result<Vec<u8>, Error> {
+        let now = OffsetDateTime::now_utc();
+        let key_pem = std::fs::read_to_string(&self.root_key).map_err(|source| Error::Io {
+            path: self.root_key.clone(),
+            source,
+        })?;
+        let (_, key_der) = der::pem::decode_vec(key_pem.as_bytes()).map_err(failed)?;
+        let root_key = KeyPair::try_from(key_der.as_slice()).map_err(failed)?;
+        // The issuer as the root was made: its name, key usages and key identifier method.
+        let mut root = params(ROOT_COMMON_NAME, now, Duration::days(1));
+        root.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let issuer = Issuer::new(root, &root_key);
+        let crl = CertificateRevocationListParams {
+            this_update: now - Duration::minutes(1),
+            next_update: now + Duration::days(1),
+            crl_number: rcgen::SerialNumber::from(u64::try_from(now.unix_timestamp()).unwrap_or(1)),
+            issuing_distribution_point: None,
+            revoked_certs: revoked
+                .iter()
+                .map(|serial| {
+                    let start = serial
+                        .iter()
+                        .position(|&b| b != 0)
+                        .unwrap_or(serial.len().saturating_sub(1));
+                    RevokedCertParams {
+                        serial_number: rcgen::SerialNumber::from_slice(&serial[start..]),
+                        revocation_time: now - Duration::hours(1),
+                        reason_code: Some(RevocationReason::KeyCompromise),
+                        invalidity_date: None,
+                    }
+                })
+                .collect(),
+            key_identifier_method: KeyIdMethod::Sha256,
+        }
+        .signed_by(&issuer)
+        .map_err(failed)?;
+        Ok(crl.der().to_vec())
+    }
+}
+
+/// An Authority Information Access extension with one OCSP responder, `url`.
+fn authority_info_access(url: &str) -> Result<CustomExtension, Error> {
+    use der::Encode as _;
+    use x509_cert::ext::pkix::name::GeneralName;
+    use x509_cert::ext::pkix::{AccessDescription, AuthorityInfoAccessSyntax};
+    let access = AuthorityInfoAccessSyntax(vec![AccessDescription {
+        access_method: der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1"),
+        access_location: GeneralName::UniformResourceIdentifier(
+            der::asn1::Ia5String::new(url).map_err(failed)?,
+        ),
+    }]);
+    Ok(CustomExtension::from_oid_content(
+        &[1, 3, 6, 1, 5, 5, 7, 1, 1],
+        access.to_der()?,
+    ))
 }
 
 /// Certificate parameters for `common_name`, valid from a day before `now` for `lifetime`,

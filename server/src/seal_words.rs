@@ -35,7 +35,8 @@ impl SealWords {
         fill(&self.text(key), values)
     }
 
-    /// The front page for one document. `test`: sealed with the test PKI, which it says.
+    /// The front page for one document, with the signers' line for every page of the agency's
+    /// document. `test`: sealed with the test PKI, which it says.
     pub fn front_page(&self, text: &SealText, test: bool) -> FrontPage {
         FrontPage {
             heading: self.text("signing.seal.heading"),
@@ -51,6 +52,7 @@ impl SealWords {
             ],
             signers_heading: self.text("signing.seal.signers_heading"),
             signers: text.signers.iter().map(|s| self.signer(s)).collect(),
+            page_footer: Some(self.page_footer(text)),
         }
     }
 

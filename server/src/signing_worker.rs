@@ -5,7 +5,8 @@
 //! (`Database::claim_sealing_job`), makes each document's sealed PDF with the crate `pades`
 //! (the front page worded in the job's language from the domain's [`SealText`], `crate::seal_words`, the signers' evidence
 //! embedded, `prepare` on the blocking pool, then the async `Seal::sign` with the configured
-//! timestamp authority: PAdES B-T), and completes the job with `Database::complete_sealing`,
+//! timestamp authority: PAdES B-T; with `long_term`, `pades::extend_long_term` then adds the
+//! chains' OCSP responses or CRLs and a document timestamp: B-LTA), and completes the job with `Database::complete_sealing`,
 //! which writes the sealed PDFs, tells the agency and delivers the letters in one transaction,
 //! only if the job is still `sealing`. A round that fails (the TSA unreachable, the process
 //! killed) leaves the job to the next round once its lease has run out. Once a minute the
@@ -15,7 +16,9 @@
 //! (development) a test root CA, seal and TSA certificate are made in `data_dir/signing/` at
 //! first start and every front page says TEST; without a `timestamp_url` the test PKI's TSA
 //! certificate stamps them in the process (`pades::testpki::TestTsa`), so development seals
-//! are PAdES B-T with nothing else running. A real seal needs a `timestamp_url`.
+//! are PAdES B-T with nothing else running. A real seal needs a `timestamp_url`; `long_term`
+//! needs one too, and fetches revocation information over HTTP (`pades::HttpRevocationSource`)
+//! for each document sealed. A fetch that fails, or a revoked certificate, fails the round.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,7 +28,9 @@ use borgerportal::signing::{
 };
 use borgerportal::storage::Database;
 use borgerportal::{SigningError, SigningJobId};
-use pades::{Attachment, HttpTimestamper, Seal, Timestamper};
+use pades::{
+    Attachment, HttpRevocationSource, HttpTimestamper, RevocationSource, Seal, Timestamper,
+};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
@@ -46,6 +51,9 @@ pub enum SealerError {
     /// A real seal without a timestamp authority.
     #[error("[signing] needs a timestamp_url (PAdES B-T) unless test_pki = true")]
     NoTimestampAuthority,
+    /// Long-term seals without a timestamp authority.
+    #[error("[signing] long_term = true needs a timestamp_url")]
+    LongTermWithoutTimestampAuthority,
     /// The key, the certificates or the test PKI.
     #[error("[signing]: {0}")]
     Pades(#[from] pades::Error),
@@ -68,10 +76,12 @@ pub enum SealRoundError {
     Task(#[from] tokio::task::JoinError),
 }
 
-/// The portal's seal, its timestamp authority and whether it is a test seal.
+/// The portal's seal, its timestamp authority, where revocation information comes from
+/// (long-term seals) and whether it is a test seal.
 pub struct Sealer {
     seal: Seal,
     timestamper: Option<Box<dyn Timestamper>>,
+    revocation: Option<Box<dyn RevocationSource>>,
     test: bool,
 }
 
@@ -81,8 +91,17 @@ impl Sealer {
         Sealer {
             seal,
             timestamper,
+            revocation: None,
             test,
         }
+    }
+
+    /// The same sealer making long-term seals (PAdES B-LTA): after each seal, the chains'
+    /// revocation information from `revocation` and a document timestamp from the sealer's
+    /// timestamper (a sealer without one fails every round).
+    pub fn with_long_term(mut self, revocation: Box<dyn RevocationSource>) -> Sealer {
+        self.revocation = Some(revocation);
+        self
     }
 
     /// The sealer `[signing]` configures; `None` when no seal is configured (jobs then stay
@@ -108,11 +127,17 @@ impl Sealer {
             (None, "") => return Err(SealerError::NoTimestampAuthority),
             (_, url) => Box::new(HttpTimestamper::new(url.to_owned())?),
         };
-        Ok(Some(Sealer::new(
-            seal,
-            Some(timestamper),
-            test_pki.is_some(),
-        )))
+        let sealer = Sealer::new(seal, Some(timestamper), test_pki.is_some());
+        if !signing.long_term {
+            return Ok(Some(sealer));
+        }
+        if signing.timestamp_url.is_empty() {
+            return Err(SealerError::LongTermWithoutTimestampAuthority);
+        }
+        tracing::info!("seals are made long-term (PAdES B-LTA)");
+        Ok(Some(
+            sealer.with_long_term(Box::new(HttpRevocationSource::new()?)),
+        ))
     }
 
     /// Claims one job to seal, seals its documents and completes it. The job sealed, or
@@ -216,6 +241,18 @@ impl Sealer {
                     OffsetDateTime::now_utc(),
                 )
                 .await?;
+            let pdf = match (&self.revocation, self.timestamper.as_deref()) {
+                (None, _) => pdf,
+                (Some(revocation), Some(timestamper)) => {
+                    pades::extend_long_term(pdf, revocation.as_ref(), timestamper).await?
+                }
+                (Some(_), None) => {
+                    return Err(pades::Error::Timestamp(
+                        "a long-term seal needs a timestamp authority".to_owned(),
+                    )
+                    .into())
+                }
+            };
             sealed.push(pdf);
         }
         Ok(sealed)

@@ -6,9 +6,14 @@
 //! copy with one byte changed is INVALID; the front page (`pdftotext`) names both signers as
 //! the job asked and says TEST; the evidence files are embedded (`pdfdetach -list`); each
 //! signer has the sealed document as a letter in their mailbox. On SQLite and PostgreSQL.
+//! With `[signing] long_term` (a test PKI whose certificates point at the pades tests' loopback
+//! OCSP responder and CRL endpoint): PAdES B-LTA, validated by pyHanko with revocation checks.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[path = "../../pades/tests/support/revocation.rs"]
+#[allow(dead_code)]
+mod revocation;
 #[path = "../../pades/tests/support/tsa.rs"]
 mod tsa;
 
@@ -48,10 +53,21 @@ struct Portal {
     _postgres: Option<PostgresScratch>,
 }
 
-/// The portal on a loopback port, with the sealing worker running on a fresh test PKI and a
-/// loopback TSA; with `development`, the sealer the development configuration makes
-/// (`[signing] test_pki = true`, no `timestamp_url`: the in-process test TSA).
-async fn start_on(postgres: Option<&str>, development: bool) -> Portal {
+/// Which sealer the worker runs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Sealing {
+    /// A fresh test PKI and the loopback TSA: B-T.
+    Loopback,
+    /// The sealer the development configuration makes (`[signing] test_pki = true`, no
+    /// `timestamp_url`: the in-process test TSA): B-T.
+    Development,
+    /// A test PKI with revocation pointers, the loopback TSA and the loopback OCSP/CRL
+    /// responder, made long-term (`[signing] long_term`): B-LTA.
+    LongTerm,
+}
+
+/// The portal on a loopback port, with the sealing worker running the sealer `sealing` asks.
+async fn start_on(postgres: Option<&str>, sealing: Sealing) -> Portal {
     let dir = tempfile::tempdir().unwrap();
     let site_root = dir.path().join("site");
     fake_site(&site_root);
@@ -87,16 +103,34 @@ async fn start_on(postgres: Option<&str>, development: bool) -> Portal {
     db.migrate().await.unwrap();
     serve(listener, &config, &site_root, &db);
 
-    let (sealer, root) = if development {
-        let sealer = Sealer::from_config(&config).unwrap().unwrap();
-        let root = dir.path().join("data/signing/root-ca.pem");
-        (sealer, root)
-    } else {
-        let pki = pades::testpki::TestPki::ensure(&dir.path().join("pki")).unwrap();
-        let tsa = tsa::LoopbackTsa::start(&pki, &dir.path().join("tsa"));
-        let timestamper = pades::HttpTimestamper::new(tsa.url()).unwrap();
-        let sealer = Sealer::new(pki.seal().unwrap(), Some(Box::new(timestamper)), true);
-        (sealer, pki.root_certificate.clone())
+    let (sealer, root) = match sealing {
+        Sealing::Development => {
+            let sealer = Sealer::from_config(&config).unwrap().unwrap();
+            let root = dir.path().join("data/signing/root-ca.pem");
+            (sealer, root)
+        }
+        Sealing::Loopback => {
+            let pki = pades::testpki::TestPki::ensure(&dir.path().join("pki")).unwrap();
+            let tsa = tsa::LoopbackTsa::start(&pki, &dir.path().join("tsa"));
+            let timestamper = pades::HttpTimestamper::new(tsa.url()).unwrap();
+            let sealer = Sealer::new(pki.seal().unwrap(), Some(Box::new(timestamper)), true);
+            (sealer, pki.root_certificate.clone())
+        }
+        Sealing::LongTerm => {
+            // The responder's thread (and the TSA's) serve until the test process ends.
+            let responder = revocation::LoopbackRevocation::start();
+            let pki = pades::testpki::TestPki::ensure_with_revocation(
+                &dir.path().join("pki"),
+                &responder.base_url(),
+            )
+            .unwrap();
+            responder.serve(&pki, &dir.path().join("ocsp"), &[]);
+            let tsa = tsa::LoopbackTsa::start(&pki, &dir.path().join("tsa"));
+            let timestamper = pades::HttpTimestamper::new(tsa.url()).unwrap();
+            let sealer = Sealer::new(pki.seal().unwrap(), Some(Box::new(timestamper)), true)
+                .with_long_term(Box::new(pades::HttpRevocationSource::new().unwrap()));
+            (sealer, pki.root_certificate.clone())
+        }
     };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let signing = SigningConfig {
@@ -251,15 +285,21 @@ fn run(command: &mut Command) -> (Output, String) {
     (output, text)
 }
 
-fn pyhanko_validate(root: &Path, pdf: &Path) -> (Output, String) {
-    run(Command::new(python().with_file_name("pyhanko"))
+/// `pyhanko sign validate` against `root`; with `revocation`, pyHanko checks revocation
+/// (fetching from the certificates' URLs, hard-fail), else not.
+fn pyhanko_validate(root: &Path, pdf: &Path, revocation: bool) -> (Output, String) {
+    let mut command = Command::new(python().with_file_name("pyhanko"));
+    command
         .args(["sign", "validate", "--executive-summary", "--trust"])
         .arg(root)
-        .args(["--trust-replace", "--no-revocation-check"])
-        .arg(pdf))
+        .arg("--trust-replace");
+    if !revocation {
+        command.arg("--no-revocation-check");
+    }
+    run(command.arg(pdf))
 }
 
-/// The pades tests' pyHanko library checks (`structure`, `ades ROOT`).
+/// The pades tests' pyHanko library checks (`structure`, `ades ROOT`, `lta ROOT`).
 fn pyhanko_check(args: &[&Path]) -> String {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../pades/tests/pyhanko_checks.py");
     let (output, text) = run(Command::new(python()).arg(script).args(args));
@@ -276,6 +316,7 @@ struct Said {
     front_page: [&'static str; 6],
     evidence_files: [&'static str; 2],
     letter_title: &'static str,
+    page_footer: &'static str,
 }
 
 const BOKMAL: Said = Said {
@@ -290,6 +331,7 @@ const BOKMAL: Said = Said {
     ],
     evidence_files: ["signaturbevis-1.json", "signaturbevis-2.json"],
     letter_title: "Signert: Avtale om oppfølging",
+    page_footer: "Signert av Kari Test, Ola Test – forseglet av Borgerportal",
 };
 
 const ENGLISH: Said = Said {
@@ -304,16 +346,18 @@ const ENGLISH: Said = Said {
     ],
     evidence_files: ["signature-evidence-1.json", "signature-evidence-2.json"],
     letter_title: "Signed: Avtale om oppfølging",
+    page_footer: "Signed by Kari Test, Ola Test – sealed by Borgerportal",
 };
 
 /// A two-signer job in the language `said` names (bokmål is also the default: the job then
 /// names none) is sealed, validated and delivered as `expect` says.
 async fn a_signed_job_is_sealed_fetched_validated_and_delivered(
     postgres: Option<&str>,
-    development: bool,
+    sealing: Sealing,
     expect: Said,
 ) {
-    let portal = start_on(postgres, development).await;
+    let portal = start_on(postgres, sealing).await;
+    let long_term = sealing == Sealing::LongTerm;
     let kari = portal.signer(1, "Kari").await;
     let ola = portal.signer(2, "Ola").await;
     let mut job = json!({
@@ -453,8 +497,8 @@ async fn a_signed_job_is_sealed_fetched_validated_and_delivered(
         std::fs::copy(&portal.root, Path::new(&keep).join("server-root.pem")).unwrap();
     }
 
-    // pyHanko: valid against the test root; the PAdES structure; B-T.
-    let (output, said) = pyhanko_validate(&portal.root, &pdf);
+    // pyHanko: valid against the test root; the PAdES structure; B-T (B-LTA when long-term).
+    let (output, said) = pyhanko_validate(&portal.root, &pdf, long_term);
     eprintln!("pyhanko sign validate: {said}");
     assert!(output.status.success() && said.contains(":VALID"), "{said}");
     let structure = pyhanko_check(&[Path::new("structure"), &pdf]);
@@ -473,19 +517,41 @@ async fn a_signed_job_is_sealed_fetched_validated_and_delivered(
         structure.contains("unsigned signature_time_stamp_token"),
         "{structure}"
     );
-    assert!(structure.contains("coverage ENTIRE_FILE"), "{structure}");
-    let ades = pyhanko_check(&[Path::new("ades"), &portal.root, &pdf]);
-    eprintln!("pyhanko ades: {ades}");
-    assert!(ades.contains("with_time_status PASSED"), "{ades}");
-    assert!(ades.contains("pades_level B-T\n"), "{ades}");
+    let (_, pdfsig) = run(Command::new("pdfsig").arg("-nocert").arg(&pdf));
+    eprintln!("pdfsig: {pdfsig}");
+    assert!(pdfsig.contains("Signature is Valid."), "{pdfsig}");
+    if long_term {
+        // Two updates after the seal: the DSS and the document timestamp.
+        assert!(
+            structure.contains("coverage ENTIRE_REVISION"),
+            "{structure}"
+        );
+        let lta = pyhanko_check(&[Path::new("lta"), &portal.root, &pdf]);
+        eprintln!("pyhanko lta: {lta}");
+        for line in [
+            "dss_ocsps 1\n",
+            "dss_crls 1\n",
+            "lta_status PASSED\n",
+            "pades_level B-LTA\n",
+        ] {
+            assert!(lta.contains(line), "{line:?} missing:\n{lta}");
+        }
+        assert!(
+            pdfsig.contains("Borgerportal document timestamp"),
+            "{pdfsig}"
+        );
+    } else {
+        assert!(structure.contains("coverage ENTIRE_FILE"), "{structure}");
+        let ades = pyhanko_check(&[Path::new("ades"), &portal.root, &pdf]);
+        eprintln!("pyhanko ades: {ades}");
+        assert!(ades.contains("with_time_status PASSED"), "{ades}");
+        assert!(ades.contains("pades_level B-T\n"), "{ades}");
+        assert!(pdfsig.contains("Total document signed"), "{pdfsig}");
+    }
 
-    // qpdf and pdfsig.
+    // qpdf.
     let (output, said) = run(Command::new("qpdf").arg("--check").arg(&pdf));
     assert!(output.status.success(), "qpdf --check: {said}");
-    let (_, said) = run(Command::new("pdfsig").arg("-nocert").arg(&pdf));
-    eprintln!("pdfsig: {said}");
-    assert!(said.contains("Signature is Valid."), "{said}");
-    assert!(said.contains("Total document signed"), "{said}");
 
     // One byte of the agency's text changed: INVALID.
     let mut tampered = sealed.clone();
@@ -496,7 +562,7 @@ async fn a_signed_job_is_sealed_fetched_validated_and_delivered(
     tampered[at] = b'B';
     let bad = portal.dir.path().join("tampered.pdf");
     std::fs::write(&bad, &tampered).unwrap();
-    let (output, said) = pyhanko_validate(&portal.root, &bad);
+    let (output, said) = pyhanko_validate(&portal.root, &bad, long_term);
     eprintln!("pyhanko on the tampered copy: {said}");
     assert!(
         !output.status.success() && said.contains("INVALID"),
@@ -518,6 +584,17 @@ async fn a_signed_job_is_sealed_fetched_validated_and_delivered(
     assert!(
         !front.contains(kari.national_id.expose()),
         "not by national id"
+    );
+    // The agency's page (now page 2) carries the signers' line at its foot.
+    let (output, agency_page) = run(Command::new("pdftotext")
+        .args(["-f", "2", "-l", "2"])
+        .arg(&pdf)
+        .arg("-"));
+    assert!(output.status.success(), "{agency_page}");
+    assert!(
+        agency_page.contains(expect.page_footer),
+        "{:?} missing:\n{agency_page}",
+        expect.page_footer
     );
 
     // The evidence is embedded.
@@ -554,14 +631,15 @@ async fn a_signed_job_is_sealed_fetched_validated_and_delivered(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signed_job_is_sealed_fetched_validated_and_delivered_on_sqlite() {
-    a_signed_job_is_sealed_fetched_validated_and_delivered(None, false, BOKMAL).await;
+    a_signed_job_is_sealed_fetched_validated_and_delivered(None, Sealing::Loopback, BOKMAL).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signed_job_is_sealed_fetched_validated_and_delivered_on_postgres() {
     let url = std::env::var("BORGERPORTAL_TEST_POSTGRES_URL")
         .expect("BORGERPORTAL_TEST_POSTGRES_URL (cargo xtask test starts PostgreSQL)");
-    a_signed_job_is_sealed_fetched_validated_and_delivered(Some(&url), false, BOKMAL).await;
+    a_signed_job_is_sealed_fetched_validated_and_delivered(Some(&url), Sealing::Loopback, BOKMAL)
+        .await;
 }
 
 /// The development configuration (`[signing] test_pki = true`, no `timestamp_url`) seals
@@ -570,5 +648,14 @@ async fn a_signed_job_is_sealed_fetched_validated_and_delivered_on_postgres() {
 /// asks for English: the front page, the evidence files and the letter are in English.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_development_configuration_seals_b_t_with_nothing_else_running() {
-    a_signed_job_is_sealed_fetched_validated_and_delivered(None, true, ENGLISH).await;
+    a_signed_job_is_sealed_fetched_validated_and_delivered(None, Sealing::Development, ENGLISH)
+        .await;
+}
+
+/// `[signing] long_term`: the worker's seals are PAdES B-LTA (a DSS with the OCSP response for
+/// the seal certificate and the CRL for the TSA certificate, then a document timestamp), and
+/// pyHanko validates them with revocation checks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_term_sealer_seals_b_lta() {
+    a_signed_job_is_sealed_fetched_validated_and_delivered(None, Sealing::LongTerm, BOKMAL).await;
 }

@@ -1,7 +1,9 @@
 //! Test support: the outside tools (pyHanko, qpdf, poppler, openssl), a loopback timestamp
-//! authority run by `openssl ts -reply`, test PDFs, and a sealed fixture.
+//! authority run by `openssl ts -reply`, a loopback OCSP responder (`openssl ocsp`) and CRL
+//! endpoint, test PDFs, and sealed fixtures (B-T, and B-LTA).
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
+pub mod revocation;
 pub mod tsa;
 
 use lopdf::{dictionary, Document, Object, Stream};
@@ -173,6 +175,7 @@ pub fn front_page(signers: usize) -> FrontPage {
                 on_behalf_of: (i == 1).then(|| "På vegne av Eksempel AS, som daglig leder".into()),
             })
             .collect(),
+        page_footer: None,
     }
 }
 
@@ -260,4 +263,103 @@ pub fn pyhanko_validate(tools: &Tools, root: &Path, pdf: &Path) -> Output {
         .arg(root)
         .args(["--trust-replace", "--no-revocation-check"])
         .arg(pdf))
+}
+
+/// A B-LTA file and what made it: a test PKI whose certificates point at a loopback OCSP
+/// responder and CRL endpoint, the loopback TSA, the B-T seal and its B-LTA extension.
+pub struct LongTerm {
+    pub sealed: Sealed,
+    pub responder: revocation::LoopbackRevocation,
+    pub authority: tsa::LoopbackTsa,
+    /// The B-T file (`sealed.sealed`) taken on to B-LTA.
+    pub extended: Vec<u8>,
+    /// Where `extended` is written.
+    pub extended_path: PathBuf,
+}
+
+/// Prepares, seals (B-T) and extends (B-LT, B-LTA) a 3-page agency PDF with a fresh test
+/// PKI with revocation pointers, the loopback TSA and the loopback OCSP/CRL responder.
+pub async fn long_term(xref_stream: bool) -> LongTerm {
+    let dir = tempfile::tempdir().unwrap();
+    let responder = revocation::LoopbackRevocation::start();
+    let pki =
+        TestPki::ensure_with_revocation(&dir.path().join("pki"), &responder.base_url()).unwrap();
+    responder.serve(&pki, &dir.path().join("ocsp"), &[]);
+    let authority = tsa::LoopbackTsa::start(&pki, &dir.path().join("tsa"));
+    let original = agency_pdf(3, xref_stream);
+    let attachments = attachments(2);
+    let prepared = pades::prepare(&original, &front_page(2), &attachments).unwrap();
+    let timestamper = HttpTimestamper::new(authority.url()).unwrap();
+    let sealed = pki
+        .seal()
+        .unwrap()
+        .sign(
+            prepared.clone(),
+            Some(&timestamper),
+            time::OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap();
+    let path = dir.path().join("sealed.pdf");
+    std::fs::write(&path, &sealed).unwrap();
+    let started = std::time::Instant::now();
+    let extended = pades::extend_long_term(
+        sealed.clone(),
+        &pades::HttpRevocationSource::new().unwrap(),
+        &timestamper,
+    )
+    .await
+    .unwrap();
+    eprintln!(
+        "B-LT + B-LTA of {} bytes took {:?} (loopback OCSP, CRL and TSA)",
+        sealed.len(),
+        started.elapsed()
+    );
+    let extended_path = dir.path().join("lta.pdf");
+    std::fs::write(&extended_path, &extended).unwrap();
+    if let Some(keep) = std::env::var_os("PADES_KEEP") {
+        let keep = PathBuf::from(keep).join(format!("lta-{xref_stream}"));
+        std::fs::create_dir_all(&keep).unwrap();
+        std::fs::write(keep.join("lta.pdf"), &extended).unwrap();
+        std::fs::copy(&pki.root_certificate, keep.join("root-ca.pem")).unwrap();
+    }
+    LongTerm {
+        sealed: Sealed {
+            dir,
+            pki,
+            original,
+            prepared,
+            sealed,
+            path,
+            attachments,
+        },
+        responder,
+        authority,
+        extended,
+        extended_path,
+    }
+}
+
+/// `pyhanko sign validate --executive-summary` against the test root **with** revocation
+/// checks (pyHanko fetches OCSP and CRLs itself, hard-fail).
+pub fn pyhanko_validate_with_revocation(tools: &Tools, root: &Path, pdf: &Path) -> Output {
+    run(Command::new(&tools.pyhanko)
+        .args(["sign", "validate", "--executive-summary", "--trust"])
+        .arg(root)
+        .arg("--trust-replace")
+        .arg(pdf))
+}
+
+/// Runs `tests/pyhanko_checks.py CHECK ROOT FILE` and returns what it printed (it must exit 0).
+pub fn pyhanko_check_file(tools: &Tools, check: &str, root: &Path, pdf: &Path) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pyhanko_checks.py");
+    let output = run(Command::new(&tools.python)
+        .arg(script)
+        .arg(check)
+        .arg(root)
+        .arg(pdf));
+    let said = text(&output);
+    eprintln!("pyhanko_checks.py {check}: {said}");
+    assert!(output.status.success(), "{said}");
+    said
 }

@@ -159,6 +159,8 @@ pub enum ConfigError {
     MailboxProvider(String, &'static str),
     #[error("delegation: {0}")]
     Delegation(&'static str),
+    #[error("signing: {0}")]
+    Signing(&'static str),
 }
 
 impl Config {
@@ -286,6 +288,11 @@ impl Config {
                     return refuse("generate_key_pair needs public_key_file and ES256");
                 }
             }
+        }
+        if config.signing.long_term && config.signing.timestamp_url.is_empty() {
+            return Err(ConfigError::Signing(
+                "long_term = true needs a timestamp_url (the document timestamp of B-LTA)",
+            ));
         }
         if config.api.max_token_lifetime_seconds == 0 || config.contact.staleness_days == 0 {
             return Err(ConfigError::Agency(
@@ -531,6 +538,34 @@ mod tests {
             "the defaults ask for neither"
         );
         assert_eq!(DEV_BUILD, cfg!(feature = "dev"));
+    }
+
+    #[test]
+    fn long_term_seals_are_off_by_default_and_need_a_timestamp_authority() {
+        let development =
+            Config::from_toml(include_str!("../../../config/development.toml")).unwrap();
+        assert!(!development.signing.long_term, "development stays B-T");
+        assert!(!Config::from_toml("").unwrap().signing.long_term);
+        let production =
+            Config::from_toml(include_str!("../../../config/production.example.toml")).unwrap();
+        assert!(!production.signing.long_term);
+        let config = Config::from_toml(
+            "[signing]\nlong_term = true\ntimestamp_url = \"https://tsa.example/tsa\"",
+        )
+        .unwrap();
+        assert!(config.signing.long_term);
+        assert_eq!(config.signing.timestamp_url, "https://tsa.example/tsa");
+        let refusal = Config::from_toml("[signing]\nlong_term = true")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refusal.contains("long_term = true needs a timestamp_url"),
+            "{refusal}"
+        );
+        let refusal = Config::from_toml("[signing]\nlong_term = \"yes\"")
+            .unwrap_err()
+            .to_string();
+        assert!(refusal.contains("long_term"), "{refusal}");
     }
 
     #[test]

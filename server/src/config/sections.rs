@@ -385,6 +385,12 @@ pub struct SigningConfig {
     /// The RFC 3161 timestamp authority (PAdES B-T). Empty: refused for a real seal; with
     /// `test_pki` the test PKI's TSA certificate stamps in the process.
     pub timestamp_url: String,
+    /// Make every seal long-term (PAdES B-LTA): after the seal, the OCSP responses (or CRLs)
+    /// of the seal's and the TSA's certificates are fetched from the URLs in the certificates
+    /// and embedded (`/DSS`, B-LT), and the TSA stamps the whole file (document timestamp,
+    /// B-LTA). Needs `timestamp_url`. A failed fetch or a revoked certificate fails that seal
+    /// attempt (retried after the lease). Off: B-T.
+    pub long_term: bool,
     /// How often an idle worker looks for jobs to seal, in milliseconds.
     pub poll_interval_ms: u64,
     /// How long a claim on a job lasts, in seconds: longer than sealing a job can take, or
@@ -400,6 +406,7 @@ impl Default for SigningConfig {
             seal_key_file: None,
             certificate_chain_file: None,
             timestamp_url: String::new(),
+            long_term: false,
             poll_interval_ms: 2000,
             lease_seconds: 300,
         }
