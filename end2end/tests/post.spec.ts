@@ -71,6 +71,7 @@ test('read a letter and its PDF, mark it unread, archive it, search, delete and 
   // Mark unread: back in the inbox, unread again.
   await page.getByRole('button', { name: 'Merk som ulest' }).click();
   await waitForHydration(page, hydrated);
+  await expect(page.getByRole('status')).toContainText('Brevet er merket som ulest.');
   await expect(letters(page).filter({ hasText: 'Din årsopgørelse for 2024' })).toContainText('Ulest');
 
   // Move to the archive.
@@ -340,4 +341,54 @@ test('after logging out, Back shows no letter', async ({ page, visit, hydrated, 
   await expect(page).toHaveURL(/\/post\/letter\//);
   await expect(page.getByText('Du får bostøtte fra neste måned.')).toHaveCount(0);
   await expect(page.getByText('Vedtak om bostøtte')).toHaveCount(0);
+});
+
+test('moving and deleting a letter say what happened and can be undone', async ({
+  page,
+  visit,
+  hydrated,
+  request,
+  baseURL,
+  checkA11y,
+}) => {
+  await visit('/');
+  const fnr = await freshRecipient(page, hydrated, 'undo');
+  await deliver(request, baseURL, {
+    recipient: fnr,
+    message_id: `undo-${randomUUID()}`,
+    title: 'Vedtak om barnetrygd',
+    non_sensitive_title: 'Brev fra demo',
+    body_kind: 'text',
+    body: 'Du får barnetrygd fra neste måned.',
+  });
+  await openPost(page, hydrated);
+  const letter = () => letters(page).filter({ hasText: 'Vedtak om barnetrygd' });
+
+  // Moved to the archive: the archive says so, and "Undo" moves it back to the inbox.
+  await letter().getByRole('link').click();
+  await waitForHydration(page, hydrated);
+  await page.getByLabel('Flytt til mappe').selectOption({ label: 'Arkiv' });
+  await page.getByRole('button', { name: 'Flytt', exact: true }).click();
+  await waitForHydration(page, hydrated);
+  await expect(page.getByRole('heading', { level: 2, name: 'Arkiv' })).toBeVisible();
+  await expect(page.getByRole('status')).toContainText('Brevet er flyttet hit.');
+  await expect(letter()).toHaveCount(1);
+  await checkA11y();
+  await page.getByRole('status').getByRole('button', { name: 'Angre' }).click();
+  await waitForHydration(page, hydrated);
+  await expect(page.getByRole('heading', { level: 2, name: 'Innboks' })).toBeVisible();
+  await expect(letter()).toHaveCount(1);
+
+  // Deleted: the inbox says so, and "Undo" takes it out of the trash again.
+  await letter().getByRole('link').click();
+  await waitForHydration(page, hydrated);
+  await page.getByRole('button', { name: 'Slett (til papirkurven)' }).click();
+  await waitForHydration(page, hydrated);
+  await expect(page.getByRole('status')).toContainText('Brevet er lagt i papirkurven.');
+  await expect(letter()).toHaveCount(0);
+  await checkA11y();
+  await page.getByRole('status').getByRole('button', { name: 'Angre' }).click();
+  await waitForHydration(page, hydrated);
+  await expect(page.getByRole('status')).toContainText('Brevet er lagt tilbake.');
+  await expect(letter()).toHaveCount(1);
 });

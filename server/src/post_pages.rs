@@ -174,22 +174,34 @@ fn folder_refusal(error: PostError, typed: Option<&str>) -> Answer {
     }
 }
 
+/// A letter's action form: `back=mailbox` (the undo of a deletion, on the mailbox's page) leads
+/// back to the mailbox instead of the letter.
+#[derive(Deserialize)]
+struct LetterForm {
+    #[serde(default)]
+    back: String,
+}
+
+/// A letter action: done, the person lands where `done` says, which tells what happened
+/// (`?done=`, shown by the mailbox page with an undo where undoing is safe).
 async fn letter_action(
     state: AppState,
     id: String,
     request: Request,
     act: impl AsyncFnOnce(&AppState, &Access<ManagePost>, LetterId) -> Result<(), PostError>,
-    done: &str,
+    done: impl FnOnce(LetterId) -> String,
 ) -> Response {
     let here = format!("/post/letter/{id}");
-    let posted = match Posted::<ManagePost, NoFields>::read(&state, request, &here).await {
+    let posted = match Posted::<ManagePost, LetterForm>::read(&state, request, &here).await {
         Ok(posted) => posted,
         Err(response) => return response,
     };
+    let back_to_mailbox = posted.form.back == "mailbox";
     let answer = match letter_id(&id) {
         None => Answer::NotFound,
         Some(letter) => match act(&state, &posted.access, letter).await {
-            Ok(()) => Answer::done(done),
+            Ok(()) if back_to_mailbox => Answer::done("/post?done=restored"),
+            Ok(()) => Answer::done(done(letter)),
             Err(PostError::NotFound) => Answer::NotFound,
             Err(error) => unavailable(&error),
         },
@@ -212,7 +224,7 @@ async fn mark_unread(
                 .mark_unread(manage, letter, OffsetDateTime::now_utc())
                 .await
         },
-        "/post",
+        |_| "/post?done=unread".to_owned(),
     )
     .await
 }
@@ -232,7 +244,7 @@ async fn trash(
                 .trash_letter(manage, letter, OffsetDateTime::now_utc())
                 .await
         },
-        "/post",
+        |letter| format!("/post?done=trashed&letter={letter}"),
     )
     .await
 }
@@ -242,7 +254,6 @@ async fn restore(
     Path(id): Path<String>,
     request: Request,
 ) -> Response {
-    let done = format!("/post/letter/{id}");
     letter_action(
         state,
         id,
@@ -253,7 +264,7 @@ async fn restore(
                 .restore_letter(manage, letter, OffsetDateTime::now_utc())
                 .await
         },
-        &done,
+        |letter| format!("/post/letter/{letter}"),
     )
     .await
 }
@@ -262,6 +273,9 @@ async fn restore(
 struct MoveForm {
     #[serde(default)]
     to: String,
+    /// The folder the letter was in, as the letter's page showed it: the undo moves it back.
+    #[serde(default)]
+    from: String,
 }
 
 async fn move_letter(
@@ -281,12 +295,19 @@ async fn move_letter(
                 FolderRef::Archive => "archive".to_owned(),
                 FolderRef::Own(folder) => folder.to_string(),
             };
+            // The undo needs where it was; a `from` that is no folder code is left out.
+            let from = FolderRef::from_code(&posted.form.from)
+                .filter(|from| *from != to)
+                .map(|from| format!("&from={}", from.code()))
+                .unwrap_or_default();
             match state
                 .db
                 .move_letter(&posted.access, letter, to, OffsetDateTime::now_utc())
                 .await
             {
-                Ok(()) => Answer::done(format!("/post?view={view}")),
+                Ok(()) => Answer::done(format!(
+                    "/post?view={view}&done=moved&letter={letter}{from}"
+                )),
                 Err(PostError::NotFound) => Answer::NotFound,
                 Err(error) => unavailable(&error),
             }

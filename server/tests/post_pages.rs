@@ -220,27 +220,103 @@ async fn move_mark_unread_delete_restore_folders_and_search() {
     let id = letter_with(&inbox, "Skattemeldingen");
     server.page(&browser, &format!("/post/letter/{id}")).await;
 
+    // Moved: the archive says so, with an undo that moves it back where it was.
     let moved = post(
         &server,
         &browser,
         &format!("/post/letter/{id}/move"),
-        &[("to", "archive")],
+        &[("to", "archive"), ("from", "inbox")],
     )
     .await;
-    assert_eq!(location(&moved), "/post?view=archive");
-    let archive = server.page(&browser, "/post?view=archive").await;
+    assert_eq!(
+        location(&moved),
+        format!("/post?view=archive&done=moved&letter={id}&from=inbox")
+    );
+    let archive = server.page(&browser, &location(&moved)).await;
     assert_eq!(letters(&archive).len(), 1);
+    let notice = archive
+        .split("role=\"status\"")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{archive}"));
+    assert!(notice.contains("Brevet er flyttet hit."), "{notice}");
+    assert!(
+        notice.contains(&format!("action=\"/post/letter/{id}/move\""))
+            && notice.contains("name=\"to\" value=\"inbox\"")
+            && notice.contains("name=\"from\" value=\"archive\""),
+        "{notice}"
+    );
+    let undone = post(
+        &server,
+        &browser,
+        &format!("/post/letter/{id}/move"),
+        &[("to", "inbox"), ("from", "archive")],
+    )
+    .await;
+    assert_eq!(
+        location(&undone),
+        format!("/post?view=inbox&done=moved&letter={id}&from=archive")
+    );
+    assert!(letters(&server.page(&browser, "/post").await)
+        .iter()
+        .any(|(i, _)| *i == id));
+    // A `from` that is no folder leaves the undo out.
+    let moved = post(
+        &server,
+        &browser,
+        &format!("/post/letter/{id}/move"),
+        &[("to", "archive"), ("from", "javascript:alert(1)")],
+    )
+    .await;
+    assert_eq!(
+        location(&moved),
+        format!("/post?view=archive&done=moved&letter={id}")
+    );
+    let archive = server.page(&browser, &location(&moved)).await;
+    assert!(archive.contains("Brevet er flyttet hit."));
+    assert!(
+        !archive.contains("Angre"),
+        "no undo without where it came from"
+    );
     assert!(!letters(&server.page(&browser, "/post").await)
         .iter()
         .any(|(i, _)| *i == id));
 
     let unread = post(&server, &browser, &format!("/post/letter/{id}/unread"), &[]).await;
-    assert_eq!(unread.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&unread), "/post?done=unread");
+    assert!(server
+        .page(&browser, &location(&unread))
+        .await
+        .contains("Brevet er merket som ulest."));
     let archive = server.page(&browser, "/post?view=archive").await;
     assert!(letters(&archive)[0].1.contains("Ulest"));
 
+    // Deleted: the mailbox says so, with an undo that takes it out of the trash again.
     let trashed = post(&server, &browser, &format!("/post/letter/{id}/trash"), &[]).await;
-    assert_eq!(trashed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        location(&trashed),
+        format!("/post?done=trashed&letter={id}")
+    );
+    let told = server.page(&browser, &location(&trashed)).await;
+    assert!(told.contains("Brevet er lagt i papirkurven."), "{told}");
+    assert!(told.contains(&format!("action=\"/post/letter/{id}/restore\"")));
+    assert!(letters(&server.page(&browser, "/post?view=archive").await).is_empty());
+    let undone = post(
+        &server,
+        &browser,
+        &format!("/post/letter/{id}/restore"),
+        &[("back", "mailbox")],
+    )
+    .await;
+    assert_eq!(location(&undone), "/post?done=restored");
+    assert!(server
+        .page(&browser, "/post?done=restored")
+        .await
+        .contains("Brevet er lagt tilbake."));
+    assert_eq!(
+        letters(&server.page(&browser, "/post?view=archive").await).len(),
+        1
+    );
+    post(&server, &browser, &format!("/post/letter/{id}/trash"), &[]).await;
     assert!(letters(&server.page(&browser, "/post?view=archive").await).is_empty());
     assert_eq!(
         letters(&server.page(&browser, "/post?view=trash").await).len(),
@@ -292,7 +368,10 @@ async fn move_mark_unread_delete_restore_folders_and_search() {
         &[("to", &folder)],
     )
     .await;
-    assert_eq!(location(&into), format!("/post?view={folder}"));
+    assert_eq!(
+        location(&into),
+        format!("/post?view={folder}&done=moved&letter={id}")
+    );
     let refused = post(
         &server,
         &browser,

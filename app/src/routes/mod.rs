@@ -10,6 +10,7 @@ pub mod home;
 pub mod login;
 pub mod not_found;
 pub mod post;
+mod post_done;
 pub mod privacy;
 pub mod signing;
 

@@ -363,7 +363,10 @@ fn Mailbox(data: MailboxData) -> impl IntoView {
     });
     let folders = data.folders.clone();
     let current = data.view.clone();
+    let done = super::post_done::Done::from_query(&data.folders)
+        .map(|done| view! { <super::post_done::DoneNotice done view=data.view.clone() /> });
     view! {
+        {done}
         <form method="get" action="/post" role="search" class="search">
             <label for="q">{t_string!(i18n, post.search_label)}</label>
             <div class="actions">
@@ -588,6 +591,7 @@ fn LetterBody(data: LetterData) -> impl IntoView {
                     } else {
                         view! {
                             <form method="post" action=format!("{base}/move") class="move-form">
+                                <input type="hidden" name="from" value=folder.clone() />
                                 <label for="to">{t!(i18n, post.move_to)}</label>
                                 <div class="actions">
                                     <select id="to" name="to">
