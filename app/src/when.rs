@@ -25,6 +25,15 @@ impl When {
             display: local_time(at, lang),
         }
     }
+
+    /// `at` for a list read at `now`: today's and yesterday's by the word and the time
+    /// ([`local_time_near`]), older ones as [`When::new`].
+    pub fn near(at: time::OffsetDateTime, now: time::OffsetDateTime, lang: &str) -> When {
+        When {
+            iso: iso(at),
+            display: local_time_near(at, now, lang),
+        }
+    }
 }
 
 /// `at` in UTC to the second, as `<time datetime>` takes it: `2026-07-05T08:03:59Z`.
@@ -86,9 +95,7 @@ pub fn local_time(at: time::OffsetDateTime, lang: &str) -> String {
     let Ok(timestamp) = jiff::Timestamp::from_second(at.unix_timestamp()) else {
         return String::new();
     };
-    // Looked up once: a page shows up to 20 times, each a look-up by name otherwise.
-    static ZONE: std::sync::OnceLock<Option<jiff::tz::TimeZone>> = std::sync::OnceLock::new();
-    let Some(zone) = ZONE.get_or_init(|| jiff::tz::TimeZone::get("Europe/Oslo").ok()) else {
+    let Some(zone) = nordic_zone() else {
         return timestamp.to_string();
     };
     let local = offset_at(zone, timestamp).to_datetime(timestamp);
@@ -115,6 +122,55 @@ pub fn local_time(at: time::OffsetDateTime, lang: &str) -> String {
     text.push(':');
     push_number(&mut text, number(local.minute()), 2);
     text
+}
+
+/// `at` as a list shows it beside `now`, in Nordic local time: on the same day `i dag 10:03`
+/// (English `today, 10:03`), on the day before `i går 10:03` (`yesterday, 10:03`), otherwise
+/// as [`local_time`].
+#[cfg(feature = "ssr")]
+pub fn local_time_near(at: time::OffsetDateTime, now: time::OffsetDateTime, lang: &str) -> String {
+    let (Ok(then), Ok(now)) = (
+        jiff::Timestamp::from_second(at.unix_timestamp()),
+        jiff::Timestamp::from_second(now.unix_timestamp()),
+    ) else {
+        return local_time(at, lang);
+    };
+    let Some(zone) = nordic_zone() else {
+        return local_time(at, lang);
+    };
+    let local = offset_at(zone, then).to_datetime(then);
+    let today = offset_at(zone, now).to_datetime(now).date();
+    let word = if local.date() == today {
+        if lang == "en" {
+            "today, "
+        } else {
+            "i dag "
+        }
+    } else if local.date().tomorrow().ok() == Some(today) {
+        if lang == "en" {
+            "yesterday, "
+        } else {
+            "i går "
+        }
+    } else {
+        return local_time(at, lang);
+    };
+    let number = |value: i8| u32::try_from(value).unwrap_or_default();
+    let mut text = String::with_capacity(18);
+    text.push_str(word);
+    push_number(&mut text, number(local.hour()), 2);
+    text.push(':');
+    push_number(&mut text, number(local.minute()), 2);
+    text
+}
+
+/// Oslo's zone (Copenhagen's rules are the same), looked up once: a page shows up to 20 times,
+/// each a look-up by name otherwise.
+#[cfg(feature = "ssr")]
+fn nordic_zone() -> Option<&'static jiff::tz::TimeZone> {
+    static ZONE: std::sync::OnceLock<Option<jiff::tz::TimeZone>> = std::sync::OnceLock::new();
+    ZONE.get_or_init(|| jiff::tz::TimeZone::get("Europe/Oslo").ok())
+        .as_ref()
 }
 
 /// `zone`'s offset from UTC at `at`. The offset is kept with the span of time it holds for
@@ -161,7 +217,7 @@ fn push_number(text: &mut String, value: u32, width: usize) {
 
 #[cfg(all(test, feature = "ssr"))]
 mod tests {
-    use super::{iso, local_time, push_number};
+    use super::{iso, local_time, local_time_near, push_number};
     use time::macros::datetime;
 
     #[test]
@@ -183,6 +239,28 @@ mod tests {
         assert_eq!(
             local_time(datetime!(2026-11-24 21:05:00 UTC), "en"),
             "24 Nov 2026, 22:05"
+        );
+    }
+
+    #[test]
+    fn a_list_says_today_and_yesterday_by_the_local_day() {
+        let now = datetime!(2026-12-07 22:30:00 UTC); // 23:30 in Oslo
+        let earlier = datetime!(2026-12-07 10:05:00 UTC);
+        assert_eq!(local_time_near(earlier, now, "nb"), "i dag 11:05");
+        assert_eq!(local_time_near(earlier, now, "en"), "today, 11:05");
+        // 23:10 UTC the day before is already the 7th in Oslo: today.
+        let late = datetime!(2026-12-06 23:10:00 UTC);
+        assert_eq!(local_time_near(late, now, "da"), "i dag 00:10");
+        let yesterday = datetime!(2026-12-06 08:00:00 UTC);
+        assert_eq!(local_time_near(yesterday, now, "nn"), "i går 09:00");
+        assert_eq!(local_time_near(yesterday, now, "en"), "yesterday, 09:00");
+        let older = datetime!(2026-12-05 08:00:00 UTC);
+        assert_eq!(local_time_near(older, now, "nb"), "05.12.2026 09:00");
+        // After midnight in Oslo (still the 7th in UTC), the 7th's letters are yesterday's.
+        let after_midnight = datetime!(2026-12-07 23:30:00 UTC);
+        assert_eq!(
+            local_time_near(earlier, after_midnight, "nb"),
+            "i går 11:05"
         );
     }
 

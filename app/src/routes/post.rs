@@ -142,7 +142,7 @@ pub(crate) mod server {
             locked: letter.locked,
             unread: letter.unread,
             decision: letter.is_decision,
-            at: When::new(letter.shown_at, lang),
+            at: When::near(letter.shown_at, time::OffsetDateTime::now_utc(), lang),
             attachments: letter.attachment_count,
         }
     }
