@@ -282,10 +282,15 @@ fn Chrome(children: Children) -> impl IntoView {
                     <span class="brand-mark" aria-hidden="true"></span>
                     <span class="brand-name">{app_name}</span>
                 </a>
-                <div class="header-tools">
-                    <LanguageSwitcher />
-                    <UserMenu />
-                </div>
+                // On a phone the language and the menu fold into one control (a disclosure, so
+                // it works without JavaScript); on a wide screen they are shown as they are.
+                <details class="header-tools header-menu">
+                    <summary class="button button-secondary">{t_string!(i18n, header_menu)}</summary>
+                    <div class="header-menu-body">
+                        <LanguageSwitcher />
+                        <UserMenu />
+                    </div>
+                </details>
             </div>
         </header>
         {crate::auth::use_current_user()

@@ -392,3 +392,40 @@ test('moving and deleting a letter say what happened and can be undone', async (
   await expect(page.getByRole('status')).toContainText('Brevet er lagt tilbake.');
   await expect(letter()).toHaveCount(1);
 });
+
+test('on a 360 × 740 phone the first letter is in view without scrolling, and the menu opens', async ({
+  page,
+  visit,
+  hydrated,
+  request,
+  baseURL,
+  checkA11y,
+}) => {
+  await visit('/');
+  const fnr = await freshRecipient(page, hydrated, 'phone');
+  await deliver(request, baseURL, {
+    recipient: fnr,
+    message_id: `phone-${randomUUID()}`,
+    title: 'Vedtak om bostøtte',
+    non_sensitive_title: 'Brev fra demo',
+    body_kind: 'text',
+    body: 'Du får bostøtte.',
+  });
+  await page.setViewportSize({ width: 360, height: 740 });
+  await visit('/post');
+  const first = letters(page).first();
+  await expect(first).toContainText('Vedtak om bostøtte');
+  // Delivered just now: the day in words.
+  await expect(first).toContainText('i dag');
+  await expect(first).toBeInViewport();
+  await checkA11y();
+  // The header's one control opens the account's menu (a disclosure: also without JavaScript).
+  const account = page.getByRole('navigation', { name: 'Din konto' });
+  await expect(account).toBeHidden();
+  await page.getByText('Meny og språk').click();
+  await expect(account).toBeVisible();
+  await checkA11y();
+  await account.getByRole('link', { name: 'Min aktivitet' }).click();
+  await waitForHydration(page, hydrated);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Min aktivitet');
+});

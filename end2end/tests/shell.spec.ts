@@ -91,6 +91,19 @@ for (const width of [320, 640]) {
       .locator('html')
       .evaluate((root) => root.scrollWidth - root.clientWidth);
     expect(overflow).toBeLessThanOrEqual(0);
+    // On a narrow screen the language and the menu are one control, a disclosure that opens
+    // without JavaScript too.
+    await page.getByText('Meny og språk').click();
     await expect(page.getByRole('button', { name: 'Bytt språk' })).toBeVisible();
   });
 }
+
+test('on a wide screen the language and the menu are shown without opening anything', async ({
+  page,
+  visit,
+}) => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await visit('/');
+  await expect(page.getByText('Meny og språk')).toBeHidden();
+  await expect(page.getByRole('button', { name: 'Bytt språk' })).toBeVisible();
+});
