@@ -149,6 +149,27 @@ async function freshRecipient(page: Page, hydrated: boolean, label: string): Pro
   return fnr;
 }
 
+/** [`freshRecipient`], with one plain-text letter `title` from the demo agency delivered. */
+async function freshRecipientWithLetter(
+  page: Page,
+  hydrated: boolean,
+  request: APIRequestContext,
+  baseURL: string | undefined,
+  label: string,
+  title: string,
+  body: string,
+) {
+  const fnr = await freshRecipient(page, hydrated, label);
+  await deliver(request, baseURL, {
+    recipient: fnr,
+    message_id: `${label}-${randomUUID()}`,
+    title,
+    non_sensitive_title: 'Brev fra demo',
+    body_kind: 'text',
+    body,
+  });
+}
+
 /** Delivers a letter as the demo agency, through the agency API; expects `201`. */
 async function deliver(request: APIRequestContext, baseURL: string | undefined, letter: object) {
   const audience = new URL(baseURL as string).origin;
@@ -319,15 +340,8 @@ test('own folders: create one, move a letter in, rename it, delete only when emp
 
 test('after logging out, Back shows no letter', async ({ page, visit, hydrated, request, baseURL }) => {
   await visit('/');
-  const fnr = await freshRecipient(page, hydrated, 'back');
-  await deliver(request, baseURL, {
-    recipient: fnr,
-    message_id: `back-${randomUUID()}`,
-    title: 'Vedtak om bostøtte',
-    non_sensitive_title: 'Brev fra demo',
-    body_kind: 'text',
-    body: 'Du får bostøtte fra neste måned.',
-  });
+  await freshRecipientWithLetter(page, hydrated, request, baseURL, 'back', 'Vedtak om bostøtte',
+    'Du får bostøtte fra neste måned.');
   await openPost(page, hydrated);
   await letters(page).filter({ hasText: 'Vedtak om bostøtte' }).getByRole('link').click();
   await waitForHydration(page, hydrated);
@@ -352,15 +366,8 @@ test('moving and deleting a letter say what happened and can be undone', async (
   checkA11y,
 }) => {
   await visit('/');
-  const fnr = await freshRecipient(page, hydrated, 'undo');
-  await deliver(request, baseURL, {
-    recipient: fnr,
-    message_id: `undo-${randomUUID()}`,
-    title: 'Vedtak om barnetrygd',
-    non_sensitive_title: 'Brev fra demo',
-    body_kind: 'text',
-    body: 'Du får barnetrygd fra neste måned.',
-  });
+  await freshRecipientWithLetter(page, hydrated, request, baseURL, 'undo', 'Vedtak om barnetrygd',
+    'Du får barnetrygd fra neste måned.');
   await openPost(page, hydrated);
   const letter = () => letters(page).filter({ hasText: 'Vedtak om barnetrygd' });
 
@@ -402,15 +409,8 @@ test('on a 360 × 740 phone the first letter is in view without scrolling, and t
   checkA11y,
 }) => {
   await visit('/');
-  const fnr = await freshRecipient(page, hydrated, 'phone');
-  await deliver(request, baseURL, {
-    recipient: fnr,
-    message_id: `phone-${randomUUID()}`,
-    title: 'Vedtak om bostøtte',
-    non_sensitive_title: 'Brev fra demo',
-    body_kind: 'text',
-    body: 'Du får bostøtte.',
-  });
+  await freshRecipientWithLetter(page, hydrated, request, baseURL, 'phone', 'Vedtak om bostøtte',
+    'Du får bostøtte.');
   await page.setViewportSize({ width: 360, height: 740 });
   await visit('/post');
   const first = letters(page).first();

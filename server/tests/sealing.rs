@@ -156,6 +156,21 @@ async fn start_on(postgres: Option<&str>, sealing: Sealing) -> Portal {
 }
 
 impl Portal {
+    /// `job` sent by NAV is refused with 422 and the problem type `code`.
+    async fn refused(&self, job: &Value, code: &str) {
+        let refused = self
+            .client
+            .post(format!("{}{JOBS}", self.base))
+            .bearer_auth(self.token("nav"))
+            .json(job)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let problem: Value = refused.json().await.unwrap();
+        assert_eq!(problem["type"], format!("urn:borgerportal:problem:{code}"));
+    }
+
     fn token(&self, agency: &str) -> String {
         let (private, _) = self.keys.iter().find(|(_, id)| *id == agency).unwrap();
         let now = OffsetDateTime::now_utc().unix_timestamp();
@@ -382,39 +397,13 @@ async fn a_signed_job_is_sealed_fetched_validated_and_delivered(
     // A language the portal does not write: refused, nothing stored.
     let mut swedish = job.clone();
     swedish["language"] = json!("sv");
-    let refused = portal
-        .client
-        .post(format!("{}{JOBS}", portal.base))
-        .bearer_auth(portal.token("nav"))
-        .json(&swedish)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let problem: Value = refused.json().await.unwrap();
-    assert_eq!(
-        problem["type"],
-        "urn:borgerportal:problem:signing.language_invalid"
-    );
+    portal.refused(&swedish, "signing.language_invalid").await;
     // A document that looks like a PDF but that the seal could not take: refused at once.
     let mut damaged = job.clone();
     damaged["job_id"] = json!("seal-e2e-damaged");
     damaged["documents"][0]["content_base64"] =
         json!(STANDARD.encode(b"%PDF-1.7\n%broken\nstartxref\n0\n%%EOF\n"));
-    let refused = portal
-        .client
-        .post(format!("{}{JOBS}", portal.base))
-        .bearer_auth(portal.token("nav"))
-        .json(&damaged)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let problem: Value = refused.json().await.unwrap();
-    assert_eq!(
-        problem["type"],
-        "urn:borgerportal:problem:signing.document_unusable"
-    );
+    portal.refused(&damaged, "signing.document_unusable").await;
 
     let created: Value = portal
         .client
