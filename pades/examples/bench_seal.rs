@@ -3,8 +3,8 @@
 //! -reply` behind a small HTTP server, the tests' `support/tsa.rs`). Run by `cargo xtask
 //! bench-seal` (release build); prints a Markdown report.
 //!
-//! 1. The cost split, one document at a time: `prepare` (parse, front page, embedded files,
-//!    the incremental update written), SHA-256 of the prepared file (what the seal hashes,
+//! 1. The cost split, one document at a time: `prepare` (parse, front page, the signers' line
+//!    on each of the 10 pages, embedded files, the incremental update written), SHA-256 of the prepared file (what the seal hashes,
 //!    measured apart), the seal without a timestamp (its update written, hashed, ECDSA P-256,
 //!    the CMS written in), and the timestamp's round trip.
 //! 2. Throughput: `BENCH_SEAL_CONCURRENCY` seals in flight (default: 2 per core) for
@@ -115,7 +115,13 @@ async fn main() {
         calls: AtomicU64::new(0),
     });
     let original = Arc::new(agency_pdf(10, 1));
-    let front = Arc::new(support::front_page(2));
+    // As the portal seals: the signers' line at the foot of every page too.
+    let front = Arc::new(pades::FrontPage {
+        page_footer: Some(
+            "Signert av Kari Nordmann, Renée Sæther – forseglet av Borgerportal".into(),
+        ),
+        ..support::front_page(2)
+    });
     let attachments = Arc::new(support::attachments(2));
 
     // 1. The split, one at a time (after a warm-up).
