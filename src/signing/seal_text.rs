@@ -77,7 +77,7 @@ pub struct SealingJob {
     pub naming: SignerNaming,
     /// The language of the front page and the letter.
     pub language: Language,
-    /// Which attempt at sealing this claim is (from 1); see [`needs_operator`].
+    /// Which attempt at sealing this claim is (from 1); see [`needs_operator`](super::needs_operator).
     pub attempts: u32,
     /// The documents, in the agency's order.
     pub documents: Vec<SealingDocument>,
