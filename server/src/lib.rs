@@ -205,13 +205,20 @@ impl AppState {
         let db = db.with_contact_staleness(config.contact.staleness());
         let auth = Arc::new(auth);
         let assets = Arc::new(site.assets);
-        let agency_names = app::routes::activity::AgencyNames(
-            config
-                .agencies
-                .iter()
-                .map(|a| (a.id.clone(), a.name.clone()))
-                .collect(),
-        );
+        #[allow(unused_mut)]
+        let mut names: Vec<(String, String)> = config
+            .agencies
+            .iter()
+            .map(|a| (a.id.clone(), a.name.clone()))
+            .collect();
+        // The demo letters' agencies are not configured; their names still show.
+        #[cfg(feature = "dev")]
+        for (id, name) in borgerportal::post::demo::demo_agencies() {
+            if !names.iter().any(|(known, _)| known == id) {
+                names.push((id.to_owned(), name.to_owned()));
+            }
+        }
+        let agency_names = app::routes::activity::AgencyNames(names.into());
         let mailbox_providers = app::routes::contact::MailboxProviders(
             config
                 .mailbox_providers

@@ -140,6 +140,12 @@ async fn opening_a_letter_marks_it_read_and_serves_its_pdf_safely() {
         "{opened}"
     );
     assert!(!activity.contains("Skattemeldingen"), "{activity}");
+    // The agency that delivered it, by name.
+    let delivered = activity
+        .split("<tr>")
+        .find(|row| row.contains("Brev fra Skatteetaten") && !row.contains("Brev åpnet"))
+        .unwrap_or_else(|| panic!("a delivery in {activity}"));
+    assert!(delivered.contains(">Skatteetaten<"), "{delivered}");
 }
 
 #[tokio::test]

@@ -118,6 +118,19 @@ const DANISH_LETTERS: [DemoLetter; 3] = [
     ),
 ];
 
+/// The agencies the demo letters come from, as (id, name): they are not configured agencies
+/// (none can call the API), so the pages learn their names here.
+pub fn demo_agencies() -> Vec<(&'static str, &'static str)> {
+    let mut agencies: Vec<(&'static str, &'static str)> = NORWEGIAN_LETTERS
+        .iter()
+        .chain(DANISH_LETTERS.iter())
+        .map(|letter| (letter.0, letter.1))
+        .collect();
+    agencies.sort_unstable();
+    agencies.dedup_by_key(|(id, _)| *id);
+    agencies
+}
+
 /// Delivers the demo letters that are missing to every demo person the register has, and
 /// returns how many it added. Safe at every start: each letter has a fixed message id, so a
 /// second run (or a second instance) finds them delivered and adds nothing.
