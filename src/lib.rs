@@ -22,6 +22,8 @@
 //!   receipts for agencies, the print queue, the mailbox's folders, trash and search.
 //! - [`signing`]: documents agencies send for signing ([`NewSigningJob`]), who may sign when
 //!   ([`signing::progress`]), and the status changes agencies poll ([`SigningEvent`]).
+//! - [`staff`]: borgerservice staff: who they are ([`staff::StaffMember`]), the decision from a
+//!   municipal provider's id_token to a member of staff, their policy and sessions.
 //! - [`notify`]: SMS quiet hours ([`next_allowed_sms_time`]).
 //! - [`storage`]: one storage interface (the person register, the session register,
 //!   the pending logins, the activity log, the contact register, the outbox, the agency token ids)
@@ -104,6 +106,7 @@ pub mod person;
 pub mod post;
 pub mod session;
 pub mod signing;
+pub mod staff;
 pub mod storage;
 pub mod text;
 

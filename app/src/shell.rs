@@ -26,6 +26,7 @@ use crate::routes::{
     post::{FoldersPage, LetterPage, PostPage},
     privacy::PrivacyPage,
     signing::{SigningJobPage, SigningListPage},
+    staff::StaffPage,
     AuthorityForm, ContactForm, PageData,
 };
 use leptos::prelude::*;
@@ -208,11 +209,13 @@ fn provide_request_nonce() {
     }
 }
 
-/// The page inside its chrome, for `user` (the header and the idle warning show them).
+/// The page inside its chrome, for `user` (the header and the idle warning show them). The
+/// staff desk has the staff's own header, and never a citizen's.
 #[component]
 pub fn App(user: CurrentUser, page: PageData) -> impl IntoView {
-    provide_context(user);
-    view! { <Chrome>{page_view(page)}</Chrome> }
+    let staff = matches!(page, PageData::Staff(_));
+    provide_context(if staff { CurrentUser::default() } else { user });
+    view! { <Chrome staff>{page_view(page)}</Chrome> }
 }
 
 /// The view of a page, given the data read for it.
@@ -248,14 +251,16 @@ fn page_view(page: PageData) -> AnyView {
         PageData::Letter(id, data) => view! { <LetterPage id data /> }.into_any(),
         PageData::Signing(data) => view! { <SigningListPage data /> }.into_any(),
         PageData::SigningJob(id, data) => view! { <SigningJobPage id data /> }.into_any(),
+        PageData::Staff(data) => view! { <StaffPage data /> }.into_any(),
         PageData::NotFound => view! { <NotFoundPage /> }.into_any(),
         PageData::Message(message) => view! { <MessagePage message /> }.into_any(),
     }
 }
 
-/// Skip link, header, main landmark and footer around every page.
+/// Skip link, header, main landmark and footer around every page. `staff`: the staff desk's
+/// header (its name, the language; no citizen's menu, banner or idle warning).
 #[component]
-fn Chrome(children: Children) -> impl IntoView {
+fn Chrome(staff: bool, children: Children) -> impl IntoView {
     let i18n = use_i18n();
     // Head texts are read when `<MetaTags/>` renders, possibly after this component's reactive
     // owner is gone (under load that panicked), so they are plain strings taken now.
@@ -276,27 +281,50 @@ fn Chrome(children: Children) -> impl IntoView {
         <a class="skip-link" href="#main">
             {t_string!(i18n, skip_to_content)}
         </a>
-        <header class="site-header">
-            <div class="page-width header-inner">
-                <a href="/" class="brand" aria-current=aria_current("/", true)>
-                    <span class="brand-mark" aria-hidden="true"></span>
-                    <span class="brand-name">{app_name}</span>
-                </a>
-                // On a phone the language and the menu fold into one control (a disclosure, so
-                // it works without JavaScript); on a wide screen they are shown as they are.
-                <details class="header-tools header-menu">
-                    <summary class="button button-secondary">{t_string!(i18n, header_menu)}</summary>
-                    <div class="header-menu-body">
-                        <LanguageSwitcher />
-                        <UserMenu />
+        {if staff {
+            view! {
+                <header class="site-header staff-header">
+                    <div class="page-width header-inner">
+                        <a href="/staff" class="brand" aria-current=aria_current("/staff", true)>
+                            <span class="brand-mark" aria-hidden="true"></span>
+                            <span class="brand-name">{t_string!(i18n, staff.header)}</span>
+                        </a>
+                        <div class="header-tools">
+                            <LanguageSwitcher />
+                        </div>
                     </div>
-                </details>
-            </div>
-        </header>
-        {crate::auth::use_current_user()
-            .and_then(|user| user.acting_for)
-            .map(|acting| view! { <ActingBanner acting /> })}
-        <IdleWarning />
+                </header>
+            }
+                .into_any()
+        } else {
+            view! {
+                <header class="site-header">
+                    <div class="page-width header-inner">
+                        <a href="/" class="brand" aria-current=aria_current("/", true)>
+                            <span class="brand-mark" aria-hidden="true"></span>
+                            <span class="brand-name">{app_name}</span>
+                        </a>
+                        // On a phone the language and the menu fold into one control (a
+                        // disclosure, so it works without JavaScript); on a wide screen they are
+                        // shown as they are.
+                        <details class="header-menu">
+                            <summary class="button button-secondary">
+                                {t_string!(i18n, header_menu)}
+                            </summary>
+                            <div class="header-menu-body">
+                                <LanguageSwitcher />
+                                <UserMenu />
+                            </div>
+                        </details>
+                    </div>
+                </header>
+                {crate::auth::use_current_user()
+                    .and_then(|user| user.acting_for)
+                    .map(|acting| view! { <ActingBanner acting /> })}
+                <IdleWarning />
+            }
+                .into_any()
+        }}
         <main id="main" class="page-width main" tabindex="-1">
             <ErrorBoundary fallback=|_errors| view! { <ErrorPage /> }>{children()}</ErrorBoundary>
         </main>

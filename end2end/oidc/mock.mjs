@@ -3,10 +3,11 @@
 // hand-made bad token. It is not a full OpenID Connect provider: /authorize redirects back at
 // once with a code (no login page, no session), /token answers any code it issued.
 //
-//   node end2end/oidc/mock.mjs --port 4001 [--profile idporten|mitid-broker] \
+//   node end2end/oidc/mock.mjs --port 4001 [--profile idporten|mitid-broker|os2faktor] \
 //     [--claims '{"pid":"17848512397","given_name":"Ingrid"}'] [--scenario NAME]
 //
-// The id_token carries `--claims`, plus `acr` (and `loa` for mitid-broker) echoing the
+// The id_token carries `--claims`, plus `acr` (and `loa` for mitid-broker and os2faktor, a
+// municipality's staff provider whose `loa` is "3" or "2") echoing the
 // `acr_values` the client asked for. Scenarios (default `valid`):
 //   wrong-aud, extra-aud, wrong-iss, expired, iat-future, nonce-wrong, nonce-missing,
 //   acr-substantial, acr-low, acr-missing, no-national-id: validly signed, wrong claims;
@@ -47,12 +48,16 @@ if (!SCENARIOS.has(args.scenario)) {
 }
 const scenario = args.scenario;
 const mitid = args.profile === 'mitid-broker';
+// A municipality's staff provider shaped like OS2faktor: `loa` "3" after a second factor.
+const os2faktor = args.profile === 'os2faktor';
 const extraClaims = JSON.parse(args.claims);
 
 const NSIS = 'https://data.gov.dk/concept/core/nsis/';
-const levels = mitid
-  ? { low: `${NSIS}Low`, substantial: `${NSIS}Substantial`, high: `${NSIS}High` }
-  : { low: 'idporten-loa-low', substantial: 'idporten-loa-substantial', high: 'idporten-loa-high' };
+const levels = os2faktor
+  ? { low: '2', substantial: '3', high: '3' }
+  : mitid
+    ? { low: `${NSIS}Low`, substantial: `${NSIS}Substantial`, high: `${NSIS}High` }
+    : { low: 'idporten-loa-low', substantial: 'idporten-loa-substantial', high: 'idporten-loa-high' };
 
 const server = new OAuth2Server();
 await server.issuer.keys.generate('RS256');
@@ -80,7 +85,7 @@ server.service.on('beforeTokenSigning', (token, req) => {
     delete payload.acr;
   } else {
     payload.acr = acr;
-    if (mitid) payload.loa = acr;
+    if (mitid || os2faktor) payload.loa = acr;
   }
   if (scenario === 'no-national-id') {
     delete payload.pid;

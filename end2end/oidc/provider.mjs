@@ -3,7 +3,7 @@
 //
 //   node end2end/oidc/provider.mjs --port 4000 \
 //     --client-redirect http://127.0.0.1:3000/auth/callback \
-//     [--profile idporten|mitid-broker] [--client-id portal] [--client-secret secret] \
+//     [--profile idporten|mitid-broker|os2faktor] [--client-id portal] [--client-secret secret] \
 //     [--client-jwks '{"keys":[…]}'  (private_key_jwt instead of the secret)] \
 //     [--post-logout-redirect URL] [--backchannel-logout-uri URL] \
 //     [--account 'ingrid={"pid":"17848512397","given_name":"Ingrid","family_name":"Solberg"}']...
@@ -40,8 +40,8 @@ if (args.port === undefined || !args['client-redirect']) {
   console.error('usage: provider.mjs --port N --client-redirect URL [options]');
   process.exit(2);
 }
-if (!['idporten', 'mitid-broker'].includes(args.profile)) {
-  console.error(`unknown --profile ${args.profile} (idporten or mitid-broker)`);
+if (!['idporten', 'mitid-broker', 'os2faktor'].includes(args.profile)) {
+  console.error(`unknown --profile ${args.profile} (idporten, mitid-broker or os2faktor)`);
   process.exit(2);
 }
 
@@ -55,12 +55,17 @@ const issuer = `http://127.0.0.1:${server.address().port}`;
 const redirect = args['client-redirect'];
 const clientOrigin = new URL(redirect).origin;
 const mitid = args.profile === 'mitid-broker';
+// A municipality's staff provider shaped like OS2faktor: `loa` "3" after a second factor, "2"
+// without; roles in `roles` (from the account's claims).
+const os2faktor = args.profile === 'os2faktor';
 
 // Levels of assurance as each profile names them.
 const NSIS = 'https://data.gov.dk/concept/core/nsis/';
-const levels = mitid
-  ? { low: `${NSIS}Low`, substantial: `${NSIS}Substantial`, high: `${NSIS}High` }
-  : { low: 'idporten-loa-low', substantial: 'idporten-loa-substantial', high: 'idporten-loa-high' };
+const levels = os2faktor
+  ? { low: '2', substantial: '3', high: '3' }
+  : mitid
+    ? { low: `${NSIS}Low`, substantial: `${NSIS}Substantial`, high: `${NSIS}High` }
+    : { low: 'idporten-loa-low', substantial: 'idporten-loa-substantial', high: 'idporten-loa-high' };
 
 // Synthetic persons: from --account, else one per profile (the portal's demo persons).
 const accounts = new Map();
@@ -73,7 +78,9 @@ for (const spec of args.account) {
   accounts.set(spec.slice(0, eq), JSON.parse(spec.slice(eq + 1)));
 }
 if (accounts.size === 0) {
-  if (mitid) {
+  if (os2faktor) {
+    accounts.set('mette', { name: 'Mette Sagsbehandler', roles: ['borgerservice'] });
+  } else if (mitid) {
     accounts.set('mette', { 'dk.cpr': '2309721846', given_name: 'Mette', family_name: 'Kjærgaard Nielsen' });
   } else {
     accounts.set('ingrid', { pid: '17848512397', given_name: 'Ingrid', family_name: 'Solberg' });
@@ -113,11 +120,11 @@ const configuration = {
   cookies: { keys: [randomBytes(32).toString('base64url')] },
   // `pid` (ID-porten) and `loa` (MitID broker) come with `openid`; the CPR with scope `ssn`.
   claims: {
-    openid: ['sub', 'pid', 'loa'],
+    openid: ['sub', 'pid', 'loa', 'roles'],
     profile: ['name', 'given_name', 'family_name', 'locale'],
     ssn: ['dk.cpr'],
   },
-  acrValues: Object.values(levels),
+  acrValues: [...new Set(Object.values(levels))],
   subjectTypes: ['public', 'pairwise'],
   pairwiseIdentifier: async (ctx, accountId, client) => createHash('sha256')
     .update(`${client.sectorIdentifier}|${accountId}|interop`)
@@ -140,7 +147,7 @@ const configuration = {
       accountId: sub,
       async claims() {
         const name = [claims.given_name, claims.family_name].filter(Boolean).join(' ');
-        const loa = mitid && token?.acr ? { loa: token.acr } : {};
+        const loa = (mitid || os2faktor) && token?.acr ? { loa: token.acr } : {};
         return { sub, ...(name ? { name } : {}), ...loa, ...claims };
       },
     };

@@ -24,6 +24,7 @@ pub mod security;
 pub mod serve;
 pub mod signing_pages;
 pub mod signing_worker;
+pub mod staff;
 pub mod telemetry;
 #[cfg(feature = "dev")]
 pub mod test_eid;
@@ -77,6 +78,8 @@ pub struct AppStateInner {
     pub assets: Arc<AssetManifest>,
     pub security: SecurityPolicy,
     pub auth: Arc<auth::Auth>,
+    /// The borgerservice staff's login, apart from citizens' (`staff/`).
+    pub staff: Arc<staff::StaffAuth>,
     /// The built-in test eID, when configured.
     #[cfg(feature = "dev")]
     pub test_eid: Option<test_eid::TestEid>,
@@ -200,6 +203,23 @@ impl AppState {
             &config.session.id_token_key_path(&config.data_dir),
         )?;
         let auth = auth::Auth::new(config, extra, form_targets.clone(), seal)?;
+        #[cfg(feature = "dev")]
+        let extra_staff = test_eid
+            .as_ref()
+            .map(|t| t.staff_municipalities())
+            .unwrap_or_default();
+        #[cfg(not(feature = "dev"))]
+        let extra_staff = Vec::new();
+        // The same key seals staff sessions' id_tokens (the file is read once more).
+        let staff_seal = auth::seal::IdTokenSeal::load_or_create(
+            &config.session.id_token_key_path(&config.data_dir),
+        )?;
+        let staff = Arc::new(staff::StaffAuth::new(
+            config,
+            extra_staff,
+            form_targets.clone(),
+            staff_seal,
+        )?);
         let api = api::ApiState::load(config)?;
         // Letters' notifications follow the same staleness limit as the look-up API.
         let db = db.with_contact_staleness(config.contact.staleness());
@@ -239,7 +259,8 @@ impl AppState {
         )
         .with_authority(app::routes::authority::AuthorityRules(
             delegation_rules.clone(),
-        ));
+        ))
+        .with_staff(staff.clone());
         Ok(Self(Arc::new(AppStateInner {
             leptos_options: site.leptos_options,
             db,
@@ -250,6 +271,7 @@ impl AppState {
                 form_targets,
             },
             auth,
+            staff,
             #[cfg(feature = "dev")]
             test_eid,
             login_rate_limit: rate_limit::AddressRateLimit::per_minute(
@@ -338,6 +360,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(acting::routes())
         .merge(post_pages::routes())
         .merge(signing_pages::routes())
+        .merge(staff::routes(state))
         .nest("/api", api::routes())
         .nest_service("/pkg", pkg)
         // The islands' server functions (the pages are routed above; Leptos' own page routes

@@ -255,8 +255,8 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Every few minutes: forget expired sessions, pending logins, logout-token and agency-token
-/// ids, and idle
+/// Every few minutes: forget expired sessions (citizens' and staff's), pending logins,
+/// logout-token and agency-token ids, and idle
 /// rate-limit cells. Safe to run on every instance at once (plain deletes of expired rows).
 async fn housekeeping(state: AppState) {
     let mut interval = tokio::time::interval(std::time::Duration::from_secs(300));
@@ -293,6 +293,18 @@ async fn housekeeping(state: AppState) {
                     tracing::warn!(%error, "housekeeping failed; will retry");
                 }
             }
+        }
+        // Staff sessions and pending staff logins: their own tables, the same rule.
+        let staff_sessions = state
+            .db
+            .delete_expired_staff_sessions(now, state.staff.idle_timeout)
+            .await;
+        let staff_logins = state.db.delete_expired_staff_login_states(now).await;
+        for error in [staff_sessions.err(), staff_logins.err()]
+            .into_iter()
+            .flatten()
+        {
+            tracing::warn!(%error, "housekeeping of staff sessions failed; will retry");
         }
         state.login_rate_limit.forget_idle();
         state.backchannel_rate_limit.forget_idle();

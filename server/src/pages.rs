@@ -11,6 +11,7 @@
 //! - `/activity`: a page of the citizen's activity log;
 //! - `/contact` and its sub-pages: the citizen's contact entry;
 //! - `/authority` and its forms: the delegations the citizen has given, holds and is asked for;
+//! - `/staff`: the staff desk, from the staff cookie alone (never a citizen's session);
 //!
 //! and then, after the snapshot, opens a letter (`/post/letter/{id}`: a write). What was read
 //! becomes a [`PageData`], made by matching on the [`Page`], and the shell is given it: a page
@@ -31,6 +32,7 @@ use app::routes::authority::{load_authority, AuthorityRules};
 use app::routes::contact::{load_contact, MailboxProviders};
 use app::routes::home::load_home;
 use app::routes::post::{load_folders, load_letter, load_mailbox, MailboxQuery};
+use app::routes::staff::{StaffDesk, StaffRoleView, StaffView};
 use app::routes::{error::Message, Page, PageData};
 use app::AssetManifest;
 use axum::{
@@ -72,6 +74,8 @@ pub struct PageRenderer {
     staleness: time::Duration,
     /// The delegation rules and service scopes, for the authority pages.
     authority: AuthorityRules,
+    /// The staff login, for the staff desk (`/staff`).
+    staff: Option<Arc<crate::staff::StaffAuth>>,
 }
 
 /// What a page shows as read in the snapshot, or the letter to open after it.
@@ -103,7 +107,14 @@ impl PageRenderer {
             mailboxes,
             staleness,
             authority: AuthorityRules::default(),
+            staff: None,
         }
+    }
+
+    /// With the staff login, whose session and municipalities the staff desk shows.
+    pub fn with_staff(mut self, staff: Arc<crate::staff::StaffAuth>) -> Self {
+        self.staff = Some(staff);
+        self
     }
 
     /// With the delegation rules and service scopes the authority pages show.
@@ -116,7 +127,15 @@ impl PageRenderer {
     pub async fn render(&self, request: Request) -> Response {
         let (parts, _body) = request.into_parts();
         let page = Page::of(parts.uri.path());
-        self.show(parts, page, None).await
+        let staff = page == Page::Staff;
+        let mut response = self.show(parts, page, None).await;
+        if staff {
+            // About a member of staff when logged in; kept by no cache either way.
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        response
     }
 
     /// Reads what `page` shows (with `outcome`, a form shown again), then renders it.
@@ -129,6 +148,8 @@ impl PageRenderer {
             .db
             .read_together(async {
                 let session = match parts.extensions.get::<SessionContext>() {
+                    // The staff desk never reads nor shows a citizen's session.
+                    _ if page == Page::Staff => None,
                     // Read by `auth::load_session` (a form's `POST`, the 404 page).
                     Some(session) => Some(session.clone()),
                     None if page_reads_session(&parts.method, parts.uri.path()) => {
@@ -210,7 +231,32 @@ impl PageRenderer {
                     app::routes::signing::load_signing_job(db, session, &id, lang, outcome).await;
                 PageData::SigningJob(id, job)
             }
+            Page::Staff => PageData::Staff(self.staff_desk(&parts.headers).await),
         })
+    }
+
+    /// The staff desk: the municipalities, and the member of staff the request's staff cookie
+    /// names (as the staff policy lets them see the desk).
+    async fn staff_desk(&self, headers: &axum::http::HeaderMap) -> StaffDesk {
+        use borgerportal::staff::{StaffPolicy, StaffRole, ViewStaffDesk};
+        let Some(staff) = &self.staff else {
+            return StaffDesk::default();
+        };
+        let session = crate::staff::find_staff_session(staff, &self.db, headers).await;
+        let signed_in = session
+            .and_then(|session| StaffPolicy::authorize::<ViewStaffDesk>(&session.member).ok())
+            .map(|access| StaffView {
+                name: access.member().name.clone(),
+                municipality: staff.municipality_name(access.municipality()),
+                role: match access.member().role {
+                    StaffRole::Caseworker => StaffRoleView::Caseworker,
+                    StaffRole::Supervisor => StaffRoleView::Supervisor,
+                },
+            });
+        StaffDesk {
+            municipalities: staff.choices(),
+            signed_in,
+        }
     }
 
     /// Leptos renders `page` for the request in `parts`, all at once: everything it shows

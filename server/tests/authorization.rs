@@ -9,6 +9,12 @@
 //! another citizen with no authority at all. Where no flow can make a session act for
 //! someone (the choice is refused), the session row is set directly, as an attacker who
 //! somehow got there would have it: the policy must still refuse on every request.
+//!
+//! Borgerservice staff are actors too, logged in through the built-in test staff provider with
+//! a staff cookie only: a caseworker and a supervisor of one municipality and a caseworker of
+//! another. Every citizen page and form treats them as a visitor (a staff session is no
+//! citizen's), and the staff desk shows each their own name; every citizen gets the signed-out
+//! desk (a citizen's session is no staff session).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -40,6 +46,10 @@ enum Expect {
     GuardianMissing,
     /// "You can no longer act for …".
     NoAuthority,
+    /// The staff desk for the logged-in member of staff: their name, no municipality list.
+    StaffDesk,
+    /// The signed-out staff desk: the municipalities to log in with, and no one's name.
+    StaffSignedOut,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,9 +64,23 @@ enum Who {
     Guardian,
     FormerGuardian,
     OtherCitizen,
+    /// Borgerservice staff (a staff session, no citizen's).
+    Caseworker,
+    Supervisor,
+    /// A caseworker of another municipality.
+    OtherMunicipalityStaff,
 }
 
-const EVERYONE: [Who; 10] = [
+impl Who {
+    fn is_staff(self) -> bool {
+        matches!(
+            self,
+            Who::Caseworker | Who::Supervisor | Who::OtherMunicipalityStaff
+        )
+    }
+}
+
+const EVERYONE: [Who; 13] = [
     Who::Visitor,
     Who::Person,
     Who::HelperWithScopes,
@@ -67,6 +91,9 @@ const EVERYONE: [Who; 10] = [
     Who::Guardian,
     Who::FormerGuardian,
     Who::OtherCitizen,
+    Who::Caseworker,
+    Who::Supervisor,
+    Who::OtherMunicipalityStaff,
 ];
 
 /// The capability a page needs, as far as the answer depends on it.
@@ -86,6 +113,8 @@ enum Needs {
     Activity,
     /// The subject's documents to sign (helpers with the signing scope may; guardians may not).
     Sign,
+    /// The staff desk: a staff session's own; never a citizen's.
+    StaffDesk,
 }
 
 /// The row of the table for each page route. A route not here fails the test.
@@ -112,6 +141,7 @@ fn needs(route: &str) -> Option<Needs> {
         | "/authority/{id}/change"
         | "/act-for" => Needs::OwnOnly,
         "/signing" | "/signing/{id}" => Needs::Sign,
+        "/staff" => Needs::StaffDesk,
         _ => return None,
     })
 }
@@ -119,8 +149,13 @@ fn needs(route: &str) -> Option<Needs> {
 fn expect(needs: Needs, who: Who) -> Expect {
     use Expect::*;
     match (needs, who) {
+        (Needs::StaffDesk, who) if who.is_staff() => StaffDesk,
+        (Needs::StaffDesk, _) => StaffSignedOut,
         (Needs::Nothing, _) => Public,
-        (_, Who::Visitor) => LogIn,
+        // A staff session is no citizen's session.
+        (_, Who::Visitor | Who::Caseworker | Who::Supervisor | Who::OtherMunicipalityStaff) => {
+            LogIn
+        }
         (Needs::OwnOnly | Needs::Home, _) => Own,
         (_, Who::Person | Who::HelperWithScopes) => Shows,
         // The helper "without scopes" holds exactly the signing scope.
@@ -333,6 +368,17 @@ async fn world() -> World {
     force_acting_for(&server, &other, &giver).await;
     actors.push((Who::OtherCitizen, other));
 
+    for (who, municipality, hint) in [
+        (Who::Caseworker, TEST_OSLO, "kari"),
+        (Who::Supervisor, TEST_OSLO, "per"),
+        (Who::OtherMunicipalityStaff, TEST_AARHUS, "mette"),
+    ] {
+        let staff = Browser::new();
+        let done = server.staff_login(&staff, municipality, hint).await;
+        assert_eq!(location(&done), "/staff", "{who:?} logged in");
+        actors.push((who, staff));
+    }
+
     // A letter of the giver's (and of the minor's, for the guardian) that needs only
     // substantial, and one of the giver's delegations.
     let giver_letter = tax_letter(&server, &giver, now).await;
@@ -419,6 +465,10 @@ const NO_AUTHORITY: &str = "Du kan ikke lenger handle for";
 /// What only the subject's post shows (Torbjørn's and Sigrid's demo letters alike).
 const SUBJECTS_LETTER: &str = "Skattemeldingen for 2024 er klar";
 
+/// The demo staff who are actors here: the staff desk shows each their own name, and no one
+/// else any of them.
+const STAFF_NAMES: [&str; 3] = ["Kari Saksbehandler", "Per Leder", "Mette Sagsbehandler"];
+
 fn check(expected: Expect, status: StatusCode, html: &str, route: &str) -> Result<(), String> {
     let refused = [MISSING_SCOPE, GUARDIAN_MISSING, NO_AUTHORITY]
         .into_iter()
@@ -435,6 +485,21 @@ fn check(expected: Expect, status: StatusCode, html: &str, route: &str) -> Resul
     }
     match expected {
         Expect::Public => Ok(()),
+        Expect::StaffDesk | Expect::StaffSignedOut => {
+            let signed_in = html.contains("action=\"/staff/logout\"");
+            let lists = html.contains("/staff/login/");
+            let citizen = html.contains("action=\"/auth/logout\"");
+            let named = STAFF_NAMES
+                .iter()
+                .filter(|name| html.contains(*name))
+                .count();
+            match (expected, signed_in, lists, citizen) {
+                (_, _, _, true) => fail("with a citizen's menu"),
+                (Expect::StaffDesk, true, false, _) if named == 1 => Ok(()),
+                (Expect::StaffSignedOut, false, true, _) if named == 0 => Ok(()),
+                _ => fail(&format!("signed in {signed_in}, listing {lists}")),
+            }
+        }
         Expect::LogIn | Expect::Own => {
             if let Some(text) = refused {
                 return fail(&format!("with {text:?}"));
@@ -482,6 +547,7 @@ fn every_actor_has_an_answer_for_every_kind_of_page() {
             Needs::Contact,
             Needs::Activity,
             Needs::Sign,
+            Needs::StaffDesk,
         ] {
             let _ = expect(needs, who);
         }
@@ -512,6 +578,11 @@ fn guards(method: &str, path: &str) -> Option<Guards> {
     Some(match (method, path) {
         (_, "/healthz" | "/readyz" | "/language" | "/api/v1/openapi.json") => Guards::Open,
         (_, path) if path.starts_with("/auth/") || path.starts_with("/test-eid/") => Guards::Open,
+        // The staff login: open to anyone (its own tests: staff_login.rs, staff_interop.rs).
+        ("GET", "/staff/login/{municipality}" | "/staff/callback") | ("POST", "/staff/logout") => {
+            Guards::Open
+        }
+        (_, path) if path.starts_with("/test-eid-staff/") => Guards::Open,
         ("POST", path) if path.starts_with("/authority/") => Guards::OwnOnly,
         ("POST", "/act-for") => Guards::OwnOnly,
         (_, path) if path.starts_with("/signing/") => Guards::Sign,
@@ -535,6 +606,8 @@ fn declared_routes() -> Vec<(String, String)> {
         ("signing_pages.rs", ""),
         ("api/mod.rs", "/api"),
         ("test_eid/mod.rs", ""),
+        ("test_eid/staff.rs", ""),
+        ("staff/mod.rs", ""),
     ];
     let mut routes = Vec::new();
     for (file, prefix) in files {
@@ -568,7 +641,10 @@ fn guard_expect(guards: Guards, who: Who) -> Expect {
         (Guards::Open, _) => Public,
         // The agency API answers every citizen, logged in or not, with 401.
         (Guards::Agency, _) => NoAuthority,
-        (_, Who::Visitor) => LogIn,
+        // A staff session is no citizen's session.
+        (_, Who::Visitor | Who::Caseworker | Who::Supervisor | Who::OtherMunicipalityStaff) => {
+            LogIn
+        }
         (Guards::OwnOnly, _) => Own,
         (_, Who::Person | Who::HelperWithScopes) => Shows,
         (Guards::Sign, Who::HelperWithoutScopes) => Shows,
@@ -629,6 +705,8 @@ async fn every_form_and_api_route_answers_every_actor_as_the_table_says() {
                     status == StatusCode::FORBIDDEN
                 }
                 Expect::Public => true,
+                // No form or API route is the staff desk.
+                Expect::StaffDesk | Expect::StaffSignedOut => false,
             };
             if !ok {
                 failures.push(format!(

@@ -67,6 +67,7 @@ mod readers;
 mod session;
 mod signing;
 mod sql;
+mod staff;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -13,6 +13,7 @@ pub mod post;
 mod post_done;
 pub mod privacy;
 pub mod signing;
+pub mod staff;
 
 use crate::error::AppError;
 
@@ -56,6 +57,8 @@ pub enum Page {
     Signing,
     /// `/signing/{id}`: one signing job.
     SigningJob(String),
+    /// `/staff`: the borgerservice staff's desk (its own header, no citizen's session).
+    Staff,
     /// Any other path.
     NotFound,
 }
@@ -89,6 +92,8 @@ pub enum PageData {
     Signing(Result<Vec<signing::SigningLine>, AppError>),
     /// The job's id from the address, and the job (`None`: not there, or not theirs yet).
     SigningJob(String, Result<Option<signing::SigningJobData>, AppError>),
+    /// The staff desk: the municipalities, and the logged-in member of staff.
+    Staff(staff::StaffDesk),
     NotFound,
     /// A page shown instead of the one asked for (the server sets its status).
     Message(error::Message),
@@ -129,7 +134,7 @@ pub enum AuthorityForm {
 }
 
 /// The pages at fixed paths.
-const FIXED: [(&str, Page); 23] = [
+const FIXED: [(&str, Page); 24] = [
     ("/", Page::Home),
     ("/accessibility", Page::Accessibility),
     ("/privacy", Page::Privacy),
@@ -165,6 +170,7 @@ const FIXED: [(&str, Page); 23] = [
     ),
     ("/act-for", Page::ActFor),
     ("/signing", Page::Signing),
+    ("/staff", Page::Staff),
 ];
 
 /// Where a letter's id follows.
@@ -233,6 +239,7 @@ mod tests {
         );
         assert_eq!(Page::of("/post/letter/abc"), Page::Letter("abc".to_owned()));
         assert_eq!(Page::of("/signing"), Page::Signing);
+        assert_eq!(Page::of("/staff"), Page::Staff);
         assert_eq!(Page::of("/signing/abc"), Page::SigningJob("abc".to_owned()));
         assert_eq!(
             Page::of("/authority/abc/change"),
@@ -256,6 +263,7 @@ mod tests {
             "/authority/a/revoke",
             "/signing/a/sign",
             "/signing//",
+            "/staff/x",
             "/POST",
         ] {
             assert_eq!(Page::of(other), Page::NotFound, "{other}");
@@ -275,7 +283,7 @@ mod tests {
     #[test]
     fn every_route_is_a_page() {
         let routes: Vec<_> = Page::routes().collect();
-        assert_eq!(routes.len(), 26);
+        assert_eq!(routes.len(), 27);
         for route in routes {
             let path = route.replace("{id}", "x");
             assert_ne!(Page::of(&path), Page::NotFound, "{route}");

@@ -17,7 +17,7 @@ use openidconnect::{
     },
     AdditionalClaims, AdditionalProviderMetadata, AuthType, AuthorizationCode,
     ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, EmptyExtraTokenFields,
-    EndpointMaybeSet, EndpointNotSet, EndpointSet, IdTokenFields, IssuerUrl, Nonce,
+    EndpointMaybeSet, EndpointNotSet, EndpointSet, IdTokenClaims, IdTokenFields, IssuerUrl, Nonce,
     PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata, RedirectUrl, Scope,
     StandardErrorResponse, StandardTokenResponse, TokenResponse as _,
 };
@@ -166,6 +166,29 @@ pub struct VerifiedLogin {
     pub id_token: SecretString,
 }
 
+/// An id_token that passed every check of [`Provider::verify`], before anyone reads what its
+/// claims mean.
+pub struct VerifiedToken {
+    pub claims: IdTokenClaims<NationalClaims, CoreGenderClaim>,
+    /// Every claim of the token, as its (verified) payload holds them: a municipality names its
+    /// own claims for the level and the roles.
+    pub all_claims: serde_json::Map<String, serde_json::Value>,
+    pub auth_time: Option<time::OffsetDateTime>,
+    /// The token as the provider sent it.
+    pub id_token: SecretString,
+}
+
+/// The claims of a JWS whose signature has been checked: its payload as a JSON object.
+fn payload_claims(jws: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+    let payload = jws.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    match serde_json::from_slice(&bytes).ok()? {
+        serde_json::Value::Object(map) => Some(map),
+        _ => None,
+    }
+}
+
 /// How long kept logout-token keys are trusted to be complete: a token naming a key they
 /// lack makes them read again only after this.
 pub const KEYS_REFETCH_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
@@ -271,12 +294,24 @@ impl Provider {
         force_login: bool,
         ui_locale: &str,
     ) -> Result<AuthorizationStart, LoginError> {
-        let discovered = self.discovered().await?;
-        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let acr = match self.config.profile {
             ClaimProfile::Idporten => loa.idporten_acr_value(),
             ClaimProfile::MitidBroker => loa.nsis_value(),
         };
+        self.start_with(Some(acr), force_login, ui_locale).await
+    }
+
+    /// Where to send someone to log in, asking for `acr_values` if given (a citizen's level,
+    /// or a municipality's configured value for staff): code flow, PKCE S256, `state`, `nonce`,
+    /// and `prompt=login` with `force_login`.
+    pub async fn start_with(
+        &self,
+        acr_values: Option<&str>,
+        force_login: bool,
+        ui_locale: &str,
+    ) -> Result<AuthorizationStart, LoginError> {
+        let discovered = self.discovered().await?;
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = discovered
             .client
             .authorize_url(
@@ -285,8 +320,10 @@ impl Provider {
                 Nonce::new_random,
             )
             .set_pkce_challenge(challenge)
-            .add_extra_param("acr_values", acr)
             .add_extra_param("ui_locales", ui_locale);
+        if let Some(acr) = acr_values {
+            request = request.add_extra_param("acr_values", acr);
+        }
         for scope in &self.config.scopes {
             if scope != "openid" {
                 request = request.add_scope(Scope::new(scope.clone()));
@@ -337,6 +374,67 @@ impl Provider {
         requested: Loa,
         reauthenticated_since: Option<time::OffsetDateTime>,
     ) -> Result<VerifiedLogin, LoginError> {
+        let verified = self
+            .verify(code, pkce_verifier, nonce, reauthenticated_since)
+            .await?;
+        let claims = &verified.claims;
+        let extra = claims.additional_claims();
+        let national_id = match self.config.profile {
+            ClaimProfile::Idporten => extra.pid.as_deref().map(NationalId::parse_norwegian),
+            ClaimProfile::MitidBroker => extra.cpr.as_deref().map(NationalId::parse_danish),
+        }
+        .and_then(Result::ok);
+        let acr = claims.auth_context_ref().map(|a| a.as_str().to_owned());
+        let loa = match self.config.profile {
+            ClaimProfile::Idporten => acr.as_deref().and_then(Loa::from_idporten_acr),
+            ClaimProfile::MitidBroker => extra
+                .loa
+                .as_deref()
+                .or(acr.as_deref())
+                .and_then(Loa::from_nsis),
+        };
+        let loa = match loa {
+            Some(loa) if loa >= requested => loa,
+            _ => return Err(LoginError::LevelTooLow { national_id }),
+        };
+        let national_id = national_id.ok_or(LoginError::NoNationalId)?;
+        let given_name = claims
+            .given_name()
+            .and_then(|c| c.get(None))
+            .map(|n| n.as_str().trim().to_owned())
+            .filter(|n| !n.is_empty());
+        let family_name = claims
+            .family_name()
+            .and_then(|c| c.get(None))
+            .map(|n| n.as_str().trim().to_owned())
+            .filter(|n| !n.is_empty());
+        Ok(VerifiedLogin {
+            national_id,
+            loa,
+            given_name,
+            family_name,
+            subject: claims.subject().as_str().to_owned(),
+            sid: extra.sid.clone(),
+            auth_time: verified.auth_time,
+            id_token: verified.id_token,
+        })
+    }
+
+    /// Every check a login's answer gets, whoever logs in: the code exchanged (with the PKCE
+    /// verifier and the client's authentication), the id_token's signature (asymmetric
+    /// algorithms only; the keys read again once on a mismatch), issuer, audience, expiry and
+    /// nonce, `iat` not in the future, and after `prompt=login` (`reauthenticated_since`) an
+    /// `auth_time` no older than the login. What the claims mean is the caller's: [`finish`]
+    /// for citizens, the staff login for borgerservice staff.
+    ///
+    /// [`finish`]: Provider::finish
+    pub async fn verify(
+        &self,
+        code: &str,
+        pkce_verifier: &SecretString,
+        nonce: &str,
+        reauthenticated_since: Option<time::OffsetDateTime>,
+    ) -> Result<VerifiedToken, LoginError> {
         let discovered = self.discovered().await?;
         let mut exchange = discovered
             .client
@@ -390,36 +488,6 @@ impl Provider {
         {
             return Err(LoginError::IssuedInFuture);
         }
-        let extra = claims.additional_claims();
-        let national_id = match self.config.profile {
-            ClaimProfile::Idporten => extra.pid.as_deref().map(NationalId::parse_norwegian),
-            ClaimProfile::MitidBroker => extra.cpr.as_deref().map(NationalId::parse_danish),
-        }
-        .and_then(Result::ok);
-        let acr = claims.auth_context_ref().map(|a| a.as_str().to_owned());
-        let loa = match self.config.profile {
-            ClaimProfile::Idporten => acr.as_deref().and_then(Loa::from_idporten_acr),
-            ClaimProfile::MitidBroker => extra
-                .loa
-                .as_deref()
-                .or(acr.as_deref())
-                .and_then(Loa::from_nsis),
-        };
-        let loa = match loa {
-            Some(loa) if loa >= requested => loa,
-            _ => return Err(LoginError::LevelTooLow { national_id }),
-        };
-        let national_id = national_id.ok_or(LoginError::NoNationalId)?;
-        let given_name = claims
-            .given_name()
-            .and_then(|c| c.get(None))
-            .map(|n| n.as_str().trim().to_owned())
-            .filter(|n| !n.is_empty());
-        let family_name = claims
-            .family_name()
-            .and_then(|c| c.get(None))
-            .map(|n| n.as_str().trim().to_owned())
-            .filter(|n| !n.is_empty());
         let auth_time = claims
             .auth_time()
             .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t.timestamp()).ok());
@@ -432,15 +500,15 @@ impl Provider {
                 Some(_) => {}
             }
         }
-        Ok(VerifiedLogin {
-            national_id,
-            loa,
-            given_name,
-            family_name,
-            subject: claims.subject().as_str().to_owned(),
-            sid: extra.sid.clone(),
+        let raw = id_token.to_string();
+        let all_claims = payload_claims(&raw).ok_or_else(|| {
+            LoginError::InvalidIdToken("its payload is not a JSON object".to_owned())
+        })?;
+        Ok(VerifiedToken {
+            claims: claims.clone(),
+            all_claims,
             auth_time,
-            id_token: SecretString::from(id_token.to_string()),
+            id_token: SecretString::from(raw),
         })
     }
 

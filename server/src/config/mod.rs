@@ -11,8 +11,10 @@ use serde::{Deserialize, Serialize};
 use std::{fmt, net::SocketAddr, path::PathBuf};
 
 mod sections;
+mod staff;
 
 pub use sections::*;
+pub use staff::{MunicipalityConfig, StaffConfig};
 
 /// The whole configuration of one portal instance.
 #[derive(Clone, Deserialize)]
@@ -83,6 +85,9 @@ pub struct Config {
     /// Sealing signed documents.
     #[serde(default)]
     pub signing: SigningConfig,
+    /// Borgerservice staff: their sessions and the municipalities they log in with.
+    #[serde(default)]
+    pub staff: StaffConfig,
 }
 
 /// The defaults: a local development instance with the embedded database and demo data.
@@ -161,6 +166,8 @@ pub enum ConfigError {
     Delegation(&'static str),
     #[error("signing: {0}")]
     Signing(&'static str),
+    #[error("staff municipality {0:?}: {1}")]
+    Staff(String, &'static str),
 }
 
 impl Config {
@@ -205,6 +212,10 @@ impl Config {
             return Err(ConfigError::Staleness);
         }
         config.delegation.rules().map_err(ConfigError::Delegation)?;
+        config
+            .staff
+            .check()
+            .map_err(|(id, why)| ConfigError::Staff(id, why))?;
         let mut ids = std::collections::HashSet::new();
         for provider in &config.oidc.providers {
             let url_safe = !provider.id.is_empty()
@@ -400,6 +411,7 @@ impl fmt::Debug for Config {
             .field("contact", &self.contact)
             .field("mailbox_providers", &self.mailbox_providers)
             .field("signing", &self.signing)
+            .field("staff", &self.staff)
             .finish()
     }
 }
@@ -509,6 +521,16 @@ mod tests {
         );
         assert_eq!(development.agencies.len(), 1, "the demo agency");
         assert!(production.agencies.iter().all(|a| !a.generate_key_pair));
+        assert_eq!(
+            production.staff.municipality.len(),
+            2,
+            "OS2faktor and Entra ID"
+        );
+        assert_eq!(development.staff.idle_timeout_minutes, 15);
+        assert!(
+            development.staff.municipality.is_empty(),
+            "the test eID adds the demo municipalities"
+        );
     }
 
     #[test]

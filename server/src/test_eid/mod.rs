@@ -8,8 +8,12 @@
 //! portal talks to them through the same relying-party code as to a real provider: discovery,
 //! authorization code with PKCE (S256, enforced), `state`, `nonce`, id_tokens signed with ES256
 //! by a key generated once and kept in the data directory, and RP-initiated logout.
+//!
+//! `staff.rs` adds the TEST staff provider: one issuer per demo municipality, with demo
+//! borgerservice staff.
 
 mod login;
+mod staff;
 
 use login::{authorize_page, authorize_submit, refusal_page};
 
@@ -152,6 +156,8 @@ struct Inner {
     public_url: String,
     client_secret: String,
     codes: Mutex<HashMap<String, Grant>>,
+    /// The staff provider's codes in flight (`staff.rs`).
+    staff_codes: Mutex<HashMap<String, staff::StaffGrant>>,
     rng: SystemRandom,
 }
 
@@ -217,6 +223,7 @@ impl TestEid {
                 public_url: public_url.trim_end_matches('/').to_owned(),
                 client_secret,
                 codes: Mutex::new(HashMap::new()),
+                staff_codes: Mutex::new(HashMap::new()),
                 rng,
             }),
         })
@@ -356,6 +363,7 @@ pub fn routes() -> Router<AppState> {
         .route("/test-eid/{flavor}/token", axum::routing::post(token))
         .route("/test-eid/{flavor}/end-session", get(end_session))
         .route("/test-eid/rotate-key", axum::routing::post(rotate_key))
+        .merge(staff::routes())
 }
 
 /// `POST /test-eid/rotate-key`: a key rollover (see [`TestEid::rotate_key`]), to try how the

@@ -36,6 +36,13 @@ pub const INGRID: &str = "ingrid";
 pub const INGRID_NAME: &str = "Ingrid Solberg";
 /// The configured default idle timeout.
 pub const IDLE: Duration = Duration::minutes(30);
+/// The staff session cookie over plain http (`__Host-borgerportal_staff` over https).
+pub const STAFF_COOKIE: &str = "borgerportal_staff";
+/// The cookie that binds a pending staff login to its browser.
+pub const STAFF_LOGIN_COOKIE: &str = "borgerportal_staff_login";
+/// The built-in test staff provider's demo municipalities.
+pub const TEST_OSLO: &str = "test-oslo";
+pub const TEST_AARHUS: &str = "test-aarhus";
 pub const LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
 // ---------------------------------------------------------------------------------------------
@@ -186,6 +193,43 @@ impl TestServer {
             "{callback}"
         );
         callback
+    }
+
+    /// `GET /staff/login/{municipality}`: the authorization URL at the built-in test staff
+    /// provider.
+    pub async fn start_staff_login(&self, browser: &Browser, municipality: &str) -> String {
+        let response = self
+            .get(browser, &format!("/staff/login/{municipality}"))
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "{}",
+            response.body
+        );
+        let target = location(&response);
+        assert!(
+            target.starts_with(&format!(
+                "{}/test-eid-staff/{municipality}/authorize?",
+                self.base
+            )),
+            "{target}"
+        );
+        target
+    }
+
+    /// A staff login at the test staff provider as the demo `hint` of `municipality`, up to
+    /// and including the portal's callback: its answer.
+    pub async fn staff_login(&self, browser: &Browser, municipality: &str, hint: &str) -> Reply {
+        let authorize = self.start_staff_login(browser, municipality).await;
+        let back = browser.get(&format!("{authorize}&login_hint={hint}")).await;
+        assert_eq!(back.status(), StatusCode::SEE_OTHER, "{}", back.body);
+        let callback = location(&back);
+        assert!(
+            callback.starts_with(&format!("{}/staff/callback?", self.base)),
+            "{callback}"
+        );
+        browser.get(&callback).await
     }
 
     /// A whole login as `hint` at `loa` in `browser`: the new session cookie's value.
