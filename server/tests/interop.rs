@@ -327,7 +327,10 @@ async fn provider_callback_without_its_iss_is_refused() {
     );
     callback_url.query_pairs_mut().clear().extend_pairs(kept);
     let response = browser.get(callback_url.as_str()).await;
-    assert!(crate::common::is_failure_page(location(&response), "failed"));
+    assert!(crate::common::is_failure_page(
+        location(&response),
+        "failed"
+    ));
     assert_eq!(new_session_cookie(&response), None);
     assert!(portal.log_text().contains("iss parameter"));
 }
