@@ -33,6 +33,7 @@ use std::{collections::HashMap, sync::Arc, time::Duration as StdDuration};
 use time::{Duration, OffsetDateTime};
 
 use crate::config::{Config, ProviderConfig};
+use crate::cookies::SessionCookies;
 use crate::language::{cookie_language, is_local_path, language_cookie, request_language};
 use crate::AppState;
 use oidc::{LoginError, Provider};
@@ -48,7 +49,8 @@ pub struct Auth {
     by_id: HashMap<String, Arc<Provider>>,
     pub idle_timeout: Duration,
     absolute_lifetime: Duration,
-    secure_cookies: bool,
+    /// The session cookie and the pending login's cookie.
+    pub cookies: SessionCookies,
     public_url: String,
     /// Seals the id_token a session keeps for logout.
     seal: seal::IdTokenSeal,
@@ -93,7 +95,12 @@ impl Auth {
             by_id,
             idle_timeout: Duration::minutes(i64::from(config.session.idle_timeout_minutes)),
             absolute_lifetime: Duration::hours(i64::from(config.session.absolute_lifetime_hours)),
-            secure_cookies: config.is_https(),
+            cookies: SessionCookies::new(
+                config.is_https(),
+                ["__Host-borgerportal_session", "borgerportal_session"],
+                ["__Secure-borgerportal_login", "borgerportal_login"],
+                "/auth/callback",
+            ),
             public_url,
             seal,
         })
@@ -111,59 +118,14 @@ impl Auth {
         self.by_id.get(id)
     }
 
-    /// `__Host-` needs Secure, so it is used only over https.
+    /// The session cookie's name.
     pub fn cookie_name(&self) -> &'static str {
-        if self.secure_cookies {
-            "__Host-borgerportal_session"
-        } else {
-            "borgerportal_session"
-        }
-    }
-
-    fn session_cookie(&self, value: &str, max_age: Option<Duration>) -> Option<HeaderValue> {
-        let secure = if self.secure_cookies { "; Secure" } else { "" };
-        let max_age = max_age
-            .map(|d| format!("; Max-Age={}", d.whole_seconds().max(0)))
-            .unwrap_or_default();
-        HeaderValue::from_str(&format!(
-            "{}={value}; Path=/; HttpOnly; SameSite=Lax{secure}{max_age}",
-            self.cookie_name()
-        ))
-        .ok()
-    }
-
-    /// The cookie that ties a pending login to the browser that started it. Scoped to the
-    /// callback; `__Secure-` over https (`__Host-` would need `Path=/`).
-    fn login_cookie_name(&self) -> &'static str {
-        if self.secure_cookies {
-            "__Secure-borgerportal_login"
-        } else {
-            "borgerportal_login"
-        }
-    }
-
-    fn login_cookie(&self, state: &str, max_age: Duration) -> Option<HeaderValue> {
-        let secure = if self.secure_cookies { "; Secure" } else { "" };
-        HeaderValue::from_str(&format!(
-            "{}={state}; Path=/auth/callback; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-            self.login_cookie_name(),
-            max_age.whole_seconds().max(0)
-        ))
-        .ok()
-    }
-
-    /// Did this browser start the login with this `state`? Without this check an attacker could
-    /// hand a victim the callback of the attacker's own login (login CSRF).
-    fn started_here(&self, headers: &HeaderMap, state: &str) -> bool {
-        use sha2::{Digest, Sha256};
-        crate::cookies::cookie(headers, self.login_cookie_name()).is_some_and(|cookie| {
-            // Equal-length digests: no early exit on the state's bytes.
-            Sha256::digest(cookie.as_bytes()) == Sha256::digest(state.as_bytes())
-        })
+        self.cookies.session_name()
     }
 
     pub(crate) fn session_token(&self, headers: &HeaderMap) -> Option<SessionToken> {
-        crate::cookies::cookie(headers, self.cookie_name())
+        self.cookies
+            .session_value(headers)
             .and_then(SessionToken::from_cookie_value)
     }
 }
@@ -326,7 +288,10 @@ pub(crate) async fn begin_login(
             return failure("unavailable");
         }
     };
-    let browser_binding = state.auth.login_cookie(&start.state, LOGIN_STATE_LIFETIME);
+    let browser_binding = state
+        .auth
+        .cookies
+        .login_cookie(&start.state, LOGIN_STATE_LIFETIME);
     let pending = NewLoginState {
         state: start.state,
         nonce: start.nonce,
@@ -367,7 +332,7 @@ pub async fn callback(
     let now = OffsetDateTime::now_utc();
     let mut response = callback_outcome(&state, &headers, query, now).await;
     // The pending login is over, whatever the outcome: drop the browser binding.
-    if let Some(clear) = state.auth.login_cookie("", Duration::ZERO) {
+    if let Some(clear) = state.auth.cookies.login_cookie("", Duration::ZERO) {
         response.headers_mut().append(header::SET_COOKIE, clear);
     }
     response
@@ -382,7 +347,7 @@ async fn callback_outcome(
     // The state is one-time, server-side and bound to this browser: missing, unknown,
     // replayed, expired or started elsewhere all end here.
     let pending = match query.state.as_deref() {
-        Some(value) if !value.is_empty() && state.auth.started_here(headers, value) => {
+        Some(value) if !value.is_empty() && state.auth.cookies.started_here(headers, value) => {
             state.db.take_login_state(value, now).await
         }
         _ => Ok(None),
@@ -523,11 +488,15 @@ async fn callback_outcome(
         return_to
     };
     let mut response = Redirect::to(&return_to).into_response();
-    if let Some(cookie) = state.auth.session_cookie(&token.as_cookie_value(), None) {
+    if let Some(cookie) = state
+        .auth
+        .cookies
+        .session_cookie(&token.as_cookie_value(), None)
+    {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     // The saved language wins: the pages after login speak it, wherever the visit started.
-    if let Some(cookie) = language_cookie(person.language.code(), state.auth.secure_cookies) {
+    if let Some(cookie) = language_cookie(person.language.code(), state.auth.cookies.secure()) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
@@ -576,7 +545,7 @@ pub async fn logout(
     headers: HeaderMap,
     session: Option<axum::Extension<SessionContext>>,
 ) -> Response {
-    let clear = state.auth.session_cookie("", Some(Duration::ZERO));
+    let clear = state.auth.cookies.session_cookie("", Some(Duration::ZERO));
     let mut target = "/logged-out".to_owned();
     if let (Some(token), Some(axum::Extension(ctx))) = (state.auth.session_token(&headers), session)
     {

@@ -51,7 +51,9 @@ pub async fn login_start(
             return failure("unavailable");
         }
     };
-    let binding = staff.login_cookie(&start.state, LOGIN_STATE_LIFETIME);
+    let binding = staff
+        .cookies
+        .login_cookie(&start.state, LOGIN_STATE_LIFETIME);
     let pending = NewStaffLoginState {
         state: start.state,
         nonce: start.nonce,
@@ -88,7 +90,7 @@ pub async fn callback(
     let now = OffsetDateTime::now_utc();
     let mut response = outcome(&state, &headers, query, now).await;
     // The pending login is over, whatever the outcome: drop the browser binding.
-    if let Some(clear) = state.staff.login_cookie("", Duration::ZERO) {
+    if let Some(clear) = state.staff.cookies.login_cookie("", Duration::ZERO) {
         response.headers_mut().append(header::SET_COOKIE, clear);
     }
     response
@@ -104,7 +106,7 @@ async fn outcome(
     // One-time, server-side, bound to this browser: missing, unknown, replayed, expired or
     // started elsewhere all end here.
     let pending = match query.state.as_deref() {
-        Some(value) if !value.is_empty() && staff.started_here(headers, value) => {
+        Some(value) if !value.is_empty() && staff.cookies.started_here(headers, value) => {
             state.db.take_staff_login_state(value, now).await
         }
         _ => Ok(None),
@@ -200,7 +202,7 @@ async fn outcome(
     };
     tracing::info!(municipality = %session.member.municipality, role = session.member.role.as_str(), "staff logged in");
     let mut response = Redirect::to("/staff").into_response();
-    if let Some(cookie) = staff.session_cookie(&token.as_cookie_value(), None) {
+    if let Some(cookie) = staff.cookies.session_cookie(&token.as_cookie_value(), None) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     response
@@ -240,7 +242,7 @@ async fn record_refusal(
 /// municipality's provider, which comes back to `/staff`.
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let staff = &state.staff;
-    let clear = staff.session_cookie("", Some(Duration::ZERO));
+    let clear = staff.cookies.session_cookie("", Some(Duration::ZERO));
     let mut target = "/staff".to_owned();
     if let Some(token) = staff.token(&headers) {
         match state

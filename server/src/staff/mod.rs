@@ -18,7 +18,7 @@ mod login;
 
 pub use login::{callback, login_start, logout};
 
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::Router;
 use borgerportal::staff::{MunicipalityId, StaffLoginRules, StaffSession, StaffToken};
@@ -29,6 +29,7 @@ use time::{Duration, OffsetDateTime};
 use crate::auth::oidc::Provider;
 use crate::auth::seal::IdTokenSeal;
 use crate::config::{Config, MunicipalityConfig};
+use crate::cookies::SessionCookies;
 use crate::AppState;
 
 /// `last_seen_at` is written at most this often per staff session.
@@ -49,7 +50,8 @@ pub struct StaffAuth {
     by_id: HashMap<String, Arc<Municipality>>,
     pub idle_timeout: Duration,
     absolute_lifetime: Duration,
-    secure_cookies: bool,
+    /// The staff session cookie and the pending staff login's cookie (never the citizens').
+    pub cookies: SessionCookies,
     public_url: String,
     seal: IdTokenSeal,
 }
@@ -99,7 +101,15 @@ impl StaffAuth {
             by_id,
             idle_timeout: Duration::minutes(i64::from(config.staff.idle_timeout_minutes)),
             absolute_lifetime: Duration::hours(i64::from(config.staff.absolute_lifetime_hours)),
-            secure_cookies: config.is_https(),
+            cookies: SessionCookies::new(
+                config.is_https(),
+                ["__Host-borgerportal_staff", "borgerportal_staff"],
+                [
+                    "__Secure-borgerportal_staff_login",
+                    "borgerportal_staff_login",
+                ],
+                "/staff/callback",
+            ),
             public_url,
             seal,
         })
@@ -124,57 +134,16 @@ impl StaffAuth {
             .map_or_else(|| id.to_string(), |m| m.name.clone())
     }
 
-    /// `__Host-` needs Secure, so it is used only over https. Never the citizens' name.
+    /// The staff session cookie's name (never the citizens').
     pub fn cookie_name(&self) -> &'static str {
-        if self.secure_cookies {
-            "__Host-borgerportal_staff"
-        } else {
-            "borgerportal_staff"
-        }
-    }
-
-    fn session_cookie(&self, value: &str, max_age: Option<Duration>) -> Option<HeaderValue> {
-        let secure = if self.secure_cookies { "; Secure" } else { "" };
-        let max_age = max_age
-            .map(|d| format!("; Max-Age={}", d.whole_seconds().max(0)))
-            .unwrap_or_default();
-        HeaderValue::from_str(&format!(
-            "{}={value}; Path=/; HttpOnly; SameSite=Lax{secure}{max_age}",
-            self.cookie_name()
-        ))
-        .ok()
-    }
-
-    /// Ties a pending staff login to the browser that started it; seen only by the callback.
-    fn login_cookie_name(&self) -> &'static str {
-        if self.secure_cookies {
-            "__Secure-borgerportal_staff_login"
-        } else {
-            "borgerportal_staff_login"
-        }
-    }
-
-    fn login_cookie(&self, state: &str, max_age: Duration) -> Option<HeaderValue> {
-        let secure = if self.secure_cookies { "; Secure" } else { "" };
-        HeaderValue::from_str(&format!(
-            "{}={state}; Path=/staff/callback; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-            self.login_cookie_name(),
-            max_age.whole_seconds().max(0)
-        ))
-        .ok()
-    }
-
-    /// Did this browser start the staff login with this `state` (login CSRF)?
-    fn started_here(&self, headers: &HeaderMap, state: &str) -> bool {
-        use sha2::{Digest, Sha256};
-        crate::cookies::cookie(headers, self.login_cookie_name()).is_some_and(|cookie| {
-            Sha256::digest(cookie.as_bytes()) == Sha256::digest(state.as_bytes())
-        })
+        self.cookies.session_name()
     }
 
     /// The staff token the request's staff cookie holds (never the citizens' cookie).
     pub fn token(&self, headers: &HeaderMap) -> Option<StaffToken> {
-        crate::cookies::cookie(headers, self.cookie_name()).and_then(StaffToken::from_cookie_value)
+        self.cookies
+            .session_value(headers)
+            .and_then(StaffToken::from_cookie_value)
     }
 }
 
